@@ -1,0 +1,87 @@
+"""Findings, source positions and certificate summaries: the vocabulary of every report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    """Base of every model: immutable, and strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Severity(str, Enum):
+    """How much a finding matters. Any ``error`` blocks apply of the whole plan."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: errors first."""
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class SourcePos(Frozen):
+    """A place in a desired-state file. ``line`` and ``col`` are 1-based; 0 means unknown."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
+        if self.col <= 0:
+            return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Finding(Frozen):
+    """One problem or fact found by the loader, the checks or the planner.
+
+    ``code`` is stable (documented in the README and used in JSON); ``message`` says what is
+    wrong and what to do about it.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    node: str | None = None
+    location: SourcePos | None = None
+
+    def sort_key(self) -> tuple[int, str, str, int, int, str, str]:
+        """Errors first, then by file position, node, code and message: stable output."""
+        loc = self.location
+        return (
+            self.severity.rank,
+            loc.file if loc else "",
+            self.node or "",
+            loc.line if loc else 0,
+            loc.col if loc else 0,
+            self.code,
+            self.message,
+        )
+
+    def render(self) -> str:
+        """One line for a human: ``file:line:col: severity[code]: message``."""
+        where = f"{self.location}: " if self.location else (f"{self.node}: " if self.node else "")
+        return f"{where}{self.severity.value}[{self.code}]: {self.message}"
+
+
+class CertSummary(Frozen):
+    """How a certificate appears in plans and reports: public facts only, never key material."""
+
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    sha256: str
+    subject_alt_names: tuple[str, ...] = ()
+    authority_key_id: str | None = None

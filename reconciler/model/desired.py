@@ -1,0 +1,246 @@
+"""The desired-state schema (DESIGN.md section 3) and the loaded, position-carrying Desired.
+
+The ``*Spec`` classes are exactly what the YAML files may hold (unknown keys are errors), and
+the JSON Schema that ``certops schema`` publishes is generated from them. ``Desired`` is what
+the loader returns: every spec, the PEM files it found, and where each value came from.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from reconciler.model.common import Frozen, SourcePos
+
+NodeType = Literal["expressway-c", "expressway-e", "cucm"]
+EXPRESSWAY_TYPES: tuple[str, ...] = ("expressway-c", "expressway-e")
+
+CucmStore = Literal["tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"]
+CUCM_STORES: tuple[str, ...] = ("tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust")
+# The CUCM stores that a linked Expressway's chain must reach (Cisco's step D).
+CUCM_PEER_STORES: tuple[str, ...] = ("tomcat-trust", "callmanager-trust")
+# Expressway and VCS keep one trusted CA list.
+EXPRESSWAY_STORE = "trusted-ca-list"
+
+EkuName = Literal["serverAuth", "clientAuth"]
+HashName = Literal["sha256", "sha384", "sha512", "sha224", "sha1", "md5"]
+
+_DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>[hdw])$")
+_SHARE = re.compile(r"^(?P<n>\d{1,2}(\.\d+)?)%$")
+DURATION_HELP = "a duration like '30d', '2w', '12h', or a share of the lifetime like '33%'"
+
+
+def parse_duration(text: str, not_before: datetime, not_after: datetime) -> timedelta:
+    """How long before ``not_after`` renewal is due, for a certificate valid in that window.
+
+    ``30d``/``2w``/``12h`` are absolute; ``33%`` is a share of the certificate's lifetime
+    (as cert-manager's renewBefore percentage, handy for short-lived certificates).
+    """
+    m = _DURATION.match(text)
+    if m:
+        n = int(m["n"])
+        unit = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+        return n * unit[m["unit"]]
+    m = _SHARE.match(text)
+    if m:
+        return (not_after - not_before) * (float(m["n"]) / 100.0)
+    raise ValueError(f"{text!r} is not {DURATION_HELP}")
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None and not (_DURATION.match(value) or _SHARE.match(value)):
+        raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+    return value
+
+
+class Policy(Frozen):
+    """What every server certificate must satisfy: the blocking checks of Cisco's step C."""
+
+    min_rsa_bits: int = Field(2048, ge=1024, description="Smallest RSA key accepted on a leaf.")
+    max_rsa_bits: int = Field(
+        4096, ge=2048, description="Largest RSA key without a warning (8192 breaks SIP TLS)."
+    )
+    min_ec_bits: int = Field(256, ge=256, description="Smallest ECDSA curve size accepted.")
+    signature_hashes: tuple[HashName, ...] = Field(
+        ("sha256", "sha384", "sha512"),
+        description="Signature hashes accepted on leaves and intermediates (not on roots).",
+    )
+    required_eku: tuple[EkuName, ...] = Field(
+        ("serverAuth", "clientAuth"),
+        description="Extended Key Usages every server certificate must carry.",
+    )
+    renew_before: str = Field("30d", description=f"When renewal is due: {DURATION_HELP}.")
+
+    _duration = field_validator("renew_before")(_check_duration)
+
+
+class Defaults(Frozen):
+    """Per-node settings that most nodes share."""
+
+    derive_trust: bool = Field(
+        True,
+        description="Add the chains of the node's own and its linked peers' certificates "
+        "to its trust stores (Cisco's step D). With false, missing chains block the plan.",
+    )
+
+
+class FleetSpec(Frozen):
+    """``certops.yaml``: policy, links between nodes, defaults."""
+
+    policy: Policy = Field(default_factory=Policy)  # type: ignore[arg-type]
+    links: tuple[tuple[str, str], ...] = Field(
+        (), description="Node pairs that open TLS to each other (traversal zones, MRA, trunks)."
+    )
+    defaults: Defaults = Field(default_factory=Defaults)  # type: ignore[arg-type]
+
+
+class CredentialsSpec(Frozen):
+    """Names of environment variables that hold the node's API credentials (never the values)."""
+
+    username_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ServerCertificateSpec(Frozen):
+    """The node's server (identity) certificate.
+
+    Without ``file`` the live certificate is kept until renewal is due or the SANs differ;
+    with ``file`` (a leaf or a full chain as the CA delivered it) that certificate is installed.
+    """
+
+    file: str | None = Field(None, description="Path of the signed certificate, relative to this file.")
+    subject_alt_names: tuple[str, ...] = Field(
+        min_length=1, description="DNS names (and IP addresses) the certificate must carry."
+    )
+    renew_before: str | None = Field(None, description=f"Overrides the policy: {DURATION_HELP}.")
+
+    _duration = field_validator("renew_before")(_check_duration)
+
+    @field_validator("subject_alt_names")
+    @classmethod
+    def _no_prefix(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if name.lower().startswith(("dns:", "ip:", "ip address:")):
+                raise ValueError(f"write {name.split(':', 1)[1].strip()!r} without the type prefix")
+            if not name or name != name.strip():
+                raise ValueError(f"{name!r} is not a host name")
+        return names
+
+
+class TrustStoreSpec(Frozen):
+    """A trust store: the CA files that must be in it, and whether others are removed."""
+
+    cas: tuple[str, ...] = Field((), description="CA certificate files, relative to this file.")
+    prune: bool = Field(
+        False, description="Remove CAs that are not listed (never one a live or planned leaf needs)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_shorthand(cls, value: object) -> object:
+        # A bare list is the common case: `trust: [../cas/a.pem, ../cas/b.pem]`.
+        return {"cas": value} if isinstance(value, list | tuple) else value
+
+
+class _NodeBase(Frozen):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Unique node name.")
+    api: str = Field(pattern=r"^https?://", description="Base URL of the management API.")
+    credentials: CredentialsSpec | None = None
+    tls_verify: bool = Field(
+        True, description="Verify the node's TLS certificate. Turning it off is shown in every plan."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="For --select (site, role).")
+    derive_trust: bool | None = Field(None, description="Overrides defaults.derive_trust.")
+    server_certificate: ServerCertificateSpec | None = None
+
+
+class ExpresswayNodeSpec(_NodeBase):
+    """An Expressway-C, Expressway-E or VCS: one trusted CA list."""
+
+    type: Literal["expressway-c", "expressway-e"]
+    trust: TrustStoreSpec = Field(default_factory=TrustStoreSpec)  # type: ignore[arg-type]
+
+    def stores(self) -> dict[str, TrustStoreSpec]:
+        return {EXPRESSWAY_STORE: self.trust}
+
+
+class CucmNodeSpec(_NodeBase):
+    """A Unified CM publisher (release 14+ for the REST API): one trust store per service."""
+
+    type: Literal["cucm"]
+    trust: dict[CucmStore, TrustStoreSpec] = Field(default_factory=dict)
+
+    def stores(self) -> dict[str, TrustStoreSpec]:
+        return {name: self.trust[name] for name in CUCM_STORES if name in self.trust}  # type: ignore[index]
+
+
+NodeSpec = Annotated[ExpresswayNodeSpec | CucmNodeSpec, Field(discriminator="type")]
+
+
+class PemFile(Frozen):
+    """A file under the desired-state directory, as bytes, keyed by its root-relative path."""
+
+    path: str
+    data: bytes
+
+
+class DesiredNode(Frozen):
+    """One node file: its spec, its path, and the position of every key and value in it."""
+
+    spec: ExpresswayNodeSpec | CucmNodeSpec
+    file: str
+    positions: dict[str, SourcePos] = Field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def pos(self, *path: str | int) -> SourcePos:
+        """Position of a key path like ``("trust", "cas", 1)``; falls back to the nearest parent."""
+        keys = [str(p) for p in path]
+        while keys:
+            found = self.positions.get(".".join(keys))
+            if found is not None:
+                return found
+            keys.pop()
+        return self.positions.get("", SourcePos(file=self.file, line=1, col=1))
+
+    def resolve(self, ref: str) -> str:
+        """Root-relative path of a file reference written relative to this node file."""
+        return posixpath.normpath(posixpath.join(posixpath.dirname(self.file), ref))
+
+
+class Desired(Frozen):
+    """The whole desired state as loaded: pure data, no file handles."""
+
+    root: str
+    fleet: FleetSpec
+    fleet_file: str = "certops.yaml"
+    fleet_positions: dict[str, SourcePos] = Field(default_factory=dict)
+    nodes: tuple[DesiredNode, ...] = ()
+    files: dict[str, PemFile] = Field(default_factory=dict)
+    digest: str = ""
+
+    def node(self, name: str) -> DesiredNode | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def peers(self, name: str) -> tuple[str, ...]:
+        """Names of the nodes linked to ``name``, sorted."""
+        out = {b for a, b in self.fleet.links if a == name} | {
+            a for a, b in self.fleet.links if b == name
+        }
+        out.discard(name)
+        return tuple(sorted(out))
+
+    def fleet_pos(self, *path: str | int) -> SourcePos:
+        keys = [str(p) for p in path]
+        while keys:
+            found = self.fleet_positions.get(".".join(keys))
+            if found is not None:
+                return found
+            keys.pop()
+        return SourcePos(file=self.fleet_file, line=1, col=1)
