@@ -1,0 +1,156 @@
+"""The fleet as the checks and the planner see it: parsed certificates and effective trust.
+
+Effective trust (DESIGN.md section 3, Cisco's step D): a node's trust stores must hold the CAs
+its file lists, plus, where ``derive_trust`` is on, the chain (intermediates and root) of its
+own desired certificate and of every linked peer's desired certificate. For Unified CM, a
+peer's chain goes to tomcat-trust and callmanager-trust, and its own chain to tomcat-trust
+(the identity install is refused while the issuing CA is missing there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.model import Desired, DesiredNode, PemFile
+from reconciler.model.desired import CUCM_PEER_STORES, EXPRESSWAY_STORE
+from reconciler.pki import CertCache, CertInfo, ChainResult, PkiError, build_chain, split_leaf
+
+
+@dataclass(frozen=True)
+class TrustEntry:
+    """One CA that a store must hold, and why."""
+
+    cert: CertInfo
+    reason: str  # "listed" or "chain of <node>'s certificate"
+    file: str | None  # root-relative path of a file under cas/ holding it, if any
+    listed: bool
+
+
+@dataclass
+class NodeView:
+    """One node with its desired certificate parsed and its chain built."""
+
+    node: DesiredNode
+    leaf: CertInfo | None = None
+    bundled: tuple[CertInfo, ...] = ()  # the other certificates of a full-chain file
+    chain: ChainResult | None = None
+    listed: dict[str, tuple[CertInfo, ...]] = field(default_factory=dict)
+    trust: dict[str, dict[str, TrustEntry]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    def chain_cas(self) -> tuple[CertInfo, ...]:
+        """The CA certificates above the leaf, in chain order (empty without a leaf)."""
+        return self.chain.chain[1:] if self.chain else ()
+
+
+@dataclass
+class FleetView:
+    desired: Desired
+    nodes: dict[str, NodeView]
+    ca_files: dict[str, str]  # sha256 -> root-relative path under cas/ (first by name)
+    ca_pool: dict[str, CertInfo]  # sha256 -> every CA known to the desired state
+
+
+def parse_file(cache: CertCache, pem: PemFile | None) -> tuple[CertInfo, ...]:
+    """Certificates of a desired-state file; an unreadable one was reported by the loader."""
+    if pem is None:
+        return ()
+    try:
+        return cache.parse(pem.data)
+    except PkiError:
+        return ()
+
+
+def peer_stores(node: DesiredNode) -> tuple[str, ...]:
+    """The stores of ``node`` that must trust a linked peer's chain."""
+    return CUCM_PEER_STORES if node.spec.type == "cucm" else (EXPRESSWAY_STORE,)
+
+
+def own_stores(node: DesiredNode) -> tuple[str, ...]:
+    """The stores of ``node`` that must trust its own chain."""
+    return ("tomcat-trust",) if node.spec.type == "cucm" else (EXPRESSWAY_STORE,)
+
+
+def derives_trust(desired: Desired, node: DesiredNode) -> bool:
+    if node.spec.derive_trust is not None:
+        return node.spec.derive_trust
+    return desired.fleet.defaults.derive_trust
+
+
+def build_view(desired: Desired, cache: CertCache) -> FleetView:
+    """Parse every certificate the desired state names and derive each node's effective trust."""
+    ca_files: dict[str, str] = {}
+    ca_pool: dict[str, CertInfo] = {}
+    for path in sorted(desired.files):
+        if path.startswith("cas/"):
+            for cert in parse_file(cache, desired.files[path]):
+                ca_files.setdefault(cert.sha256, path)
+                ca_pool.setdefault(cert.sha256, cert)
+
+    views: dict[str, NodeView] = {}
+    for node in desired.nodes:
+        view = NodeView(node=node)
+        for store, spec in node.spec.stores().items():
+            certs: list[CertInfo] = []
+            for ref in spec.cas:
+                certs.extend(parse_file(cache, desired.files.get(node.resolve(ref))))
+            view.listed[store] = tuple(certs)
+            for cert in certs:
+                ca_pool.setdefault(cert.sha256, cert)
+        sc = node.spec.server_certificate
+        if sc is not None and sc.file:
+            certs_in_file = parse_file(cache, desired.files.get(node.resolve(sc.file)))
+            if certs_in_file:
+                try:
+                    view.leaf, view.bundled = split_leaf(certs_in_file)
+                except PkiError:
+                    view.leaf = None
+            for cert in view.bundled:
+                if cert.is_ca:
+                    ca_pool.setdefault(cert.sha256, cert)
+        views[node.name] = view
+
+    anchors = [c for c in ca_pool.values() if c.self_signed]
+    for view in views.values():
+        if view.leaf is not None:
+            candidates = [*view.bundled, *ca_pool.values()]
+            view.chain = build_chain(view.leaf, candidates, anchors)
+
+    fleet = FleetView(desired=desired, nodes=views, ca_files=ca_files, ca_pool=ca_pool)
+    for view in views.values():
+        view.trust = effective_trust(fleet, view)
+    return fleet
+
+
+def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, TrustEntry]]:
+    """Per store, the CAs (by SHA-256) that ``view``'s node must trust, with the reason."""
+    out: dict[str, dict[str, TrustEntry]] = {s: {} for s in view.node.spec.stores()}
+    for store in (*own_stores(view.node), *peer_stores(view.node)):
+        out.setdefault(store, {})
+    for store, certs in view.listed.items():
+        for cert in certs:
+            out[store][cert.sha256] = TrustEntry(
+                cert, "listed", fleet.ca_files.get(cert.sha256), listed=True
+            )
+    if not derives_trust(fleet.desired, view.node):
+        return out
+    sources: list[tuple[NodeView, tuple[str, ...]]] = [(view, own_stores(view.node))]
+    for peer in fleet.desired.peers(view.name):
+        if peer in fleet.nodes:
+            sources.append((fleet.nodes[peer], peer_stores(view.node)))
+    for source, stores in sources:
+        for cert in source.chain_cas():
+            for store in stores:
+                out[store].setdefault(
+                    cert.sha256,
+                    TrustEntry(
+                        cert,
+                        f"chain of {source.name}'s certificate",
+                        fleet.ca_files.get(cert.sha256),
+                        listed=False,
+                    ),
+                )
+    return out

@@ -1,0 +1,168 @@
+"""Offline checks (DESIGN.md section 4): what can be judged from the desired state alone.
+
+Each check is a pure function of the fleet view, the policy and a time, and returns findings
+with a stable code, the node and the file position to fix. Live checks (issue 4) add to these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reconciler.checks.fleet import FleetView, NodeView, derives_trust, peer_stores
+from reconciler.model import Finding, Severity, SourcePos, parse_duration
+from reconciler.pki import CertCache, PkiError, chain_findings, key_matches, leaf_findings
+
+
+def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
+    return finding.model_copy(update={"node": view.name, "location": pos})
+
+
+def _error(code: str, view: NodeView, pos: SourcePos, message: str,
+           severity: Severity = Severity.ERROR) -> Finding:
+    return Finding(code=code, severity=severity, message=message, node=view.name, location=pos)
+
+
+def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[Finding]:
+    """SANs, EKU, key, signature, validity and chain of the node's desired certificate file."""
+    sc = view.node.spec.server_certificate
+    if sc is None or not sc.file or view.leaf is None:
+        return []
+    policy = fleet.desired.fleet.policy
+    file_pos = view.node.pos("server_certificate", "file")
+    leaf = view.leaf
+    out = [
+        _at(f, view, file_pos)
+        for f in leaf_findings(leaf, policy=policy, at=now, node_type=view.node.spec.type)
+    ]
+
+    want = {n.lower() for n in sc.subject_alt_names}
+    have = leaf.san_set()
+    if want != have:
+        parts = []
+        if missing := sorted(want - have):
+            parts.append(f"it lacks {', '.join(missing)}")
+        if extra := sorted(have - want):
+            parts.append(f"it adds {', '.join(extra)}")
+        out.append(_error(
+            "san.mismatch", view, file_pos,
+            f"the SANs of {sc.file} differ from subject_alt_names: {'; '.join(parts)}. "
+            "Have the CA sign a CSR with exactly the listed names, or correct the list.",
+        ))
+
+    chain = view.chain
+    if chain is not None and not chain.complete:
+        aki = f" (Authority Key Identifier {chain.missing_aki})" if chain.missing_aki else ""
+        out.append(_error(
+            "chain.incomplete", view, file_pos,
+            f"the chain of {sc.file} stops at a certificate issued by '{chain.missing_issuer}'"
+            f"{aki}, which is neither in the file nor under cas/. Add that CA certificate "
+            "under cas/ or append it to the certificate file.",
+        ))
+    if chain is not None:
+        out.extend(_at(f, view, file_pos) for f in chain_findings(chain.chain, policy=policy, at=now))
+
+    renew = sc.renew_before or policy.renew_before
+    due = leaf.not_after - parse_duration(renew, leaf.not_before, leaf.not_after)
+    if due <= now < leaf.not_after:
+        days = (leaf.not_after - now).days
+        out.append(_error(
+            "renewal.due", view, file_pos,
+            f"{sc.file} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
+            f"{renew}): request a new certificate.", Severity.WARNING,
+        ))
+    return out
+
+
+def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
+    """With ``derive_trust: false``, every chain the node must trust has to be listed."""
+    if derives_trust(fleet.desired, view.node):
+        return []
+    out: list[Finding] = []
+    sources = [view, *(fleet.nodes[p] for p in fleet.desired.peers(view.name) if p in fleet.nodes)]
+    for source in sources:
+        stores = ("tomcat-trust",) if source is view and view.node.spec.type == "cucm" else (
+            peer_stores(view.node))
+        for ca in source.chain_cas():
+            for store in stores:
+                if any(c.sha256 == ca.sha256 for c in view.listed.get(store, ())):
+                    continue
+                whose = "its own" if source is view else f"{source.name}'s"
+                file = fleet.ca_files.get(ca.sha256)
+                ref = f"'../{file}'" if file else "it (save it under cas/ first)"
+                where = "trust" if view.node.spec.type != "cucm" else f"trust.{store}"
+                out.append(_error(
+                    "trust.gate", view, view.node.pos(*where.split(".")),
+                    f"{whose} certificate chains to '{ca.subject}', which {store} of "
+                    f"{view.name} does not list and derive_trust is off: add {ref} to {where} "
+                    f"in {view.node.file}, or the link would fail after the install.",
+                ))
+    return out
+
+
+def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Finding]:
+    """A committed CSR under csrs/ must match the certificate file meant to answer it."""
+    desired = fleet.desired
+    pem = desired.files.get(f"csrs/{view.name}.csr.pem") or desired.files.get(f"csrs/{view.name}.pem")
+    sc = view.node.spec.server_certificate
+    if pem is None or sc is None:
+        return []
+    try:
+        csr = cache.parse_csr(pem.data)
+    except PkiError:
+        return []
+    out: list[Finding] = []
+    want = {n.lower() for n in sc.subject_alt_names}
+    if not want <= csr.san_set():
+        missing = ", ".join(sorted(want - csr.san_set()))
+        out.append(_error(
+            "csr.san_mismatch", view, view.node.pos("server_certificate", "subject_alt_names"),
+            f"{pem.path} does not request {missing}: a certificate signed from it would fail "
+            "the SAN check. Let certops generate a new CSR.", Severity.WARNING,
+        ))
+    if view.leaf is not None and not key_matches(view.leaf, csr):
+        out.append(_error(
+            "csr.key_mismatch", view, view.node.pos("server_certificate", "file"),
+            f"{sc.file} was not issued for {pem.path} (different public key): if that is the "
+            "node's pending CSR, the install will be refused.", Severity.WARNING,
+        ))
+    return out
+
+
+def check_node_settings(view: NodeView) -> list[Finding]:
+    if view.node.spec.tls_verify:
+        return []
+    return [_error(
+        "tls.verify_off", view, view.node.pos("tls_verify"),
+        "TLS verification of this node's API is off: certops cannot tell it from an impostor. "
+        "Add its CA under cas/ and remove tls_verify: false.", Severity.WARNING,
+    )]
+
+
+def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
+    """Several CAs with the same subject in one list confuse Expressway's chain building."""
+    out: list[Finding] = []
+    for store, certs in view.listed.items():
+        by_subject: dict[str, set[str]] = {}
+        for cert in certs:
+            by_subject.setdefault(cert.subject, set()).add(cert.sha256)
+        for subject, shas in sorted(by_subject.items()):
+            if len(shas) > 1:
+                out.append(_error(
+                    "trust.same_subject", view, view.node.pos("trust"),
+                    f"{store} lists {len(shas)} different CAs named '{subject}': keep one; "
+                    "Cisco advises against several CAs with the same CN.", Severity.WARNING,
+                ))
+    return out
+
+
+def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[Finding]:
+    """Every offline finding for every node, sorted."""
+    out: list[Finding] = []
+    for name in sorted(fleet.nodes):
+        view = fleet.nodes[name]
+        out += check_certificate(fleet, view, now)
+        out += check_trust_gate(fleet, view)
+        out += check_csr(fleet, view, cache)
+        out += check_node_settings(view)
+        out += check_same_subject(fleet, view)
+    return sorted(out, key=Finding.sort_key)

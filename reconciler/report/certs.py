@@ -1,0 +1,120 @@
+"""Certificate and CSR facts for ``certops inspect`` and ``certops verify``: text and JSON.
+
+Like Expressway's "Show decoded", but with what an engineer checks first: SANs, EKU, AKI,
+issuer, validity, key and fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from reconciler.pki import CertInfo, CsrInfo
+
+EKU_LABELS = {
+    "serverAuth": "TLS Web Server Authentication",
+    "clientAuth": "TLS Web Client Authentication",
+    "codeSigning": "Code Signing",
+    "emailProtection": "E-mail Protection",
+    "timeStamping": "Time Stamping",
+    "OCSPSigning": "OCSP Signing",
+}
+
+
+def colon_hex(hexstr: str) -> str:
+    """``ab12...`` as ``AB:12:...``, the way Expressway and CUCM show fingerprints."""
+    return ":".join(hexstr[i : i + 2] for i in range(0, len(hexstr), 2)).upper()
+
+
+def _key(info: CertInfo | CsrInfo) -> str:
+    curve = getattr(info, "curve", None)
+    return f"{info.key_type} {info.key_bits}" + (f" ({curve})" if curve else "")
+
+
+def cert_data(cert: CertInfo, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": "certificate",
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "serial": cert.serial,
+        "not_before": cert.not_before.isoformat(),
+        "not_after": cert.not_after.isoformat(),
+        "days_left": (cert.not_after - now).days,
+        "subject_alt_names": {
+            "dns": list(cert.dns_names),
+            "ip": list(cert.ip_addresses),
+            "uri": list(cert.uris),
+            "email": list(cert.emails),
+            "critical": cert.san_critical,
+        },
+        "key_usage": list(cert.key_usage),
+        "extended_key_usage": list(cert.eku),
+        "authority_key_id": cert.authority_key_id,
+        "subject_key_id": cert.subject_key_id,
+        "basic_constraints": {"ca": cert.is_ca, "path_length": cert.path_length},
+        "key": {"type": cert.key_type, "bits": cert.key_bits, "curve": cert.curve},
+        "signature_hash": cert.signature_hash,
+        "self_signed": cert.self_signed,
+        "sha256": cert.sha256,
+        "spki_sha256": cert.spki_sha256,
+    }
+
+
+def csr_data(csr: CsrInfo) -> dict[str, Any]:
+    return {
+        "kind": "csr",
+        "subject": csr.subject,
+        "subject_alt_names": {"dns": list(csr.dns_names), "ip": list(csr.ip_addresses)},
+        "requested_eku": list(csr.requested_eku),
+        "key": {"type": csr.key_type, "bits": csr.key_bits},
+        "signature_hash": csr.signature_hash,
+        "signature_valid": csr.signature_valid,
+        "spki_sha256": csr.spki_sha256,
+        "sha256": csr.sha256,
+    }
+
+
+def cert_lines(cert: CertInfo, now: datetime, indent: str = "  ") -> list[str]:
+    days = (cert.not_after - now).days
+    state = "EXPIRED" if days < 0 else f"{days} days left"
+    if cert.not_before > now:
+        state = "NOT YET VALID"
+    sans = [*cert.dns_names, *(f"IP:{ip}" for ip in cert.ip_addresses), *cert.uris, *cert.emails]
+    eku = [EKU_LABELS.get(e, e) for e in cert.eku]
+    kind = "CA" if cert.is_ca else "end entity"
+    if cert.self_signed:
+        kind += ", self-signed"
+    rows = [
+        ("Subject", cert.subject),
+        ("Issuer", cert.issuer),
+        ("Serial", cert.serial),
+        ("Valid", f"{cert.not_before:%Y-%m-%d %H:%M} → {cert.not_after:%Y-%m-%d %H:%M} UTC ({state})"),
+        ("SANs", (", ".join(sans) or "(none)") + (" [critical]" if cert.san_critical else "")),
+        ("Key usage", ", ".join(cert.key_usage) or "(none)"),
+        ("Ext. key usage", ", ".join(eku) or "(none)"),
+        ("Authority KID", colon_hex(cert.authority_key_id) if cert.authority_key_id else "(none)"),
+        ("Subject KID", colon_hex(cert.subject_key_id) if cert.subject_key_id else "(none)"),
+        ("Basic constr.", kind + (f", pathlen {cert.path_length}" if cert.path_length is not None else "")),
+        ("Key", _key(cert)),
+        ("Signature", cert.signature_hash or "(intrinsic)"),
+        ("SHA-256", colon_hex(cert.sha256)),
+    ]
+    return [f"{indent}{k + ':':<16}{v}" for k, v in rows]
+
+
+def csr_lines(csr: CsrInfo, indent: str = "  ") -> list[str]:
+    rows = [
+        ("Subject", csr.subject),
+        ("SANs", ", ".join([*csr.dns_names, *(f"IP:{ip}" for ip in csr.ip_addresses)]) or "(none)"),
+        ("Requested EKU", ", ".join(EKU_LABELS.get(e, e) for e in csr.requested_eku) or "(none)"),
+        ("Key", _key(csr)),
+        ("Signature", f"{csr.signature_hash} ({'valid' if csr.signature_valid else 'INVALID'})"),
+        ("Public key", colon_hex(csr.spki_sha256)[:47] + "… (SPKI SHA-256)"),
+    ]
+    return [f"{indent}{k + ':':<16}{v}" for k, v in rows]
+
+
+def chain_lines(chain: Sequence[CertInfo]) -> list[str]:
+    """``leaf → intermediate → root`` as indented lines."""
+    return [f"  {'  ' * i}{'└ ' if i else ''}{c.subject}  [{c.sha256[:16]}]" for i, c in enumerate(chain)]

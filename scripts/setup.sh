@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Make (or refresh) the project's virtual environment in .venv: Python >= 3.11, certops
+# installed editable with its lab and test extras. Safe to run again: it reinstalls only
+# when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+py=""
+for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+  [ -n "$candidate" ] || continue
+  if command -v "$candidate" >/dev/null 2>&1 &&
+     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    py="$candidate"; break
+  fi
+done
+[ -n "$py" ] || { echo "setup: Python 3.11 or newer is needed" >&2; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+fi
+stamp=.venv/.certops-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+  echo "$want" > "$stamp"
+fi
