@@ -46,6 +46,10 @@ def build_app(*, with_lab: bool = False) -> typer.Typer:
     app.command("verify")(offline.verify_cmd)
     app.command("schema")(offline.schema_cmd)
 
+    from reconciler.cli import live
+
+    app.command("plan")(live.plan_cmd)
+
     if with_lab:
         from reconciler.lab.cli import app as lab_app  # noqa: PLC0415  (only for `certops lab`)
 

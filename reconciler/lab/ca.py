@@ -153,8 +153,8 @@ def make_csr(
     return builder.sign(key, _hash(digest))
 
 
-def _hash(name: str) -> hashes.HashAlgorithm:
-    algs: dict[str, hashes.HashAlgorithm] = {
+def _hash(name: str) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
+    algs: dict[str, hashes.SHA256 | hashes.SHA384 | hashes.SHA512] = {
         "sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512(),
     }
     if name.lower() not in algs:
@@ -286,21 +286,23 @@ def load_or_create_pki(ca_dir: Path) -> LabPki:
     if not root_pem.exists():
         now = datetime.now(UTC) - timedelta(days=400)
         rkey = new_key("ec384")
-        root = _ca_cert("certops Lab Root CA", rkey, None, now, 7300, 1)
-        issuers = {}
+        root_cert = _ca_cert("certops Lab Root CA", rkey, None, now, 7300, 1)
+        issuers: dict[str, Issuer] = {}
         for name in CA_NAMES:
             ikey = new_key("ec256")
             title = "Old" if name == "old" else "New"
-            icert = _ca_cert(f"certops Lab Issuing CA {title}", ikey, (root, rkey), now, 3650, 0)
+            icert = _ca_cert(
+                f"certops Lab Issuing CA {title}", ikey, (root_cert, rkey), now, 3650, 0
+            )
             issuers[name] = Issuer(icert, ikey)
             atomic_write(ca_dir / f"{name}.pem", cert_pem(icert))
             atomic_write(ca_dir / f"{name}.key", key_pem(ikey), private=True)
-        bundle = cert_pem(root) + "".join(cert_pem(issuers[n].cert) for n in CA_NAMES)
+        bundle = cert_pem(root_cert) + "".join(cert_pem(issuers[n].cert) for n in CA_NAMES)
         atomic_write(ca_dir / "lab-cas.pem", bundle)
         atomic_write(root_key, key_pem(rkey), private=True)
-        atomic_write(root_pem, cert_pem(root))  # written last: its presence means "complete"
+        atomic_write(root_pem, cert_pem(root_cert))  # written last: its presence means "complete"
     root = Issuer(load_certs(root_pem.read_text())[0], load_key(root_key.read_text()))
-    issuing = {
+    issuing: dict[str, Issuer] = {
         n: Issuer(
             load_certs((ca_dir / f"{n}.pem").read_text())[0],
             load_key((ca_dir / f"{n}.key").read_text()),
@@ -326,7 +328,7 @@ def load_or_create_builtins(ca_dir: Path, count: int) -> list[str]:
     start = datetime(2015, 1, 1, tzinfo=UTC)
     for i in range(len(pems), count):
         name = f"{_BUILTIN_NAMES[i % len(_BUILTIN_NAMES)]} (lab {i + 1:03d})"
-        ski = x509.SubjectKeyIdentifier(hashlib.sha1(name.encode()).digest())  # noqa: S324
+        ski = x509.SubjectKeyIdentifier(hashlib.sha1(name.encode()).digest())
         cert = (
             x509.CertificateBuilder()
             .subject_name(_cn(name)).issuer_name(_cn(name))

@@ -1,14 +1,9 @@
-"""Frozen data shapes shared by every layer: desired state, findings, certificate summaries.
+"""Frozen data shapes shared by every layer: desired state, live snapshots, findings, plans.
 
 Imports pydantic only (DESIGN.md section 2, layer 1).
 """
 
-from reconciler.model.common import (
-    CertSummary,
-    Finding,
-    Severity,
-    SourcePos,
-)
+from reconciler.model.common import CertSummary, Finding, Severity, SourcePos
 from reconciler.model.desired import (
     CUCM_STORES,
     CredentialsSpec,
@@ -26,9 +21,15 @@ from reconciler.model.desired import (
     TrustStoreSpec,
     parse_duration,
 )
+from reconciler.model.live import LiveNode
+from reconciler.model.plan import FORMAT_VERSION, PHASES, Action, ActionKind, Plan
 
 __all__ = [
     "CUCM_STORES",
+    "FORMAT_VERSION",
+    "PHASES",
+    "Action",
+    "ActionKind",
     "CertSummary",
     "CredentialsSpec",
     "CucmNodeSpec",
@@ -38,9 +39,11 @@ __all__ = [
     "ExpresswayNodeSpec",
     "Finding",
     "FleetSpec",
+    "LiveNode",
     "NodeSpec",
     "NodeType",
     "PemFile",
+    "Plan",
     "Policy",
     "ServerCertificateSpec",
     "Severity",

@@ -91,11 +91,11 @@ class Defaults(Frozen):
 class FleetSpec(Frozen):
     """``certops.yaml``: policy, links between nodes, defaults."""
 
-    policy: Policy = Field(default_factory=Policy)  # type: ignore[arg-type]
+    policy: Policy = Field(default_factory=Policy)
     links: tuple[tuple[str, str], ...] = Field(
         (), description="Node pairs that open TLS to each other (traversal zones, MRA, trunks)."
     )
-    defaults: Defaults = Field(default_factory=Defaults)  # type: ignore[arg-type]
+    defaults: Defaults = Field(default_factory=Defaults)
 
 
 class CredentialsSpec(Frozen):
@@ -162,7 +162,7 @@ class ExpresswayNodeSpec(_NodeBase):
     """An Expressway-C, Expressway-E or VCS: one trusted CA list."""
 
     type: Literal["expressway-c", "expressway-e"]
-    trust: TrustStoreSpec = Field(default_factory=TrustStoreSpec)  # type: ignore[arg-type]
+    trust: TrustStoreSpec = Field(default_factory=TrustStoreSpec)
 
     def stores(self) -> dict[str, TrustStoreSpec]:
         return {EXPRESSWAY_STORE: self.trust}
@@ -175,7 +175,7 @@ class CucmNodeSpec(_NodeBase):
     trust: dict[CucmStore, TrustStoreSpec] = Field(default_factory=dict)
 
     def stores(self) -> dict[str, TrustStoreSpec]:
-        return {name: self.trust[name] for name in CUCM_STORES if name in self.trust}  # type: ignore[index]
+        return {name: self.trust[name] for name in CUCM_STORES if name in self.trust}
 
 
 NodeSpec = Annotated[ExpresswayNodeSpec | CucmNodeSpec, Field(discriminator="type")]

@@ -1,0 +1,37 @@
+"""Drivers: the only code that talks to nodes (DESIGN.md section 2, layer 5)."""
+
+from reconciler.drivers.base import Driver, Endpoint, handshake_certificate
+from reconciler.drivers.errors import (
+    AuthError,
+    BadResponse,
+    ConfigError,
+    Conflict,
+    DriverError,
+    NotFound,
+    PermanentError,
+    TemporaryError,
+    Unreachable,
+)
+from reconciler.drivers.fleet import Inventory, load_inventory, make_drivers, read_all
+from reconciler.drivers.http import HttpSettings, NodeHttp
+
+__all__ = [
+    "AuthError",
+    "BadResponse",
+    "ConfigError",
+    "Conflict",
+    "Driver",
+    "DriverError",
+    "Endpoint",
+    "HttpSettings",
+    "Inventory",
+    "NodeHttp",
+    "NotFound",
+    "PermanentError",
+    "TemporaryError",
+    "Unreachable",
+    "handshake_certificate",
+    "load_inventory",
+    "make_drivers",
+    "read_all",
+]

@@ -1,0 +1,93 @@
+"""The driver protocol: what certops needs from any node, and the settings to reach one."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from reconciler.drivers.errors import Unreachable
+from reconciler.model import LiveNode
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and as whom to reach one node (from the node file, the inventory, the environment)."""
+
+    name: str
+    type: str
+    api: str
+    username: str | None
+    password: str | None
+    tls_verify: bool = True
+    ssh_port: int | None = None
+    ssh_host_key: str | None = None  # OpenSSH public key line; None: ~/.ssh/known_hosts
+    tls_server_name: str | None = None  # name the API certificate must match, when not the URL's
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.api).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.api)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def __repr__(self) -> str:  # never show the password, even in a traceback
+        return f"Endpoint({self.name!r}, {self.type!r}, {self.api!r}, user={self.username!r})"
+
+
+class Driver(Protocol):
+    """One node's management API, as certops uses it. Every method is idempotent to retry."""
+
+    endpoint: Endpoint
+    capabilities: frozenset[str]
+
+    async def read(self) -> LiveNode: ...
+    async def trust_add(self, store: str, pems: Sequence[str]) -> None: ...
+    async def csr_generate(self, sans: Sequence[str]) -> str: ...
+    async def csr_read(self) -> str | None: ...
+    async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None: ...
+    async def restart(self) -> None: ...
+    async def restart_services(self, services: Sequence[str]) -> None: ...
+    async def served_certificate(self) -> str | None: ...
+    async def aclose(self) -> None: ...
+
+
+async def handshake_certificate(endpoint: Endpoint, timeout: float = 10.0) -> str:
+    """The certificate the node presents in a TLS handshake on its API port, as PEM.
+
+    Verification is off for this one read: the point is to see what is served, whoever
+    signed it. Requests that send credentials always verify (``http.NodeHttp``).
+    """
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(endpoint.host, endpoint.port, ssl=ctx,
+                                    server_hostname=endpoint.tls_server_name or endpoint.host or None),
+            timeout,
+        )
+    except (OSError, TimeoutError, ssl.SSLError) as exc:
+        raise Unreachable(endpoint.name, f"TLS handshake on port {endpoint.port} failed: "
+                          f"{exc or type(exc).__name__}") from None
+    try:
+        sslobj = writer.get_extra_info("ssl_object")
+        der = sslobj.getpeercert(binary_form=True) if sslobj else None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (OSError, ssl.SSLError):
+            pass
+    del reader
+    if not der:
+        raise Unreachable(endpoint.name, "the TLS handshake showed no certificate")
+    return x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()

@@ -1,0 +1,219 @@
+"""Unified CM driver: Certificate Management REST API (14+), SOAP service control, SSH CLI.
+
+Paths and fields follow device-apis.md's CUCM table and live in ``API``; which service
+restarts after which change is ``reconciler.planning.cucm``; which of them only the SSH CLI
+can restart is ``CLI_ONLY``. A 12.5 node (no REST API: 404) reads as a node without
+capabilities, so every step on it is planned as manual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET  # noqa: N817
+from collections.abc import Sequence
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reconciler.drivers.base import Endpoint, handshake_certificate
+from reconciler.drivers.errors import BadResponse, DriverError, NotFound, PermanentError
+from reconciler.drivers.expressway import split_pems
+from reconciler.drivers.http import NodeHttp
+from reconciler.model import LiveNode
+
+BASE = "/platformcom/api/v1/certmgr/config"
+API: dict[str, tuple[str, str]] = {
+    "snapshot": ("GET", BASE + "/snapshot/server"),  # [3P] schema undocumented
+    "trust.list": ("GET", BASE + "/trust/certificate"),  # [3P] ?service=tomcat
+    "trust.add": ("POST", BASE + "/trust/certificates"),  # [3P] service is a list
+    "identity.read": ("GET", BASE + "/identity/certificate"),  # [3P, weak] ?service=tomcat
+    "csr.generate": ("POST", BASE + "/csr"),  # [3P]
+    "identity.install": ("POST", BASE + "/identity/certificates"),  # [3P] leaf+chain
+    "soap": ("POST", "/controlcenterservice2/services/ControlCenterServices"),  # [3P]
+}
+# certops store name -> CUCM "service" parameter
+STORE_SERVICE = {
+    "tomcat-trust": "tomcat",
+    "callmanager-trust": "callmanager",
+    "capf-trust": "capf",
+    "ipsec-trust": "ipsec",
+}
+CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco HAProxy"})  # SOAP refuses Tomcat [C]
+CAPABILITIES = frozenset({"trust.add", "service.restart", "csr.generate", "cert.install"})
+SOAP_NS = "http://schemas.cisco.com/ast/soap"
+SOAP_ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+    f'xmlns:soap="{SOAP_NS}"><soapenv:Header/><soapenv:Body>{{body}}</soapenv:Body>'
+    "</soapenv:Envelope>"
+)
+
+
+def _entries(data: Any) -> list[dict[str, Any]]:
+    """A trust list in either documented shape: a bare list, or {"certificates": [...]}."""
+    if isinstance(data, dict):
+        data = data.get("certificates", data.get("certificate", []))
+    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+
+class CucmDriver:
+    """One Unified CM publisher."""
+
+    def __init__(self, endpoint: Endpoint, http: NodeHttp, *, poll_seconds: float = 1.0,
+                 restart_timeout: float = 900.0) -> None:
+        self.endpoint = endpoint
+        self.http = http
+        self.capabilities: frozenset[str] = CAPABILITIES
+        self.poll_seconds = poll_seconds
+        self.restart_timeout = restart_timeout
+
+    async def _call(self, op: str, **kwargs: Any) -> Any:
+        method, path = API[op]
+        return await self.http.request(method, path, **kwargs)
+
+    async def read(self) -> LiveNode:
+        try:
+            snap_resp = await self._call("snapshot")
+        except NotFound:
+            # Release 12.5: GUI and SSH only. Read what TLS shows; every change is manual.
+            self.capabilities = frozenset()
+            return LiveNode(name=self.endpoint.name, type="cucm", version="<14 (no REST API)",
+                            served_certificate=await self.served_certificate())
+        snap = self.http.json(snap_resp, *API["snapshot"])
+        if not isinstance(snap, dict):
+            raise BadResponse(self.endpoint.name, "the inventory is not a JSON object",
+                              method="GET", path=API["snapshot"][1])
+        stores_task = asyncio.gather(*(self._store(s) for s in STORE_SERVICE))
+        identity, served, stores = await asyncio.gather(
+            self._identity(snap), self.served_certificate(), stores_task)
+        pending = snap.get("restartPending", [])  # [U] field name
+        return LiveNode(
+            name=self.endpoint.name,
+            type="cucm",
+            version=str(snap.get("version")) if snap.get("version") else None,
+            server_certificate=identity,
+            served_certificate=served,
+            stores=dict(zip(STORE_SERVICE, stores, strict=True)),
+            services_pending=tuple(sorted(str(s) for s in pending)) if isinstance(pending, list) else (),
+            capabilities=tuple(sorted(self.capabilities)),
+        )
+
+    async def _identity(self, snap: dict[str, Any]) -> str | None:
+        """The tomcat identity certificate: from the inventory when it holds the PEM."""
+        for item in snap.get("identity", []) if isinstance(snap.get("identity"), list) else []:
+            if isinstance(item, dict) and str(item.get("service", "")).lower() == "tomcat":
+                pems = split_pems(str(item.get("certificate", "")))
+                if pems:
+                    return pems[0]
+        method, path = API["identity.read"]
+        response = await self.http.request(method, path, params={"service": "tomcat"})
+        data = self.http.json(response, method, path)
+        pems = split_pems(str(data.get("certificate", "")) if isinstance(data, dict) else "")
+        return pems[0] if pems else None
+
+    async def _store(self, store: str) -> tuple[str, ...]:
+        method, path = API["trust.list"]
+        response = await self.http.request(method, path, params={"service": STORE_SERVICE[store]})
+        data = self.http.json(response, method, path)
+        return tuple(p for e in _entries(data) for p in split_pems(str(e.get("certificate", ""))))
+
+    async def trust_add(self, store: str, pems: Sequence[str]) -> None:
+        await self._call("trust.add", json={
+            "service": [STORE_SERVICE[store]], "certificates": list(pems),
+            "description": "added by certops"})
+
+    async def csr_generate(self, sans: Sequence[str]) -> str:
+        method, path = API["csr.generate"]
+        response = await self.http.request(method, path, retry=False, json={
+            "service": "tomcat", "distribution": "this-server", "commonName": self.endpoint.host,
+            "keyType": "rsa", "keyLength": 2048, "hashAlgorithm": "sha256", "altNames": list(sans)})
+        data = self.http.json(response, method, path)
+        csr = data.get("csr") if isinstance(data, dict) else None
+        if not isinstance(csr, str) or "CERTIFICATE REQUEST" not in csr:
+            raise BadResponse(self.endpoint.name, "no CSR in the answer", method=method, path=path)
+        return csr if csr.endswith("\n") else csr + "\n"
+
+    async def csr_read(self) -> str | None:
+        return None  # no documented read of a pending CUCM CSR
+
+    async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None:
+        """CUCM takes the leaf with its chain; 400 while the issuing CA is not in tomcat-trust."""
+        await self._call("identity.install", retry=False, json={
+            "service": "tomcat", "certificates": [leaf_pem, *chain_pems]})
+
+    async def restart(self) -> None:
+        await self.restart_services(("Cisco Tomcat",))
+
+    async def restart_services(self, services: Sequence[str]) -> None:
+        """SOAP for what SOAP restarts, the SSH CLI for Tomcat and HAProxy; wait until Started."""
+        soap = [s for s in services if s not in CLI_ONLY]
+        if soap:
+            await self._soap("soapDoControlServices", soap, control="Restart")
+        for service in services:
+            if service in CLI_ONLY:
+                await self._ssh(f"utils service restart {service}")
+        if soap:
+            await self._wait_started(soap)
+
+    async def _soap(self, op: str, services: Sequence[str], control: str | None = None) -> ET.Element:
+        items = "".join(f"<soap:item>{escape(s)}</soap:item>" for s in services)
+        if control:
+            body = (f"<soap:{op}><soap:ControlServiceRequest><soap:NodeName>{escape(self.endpoint.host)}"
+                    f"</soap:NodeName><soap:ControlType>{control}</soap:ControlType>"
+                    f"<soap:ServiceList>{items}</soap:ServiceList></soap:ControlServiceRequest>"
+                    f"</soap:{op}>")
+        else:
+            body = f"<soap:{op}><soap:ServiceStatus>{items}</soap:ServiceStatus></soap:{op}>"
+        method, path = API["soap"]
+        try:
+            response = await self.http.request(
+                method, path, retry=control is None, content=SOAP_ENVELOPE.format(body=body).encode(),
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": op})
+        except PermanentError as exc:
+            raise PermanentError(self.endpoint.name, f"SOAP {op} refused: {exc.detail}",
+                                 method=method, path=path, status=exc.status) from None
+        try:
+            return ET.fromstring(response.content)
+        except ET.ParseError:
+            raise BadResponse(self.endpoint.name, f"SOAP {op} answered no XML", method=method,
+                              path=path) from None
+
+    async def service_status(self, services: Sequence[str]) -> dict[str, str]:
+        root = await self._soap("soapGetServiceStatus", services)
+        out: dict[str, str] = {}
+        for item in root.iter():
+            if item.tag.rsplit("}", 1)[-1] != "item":
+                continue
+            name = status = None
+            for child in item:
+                tag = child.tag.rsplit("}", 1)[-1]
+                if tag == "ServiceName":
+                    name = (child.text or "").strip()
+                elif tag == "ServiceStatus":
+                    status = (child.text or "").strip()
+            if name and status:
+                out[name] = status
+        return out
+
+    async def _wait_started(self, services: Sequence[str]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.restart_timeout
+        while True:
+            status = await self.service_status(services)
+            if all(status.get(s) == "Started" for s in services):
+                return
+            if loop.time() > deadline:
+                late = ", ".join(s for s in services if status.get(s) != "Started")
+                raise DriverError(self.endpoint.name, f"services not Started after "
+                                  f"{self.restart_timeout:.0f}s: {late}")
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _ssh(self, command: str) -> str:
+        from reconciler.drivers.cucm_cli import run_cli
+
+        return await run_cli(self.endpoint, command)
+
+    async def served_certificate(self) -> str | None:
+        return await handshake_certificate(self.endpoint)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

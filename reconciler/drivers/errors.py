@@ -1,0 +1,60 @@
+"""The project's own errors for talking to nodes: each names the node, method, path, status.
+
+``TemporaryError`` is retried (connect errors, timeouts, 502/503/504, 429); ``PermanentError``
+never is (400/401/403/404/409 and any other 4xx). Callers see only these, never httpx's.
+"""
+
+from __future__ import annotations
+
+
+class DriverError(Exception):
+    """A request to a node failed. ``str()`` is one line a user can act on."""
+
+    def __init__(
+        self,
+        node: str,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        hint: str = "",
+    ) -> None:
+        self.node, self.method, self.path, self.status, self.hint = node, method, path, status, hint
+        self.detail = message
+        where = f" {method} {path}" if method else ""
+        code = f" -> {status}" if status is not None else ""
+        tail = f"; {hint}" if hint else ""
+        super().__init__(f"{node}:{where}{code}: {message}{tail}")
+
+
+class TemporaryError(DriverError):
+    """Worth retrying: the node may answer later."""
+
+
+class Unreachable(TemporaryError):
+    """No connection (refused, reset, timed out, DNS)."""
+
+
+class PermanentError(DriverError):
+    """Retrying will not help: the request or the node's state must change."""
+
+
+class AuthError(PermanentError):
+    """401/403: wrong credentials, or the account lacks API access."""
+
+
+class NotFound(PermanentError):
+    """404: the endpoint or object does not exist (e.g. CUCM 12.5 has no REST API)."""
+
+
+class Conflict(PermanentError):
+    """409: the node's state forbids it (e.g. a CSR is already pending)."""
+
+
+class BadResponse(PermanentError):
+    """The node answered, but not with what its API documents (garbage, wrong shape)."""
+
+
+class ConfigError(Exception):
+    """A node cannot be contacted as configured (missing credentials variable, bad URL)."""

@@ -1,0 +1,138 @@
+"""Expressway / VCS driver over the provisioning REST API (device-apis.md, Expressway table).
+
+Every path, field and status of the product is in ``API`` below, so that a correction after
+meeting a real node is a one-line change. Deleting one trusted CA has no REST call as far as
+is known: the capability is missing and the planner shows it as a manual step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler.drivers.base import Endpoint, handshake_certificate
+from reconciler.drivers.errors import BadResponse, Conflict, DriverError, NotFound
+from reconciler.drivers.http import NodeHttp
+from reconciler.model import LiveNode
+from reconciler.model.desired import EXPRESSWAY_STORE
+
+API: dict[str, tuple[str, str]] = {
+    "cert.read": ("GET", "/api/provisioning/certs/server"),  # [3P] PEM text
+    "cert.upload": ("POST", "/api/provisioning/certs/server"),  # [3P] multipart 'file'
+    "csr.read": ("GET", "/api/provisioning/certs/generate_csr"),  # [3P] PEM; 404 none
+    "csr.generate": ("POST", "/api/provisioning/certs/generate_csr"),  # [3P] JSON; 409 pending
+    "csr.discard": ("DELETE", "/api/provisioning/certs/generate_csr"),  # [U]
+    "trust.read": ("GET", "/api/provisioning/certs/root"),  # [3P] concatenated PEM
+    "trust.add": ("POST", "/api/provisioning/certs/root"),  # [3P] multipart 'file', appended
+    "restart": ("POST", "/api/provisioning/restart"),  # [C] needs the CSRF header from X14.2
+    "sysinfo": ("GET", "/api/provisioning/sysinfo"),  # [C] JSON
+}
+CSRF = {"X-CSRF-Header": "certops"}  # [C] required on restart from X14.2, harmless elsewhere
+SYSINFO_VERSION = ("Version", "SoftwareVersion", "version")
+SYSINFO_RESTART = ("RestartRequired", "restart_required")  # [U] field name
+CSR_DEFAULTS: dict[str, Any] = {"KeyLength": 2048, "DigestAlgorithm": "sha256"}
+CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
+
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def split_pems(text: str) -> tuple[str, ...]:
+    """Each certificate block of a concatenated PEM bundle, normalised to end with a newline."""
+    return tuple(m.group(0) + "\n" for m in _PEM.finditer(text))
+
+
+class ExpresswayDriver:
+    """One Expressway-C, Expressway-E or VCS."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, endpoint: Endpoint, http: NodeHttp) -> None:
+        self.endpoint = endpoint
+        self.http = http
+
+    async def _call(self, op: str, **kwargs: Any) -> Any:
+        method, path = API[op]
+        return await self.http.request(method, path, **kwargs)
+
+    async def read(self) -> LiveNode:
+        """Server certificate, pending CSR, trusted CA list, restart flag, served certificate."""
+        sysinfo, server, csr, trust, served = await asyncio.gather(
+            self._call("sysinfo"), self._call("cert.read"), self.csr_read(),
+            self._call("trust.read"), self.served_certificate())
+        info = self.http.json(sysinfo, *API["sysinfo"])
+        if not isinstance(info, dict):
+            raise BadResponse(self.endpoint.name, "sysinfo is not a JSON object",
+                              method="GET", path=API["sysinfo"][1])
+        server_pems = split_pems(server.text)
+        if not server_pems:
+            raise BadResponse(self.endpoint.name, "the server certificate is not PEM",
+                              method="GET", path=API["cert.read"][1])
+        return LiveNode(
+            name=self.endpoint.name,
+            type=self.endpoint.type,
+            version=next((str(info[k]) for k in SYSINFO_VERSION if k in info), None),
+            server_certificate=server_pems[0],
+            served_certificate=served,
+            pending_csr=csr,
+            stores={EXPRESSWAY_STORE: split_pems(trust.text)},
+            restart_required=any(bool(info.get(k)) for k in SYSINFO_RESTART),
+            capabilities=tuple(sorted(self.capabilities)),
+        )
+
+    async def csr_read(self) -> str | None:
+        try:
+            response = await self._call("csr.read")
+        except NotFound:
+            return None
+        text = response.text.strip()
+        return text + "\n" if "CERTIFICATE REQUEST" in text else None
+
+    async def trust_add(self, store: str, pems: Sequence[str]) -> None:
+        bundle = "".join(p if p.endswith("\n") else p + "\n" for p in pems)
+        await self._call("trust.add", headers=CSRF,
+                         files={"file": ("ca.pem", bundle.encode(), "application/x-pem-file")})
+
+    async def csr_generate(self, sans: Sequence[str]) -> str:
+        """Generate a CSR with these SANs (the box adds its CN). Refuses if one is pending."""
+        body = {**CSR_DEFAULTS, "Additional_FQDNS": list(sans)}
+        try:
+            await self._call("csr.generate", json=body, headers=CSRF, retry=False)
+        except Conflict as exc:
+            raise Conflict(self.endpoint.name, "a CSR is already pending on the node",
+                           method=exc.method, path=exc.path, status=exc.status,
+                           hint="certops never discards a pending CSR on its own") from None
+        pem = await self.csr_read()
+        if pem is None:
+            raise BadResponse(self.endpoint.name, "the node generated no readable CSR",
+                              method="GET", path=API["csr.read"][1])
+        return pem
+
+    async def csr_discard(self) -> None:
+        try:
+            await self._call("csr.discard", headers=CSRF)
+        except NotFound:
+            return
+
+    async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None:
+        """Upload the leaf alone, as PEM (Cisco's step E); the chain is for trust, not here."""
+        await self._call("cert.upload", headers=CSRF, retry=False,
+                         files={"file": ("server.pem", leaf_pem.encode(), "application/x-pem-file")})
+
+    async def restart(self) -> None:
+        try:
+            await self._call("restart", headers=CSRF, retry=False)
+        except DriverError as exc:
+            # The node may drop the connection as it goes down: that is the restart working.
+            if exc.status is not None:
+                raise
+
+    async def restart_services(self, services: Sequence[str]) -> None:
+        raise NotImplementedError("Expressway restarts as a whole: use restart()")
+
+    async def served_certificate(self) -> str | None:
+        return await handshake_certificate(self.endpoint)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

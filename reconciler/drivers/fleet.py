@@ -1,0 +1,163 @@
+"""From the desired state to connected drivers, and reading every node's live state.
+
+Endpoints come from the node files; ``--inventory`` (e.g. the lab's ``inventory.yaml``)
+points node names at other URLs and may carry credentials; environment variables named in
+the node file always win. A missing credential is an error before any request is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.drivers.base import Driver, Endpoint
+from reconciler.drivers.cucm import CucmDriver
+from reconciler.drivers.errors import ConfigError, DriverError
+from reconciler.drivers.expressway import ExpresswayDriver
+from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
+from reconciler.model import Desired, DesiredNode, LiveNode
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    api: str
+    username: str | None = None
+    password: str | None = None
+    ssh_port: int | None = None
+    ssh_host_key: str | None = None
+    tls_server_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Node name -> where to reach it; plus CA bundles to trust for TLS."""
+
+    nodes: dict[str, InventoryEntry] = field(default_factory=dict)
+    ca_pems: tuple[bytes, ...] = ()
+
+
+def load_inventory(path: Path) -> Inventory:
+    """Read an inventory file (the lab writes one): ``ca_bundle`` (or a ``ca_bundles`` list),
+    and ``nodes: {name: {api, username, password, tls_server_name, ssh, ssh_host_key}}``."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe").load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the inventory: {exc.strerror}") from None
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'nodes' mapping of node name -> "
+                          "{api: URL, username, password}")
+    nodes: dict[str, InventoryEntry] = {}
+    for name, entry in data["nodes"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("api"), str):
+            raise ConfigError(f"{path}: node {name!r} needs an 'api' URL")
+        nodes[str(name)] = InventoryEntry(
+            api=entry["api"],
+            username=_opt_str(entry.get("username")),
+            password=_opt_str(entry.get("password")),
+            ssh_port=int(entry.get("ssh") or entry.get("ssh_port") or 0) or None,
+            ssh_host_key=_opt_str(entry.get("ssh_host_key")),
+            tls_server_name=_opt_str(entry.get("tls_server_name")),
+        )
+    cas: list[bytes] = []
+    bundles = list(data.get("ca_bundles", []) or [])
+    if data.get("ca_bundle"):
+        bundles.append(data["ca_bundle"])
+    for ref in bundles:
+        ca_path = (path.parent / str(ref)).resolve()
+        try:
+            cas.append(ca_path.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"{path}: CA bundle {ref}: {exc.strerror}") from None
+    return Inventory(nodes=nodes, ca_pems=tuple(cas))
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]) -> Endpoint:
+    """Where and as whom to reach ``node``. Raises ConfigError naming the missing variable."""
+    spec = node.spec
+    inv = inventory.nodes.get(spec.name)
+    username = password = None
+    if spec.credentials is not None:
+        username = env.get(spec.credentials.username_env)
+        password = env.get(spec.credentials.password_env)
+    if inv is not None:
+        username = username or inv.username
+        password = password or inv.password
+    if not username or not password:
+        names = (f"{spec.credentials.username_env} and {spec.credentials.password_env}"
+                 if spec.credentials else "credentials (username_env/password_env in the node file)")
+        raise ConfigError(f"{node.file}: {spec.name}: set {names} in the environment "
+                          "(or pass an --inventory that holds them)")
+    return Endpoint(
+        name=spec.name, type=spec.type, api=(inv.api if inv else spec.api).rstrip("/"),
+        username=username, password=password, tls_verify=spec.tls_verify,
+        ssh_port=inv.ssh_port if inv else None, ssh_host_key=inv.ssh_host_key if inv else None,
+        tls_server_name=inv.tls_server_name if inv else None,
+    )
+
+
+def fleet_ca_pems(desired: Desired, inventory: Inventory) -> list[bytes]:
+    """The CAs that node API certificates are verified against (besides the system store)."""
+    pems = [f.data for path, f in sorted(desired.files.items()) if path.startswith("cas/")]
+    return [*pems, *inventory.ca_pems]
+
+
+def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings) -> Driver:
+    http = NodeHttp(node=endpoint.name, base_url=endpoint.api,
+                    auth=(endpoint.username or "", endpoint.password or ""),
+                    verify=tls_context(ca_pems, verify=endpoint.tls_verify), settings=settings,
+                    server_name=endpoint.tls_server_name)
+    if endpoint.type == "cucm":
+        return CucmDriver(endpoint, http)
+    return ExpresswayDriver(endpoint, http)
+
+
+def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
+                 env: Mapping[str, str], settings: HttpSettings | None = None) -> dict[str, Driver]:
+    """Drivers for ``names``; every configuration problem is raised before any request."""
+    problems: list[str] = []
+    endpoints: dict[str, Endpoint] = {}
+    for name in names:
+        node = desired.node(name)
+        if node is None:
+            problems.append(f"no node named {name!r} in the desired state")
+            continue
+        try:
+            endpoints[name] = endpoint_for(node, inventory, env)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("; ".join(problems))
+    cas = fleet_ca_pems(desired, inventory)
+    return {n: make_driver(e, cas, settings or HttpSettings()) for n, e in endpoints.items()}
+
+
+async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16) -> dict[str, LiveNode]:
+    """Read every node concurrently (bounded); a node that fails becomes a LiveNode with error."""
+    gate = asyncio.Semaphore(max(1, parallelism))
+
+    async def one(name: str, driver: Driver) -> tuple[str, LiveNode]:
+        async with gate:
+            try:
+                return name, await driver.read()
+            except DriverError as exc:
+                return name, LiveNode(name=name, type=driver.endpoint.type,
+                                      error=str(exc).removeprefix(f"{name}: "))
+
+    results = await asyncio.gather(*(one(n, d) for n, d in sorted(drivers.items())))
+    return dict(results)
+
+
+async def close_all(drivers: Mapping[str, Driver]) -> None:
+    await asyncio.gather(*(d.aclose() for d in drivers.values()), return_exceptions=True)

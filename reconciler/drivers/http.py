@@ -1,0 +1,209 @@
+"""The one module that owns HTTP: TLS, timeouts, retries with backoff, and error mapping.
+
+Every driver request goes through ``NodeHttp.request``. One ``httpx.AsyncClient`` per node
+keeps a keep-alive connection pool; TLS verification is on unless the node file says
+``tls_verify: false``, and then only for that node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from reconciler.drivers.errors import (
+    AuthError,
+    BadResponse,
+    Conflict,
+    NotFound,
+    PermanentError,
+    TemporaryError,
+    Unreachable,
+)
+
+RETRY_STATUSES = {429, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How patient to be with a node."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    retries: int = 3
+    backoff: float = 0.5  # first wait; doubles each retry, with jitter
+    max_backoff: float = 8.0
+
+
+def tls_context(ca_pems: list[bytes], *, verify: bool, use_system: bool = True) -> ssl.SSLContext:
+    """Client TLS context trusting the fleet's CAs (``cas/``) and, by default, the system store."""
+    if not verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    ctx = ssl.create_default_context() if use_system else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca_pems:
+        ctx.load_verify_locations(cadata=b"\n".join(ca_pems).decode("ascii", errors="replace"))
+    return ctx
+
+
+@dataclass
+class NodeHttp:
+    """HTTP to one node: base URL, credentials, TLS context, retry policy, request counters."""
+
+    node: str
+    base_url: str
+    auth: tuple[str, str] | None
+    verify: ssl.SSLContext | bool = True
+    settings: HttpSettings = field(default_factory=HttpSettings)
+    transport: httpx.AsyncBaseTransport | None = None
+    server_name: str | None = None  # TLS name to send and verify, when not the URL's host
+    counts: Counter[str] = field(default_factory=Counter)
+    _client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            s = self.settings
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                auth=self.auth,
+                verify=self.verify,
+                timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+                limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                transport=self.transport,
+                trust_env=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool = True,
+        expect: tuple[int, ...] = (200, 201, 204),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send a request; retry temporary failures; map every failure to a DriverError."""
+        attempts = 1 + (self.settings.retries if retry else 0)
+        delay = self.settings.backoff
+        for attempt in range(1, attempts + 1):
+            self.counts[method.upper()] += 1
+            if self.server_name:
+                kwargs["extensions"] = {"sni_hostname": self.server_name}
+            try:
+                response = await self.client.request(method, path, **kwargs)
+            except httpx.TimeoutException as exc:
+                error: TemporaryError = Unreachable(
+                    self.node, f"timed out ({type(exc).__name__})", method=method, path=path,
+                    hint="the node is slow or down; try again later")
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError,
+                    httpx.WriteError) as exc:
+                if _is_tls_verification(exc):
+                    raise PermanentError(
+                        self.node, f"TLS verification failed: {_root_cause(exc)}", method=method,
+                        path=path, hint="add the CA of the node's certificate under cas/ "
+                        "(or set tls_verify: false on this node, which every plan will show)",
+                    ) from None
+                error = Unreachable(self.node, f"connection failed: {_root_cause(exc)}",
+                                    method=method, path=path,
+                                    hint="check the URL, the network and that the node is up")
+            except httpx.HTTPError as exc:
+                raise PermanentError(self.node, str(exc) or type(exc).__name__, method=method,
+                                     path=path) from None
+            else:
+                if response.status_code in expect:
+                    return response
+                error_or_final = self._status_error(method, path, response)
+                if not isinstance(error_or_final, TemporaryError):
+                    raise error_or_final
+                error = error_or_final
+                retry_after = _retry_after(response)
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+            if attempt == attempts:
+                raise error
+            await asyncio.sleep(min(delay, self.settings.max_backoff) * (0.8 + 0.4 * random.random()))
+            delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _status_error(self, method: str, path: str, r: httpx.Response) -> Exception:
+        status = r.status_code
+        body = _message(r)
+        args: dict[str, Any] = {"method": method, "path": path, "status": status}
+        if status in RETRY_STATUSES:
+            return TemporaryError(self.node, body or "temporarily unavailable", **args)
+        if status in (401, 403):
+            return AuthError(self.node, body or "not authorised", **args,
+                             hint="check the credentials in the environment variables the node "
+                             "file names, and that the account has API access")
+        if status == 404:
+            return NotFound(self.node, body or "not found", **args)
+        if status == 409:
+            return Conflict(self.node, body or "conflict", **args)
+        if 400 <= status < 500:
+            return PermanentError(self.node, body or "request refused", **args)
+        return PermanentError(self.node, body or "server error", **args,
+                              hint="the node failed; look at its logs before retrying")
+
+    def json(self, response: httpx.Response, method: str, path: str) -> Any:
+        """The response's JSON, or a BadResponse naming the endpoint."""
+        try:
+            return response.json()
+        except ValueError:
+            raise BadResponse(self.node, "the answer is not JSON: " + _snippet(response.text),
+                              method=method, path=path, status=response.status_code) from None
+
+
+def _message(r: httpx.Response) -> str:
+    try:
+        data = r.json()
+    except ValueError:
+        return _snippet(r.text)
+    if isinstance(data, dict):
+        for key in ("Message", "message", "error", "detail"):
+            if isinstance(data.get(key), str):
+                return str(data[key])
+    return _snippet(r.text)
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:200] + ("…" if len(text) > 200 else "")
+
+
+def _retry_after(r: httpx.Response) -> float | None:
+    value = r.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return str(exc) or type(exc).__name__
+
+
+def _is_tls_verification(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)

@@ -1,0 +1,249 @@
+"""``certops lab``: start, inspect and stop the lab, sign CSRs, inject faults.
+
+The main CLI mounts ``app`` as the ``lab`` sub-command; ``python -m reconciler.lab.cli``
+runs it alone. Every command takes ``--dir DIR`` (default ``.certops-lab``). This is the
+only lab module that prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+from cryptography import x509
+
+from reconciler.lab.ca import cert_pem, load_or_create_pki
+from reconciler.lab.control import LabClient
+from reconciler.lab.faults import Fault
+from reconciler.lab.files import DEFAULT_DIR, LabPaths, atomic_write
+from reconciler.lab.server import Lab, LabOptions
+from reconciler.lab.state import load_node, save_node
+from reconciler.lab.topology import load_topology
+
+app = typer.Typer(help="The lab: emulated Expressway and CUCM nodes over real HTTPS.",
+                  no_args_is_help=True)
+
+DirOpt = typer.Option(Path(DEFAULT_DIR), "--dir", help="Lab directory.")
+
+
+def _fail(text: str) -> None:
+    typer.echo(f"error: {text}", err=True)
+    raise typer.Exit(1)
+
+
+def _print_nodes(status: dict[str, object]) -> None:
+    nodes = status.get("nodes", {})
+    assert isinstance(nodes, dict)
+    for name, info in nodes.items():
+        ssh = f"  ssh {info['ssh']}" if info.get("ssh") else ""
+        flags = []
+        if not info.get("up", True):
+            flags.append("DOWN")
+        if info.get("restart_required"):
+            flags.append("restart-required")
+        if info.get("restart_pending"):
+            flags.append("restart-pending: " + ", ".join(info["restart_pending"]))
+        if info.get("faults"):
+            flags.append(f"faults: {len(info['faults'])}")
+        extra = f"  [{'; '.join(flags)}]" if flags else ""
+        typer.echo(f"{name:<12} {info['type']:<13} {info['api']}{ssh}{extra}")
+
+
+async def _serve(directory: Path, options: LabOptions) -> None:
+    from reconciler.lab.control import status_of
+
+    lab = Lab(directory, options)
+    await lab.start()
+    _print_nodes(status_of(lab))
+    typer.echo(f"inventory: {lab.paths.inventory}")
+    typer.echo("lab running; Ctrl+C or `certops lab down` stops it", err=True)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lab.stopped.set)
+    await lab.stopped.wait()
+    await lab.stop()
+
+
+@app.command()
+def up(
+    directory: Path = DirOpt,
+    topology: Path | None = typer.Option(None, "--topology", help="Topology YAML file."),
+    nodes: int | None = typer.Option(None, "--nodes", min=1, help="A synthetic fleet of N nodes."),
+    detach: bool = typer.Option(False, "--detach", help="Run in the background."),
+    restart_seconds: float | None = typer.Option(None, "--restart-seconds", min=0),
+    latency_ms: int | None = typer.Option(None, "--latency-ms", min=0),
+    builtin_cas: int | None = typer.Option(None, "--builtin-cas", min=0),
+    timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for --detach."),
+) -> None:
+    """Start the lab (foreground, or --detach), print each node's URL, write inventory.yaml."""
+    paths = LabPaths(directory)
+    if LabClient.running(directory) is not None:
+        _fail(f"a lab is already running in {directory} (certops lab down --dir {directory})")
+    if detach:
+        _detach(paths, sys.argv, timeout)
+        return
+    options = LabOptions(
+        topology=load_topology(topology) if topology else None, nodes=nodes,
+        restart_seconds=restart_seconds, latency_ms=latency_ms, builtin_cas=builtin_cas,
+    )
+    asyncio.run(_serve(directory, options))
+
+
+def _detach(paths: LabPaths, argv: list[str], timeout: float) -> None:
+    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.control.unlink(missing_ok=True)  # stale: nobody answered on it
+    args = [a for a in argv[1:] if a != "--detach"]
+    if "up" not in args:
+        args = ["up", *args]
+    cmd = [sys.executable, "-m", "reconciler.lab.cli", *args[args.index("up"):]]
+    with open(paths.log, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = paths.log.read_text(errors="replace")[-2000:]
+            _fail(f"the lab exited with status {proc.returncode}:\n{tail}")
+        client = LabClient.running(paths.root)
+        if client is not None:
+            status = client.status()
+            if status["pid"] == proc.pid and all(n["up"] for n in status["nodes"].values()):
+                _print_nodes(status)
+                typer.echo(f"inventory: {paths.inventory}")
+                typer.echo(f"lab running in the background (pid {proc.pid})")
+                return
+        time.sleep(0.2)
+    proc.terminate()
+    _fail(f"the lab did not answer within {timeout:.0f}s; see {paths.log}")
+
+
+@app.command()
+def status(directory: Path = DirOpt) -> None:
+    """Show the running lab's nodes, URLs and flags."""
+    client = LabClient.running(directory)
+    if client is None:
+        _fail(f"no lab is running in {directory}")
+        return
+    st = client.status()
+    typer.echo(f"lab pid {st['pid']} in {st['dir']}")
+    _print_nodes(st)
+
+
+@app.command()
+def down(directory: Path = DirOpt) -> None:
+    """Stop every process of the running lab and free its ports."""
+    client = LabClient.running(directory)
+    if client is None:
+        typer.echo(f"no lab is running in {directory}")
+        return
+    pid = client.pid
+    client.shutdown()
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGTERM)  # the lab's own pid, recorded in control.json
+    typer.echo("lab stopped")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+@app.command()
+def sign(
+    csr: Path = typer.Argument(..., help="The CSR (PEM) to sign."),
+    ca: str = typer.Option("old", "--ca", help="Issuing CA: old | new."),
+    out: Path = typer.Option(..., "--out", help="Where to write the certificate (PEM)."),
+    directory: Path = DirOpt,
+    days: int = typer.Option(365, "--days", min=1),
+    no_client_auth: bool = typer.Option(False, "--no-client-auth",
+                                        help="Leave out the clientAuth EKU."),
+    drop_san: list[str] = typer.Option([], "--drop-san", help="Leave out this SAN."),
+    leaf_only: bool = typer.Option(False, "--leaf-only", help="Write the leaf alone."),
+) -> None:
+    """Sign a CSR as an enterprise CA would; write leaf, issuing CA and root."""
+    if ca not in ("old", "new"):
+        _fail("--ca must be old or new")
+    try:
+        request = x509.load_pem_x509_csr(csr.read_bytes())
+    except (OSError, ValueError) as exc:
+        _fail(f"{csr}: not a PEM CSR ({exc})")
+        return
+    pki = load_or_create_pki(LabPaths(directory).ca)
+    try:
+        leaf = pki.sign_csr(request, ca, days=days, client_auth=not no_client_auth,
+                            drop_san=drop_san)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    chain = [] if leaf_only else pki.chain_for(ca)
+    atomic_write(out, "".join(cert_pem(c) for c in [leaf, *chain]))
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def fault(
+    node: str = typer.Argument(..., help="Node name."),
+    directory: Path = DirOpt,
+    match: str = typer.Option("*", "--match", "--endpoint",
+                              help="Path glob (e.g. '/api/*') or operation name."),
+    latency_ms: int = typer.Option(0, "--latency-ms", min=0),
+    status_code: int | None = typer.Option(None, "--status", help="Answer 500 or 503."),
+    count: int | None = typer.Option(None, "--count", min=1, help="Only the next N calls."),
+    retry_after: int | None = typer.Option(None, "--retry-after", min=0),
+    drop: bool = typer.Option(False, "--drop", help="Close the connection, no answer."),
+    slow: float = typer.Option(0, "--slow", min=0, help="Delay the answer this many seconds."),
+    malformed_json: bool = typer.Option(False, "--malformed-json"),
+    restart_hang: bool = typer.Option(False, "--restart-hang",
+                                      help="A restart that never comes back."),
+    clear: bool = typer.Option(False, "--clear", help="Remove every fault of the node."),
+) -> None:
+    """Add a fault to a node (or --clear them), in the running lab or for its next start."""
+    new = None
+    if not clear:
+        new = Fault(match=match, latency_ms=latency_ms, status=status_code, count=count,
+                    retry_after=retry_after, drop=drop, slow_seconds=slow,
+                    malformed_json=malformed_json, restart_hang=restart_hang)
+    client = LabClient.running(directory)
+    if client is not None:
+        if node not in client.status()["nodes"]:
+            _fail(f"no node {node!r} in the running lab")
+        if new is None:
+            client.clear_faults(node)
+        else:
+            client.set_fault(node, new)
+        typer.echo(f"{node}: faults {'cleared' if new is None else 'updated'} (running lab)")
+        return
+    paths = LabPaths(directory)
+    state = load_node(paths, node)
+    if state is None:
+        _fail(f"no node {node!r} in {directory}")
+        return
+    if new is None:
+        state.faults.clear()
+    else:
+        state.faults.append(new)
+    save_node(paths, state)
+    typer.echo(f"{node}: faults {'cleared' if new is None else 'updated'} (applies at next start)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,263 @@
+"""Emulated Unified CM publisher (release 14+): Certificate Management REST API + SOAP.
+
+Emulates the CUCM table of device-apis.md, one row per entry of ``ROUTES`` under
+``BASE``: inventory [3P], list a trust store [3P] (as a bare list or ``{"certificates":
+[...]}``, chosen per node), add trust certificates [3P], read an identity [3P, weak],
+generate a CSR [3P], install an identity [3P] (400 when the issuing CA is not in the
+matching trust store, 500 on a stale CSR). The SOAP service control endpoint is in
+``soap``; the SSH CLI in ``ssh``. A node of release 12.5 answers 404 on ``/platformcom``.
+
+A trust change flags the services of ``TRUST_RESTARTS`` as restart pending until they
+restart; an identity install flags ``identity_restarts``. [U]: the inventory schema, the
+``restartPending`` field, the status codes 201/200 and every error text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp
+
+from reconciler.lab.ca import is_ca, key_pem, load_certs, load_key, make_csr, new_key, spki
+from reconciler.lab.expressway import version_tuple
+from reconciler.lab.node import Node
+from reconciler.lab.soap import ROUTES as SOAP_ROUTES
+from reconciler.lab.state import PendingCsr, TrustEntry, entry_of
+from reconciler.lab.web import Route, build_app, json_body
+
+BASE = "/platformcom/api/v1/certmgr/config"
+SERVICES = ("tomcat", "callmanager", "capf", "ipsec")
+STORE_NAMES = {s: f"{s}-trust" for s in SERVICES}
+
+# Which restarts follow which trust change (device-apis.md, "which restarts" table).
+TRUST_RESTARTS: dict[str, tuple[str, ...]] = {
+    "tomcat": ("Cisco Tomcat",),
+    "callmanager": ("Cisco CallManager", "Cisco TFTP", "Cisco HAProxy"),
+    "capf": ("Cisco Certificate Authority Proxy Function",),
+    "ipsec": ("Cisco DRF Master", "Cisco DRF Local"),
+}
+FIRST_14SU1 = (14, 0, 1, 11900)
+
+
+def identity_restarts(service: str, version: str) -> tuple[str, ...]:
+    """Restarts after an identity install (device-apis.md; HAProxy alone from 14SU1)."""
+    if service == "tomcat":
+        return ("Cisco Tomcat",)
+    if service == "callmanager":
+        if _cucm_version(version) < FIRST_14SU1:
+            return ("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy")
+        return ("Cisco HAProxy",)
+    return TRUST_RESTARTS.get(service, ())
+
+
+def _cucm_version(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.replace("-", ".").split(".")[:4] if p.isdigit())
+
+
+def has_rest(version: str) -> bool:
+    return version_tuple(version)[:1] >= (14,)
+
+
+def _bad(status: int, text: str) -> JSONResponse:
+    return JSONResponse({"errorCode": status, "message": text}, status_code=status)
+
+
+def _service_arg(request: Request) -> str | None:
+    service = request.query_params.get("service", "").lower()
+    return service if service in SERVICES else None
+
+
+def _store(node: Node, service: str) -> list[TrustEntry]:
+    return [*node.builtins[: node.state.builtin_cas], *node.state.trust.get(service, [])]
+
+
+def _item(entry: TrustEntry, service: str, *, with_pem: bool = True) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "service": STORE_NAMES[service], "subject": entry.subject, "issuer": entry.issuer,
+        "serialNumber": entry.serial, "expiration": entry.not_after,
+        "description": entry.description, "sha256": entry.sha256,
+    }
+    if with_pem:
+        item["certificate"] = entry.pem
+    return item
+
+
+def _identity_item(node: Node, service: str) -> dict[str, Any] | None:
+    ident = node.state.identities.get(service)
+    if ident is None:
+        return None
+    item = _item(entry_of(load_certs(ident.cert_pem)[0]), service)
+    item["service"] = service
+    item["chain"] = ident.chain_pems
+    return item
+
+
+async def snapshot(node: Node, request: Request) -> Response:
+    identity = [i for s in SERVICES if (i := _identity_item(node, s)) is not None]
+    trust = [
+        {"service": STORE_NAMES[s],
+         "certificates": [_item(e, s, with_pem=False) for e in _store(node, s)]}
+        for s in SERVICES
+    ]
+    return JSONResponse({
+        "hostname": node.state.fqdn, "version": node.state.version, "identity": identity,
+        "trust": trust, "restartPending": list(node.state.restart_pending),
+    })
+
+
+async def list_trust(node: Node, request: Request) -> Response:
+    service = _service_arg(request)
+    if service is None:
+        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+    items = [_item(e, service) for e in _store(node, service)]
+    if node.state.trust_list_shape == "list":
+        return JSONResponse(items)
+    return JSONResponse({"certificates": items})
+
+
+async def add_trust(node: Node, request: Request) -> Response:
+    body = await json_body(request)
+    if body is None:
+        return _bad(400, "the body must be a JSON object")
+    services, pems = body.get("service"), body.get("certificates")
+    if (not isinstance(services, list) or not services
+            or not all(isinstance(s, str) and s.lower() in SERVICES for s in services)):
+        return _bad(400, f"service must be a list of {', '.join(SERVICES)}")
+    if not isinstance(pems, list) or not pems or not all(isinstance(p, str) for p in pems):
+        return _bad(400, "certificates must be a list of PEM texts")
+    try:
+        certs = [c for p in pems for c in load_certs(p)]
+    except ValueError:
+        return _bad(400, "a certificate is not valid PEM")
+    description = str(body.get("description", ""))
+    added: list[str] = []
+    for service in (s.lower() for s in services):
+        store = node.state.trust.setdefault(service, [])
+        have = {e.sha256 for e in _store(node, service)}
+        for cert in certs:
+            entry = entry_of(cert, description)
+            if entry.sha256 not in have:
+                store.append(entry)
+                have.add(entry.sha256)
+                if service not in added:
+                    added.append(service)
+        if service in added:
+            node.mark_restart_pending(TRUST_RESTARTS[service])
+    node.save()
+    return JSONResponse(
+        {"message": "Certificates uploaded", "service": [STORE_NAMES[s] for s in added],
+         "restartRequired": [r for s in added for r in TRUST_RESTARTS[s]]},
+        status_code=201,
+    )
+
+
+async def read_identity(node: Node, request: Request) -> Response:
+    service = _service_arg(request)
+    if service is None:
+        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+    item = _identity_item(node, service)
+    if item is None:
+        return _bad(404, f"no identity certificate for {service}")
+    return JSONResponse(item)
+
+
+async def generate_csr(node: Node, request: Request) -> Response:
+    body = await json_body(request)
+    service = str((body or {}).get("service", "")).lower()
+    if body is None or service not in SERVICES:
+        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+    key_type, length = str(body.get("keyType", "rsa")).lower(), int(body.get("keyLength", 2048))
+    kinds = {("rsa", 2048): "rsa2048", ("rsa", 4096): "rsa4096",
+             ("ec", 256): "ec256", ("ec", 384): "ec384", ("ec", 521): "ec521"}
+    kind = kinds.get((key_type, length))
+    if kind is None:
+        return _bad(400, "unsupported keyType/keyLength")
+    alt = body.get("altNames", [])
+    if not isinstance(alt, list):
+        return _bad(400, "altNames must be a list")
+    cn = str(body.get("commonName") or node.state.fqdn)
+    key = new_key(kind)  # type: ignore[arg-type]
+    try:
+        csr = make_csr(key, cn, [str(a) for a in alt],
+                       digest=str(body.get("hashAlgorithm", "sha256")))
+    except ValueError as exc:
+        return _bad(400, str(exc))
+    pem = csr.public_bytes(Encoding.PEM).decode()
+    # A new CSR replaces the pending one: a certificate for the old CSR is now stale.
+    node.state.pending_csrs[service] = PendingCsr(csr_pem=pem, key_pem=key_pem(key))
+    node.save()
+    return JSONResponse({"csr": pem})
+
+
+def _issuer_trusted(node: Node, leaf: x509.Certificate, service: str) -> bool:
+    for entry in _store(node, service):
+        ca = load_certs(entry.pem)[0]
+        if ca.subject == leaf.issuer:
+            try:
+                leaf.verify_directly_issued_by(ca)
+            except Exception:
+                continue
+            return True
+    return False
+
+
+async def install_identity(node: Node, request: Request) -> Response:
+    body = await json_body(request)
+    service = str((body or {}).get("service", "")).lower()
+    if body is None or service not in SERVICES:
+        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+    pems = body.get("certificates")
+    if not isinstance(pems, list) or not pems or not all(isinstance(p, str) for p in pems):
+        return _bad(400, "certificates must be a list of PEM texts")
+    try:
+        certs = [c for p in pems for c in load_certs(p)]
+    except ValueError:
+        return _bad(400, "a certificate is not valid PEM")
+    leaves = [c for c in certs if not is_ca(c)]
+    if len(leaves) != 1:
+        return _bad(400, "exactly one leaf certificate is expected")
+    leaf = leaves[0]
+    if not _issuer_trusted(node, leaf, service):
+        return _bad(400, f"the issuing CA of the certificate is not in {STORE_NAMES[service]}")
+    key = spki(leaf.public_key())
+    pending = node.state.pending_csrs.get(service)
+    current = node.state.identities.get(service)
+    if pending is not None and key == spki(load_key(pending.key_pem).public_key()):
+        key_text = pending.key_pem
+        del node.state.pending_csrs[service]
+    elif current is not None and key == spki(load_key(current.key_pem).public_key()):
+        key_text = current.key_pem
+    else:
+        return _bad(500, "the certificate does not match the CSR (stale CSR)")
+    node.state.identities[service] = node.identity_with_chain(
+        leaf, key_text, [c for c in certs if c is not leaf]
+    )
+    node.mark_restart_pending(identity_restarts(service, node.state.version))
+    node.save()
+    return JSONResponse({"message": "Certificate uploaded", "service": service}, status_code=200)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", BASE + "/snapshot/server", "snapshot", snapshot),
+    Route("GET", BASE + "/trust/certificate", "trust.list", list_trust),
+    Route("POST", BASE + "/trust/certificates", "trust.add", add_trust),
+    Route("GET", BASE + "/identity/certificate", "identity.read", read_identity),
+    Route("POST", BASE + "/csr", "csr.generate", generate_csr),
+    Route("POST", BASE + "/identity/certificates", "identity.install", install_identity),
+    *SOAP_ROUTES,
+)
+
+
+def cucm_app(node: Node) -> ASGIApp:
+    """The ASGI app of one emulated CUCM node (REST on /platformcom, SOAP service control)."""
+
+    def gate(request: Request) -> Response | None:
+        if request.url.path.startswith("/platformcom") and not has_rest(node.state.version):
+            return PlainTextResponse("Not Found", status_code=404)  # 12.5: no REST API
+        return None
+
+    return build_app(node, ROUTES, realm="Cisco Unified Communications Manager", gate=gate)

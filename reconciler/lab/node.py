@@ -1,0 +1,176 @@
+"""One emulated node at run time: its state, persistence, counters, faults and restarts.
+
+The product apps (``expressway``, ``cucm``, ``soap``, ``ssh``) change a ``Node``; the
+server gives it a ``Listener`` (its HTTPS socket). A restart stops the listener (closing
+the listening socket, so clients get "connection refused"), waits ``restart_seconds``,
+switches the served certificate to the installed one, clears the restart flags and
+listens again on the same port. With a ``restart_hang`` fault the node stays down until
+the fault is cleared. Without a listener (in-process, ``httpx.ASGITransport``) the same
+steps run, minus the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Protocol
+
+from cryptography import x509
+
+from reconciler.lab.ca import LabPki, cert_pem, load_certs
+from reconciler.lab.faults import FaultHost
+from reconciler.lab.files import LabPaths, atomic_write
+from reconciler.lab.state import Identity, NodeState, TrustEntry, save_node
+
+# CUCM services restarted through the SSH CLI only; the SOAP interface refuses them [C].
+CLI_ONLY_SERVICES = ("Cisco Tomcat", "Cisco DB")
+# Services whose restart takes the HTTPS port (8443) down.
+WEB_SERVICES = ("Cisco Tomcat",)
+
+
+class Listener(Protocol):
+    """The node's network presence, provided by the server."""
+
+    async def stop(self) -> None: ...
+
+    async def start(self) -> None: ...
+
+
+class Node:
+    """A running emulated node (see the module docstring)."""
+
+    def __init__(
+        self, state: NodeState, paths: LabPaths, pki: LabPki, builtins: list[TrustEntry],
+        *, password: str, username: str = "admin", persist: bool = True,
+    ) -> None:
+        self.state = state
+        self.paths = paths
+        self.pki = pki
+        self.builtins = builtins
+        self.username = username
+        self.password = password
+        self.persist = persist
+        self.faults = FaultHost(state.faults, self.save)
+        self.listener: Listener | None = None
+        self.down = False
+        self.service_status: dict[str, str] = {}
+        self.ssh_commands: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    def save(self) -> None:
+        if self.persist:
+            save_node(self.paths, self.state)
+
+    # ------------------------------------------------------------ TLS material
+
+    def tls_pem(self) -> str:
+        """Key, leaf and chain that the HTTPS port presents (one file for SSLContext)."""
+        s = self.state.served
+        return s.key_pem + s.cert_pem + "".join(s.chain_pems)
+
+    def write_tls(self) -> None:
+        atomic_write(self.paths.tls_file(self.name), self.tls_pem(), private=True)
+
+    def known_cas(self) -> list[x509.Certificate]:
+        cas = list(self.pki.all_cas())
+        for pem in self.state.trusted_cas:
+            cas.extend(load_certs(pem))
+        for entries in self.state.trust.values():
+            cas.extend(load_certs(e.pem)[0] for e in entries)
+        return cas
+
+    def chain_for(
+        self, leaf: x509.Certificate, extra: Iterable[x509.Certificate] = ()
+    ) -> list[str]:
+        """The issuers of ``leaf`` that the node knows (lab CAs, its trust), leaf excluded."""
+        pool = [*extra, *self.known_cas()]
+        chain: list[str] = []
+        current = leaf
+        for _ in range(5):
+            if current.issuer == current.subject:
+                break
+            issuer = next((c for c in pool if c.subject == current.issuer
+                           and _signed_by(current, c)), None)
+            if issuer is None:
+                break
+            chain.append(cert_pem(issuer))
+            current = issuer
+        return chain
+
+    # ------------------------------------------------------------ restarts
+
+    def spawn(self, coro: object) -> asyncio.Task[None]:
+        assert asyncio.iscoroutine(coro)
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def wait_idle(self) -> None:
+        """Wait for running restarts (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _go_down(self) -> None:
+        self.down = True
+        if self.listener is not None:
+            await self.listener.stop()
+
+    async def _come_back(self) -> None:
+        while self.faults.restart_hangs():  # "a restart that never comes back"
+            await asyncio.sleep(0.1)
+        if self.listener is not None:
+            self.write_tls()
+            await self.listener.start()
+        self.down = False
+
+    async def restart_node(self, delay: float = 0.05) -> None:
+        """The Expressway restart: down for ``restart_seconds``, then serve the new cert."""
+        await asyncio.sleep(delay)  # let the 200 answer leave first
+        await self._go_down()
+        await asyncio.sleep(self.state.restart_seconds)
+        if self.state.server is not None:
+            self.state.served = self.state.server.model_copy(deep=True)
+        self.state.restart_required = False
+        self.save()
+        await self._come_back()
+
+    async def restart_service(self, service: str, delay: float = 0.0) -> None:
+        """Restart one CUCM service; Cisco Tomcat takes the HTTPS port down meanwhile."""
+        await asyncio.sleep(delay)
+        self.service_status[service] = "Stopping"
+        web = service in WEB_SERVICES
+        if web:
+            await self._go_down()
+        self.service_status[service] = "Starting"
+        await asyncio.sleep(self.state.restart_seconds)
+        if web and "tomcat" in self.state.identities:
+            self.state.served = self.state.identities["tomcat"].model_copy(deep=True)
+        if service in self.state.restart_pending:
+            self.state.restart_pending.remove(service)
+        self.save()
+        if web:
+            await self._come_back()
+        self.service_status[service] = "Started"
+
+    def mark_restart_pending(self, services: Iterable[str]) -> None:
+        for service in services:
+            if service not in self.state.restart_pending:
+                self.state.restart_pending.append(service)
+
+    def identity_with_chain(self, leaf: x509.Certificate, key_pem: str,
+                            given: Iterable[x509.Certificate] = ()) -> Identity:
+        return Identity(cert_pem=cert_pem(leaf), key_pem=key_pem,
+                        chain_pems=self.chain_for(leaf, given))
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # wrong key type, bad signature...: not this issuer
+        return False
+    return True

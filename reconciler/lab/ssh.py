@@ -1,0 +1,119 @@
+"""Emulated CUCM platform CLI over SSH (asyncssh server), for restarts SOAP cannot do.
+
+Answers at an ``admin:`` prompt (interactive shell) or as a single exec command:
+``utils service restart <service>`` (Cisco Tomcat [C], Cisco HAProxy, and the other
+services of the SOAP list), ``utils service list``, ``show version active``, ``exit``.
+A Tomcat restart takes the HTTPS port down for ``restart_seconds``, then serves the
+installed tomcat identity and clears the "Cisco Tomcat" restart-pending flag.
+Login: the lab admin credentials (password auth). Output texts are [U] lookalikes.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from reconciler.lab.files import atomic_write
+from reconciler.lab.node import Node
+from reconciler.lab.soap import ALL_SERVICES
+
+PROMPT = "admin:"
+_RESTART = "utils service restart "
+
+
+def load_or_create_host_key(path: Path) -> Any:
+    """One host key per lab directory, shared by every emulated CUCM."""
+    if path.exists():
+        return asyncssh.import_private_key(path.read_bytes())
+    key = asyncssh.generate_private_key("ecdsa-sha2-nistp256")
+    atomic_write(path, key.export_private_key(), private=True)
+    return key
+
+
+class _Server(asyncssh.SSHServer):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return username == self.node.username and password == self.node.password
+
+
+def _service(name: str) -> str | None:
+    return next((s for s in ALL_SERVICES if s.lower() == name.strip().lower()), None)
+
+
+async def run_command(node: Node, command: str, write: Any) -> int:
+    """Run one CLI command, writing its output; 0 on success."""
+    node.ssh_commands.append(command)
+    node.faults.counters["SSH"] += 1
+    cmd = " ".join(command.split())
+    if cmd.lower().startswith(_RESTART):
+        service = _service(cmd[len(_RESTART):])
+        if service is None:
+            write(f"Executed command unsuccessfully\nInvalid service: {cmd[len(_RESTART):]}\n")
+            return 1
+        write("Do not press Ctrl+C while the service is restarting. If the service has not "
+              "restarted properly, execute the same command again.\n")
+        write("Service Manager is running\n")
+        write(f"{service}[STOPPING]\n")
+        write(f"{service}[STARTING]\n")
+        await node.restart_service(service)
+        write(f"{service}[STARTED]\n")
+        return 0
+    if cmd.lower() == "utils service list":
+        for s in ALL_SERVICES:
+            write(f"{s}[{node.service_status.get(s, 'Started').upper()}]\n")
+        return 0
+    if cmd.lower() == "show version active":
+        write(f"Active Master Version: {node.state.version}\nActive Version Installed Software "
+              "Options:\nNo Installed Software Options Found.\n")
+        return 0
+    write(f"Executed command unsuccessfully\nInvalid command: {cmd}\n")
+    return 1
+
+
+async def _session(node: Node, process: Any) -> None:
+    write = process.stdout.write
+    try:
+        if process.command:
+            process.exit(await run_command(node, process.command, write))
+            return
+        write(f"\nCommand Line Interface is starting up, please wait ...\n\n{PROMPT}")
+        while True:
+            line = await process.stdin.readline()
+            if not line:
+                break
+            cmd = line.strip()
+            if cmd in ("exit", "quit"):
+                break
+            if cmd:
+                await run_command(node, cmd, write)
+            write(PROMPT)
+        process.exit(0)
+    except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, BrokenPipeError,
+            ConnectionError):
+        process.exit(0)
+
+
+async def start_ssh(node: Node, host_key: Any, port: int = 0) -> tuple[Any, int]:
+    """Serve the node's CLI on loopback; ``port`` if free, else any free port."""
+    for candidate in ([port, 0] if port else [0]):
+        try:
+            acceptor = await asyncssh.create_server(
+                partial(_Server, node), "127.0.0.1", candidate,
+                server_host_keys=[host_key], process_factory=partial(_session, node),
+                encoding="utf-8", line_editor=False,
+            )
+        except OSError:
+            continue
+        return acceptor, int(acceptor.get_port())
+    raise OSError(f"cannot bind the SSH port of {node.name}")

@@ -1,0 +1,149 @@
+"""The persistent state of emulated nodes, and the lab's own settings.
+
+One JSON file per node (``DIR/nodes/<name>.json``), rewritten atomically after every
+change, so that the lab survives its own restarts and several CLI invocations can work
+against one lab. Private keys are kept here (and only here: the lab directory is
+gitignored), exactly as a real node keeps them on its disk.
+
+The built-in CAs of a CUCM trust store are not copied into every node file: a node stores
+how many of the shared pool (``DIR/ca/builtin-pool.pem``) it holds, so big fleets stay cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC
+from pathlib import Path
+from typing import Literal
+
+from cryptography import x509
+from pydantic import BaseModel, Field
+
+from reconciler.lab.ca import cert_pem, load_certs, sha256_hex
+from reconciler.lab.faults import Fault
+from reconciler.lab.files import LabPaths, atomic_write
+
+LabNodeType = Literal["expressway-c", "expressway-e", "vcs", "cucm"]
+EXPRESSWAY_TYPES: tuple[str, ...] = ("expressway-c", "expressway-e", "vcs")
+TrustShape = Literal["list", "wrapped"]
+
+
+class Identity(BaseModel):
+    """A certificate with its private key and the chain the node sends after it."""
+
+    cert_pem: str
+    key_pem: str
+    chain_pems: list[str] = Field(default_factory=list)
+
+
+class PendingCsr(BaseModel):
+    """A CSR generated on the node; its key never leaves the node."""
+
+    csr_pem: str
+    key_pem: str
+
+
+class TrustEntry(BaseModel):
+    """One certificate in a CUCM trust store, with the facts the REST API reports."""
+
+    pem: str
+    description: str = ""
+    subject: str
+    issuer: str
+    serial: str
+    not_after: str
+    sha256: str
+
+    @classmethod
+    def of(cls, pem: str, description: str = "") -> TrustEntry:
+        return entry_of(load_certs(pem)[0], description)
+
+
+def entry_of(cert: x509.Certificate, description: str = "") -> TrustEntry:
+    return TrustEntry(
+        pem=cert_pem(cert),
+        description=description,
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial=format(cert.serial_number, "x"),
+        not_after=cert.not_valid_after_utc.astimezone(UTC).isoformat(),
+        sha256=sha256_hex(cert),
+    )
+
+
+class NodeState(BaseModel):
+    """Everything one emulated node remembers.
+
+    Expressway: ``server`` is the installed server certificate (what the API reports),
+    ``served`` what the HTTPS port presents (they differ between upload and restart),
+    ``pending_csr`` the one pending CSR, ``trusted_cas`` the trusted CA list.
+    CUCM: ``identities`` per service (tomcat, callmanager, capf, ipsec), ``served`` the
+    tomcat identity that 8443 presents (switched on a Cisco Tomcat restart), ``trust`` per
+    store plus ``builtin_cas`` from the shared pool, ``restart_pending`` service names.
+    """
+
+    name: str
+    type: LabNodeType
+    fqdn: str
+    version: str
+    links: list[str] = Field(default_factory=list)
+    restart_seconds: float = 3.0
+    served: Identity
+    server: Identity | None = None
+    pending_csr: PendingCsr | None = None
+    restart_required: bool = False
+    trusted_cas: list[str] = Field(default_factory=list)
+    identities: dict[str, Identity] = Field(default_factory=dict)
+    pending_csrs: dict[str, PendingCsr] = Field(default_factory=dict)
+    trust: dict[str, list[TrustEntry]] = Field(default_factory=dict)
+    builtin_cas: int = 0
+    restart_pending: list[str] = Field(default_factory=list)
+    trust_list_shape: TrustShape = "wrapped"
+    faults: list[Fault] = Field(default_factory=list)
+    api_port: int = 0
+    ssh_port: int = 0
+
+    @property
+    def is_cucm(self) -> bool:
+        return self.type == "cucm"
+
+
+class LabSettings(BaseModel):
+    """Lab-wide settings kept in ``lab.json``: the lab-only admin credentials."""
+
+    username: str = "admin"
+    password: str
+
+
+def load_settings(paths: LabPaths) -> LabSettings:
+    """The lab's settings, created (with a random password) the first time."""
+    if paths.settings.exists():
+        return LabSettings.model_validate_json(paths.settings.read_text())
+    settings = LabSettings(password="lab-" + secrets.token_urlsafe(12))
+    atomic_write(paths.settings, settings.model_dump_json(indent=2), private=True)
+    return settings
+
+
+def save_node(paths: LabPaths, state: NodeState) -> None:
+    atomic_write(paths.node_file(state.name), state.model_dump_json(), private=True)
+
+
+def load_node(paths: LabPaths, name: str) -> NodeState | None:
+    path = paths.node_file(name)
+    if not path.exists():
+        return None
+    return NodeState.model_validate_json(path.read_text())
+
+
+def load_all_nodes(paths: LabPaths) -> dict[str, NodeState]:
+    out: dict[str, NodeState] = {}
+    if paths.nodes.exists():
+        for path in sorted(paths.nodes.glob("*.json")):
+            state = NodeState.model_validate(json.loads(path.read_text()))
+            out[state.name] = state
+    return out
+
+
+def node_names(root: Path) -> list[str]:
+    return sorted(p.stem for p in LabPaths(root).nodes.glob("*.json"))

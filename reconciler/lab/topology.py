@@ -1,0 +1,175 @@
+"""Lab topologies: the example fleet, synthetic fleets, topology YAML, and node seeding.
+
+A topology YAML (read with ruamel.yaml)::
+
+    defaults: {restart_seconds: 3, builtin_cas: 100, latency_ms: 0}
+    nodes:
+      - name: expe1
+        type: expressway-e            # expressway-c | expressway-e | vcs | cucm
+        fqdn: expe1.nart.com          # the system FQDN: CN of the CSRs the node makes
+        sans: [expe.nart.com, join.nart.com]
+        links: [expc1]
+        version: X15.0.2              # CUCM: 14.0.1.13900-155, or 12.5.1.x (no REST API)
+        certificate: {ca: old, days_left: 20, lifetime_days: 365, key: rsa2048}
+        restart_seconds: 3
+        trust_list_shape: wrapped     # CUCM: list | wrapped
+        faults: [{match: restart, status: 503, count: 1}]
+
+``seed_node`` turns one entry into a fresh ``NodeState`` (keys, a server certificate from
+the chosen lab CA expiring in ``days_left`` days, trust holding the lab root + that CA).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from ruamel.yaml import YAML
+
+from reconciler.lab.ca import CaName, KeyKind, LabPki, cert_pem, key_pem, new_key
+from reconciler.lab.faults import Fault
+from reconciler.lab.state import (
+    EXPRESSWAY_TYPES,
+    Identity,
+    LabNodeType,
+    NodeState,
+    TrustShape,
+    entry_of,
+)
+
+EXPRESSWAY_VERSION = "X15.0.2"
+CUCM_VERSION = "14.0.1.13900-155"
+
+
+class CertSpec(BaseModel):
+    """The starting server certificate of a node."""
+
+    model_config = ConfigDict(extra="forbid")
+    ca: CaName = "old"
+    days_left: float = 20.0
+    lifetime_days: int = 365
+    key: KeyKind | None = None
+
+
+class TopologyNode(BaseModel):
+    """One node of a topology file."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    type: LabNodeType
+    fqdn: str | None = None
+    sans: list[str] = Field(default_factory=list)
+    links: list[str] = Field(default_factory=list)
+    version: str | None = None
+    certificate: CertSpec = Field(default_factory=CertSpec)
+    restart_seconds: float | None = None
+    trust_list_shape: TrustShape | None = None
+    builtin_cas: int | None = None
+    faults: list[Fault] = Field(default_factory=list)
+
+
+class TopologyDefaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    restart_seconds: float = 3.0
+    builtin_cas: int = 100
+    latency_ms: int = 0
+    key: KeyKind = "rsa2048"
+
+
+class Topology(BaseModel):
+    """A whole lab: defaults and nodes."""
+
+    model_config = ConfigDict(extra="forbid")
+    defaults: TopologyDefaults = Field(default_factory=TopologyDefaults)
+    nodes: list[TopologyNode]
+
+
+def load_topology(path: Path) -> Topology:
+    data = YAML(typ="safe").load(path.read_text())
+    return Topology.model_validate(data)
+
+
+def example_topology() -> Topology:
+    """expe1 ↔ expc1 ↔ cucm-pub with OLD-CA certificates 20 days from expiry."""
+    expe_sans = ["expe.nart.com", "expe1.nart.com", "expe2.nart.com", "join.nart.com",
+                 "meeting.nart.com", "meet.nart.com", "guest.vngtp.aca", "guest.vngtpres.aca",
+                 "vngtp.lab", "nart.com"]
+    return Topology(nodes=[
+        TopologyNode(name="expe1", type="expressway-e", fqdn="expe1.nart.com", sans=expe_sans,
+                     links=["expc1"]),
+        TopologyNode(name="expc1", type="expressway-c", fqdn="expc1.nart.com",
+                     sans=["expc.nart.com", "expc1.nart.com"], links=["expe1", "cucm-pub"]),
+        TopologyNode(name="cucm-pub", type="cucm", fqdn="cucm-pub.nart.com",
+                     sans=["cucm-pub.nart.com", "cucm.nart.com"], links=["expc1"]),
+    ])
+
+
+def synthetic_topology(count: int) -> Topology:
+    """``count`` nodes: Expressway-E/C pairs with a CUCM publisher behind each C; ECDSA keys."""
+    nodes: list[TopologyNode] = []
+    site = 0
+    while len(nodes) < count:
+        site += 1
+        dom = f"site{site:03d}.lab"
+        group = [
+            TopologyNode(name=f"expe-{site:03d}", type="expressway-e", fqdn=f"expe.{dom}",
+                         sans=[f"join.{dom}", dom], links=[f"expc-{site:03d}"]),
+            TopologyNode(name=f"expc-{site:03d}", type="expressway-c", fqdn=f"expc.{dom}",
+                         links=[f"expe-{site:03d}", f"cucm-{site:03d}"]),
+            TopologyNode(name=f"cucm-{site:03d}", type="cucm", fqdn=f"cucm.{dom}",
+                         links=[f"expc-{site:03d}"]),
+        ]
+        nodes.extend(group[: count - len(nodes)])
+    return Topology(defaults=TopologyDefaults(key="ec256"), nodes=nodes)
+
+
+def _shape(name: str) -> TrustShape:
+    return "list" if zlib.crc32(name.encode()) % 2 else "wrapped"
+
+
+def _identity(pki: LabPki, spec: CertSpec, kind: KeyKind, cn: str, sans: list[str],
+              now: datetime) -> Identity:
+    key = new_key(kind)
+    not_after = now + timedelta(days=spec.days_left)
+    not_before = min(not_after - timedelta(days=spec.lifetime_days), now - timedelta(minutes=5))
+    names = [cn, *[s for s in sans if s != cn]]
+    cert = pki.issue(spec.ca, key.public_key(), cn, names,
+                     not_before=not_before, not_after=not_after)
+    return Identity(cert_pem=cert_pem(cert), key_pem=key_pem(key),
+                    chain_pems=[cert_pem(c) for c in pki.chain_for(spec.ca)])
+
+
+def seed_node(spec: TopologyNode, defaults: TopologyDefaults, pki: LabPki) -> NodeState:
+    """A fresh node as the topology describes it."""
+    now = datetime.now(UTC)
+    kind = spec.certificate.key or defaults.key
+    fqdn = spec.fqdn or f"{spec.name}.lab"
+    trust_pems = [cert_pem(pki.root.cert), cert_pem(pki.issuing[spec.certificate.ca].cert)]
+    common = {
+        "name": spec.name, "type": spec.type, "fqdn": fqdn, "links": list(spec.links),
+        "restart_seconds": (spec.restart_seconds if spec.restart_seconds is not None
+                            else defaults.restart_seconds),
+        "faults": [f.model_copy() for f in spec.faults],
+    }
+    if spec.type in EXPRESSWAY_TYPES:
+        ident = _identity(pki, spec.certificate, kind, fqdn, spec.sans, now)
+        return NodeState(**common, version=spec.version or EXPRESSWAY_VERSION,
+                         served=ident, server=ident.model_copy(deep=True),
+                         trusted_cas=trust_pems)
+    identities = {
+        "tomcat": _identity(pki, spec.certificate, kind, fqdn, spec.sans, now),
+        "callmanager": _identity(pki, spec.certificate, "ec256", fqdn, [], now),
+        "capf": _identity(pki, spec.certificate, "ec256", f"CAPF-{spec.name}", [], now),
+        "ipsec": _identity(pki, spec.certificate, "ec256", fqdn, [], now),
+    }
+    entries = [entry_of(c, "lab CA") for c in (pki.root.cert,
+                                                pki.issuing[spec.certificate.ca].cert)]
+    return NodeState(
+        **common, version=spec.version or CUCM_VERSION,
+        served=identities["tomcat"].model_copy(deep=True), identities=identities,
+        trust={"tomcat": list(entries), "callmanager": list(entries), "capf": [], "ipsec": []},
+        builtin_cas=spec.builtin_cas if spec.builtin_cas is not None else defaults.builtin_cas,
+        trust_list_shape=spec.trust_list_shape or _shape(spec.name),
+    )

@@ -1,0 +1,113 @@
+"""Action drafts and the dependency graph: ids, serialised restarts, stable topological order."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from reconciler.model import PHASES, Action, ActionKind, CertSummary
+
+
+@dataclass
+class Draft:
+    """A mutable action while the plan is being built."""
+
+    id: str
+    kind: ActionKind
+    node: str
+    reason: str
+    store: str | None = None
+    certificate: CertSummary | None = None
+    services: tuple[str, ...] = ()
+    subject_alt_names: tuple[str, ...] = ()
+    depends_on: set[str] = field(default_factory=set)
+    manual: str | None = None
+
+    def freeze(self) -> Action:
+        return Action(
+            id=self.id, kind=self.kind, node=self.node, reason=self.reason, store=self.store,
+            certificate=self.certificate, services=self.services,
+            subject_alt_names=self.subject_alt_names, depends_on=tuple(sorted(self.depends_on)),
+            manual=self.manual,
+        )
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (PHASES[self.kind], self.node, self.id)
+
+
+def action_id(node: str, kind: str, *parts: str) -> str:
+    """``node/kind[/part...]``: readable, stable for the same inputs."""
+    return "/".join([node, kind, *(p for p in parts if p)])
+
+
+def depths(drafts: dict[str, Draft]) -> dict[str, int]:
+    """Longest path from a root to each action (dependencies must exist and be acyclic)."""
+    memo: dict[str, int] = {}
+
+    def depth(aid: str, stack: frozenset[str] = frozenset()) -> int:
+        if aid in memo:
+            return memo[aid]
+        if aid in stack:
+            raise ValueError(f"dependency cycle through {aid}")
+        deps = [d for d in drafts[aid].depends_on if d in drafts]
+        memo[aid] = 1 + max((depth(d, stack | {aid}) for d in deps), default=-1)
+        return memo[aid]
+
+    for aid in drafts:
+        depth(aid)
+    return memo
+
+
+def serialise_restarts(drafts: dict[str, Draft], linked: set[frozenset[str]]) -> None:
+    """Make restarts of linked nodes never run at the same time.
+
+    Each restart gets an edge from the restarts of linked nodes that come before it in the
+    order (depth, phase, node, id). Every original edge already increases depth, so every
+    edge increases that order and the graph stays acyclic.
+    """
+    d = depths(drafts)
+    restarts = sorted(
+        (a for a in drafts.values() if a.kind in ("node.restart", "service.restart")),
+        key=lambda a: (d[a.id], *a.key),
+    )
+    for i, later in enumerate(restarts):
+        for earlier in restarts[:i]:
+            if earlier.node != later.node and frozenset((earlier.node, later.node)) in linked:
+                later.depends_on.add(earlier.id)
+
+
+def ordered(drafts: dict[str, Draft]) -> list[Action]:
+    """Topological order; ties break by phase, node, id, so equal inputs give equal plans."""
+    pending = {aid: {x for x in a.depends_on if x in drafts} for aid, a in drafts.items()}
+    users: dict[str, list[str]] = {aid: [] for aid in drafts}
+    for aid, deps in pending.items():
+        for dep in deps:
+            users[dep].append(aid)
+    heap = [drafts[a].key for a, deps in pending.items() if not deps]
+    heapq.heapify(heap)
+    out: list[Action] = []
+    while heap:
+        key = heapq.heappop(heap)
+        aid = key[2]
+        out.append(drafts[aid].freeze())
+        for user in users[aid]:
+            pending[user].discard(aid)
+            if not pending[user]:
+                heapq.heappush(heap, drafts[user].key)
+    if len(out) != len(drafts):
+        raise ValueError("dependency cycle in the plan")
+    return out
+
+
+def closure(drafts: dict[str, Draft], keep: set[str]) -> set[str]:
+    """``keep`` plus everything it depends on, transitively."""
+    out: set[str] = set()
+    todo = list(keep)
+    while todo:
+        aid = todo.pop()
+        if aid in out or aid not in drafts:
+            continue
+        out.add(aid)
+        todo.extend(drafts[aid].depends_on)
+    return out

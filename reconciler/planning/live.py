@@ -1,0 +1,74 @@
+"""Live snapshots parsed once: the certificates, CSR and stores of each node as pki objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.model import Finding, LiveNode, Severity
+from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError
+
+
+@dataclass
+class LiveView:
+    """One reachable node's live state, parsed."""
+
+    live: LiveNode
+    installed: CertInfo | None = None
+    served: CertInfo | None = None
+    pending_csr: CsrInfo | None = None
+    stores: dict[str, dict[str, CertInfo]] = field(default_factory=dict)  # store -> sha -> cert
+
+    def store_has(self, store: str, sha256: str) -> bool:
+        return sha256 in self.stores.get(store, {})
+
+    @property
+    def restart_pending(self) -> bool:
+        """Installed but not served: the node waits for a restart."""
+        if self.live.restart_required:
+            return True
+        return (
+            self.installed is not None
+            and self.served is not None
+            and self.installed.sha256 != self.served.sha256
+        )
+
+
+def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding]]:
+    """Parse what the node returned; anything unparseable becomes a finding, not a crash."""
+    view = LiveView(live=live)
+    findings: list[Finding] = []
+
+    def bad(what: str, exc: Exception) -> None:
+        findings.append(Finding(
+            code="live.unparseable", severity=Severity.ERROR, node=live.name,
+            message=f"the node returned {what} that is not a certificate ({exc}); check the "
+            "node's API by hand before planning changes to it",
+        ))
+
+    for attr in ("server_certificate", "served_certificate"):
+        pem = getattr(live, attr)
+        if pem:
+            try:
+                cert = cache.parse(pem.encode())[0]
+            except PkiError as exc:
+                bad(attr.replace("_", " "), exc)
+                continue
+            if attr == "server_certificate":
+                view.installed = cert
+            else:
+                view.served = cert
+    if live.pending_csr:
+        try:
+            view.pending_csr = cache.parse_csr(live.pending_csr.encode())
+        except PkiError as exc:
+            bad("a pending CSR", exc)
+    for store, pems in live.stores.items():
+        certs: dict[str, CertInfo] = {}
+        for pem in pems:
+            try:
+                for cert in cache.parse(pem.encode()):
+                    certs[cert.sha256] = cert
+            except PkiError as exc:
+                bad(f"an entry of {store}", exc)
+        view.stores[store] = certs
+    return view, findings

@@ -1,0 +1,127 @@
+"""Plans as human text (grouped by node and phase), JSON (DESIGN.md section 5) and Markdown.
+
+The Markdown is made for a pull-request comment: findings first, a summary table, then a
+collapsible section per node with its actions in execution order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from reconciler.model import Action, CertSummary, Plan, Severity
+from reconciler.report.findings import render_findings, summary_line
+
+PHASE_TITLES = {
+    "trust.add": "trust",
+    "service.restart": "service restarts",
+    "csr.generate": "certificate requests",
+    "cert.install": "certificate install",
+    "node.restart": "node restart",
+    "trust.remove": "trust removal",
+    "manual": "manual steps",
+}
+MARKER = "<!-- certops-plan -->"
+
+
+def plan_json(plan: Plan) -> str:
+    """Canonical JSON: sorted keys, so equal plans are byte-identical."""
+    return json.dumps(plan.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def cert_text(cert: CertSummary) -> str:
+    sans = f" SANs {', '.join(cert.subject_alt_names)};" if cert.subject_alt_names else ""
+    return (f"{cert.subject};{sans} serial {cert.serial}; not after "
+            f"{cert.not_after:%Y-%m-%d}; SHA-256 {cert.sha256[:16]}…")
+
+
+def action_line(index: int, action: Action) -> list[str]:
+    head = f"  {index:>3}. {action.kind:<15} {action.node}"
+    if action.store:
+        head += f" [{action.store}]"
+    if action.services:
+        head += f" ({', '.join(action.services)})"
+    lines = [head, f"       why: {action.reason}"]
+    if action.certificate:
+        lines.append(f"       cert: {cert_text(action.certificate)}")
+    if action.subject_alt_names and action.kind == "csr.generate":
+        lines.append(f"       SANs: {', '.join(action.subject_alt_names)}")
+    if action.manual:
+        lines.append(f"       by hand: {action.manual}")
+    if action.depends_on:
+        lines.append(f"       after: {', '.join(action.depends_on)}")
+    return lines
+
+
+def plan_text(plan: Plan) -> list[str]:
+    """The plan for a terminal: findings, then numbered actions in execution order."""
+    out: list[str] = []
+    if plan.tls_verify_off:
+        out.append(f"WARNING: TLS verification is OFF for {', '.join(plan.tls_verify_off)}")
+    if plan.findings:
+        out.append("Findings:")
+        out.extend(f"  {line}" for line in render_findings(plan.findings))
+    if not plan.actions:
+        out.append("No changes: the live state matches the desired state.")
+    else:
+        out.append(f"Actions ({len(plan.actions)}, in execution order):")
+        for i, action in enumerate(plan.actions, 1):
+            out.extend(action_line(i, action))
+    out.append(_summary(plan))
+    return out
+
+
+def _summary(plan: Plan) -> str:
+    counts: dict[str, int] = defaultdict(int)
+    for action in plan.actions:
+        counts[action.kind] += 1
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no actions"
+    state = "BLOCKED by errors" if plan.blocked else ("changes" if plan.actions else "in sync")
+    return f"Plan: {state}: {kinds}; {summary_line(plan.findings)}."
+
+
+def plan_markdown(plan: Plan) -> str:
+    """A pull-request comment. ``MARKER`` lets a workflow find and update its own comment."""
+    out = [MARKER, "## certops plan", ""]
+    if plan.blocked:
+        out.append("**Blocked:** the errors below must be fixed before this can be applied.")
+        out.append("")
+    if plan.tls_verify_off:
+        out.append(f"> ⚠️ TLS verification is **off** for {', '.join(plan.tls_verify_off)}.")
+        out.append("")
+    if plan.findings:
+        out += ["### Findings", "", "| severity | node | code | message |", "|---|---|---|---|"]
+        order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+        for f in sorted(plan.findings, key=lambda f: (order[f.severity], f.node or "", f.code)):
+            where = f" (`{f.location}`)" if f.location else ""
+            out.append(f"| {f.severity.value} | {f.node or ''} | `{f.code}` | "
+                       f"{_cell(f.message)}{where} |")
+        out.append("")
+    by_node: dict[str, list[tuple[int, Action]]] = defaultdict(list)
+    for i, action in enumerate(plan.actions, 1):
+        by_node[action.node].append((i, action))
+    out += ["### Summary", "", "| node | actions |", "|---|---|"]
+    for node in sorted(set(plan.node_fingerprints) | set(by_node)):
+        kinds: dict[str, int] = defaultdict(int)
+        for _, action in by_node.get(node, []):
+            kinds[action.kind] += 1
+        out.append(f"| {node} | {', '.join(f'{n}× `{k}`' for k, n in sorted(kinds.items())) or 'in sync'} |")
+    out.append("")
+    for node in sorted(by_node):
+        out += [f"<details><summary><b>{node}</b>: {len(by_node[node])} action(s)</summary>", ""]
+        for i, action in by_node[node]:
+            extra = f" `{action.store}`" if action.store else ""
+            extra += f" ({', '.join(action.services)})" if action.services else ""
+            out.append(f"{i}. `{action.kind}`{extra}: {_cell(action.reason)}")
+            if action.certificate:
+                out.append(f"   - certificate: {_cell(cert_text(action.certificate))}")
+            if action.manual:
+                out.append(f"   - **by hand:** {_cell(action.manual)}")
+        out += ["", "</details>", ""]
+    out.append(f"_{_summary(plan)}_")
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+

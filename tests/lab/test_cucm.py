@@ -1,0 +1,191 @@
+"""Fidelity of the emulated CUCM: REST cert management, SOAP service control, SSH CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any
+
+import asyncssh
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from reconciler.lab import LabThread
+from reconciler.lab.ca import cert_pem, load_certs, new_key
+
+pytestmark = pytest.mark.lab
+
+B = "/platformcom/api/v1/certmgr/config"
+SOAP = "/controlcenterservice2/services/ControlCenterServices"
+
+
+def soap_control(service: str, kind: str = "Restart") -> str:
+    return (
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:soap="http://schemas.cisco.com/ast/soap"><soapenv:Header/><soapenv:Body>'
+        "<soap:soapDoControlServices><soap:ControlServiceRequest><soap:NodeName/>"
+        f"<soap:ControlType>{kind}</soap:ControlType><soap:ServiceList>"
+        f"<soap:item>{service}</soap:item></soap:ServiceList></soap:ControlServiceRequest>"
+        "</soap:soapDoControlServices></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def soap_status(service: str) -> str:
+    return (
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:soap="http://schemas.cisco.com/ast/soap"><soapenv:Body><soap:soapGetServiceStatus>'
+        f"<soap:ServiceStatus><soap:item>{service}</soap:item></soap:ServiceStatus>"
+        "</soap:soapGetServiceStatus></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def pending(c: Any) -> list[str]:
+    result: list[str] = c.get(f"{B}/snapshot/server").json()["restartPending"]
+    return result
+
+
+def trust_pems(c: Any, service: str) -> list[str]:
+    data = c.get(f"{B}/trust/certificate", params={"service": service}).json()
+    items = data["certificates"] if isinstance(data, dict) else data
+    return [i["certificate"] for i in items]
+
+
+def ssh_run(lab: LabThread, name: str, commands: list[str]) -> str:
+    node = lab.node(name)
+
+    async def session() -> str:
+        async with asyncssh.connect(
+            "127.0.0.1", lab.lab.ssh_ports[name], username=node.username,
+            password=node.password, known_hosts=None,
+        ) as conn, conn.create_process() as proc:
+            out = await proc.stdout.readuntil("admin:")
+            for cmd in commands:
+                proc.stdin.write(cmd + "\n")
+                out += await proc.stdout.readuntil("admin:")
+            proc.stdin.write("exit\n")
+            return str(out)
+
+    result: str = asyncio.run(asyncio.wait_for(session(), 30))
+    return result
+
+
+def test_release_12_5_has_no_rest_api(lab: LabThread, client: Any) -> None:
+    c = client("cucm-old")
+    assert c.get(f"{B}/snapshot/server").status_code == 404
+    assert c.get(f"{B}/trust/certificate", params={"service": "tomcat"}).status_code == 404
+    r = c.post(SOAP, content=soap_status("Cisco CallManager"))
+    assert r.status_code == 200 and "Started" in r.text  # SOAP exists on 12.5
+
+
+def test_trust_list_shapes_and_builtins(lab: LabThread, client: Any) -> None:
+    wrapped = client("cucm-pub").get(f"{B}/trust/certificate", params={"service": "tomcat"})
+    bare = client("cucm-list").get(f"{B}/trust/certificate", params={"service": "tomcat"})
+    assert isinstance(wrapped.json(), dict) and isinstance(wrapped.json()["certificates"], list)
+    assert isinstance(bare.json(), list)
+    assert len(bare.json()) == len(wrapped.json()["certificates"]) == 52  # 50 built-in + 2
+    # the same built-in pool on every node
+    assert trust_pems(client("cucm-pub"), "capf") == trust_pems(client("cucm-list"), "capf")
+    assert client("cucm-pub").get(f"{B}/trust/certificate").status_code == 400
+    assert client("cucm-pub", auth=("admin", "x")).get(f"{B}/snapshot/server").status_code == 401
+
+
+def test_trust_add_flags_the_right_restarts(lab: LabThread, client: Any) -> None:
+    c = client("cucm-pub")
+    assert pending(c) == []
+    new_ca = cert_pem(lab.node("cucm-pub").pki.issuing["new"].cert)
+    r = c.post(f"{B}/trust/certificates",
+               json={"service": ["callmanager"], "certificates": [new_ca], "description": "x"})
+    assert r.status_code == 201, r.text
+    assert set(pending(c)) == {"Cisco CallManager", "Cisco TFTP", "Cisco HAProxy"}
+    assert new_ca in trust_pems(c, "callmanager")
+    assert new_ca not in trust_pems(c, "tomcat")
+    c.post(f"{B}/trust/certificates", json={"service": ["tomcat"], "certificates": [new_ca]})
+    assert "Cisco Tomcat" in pending(c)
+    assert client("cucm-list").get(f"{B}/snapshot/server").json()["restartPending"] == []
+    # service must be a list
+    bad = c.post(f"{B}/trust/certificates", json={"service": "tomcat", "certificates": [new_ca]})
+    assert bad.status_code == 400
+
+
+def test_soap_restart_callmanager_and_tomcat_fault(lab: LabThread, client: Any) -> None:
+    c = client("cucm-pub")
+    new_ca = cert_pem(lab.node("cucm-pub").pki.issuing["new"].cert)
+    c.post(f"{B}/trust/certificates", json={"service": ["callmanager"], "certificates": [new_ca]})
+    r = c.post(SOAP, content=soap_control("Cisco CallManager"),
+               headers={"SOAPAction": "soapDoControlServices", "Content-Type": "text/xml"})
+    assert r.status_code == 200, r.text
+    assert "soapDoControlServicesResponse" in r.text
+    assert "Starting" in c.post(SOAP, content=soap_status("Cisco CallManager")).text
+    lab.wait_idle("cucm-pub")
+    assert "Started" in c.post(SOAP, content=soap_status("Cisco CallManager")).text
+    assert "Cisco CallManager" not in pending(c)
+    assert "Cisco TFTP" in pending(c)
+    fault = c.post(SOAP, content=soap_control("Cisco Tomcat"))
+    assert fault.status_code == 500
+    assert "<faultstring>" in fault.text and "utils service restart Cisco Tomcat" in fault.text
+
+
+def test_identity_install_and_tomcat_restart_over_ssh(
+    lab: LabThread, client: Any, served: Any, is_refused: Any
+) -> None:
+    c = client("cucm-pub")
+    pki = lab.node("cucm-pub").pki
+    old_served = served(lab, "cucm-pub")
+    r = c.post(f"{B}/csr", json={"service": "tomcat", "distribution": "this-server",
+                                 "commonName": "cucm-pub.nart.com", "keyType": "rsa",
+                                 "keyLength": 2048, "hashAlgorithm": "sha256",
+                                 "altNames": ["cucm.nart.com"]})
+    assert r.status_code == 200
+    csr = x509.load_pem_x509_csr(r.json()["csr"].encode())
+    leaf = pki.sign_csr(csr, "new")
+    chain = [cert_pem(leaf), *(cert_pem(x) for x in pki.chain_for("new"))]
+    body = {"service": "tomcat", "certificates": chain}
+    refused_install = c.post(f"{B}/identity/certificates", json=body)
+    assert refused_install.status_code == 400  # the new CA is not in tomcat-trust yet
+    c.post(f"{B}/trust/certificates",
+           json={"service": ["tomcat"], "certificates": chain[1:]})
+    ok = c.post(f"{B}/identity/certificates", json=body)
+    assert ok.status_code in (200, 201), ok.text
+    ident = c.get(f"{B}/identity/certificate", params={"service": "tomcat"}).json()
+    assert load_certs(ident["certificate"])[0] == leaf
+    assert served(lab, "cucm-pub") == old_served  # not served before Tomcat restarts
+    assert "Cisco Tomcat" in pending(c)
+
+    out = ssh_run(lab, "cucm-pub", ["utils service restart Cisco Tomcat"])
+    assert "Cisco Tomcat[STARTED]" in out and out.rstrip().endswith("admin:")
+    assert served(lab, "cucm-pub") == hashlib.sha256(leaf.public_bytes(Encoding.DER)).hexdigest()
+    assert "Cisco Tomcat" not in pending(client("cucm-pub"))
+
+
+def test_ssh_haproxy_restart_and_bad_command(lab: LabThread, client: Any) -> None:
+    c = client("cucm-list")
+    new_ca = cert_pem(lab.node("cucm-list").pki.issuing["new"].cert)
+    c.post(f"{B}/trust/certificates", json={"service": ["callmanager"], "certificates": [new_ca]})
+    out = ssh_run(lab, "cucm-list", ["utils service restart Cisco HAProxy", "frobnicate"])
+    assert "Cisco HAProxy[STARTED]" in out
+    assert "Executed command unsuccessfully" in out
+    assert "Cisco HAProxy" not in pending(c)
+    assert lab.counters("cucm-list")["SSH"] == 2
+
+
+def test_stale_csr_gives_500(lab: LabThread, client: Any) -> None:
+    c = client("cucm-pub")
+    pki = lab.node("cucm-pub").pki
+    first = c.post(f"{B}/csr", json={"service": "tomcat", "keyType": "ec", "keyLength": 256})
+    c.post(f"{B}/csr", json={"service": "tomcat", "keyType": "ec", "keyLength": 256})
+    stale = pki.sign_csr(x509.load_pem_x509_csr(first.json()["csr"].encode()), "old")
+    r = c.post(f"{B}/identity/certificates",
+               json={"service": "tomcat", "certificates": [cert_pem(stale)]})
+    assert r.status_code == 500
+    other = pki.issue("old", new_key().public_key(), "x", ["x"])
+    assert c.post(f"{B}/identity/certificates",
+                  json={"service": "tomcat", "certificates": [cert_pem(other)]}).status_code == 500
+
+
+def test_snapshot_inventory(lab: LabThread, client: Any) -> None:
+    snap = client("cucm-pub").get(f"{B}/snapshot/server").json()
+    assert {i["service"] for i in snap["identity"]} == {"tomcat", "callmanager", "capf", "ipsec"}
+    assert {t["service"] for t in snap["trust"]} == {
+        "tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"}
+    assert snap["version"].startswith("14.")

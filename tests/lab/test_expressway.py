@@ -1,0 +1,184 @@
+"""Fidelity of the emulated Expressway over real HTTPS (device-apis.md, Expressway table)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from labhelpers import NodeClient, small_topology
+
+from reconciler.lab import LabThread, start_lab
+from reconciler.lab.ca import cert_pem, new_key
+
+pytestmark = pytest.mark.lab
+
+P = "/api/provisioning"
+CSRF = {"X-CSRF-Header": "certops"}
+
+
+def sha(pem: str) -> str:
+    return hashlib.sha256(x509.load_pem_x509_certificate(pem.encode()).public_bytes(
+        Encoding.DER)).hexdigest()
+
+
+def upload(c: Any, pem: str | bytes, path: str = f"{P}/certs/server") -> httpx.Response:
+    data = pem.encode() if isinstance(pem, str) else pem
+    r: httpx.Response = c.post(path, files={"file": ("server.pem", data, "application/x-pem")})
+    return r
+
+
+def wait_up(lab: LabThread, name: str) -> None:
+    lab.wait_idle(name)
+
+
+def test_tls_serves_current_cert_with_chain(lab: LabThread, client: Any, served: Any) -> None:
+    c = client("expe1")
+    current = c.get(f"{P}/certs/server")
+    assert current.status_code == 200
+    assert current.text.startswith("-----BEGIN CERTIFICATE-----")
+    # Verified against the root alone: the node must send its issuing CA in the chain.
+    root_only = lab.lab.paths.ca / "root.pem"
+    assert served(lab, "expe1", root_only) == sha(current.text)
+    leaf = x509.load_pem_x509_certificate(current.content)
+    days = (leaf.not_valid_after_utc - leaf.not_valid_before_utc).days
+    assert days >= 300  # a realistic lifetime, expiring inside the renewal window
+    assert "Old" in leaf.issuer.rfc4514_string()
+
+
+def test_basic_auth_required(lab: LabThread, client: Any) -> None:
+    assert client("expe1", auth=("admin", "wrong")).get(f"{P}/sysinfo").status_code == 401
+    anon = httpx.get(lab.url("expe1") + f"{P}/sysinfo", verify=False)
+    assert anon.status_code == 401
+    assert anon.headers["www-authenticate"].startswith("Basic")
+    info = client("expe1").get(f"{P}/sysinfo").json()
+    assert info["Version"] == "X15.0.2"
+    assert info["Role"] == "Expressway-E"
+
+
+def test_renewal_flow_served_only_after_restart(
+    lab: LabThread, client: Any, served: Any, is_refused: Any
+) -> None:
+    c = client("expe1")
+    old_served = served(lab, "expe1")
+    assert c.get(f"{P}/certs/generate_csr").status_code == 404
+    body = {"Additional_FQDNS": ["expe.nart.com", "join.nart.com"], "KeyLength": 2048,
+            "DigestAlgorithm": "sha256", "Organization": "NART"}
+    assert c.post(f"{P}/certs/generate_csr", json=body, headers=CSRF).status_code == 200
+    conflict = c.post(f"{P}/certs/generate_csr", json=body, headers=CSRF)
+    assert conflict.status_code == 409
+    assert conflict.json() == {"Message": "Conflict"}
+    csr = x509.load_pem_x509_csr(c.get(f"{P}/certs/generate_csr").content)
+    assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "expe1.nart.com"
+    sans = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert set(sans.get_values_for_type(x509.DNSName)) == {
+        "expe1.nart.com", "expe.nart.com", "join.nart.com"}
+    eku = csr.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert set(eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+    assert served(lab, "expe1") == old_served  # a CSR does not touch the active cert
+
+    new = lab.node("expe1").pki.sign_csr(csr, "new")
+    r = upload(c, cert_pem(new))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"Message": "OK"}
+    assert c.get(f"{P}/sysinfo").json()["RestartRequired"] is True
+    assert sha(c.get(f"{P}/certs/server").text) == sha(cert_pem(new))
+    assert served(lab, "expe1") == old_served  # not served before the restart
+    assert c.get(f"{P}/certs/generate_csr").status_code == 404  # consumed
+
+    assert c.post(f"{P}/restart").status_code == 403  # X15: CSRF header required
+    assert c.post(f"{P}/restart", headers=CSRF).status_code == 200
+    deadline = time.monotonic() + 2
+    while not is_refused(lab, "expe1") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert is_refused(lab, "expe1")  # down during the restart
+    wait_up(lab, "expe1")
+    assert not is_refused(lab, "expe1")
+    assert served(lab, "expe1") == sha(cert_pem(new))
+    assert client("expe1").get(f"{P}/sysinfo").json()["RestartRequired"] is False
+
+
+def test_discarded_csr_makes_install_fail(lab: LabThread, client: Any) -> None:
+    c = client("expc1")
+    assert c.post(f"{P}/certs/generate_csr", json={}, headers=CSRF).status_code == 200
+    csr = x509.load_pem_x509_csr(c.get(f"{P}/certs/generate_csr").content)
+    assert c.delete(f"{P}/certs/generate_csr").status_code == 200
+    assert c.get(f"{P}/certs/generate_csr").status_code == 404
+    cert = lab.node("expc1").pki.sign_csr(csr, "new")
+    r = upload(c, cert_pem(cert))
+    assert r.status_code == 400
+    assert "private key" in r.json()["Message"]
+
+
+def test_mismatching_install_refused_and_current_key_accepted(
+    lab: LabThread, client: Any
+) -> None:
+    c = client("expe1")
+    pki = lab.node("expe1").pki
+    stranger = pki.issue("new", new_key().public_key(), "expe1.nart.com", ["expe1.nart.com"])
+    assert upload(c, cert_pem(stranger)).status_code == 400
+    current = x509.load_pem_x509_certificate(c.get(f"{P}/certs/server").content)
+    same_key = pki.issue("new", current.public_key(), "expe1.nart.com", ["expe1.nart.com"])
+    r = upload(c, cert_pem(same_key))
+    assert r.status_code == 200, r.text
+
+
+def test_bad_uploads_refused(lab: LabThread, client: Any) -> None:
+    c = client("expe1")
+    pki = lab.node("expe1").pki
+    current = c.get(f"{P}/certs/server").text
+    chain = current + cert_pem(pki.issuing["old"].cert)
+    cases = {
+        "chain": chain,
+        "ca": cert_pem(pki.issuing["new"].cert),
+        "der": x509.load_pem_x509_certificate(current.encode()).public_bytes(Encoding.DER),
+        "text": b"hello, not a certificate",
+    }
+    for label, data in cases.items():
+        r = upload(c, data)
+        assert r.status_code == 400, label
+        assert "Message" in r.json(), label
+    no_field = c.post(f"{P}/certs/server", files={"other": ("x.pem", current.encode())})
+    assert no_field.status_code == 400
+    assert c.get(f"{P}/sysinfo").json()["RestartRequired"] is False
+
+
+def test_trust_list_append_only(lab: LabThread, client: Any) -> None:
+    c = client("expc1")
+    before = x509.load_pem_x509_certificates(c.get(f"{P}/certs/root").content)
+    assert len(before) == 2
+    new_ca = cert_pem(lab.node("expc1").pki.issuing["new"].cert)
+    r = upload(c, new_ca + cert_pem(before[0]), path=f"{P}/certs/root")
+    assert r.json() == {"Message": "Root Certificate updated."}
+    after = x509.load_pem_x509_certificates(c.get(f"{P}/certs/root").content)
+    assert len(after) == 3  # appended, duplicates ignored
+    assert c.delete(f"{P}/certs/root").status_code == 405  # no single-CA delete over REST
+    assert upload(c, b"junk", path=f"{P}/certs/root").status_code == 400
+
+
+def test_old_version_restart_needs_no_csrf(lab: LabThread, client: Any) -> None:
+    c = client("vcs1")
+    assert c.get(f"{P}/sysinfo").json()["ProductType"] == "VCS"
+    assert "version: X12.7" in c.get("/api/raml").text
+    assert c.post(f"{P}/restart").status_code == 200
+    lab.wait_idle("vcs1")
+
+
+def test_state_survives_lab_restart(tmp_path: Any, served: Any) -> None:
+    directory = tmp_path / "lab"
+    with start_lab(directory, topology=small_topology()) as lab:
+        c = NodeClient(lab, "expe1")
+        assert c.post(f"{P}/certs/generate_csr", json={}, headers=CSRF).status_code == 200
+        csr_pem = c.get(f"{P}/certs/generate_csr").text
+        first = served(lab, "expe1")
+        port = lab.lab.listeners["expe1"].port
+    with start_lab(directory, topology=small_topology()) as lab:
+        c = NodeClient(lab, "expe1")
+        assert c.get(f"{P}/certs/generate_csr").text == csr_pem
+        assert served(lab, "expe1") == first
+        assert lab.lab.listeners["expe1"].port == port  # same port when still free
