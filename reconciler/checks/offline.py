@@ -10,7 +10,7 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust, peer_stores
 from reconciler.model import Finding, Severity, SourcePos, parse_duration
-from reconciler.pki import CertCache, PkiError, chain_findings, key_matches, leaf_findings
+from reconciler.pki import CertCache, PkiError, key_matches, verify
 
 
 def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
@@ -30,10 +30,17 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
     policy = fleet.desired.fleet.policy
     file_pos = view.node.pos("server_certificate", "file")
     leaf = view.leaf
-    out = [
-        _at(f, view, file_pos)
-        for f in leaf_findings(leaf, policy=policy, at=now, node_type=view.node.spec.type)
-    ]
+    pool = [*view.bundled, *fleet.ca_pool.values()]
+    result = verify(
+        leaf,
+        intermediates=[c for c in pool if not c.self_signed],
+        roots=[c for c in pool if c.self_signed],
+        at=now,
+        usages=policy.required_eku,
+        policy=policy,
+        node_type=view.node.spec.type,
+    )
+    out = [_at(f, view, file_pos) for f in result.findings]
 
     want = {n.lower() for n in sc.subject_alt_names}
     have = leaf.san_set()
@@ -48,18 +55,6 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
             f"the SANs of {sc.file} differ from subject_alt_names: {'; '.join(parts)}. "
             "Have the CA sign a CSR with exactly the listed names, or correct the list.",
         ))
-
-    chain = view.chain
-    if chain is not None and not chain.complete:
-        aki = f" (Authority Key Identifier {chain.missing_aki})" if chain.missing_aki else ""
-        out.append(_error(
-            "chain.incomplete", view, file_pos,
-            f"the chain of {sc.file} stops at a certificate issued by '{chain.missing_issuer}'"
-            f"{aki}, which is neither in the file nor under cas/. Add that CA certificate "
-            "under cas/ or append it to the certificate file.",
-        ))
-    if chain is not None:
-        out.extend(_at(f, view, file_pos) for f in chain_findings(chain.chain, policy=policy, at=now))
 
     renew = sc.renew_before or policy.renew_before
     due = leaf.not_after - parse_duration(renew, leaf.not_before, leaf.not_after)

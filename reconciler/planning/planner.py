@@ -35,9 +35,10 @@ class _Ctx:
     def add(self, draft: Draft) -> Draft:
         return self.drafts.setdefault(draft.id, draft)
 
-    def note(self, code: str, severity: Severity, node: str, message: str) -> None:
+    def note(self, code: str, severity: Severity, node: str, message: str,
+             at: tuple[str, ...] = ("server_certificate",)) -> None:
         view = self.fleet.nodes.get(node)
-        location = view.node.pos("server_certificate") if view else None
+        location = view.node.pos(*at) if view else None
         self.findings.append(Finding(code=code, severity=severity, node=node, message=message,
                                      location=location))
 
@@ -61,7 +62,8 @@ def make_plan(
             why = snapshot.error if snapshot else "not read"
             ctx.note("node.unreachable", Severity.ERROR, name,
                      f"{name} could not be read ({why}); nothing can be planned for it or for "
-                     "changes its peers need. Check the node, the URL and the credentials.")
+                     "changes its peers need. Check the node, the URL and the credentials.",
+                     at=("api",))
             continue
         view, problems = parse_live(snapshot, cache)
         ctx.lives[name] = view
@@ -123,18 +125,21 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             ctx.note("csr.key_mismatch", Severity.ERROR, name,
                      f"{sc.file} matches neither {name}'s pending CSR nor its current key: the "
                      "node would refuse the install. Have the CA sign the node's pending CSR "
-                     f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.")
+                     f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.",
+                     at=("server_certificate", "file"))
         if installed is not None:
             if leaf.authority_key_id != installed.authority_key_id:
                 ctx.note("issuer.changed", Severity.INFO, name,
                          f"{sc.file} is issued by '{leaf.issuer}' (AKI {leaf.authority_key_id}), "
                          f"the live certificate by '{installed.issuer}' (AKI "
                          f"{installed.authority_key_id}): the new chain is added to this node and "
-                         "every linked peer first (Cisco's step D).")
+                         "every linked peer first (Cisco's step D).",
+                         at=("server_certificate", "file"))
             if dropped := sorted(installed.san_set() - leaf.san_set()):
                 ctx.note("san.dropped", Severity.WARNING, name,
                          f"the new certificate drops {', '.join(dropped)}, which the live one "
-                         "carries: clients using those names will fail (Cisco's step A).")
+                         "carries: clients using those names will fail (Cisco's step A).",
+                         at=("server_certificate", "file"))
         install = ctx.add(Draft(
             id=action_id(name, "cert.install", leaf.sha256[:16]), kind="cert.install", node=name,
             certificate=leaf.summary(), subject_alt_names=tuple(sorted(leaf.san_set())),
@@ -286,7 +291,8 @@ def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
     if unmanaged_total:
         ctx.note("trust.unmanaged", Severity.INFO, view.name,
                  f"{unmanaged_total} CA certificate(s) in the node's trust stores are not in the "
-                 "desired state (kept; list them or set prune: true on the store to remove them)")
+                 "desired state (kept; list them or set prune: true on the store to remove them)",
+                 at=("trust",))
 
 
 def _to_manual(drafts: dict[str, Draft], lives: dict[str, LiveView]) -> None:

@@ -55,7 +55,7 @@ def test_example_json() -> None:
         ("nodes/expe1.yaml", "labels: {site: dc1, role: edge}", "lables: {site: dc1}", "nodes/expe1.yaml:5:1", "input.schema"),
         ("nodes/expc1.yaml", "  renew_before: 30d", "  renew_before: soon", "nodes/expc1.yaml:13:17", "input.schema"),
         ("nodes/expc1.yaml", "trust: []", "trust: [../cas/missing.pem]", "nodes/expc1.yaml:14:9", "input.file_missing"),
-        ("certops.yaml", "  - [expc1, expe1]", "  - [expc1, expe9]", "certops.yaml:11:5", "link.unknown_node"),
+        ("certops.yaml", "  - [expc1, expe1]", "  - [expc1, expe9]", "certops.yaml:11:13", "link.unknown_node"),
         ("certops.yaml", "  derive_trust: true", "  derive_trust: 12", "certops.yaml:16:17", "input.schema"),
         ("nodes/cucm-pub.yaml", "name: cucm-pub", "name: cucm-pub\nname: again", "nodes/cucm-pub.yaml:3:1", "input.yaml"),
     ],

@@ -10,6 +10,7 @@ certificates keeps file layouts (and so line numbers) the same.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -107,7 +108,7 @@ def write_case(case: str, pki: Pki, *, derive: bool = True, files: dict[str, byt
     for node, ntype, env in (("expe1", "expressway-e", "EXPE1"), ("expc1", "expressway-c", "EXPC1")):
         ref = node_files.get(node)
         file_line = f"  file: ../certs/{ref}\n" if ref else ""
-        body = "\n".join(f"    - {s}" for s in sans[node])
+        body = "\n".join(f"    - {json.dumps(s) if s.startswith('*') else s}" for s in sans[node])
         (root / "nodes" / f"{node}.yaml").write_text(
             EXPRESSWAY.format(name=node, type=ntype, env=env, file_line=file_line, sans=body))
     ref = node_files.get("cucm-pub")

@@ -1,0 +1,105 @@
+"""Checks that need more than one file: unique node names, file names, and the fleet's links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from reconciler.desired.findings import error, warning
+from reconciler.model import DesiredNode, Finding, SourcePos
+
+
+def unique_nodes(nodes: Iterable[DesiredNode]) -> tuple[list[DesiredNode], list[Finding]]:
+    """One node of each name, and an error at every other file that uses the name.
+
+    The file named after the node keeps it (``nodes/expe1.yaml`` over ``expe1-copy.yaml``);
+    otherwise the first file in path order does.
+    """
+    first: dict[str, DesiredNode] = {}
+    findings: list[Finding] = []
+    for node in sorted(nodes, key=lambda n: (PurePosixPath(n.file).stem != n.name, n.file)):
+        seen = first.get(node.name)
+        if seen is None:
+            first[node.name] = node
+            continue
+        findings.append(error(
+            "node.duplicate",
+            f"node name '{node.name}' is already used by {seen.pos('name')}: every node needs "
+            "its own name (and one file)",
+            node.pos("name"), node.name,
+        ))
+    return list(first.values()), findings
+
+
+def name_mismatches(nodes: Iterable[DesiredNode]) -> list[Finding]:
+    """Warnings where a node file is not named after its node: people look in nodes/<name>.yaml."""
+    return [
+        warning(
+            "node.name_mismatch",
+            f"the file is named '{PurePosixPath(node.file).name}' but the node is "
+            f"'{node.name}': rename the file to {node.name}{PurePosixPath(node.file).suffix}",
+            node.pos("name"), node.name,
+        )
+        for node in nodes
+        if PurePosixPath(node.file).stem != node.name
+    ]
+
+
+def well_formed_links(data: Mapping[Any, Any]) -> list[tuple[int, str, str]]:
+    """The ``links`` items of certops.yaml that are pairs of names, with their index.
+
+    Read from the raw data so that the links are checked even when another part of the file
+    fails validation; malformed items are the schema's to report.
+    """
+    links = data.get("links")
+    if not isinstance(links, tuple):
+        return []
+    return [
+        (index, item[0], item[1])
+        for index, item in enumerate(links)
+        if isinstance(item, tuple) and len(item) == 2 and all(isinstance(n, str) for n in item)
+    ]
+
+
+def link_findings(
+    links: Iterable[tuple[int, str, str]],
+    positions: Mapping[str, SourcePos],
+    known: set[str],
+) -> list[Finding]:
+    """Links that name unknown nodes, link a node to itself, or repeat another link.
+
+    ``known`` holds every name written in a node file, valid or not, so a node with its own
+    errors does not also make its links look wrong.
+    """
+
+    def pos(*path: object) -> SourcePos:
+        return positions.get(".".join(map(str, path)), positions[""])
+
+    findings: list[Finding] = []
+    first: dict[frozenset[str], int] = {}
+    for index, a, b in links:
+        for side, name in enumerate((a, b)):
+            if name not in known:
+                findings.append(error(
+                    "link.unknown_node",
+                    f"link names node '{name}', but no file under nodes/ defines it "
+                    f"(known nodes: {', '.join(sorted(known)) or 'none'})",
+                    pos("links", index, side),
+                ))
+        if a == b:
+            findings.append(error(
+                "link.self", f"link joins node '{a}' to itself: a link names two different nodes",
+                pos("links", index),
+            ))
+            continue
+        pair = frozenset((a, b))
+        if pair in first:
+            findings.append(warning(
+                "link.duplicate",
+                f"link [{a}, {b}] repeats the link at {pos('links', first[pair])}: remove one",
+                pos("links", index),
+            ))
+        else:
+            first[pair] = index
+    return findings

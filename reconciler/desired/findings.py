@@ -1,0 +1,50 @@
+"""Small constructors for the loader's findings, so every module words and places them alike."""
+
+from __future__ import annotations
+
+from reconciler.model import Finding, Severity, SourcePos
+
+
+def error(code: str, message: str, where: SourcePos, node: str | None = None) -> Finding:
+    """A blocking problem at ``where``."""
+    return Finding(code=code, severity=Severity.ERROR, message=message, node=node, location=where)
+
+
+def warning(code: str, message: str, where: SourcePos, node: str | None = None) -> Finding:
+    """A problem worth fixing that does not block the plan."""
+    return Finding(code=code, severity=Severity.WARNING, message=message, node=node, location=where)
+
+
+def at_file(display: str) -> SourcePos:
+    """A whole file (no line): for problems with a file's content rather than a place in it."""
+    return SourcePos(file=display)
+
+
+def quote(value: object) -> str:
+    """A value the user wrote as a name (a key, a type): quoted when it is a short string."""
+    if isinstance(value, str) and "\n" not in value and len(value) <= 60:
+        return repr(value)
+    return describe(value)
+
+
+def describe(value: object) -> str:
+    """A value as a message shows it: short scalars verbatim, everything else by its kind.
+
+    Long or multi-line strings are never echoed: they may be pasted secrets, and they make
+    one-line diagnostics unreadable.
+    """
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        if "\n" in value or len(value) > 60:
+            return f"a {len(value)}-character string"
+        return f"the string {value!r}"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"

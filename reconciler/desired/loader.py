@@ -1,0 +1,240 @@
+"""``load(root)``: read a desired-state directory into ``Desired``, with every problem found.
+
+The loader never stops at the first problem: each file is parsed and validated on its own,
+then the checks across files run on whatever validated. Nodes with errors are left out of
+``Desired`` so that later checks can trust the nodes they get, and still run on the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from reconciler.desired import crossfile, keyscan
+from reconciler.desired.digest import desired_digest
+from reconciler.desired.findings import at_file, error
+from reconciler.desired.locate import position, walk
+from reconciler.desired.pemfiles import FOLDERS, SUFFIXES, PemCatalog, Role
+from reconciler.desired.schema_check import validate, validate_node
+from reconciler.desired.sourcetree import SourceTree
+from reconciler.desired.yamlsource import YamlDoc, parse_yaml
+from reconciler.model import (
+    CucmNodeSpec,
+    Desired,
+    DesiredNode,
+    ExpresswayNodeSpec,
+    Finding,
+    FleetSpec,
+    SourcePos,
+    TrustStoreSpec,
+)
+
+FLEET_FILE = "certops.yaml"
+NODE_DIR = "nodes"
+NODE_SUFFIXES = (".yaml", ".yml")
+
+START_HINT = (
+    "start one with `certops import`, or copy desired-state/ from the example in the README"
+)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What ``load`` found: the usable desired state (None when nothing usable loaded) and
+    every finding, sorted with ``Finding.sort_key``."""
+
+    desired: Desired | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass
+class _NodeFile:
+    rel: str
+    doc: YamlDoc | None = None
+    node: DesiredNode | None = None
+    raw_name: str | None = None
+    refs_ok: bool = True
+
+
+def load(root: Path) -> LoadResult:
+    """Read ``root`` (certops.yaml, nodes/, cas/, certs/, csrs/) and check it all."""
+    tree = SourceTree(root)
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "does not exist"
+        return _done(None, [error("input.missing", f"the desired-state directory {root} {what}: "
+                                  f"{START_HINT}", at_file(str(root)))])
+    if not tree.is_file(FLEET_FILE):
+        return _done(None, [error("input.missing", f"no {FLEET_FILE} in {root}: is this the "
+                                  f"desired-state directory? {START_HINT}",
+                                  at_file(tree.display(FLEET_FILE)))])
+
+    secret, findings = keyscan.scan(tree)
+    inputs = {FLEET_FILE}
+    fleet_doc = _parse(tree, FLEET_FILE, secret, findings)
+    fleet: FleetSpec | None = None
+    if fleet_doc is not None:
+        fleet, problems = validate(FleetSpec, fleet_doc)
+        findings += problems
+
+    node_files = [_NodeFile(rel) for rel in tree.files_under(NODE_DIR, NODE_SUFFIXES)
+                  if rel.count("/") == 1]
+    if not node_files:
+        findings.append(error("input.missing", f"no node files in {tree.display(NODE_DIR)}: "
+                              "add one YAML file per node, named nodes/<name>.yaml",
+                              at_file(tree.display(NODE_DIR))))
+    for entry in node_files:
+        inputs.add(entry.rel)
+        _load_node(tree, entry, secret, findings)
+
+    catalog = PemCatalog(tree, secret)
+    findings += catalog.scan_folders()
+    for folder in FOLDERS:
+        inputs.update(tree.files_under(folder, SUFFIXES))
+    nodes = _usable_nodes(tree, catalog, node_files, findings, inputs)
+
+    if fleet_doc is not None:
+        # A node file that does not parse still names its node, by its file name.
+        known = {e.raw_name or PurePosixPath(e.rel).stem for e in node_files}
+        links = crossfile.well_formed_links(fleet_doc.data)
+        findings += crossfile.link_findings(links, fleet_doc.positions, known)
+    desired = Desired(
+        root=str(root),
+        # An invalid certops.yaml is reported; defaults let the node checks still run.
+        fleet=fleet or FleetSpec(),
+        fleet_file=FLEET_FILE,
+        fleet_positions=fleet_doc.positions if fleet_doc is not None else {},
+        nodes=nodes,
+        files=catalog.files(),
+        digest=desired_digest(_contents(tree, inputs)),
+    )
+    return _done(desired, findings)
+
+
+def _usable_nodes(
+    tree: SourceTree, catalog: PemCatalog, node_files: list[_NodeFile],
+    findings: list[Finding], inputs: set[str],
+) -> tuple[DesiredNode, ...]:
+    """The validated nodes whose files are all usable, one per name, sorted by name."""
+    for entry in node_files:
+        if entry.node is not None and entry.doc is not None:
+            entry.refs_ok = _check_refs(tree, catalog, entry.node, entry.doc, findings, inputs)
+    unique, problems = crossfile.unique_nodes(e.node for e in node_files if e.node is not None)
+    findings += problems + crossfile.name_mismatches(unique)
+    usable = {id(e.node) for e in node_files if e.node is not None and e.refs_ok}
+    return tuple(sorted((n for n in unique if id(n) in usable), key=lambda n: n.name))
+
+
+def _done(desired: Desired | None, findings: list[Finding]) -> LoadResult:
+    return LoadResult(desired, tuple(sorted(findings, key=Finding.sort_key)))
+
+
+def _parse(tree: SourceTree, rel: str, secret: set[str], findings: list[Finding]) -> YamlDoc | None:
+    # A file with a private key is reported by the key scan and not parsed: its messages
+    # could otherwise quote the key.
+    if rel in secret:
+        return None
+    try:
+        raw = tree.read(rel)
+    except OSError as exc:
+        findings.append(error("input.read", f"cannot read {tree.display(rel)}: {exc.strerror}",
+                              at_file(tree.display(rel))))
+        return None
+    parsed = parse_yaml(tree.display(rel), raw)
+    if isinstance(parsed, Finding):
+        findings.append(parsed)
+        return None
+    return parsed
+
+
+def _load_node(
+    tree: SourceTree, entry: _NodeFile, secret: set[str], findings: list[Finding]
+) -> None:
+    entry.doc = _parse(tree, entry.rel, secret, findings)
+    if entry.doc is None:
+        return
+    name = entry.doc.data.get("name")
+    entry.raw_name = name if isinstance(name, str) else None
+    spec, problems = validate_node(entry.doc)
+    findings += problems
+    if spec is not None:
+        positions = entry.doc.positions | _shorthand_aliases(entry.doc, spec)
+        entry.node = DesiredNode(spec=spec, file=entry.rel, positions=positions)
+
+
+def _shorthand_aliases(
+    doc: YamlDoc, spec: ExpresswayNodeSpec | CucmNodeSpec
+) -> dict[str, SourcePos]:
+    """Model-shaped paths for trust stores written as bare lists.
+
+    ``trust: [a, b]`` is recorded as ``trust.0``; the model calls it ``trust.cas.0``. Adding
+    the model's paths lets ``DesiredNode.pos("trust", "cas", 1)`` find the item either way.
+    """
+    trust = doc.data.get("trust")
+    bases = (
+        [f"trust.{name}" for name in spec.trust if isinstance(trust, dict)
+         and isinstance(trust.get(name), tuple)]
+        if isinstance(spec, CucmNodeSpec) else (["trust"] if isinstance(trust, tuple) else [])
+    )
+    aliases: dict[str, SourcePos] = {}
+    for base in bases:
+        prefix = base + "."
+        aliases[prefix + "cas"] = doc.positions[base]
+        for path, pos in doc.positions.items():
+            rest = path[len(prefix):]
+            if path.startswith(prefix) and rest.split(".")[0].isdigit():
+                aliases[prefix + "cas." + rest] = pos
+    return aliases
+
+
+def _check_refs(
+    tree: SourceTree, catalog: PemCatalog, node: DesiredNode, doc: YamlDoc,
+    findings: list[Finding], inputs: set[str],
+) -> bool:
+    """Check every file the node references; True when all of them are usable."""
+    ok = True
+    for loc, ref, role in _references(node):
+        where = position(doc.positions, walk(doc.data, loc).path, key=False)
+        rel = node.resolve(ref)
+        finding: Finding | None
+        if tree.escapes(rel):
+            finding = error("input.file_outside", f"'{ref}' resolves to "
+                            f"{os.path.normpath(tree.display(rel))}, "
+                            "outside the desired-state directory: copy the file into cas/ or "
+                            "certs/ and reference it from there", where, node.name)
+        elif not tree.is_file(rel):
+            finding = error("input.file_missing", f"file '{ref}' not found (looked for "
+                            f"{tree.display(rel)})", where, node.name)
+        else:
+            inputs.add(rel)
+            usable, finding = catalog.check_reference(rel, role, where, node.name)
+            ok = ok and usable
+        if finding is not None:
+            findings.append(finding)
+            ok = False
+    return ok
+
+
+def _references(node: DesiredNode) -> list[tuple[tuple[str | int, ...], str, Role]]:
+    """Each file reference of a node: its model location, the text written, and its role."""
+    spec = node.spec
+    refs: list[tuple[tuple[str | int, ...], str, Role]] = []
+    if spec.server_certificate is not None and spec.server_certificate.file is not None:
+        refs.append((("server_certificate", "file"), spec.server_certificate.file, "certificate"))
+    stores: list[tuple[tuple[str, ...], TrustStoreSpec]] = (
+        [(("trust", name), store) for name, store in spec.trust.items()]
+        if isinstance(spec, CucmNodeSpec) else [(("trust",), spec.trust)]
+    )
+    for base, store in stores:
+        refs += [((*base, "cas", i), ref, "ca") for i, ref in enumerate(store.cas)]
+    return refs
+
+
+def _contents(tree: SourceTree, rels: set[str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for rel in rels:
+        try:
+            out[rel] = tree.read(rel)
+        except OSError:
+            continue  # reported as input.read where it mattered
+    return out

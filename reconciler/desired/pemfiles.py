@@ -1,0 +1,155 @@
+"""The certificate files of a desired state: what each holds, and whether it fits where it is.
+
+A file's role comes from its folder (``cas/`` one CA certificate, ``certs/`` a signed
+certificate or full chain, ``csrs/`` a CSR) or from what references it (a trust list names
+one CA; ``server_certificate.file`` a certificate). Problems with a file in one of the folders
+are reported at the file; problems that only the reference reveals, at the reference. Only
+files without problems reach ``Desired.files``, so later layers can rely on them.
+
+Files under the folders count when they end in a certificate extension
+(``.pem .crt .cer .der .csr .req``); other files there (a README) are left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler.desired.findings import at_file, error, warning
+from reconciler.desired.sourcetree import SourceTree
+from reconciler.model import Finding, PemFile, SourcePos
+from reconciler.pki import CertInfo, PkiError, default_cache
+
+Role = Literal["ca", "certificate", "csr"]
+FOLDERS: dict[str, Role] = {"cas": "ca", "certs": "certificate", "csrs": "csr"}
+SUFFIXES = (".pem", ".crt", ".cer", ".der", ".csr", ".req")
+
+_WANTED: dict[Role, str] = {
+    "ca": "one CA certificate (PEM or DER)",
+    "certificate": "a signed certificate (PEM or DER, the leaf or the full chain)",
+    "csr": "a certificate signing request (PEM or DER)",
+}
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a file holds: certificates, a CSR, or neither (and why)."""
+
+    certs: tuple[CertInfo, ...] = ()
+    csr: bool = False
+    cert_error: str | None = None
+    csr_error: str | None = None
+    empty: bool = False
+
+
+def classify(data: bytes) -> Content:
+    """Parse ``data`` as certificates, else as a CSR, keeping both reasons when it is neither."""
+    if not data.strip():
+        return Content(empty=True)
+    cache = default_cache()
+    try:
+        return Content(certs=cache.parse(data))
+    except PkiError as exc:
+        cert_error = str(exc)
+    try:
+        cache.parse_csr(data)
+    except PkiError as exc:
+        return Content(cert_error=cert_error, csr_error=str(exc))
+    return Content(csr=True)
+
+
+def problem(content: Content, role: Role) -> str | None:
+    """Why ``content`` cannot play ``role``, in words that say what to do; None when it can."""
+    wanted = _WANTED[role]
+    if content.empty:
+        return f"the file is empty; it must hold {wanted}"
+    if role == "csr":
+        if content.csr:
+            return None
+        if content.certs:
+            return "holds a certificate, not a CSR: signed certificates belong under certs/"
+        return f"not a CSR ({content.csr_error}); it must hold {wanted}"
+    if content.csr:
+        return ("holds a certificate signing request, not a certificate: CSRs belong under "
+                "csrs/; commit the certificate the CA signed from it")
+    if not content.certs:
+        return f"not a certificate ({content.cert_error}); it must hold {wanted}"
+    if role == "ca":
+        if len(content.certs) > 1:
+            return (f"holds {len(content.certs)} certificates where one CA certificate is "
+                    "expected (one CA per file): split it into one file per CA certificate")
+        if not content.certs[0].is_ca:
+            return (f"'{content.certs[0].subject}' is not a CA certificate: only CA "
+                    "certificates belong in cas/ and trust lists; server certificates go "
+                    "under certs/")
+    return None
+
+
+class PemCatalog:
+    """Every certificate file of one desired state, checked once, with the verdict kept."""
+
+    def __init__(self, tree: SourceTree, secret: set[str]) -> None:
+        self.tree = tree
+        self.secret = secret  # files holding private keys: reported by the key scan, never used
+        self._content: dict[str, Content] = {}
+        self._bad: set[str] = set()  # files whose own problem is already reported
+        self._good: set[str] = set()
+
+    def scan_folders(self) -> list[Finding]:
+        """Check every file under cas/, certs/ and csrs/ against its folder's role."""
+        findings: list[Finding] = []
+        first_ca: dict[str, str] = {}
+        for folder, role in FOLDERS.items():
+            for rel in self.tree.files_under(folder, SUFFIXES):
+                finding = self._check(rel, role, at_file(self.tree.display(rel)), None)
+                if finding is not None or rel in self.secret:
+                    findings.extend([finding] if finding else [])
+                    self._bad.add(rel)
+                    continue
+                self._good.add(rel)
+                if role == "ca":
+                    digest = self._content[rel].certs[0].sha256
+                    if digest in first_ca:
+                        findings.append(self._duplicate_ca(rel, first_ca[digest]))
+                    else:
+                        first_ca[digest] = rel
+        return findings
+
+    def check_reference(
+        self, rel: str, role: Role, where: SourcePos, node: str
+    ) -> tuple[bool, Finding | None]:
+        """Whether the existing, in-tree file ``rel`` can serve as ``role``; a finding at the
+        reference when it cannot and no finding at the file already says why."""
+        if rel in self.secret or rel in self._bad:
+            return False, None
+        finding = self._check(rel, role, where, node)
+        if finding is None:
+            self._good.add(rel)
+        return finding is None, finding
+
+    def files(self) -> dict[str, PemFile]:
+        """The files that passed every check, for ``Desired.files``."""
+        return {rel: PemFile(path=rel, data=self.tree.read(rel)) for rel in sorted(self._good)}
+
+    def _check(self, rel: str, role: Role, where: SourcePos, node: str | None) -> Finding | None:
+        if rel in self.secret:
+            return None
+        display = self.tree.display(rel)
+        try:
+            content = self._content.get(rel) or classify(self.tree.read(rel))
+        except OSError as exc:
+            return error("input.read", f"cannot read {display}: {exc.strerror}", where, node)
+        self._content[rel] = content
+        why = problem(content, role)
+        if why is None:
+            return None
+        prefix = "" if where.line == 0 else f"{display}: "
+        return error("input.pem", prefix + why, where, node)
+
+    def _duplicate_ca(self, rel: str, first: str) -> Finding:
+        return warning(
+            "ca.duplicate",
+            f"the same CA certificate is also in {self.tree.display(first)}: keep one file "
+            "per CA and point every trust list at it",
+            at_file(self.tree.display(rel)),
+        )

@@ -1,0 +1,78 @@
+"""The files under a desired-state directory: listed once, read once, named as the user sees them.
+
+Paths inside the loader are root-relative posix strings (``nodes/expe1.yaml``); paths in
+findings are ``str(root / path)`` with ``root`` exactly as the user passed it, so that
+``certops validate desired-state`` reports ``desired-state/nodes/expe1.yaml:7:5``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+SKIP_DIRS = frozenset({".git"})  # git's own store: compressed objects, never desired state
+
+
+class SourceTree:
+    """A read-through view of one desired-state directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._real_root = os.path.realpath(root)
+        self._data: dict[str, bytes] = {}
+        self._listing: list[str] | None = None
+
+    def display(self, rel: str) -> str:
+        """The path of ``rel`` as findings show it."""
+        return str(self.root / rel) if rel else str(self.root)
+
+    def files(self) -> list[str]:
+        """Every regular file below the root (not following directory links), sorted."""
+        if self._listing is None:
+            found: list[str] = []
+            for top, dirs, names in os.walk(self.root):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+                rel_top = Path(top).relative_to(self.root).as_posix()
+                for name in names:
+                    rel = name if rel_top == "." else f"{rel_top}/{name}"
+                    if os.path.isfile(self.root / rel):
+                        found.append(rel)
+            self._listing = sorted(found)
+        return self._listing
+
+    def files_under(self, folder: str, suffixes: tuple[str, ...]) -> list[str]:
+        """Files below ``folder`` whose names end in one of ``suffixes``; hidden ones skipped
+        (``.gitkeep`` keeps empty folders in git and is no certificate)."""
+        return [
+            rel for rel in self.files()
+            if rel.startswith(folder + "/")
+            and rel.lower().endswith(suffixes)
+            and not any(part.startswith(".") for part in rel.split("/"))
+        ]
+
+    def read(self, rel: str) -> bytes:
+        """The bytes of ``rel``, read on first use. Raises OSError."""
+        data = self._data.get(rel)
+        if data is None:
+            data = (self.root / rel).read_bytes()
+            self._data[rel] = data
+        return data
+
+    def size(self, rel: str) -> int:
+        return (self.root / rel).stat().st_size
+
+    def head(self, rel: str, count: int) -> bytes:
+        """The first ``count`` bytes, without caching (for sniffing large files)."""
+        with (self.root / rel).open("rb") as handle:
+            return handle.read(count)
+
+    def is_file(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+    def escapes(self, rel: str) -> bool:
+        """Whether ``rel`` (normalised) leaves the root, by its text or through a symlink."""
+        if posixpath.isabs(rel) or rel == ".." or rel.startswith("../"):
+            return True
+        real = os.path.realpath(self.root / rel)
+        return os.path.commonpath([real, self._real_root]) != self._real_root

@@ -1,0 +1,191 @@
+"""Parse one YAML file with ruamel.yaml into a tree, its positions, and plain Python data.
+
+Syntax problems become one ``input.yaml`` finding at the position ruamel reports, worded for
+someone editing the file. Positions are recorded for every key and value under dotted paths
+(``""`` is the document start, ``"trust.cas.0"`` a list item); ``"<path>#key"`` holds where
+the key itself is written, for errors about the key rather than its value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import DocumentStartEvent
+from ruamel.yaml.reader import ReaderError
+
+from reconciler.desired.findings import error
+from reconciler.model import Finding, SourcePos
+
+KEY_SUFFIX = "#key"
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """A parsed YAML mapping: the ruamel tree (for positions) and plain data (for pydantic)."""
+
+    tree: CommentedMap
+    data: dict[Any, Any]
+    positions: dict[str, SourcePos]
+
+
+def parse_yaml(display: str, raw: bytes) -> YamlDoc | Finding:
+    """The one mapping document in ``raw``, or the ``input.yaml`` finding that says why not."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(raw[: exc.start].decode("utf-8", "replace"))
+        return _syntax(display, line, col, "the file is not UTF-8 text: save it as UTF-8")
+    try:
+        docs = list(YAML(typ="rt").load_all(text))
+    except DuplicateKeyError as exc:
+        return _duplicate(display, exc)
+    except MarkedYAMLError as exc:
+        message, at_start = _explain(exc)
+        # An unclosed bracket or quote is found far from where it opened; point at the opening.
+        mark = (exc.context_mark if at_start else None) or exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return _syntax(display, line, col, message)
+    except ReaderError as exc:
+        line, col = _line_col(text[: exc.position])
+        return _syntax(display, line, col, f"character {exc.character!r} is not allowed in YAML: "
+                       "remove it (control characters cannot appear, even in quotes)")
+    except YAMLError as exc:  # pragma: no cover - every ruamel error above carries a mark
+        return _syntax(display, 1, 1, f"invalid YAML ({type(exc).__name__}): fix the syntax")
+    docs = [d for d in docs if d is not None] if len(docs) <= 1 else docs
+    if not docs:
+        return _syntax(display, 1, 1, "the file has no content (only blank lines or "
+                       "comments): it must hold a YAML mapping of 'key: value' lines")
+    if len(docs) > 1:
+        line, col = _second_document(text)
+        return _syntax(display, line, col, "a second YAML document starts here (after '---'): "
+                       "a desired-state file holds exactly one document; remove the '---' "
+                       "separator or move the rest to its own file")
+    tree = docs[0]
+    if not isinstance(tree, CommentedMap):
+        line, col = _start(tree)
+        kind = "a list" if isinstance(tree, CommentedSeq) else "a single value"
+        return _syntax(display, line, col, f"the document is {kind}, not a mapping: write "
+                       "'key: value' lines at the top level")
+    positions: dict[str, SourcePos] = {"": SourcePos(file=display, line=1, col=1)}
+    _record(tree, "", display, positions)
+    return YamlDoc(tree=tree, data=to_plain(tree), positions=positions)
+
+
+def join(path: str, segment: object) -> str:
+    """The dotted path of ``segment`` below ``path``."""
+    return f"{path}.{segment}" if path else str(segment)
+
+
+def to_plain(value: Any) -> Any:
+    """ruamel's round-trip types as plain Python: dicts, tuples (for pydantic's strict tuples)
+    and built-in scalars, so that strict validation judges values and not ruamel classes."""
+    if isinstance(value, dict):
+        return {to_plain(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return tuple(to_plain(v) for v in value)
+    if isinstance(value, bool):
+        return bool(value)
+    for plain in (str, int, float):
+        if isinstance(value, plain):
+            return plain(value)
+    return value
+
+
+def _record(node: Any, path: str, display: str, out: dict[str, SourcePos]) -> None:
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            sub = join(path, key)
+            key_pos = _lc(node.lc.key, key) or _start(node)
+            value_pos = _lc(node.lc.value, key) or key_pos
+            # ruamel places an empty value (``key:`` then a newline) at the next token, which is
+            # on a later line; the key is then the honest place to point at.
+            if value is None and value_pos[0] != key_pos[0]:
+                value_pos = key_pos
+            out[sub + KEY_SUFFIX] = SourcePos(file=display, line=key_pos[0], col=key_pos[1])
+            out[sub] = SourcePos(file=display, line=value_pos[0], col=value_pos[1])
+            _record(value, sub, display, out)
+    elif isinstance(node, CommentedSeq):
+        for index, item in enumerate(node):
+            sub = join(path, index)
+            line, col = _lc(node.lc.item, index) or _start(node)
+            out[sub] = SourcePos(file=display, line=line, col=col)
+            _record(item, sub, display, out)
+
+
+def _lc(getter: Any, key: Any) -> tuple[int, int] | None:
+    # Keys brought in by a merge (``<<: *base``) have no position of their own.
+    try:
+        line, col = getter(key)
+    except (KeyError, IndexError, TypeError):
+        return None
+    return int(line) + 1, int(col) + 1
+
+
+def _start(node: Any) -> tuple[int, int]:
+    lc = getattr(node, "lc", None)
+    if lc is None or lc.line is None:
+        return 1, 1
+    return int(lc.line) + 1, int(lc.col) + 1
+
+
+def _line_col(prefix: str) -> tuple[int, int]:
+    """1-based line and column just after ``prefix``."""
+    line = prefix.count("\n") + 1
+    return line, len(prefix) - (prefix.rfind("\n") + 1) + 1
+
+
+def _second_document(text: str) -> tuple[int, int]:
+    # Only reached after the text parsed, so parsing it again for events cannot fail.
+    starts = [e for e in YAML(typ="rt").parse(text) if isinstance(e, DocumentStartEvent)]
+    mark = starts[1].start_mark if len(starts) > 1 else None
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+def _syntax(display: str, line: int, col: int, message: str) -> Finding:
+    return error("input.yaml", message, SourcePos(file=display, line=line, col=col))
+
+
+def _duplicate(display: str, exc: DuplicateKeyError) -> Finding:
+    # ruamel's own text quotes both values; they might be secrets, so only the key is named.
+    match = re.search(r'duplicate key "(.*?)" with value', exc.problem or "")
+    key = f"'{match[1]}'" if match else "a key"
+    mark, ctx = exc.problem_mark, exc.context_mark
+    where = f" in the mapping that starts at line {ctx.line + 1}" if ctx else ""
+    return _syntax(display, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
+                   f"duplicate key {key}{where}: a key may appear only once; keep one of them")
+
+
+# ruamel's wording -> what it means for someone editing the file, and whether to point at
+# where the construct started (ruamel's context mark) rather than where parsing failed.
+_PLAIN: tuple[tuple[str, str, bool], ...] = (
+    ("'\\t'", "a tab character: YAML indents with spaces only; replace the tab with spaces",
+     False),
+    ("mapping values are not allowed here", "unexpected ':': a value that contains ': ' "
+     "must be quoted, and a nested mapping must start on its own, further indented line",
+     False),
+    ("expected <block end>", "this line's indentation does not match the lines above: "
+     "align keys of the same mapping in the same column", False),
+    ("could not find expected ':'", "a line in a mapping without 'key: value': add the ':' "
+     "or fix the indentation", False),
+    ("expected ',' or ']'", "this '[' list is not closed: add the missing ']' (or ',')", True),
+    ("expected ',' or '}'", "this '{' mapping is not closed: add the missing '}' (or ',')", True),
+    ("while scanning a quoted scalar", "this quoted string is not closed: add the closing "
+     "quote", True),
+    ("found undefined alias", "a value starting with '*' is read as a YAML alias: quote it "
+     "(e.g. '*.example.com'), or define the anchor ('&name') it refers to before it", False),
+)
+
+
+def _explain(exc: MarkedYAMLError) -> tuple[str, bool]:
+    problem, context = exc.problem or "", exc.context or ""
+    for needle, plain, at_start in _PLAIN:
+        if needle in problem or needle in context:
+            return plain, at_start
+    detail = f"{problem} ({context})" if context else problem
+    return f"invalid YAML: {detail}; fix the syntax at this position", False

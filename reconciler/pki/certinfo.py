@@ -1,0 +1,237 @@
+"""``CertInfo`` and ``CsrInfo``: one parsed certificate or CSR with its facts computed once.
+
+Both are frozen and compared by identity (``eq=False``): the cache hands out one object per
+DER encoding, so ``is`` and the ``sha256`` field are the ways to compare.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import textwrap
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
+
+from reconciler.model import CertSummary
+from reconciler.pki import facts
+from reconciler.pki.der import has_explicit_ec_parameters, spki_of_tbs
+from reconciler.pki.errors import PkiError
+from reconciler.pki.signatures import signed_by
+
+ExtT = TypeVar("ExtT", bound=x509.ExtensionType)
+
+
+def _pem(der: bytes, label: str) -> str:
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
+
+def _ext(exts: x509.Extensions, kind: type[ExtT]) -> x509.Extension[ExtT] | None:
+    try:
+        return exts.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    try:
+        return signed_by(cert, cert)
+    except Exception:  # a key cryptography cannot load: not provably self-signed
+        return False
+
+
+@dataclass(frozen=True, eq=False)
+class CertInfo:
+    """One X.509 certificate and the facts every check needs (see ``from_der``)."""
+
+    cert: x509.Certificate
+    der: bytes
+    sha256: str
+    spki_sha256: str
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+    uris: tuple[str, ...]
+    emails: tuple[str, ...]
+    san_critical: bool
+    key_usage: tuple[str, ...]
+    eku: tuple[str, ...]
+    authority_key_id: str | None
+    subject_key_id: str | None
+    is_ca: bool
+    path_length: int | None
+    key_type: str
+    key_bits: int
+    curve: str | None
+    signature_hash: str | None
+    self_signed: bool
+    has_key_usage: bool = False  # keyUsage present (an empty key_usage may mean "absent")
+    has_eku: bool = False  # extendedKeyUsage present
+    explicit_curve: bool = False  # EC key with spelled-out parameters (OpenSSL 3 refuses)
+
+    @classmethod
+    def from_der(cls, der: bytes) -> CertInfo:
+        """Parse DER and compute every fact. Raises PkiError (never ValueError)."""
+        with warnings.catch_warnings():
+            # Serial numbers that are zero or negative: OpenSSL and Java accept them, and the
+            # Web PKI verifier reports them; a deprecation warning would only confuse users.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            try:
+                cert = x509.load_der_x509_certificate(der)
+            except ValueError as exc:
+                raise PkiError(f"not a valid X.509 certificate ({exc})") from None
+            return cls.from_certificate(cert, der)
+
+    @classmethod
+    def from_certificate(cls, cert: x509.Certificate, der: bytes | None = None) -> CertInfo:
+        der = der if der is not None else cert.public_bytes(Encoding.DER)
+        subject = cert.subject.rfc4514_string()
+        try:
+            exts = cert.extensions
+        except Exception as exc:  # ValueError, TypeError, DuplicateExtension...
+            raise PkiError(f"certificate '{subject}' has malformed extensions ({exc})") from None
+        san = _ext(exts, x509.SubjectAlternativeName)
+        dns, ips, uris, emails = facts.san_facts(san.value if san else None)
+        ku = _ext(exts, x509.KeyUsage)
+        eku = _ext(exts, x509.ExtendedKeyUsage)
+        aki = _ext(exts, x509.AuthorityKeyIdentifier)
+        ski = _ext(exts, x509.SubjectKeyIdentifier)
+        bc = _ext(exts, x509.BasicConstraints)
+        key_type, key_bits, curve = facts.load_key_facts(cert)
+        # Never an empty SPKI: two unreadable keys must not "match" each other.
+        spki = spki_of_tbs(cert.tbs_certificate_bytes) or der
+        aki_id = aki.value.key_identifier if aki else None
+        return cls(
+            cert=cert,
+            der=der,
+            sha256=hashlib.sha256(der).hexdigest(),
+            spki_sha256=hashlib.sha256(spki).hexdigest(),
+            subject=subject,
+            issuer=cert.issuer.rfc4514_string(),
+            serial=format(cert.serial_number, "x") if cert.serial_number >= 0
+            else "-" + format(-cert.serial_number, "x"),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            dns_names=dns,
+            ip_addresses=ips,
+            uris=uris,
+            emails=emails,
+            san_critical=bool(san and san.critical),
+            key_usage=facts.key_usage_names(ku.value) if ku else (),
+            eku=tuple(facts.eku_name(o) for o in eku.value) if eku else (),
+            authority_key_id=aki_id.hex() if aki_id is not None else None,
+            subject_key_id=ski.value.digest.hex() if ski else None,
+            is_ca=bool(bc and bc.value.ca),
+            path_length=bc.value.path_length if bc else None,
+            key_type=key_type,
+            key_bits=key_bits,
+            curve=curve,
+            signature_hash=facts.signature_hash(cert),
+            self_signed=_self_signed(cert),
+            has_key_usage=ku is not None,
+            has_eku=eku is not None,
+            explicit_curve=has_explicit_ec_parameters(spki),
+        )
+
+    @property
+    def pem(self) -> str:
+        return _pem(self.der, "CERTIFICATE")
+
+    def san_set(self) -> frozenset[str]:
+        """DNS names lowercased plus IP addresses, to compare with desired SANs."""
+        return facts.san_set(self.dns_names, self.ip_addresses)
+
+    def summary(self) -> CertSummary:
+        return CertSummary(
+            subject=self.subject,
+            issuer=self.issuer,
+            serial=self.serial,
+            not_before=self.not_before,
+            not_after=self.not_after,
+            sha256=self.sha256,
+            subject_alt_names=(*self.dns_names, *self.ip_addresses),
+            authority_key_id=self.authority_key_id,
+        )
+
+    def __repr__(self) -> str:
+        return f"CertInfo(subject={self.subject!r}, sha256={self.sha256[:16]}…)"
+
+
+@dataclass(frozen=True, eq=False)
+class CsrInfo:
+    """One PKCS#10 certificate signing request and its facts."""
+
+    csr: x509.CertificateSigningRequest
+    der: bytes
+    sha256: str
+    subject: str
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+    requested_eku: tuple[str, ...]
+    key_type: str
+    key_bits: int
+    spki_sha256: str
+    signature_hash: str | None
+    signature_valid: bool
+    curve: str | None = None
+
+    @classmethod
+    def from_der(cls, der: bytes) -> CsrInfo:
+        try:
+            csr = x509.load_der_x509_csr(der)
+        except ValueError as exc:
+            raise PkiError(f"not a valid certificate signing request ({exc})") from None
+        subject = csr.subject.rfc4514_string()
+        try:
+            exts = csr.extensions
+        except Exception as exc:  # ValueError, TypeError, DuplicateExtension...
+            raise PkiError(f"the CSR for '{subject}' has malformed extensions ({exc})") from None
+        san = _ext(exts, x509.SubjectAlternativeName)
+        dns, ips, _, _ = facts.san_facts(san.value if san else None)
+        eku = _ext(exts, x509.ExtendedKeyUsage)
+        key_type, key_bits, curve = facts.load_key_facts(csr)
+        try:
+            valid = csr.is_signature_valid
+        except Exception:  # an algorithm cryptography cannot verify
+            valid = False
+        spki = spki_of_tbs(csr.tbs_certrequest_bytes, csr=True) or der
+        return cls(
+            csr=csr,
+            der=der,
+            sha256=hashlib.sha256(der).hexdigest(),
+            subject=subject,
+            dns_names=dns,
+            ip_addresses=ips,
+            requested_eku=tuple(facts.eku_name(o) for o in eku.value) if eku else (),
+            key_type=key_type,
+            key_bits=key_bits,
+            spki_sha256=hashlib.sha256(spki).hexdigest(),
+            signature_hash=facts.signature_hash(csr),
+            signature_valid=valid,
+            curve=curve,
+        )
+
+    @property
+    def pem(self) -> str:
+        return _pem(self.der, "CERTIFICATE REQUEST")
+
+    def san_set(self) -> frozenset[str]:
+        return facts.san_set(self.dns_names, self.ip_addresses)
+
+    def __repr__(self) -> str:
+        return f"CsrInfo(subject={self.subject!r}, sha256={self.sha256[:16]}…)"
+
+
+def key_matches(cert: CertInfo, other: CertInfo | CsrInfo) -> bool:
+    """True when both carry the same public key (SubjectPublicKeyInfo equality)."""
+    return cert.spki_sha256 == other.spki_sha256

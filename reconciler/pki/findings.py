@@ -1,0 +1,178 @@
+"""Policy checks on certificates (Cisco's step C): key, signature, EKU, validity, wildcard.
+
+``leaf_findings`` judges one server certificate, ``chain_findings`` the CA certificates above
+it. Both return ``reconciler.model.Finding`` objects without node or location: callers add
+those with ``model_copy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from reconciler.model import Finding, Policy, Severity
+from reconciler.pki.certinfo import CertInfo
+from reconciler.pki.names import is_wildcard
+
+EXPRESSWAY_TYPES = ("expressway-c", "expressway-e")
+EKU_LABELS = {
+    "serverAuth": "TLS Web Server Authentication",
+    "clientAuth": "TLS Web Client Authentication",
+}
+
+
+def utc(at: datetime) -> datetime:
+    """``at`` as an aware UTC datetime (a naive one is taken to be UTC already)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _when(moment: datetime) -> str:
+    return f"{utc(moment):%Y-%m-%d %H:%M} UTC"
+
+
+def error(code: str, message: str) -> Finding:
+    return Finding(code=code, severity=Severity.ERROR, message=message)
+
+
+def warning(code: str, message: str) -> Finding:
+    return Finding(code=code, severity=Severity.WARNING, message=message)
+
+
+def validity_findings(cert: CertInfo, at: datetime, what: str) -> list[Finding]:
+    at = utc(at)
+    if at > cert.not_after:
+        return [error(
+            "cert.expired",
+            f"{what} '{cert.subject}' expired on {_when(cert.not_after)} (checked at "
+            f"{_when(at)}): replace it with a renewed certificate.",
+        )]
+    if at < cert.not_before:
+        return [error(
+            "cert.not_yet_valid",
+            f"{what} '{cert.subject}' is not valid before {_when(cert.not_before)} (checked at "
+            f"{_when(at)}): wait until then, or check the issuing CA's and the node's clocks.",
+        )]
+    return []
+
+
+def eku_findings(cert: CertInfo, required: Sequence[str]) -> list[Finding]:
+    missing = [u for u in required if u not in cert.eku]
+    if not missing:
+        return []
+    names = " and ".join(f"{u} ({EKU_LABELS.get(u, u)})" for u in missing)
+    has = ", ".join(cert.eku) if cert.eku else "no Extended Key Usage extension"
+    return [error(
+        "eku.missing",
+        f"the certificate '{cert.subject}' lacks the Extended Key Usage {names}; it has {has}. "
+        "The CA must issue it with both TLS Web Server Authentication and TLS Web Client "
+        "Authentication: Expressway and Unified CM use this certificate as TLS server and as "
+        "TLS client (zones, trunks, MRA).",
+    )]
+
+
+def key_findings(cert: CertInfo, policy: Policy, what: str) -> list[Finding]:
+    who = f"{what} '{cert.subject}'"
+    if cert.key_type == "RSA":
+        if cert.key_bits < policy.min_rsa_bits:
+            return [error(
+                "key.weak",
+                f"{who} has a {cert.key_bits}-bit RSA key; the policy requires at least "
+                f"{policy.min_rsa_bits} bits: generate a new CSR with a {policy.min_rsa_bits}-bit "
+                "or larger key.",
+            )]
+        if cert.key_bits > policy.max_rsa_bits:
+            return [warning(
+                "key.too_large",
+                f"{who} has a {cert.key_bits}-bit RSA key, above the policy's "
+                f"{policy.max_rsa_bits} bits: 8192-bit keys break SIP TLS on Expressway; use "
+                "2048, 3072 or 4096 bits.",
+            )]
+        return []
+    if cert.key_type == "EC":
+        if cert.explicit_curve:
+            return [error(
+                "key.weak",
+                f"{who} has an EC key with explicit curve parameters, which OpenSSL (Expressway) "
+                "refuses: use a named curve such as P-256.",
+            )]
+        if cert.key_bits < policy.min_ec_bits:
+            return [error(
+                "key.weak",
+                f"{who} has a {cert.key_bits}-bit EC key ({cert.curve}); the policy requires at "
+                f"least {policy.min_ec_bits} bits: use P-256 or larger.",
+            )]
+        return []
+    if cert.key_type == "DSA":
+        return [error(
+            "key.weak",
+            f"{who} has a DSA key, which TLS on Expressway and Unified CM does not accept: "
+            "use RSA (2048 bits or more) or ECDSA.",
+        )]
+    if cert.key_type in ("Ed25519", "Ed448"):
+        return []
+    return [error(
+        "key.weak",
+        f"{who} has a key of an algorithm Expressway and Unified CM do not support "
+        f"({cert.key_type}): use RSA (2048 bits or more) or ECDSA.",
+    )]
+
+
+def signature_findings(cert: CertInfo, policy: Policy, what: str) -> list[Finding]:
+    algorithm = cert.signature_hash
+    if algorithm is None or algorithm in policy.signature_hashes:
+        return []
+    accepted = ", ".join(policy.signature_hashes)
+    return [error(
+        "signature.weak",
+        f"{what} '{cert.subject}' is signed with {algorithm.upper()}, which the policy does "
+        f"not accept ({accepted}): have the CA reissue it with SHA-256 or stronger.",
+    )]
+
+
+def leaf_findings(
+    cert: CertInfo, *, policy: Policy, at: datetime | None, node_type: str | None,
+    required_eku: Sequence[str] | None = None,
+) -> list[Finding]:
+    """The policy checks on one server certificate (``required_eku`` overrides the policy's)."""
+    out: list[Finding] = []
+    if cert.is_ca:
+        out.append(error(
+            "cert.is_ca",
+            f"'{cert.subject}' is a CA certificate (basicConstraints CA:TRUE), not a server "
+            "certificate: use the server certificate the CA issued for this node's CSR.",
+        ))
+    out += eku_findings(cert, policy.required_eku if required_eku is None else required_eku)
+    out += key_findings(cert, policy, "the certificate")
+    out += signature_findings(cert, policy, "the certificate")
+    if at is not None:
+        out += validity_findings(cert, at, "the certificate")
+    if node_type in EXPRESSWAY_TYPES:
+        wild = [n for n in cert.dns_names if is_wildcard(n)]
+        if wild:
+            out.append(error(
+                "san.wildcard",
+                f"'{cert.subject}' carries the wildcard name {', '.join(wild)}: Expressway does "
+                "not support wildcard certificates; request one that lists every name.",
+            ))
+    return out
+
+
+def chain_findings(
+    chain: Sequence[CertInfo], *, policy: Policy, at: datetime | None
+) -> list[Finding]:
+    """Checks on the CA certificates of a chain (leaf first; the leaf itself is skipped).
+
+    Weak signatures count on intermediates, never on a self-signed trust anchor at the top
+    (many trusted roots are SHA-1 signed, and nobody checks a root's own signature). Weak keys
+    (RSA below the policy, small or explicit curves, DSA) count on every CA, roots included:
+    OpenSSL refuses them at security level 2, and the key signs everything below it.
+    """
+    out: list[Finding] = []
+    for position, ca in enumerate(chain[1:], start=1):
+        top = position == len(chain) - 1
+        if not (top and ca.self_signed):
+            out += signature_findings(ca, policy, "the CA certificate")
+        out += [f for f in key_findings(ca, policy, "the CA certificate") if f.code == "key.weak"]
+        if at is not None:
+            out += validity_findings(ca, at, "the CA certificate")
+    return out

@@ -1,0 +1,12 @@
+"""Shared set-up for the loader tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))  # corpus_support, the pki stand-in
+
+import _pki_shim
+
+_pki_shim.install()

@@ -1,0 +1,101 @@
+"""Scenario tests as data (DESIGN.md section 8).
+
+Each ``tests/scenarios/<case>/`` holds a desired-state tree (``desired/``) and ``case.yaml``:
+the time to judge at, the expected exit (0 valid / 1 blocked) and the expected findings as
+``relative/path:line:col severity[code]`` lines (or ``node severity[code]`` where a finding
+has no file position). A case with ``live.json`` (live snapshots per node) is a plan case:
+its plan must equal ``expected-plan.json`` byte for byte. Regenerate those with
+``CERTOPS_UPDATE_PLANS=1 pytest tests/scenarios`` and review every diff: they are the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from reconciler.checks import build_view, offline_findings
+from reconciler.desired import load
+from reconciler.model import Finding, LiveNode, Plan, Severity
+from reconciler.pki import default_cache
+from reconciler.planning import make_plan
+from reconciler.report.plan import plan_json
+
+HERE = Path(__file__).parent
+CASES = sorted(p.parent.name for p in HERE.glob("*/case.yaml"))
+PLAN_CASES = [c for c in CASES if (HERE / c / "live.json").is_file()]
+
+
+def load_case(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load((HERE / name / "case.yaml").read_text())
+    return data
+
+
+def findings_of(case: str, at: datetime) -> tuple[list[Finding], Plan | None]:
+    root = HERE / case / "desired"
+    loaded = load(root)
+    assert loaded.desired is not None, [f.render() for f in loaded.findings]
+    cache = default_cache()
+    fleet = build_view(loaded.desired, cache)
+    findings = [*loaded.findings, *offline_findings(fleet, cache, at)]
+    live_file = HERE / case / "live.json"
+    if not live_file.is_file():
+        return findings, None
+    live = {n: LiveNode.model_validate(d) for n, d in json.loads(live_file.read_text()).items()}
+    plan = make_plan(fleet, live, at, cache=cache, findings=tuple(findings))
+    return list(plan.findings), plan
+
+
+def brief(f: Finding, root: Path) -> str:
+    if f.location is None:
+        return f"{f.node} {f.severity.value}[{f.code}]"
+    rel = Path(f.location.file).relative_to(root)
+    return f"{rel}:{f.location.line}:{f.location.col} {f.severity.value}[{f.code}]"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_findings(case: str) -> None:
+    spec = load_case(case)
+    root = HERE / case / "desired"
+    findings, plan = findings_of(case, datetime.fromisoformat(spec["at"]))
+    got = sorted(brief(f, root) for f in findings)
+    detail = "\n".join(f"{brief(f, root)}  {f.message}" for f in findings)
+    assert got == sorted(spec.get("findings") or []), detail
+    for needle in spec.get("messages") or []:
+        assert any(needle in f.message for f in findings), f"{needle!r} not in\n{detail}"
+    blocked = any(f.severity is Severity.ERROR for f in findings)
+    assert blocked is (spec["exit"] == 1), detail
+
+
+@pytest.mark.parametrize("case", PLAN_CASES)
+def test_plan(case: str) -> None:
+    spec = load_case(case)
+    _, plan = findings_of(case, datetime.fromisoformat(spec["at"]))
+    assert plan is not None
+    text = plan_json(plan)
+    expected = HERE / case / "expected-plan.json"
+    if os.environ.get("CERTOPS_UPDATE_PLANS") == "1":
+        expected.write_text(text)
+    assert expected.is_file(), f"{expected} missing: generate it with CERTOPS_UPDATE_PLANS=1"
+    assert text == expected.read_text()
+    if "actions" in spec:
+        assert [f"{a.kind} {a.node}{' ' + a.store if a.store else ''}" for a in plan.actions] == \
+            spec["actions"]
+
+
+@pytest.mark.parametrize("case", PLAN_CASES)
+def test_plan_is_deterministic(case: str) -> None:
+    spec = load_case(case)
+    at = datetime.fromisoformat(spec["at"])
+    assert plan_json(findings_of(case, at)[1]) == plan_json(findings_of(case, at)[1])  # type: ignore[arg-type]
+
+
+def test_every_case_has_a_tree() -> None:
+    assert len(CASES) >= 20 and len(PLAN_CASES) >= 10
+    for case in CASES:
+        assert (HERE / case / "desired" / "certops.yaml").is_file()
