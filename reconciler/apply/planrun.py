@@ -95,7 +95,7 @@ async def compute_plan(
             await close_all(drivers)
     plan = make_plan(fleet, live, now, cache=default_cache(), findings=findings,
                      targets=frozenset(targets) if targets else None)
-    plan = plan.model_copy(update={"git_commit": git_commit(root)})
+    plan = plan.model_copy(update={"git_commit": git_commit(root), "desired_root": str(root)})
     return PlanRun(plan=plan, fleet=fleet, live=live)
 
 

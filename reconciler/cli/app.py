@@ -49,6 +49,7 @@ def build_app(*, with_lab: bool = False) -> typer.Typer:
     from reconciler.cli import live
 
     app.command("plan")(live.plan_cmd)
+    app.command("apply")(live.apply_cmd)
 
     if with_lab:
         from reconciler.lab.cli import app as lab_app  # noqa: PLC0415  (only for `certops lab`)

@@ -71,3 +71,127 @@ def plan_cmd(
         raise typer.Exit(EXIT_ERROR)
     if detailed_exitcode and plan.has_changes:
         raise typer.Exit(EXIT_CHANGES)
+
+
+class _Progress:
+    """Plain lines (CI logs), or a rich live display with one line per action in flight."""
+
+    def __init__(self, total: int) -> None:
+        import sys
+
+        self.tty = sys.stdout.isatty()
+        self.total, self.finished = total, 0
+        self.progress: object | None = None
+        self.tasks: dict[str, object] = {}
+        if self.tty:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                     TimeElapsedColumn(), transient=True)
+            self.progress.start()  # type: ignore[attr-defined]
+
+    def __call__(self, event: str, action: object, detail: str) -> None:
+        from reconciler.model import Action
+
+        assert isinstance(action, Action)
+        label = f"{action.kind} {action.node}" + (f" [{action.store}]" if action.store else "")
+        if event == "started" and self.progress is not None:
+            self.tasks[action.id] = self.progress.add_task(label, total=None)  # type: ignore[attr-defined]
+            return
+        if self.progress is not None and action.id in self.tasks:
+            self.progress.remove_task(self.tasks.pop(action.id))  # type: ignore[attr-defined]
+        if event == "started":
+            typer.echo(f"[{self.finished}/{self.total}] start   {label}")
+            return
+        self.finished += 1
+        mark = {"done": "ok     ", "failed": "FAILED ", "skipped": "skipped", "manual": "MANUAL "}
+        line = f"[{self.finished}/{self.total}] {mark.get(event, event)} {label}: {detail}"
+        if self.progress is not None:
+            self.progress.console.print(line, markup=False, highlight=False)  # type: ignore[attr-defined]
+        else:
+            typer.echo(line)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()  # type: ignore[attr-defined]
+
+
+@friendly
+def apply_cmd(
+    source: Path | None = typer.Argument(None, help="A plan file from `certops plan --out`, or a desired-state directory."),
+    inventory: Path | None = typer.Option(None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply a fresh plan without asking."),
+    parallelism: int = typer.Option(16, "--parallelism", min=1, help="Actions run at once."),
+    report: Path | None = typer.Option(None, "--report", help="Write the apply report (JSON) here."),
+    directory: Path | None = typer.Option(None, "--dir", help="Desired-state directory of a plan file (default: the one it was planned from)."),
+    restart_timeout: float = typer.Option(900.0, "--restart-timeout", help="Seconds to wait for a node to come back."),
+) -> None:
+    """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
+    import asyncio
+    import json
+    import sys
+    from datetime import UTC, datetime
+
+    from reconciler.apply.planrun import InputError
+    from reconciler.apply.run import Refused, apply
+    from reconciler.apply.steps import Timing
+    from reconciler.drivers import ConfigError
+    from reconciler.model import Plan
+    from reconciler.report.findings import render_findings
+    from reconciler.report.plan import plan_text
+
+    src = source or default_dir()
+    saved = src.is_file()
+    progress: _Progress | None = None
+
+    def confirm(plan: Plan) -> bool:
+        nonlocal progress
+        if not saved:
+            for line in plan_text(plan):
+                typer.echo(line)
+        if not (saved or auto_approve):
+            if not sys.stdin.isatty():
+                raise Refused("not a terminal: pass --auto-approve or a plan file to apply "
+                              "without a prompt")
+            if not typer.confirm("Apply this plan?", default=False):
+                typer.echo("Nothing applied.")
+                return False
+        progress = _Progress(len(plan.actions))
+        return True
+
+    def listener(event: str, action: object, detail: str) -> None:
+        if progress is not None:
+            progress(event, action, detail)
+
+    timing = Timing(up_timeout=restart_timeout)
+    try:
+        run = asyncio.run(apply(src, now=datetime.now(UTC), inventory=_inventory(inventory),  # type: ignore[arg-type]
+                                env=os.environ, parallelism=parallelism, confirm=confirm,
+                                timing=timing, listener=listener, directory=directory))
+    except InputError as exc:
+        for line in render_findings(exc.findings):
+            typer.echo(line, err=True)
+        typer.echo(f"certops: error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    except (Refused, ConfigError) as exc:
+        typer.echo(f"certops: error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    finally:
+        if progress is not None:
+            progress.close()
+    result = run.result
+    if result is None:
+        if not run.plan.actions:
+            typer.echo("No changes: the live state matches the desired state.")
+        return
+    if report is not None:
+        report.write_text(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
+    counts: dict[str, int] = {}
+    for r in result.results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    typer.echo(f"Apply {'complete' if result.ok else 'INCOMPLETE'}: {summary} in {result.seconds:.1f}s.")
+    if not result.ok:
+        typer.echo(f"Stopped: {result.stopped_because}", err=True)
+        typer.echo("Run `certops plan` to see what is left; `certops apply` finishes it.", err=True)
+        raise typer.Exit(EXIT_ERROR)

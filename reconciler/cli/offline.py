@@ -195,20 +195,21 @@ def _system_roots() -> list[Any]:
 
 @friendly
 def schema_cmd(
-    kind: str = typer.Argument("all", help="node, fleet or all"),
+    kind: str = typer.Argument("all", help="node, fleet, plan or all"),
     out: Path | None = typer.Option(None, "--out", help="Write the schema files into this directory."),
 ) -> None:
     """Print the JSON Schema of the desired-state files (for editors and CI)."""
-    from reconciler.desired.schema import fleet_schema, node_schema, write_schemas
+    from reconciler.desired.schema import fleet_schema, node_schema, plan_schema, write_schemas
 
     if out is not None:
         for path in write_schemas(out):
             typer.echo(f"wrote {path}")
         return
-    schemas = {"fleet": fleet_schema(), "node": node_schema()}
+    schemas = {"fleet": fleet_schema(), "node": node_schema(), "plan": plan_schema()}
     if kind == "all":
-        emit_json({"certops.yaml": schemas["fleet"], "nodes/*.yaml": schemas["node"]})
+        emit_json({"certops.yaml": schemas["fleet"], "nodes/*.yaml": schemas["node"],
+                   "plan.json": schemas["plan"]})
     elif kind in schemas:
         emit_json(schemas[kind])
     else:
-        raise UsageProblem(f"schema {kind!r}: choose node, fleet or all")
+        raise UsageProblem(f"schema {kind!r}: choose node, fleet, plan or all")

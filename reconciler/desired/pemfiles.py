@@ -68,12 +68,12 @@ def problem(content: Content, role: Role) -> str | None:
             return None
         if content.certs:
             return "holds a certificate, not a CSR: signed certificates belong under certs/"
-        return f"not a CSR ({content.csr_error}); it must hold {wanted}"
+        return f"{content.csr_error}; it must hold {wanted}"
     if content.csr:
         return ("holds a certificate signing request, not a certificate: CSRs belong under "
                 "csrs/; commit the certificate the CA signed from it")
     if not content.certs:
-        return f"not a certificate ({content.cert_error}); it must hold {wanted}"
+        return f"{content.cert_error}; it must hold {wanted}"
     if role == "ca":
         if len(content.certs) > 1:
             return (f"holds {len(content.certs)} certificates where one CA certificate is "

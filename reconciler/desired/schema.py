@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from reconciler.model import FleetSpec, NodeSpec
+from reconciler.model import FleetSpec, NodeSpec, Plan
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-FILES = {"certops.schema.json": "fleet", "node.schema.json": "node"}
 
 
 def fleet_schema() -> dict[str, Any]:
@@ -35,14 +35,28 @@ def node_schema() -> dict[str, Any]:
                    "(type: expressway-c | expressway-e) or Unified CM publisher (type: cucm).")
 
 
+def plan_schema() -> dict[str, Any]:
+    """Schema of the plan JSON that ``certops plan --out`` writes and ``apply`` reads."""
+    schema = Plan.model_json_schema(mode="serialization")
+    return _finish(schema, "certops plan", "A certops plan: findings and ordered actions "
+                   "(format_version 1).")
+
+
+# Committed file name -> generator.
+FILES: dict[str, Callable[[], dict[str, Any]]] = {
+    "certops.schema.json": fleet_schema,
+    "node.schema.json": node_schema,
+    "plan.schema.json": plan_schema,
+}
+
+
 def write_schemas(directory: Path) -> list[Path]:
-    """Write both schemas into ``directory``; returns the paths written."""
+    """Write every schema into ``directory``; returns the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, which in FILES.items():
-        schema = fleet_schema() if which == "fleet" else node_schema()
+    for name, make in FILES.items():
         path = directory / name
-        path.write_text(render(schema), encoding="utf-8")
+        path.write_text(render(make()), encoding="utf-8")
         written.append(path)
     return written
 

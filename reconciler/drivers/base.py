@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -58,6 +58,22 @@ class Driver(Protocol):
     async def restart_services(self, services: Sequence[str]) -> None: ...
     async def served_certificate(self) -> str | None: ...
     async def aclose(self) -> None: ...
+
+
+async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:
+    """Like ``asyncio.gather``, but the first failure cancels the others before it is raised.
+
+    A read that has already failed must not leave requests running (and retrying) against
+    the node, nor raise their errors later as "exception was never retrieved".
+    """
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def handshake_certificate(endpoint: Endpoint, timeout: float = 10.0) -> str:

@@ -6,6 +6,8 @@ never is (400/401/403/404/409 and any other 4xx). Callers see only these, never 
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DriverError(Exception):
     """A request to a node failed. ``str()`` is one line a user can act on."""
@@ -33,7 +35,16 @@ class TemporaryError(DriverError):
 
 
 class Unreachable(TemporaryError):
-    """No connection (refused, reset, timed out, DNS)."""
+    """No connection (refused, reset, timed out, DNS).
+
+    ``sent`` tells whether the request may have reached the node (the connection broke or
+    timed out after it was sent) or surely did not (refused, connect timeout, TLS failure):
+    a restart that was sent and then lost its connection may well be under way.
+    """
+
+    def __init__(self, node: str, message: str, *, sent: bool = False, **kwargs: Any) -> None:
+        super().__init__(node, message, **kwargs)
+        self.sent = sent
 
 
 class PermanentError(DriverError):

@@ -7,13 +7,12 @@ is known: the capability is missing and the planner shows it as a manual step.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.drivers.base import Endpoint, handshake_certificate
-from reconciler.drivers.errors import BadResponse, Conflict, DriverError, NotFound
+from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate
+from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
 from reconciler.drivers.http import NodeHttp
 from reconciler.model import LiveNode
 from reconciler.model.desired import EXPRESSWAY_STORE
@@ -36,11 +35,20 @@ CSR_DEFAULTS: dict[str, Any] = {"KeyLength": 2048, "DigestAlgorithm": "sha256"}
 CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
 
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+_CSR = re.compile(r"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----.+?"
+                  r"-----END (?:NEW )?CERTIFICATE REQUEST-----", re.S)
 
 
 def split_pems(text: str) -> tuple[str, ...]:
     """Each certificate block of a concatenated PEM bundle, normalised to end with a newline."""
     return tuple(m.group(0) + "\n" for m in _PEM.finditer(text))
+
+
+def _flag(value: Any) -> bool:
+    """A sysinfo flag: JSON true, or the strings "true"/"yes"/"1" that some versions send."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return value is True or (isinstance(value, int) and value == 1)
 
 
 class ExpresswayDriver:
@@ -58,7 +66,7 @@ class ExpresswayDriver:
 
     async def read(self) -> LiveNode:
         """Server certificate, pending CSR, trusted CA list, restart flag, served certificate."""
-        sysinfo, server, csr, trust, served = await asyncio.gather(
+        sysinfo, server, csr, trust, served = await gather_or_cancel(
             self._call("sysinfo"), self._call("cert.read"), self.csr_read(),
             self._call("trust.read"), self.served_certificate())
         info = self.http.json(sysinfo, *API["sysinfo"])
@@ -77,17 +85,24 @@ class ExpresswayDriver:
             served_certificate=served,
             pending_csr=csr,
             stores={EXPRESSWAY_STORE: split_pems(trust.text)},
-            restart_required=any(bool(info.get(k)) for k in SYSINFO_RESTART),
+            restart_required=any(_flag(info.get(k)) for k in SYSINFO_RESTART),
             capabilities=tuple(sorted(self.capabilities)),
         )
 
     async def csr_read(self) -> str | None:
+        """The pending CSR (PEM), or None when none is pending (404, or an empty answer)."""
         try:
             response = await self._call("csr.read")
         except NotFound:
             return None
-        text = response.text.strip()
-        return text + "\n" if "CERTIFICATE REQUEST" in text else None
+        if not response.text.strip():
+            return None
+        match = _CSR.search(response.text)
+        if match is None:  # an answer that is neither "none" nor a CSR: never guess
+            raise BadResponse(self.endpoint.name, "the pending CSR is not PEM: "
+                              + " ".join(response.text.split())[:120],
+                              method="GET", path=API["csr.read"][1], status=response.status_code)
+        return match.group(0) + "\n"
 
     async def trust_add(self, store: str, pems: Sequence[str]) -> None:
         bundle = "".join(p if p.endswith("\n") else p + "\n" for p in pems)
@@ -121,18 +136,20 @@ class ExpresswayDriver:
                          files={"file": ("server.pem", leaf_pem.encode(), "application/x-pem-file")})
 
     async def restart(self) -> None:
+        """Ask for a restart; returns at once (the caller waits for the new certificate)."""
         try:
             await self._call("restart", headers=CSRF, retry=False)
-        except DriverError as exc:
+        except Unreachable as exc:
             # The node may drop the connection as it goes down: that is the restart working.
-            if exc.status is not None:
+            # A request that never reached it (refused, connect timeout) is no restart.
+            if not exc.sent:
                 raise
 
     async def restart_services(self, services: Sequence[str]) -> None:
         raise NotImplementedError("Expressway restarts as a whole: use restart()")
 
     async def served_certificate(self) -> str | None:
-        return await handshake_certificate(self.endpoint)
+        return await handshake_certificate(self.endpoint, self.http.settings.connect_timeout)
 
     async def aclose(self) -> None:
         await self.http.aclose()

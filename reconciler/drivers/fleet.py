@@ -24,6 +24,7 @@ from reconciler.model import Desired, DesiredNode, LiveNode
 @dataclass(frozen=True)
 class InventoryEntry:
     api: str
+    type: str | None = None
     username: str | None = None
     password: str | None = None
     ssh_port: int | None = None
@@ -60,6 +61,7 @@ def load_inventory(path: Path) -> Inventory:
             raise ConfigError(f"{path}: node {name!r} needs an 'api' URL")
         nodes[str(name)] = InventoryEntry(
             api=entry["api"],
+            type=_opt_str(entry.get("type")),
             username=_opt_str(entry.get("username")),
             password=_opt_str(entry.get("password")),
             ssh_port=int(entry.get("ssh") or entry.get("ssh_port") or 0) or None,
@@ -104,6 +106,23 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
         username=username, password=password, tls_verify=spec.tls_verify,
         ssh_port=inv.ssh_port if inv else None, ssh_host_key=inv.ssh_host_key if inv else None,
         tls_server_name=inv.tls_server_name if inv else None,
+    )
+
+
+def endpoint_from_inventory(name: str, inventory: Inventory, *, tls_verify: bool = True) -> Endpoint:
+    """An Endpoint straight from an inventory entry (the lab's ``inventory.yaml``), without a
+    node file: for tests and lab tools. Raises ConfigError when the entry lacks what is needed."""
+    inv = inventory.nodes.get(name)
+    if inv is None:
+        raise ConfigError(f"no node named {name!r} in the inventory")
+    if not inv.type:
+        raise ConfigError(f"inventory: node {name!r} needs a 'type'")
+    if not inv.username or not inv.password:
+        raise ConfigError(f"inventory: node {name!r} needs a username and a password")
+    return Endpoint(
+        name=name, type=inv.type, api=inv.api.rstrip("/"), username=inv.username,
+        password=inv.password, tls_verify=tls_verify, ssh_port=inv.ssh_port,
+        ssh_host_key=inv.ssh_host_key, tls_server_name=inv.tls_server_name,
     )
 
 

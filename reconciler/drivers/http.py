@@ -38,6 +38,7 @@ class HttpSettings:
     retries: int = 3
     backoff: float = 0.5  # first wait; doubles each retry, with jitter
     max_backoff: float = 8.0
+    max_retry_after: float = 60.0  # a node's Retry-After is honoured up to this
 
 
 def tls_context(ca_pems: list[bytes], *, verify: bool, use_system: bool = True) -> ssl.SSLContext:
@@ -59,13 +60,13 @@ class NodeHttp:
 
     node: str
     base_url: str
-    auth: tuple[str, str] | None
+    auth: tuple[str, str] | None = field(repr=False)  # never in a repr or a traceback
     verify: ssl.SSLContext | bool = True
     settings: HttpSettings = field(default_factory=HttpSettings)
     transport: httpx.AsyncBaseTransport | None = None
     server_name: str | None = None  # TLS name to send and verify, when not the URL's host
     counts: Counter[str] = field(default_factory=Counter)
-    _client: httpx.AsyncClient | None = None
+    _client: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -101,13 +102,17 @@ class NodeHttp:
         delay = self.settings.backoff
         for attempt in range(1, attempts + 1):
             self.counts[method.upper()] += 1
+            retry_after: float | None = None
             if self.server_name:
                 kwargs["extensions"] = {"sni_hostname": self.server_name}
             try:
                 response = await self.client.request(method, path, **kwargs)
             except httpx.TimeoutException as exc:
+                # A connect or pool timeout means the request never left; a read or write
+                # timeout means the node may have acted on it.
                 error: TemporaryError = Unreachable(
                     self.node, f"timed out ({type(exc).__name__})", method=method, path=path,
+                    sent=isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout),
                     hint="the node is slow or down; try again later")
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError,
                     httpx.WriteError) as exc:
@@ -119,6 +124,7 @@ class NodeHttp:
                     ) from None
                 error = Unreachable(self.node, f"connection failed: {_root_cause(exc)}",
                                     method=method, path=path,
+                                    sent=not isinstance(exc, httpx.ConnectError),
                                     hint="check the URL, the network and that the node is up")
             except httpx.HTTPError as exc:
                 raise PermanentError(self.node, str(exc) or type(exc).__name__, method=method,
@@ -131,11 +137,12 @@ class NodeHttp:
                     raise error_or_final
                 error = error_or_final
                 retry_after = _retry_after(response)
-                if retry_after is not None:
-                    delay = max(delay, retry_after)
             if attempt == attempts:
                 raise error
-            await asyncio.sleep(min(delay, self.settings.max_backoff) * (0.8 + 0.4 * random.random()))
+            wait = min(delay, self.settings.max_backoff) * (0.8 + 0.4 * random.random())
+            if retry_after is not None:  # the node said when: never sooner (jitter only adds)
+                wait = max(wait, min(retry_after, self.settings.max_retry_after))
+            await asyncio.sleep(wait)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -145,10 +152,14 @@ class NodeHttp:
         args: dict[str, Any] = {"method": method, "path": path, "status": status}
         if status in RETRY_STATUSES:
             return TemporaryError(self.node, body or "temporarily unavailable", **args)
-        if status in (401, 403):
+        if status == 401:
             return AuthError(self.node, body or "not authorised", **args,
                              hint="check the credentials in the environment variables the node "
                              "file names, and that the account has API access")
+        if status == 403:
+            return AuthError(self.node, body or "forbidden", **args,
+                             hint="the account lacks API access (or the node is in advanced "
+                             "account security mode), or the node refused a header")
         if status == 404:
             return NotFound(self.node, body or "not found", **args)
         if status == 409:
@@ -195,15 +206,19 @@ def _retry_after(r: httpx.Response) -> float | None:
 
 
 def _root_cause(exc: BaseException) -> str:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    seen = {id(exc)}
+    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        exc = nxt
     return str(exc) or type(exc).__name__
 
 
 def _is_tls_verification(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
             return True
-        seen = seen.__cause__ or seen.__context__
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return "CERTIFICATE_VERIFY_FAILED" in str(exc)

@@ -23,6 +23,7 @@ from reconciler.model.desired import (
 )
 from reconciler.model.live import LiveNode
 from reconciler.model.plan import FORMAT_VERSION, PHASES, Action, ActionKind, Plan
+from reconciler.model.result import ActionResult, ApplyResult, Outcome
 
 __all__ = [
     "CUCM_STORES",
@@ -30,6 +31,8 @@ __all__ = [
     "PHASES",
     "Action",
     "ActionKind",
+    "ActionResult",
+    "ApplyResult",
     "CertSummary",
     "CredentialsSpec",
     "CucmNodeSpec",
@@ -42,6 +45,7 @@ __all__ = [
     "LiveNode",
     "NodeSpec",
     "NodeType",
+    "Outcome",
     "PemFile",
     "Plan",
     "Policy",

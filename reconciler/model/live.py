@@ -41,19 +41,27 @@ class LiveNode(Frozen):
     def reachable(self) -> bool:
         return self.error is None
 
-    def fingerprint(self) -> str:
-        """SHA-256 over the state that a plan depends on (canonical JSON, sorted)."""
-        data = {
-            "server": _norm(self.server_certificate),
-            "served": _norm(self.served_certificate),
-            "csr": _norm(self.pending_csr),
-            "stores": {k: sorted(_norm(p) for p in v) for k, v in sorted(self.stores.items())},
-            "restart_required": self.restart_required,
-            "services_pending": sorted(self.services_pending),
-            "error": self.error,
+    def fingerprint_parts(self) -> dict[str, str]:
+        """A SHA-256 per part of the state a plan depends on, to say what changed."""
+        parts: dict[str, object] = {
+            "server certificate": _norm(self.server_certificate),
+            "served certificate": _norm(self.served_certificate),
+            "pending CSR": _norm(self.pending_csr),
+            "restart flags": [self.restart_required, sorted(self.services_pending)],
+            "reachability": self.error or "",
         }
-        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-        return hashlib.sha256(blob).hexdigest()
+        for store, pems in sorted(self.stores.items()):
+            parts[store] = sorted(_norm(p) for p in pems)
+        return {k: _sha(v) for k, v in parts.items()}
+
+    def fingerprint(self) -> str:
+        """SHA-256 over the canonical form of every part (see ``fingerprint_parts``)."""
+        return _sha(self.fingerprint_parts())
+
+
+def _sha(value: object) -> str:
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
 
 
 def _norm(pem: str | None) -> str:

@@ -51,7 +51,11 @@ class Plan(Frozen):
     created_at: datetime
     desired_digest: str
     git_commit: str | None = None
+    desired_root: str | None = Field(None, description="The desired-state directory planned.")
     node_fingerprints: dict[str, str] = Field(default_factory=dict)
+    node_state: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Per node, a SHA-256 per part of its live state."
+    )
     tls_verify_off: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     actions: tuple[Action, ...] = ()

@@ -10,6 +10,8 @@ import base64
 import hashlib
 import textwrap
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -22,7 +24,7 @@ from reconciler.model import CertSummary
 from reconciler.pki import facts
 from reconciler.pki.der import has_explicit_ec_parameters, spki_of_tbs
 from reconciler.pki.errors import PkiError
-from reconciler.pki.signatures import signed_by
+from reconciler.pki.signatures import csr_signature_ok, signed_by
 
 ExtT = TypeVar("ExtT", bound=x509.ExtensionType)
 
@@ -37,6 +39,19 @@ def _ext(exts: x509.Extensions, kind: type[ExtT]) -> x509.Extension[ExtT] | None
         return exts.get_extension_for_class(kind)
     except x509.ExtensionNotFound:
         return None
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence cryptography's warnings about odd encodings while parsing.
+
+    Zero or negative serial numbers and over-long country names are accepted by OpenSSL and
+    Java; the Web PKI verifier reports what matters. A warning would only confuse users.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def _self_signed(cert: x509.Certificate) -> bool:
@@ -82,19 +97,26 @@ class CertInfo:
     @classmethod
     def from_der(cls, der: bytes) -> CertInfo:
         """Parse DER and compute every fact. Raises PkiError (never ValueError)."""
-        with warnings.catch_warnings():
-            # Serial numbers that are zero or negative: OpenSSL and Java accept them, and the
-            # Web PKI verifier reports them; a deprecation warning would only confuse users.
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        with _quiet():
             try:
                 cert = x509.load_der_x509_certificate(der)
-            except ValueError as exc:
+            except Exception as exc:  # ValueError, InvalidVersion
                 raise PkiError(f"not a valid X.509 certificate ({exc})") from None
             return cls.from_certificate(cert, der)
 
     @classmethod
     def from_certificate(cls, cert: x509.Certificate, der: bytes | None = None) -> CertInfo:
-        der = der if der is not None else cert.public_bytes(Encoding.DER)
+        """Compute the facts of a loaded certificate. Raises PkiError for malformed content."""
+        with _quiet():
+            try:
+                return cls._build(cert, der if der is not None else cert.public_bytes(Encoding.DER))
+            except PkiError:
+                raise
+            except Exception as exc:  # cryptography parses names and extensions lazily
+                raise PkiError(f"the certificate has malformed content ({exc})") from None
+
+    @classmethod
+    def _build(cls, cert: x509.Certificate, der: bytes) -> CertInfo:
         subject = cert.subject.rfc4514_string()
         try:
             exts = cert.extensions
@@ -187,10 +209,17 @@ class CsrInfo:
 
     @classmethod
     def from_der(cls, der: bytes) -> CsrInfo:
-        try:
-            csr = x509.load_der_x509_csr(der)
-        except ValueError as exc:
-            raise PkiError(f"not a valid certificate signing request ({exc})") from None
+        with _quiet():
+            try:
+                csr = x509.load_der_x509_csr(der)
+                return cls._build(csr, der)
+            except PkiError:
+                raise
+            except Exception as exc:  # ValueError from loading, or lazily parsed content
+                raise PkiError(f"not a valid certificate signing request ({exc})") from None
+
+    @classmethod
+    def _build(cls, csr: x509.CertificateSigningRequest, der: bytes) -> CsrInfo:
         subject = csr.subject.rfc4514_string()
         try:
             exts = csr.extensions
@@ -200,10 +229,7 @@ class CsrInfo:
         dns, ips, _, _ = facts.san_facts(san.value if san else None)
         eku = _ext(exts, x509.ExtendedKeyUsage)
         key_type, key_bits, curve = facts.load_key_facts(csr)
-        try:
-            valid = csr.is_signature_valid
-        except Exception:  # an algorithm cryptography cannot verify
-            valid = False
+        valid = csr_signature_ok(csr)
         spki = spki_of_tbs(csr.tbs_certrequest_bytes, csr=True) or der
         return cls(
             csr=csr,

@@ -7,6 +7,7 @@ bundles, or one DER certificate. Anything else raises ``PkiError`` saying what t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 from cryptography import x509
@@ -49,9 +50,11 @@ def _what_else(blocks: list[PemBlock], data: bytes) -> str:
 
 def _pkcs7(der: bytes) -> list[bytes]:
     try:
-        certs = pkcs7.load_der_pkcs7_certificates(der)
-    except ValueError as exc:
-        raise PkiError(f"malformed PKCS#7 bundle ({exc})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "falling back to parsing as BER"
+            certs = pkcs7.load_der_pkcs7_certificates(der)
+    except Exception as exc:  # ValueError, UnsupportedAlgorithm (enveloped data)
+        raise PkiError(f"not a PKCS#7 certificate bundle ({exc})") from None
     return [c.public_bytes(Encoding.DER) for c in certs]
 
 
@@ -80,13 +83,13 @@ def _der_certificate(data: bytes) -> bytes:
     try:
         x509.load_der_x509_certificate(data)
         return data
-    except ValueError:
+    except Exception:  # ValueError, InvalidVersion: not a usable DER certificate
         pass
     if contains_private_key(data):
         raise PkiError(_KEY_HINT)
     try:
         x509.load_der_x509_csr(data)
-    except ValueError:
+    except Exception:  # not a DER CSR either
         pass
     else:
         raise PkiError(_CSR_AS_CERT)
@@ -136,13 +139,13 @@ def csr_der(data: bytes) -> bytes:
     try:
         x509.load_der_x509_csr(data)
         return data
-    except ValueError:
+    except Exception:  # not a DER CSR
         pass
     if contains_private_key(data):
         raise PkiError(_KEY_HINT.replace("a certificate", "a certificate signing request"))
     try:
         x509.load_der_x509_certificate(data)
-    except ValueError:
+    except Exception:  # ValueError, InvalidVersion
         pass
     else:
         raise PkiError(_CERT_AS_CSR)

@@ -1,4 +1,4 @@
-"""Does one certificate's key verify another's signature? Including SHA-1 and MD5.
+"""Does one certificate's key verify another's signature (or a CSR its own)? SHA-1/MD5 too.
 
 ``Certificate.verify_directly_issued_by`` refuses SHA-1 and MD5 signatures ("Unsupported
 signature algorithm"), but chains with a SHA-1 intermediate or root still exist, and certops
@@ -13,12 +13,13 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 
-def _primitive_verify(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    key = parent.public_key()
-    algorithm = child.signature_hash_algorithm
-    data, signature = child.tbs_certificate_bytes, child.signature
+def _primitive_verify(
+    key: object, signed: x509.Certificate | x509.CertificateSigningRequest, data: bytes
+) -> bool:
+    algorithm = signed.signature_hash_algorithm
+    signature = signed.signature
     if isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
-        params = child.signature_algorithm_parameters
+        params = signed.signature_algorithm_parameters
         pad = params if isinstance(params, padding.PSS) else padding.PKCS1v15()
         key.verify(signature, data, pad, algorithm)
     elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
@@ -44,6 +45,19 @@ def signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     except (ValueError, TypeError, UnsupportedAlgorithm):
         pass  # a legacy hash (SHA-1, MD5) or key type the fast path refuses
     try:
-        return _primitive_verify(child, parent)
+        return _primitive_verify(parent.public_key(), child, child.tbs_certificate_bytes)
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+
+
+def csr_signature_ok(csr: x509.CertificateSigningRequest) -> bool:
+    """The CSR's self-signature verifies (SHA-1 ones too, as OpenSSL accepts them)."""
+    try:
+        if csr.is_signature_valid:
+            return True
+    except (UnsupportedAlgorithm, ValueError, TypeError):
+        pass
+    try:
+        return _primitive_verify(csr.public_key(), csr, csr.tbs_certrequest_bytes)
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
         return False

@@ -89,6 +89,7 @@ def make_plan(
         created_at=now,
         desired_digest=fleet.desired.digest,
         node_fingerprints={n: v.live.fingerprint() for n, v in sorted(ctx.lives.items())},
+        node_state={n: v.live.fingerprint_parts() for n, v in sorted(ctx.lives.items())},
         tls_verify_off=tuple(sorted(n for n, v in fleet.nodes.items() if not v.node.spec.tls_verify)),
         findings=tuple(sorted(ctx.findings, key=Finding.sort_key)),
         actions=tuple(ordered(drafts)),

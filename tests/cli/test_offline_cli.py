@@ -153,7 +153,7 @@ def test_verify_failures(case: str, extra: tuple[str, ...], code: str) -> None:
 def test_schema_prints_both() -> None:
     rc, out = run("schema")
     data = json.loads(out)
-    assert rc == 0 and set(data) == {"certops.yaml", "nodes/*.yaml"}
+    assert rc == 0 and set(data) == {"certops.yaml", "nodes/*.yaml", "plan.json"}
 
 
 def test_console_entry_points() -> None:

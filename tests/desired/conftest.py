@@ -5,8 +5,4 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))  # corpus_support, the pki stand-in
-
-import _pki_shim
-
-_pki_shim.install()
+sys.path.insert(0, str(Path(__file__).parent))  # corpus_support

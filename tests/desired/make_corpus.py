@@ -46,7 +46,8 @@ def _name(cn: str) -> x509.Name:
 
 
 def _cert(cn: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
-          *, ca: bool, sans: list[str] = ()) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+          *, ca: bool, sans: tuple[str, ...] = ()
+          ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     issuer_name, signer = (issuer[0].subject, issuer[1]) if issuer else (_name(cn), key)
     builder = (
@@ -85,7 +86,7 @@ def material() -> dict[str, bytes]:
         "bundle": issuing[0].public_bytes(pem) + root[0].public_bytes(pem),
     }
     for node in SANS:
-        leaf = _cert(SANS[node][0], issuing, ca=False, sans=SANS[node])[0]
+        leaf = _cert(SANS[node][0], issuing, ca=False, sans=tuple(SANS[node]))[0]
         out[f"leaf:{node}"] = leaf.public_bytes(pem)
         out[f"chain:{node}"] = leaf.public_bytes(pem) + issuing[0].public_bytes(pem)
         out[f"der:{node}"] = leaf.public_bytes(serialization.Encoding.DER)

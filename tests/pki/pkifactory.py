@@ -11,6 +11,7 @@ import datetime as dt
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ class Issued:
     def pem(self) -> bytes:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
-    @property
+    @cached_property
     def info(self) -> CertInfo:
         return parse_certificates(self.der)[0]
 
@@ -156,7 +157,7 @@ class Factory:
         key_usage: bool = True,
         cert_sign: bool | None = None,
         aki: bool = True,
-        ski: bool = True,
+        ski: bool | bytes = True,
         subject: x509.Name | None = None,
         serial: int | None = None,
     ) -> Issued:
@@ -184,7 +185,9 @@ class Factory:
                 digital_signature=True, content_commitment=False, key_encipherment=not ca,
                 data_encipherment=False, key_agreement=False, key_cert_sign=sign, crl_sign=sign,
                 encipher_only=False, decipher_only=False), critical=True)
-        if ski:
+        if isinstance(ski, bytes):
+            builder = builder.add_extension(x509.SubjectKeyIdentifier(ski), critical=False)
+        elif ski:
             builder = builder.add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         if aki:

@@ -1,0 +1,78 @@
+"""``certops apply`` as a library call: from a saved plan (checked for staleness) or a fresh
+plan (confirmed by the caller), through the executor, to an ApplyResult."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.apply.executor import Listener, check_fresh, execute
+from reconciler.apply.planrun import compute_plan, load_fleet, select
+from reconciler.apply.steps import StepContext, Timing
+from reconciler.drivers import Inventory, make_drivers
+from reconciler.drivers.fleet import close_all
+from reconciler.model import ApplyResult, Plan
+
+
+class Refused(Exception):
+    """Apply will not start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    plan: Plan
+    result: ApplyResult | None  # None: nothing to do, or not confirmed
+
+
+def load_plan_file(path: Path) -> Plan:
+    try:
+        return Plan.model_validate_json(path.read_text())
+    except OSError as exc:
+        raise Refused(f"{path}: cannot read the plan: {exc.strerror}") from None
+    except ValueError as exc:
+        raise Refused(f"{path}: not a certops plan ({str(exc).splitlines()[0]}): write one with "
+                      "certops plan --out FILE") from None
+
+
+async def apply(
+    source: Path,
+    *,
+    now: datetime,
+    inventory: Inventory,
+    env: Mapping[str, str],
+    parallelism: int = 16,
+    confirm: Callable[[Plan], bool],
+    timing: Timing | None = None,
+    listener: Listener | None = None,
+    directory: Path | None = None,
+) -> ApplyRun:
+    """Apply a saved plan file, or plan ``source`` (a directory) now and ask ``confirm``."""
+    saved = source.is_file()
+    if saved:
+        plan = load_plan_file(source)
+        root = directory or Path(plan.desired_root or ".")
+    else:
+        plan, root = None, source
+    fleet, _ = load_fleet(root, now)
+    names = sorted(plan.node_fingerprints) if plan else select(fleet, None)
+    drivers = make_drivers(fleet.desired, names, inventory, env)
+    try:
+        if plan is None:
+            plan = (await compute_plan(root, now=now, inventory=inventory, env=env,
+                                       parallelism=parallelism, drivers=drivers)).plan
+        else:
+            await check_fresh(plan, drivers, fleet.desired.digest, parallelism)
+        if plan.blocked:
+            raise Refused("the plan has error findings: fix them and plan again")
+        if not plan.actions:
+            return ApplyRun(plan, None)
+        if not confirm(plan):
+            return ApplyRun(plan, None)
+        ctx = StepContext(plan=plan, fleet=fleet, drivers=drivers, desired_root=root,
+                          timing=timing or Timing())
+        result = await execute(plan, ctx, parallelism=parallelism, listener=listener)
+        return ApplyRun(plan, result)
+    finally:
+        await close_all(drivers)

@@ -1,0 +1,207 @@
+"""One function per action kind: do it through the driver, then read back and check.
+
+Every step is idempotent: it first looks whether the node is already in the wanted state
+(CA present, certificate installed, CSR pending with the right names) and then does nothing,
+so re-running ``apply`` after any failure only does what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.checks import FleetView
+from reconciler.drivers import Driver, DriverError, handshake_certificate
+from reconciler.model import Action, Plan
+from reconciler.pki import CertInfo, PkiError, default_cache
+
+
+class StepFailed(Exception):
+    """The step ran but the node is not in the state it should be; the message says how."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long to wait for restarts (real nodes take minutes; the lab, a second)."""
+
+    down_timeout: float = 60.0
+    up_timeout: float = 900.0
+    poll: float = 1.0
+
+
+@dataclass
+class StepContext:
+    plan: Plan
+    fleet: FleetView
+    drivers: dict[str, Driver]
+    desired_root: Path
+    timing: Timing = field(default_factory=Timing)
+    replaced: dict[str, str] = field(default_factory=dict)  # action id -> old public PEM
+
+
+def _sha_set(pems: tuple[str, ...] | list[str]) -> set[str]:
+    out: set[str] = set()
+    for pem in pems:
+        try:
+            out.update(c.sha256 for c in default_cache().parse(pem.encode()))
+        except PkiError:
+            continue
+    return out
+
+
+def _ca(ctx: StepContext, sha256: str) -> CertInfo:
+    cert = ctx.fleet.ca_pool.get(sha256)
+    if cert is None:
+        raise StepFailed(f"CA {sha256[:16]} is no longer in the desired state: re-run certops plan")
+    return cert
+
+
+def _leaf(ctx: StepContext, action: Action) -> CertInfo:
+    view = ctx.fleet.nodes[action.node]
+    want = action.certificate.sha256 if action.certificate else None
+    if view.leaf is None or (want and view.leaf.sha256 != want):
+        raise StepFailed(f"the certificate file of {action.node} changed since the plan: "
+                         "re-run certops plan")
+    return view.leaf
+
+
+async def trust_add(ctx: StepContext, action: Action) -> str:
+    driver = ctx.drivers[action.node]
+    assert action.store and action.certificate
+    ca = _ca(ctx, action.certificate.sha256)
+    if ca.sha256 in _sha_set(await driver.read_store(action.store)):
+        return "already present"
+    await driver.trust_add(action.store, [ca.pem])
+    if ca.sha256 not in _sha_set(await driver.read_store(action.store)):
+        raise StepFailed(f"{action.store} of {action.node} does not list '{ca.subject}' after "
+                         "the upload")
+    return f"added '{ca.subject}' to {action.store}"
+
+
+async def service_restart(ctx: StepContext, action: Action) -> str:
+    driver = ctx.drivers[action.node]
+    await driver.restart_services(action.services)
+    install = _install_of(ctx, action.node)
+    if install is not None and "Cisco Tomcat" in action.services:
+        assert install.certificate
+        await _wait_served(ctx, action.node, install.certificate.sha256)
+        return f"restarted {', '.join(action.services)}; serving the new certificate"
+    live = await driver.read()
+    late = sorted(set(action.services) & set(live.services_pending))
+    if late:
+        raise StepFailed(f"{action.node} still reports a restart pending for {', '.join(late)}")
+    return f"restarted {', '.join(action.services)}"
+
+
+async def csr_generate(ctx: StepContext, action: Action) -> str:
+    driver = ctx.drivers[action.node]
+    want = {n.lower() for n in action.subject_alt_names}
+    pending = await driver.csr_read()
+    how = "kept the pending CSR"
+    if pending is not None and want <= default_cache().parse_csr(pending.encode()).san_set():
+        csr_pem = pending
+    else:
+        if pending is not None:
+            await driver.csr_discard()
+            how = "discarded a pending CSR with other names and generated a new one"
+        else:
+            how = "generated a CSR"
+        csr_pem = await driver.csr_generate(sorted(want))
+    try:
+        csr = default_cache().parse_csr(csr_pem.encode())
+    except PkiError as exc:
+        raise StepFailed(f"the node returned an unreadable CSR: {exc}") from None
+    if not want <= csr.san_set():
+        raise StepFailed(f"the CSR lacks {', '.join(sorted(want - csr.san_set()))}")
+    path = ctx.desired_root / "csrs" / f"{action.node}.csr.pem"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(csr_pem)
+    tmp.replace(path)
+    return f"{how}; saved {path} for the CA"
+
+
+async def cert_install(ctx: StepContext, action: Action) -> str:
+    driver = ctx.drivers[action.node]
+    leaf = _leaf(ctx, action)
+    old = await driver.installed_certificate()
+    if old is not None and leaf.sha256 in _sha_set([old]):
+        return "already installed"
+    if old is not None:
+        ctx.replaced[action.id] = old
+    chain = [c.pem for c in ctx.fleet.nodes[action.node].chain_cas()]
+    await driver.cert_install(leaf.pem, chain)
+    now = await driver.installed_certificate()
+    if now is None or leaf.sha256 not in _sha_set([now]):
+        raise StepFailed(f"{action.node} does not report the new certificate after the upload")
+    return f"installed serial {leaf.serial} (leaf only)"
+
+
+async def node_restart(ctx: StepContext, action: Action) -> str:
+    driver = ctx.drivers[action.node]
+    install = _install_of(ctx, action.node)
+    want = install.certificate.sha256 if install and install.certificate else None
+    if want is None:
+        live = await driver.read()
+        installed = live.server_certificate
+        want = next(iter(_sha_set([installed]))) if installed else None
+    if want is None:
+        raise StepFailed(f"cannot tell which certificate {action.node} should serve")
+    await driver.restart()
+    await _wait_down(ctx, action.node)
+    await _wait_served(ctx, action.node, want)
+    return f"restarted; the TLS handshake shows the new certificate ({want[:16]}…)"
+
+
+def _install_of(ctx: StepContext, node: str) -> Action | None:
+    return next((a for a in ctx.plan.actions if a.node == node and a.kind == "cert.install"), None)
+
+
+async def _served_sha(ctx: StepContext, node: str) -> str | None:
+    try:
+        pem = await handshake_certificate(ctx.drivers[node].endpoint, timeout=5.0)
+    except DriverError:
+        return None
+    return next(iter(_sha_set([pem])), None)
+
+
+async def _wait_down(ctx: StepContext, node: str) -> None:
+    """Wait (bounded) for the node to stop answering: proof that the restart began."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.timing.down_timeout
+    while loop.time() < deadline:
+        if await _served_sha(ctx, node) is None:
+            return
+        await asyncio.sleep(min(ctx.timing.poll, 0.2))
+
+
+async def _wait_served(ctx: StepContext, node: str, want: str) -> None:
+    """Wait until a TLS handshake shows ``want``; fail at the deadline saying what is served."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.timing.up_timeout
+    seen: str | None = None
+    while True:
+        seen = await _served_sha(ctx, node)
+        if seen == want:
+            return
+        if loop.time() > deadline:
+            what = f"still serves {seen[:16]}…" if seen else "does not answer"
+            raise StepFailed(f"{node} {what} {ctx.timing.up_timeout:.0f}s after the restart; "
+                             f"expected {want[:16]}…")
+        await asyncio.sleep(ctx.timing.poll)
+
+
+async def manual(ctx: StepContext, action: Action) -> str:
+    raise StepFailed(f"manual step: {action.manual}")
+
+
+STEPS: dict[str, Callable[[StepContext, Action], Awaitable[str]]] = {
+    "trust.add": trust_add,
+    "service.restart": service_restart,
+    "csr.generate": csr_generate,
+    "cert.install": cert_install,
+    "node.restart": node_restart,
+    "manual": manual,
+}

@@ -1,0 +1,168 @@
+"""The CUCM driver against emulated CUCMs: REST reads, trust, identity install, SOAP, SSH CLI."""
+
+from __future__ import annotations
+
+import asyncssh
+import pytest
+from conftest import MakeDriver
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from drvhelpers import CM, issuing_ca, sha256, sign
+
+from reconciler.drivers import AuthError, BadResponse, PermanentError
+from reconciler.lab import Fault, LabThread
+
+pytestmark = pytest.mark.lab
+
+STORES = ["tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"]
+MRA_RESTARTS = ("Cisco CallManager", "Cisco TFTP", "Cisco HAProxy")
+
+
+@pytest.mark.parametrize(("name", "shape", "version"), [
+    ("cucm-pub", "wrapped", "14.0.1.13900-155"),
+    ("cucm-list", "list", "14.0.1.11900-132"),
+])
+async def test_read_in_both_trust_list_shapes(lab: LabThread, driver: MakeDriver, name: str,
+                                              shape: str, version: str) -> None:
+    node = lab.node(name)
+    assert node.state.trust_list_shape == shape
+    lab.reset_counters()
+    live = await driver(name).read()
+
+    assert live.error is None and live.type == "cucm" and live.version == version
+    assert sha256(live.server_certificate) == sha256(node.state.identities["tomcat"].cert_pem)
+    assert sha256(live.served_certificate) == sha256(node.state.served.cert_pem)
+    assert list(live.stores) == STORES
+    builtins = [sha256(e.pem) for e in node.builtins[: node.state.builtin_cas]]
+    for store, service in zip(STORES, ["tomcat", "callmanager", "capf", "ipsec"], strict=True):
+        own = [sha256(e.pem) for e in node.state.trust[service]]
+        assert [sha256(p) for p in live.stores[store]] == builtins + own, store
+    assert len(live.stores["tomcat-trust"]) == 3 + 2 and len(live.stores["capf-trust"]) == 3
+    assert live.services_pending == ()
+    assert set(live.capabilities) == {"trust.add", "service.restart", "csr.generate",
+                                      "cert.install"}
+    # One inventory read and one read per trust store; nothing but GETs.
+    assert lab.counters(name) == {"GET": 5, "non_get": 0, "total": 5}
+
+
+async def test_release_12_5_reads_as_a_node_without_capabilities(lab: LabThread,
+                                                                 driver: MakeDriver) -> None:
+    lab.reset_counters()
+    d = driver("cucm-old")
+    live = await d.read()
+    assert live.error is None
+    assert live.capabilities == ()
+    assert d.capabilities == frozenset()
+    assert live.stores == {} and live.server_certificate is None
+    assert sha256(live.served_certificate) == sha256(lab.node("cucm-old").state.served.cert_pem)
+    assert lab.counters("cucm-old") == {"GET": 1, "non_get": 0, "total": 1}
+
+
+async def test_callmanager_trust_then_soap_and_ssh_restarts(lab: LabThread,
+                                                            driver: MakeDriver) -> None:
+    d = driver("cucm-list")
+    new_ca = issuing_ca(lab, "cucm-list")
+    await d.trust_add("callmanager-trust", [new_ca])
+    live = await d.read()
+    assert sha256(new_ca) in {sha256(p) for p in live.stores["callmanager-trust"]}
+    assert sha256(new_ca) not in {sha256(p) for p in live.stores["tomcat-trust"]}
+    assert live.services_pending == tuple(sorted(MRA_RESTARTS))
+
+    lab.reset_counters()
+    await d.restart_services(MRA_RESTARTS)
+    node = lab.node("cucm-list")
+    assert node.ssh_commands == ["utils service restart Cisco HAProxy"]  # SOAP cannot
+    counts = lab.counters("cucm-list")
+    assert counts["SSH"] == 1
+    assert counts["POST"] >= 2  # one soapDoControlServices, then soapGetServiceStatus polls
+    assert all(node.service_status.get(s) == "Started" for s in MRA_RESTARTS[:2])
+    assert (await d.read()).services_pending == ()
+
+
+async def test_tomcat_restarts_over_ssh_with_the_inventory_host_key(lab: LabThread,
+                                                                    driver: MakeDriver) -> None:
+    d = driver("cucm-pub")
+    assert d.endpoint.ssh_host_key.startswith("ecdsa-sha2-nistp256 ")
+    await d.trust_add("tomcat-trust", [issuing_ca(lab, "cucm-pub")])
+    assert (await d.read()).services_pending == ("Cisco Tomcat",)
+    lab.reset_counters()
+    await d.restart_services(("Cisco Tomcat",))
+    assert lab.node("cucm-pub").ssh_commands == ["utils service restart Cisco Tomcat"]
+    assert lab.counters("cucm-pub") == {"GET": 0, "non_get": 0, "total": 0, "SSH": 1}
+    assert (await d.read()).services_pending == ()
+
+
+async def test_a_wrong_ssh_host_key_is_refused_before_login(lab: LabThread,
+                                                            driver: MakeDriver) -> None:
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh")
+    d = driver("cucm-pub", ssh_host_key=other.decode().strip())
+    with pytest.raises(PermanentError) as err:
+        await d.restart_services(("Cisco Tomcat",))
+    text = str(err.value)
+    assert text.startswith("cucm-pub: SSH utils service restart Cisco Tomcat: ")
+    assert "host key" in text.lower() and "ssh_host_key" in text
+    assert lab.node("cucm-pub").ssh_commands == []
+
+
+async def test_a_wrong_ssh_password_is_an_auth_error(lab: LabThread, driver: MakeDriver) -> None:
+    d = driver("cucm-pub", password="not-the-password")
+    with pytest.raises(AuthError) as err:
+        await d.restart_services(("Cisco HAProxy",))
+    assert "not-the-password" not in str(err.value) and "SSH" in str(err.value)
+    assert lab.node("cucm-pub").ssh_commands == []
+
+
+async def test_soap_fault_is_reported_with_its_text(lab: LabThread, driver: MakeDriver) -> None:
+    d = driver("cucm-pub")
+    with pytest.raises(PermanentError) as err:
+        await d.restart_services(("Cisco Flux Capacitor",))
+    assert "Service Cisco Flux Capacitor not found" in str(err.value)
+    assert err.value.status == 500
+
+
+async def test_identity_install_needs_its_ca_in_tomcat_trust(lab: LabThread,
+                                                             driver: MakeDriver) -> None:
+    d = driver("cucm-pub")
+    before = await d.read()
+    csr_pem = await d.csr_generate(["cucm-pub.nart.com", "cucm.nart.com"])
+    csr = x509.load_pem_x509_csr(csr_pem.encode())
+    cn = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert cn == "cucm-pub.nart.com"  # the node's name, not the URL's 127.0.0.1
+    leaf = sign(lab, "cucm-pub", csr_pem, "new")
+    chain = [issuing_ca(lab, "cucm-pub", "new")]
+
+    lab.reset_counters()
+    with pytest.raises(PermanentError) as err:
+        await d.cert_install(leaf, chain)
+    assert err.value.status == 400 and err.value.method == "POST"
+    assert err.value.path == f"{CM}/identity/certificates"
+    assert "not in tomcat-trust" in str(err.value)
+    assert lab.counters("cucm-pub")["POST"] == 1  # refused once, never retried
+
+    await d.trust_add("tomcat-trust", chain)
+    await d.cert_install(leaf, chain)
+    live = await d.read()
+    assert sha256(live.server_certificate) == sha256(leaf)
+    assert sha256(live.served_certificate) == sha256(before.served_certificate)  # not yet
+    assert "Cisco Tomcat" in live.services_pending
+
+    await d.restart()  # Cisco Tomcat, over SSH
+    live = await d.read()
+    assert sha256(live.served_certificate) == sha256(leaf)
+    assert live.services_pending == ()
+
+
+async def test_malformed_inventory_is_a_bad_response(lab: LabThread, driver: MakeDriver) -> None:
+    lab.set_fault("cucm-pub", Fault(match="snapshot", malformed_json=True))
+    with pytest.raises(BadResponse) as err:
+        await driver("cucm-pub").read()
+    assert str(err.value).startswith(f"cucm-pub: GET {CM}/snapshot/server -> 200: ")
+    assert "not JSON" in str(err.value)
+
+
+async def test_a_trust_list_of_an_unknown_shape_is_a_bad_response(lab: LabThread,
+                                                                  driver: MakeDriver) -> None:
+    lab.set_fault("cucm-list", Fault(match="trust.list", malformed_json=True, count=1))
+    with pytest.raises(BadResponse) as err:
+        await driver("cucm-list").read()
+    assert err.value.path == f"{CM}/trust/certificate"
