@@ -50,6 +50,7 @@ def build_app(*, with_lab: bool = False) -> typer.Typer:
 
     app.command("plan")(live.plan_cmd)
     app.command("apply")(live.apply_cmd)
+    app.command("drift")(live.drift_cmd)
 
     if with_lab:
         from reconciler.lab.cli import app as lab_app  # noqa: PLC0415  (only for `certops lab`)

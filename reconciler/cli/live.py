@@ -195,3 +195,52 @@ def apply_cmd(
         typer.echo(f"Stopped: {result.stopped_because}", err=True)
         typer.echo("Run `certops plan` to see what is left; `certops apply` finishes it.", err=True)
         raise typer.Exit(EXIT_ERROR)
+
+
+@friendly
+def drift_cmd(
+    directory: Path | None = typer.Argument(None, help="Desired-state directory (default: ./desired-state)."),
+    fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown."),
+    metrics_file: Path | None = typer.Option(None, "--metrics-file", help="Write Prometheus text-format metrics here (node-exporter textfile collector)."),
+    node: list[str] = typer.Option([], "--node", help="Only these nodes."),
+    inventory: Path | None = typer.Option(None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."),
+    parallelism: int = typer.Option(16, "--parallelism", min=1, help="Nodes read at once."),
+    at: str | None = typer.Option(None, "--at", help="Judge as of this time (ISO 8601)."),
+) -> None:
+    """Report drift, expiry and trust-store hygiene (read-only). Exit 0 in sync, 2 drift, 1 error."""
+    import asyncio
+
+    from reconciler.apply.driftrun import compute_drift
+    from reconciler.apply.planrun import InputError
+    from reconciler.drivers import ConfigError
+    from reconciler.report.drift import drift_json, drift_markdown, drift_metrics, drift_text
+    from reconciler.report.findings import render_findings
+
+    root = directory or default_dir()
+    try:
+        report = asyncio.run(compute_drift(root, now=parse_at(at), inventory=_inventory(inventory),  # type: ignore[arg-type]
+                                           env=os.environ, parallelism=parallelism,
+                                           targets=node or None))
+    except InputError as exc:
+        for line in render_findings(exc.findings):
+            typer.echo(line, err=True)
+        typer.echo(f"certops: error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    except ConfigError as exc:
+        typer.echo(f"certops: error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    if metrics_file is not None:
+        tmp = metrics_file.with_name(metrics_file.name + ".tmp")
+        tmp.write_text(drift_metrics(report))
+        tmp.replace(metrics_file)  # atomic: the collector never reads half a file
+    if fmt is PlanFormat.json:
+        typer.echo(drift_json(report), nl=False)
+    elif fmt is PlanFormat.markdown:
+        typer.echo(drift_markdown(report), nl=False)
+    else:
+        for line in drift_text(report):
+            typer.echo(line)
+    if report.has_errors:
+        raise typer.Exit(EXIT_ERROR)
+    if not report.in_sync:
+        raise typer.Exit(EXIT_CHANGES)

@@ -9,13 +9,14 @@ capabilities, so every step on it is planned as manual.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import xml.etree.ElementTree as ET  # noqa: N817
 from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reconciler.drivers.base import Endpoint, handshake_certificate
-from reconciler.drivers.errors import BadResponse, DriverError, NotFound, PermanentError
+from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate
+from reconciler.drivers.errors import BadResponse, NotFound, PermanentError, TemporaryError
 from reconciler.drivers.expressway import split_pems
 from reconciler.drivers.http import NodeHttp
 from reconciler.model import LiveNode
@@ -37,7 +38,7 @@ STORE_SERVICE = {
     "capf-trust": "capf",
     "ipsec-trust": "ipsec",
 }
-CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco HAProxy"})  # SOAP refuses Tomcat [C]
+CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
 CAPABILITIES = frozenset({"trust.add", "service.restart", "csr.generate", "cert.install"})
 SOAP_NS = "http://schemas.cisco.com/ast/soap"
 SOAP_ENVELOPE = (
@@ -48,11 +49,31 @@ SOAP_ENVELOPE = (
 )
 
 
-def _entries(data: Any) -> list[dict[str, Any]]:
-    """A trust list in either documented shape: a bare list, or {"certificates": [...]}."""
+def _entries(data: Any) -> list[dict[str, Any]] | None:
+    """A trust list in either documented shape: a bare list, or {"certificates": [...]}.
+    None when it is neither (never read an unknown shape as an empty store)."""
     if isinstance(data, dict):
-        data = data.get("certificates", data.get("certificate", []))
-    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        data = data.get("certificates", data.get("certificate"))
+    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _fault_text(root: ET.Element) -> str | None:
+    """The ``faultstring`` of a SOAP fault, if the envelope holds one."""
+    for elem in root.iter():
+        if elem.tag.rsplit("}", 1)[-1] == "Fault":
+            for child in elem.iter():
+                if child.tag.rsplit("}", 1)[-1] == "faultstring":
+                    return " ".join((child.text or "").split()) or "SOAP fault"
+            return "SOAP fault"
+    return None
 
 
 class CucmDriver:
@@ -82,9 +103,9 @@ class CucmDriver:
         if not isinstance(snap, dict):
             raise BadResponse(self.endpoint.name, "the inventory is not a JSON object",
                               method="GET", path=API["snapshot"][1])
-        stores_task = asyncio.gather(*(self._store(s) for s in STORE_SERVICE))
-        identity, served, stores = await asyncio.gather(
-            self._identity(snap), self.served_certificate(), stores_task)
+        identity, served, *stores = await gather_or_cancel(
+            self._identity(snap), self.served_certificate(),
+            *(self._store(s) for s in STORE_SERVICE))
         pending = snap.get("restartPending", [])  # [U] field name
         return LiveNode(
             name=self.endpoint.name,
@@ -105,7 +126,10 @@ class CucmDriver:
                 if pems:
                     return pems[0]
         method, path = API["identity.read"]
-        response = await self.http.request(method, path, params={"service": "tomcat"})
+        try:
+            response = await self.http.request(method, path, params={"service": "tomcat"})
+        except NotFound:  # the snapshot answered, so the API exists: no tomcat identity
+            return None
         data = self.http.json(response, method, path)
         pems = split_pems(str(data.get("certificate", "")) if isinstance(data, dict) else "")
         return pems[0] if pems else None
@@ -113,8 +137,12 @@ class CucmDriver:
     async def _store(self, store: str) -> tuple[str, ...]:
         method, path = API["trust.list"]
         response = await self.http.request(method, path, params={"service": STORE_SERVICE[store]})
-        data = self.http.json(response, method, path)
-        return tuple(p for e in _entries(data) for p in split_pems(str(e.get("certificate", ""))))
+        entries = _entries(self.http.json(response, method, path))
+        if entries is None:
+            raise BadResponse(self.endpoint.name, f"the {store} list is neither a list nor "
+                              '{"certificates": [...]}', method=method, path=path,
+                              status=response.status_code)
+        return tuple(p for e in entries for p in split_pems(str(e.get("certificate", ""))))
 
     async def trust_add(self, store: str, pems: Sequence[str]) -> None:
         await self._call("trust.add", json={
@@ -123,14 +151,27 @@ class CucmDriver:
 
     async def csr_generate(self, sans: Sequence[str]) -> str:
         method, path = API["csr.generate"]
-        response = await self.http.request(method, path, retry=False, json={
-            "service": "tomcat", "distribution": "this-server", "commonName": self.endpoint.host,
-            "keyType": "rsa", "keyLength": 2048, "hashAlgorithm": "sha256", "altNames": list(sans)})
+        body: dict[str, Any] = {
+            "service": "tomcat", "distribution": "this-server", "keyType": "rsa",
+            "keyLength": 2048, "hashAlgorithm": "sha256", "altNames": list(sans)}
+        if common_name := self._common_name(sans):
+            body["commonName"] = common_name
+        response = await self.http.request(method, path, retry=False, json=body)
         data = self.http.json(response, method, path)
         csr = data.get("csr") if isinstance(data, dict) else None
         if not isinstance(csr, str) or "CERTIFICATE REQUEST" not in csr:
             raise BadResponse(self.endpoint.name, "no CSR in the answer", method=method, path=path)
         return csr if csr.endswith("\n") else csr + "\n"
+
+    def _common_name(self, sans: Sequence[str]) -> str | None:
+        """The node's FQDN: the name its certificate is verified against, else the URL's host
+        (unless an IP address), else the first SAN; None lets the node choose."""
+        ep = self.endpoint
+        if ep.tls_server_name:
+            return ep.tls_server_name
+        if ep.host and not _is_ip(ep.host):
+            return ep.host
+        return sans[0] if sans else None
 
     async def csr_read(self) -> str | None:
         return None  # no documented read of a pending CUCM CSR
@@ -165,17 +206,25 @@ class CucmDriver:
             body = f"<soap:{op}><soap:ServiceStatus>{items}</soap:ServiceStatus></soap:{op}>"
         method, path = API["soap"]
         try:
+            # A SOAP fault comes with status 500: read it to say what the node refused.
             response = await self.http.request(
-                method, path, retry=control is None, content=SOAP_ENVELOPE.format(body=body).encode(),
+                method, path, retry=control is None, expect=(200, 500),
+                content=SOAP_ENVELOPE.format(body=body).encode(),
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": op})
         except PermanentError as exc:
             raise PermanentError(self.endpoint.name, f"SOAP {op} refused: {exc.detail}",
                                  method=method, path=path, status=exc.status) from None
+        where: dict[str, Any] = {"method": method, "path": path, "status": response.status_code}
         try:
-            return ET.fromstring(response.content)
+            root = ET.fromstring(response.content)
         except ET.ParseError:
-            raise BadResponse(self.endpoint.name, f"SOAP {op} answered no XML", method=method,
-                              path=path) from None
+            raise BadResponse(self.endpoint.name, f"SOAP {op} answered no XML", **where) from None
+        if (fault := _fault_text(root)) is not None:
+            raise PermanentError(self.endpoint.name, f"SOAP {op} refused: {fault}", **where)
+        if response.status_code != 200:
+            raise BadResponse(self.endpoint.name, f"SOAP {op} failed without a SOAP fault",
+                              **where)
+        return root
 
     async def service_status(self, services: Sequence[str]) -> dict[str, str]:
         root = await self._soap("soapGetServiceStatus", services)
@@ -203,17 +252,18 @@ class CucmDriver:
                 return
             if loop.time() > deadline:
                 late = ", ".join(s for s in services if status.get(s) != "Started")
-                raise DriverError(self.endpoint.name, f"services not Started after "
-                                  f"{self.restart_timeout:.0f}s: {late}")
+                raise TemporaryError(self.endpoint.name, f"services not Started after "
+                                     f"{self.restart_timeout:.0f}s: {late}")
             await asyncio.sleep(self.poll_seconds)
 
     async def _ssh(self, command: str) -> str:
         from reconciler.drivers.cucm_cli import run_cli
 
-        return await run_cli(self.endpoint, command)
+        return await run_cli(self.endpoint, command, timeout=self.restart_timeout,
+                             connect_timeout=self.http.settings.connect_timeout)
 
     async def served_certificate(self) -> str | None:
-        return await handshake_certificate(self.endpoint)
+        return await handshake_certificate(self.endpoint, self.http.settings.connect_timeout)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -3,6 +3,9 @@
 The CLI is interactive: log in, wait for the ``admin:`` prompt, type the command, read until
 the prompt comes back. The host key is checked against the key the inventory names, or the
 user's ``~/.ssh/known_hosts``; certops never accepts an unknown host key silently.
+
+Failures map to the project's errors like HTTP ones: a host key that does not match and a
+refused login are permanent (retrying cannot help); no connection is ``Unreachable``.
 """
 
 from __future__ import annotations
@@ -10,40 +13,70 @@ from __future__ import annotations
 import asyncio
 
 from reconciler.drivers.base import Endpoint
-from reconciler.drivers.errors import ConfigError, DriverError, Unreachable
+from reconciler.drivers.errors import (
+    AuthError,
+    ConfigError,
+    PermanentError,
+    TemporaryError,
+    Unreachable,
+)
 
 PROMPT = "admin:"
 FAILED = ("failed", "error", "not found", "invalid", "executed command unsuccessfully")
+DEFAULT_PORT = 22
 
 
-async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0) -> str:
+def known_hosts_line(endpoint: Endpoint) -> str:
+    """The known_hosts line pinning the inventory's host key (OpenSSH syntax: the port is
+    written as ``[host]:port`` only when it is not 22)."""
+    port = endpoint.ssh_port or DEFAULT_PORT
+    host = endpoint.host if port == DEFAULT_PORT else f"[{endpoint.host}]:{port}"
+    return f"{host} {endpoint.ssh_host_key}\n"
+
+
+async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
+                  connect_timeout: float = 30.0) -> str:
     """Run one CLI command at the ``admin:`` prompt; the output, or a DriverError."""
     import asyncssh
 
     if not endpoint.username or not endpoint.password:
         raise ConfigError(f"{endpoint.name}: the SSH CLI needs the platform administrator's "
                           "credentials")
+    where = {"method": "SSH", "path": command}
     kwargs: dict[str, object] = {
-        "port": endpoint.ssh_port or 22, "username": endpoint.username,
+        "port": endpoint.ssh_port or DEFAULT_PORT, "username": endpoint.username,
         "password": endpoint.password, "client_keys": None, "agent_path": None,
+        "connect_timeout": connect_timeout,
     }
+    pinned = "the inventory's ssh_host_key" if endpoint.ssh_host_key else "~/.ssh/known_hosts"
     if endpoint.ssh_host_key:  # else asyncssh's default: ~/.ssh/known_hosts
-        kwargs["known_hosts"] = asyncssh.import_known_hosts(
-            f"[{endpoint.host}]:{endpoint.ssh_port or 22} {endpoint.ssh_host_key}\n")
+        kwargs["known_hosts"] = asyncssh.import_known_hosts(known_hosts_line(endpoint))
     try:
         async with asyncssh.connect(endpoint.host, **kwargs) as conn:
             process = await conn.create_process(term_type="vt100")
-            output = await asyncio.wait_for(_converse(process, command), timeout)
+            try:
+                output = await asyncio.wait_for(_converse(process, command), timeout)
+            except TimeoutError:  # (an OSError too: told apart from a connect timeout here)
+                raise TemporaryError(endpoint.name, f"SSH CLI: no prompt after {timeout:.0f}s",
+                                     **where) from None
             process.close()
+    except asyncssh.PermissionDenied:
+        raise AuthError(endpoint.name, "SSH CLI: the login was refused", **where,
+                        hint="check the platform administrator's username and password") from None
+    except (asyncssh.HostKeyNotVerifiable, asyncssh.KeyExchangeFailed) as exc:
+        if isinstance(exc, asyncssh.KeyExchangeFailed) and "host key" not in str(exc).lower():
+            raise PermanentError(endpoint.name, f"SSH CLI: {exc}", **where) from None
+        raise PermanentError(
+            endpoint.name, f"SSH CLI: the node's host key does not match {pinned} ({exc})",
+            **where, hint="if the node was reinstalled, verify its new key out of band and "
+            "update ssh_host_key; otherwise someone may be in the middle") from None
     except (OSError, EOFError, asyncssh.Error) as exc:
-        raise Unreachable(endpoint.name, f"SSH CLI: {exc}", method="SSH", path=command) from None
-    except TimeoutError:
-        raise DriverError(endpoint.name, f"SSH CLI: no prompt after {timeout:.0f}s",
-                          method="SSH", path=command) from None
+        raise Unreachable(endpoint.name, f"SSH CLI: {exc or type(exc).__name__}",
+                          **where) from None
     lowered = output.lower()
     if any(word in lowered for word in FAILED) and "success" not in lowered:
-        raise DriverError(endpoint.name, f"SSH CLI refused: {' '.join(output.split())[:200]}",
-                          method="SSH", path=command)
+        raise PermanentError(endpoint.name,
+                             f"SSH CLI refused: {' '.join(output.split())[:200]}", **where)
     return output
 
 

@@ -162,15 +162,16 @@ def chain_findings(
 ) -> list[Finding]:
     """Checks on the CA certificates of a chain (leaf first; the leaf itself is skipped).
 
-    Weak signatures count on intermediates, never on a self-signed trust anchor at the top
-    (many trusted roots are SHA-1 signed, and nobody checks a root's own signature). Weak keys
-    (RSA below the policy, small or explicit curves, DSA) count on every CA, roots included:
-    OpenSSL refuses them at security level 2, and the key signs everything below it.
+    Weak signatures count on intermediates, never on a self-issued root at the top (many
+    trusted roots are SHA-1 or even MD2 signed, and nobody relies on a root's own
+    signature). Weak keys (RSA below the policy, small or explicit curves, DSA) count on
+    every CA, roots included: OpenSSL refuses them at security level 2, and the key signs
+    everything below it.
     """
     out: list[Finding] = []
     for position, ca in enumerate(chain[1:], start=1):
         top = position == len(chain) - 1
-        if not (top and ca.self_signed):
+        if not (top and ca.cert.subject == ca.cert.issuer):
             out += signature_findings(ca, policy, "the CA certificate")
         out += [f for f in key_findings(ca, policy, "the CA certificate") if f.code == "key.weak"]
         if at is not None:

@@ -8,6 +8,7 @@ verifier. The result is the verifier's chain, or its reason for refusing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,9 +71,15 @@ def _policies(usages: Sequence[str]) -> tuple[ExtensionPolicy, ExtensionPolicy]:
     return ca, ee
 
 
+_ENCOUNTERED = re.compile(
+    r"\s*\(encountered processing <Certificate\(subject=<Name\((.*?)\)>, \.\.\.\)>\)"
+)
+
+
 def _reason(exc: Exception) -> str:
-    text = str(exc)
-    return text.removeprefix("validation failed: ")
+    """The verifier's message, with its Python repr of the certificate made readable."""
+    text = str(exc).removeprefix("validation failed: ").strip()
+    return _ENCOUNTERED.sub(lambda m: f" (at '{m.group(1)}')", text)
 
 
 def _subject(name: str) -> x509.verification.Subject:

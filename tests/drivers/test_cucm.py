@@ -92,9 +92,11 @@ async def test_tomcat_restarts_over_ssh_with_the_inventory_host_key(lab: LabThre
     assert (await d.read()).services_pending == ()
 
 
-async def test_a_wrong_ssh_host_key_is_refused_before_login(lab: LabThread,
-                                                            driver: MakeDriver) -> None:
-    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh")
+@pytest.mark.parametrize("key_type", ["ecdsa-sha2-nistp256", "ssh-ed25519"])
+async def test_a_wrong_ssh_host_key_is_refused_before_login(lab: LabThread, driver: MakeDriver,
+                                                            key_type: str) -> None:
+    # Same type as the node's key (the key differs), or another type (no key to compare).
+    other = asyncssh.generate_private_key(key_type).export_public_key("openssh")
     d = driver("cucm-pub", ssh_host_key=other.decode().strip())
     with pytest.raises(PermanentError) as err:
         await d.restart_services(("Cisco Tomcat",))
@@ -166,3 +168,27 @@ async def test_a_trust_list_of_an_unknown_shape_is_a_bad_response(lab: LabThread
     with pytest.raises(BadResponse) as err:
         await driver("cucm-list").read()
     assert err.value.path == f"{CM}/trust/certificate"
+
+
+def test_known_hosts_line_uses_openssh_port_syntax() -> None:
+    from reconciler.drivers import Endpoint
+    from reconciler.drivers.cucm_cli import known_hosts_line
+
+    def ep(port: int | None) -> Endpoint:
+        return Endpoint("n", "cucm", "https://cucm.example.com:8443", "u", "p",
+                        ssh_port=port, ssh_host_key="ssh-ed25519 AAAA")
+
+    assert known_hosts_line(ep(None)) == "cucm.example.com ssh-ed25519 AAAA\n"
+    assert known_hosts_line(ep(22)) == "cucm.example.com ssh-ed25519 AAAA\n"
+    assert known_hosts_line(ep(2222)) == "[cucm.example.com]:2222 ssh-ed25519 AAAA\n"
+
+
+def test_trust_list_shapes() -> None:
+    from reconciler.drivers.cucm import _entries
+
+    item = {"certificate": "PEM"}
+    assert _entries([item, "junk"]) == [item]
+    assert _entries({"certificates": [item]}) == [item]
+    assert _entries({"certificates": []}) == []
+    assert _entries({"error": "no"}) is None
+    assert _entries("a string") is None

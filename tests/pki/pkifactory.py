@@ -18,12 +18,12 @@ from typing import Any
 import cryptography_vectors
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from reconciler.pki import CertInfo, parse_certificates
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 SERVER = ExtendedKeyUsageOID.SERVER_AUTH
 CLIENT = ExtendedKeyUsageOID.CLIENT_AUTH
 BOTH = (SERVER, CLIENT)
@@ -137,7 +137,10 @@ class Factory:
             return self._rsa[bits]
         if kind == "p384":
             return ec.generate_private_key(ec.SECP384R1())
+        if kind == "ed25519":
+            return ed25519.Ed25519PrivateKey.generate()
         return ec.generate_private_key(ec.SECP256R1())
+
 
     def issue(
         self,
@@ -160,6 +163,7 @@ class Factory:
         ski: bool | bytes = True,
         subject: x509.Name | None = None,
         serial: int | None = None,
+        extra: Sequence[tuple[x509.ExtensionType, bool]] = (),
     ) -> Issued:
         own_key = self.key(key) if isinstance(key, str) else key
         public = public_key if public_key is not None else own_key.public_key()
@@ -205,11 +209,13 @@ class Factory:
                 x509.SubjectAlternativeName(names), critical=san_critical)
         if eku and not ca:
             builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+        for extension, critical in extra:
+            builder = builder.add_extension(extension, critical=critical)
         if hash_name in ("sha1", "md5"):
             cert = _resign(builder.sign(signer, hashes.SHA256()), signer, hash_name)
         else:
             algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
-                         "sha512": hashes.SHA512()}[hash_name]
+                         "sha512": hashes.SHA512(), "none": None}[hash_name]
             cert = builder.sign(signer, algorithm)
         return Issued(cert, own_key)
 
@@ -242,3 +248,19 @@ class Pki:
     root: Issued
     inter: Issued
     leaf: Issued
+
+
+def fake_rsa_public(bits: int) -> rsa.RSAPublicKey:
+    """An RSA public key of ``bits`` bits without generating one (a subject key only)."""
+    modulus = (1 << (bits - 1)) | int.from_bytes(bytes(range(256)) * (bits // 2048), "big") | 1
+    return rsa.RSAPublicNumbers(65537, modulus).public_key()
+
+
+def dsa_public() -> Any:
+    """The DSA public key of cryptography_vectors (no key generation)."""
+    return serialization.load_pem_public_key(
+        vector("asymmetric/PEM_Serialization/dsa_public_key.pem"))
+
+
+def p192_public() -> ec.EllipticCurvePublicKey:
+    return ec.generate_private_key(ec.SECP192R1()).public_key()

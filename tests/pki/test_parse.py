@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
-from pkifactory import Factory, Pki, vector, vector_path
+from pkifactory import SERVER, Factory, Pki, vector, vector_path
 
 from reconciler.pki import (
     PkiError,
@@ -209,8 +209,7 @@ def test_csr_sans_der_and_new_header() -> None:
 
 def test_csr_requested_eku_and_key_match(factory: Factory) -> None:
     key = factory.key()
-    csr = parse_csr(factory.csr(key, ("a.example.com", "b.example.com"),
-                                eku=[__import__("pkifactory").SERVER]))
+    csr = parse_csr(factory.csr(key, ("a.example.com", "b.example.com"), eku=[SERVER]))
     assert csr.requested_eku == ("serverAuth",)
     root = factory.root()
     signed = factory.leaf(root, "a.example.com", key=key)
@@ -305,7 +304,8 @@ def test_contains_private_key_positive(path: str) -> None:
 def test_contains_private_key_putty_and_ssh2() -> None:
     putty = b"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: x\n"
     assert contains_private_key(putty)
-    ssh2 = b"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nabc\n---- END SSH2 ENCRYPTED PRIVATE KEY ----\n"
+    ssh2 = (b"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nabc\n"
+            b"---- END SSH2 ENCRYPTED PRIVATE KEY ----\n")
     assert contains_private_key(ssh2)
 
 

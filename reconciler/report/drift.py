@@ -1,0 +1,108 @@
+"""Drift reports as text, JSON and Markdown, and Prometheus metrics for a textfile collector.
+
+Metrics follow the x509-certificate-exporter's habit: absolute Unix times for not-after, so
+alert rules compute "expires within N days" themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+from reconciler.model import Severity
+from reconciler.planning.drift import DriftReport
+from reconciler.report.findings import finding_data, render_findings, summary_line
+
+MARKER = "<!-- certops-drift -->"
+
+
+def drift_text(report: DriftReport) -> list[str]:
+    lines = render_findings([f for f in report.findings])
+    state = "in sync" if report.in_sync else ("ERRORS" if report.has_errors else "DRIFT")
+    down = [n for n, ok in report.up.items() if not ok]
+    lines.append(f"Drift: {state}: {len(report.up)} nodes ({len(down)} unreachable); "
+                 f"{len(report.plan.actions)} planned change(s); {summary_line(report.findings)}.")
+    return lines
+
+
+def drift_json(report: DriftReport) -> str:
+    nodes: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for f in report.findings:
+        nodes[f.node or ""].append(finding_data(f))
+    data = {
+        "format_version": 1,
+        "in_sync": report.in_sync,
+        "nodes": {n: {"up": report.up.get(n, False), "items": nodes.get(n, [])}
+                  for n in sorted(set(report.up) | set(nodes) - {""})},
+        "findings": [finding_data(f) for f in report.findings],
+        "planned_actions": len(report.plan.actions),
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def drift_markdown(report: DriftReport) -> str:
+    out = [MARKER, "## certops drift", ""]
+    out.append("**In sync.**" if report.in_sync else
+               f"**Drift on {len({f.node for f in report.findings if f.severity is not Severity.INFO})}"
+               " node(s).**")
+    out += ["", "| node | up | errors | warnings | notes |", "|---|---|---|---|---|"]
+    per: dict[str, Counter[Severity]] = defaultdict(Counter)
+    for f in report.findings:
+        per[f.node or ""][f.severity] += 1
+    for node in sorted(report.up):
+        c = per[node]
+        out.append(f"| {node} | {'yes' if report.up[node] else '**no**'} | {c[Severity.ERROR]} | "
+                   f"{c[Severity.WARNING]} | {c[Severity.INFO]} |")
+    out.append("")
+    for node in sorted(report.up):
+        items = [f for f in report.findings if f.node == node]
+        if not items:
+            continue
+        out += [f"<details><summary><b>{node}</b>: {len(items)} item(s)</summary>", ""]
+        out += [f"- {f.severity.value} `{f.code}`: {f.message.replace('|', '/')}" for f in items]
+        out += ["", "</details>", ""]
+    return "\n".join(out) + "\n"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def drift_metrics(report: DriftReport) -> str:
+    """Prometheus text exposition format (for node-exporter's textfile collector)."""
+    out = [
+        "# HELP certops_certificate_not_after_timestamp_seconds Not-after time of a certificate "
+        "seen on a node (Unix time).",
+        "# TYPE certops_certificate_not_after_timestamp_seconds gauge",
+    ]
+    seen: set[tuple[str, str, str]] = set()
+    for rec in report.certificates:
+        key = (rec.node, rec.store, rec.cert.sha256)
+        if key in seen:
+            continue
+        seen.add(key)
+        labels = (f'node="{_label(rec.node)}",store="{_label(rec.store)}",'
+                  f'subject="{_label(rec.cert.subject)}",issuer="{_label(rec.cert.issuer)}",'
+                  f'serial="{rec.cert.serial}",sha256="{rec.cert.sha256}"')
+        out.append(f"certops_certificate_not_after_timestamp_seconds{{{labels}}} "
+                   f"{int(rec.cert.not_after.timestamp())}")
+    out += ["# HELP certops_node_up Whether certops could read the node (1) or not (0).",
+            "# TYPE certops_node_up gauge"]
+    out += [f'certops_node_up{{node="{_label(n)}"}} {int(ok)}' for n, ok in sorted(report.up.items())]
+    out += ["# HELP certops_drift_items Drift and hygiene items per node and severity.",
+            "# TYPE certops_drift_items gauge"]
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for f in report.findings:
+        if f.node:
+            per[f.node][f.severity.value] += 1
+    for node in sorted(report.up):
+        for sev in ("error", "warning", "info"):
+            out.append(f'certops_drift_items{{node="{_label(node)}",severity="{sev}"}} {per[node][sev]}')
+    out += ["# HELP certops_planned_actions Changes a plan would make now, per node and kind.",
+            "# TYPE certops_planned_actions gauge"]
+    kinds = Counter((a.node, a.kind) for a in report.plan.actions)
+    out += [f'certops_planned_actions{{node="{_label(n)}",kind="{k}"}} {c}'
+            for (n, k), c in sorted(kinds.items())]
+    out += ["# HELP certops_in_sync 1 when the whole fleet is in sync.",
+            "# TYPE certops_in_sync gauge", f"certops_in_sync {int(report.in_sync)}"]
+    return "\n".join(out) + "\n"
