@@ -19,9 +19,22 @@ def csr_since(root: Path, node: str) -> datetime | None:
     if not path.is_file():
         return None
     try:
-        proc = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%cI", "--",
-                               str(path.relative_to(root))], capture_output=True, text=True,
-                              timeout=10, check=False)
+        proc = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "log",
+                "-1",
+                "--format=%cI",
+                "--",
+                str(path.relative_to(root)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         if proc.returncode == 0 and proc.stdout.strip():
             return datetime.fromisoformat(proc.stdout.strip())
     except (OSError, subprocess.TimeoutExpired, ValueError):
@@ -29,10 +42,17 @@ def csr_since(root: Path, node: str) -> datetime | None:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
-async def compute_drift(root: Path, *, now: datetime, inventory: Inventory,
-                        env: Mapping[str, str], parallelism: int = 16,
-                        targets: list[str] | None = None) -> DriftReport:
-    run = await compute_plan(root, now=now, inventory=inventory, env=env,
-                             parallelism=parallelism, targets=targets)
+async def compute_drift(
+    root: Path,
+    *,
+    now: datetime,
+    inventory: Inventory,
+    env: Mapping[str, str],
+    parallelism: int = 16,
+    targets: list[str] | None = None,
+) -> DriftReport:
+    run = await compute_plan(
+        root, now=now, inventory=inventory, env=env, parallelism=parallelism, targets=targets
+    )
     ages = {n: t for n in run.live if (t := csr_since(root, n)) is not None}
     return drift_report(run.fleet, run.live, run.plan, now, default_cache(), ages)

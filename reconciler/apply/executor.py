@@ -28,18 +28,23 @@ class StalePlan(Exception):
 
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = reasons
-        super().__init__("the plan is stale: " + "; ".join(reasons) +
-                         ". Run certops plan again and review the new plan.")
+        super().__init__(
+            "the plan is stale: "
+            + "; ".join(reasons)
+            + ". Run certops plan again and review the new plan."
+        )
 
 
-async def check_fresh(plan: Plan, drivers: dict[str, Driver], desired_digest: str,
-                      parallelism: int) -> None:
+async def check_fresh(
+    plan: Plan, drivers: dict[str, Driver], desired_digest: str, parallelism: int
+) -> None:
     """Re-read every node the plan knows and compare with the plan's fingerprints."""
     reasons: list[str] = []
     if plan.desired_digest != desired_digest:
         reasons.append("the desired state (files) changed")
-    live = await read_all({n: drivers[n] for n in plan.node_fingerprints if n in drivers},
-                          parallelism)
+    live = await read_all(
+        {n: drivers[n] for n in plan.node_fingerprints if n in drivers}, parallelism
+    )
     for name, fingerprint in sorted(plan.node_fingerprints.items()):
         node = live.get(name)
         if node is None:
@@ -64,8 +69,9 @@ class _Run:
     started_at: datetime
 
 
-async def execute(plan: Plan, ctx: StepContext, *, parallelism: int = 16,
-                  listener: Listener | None = None) -> ApplyResult:
+async def execute(
+    plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None
+) -> ApplyResult:
     """Run the plan's actions in dependency order; see the module docstring."""
     t0, started_at = time.monotonic(), datetime.now(UTC)
     notify = listener or (lambda *_: None)
@@ -75,8 +81,9 @@ async def execute(plan: Plan, ctx: StepContext, *, parallelism: int = 16,
     order = list(plan.actions)
 
     def ready(action: Action) -> bool:
-        return all(results.get(d) is not None and results[d].outcome == "done"
-                   for d in action.depends_on)
+        return all(
+            results.get(d) is not None and results[d].outcome == "done" for d in action.depends_on
+        )
 
     while True:
         if stop is None:
@@ -88,9 +95,13 @@ async def execute(plan: Plan, ctx: StepContext, *, parallelism: int = 16,
                     continue
                 if action.kind == "manual":
                     stop = f"stopped before the manual step {action.id}: {action.manual}"
-                    results[action.id] = ActionResult(id=action.id, kind=action.kind,
-                                                      node=action.node, outcome="manual",
-                                                      detail=action.manual or "")
+                    results[action.id] = ActionResult(
+                        id=action.id,
+                        kind=action.kind,
+                        node=action.node,
+                        outcome="manual",
+                        detail=action.manual or "",
+                    )
                     notify("manual", action, action.manual or "")
                     break
                 notify("started", action, action.reason)
@@ -110,21 +121,35 @@ async def execute(plan: Plan, ctx: StepContext, *, parallelism: int = 16,
             except Exception as exc:  # a bug must not leave other nodes half-done silently
                 detail, outcome = f"internal error: {type(exc).__name__}: {exc}", "failed"
             results[action.id] = ActionResult(
-                id=action.id, kind=action.kind, node=action.node, outcome=outcome,  # type: ignore[arg-type]
-                detail=detail, started_at=run.started_at, seconds=round(seconds, 3),
-                replaced_certificate=ctx.replaced.get(action.id))
+                id=action.id,
+                kind=action.kind,
+                node=action.node,
+                outcome=outcome,
+                detail=detail,
+                started_at=run.started_at,
+                seconds=round(seconds, 3),
+                replaced_certificate=ctx.replaced.get(action.id),
+            )
             notify(outcome, action, detail)
             if outcome == "failed" and stop is None:
                 stop = f"{action.id} failed: {detail}"
     for action in order:
         if action.id not in results:
             why = stop or "a step it depends on did not complete"
-            results[action.id] = ActionResult(id=action.id, kind=action.kind, node=action.node,
-                                              outcome="skipped", detail=f"not started: {why}")
+            results[action.id] = ActionResult(
+                id=action.id,
+                kind=action.kind,
+                node=action.node,
+                outcome="skipped",
+                detail=f"not started: {why}",
+            )
             notify("skipped", action, why)
     ok = all(r.outcome == "done" for r in results.values())
     return ApplyResult(
-        started_at=started_at, seconds=round(time.monotonic() - t0, 3),
-        desired_digest=plan.desired_digest, ok=ok,
-        results=tuple(results[a.id] for a in order), stopped_because=stop,
+        started_at=started_at,
+        seconds=round(time.monotonic() - t0, 3),
+        desired_digest=plan.desired_digest,
+        ok=ok,
+        results=tuple(results[a.id] for a in order),
+        stopped_because=stop,
     )

@@ -41,8 +41,13 @@ class PlanRun:
 def git_commit(root: Path) -> str | None:
     """The commit of the desired-state repository, when it is one (for the plan's record)."""
     try:
-        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, timeout=10, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() or None if proc.returncode == 0 else None
@@ -51,8 +56,10 @@ def git_commit(root: Path) -> str | None:
 def load_fleet(root: Path, now: datetime) -> tuple[FleetView, tuple[Finding, ...]]:
     """The desired state with offline findings; InputError when it cannot be loaded at all."""
     loaded = load(root)
-    if loaded.desired is None or any(f.severity is Severity.ERROR and f.code.startswith(
-            ("input.", "node.", "link.", "repo.")) for f in loaded.findings):
+    if loaded.desired is None or any(
+        f.severity is Severity.ERROR and f.code.startswith(("input.", "node.", "link.", "repo."))
+        for f in loaded.findings
+    ):
         raise InputError(loaded.findings)
     cache = default_cache()
     fleet = build_view(loaded.desired, cache)
@@ -93,8 +100,14 @@ async def compute_plan(
     finally:
         if own:
             await close_all(drivers)
-    plan = make_plan(fleet, live, now, cache=default_cache(), findings=findings,
-                     targets=frozenset(targets) if targets else None)
+    plan = make_plan(
+        fleet,
+        live,
+        now,
+        cache=default_cache(),
+        findings=findings,
+        targets=frozenset(targets) if targets else None,
+    )
     plan = plan.model_copy(update={"git_commit": git_commit(root), "desired_root": str(root)})
     return PlanRun(plan=plan, fleet=fleet, live=live)
 

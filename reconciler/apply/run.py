@@ -32,8 +32,10 @@ def load_plan_file(path: Path) -> Plan:
     except OSError as exc:
         raise Refused(f"{path}: cannot read the plan: {exc.strerror}") from None
     except ValueError as exc:
-        raise Refused(f"{path}: not a certops plan ({str(exc).splitlines()[0]}): write one with "
-                      "certops plan --out FILE") from None
+        raise Refused(
+            f"{path}: not a certops plan ({str(exc).splitlines()[0]}): write one with "
+            "certops plan --out FILE"
+        ) from None
 
 
 async def apply(
@@ -60,8 +62,16 @@ async def apply(
     drivers = make_drivers(fleet.desired, names, inventory, env)
     try:
         if plan is None:
-            plan = (await compute_plan(root, now=now, inventory=inventory, env=env,
-                                       parallelism=parallelism, drivers=drivers)).plan
+            plan = (
+                await compute_plan(
+                    root,
+                    now=now,
+                    inventory=inventory,
+                    env=env,
+                    parallelism=parallelism,
+                    drivers=drivers,
+                )
+            ).plan
         else:
             await check_fresh(plan, drivers, fleet.desired.digest, parallelism)
         if plan.blocked:
@@ -70,8 +80,9 @@ async def apply(
             return ApplyRun(plan, None)
         if not confirm(plan):
             return ApplyRun(plan, None)
-        ctx = StepContext(plan=plan, fleet=fleet, drivers=drivers, desired_root=root,
-                          timing=timing or Timing())
+        ctx = StepContext(
+            plan=plan, fleet=fleet, drivers=drivers, desired_root=root, timing=timing or Timing()
+        )
         result = await execute(plan, ctx, parallelism=parallelism, listener=listener)
         return ApplyRun(plan, result)
     finally:

@@ -8,9 +8,10 @@ so re-running ``apply`` after any failure only does what is left.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reconciler.checks import FleetView
 from reconciler.drivers import Driver, DriverError, handshake_certificate
@@ -62,8 +63,9 @@ def _leaf(ctx: StepContext, action: Action) -> CertInfo:
     view = ctx.fleet.nodes[action.node]
     want = action.certificate.sha256 if action.certificate else None
     if view.leaf is None or (want and view.leaf.sha256 != want):
-        raise StepFailed(f"the certificate file of {action.node} changed since the plan: "
-                         "re-run certops plan")
+        raise StepFailed(
+            f"the certificate file of {action.node} changed since the plan: re-run certops plan"
+        )
     return view.leaf
 
 
@@ -75,8 +77,9 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
         return "already present"
     await driver.trust_add(action.store, [ca.pem])
     if ca.sha256 not in _sha_set(await driver.read_store(action.store)):
-        raise StepFailed(f"{action.store} of {action.node} does not list '{ca.subject}' after "
-                         "the upload")
+        raise StepFailed(
+            f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
+        )
     return f"added '{ca.subject}' to {action.store}"
 
 
@@ -188,8 +191,10 @@ async def _wait_served(ctx: StepContext, node: str, want: str) -> None:
             return
         if loop.time() > deadline:
             what = f"still serves {seen[:16]}…" if seen else "does not answer"
-            raise StepFailed(f"{node} {what} {ctx.timing.up_timeout:.0f}s after the restart; "
-                             f"expected {want[:16]}…")
+            raise StepFailed(
+                f"{node} {what} {ctx.timing.up_timeout:.0f}s after the restart; "
+                f"expected {want[:16]}…"
+            )
         await asyncio.sleep(ctx.timing.poll)
 
 
@@ -197,7 +202,7 @@ async def manual(ctx: StepContext, action: Action) -> str:
     raise StepFailed(f"manual step: {action.manual}")
 
 
-STEPS: dict[str, Callable[[StepContext, Action], Awaitable[str]]] = {
+STEPS: dict[str, Callable[[StepContext, Action], Coroutine[Any, Any, str]]] = {
     "trust.add": trust_add,
     "service.restart": service_restart,
     "csr.generate": csr_generate,

@@ -3,4 +3,11 @@
 from reconciler.checks.fleet import FleetView, NodeView, TrustEntry, build_view, effective_trust
 from reconciler.checks.offline import offline_findings
 
-__all__ = ["FleetView", "NodeView", "TrustEntry", "build_view", "effective_trust", "offline_findings"]
+__all__ = [
+    "FleetView",
+    "NodeView",
+    "TrustEntry",
+    "build_view",
+    "effective_trust",
+    "offline_findings",
+]

@@ -17,8 +17,9 @@ def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
     return finding.model_copy(update={"node": view.name, "location": pos})
 
 
-def _error(code: str, view: NodeView, pos: SourcePos, message: str,
-           severity: Severity = Severity.ERROR) -> Finding:
+def _error(
+    code: str, view: NodeView, pos: SourcePos, message: str, severity: Severity = Severity.ERROR
+) -> Finding:
     return Finding(code=code, severity=severity, message=message, node=view.name, location=pos)
 
 
@@ -50,21 +51,30 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
             parts.append(f"it lacks {', '.join(missing)}")
         if extra := sorted(have - want):
             parts.append(f"it adds {', '.join(extra)}")
-        out.append(_error(
-            "san.mismatch", view, file_pos,
-            f"the SANs of {sc.file} differ from subject_alt_names: {'; '.join(parts)}. "
-            "Have the CA sign a CSR with exactly the listed names, or correct the list.",
-        ))
+        out.append(
+            _error(
+                "san.mismatch",
+                view,
+                file_pos,
+                f"the SANs of {sc.file} differ from subject_alt_names: {'; '.join(parts)}. "
+                "Have the CA sign a CSR with exactly the listed names, or correct the list.",
+            )
+        )
 
     renew = sc.renew_before or policy.renew_before
     due = leaf.not_after - parse_duration(renew, leaf.not_before, leaf.not_after)
     if due <= now < leaf.not_after:
         days = (leaf.not_after - now).days
-        out.append(_error(
-            "renewal.due", view, file_pos,
-            f"{sc.file} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
-            f"{renew}): request a new certificate.", Severity.WARNING,
-        ))
+        out.append(
+            _error(
+                "renewal.due",
+                view,
+                file_pos,
+                f"{sc.file} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
+                f"{renew}): request a new certificate.",
+                Severity.WARNING,
+            )
+        )
     return out
 
 
@@ -75,8 +85,11 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
     out: list[Finding] = []
     sources = [view, *(fleet.nodes[p] for p in fleet.desired.peers(view.name) if p in fleet.nodes)]
     for source in sources:
-        stores = ("tomcat-trust",) if source is view and view.node.spec.type == "cucm" else (
-            peer_stores(view.node))
+        stores = (
+            ("tomcat-trust",)
+            if source is view and view.node.spec.type == "cucm"
+            else (peer_stores(view.node))
+        )
         for ca in source.chain_cas():
             for store in stores:
                 if any(c.sha256 == ca.sha256 for c in view.listed.get(store, ())):
@@ -85,19 +98,25 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
                 file = fleet.ca_files.get(ca.sha256)
                 ref = f"'../{file}'" if file else "it (save it under cas/ first)"
                 where = "trust" if view.node.spec.type != "cucm" else f"trust.{store}"
-                out.append(_error(
-                    "trust.gate", view, view.node.pos(*where.split(".")),
-                    f"{whose} certificate chains to '{ca.subject}', which {store} of "
-                    f"{view.name} does not list and derive_trust is off: add {ref} to {where} "
-                    f"in {view.node.file}, or the link would fail after the install.",
-                ))
+                out.append(
+                    _error(
+                        "trust.gate",
+                        view,
+                        view.node.pos(*where.split(".")),
+                        f"{whose} certificate chains to '{ca.subject}', which {store} of "
+                        f"{view.name} does not list and derive_trust is off: add {ref} to {where} "
+                        f"in {view.node.file}, or the link would fail after the install.",
+                    )
+                )
     return out
 
 
 def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Finding]:
     """A committed CSR under csrs/ must match the certificate file meant to answer it."""
     desired = fleet.desired
-    pem = desired.files.get(f"csrs/{view.name}.csr.pem") or desired.files.get(f"csrs/{view.name}.pem")
+    pem = desired.files.get(f"csrs/{view.name}.csr.pem") or desired.files.get(
+        f"csrs/{view.name}.pem"
+    )
     sc = view.node.spec.server_certificate
     if pem is None or sc is None:
         return []
@@ -109,28 +128,43 @@ def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Findin
     want = {n.lower() for n in sc.subject_alt_names}
     if not want <= csr.san_set():
         missing = ", ".join(sorted(want - csr.san_set()))
-        out.append(_error(
-            "csr.san_mismatch", view, view.node.pos("server_certificate", "subject_alt_names"),
-            f"{pem.path} does not request {missing}: a certificate signed from it would fail "
-            "the SAN check. Let certops generate a new CSR.", Severity.WARNING,
-        ))
+        out.append(
+            _error(
+                "csr.san_mismatch",
+                view,
+                view.node.pos("server_certificate", "subject_alt_names"),
+                f"{pem.path} does not request {missing}: a certificate signed from it would fail "
+                "the SAN check. Let certops generate a new CSR.",
+                Severity.WARNING,
+            )
+        )
     if view.leaf is not None and not key_matches(view.leaf, csr):
-        out.append(_error(
-            "csr.key_mismatch", view, view.node.pos("server_certificate", "file"),
-            f"{sc.file} was not issued for {pem.path} (different public key): if that is the "
-            "node's pending CSR, the install will be refused.", Severity.WARNING,
-        ))
+        out.append(
+            _error(
+                "csr.key_mismatch",
+                view,
+                view.node.pos("server_certificate", "file"),
+                f"{sc.file} was not issued for {pem.path} (different public key): if that is the "
+                "node's pending CSR, the install will be refused.",
+                Severity.WARNING,
+            )
+        )
     return out
 
 
 def check_node_settings(view: NodeView) -> list[Finding]:
     if view.node.spec.tls_verify:
         return []
-    return [_error(
-        "tls.verify_off", view, view.node.pos("tls_verify"),
-        "TLS verification of this node's API is off: certops cannot tell it from an impostor. "
-        "Add its CA under cas/ and remove tls_verify: false.", Severity.WARNING,
-    )]
+    return [
+        _error(
+            "tls.verify_off",
+            view,
+            view.node.pos("tls_verify"),
+            "TLS verification of this node's API is off: certops cannot tell it from an impostor. "
+            "Add its CA under cas/ and remove tls_verify: false.",
+            Severity.WARNING,
+        )
+    ]
 
 
 def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
@@ -142,11 +176,16 @@ def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
             by_subject.setdefault(cert.subject, set()).add(cert.sha256)
         for subject, shas in sorted(by_subject.items()):
             if len(shas) > 1:
-                out.append(_error(
-                    "trust.same_subject", view, view.node.pos("trust"),
-                    f"{store} lists {len(shas)} different CAs named '{subject}': keep one; "
-                    "Cisco advises against several CAs with the same CN.", Severity.WARNING,
-                ))
+                out.append(
+                    _error(
+                        "trust.same_subject",
+                        view,
+                        view.node.pos("trust"),
+                        f"{store} lists {len(shas)} different CAs named '{subject}': keep one; "
+                        "Cisco advises against several CAs with the same CN.",
+                        Severity.WARNING,
+                    )
+                )
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -16,7 +16,7 @@ HELP = (
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -28,14 +28,20 @@ def _version(value: bool) -> None:
 
 
 def build_app(*, with_lab: bool = False) -> typer.Typer:
-    app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False, rich_markup_mode=None)
+    app = typer.Typer(
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
 
     @app.callback()
     def _root(
         debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
-        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                     help="Show the version and exit."),
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ) -> None:
         State.debug = debug
 
@@ -53,13 +59,16 @@ def build_app(*, with_lab: bool = False) -> typer.Typer:
     app.command("drift")(live.drift_cmd)
 
     if with_lab:
-        from reconciler.lab.cli import app as lab_app  # noqa: PLC0415  (only for `certops lab`)
+        from reconciler.lab.cli import app as lab_app
 
-        app.add_typer(lab_app, name="lab", help="Run the emulated lab of Expressway and CUCM nodes.")
+        app.add_typer(
+            lab_app, name="lab", help="Run the emulated lab of Expressway and CUCM nodes."
+        )
     else:
 
-        @app.command("lab", context_settings={"allow_extra_args": True,
-                                              "ignore_unknown_options": True})
+        @app.command(
+            "lab", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+        )
         def _lab_placeholder() -> None:
             """Run the emulated lab of Expressway and CUCM nodes (certops lab --help)."""
 

@@ -41,8 +41,11 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             if State.debug:
                 traceback.print_exc()
-            label = "error" if isinstance(exc, UsageProblem | ValueError | OSError) else (
-                f"internal error ({type(exc).__name__})")
+            label = (
+                "error"
+                if isinstance(exc, UsageProblem | ValueError | OSError)
+                else (f"internal error ({type(exc).__name__})")
+            )
             hint = "" if State.debug else " (run with --debug for a traceback)"
             print(f"certops: {label}: {exc}{hint if 'internal' in label else ''}", file=sys.stderr)
             raise typer.Exit(EXIT_ERROR) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -13,7 +13,7 @@ from reconciler.cli.errors import EXIT_CHANGES, EXIT_ERROR, friendly
 from reconciler.cli.offline import parse_at
 
 
-class PlanFormat(str, Enum):
+class PlanFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
@@ -27,13 +27,22 @@ def _inventory(path: Path | None) -> object:
 
 @friendly
 def plan_cmd(
-    directory: Path | None = typer.Argument(None, help="Desired-state directory (default: ./desired-state)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the plan as JSON to this file (for apply)."),
+    directory: Path | None = typer.Argument(
+        None, help="Desired-state directory (default: ./desired-state)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the plan as JSON to this file (for apply)."
+    ),
     fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown."),
-    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
-                                           help="Exit 2 when the plan has changes (0 none, 1 error)."),
-    node: list[str] = typer.Option([], "--node", help="Plan only these nodes (and the peer trust they need)."),
-    inventory: Path | None = typer.Option(None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."),
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help="Exit 2 when the plan has changes (0 none, 1 error)."
+    ),
+    node: list[str] = typer.Option(
+        [], "--node", help="Plan only these nodes (and the peer trust they need)."
+    ),
+    inventory: Path | None = typer.Option(
+        None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
+    ),
     parallelism: int = typer.Option(16, "--parallelism", min=1, help="Nodes read at once."),
     at: str | None = typer.Option(None, "--at", help="Plan as of this time (ISO 8601)."),
 ) -> None:
@@ -45,8 +54,14 @@ def plan_cmd(
 
     root = directory or default_dir()
     try:
-        result = run_plan(root, now=parse_at(at), inventory=_inventory(inventory), env=os.environ,
-                          parallelism=parallelism, targets=node or None)
+        result = run_plan(
+            root,
+            now=parse_at(at),
+            inventory=_inventory(inventory),
+            env=os.environ,
+            parallelism=parallelism,
+            targets=node or None,
+        )
     except InputError as exc:
         for line in render_findings(exc.findings):
             typer.echo(line, err=True)
@@ -86,9 +101,13 @@ class _Progress:
         if self.tty:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                     TimeElapsedColumn(), transient=True)
-            self.progress.start()  # type: ignore[attr-defined]
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self.progress.start()
 
     def __call__(self, event: str, action: object, detail: str) -> None:
         from reconciler.model import Action
@@ -118,13 +137,27 @@ class _Progress:
 
 @friendly
 def apply_cmd(
-    source: Path | None = typer.Argument(None, help="A plan file from `certops plan --out`, or a desired-state directory."),
-    inventory: Path | None = typer.Option(None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."),
-    auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply a fresh plan without asking."),
+    source: Path | None = typer.Argument(
+        None, help="A plan file from `certops plan --out`, or a desired-state directory."
+    ),
+    inventory: Path | None = typer.Option(
+        None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
+    ),
+    auto_approve: bool = typer.Option(
+        False, "--auto-approve", help="Apply a fresh plan without asking."
+    ),
     parallelism: int = typer.Option(16, "--parallelism", min=1, help="Actions run at once."),
-    report: Path | None = typer.Option(None, "--report", help="Write the apply report (JSON) here."),
-    directory: Path | None = typer.Option(None, "--dir", help="Desired-state directory of a plan file (default: the one it was planned from)."),
-    restart_timeout: float = typer.Option(900.0, "--restart-timeout", help="Seconds to wait for a node to come back."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write the apply report (JSON) here."
+    ),
+    directory: Path | None = typer.Option(
+        None,
+        "--dir",
+        help="Desired-state directory of a plan file (default: the one it was planned from).",
+    ),
+    restart_timeout: float = typer.Option(
+        900.0, "--restart-timeout", help="Seconds to wait for a node to come back."
+    ),
 ) -> None:
     """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
     import asyncio
@@ -151,8 +184,9 @@ def apply_cmd(
                 typer.echo(line)
         if not (saved or auto_approve):
             if not sys.stdin.isatty():
-                raise Refused("not a terminal: pass --auto-approve or a plan file to apply "
-                              "without a prompt")
+                raise Refused(
+                    "not a terminal: pass --auto-approve or a plan file to apply without a prompt"
+                )
             if not typer.confirm("Apply this plan?", default=False):
                 typer.echo("Nothing applied.")
                 return False
@@ -165,9 +199,19 @@ def apply_cmd(
 
     timing = Timing(up_timeout=restart_timeout)
     try:
-        run = asyncio.run(apply(src, now=datetime.now(UTC), inventory=_inventory(inventory),  # type: ignore[arg-type]
-                                env=os.environ, parallelism=parallelism, confirm=confirm,
-                                timing=timing, listener=listener, directory=directory))
+        run = asyncio.run(
+            apply(
+                src,
+                now=datetime.now(UTC),
+                inventory=_inventory(inventory),  # type: ignore[arg-type]
+                env=os.environ,
+                parallelism=parallelism,
+                confirm=confirm,
+                timing=timing,
+                listener=listener,
+                directory=directory,
+            )
+        )
     except InputError as exc:
         for line in render_findings(exc.findings):
             typer.echo(line, err=True)
@@ -185,12 +229,16 @@ def apply_cmd(
             typer.echo("No changes: the live state matches the desired state.")
         return
     if report is not None:
-        report.write_text(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
+        report.write_text(
+            json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        )
     counts: dict[str, int] = {}
     for r in result.results:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    typer.echo(f"Apply {'complete' if result.ok else 'INCOMPLETE'}: {summary} in {result.seconds:.1f}s.")
+    typer.echo(
+        f"Apply {'complete' if result.ok else 'INCOMPLETE'}: {summary} in {result.seconds:.1f}s."
+    )
     if not result.ok:
         typer.echo(f"Stopped: {result.stopped_because}", err=True)
         typer.echo("Run `certops plan` to see what is left; `certops apply` finishes it.", err=True)
@@ -199,15 +247,26 @@ def apply_cmd(
 
 @friendly
 def drift_cmd(
-    directory: Path | None = typer.Argument(None, help="Desired-state directory (default: ./desired-state)."),
+    directory: Path | None = typer.Argument(
+        None, help="Desired-state directory (default: ./desired-state)."
+    ),
     fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown."),
-    metrics_file: Path | None = typer.Option(None, "--metrics-file", help="Write Prometheus text-format metrics here (node-exporter textfile collector)."),
+    metrics_file: Path | None = typer.Option(
+        None,
+        "--metrics-file",
+        help="Write Prometheus text-format metrics here (node-exporter textfile collector).",
+    ),
     node: list[str] = typer.Option([], "--node", help="Only these nodes."),
-    inventory: Path | None = typer.Option(None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."),
+    inventory: Path | None = typer.Option(
+        None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
+    ),
     parallelism: int = typer.Option(16, "--parallelism", min=1, help="Nodes read at once."),
     at: str | None = typer.Option(None, "--at", help="Judge as of this time (ISO 8601)."),
 ) -> None:
-    """Report drift, expiry and trust-store hygiene (read-only). Exit 0 in sync, 2 drift, 1 error."""
+    """Report drift, expiry and trust-store hygiene (read-only).
+
+    Exit 0 in sync, 2 drift, 1 error.
+    """
     import asyncio
 
     from reconciler.apply.driftrun import compute_drift
@@ -218,9 +277,16 @@ def drift_cmd(
 
     root = directory or default_dir()
     try:
-        report = asyncio.run(compute_drift(root, now=parse_at(at), inventory=_inventory(inventory),  # type: ignore[arg-type]
-                                           env=os.environ, parallelism=parallelism,
-                                           targets=node or None))
+        report = asyncio.run(
+            compute_drift(
+                root,
+                now=parse_at(at),
+                inventory=_inventory(inventory),  # type: ignore[arg-type]
+                env=os.environ,
+                parallelism=parallelism,
+                targets=node or None,
+            )
+        )
     except InputError as exc:
         for line in render_findings(exc.findings):
             typer.echo(line, err=True)

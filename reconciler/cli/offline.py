@@ -14,7 +14,6 @@ from reconciler.cli.app import OutputFormat, default_dir
 from reconciler.cli.errors import EXIT_ERROR, UsageProblem, friendly
 
 
-
 def parse_at(value: str | None) -> datetime:
     """``--at`` as an aware UTC datetime (now when omitted)."""
     if value is None:
@@ -22,7 +21,9 @@ def parse_at(value: str | None) -> datetime:
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageProblem(f"--at {value!r} is not an ISO 8601 time like 2026-11-26T12:00:00Z") from None
+        raise UsageProblem(
+            f"--at {value!r} is not an ISO 8601 time like 2026-11-26T12:00:00Z"
+        ) from None
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
@@ -32,7 +33,9 @@ def emit_json(data: Any) -> None:
 
 @friendly
 def validate_cmd(
-    directory: Path | None = typer.Argument(None, help="Desired-state directory (default: ./desired-state)."),
+    directory: Path | None = typer.Argument(
+        None, help="Desired-state directory (default: ./desired-state)."
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Output format."),
     at: str | None = typer.Option(None, "--at", help="Judge validity at this time (ISO 8601)."),
 ) -> None:
@@ -44,12 +47,14 @@ def validate_cmd(
     result = validate(root, parse_at(at))
     nodes = [n.name for n in result.desired.nodes] if result.desired else []
     if fmt is OutputFormat.json:
-        emit_json({
-            "valid": result.ok,
-            "directory": str(root),
-            "nodes": nodes,
-            "findings": [finding_data(f) for f in result.findings],
-        })
+        emit_json(
+            {
+                "valid": result.ok,
+                "directory": str(root),
+                "nodes": nodes,
+                "findings": [finding_data(f) for f in result.findings],
+            }
+        )
     else:
         for line in render_findings(result.findings):
             typer.echo(line)
@@ -83,8 +88,11 @@ def inspect_cmd(
     for path in files:
         data = _read(path)
         if contains_private_key(data):
-            typer.echo(f"{path}: holds a private key: not shown. Keep keys out of files you "
-                       "share and out of git.", err=True)
+            typer.echo(
+                f"{path}: holds a private key: not shown. Keep keys out of files you "
+                "share and out of git.",
+                err=True,
+            )
             failed = True
             continue
         try:
@@ -121,8 +129,11 @@ def inspect_cmd(
         raise typer.Exit(EXIT_ERROR)
 
 
-
-USAGES = {"server": ("serverAuth",), "client": ("clientAuth",), "both": ("serverAuth", "clientAuth")}
+USAGES = {
+    "server": ("serverAuth",),
+    "client": ("clientAuth",),
+    "both": ("serverAuth", "clientAuth"),
+}
 
 
 def _certs(paths: list[Path]) -> list[Any]:
@@ -139,13 +150,21 @@ def _certs(paths: list[Path]) -> list[Any]:
 
 @friendly
 def verify_cmd(
-    leaf: Path = typer.Argument(..., help="The certificate to verify (a leaf, or a chain file: leaf plus intermediates)."),
-    ca: list[Path] = typer.Option([], "--ca", help="Trust anchor file(s). Default: the system CA store."),
-    intermediate: list[Path] = typer.Option([], "--intermediate", help="Untrusted intermediate file(s)."),
+    leaf: Path = typer.Argument(
+        ..., help="The certificate to verify (a leaf, or a chain file: leaf plus intermediates)."
+    ),
+    ca: list[Path] = typer.Option(
+        [], "--ca", help="Trust anchor file(s). Default: the system CA store."
+    ),
+    intermediate: list[Path] = typer.Option(
+        [], "--intermediate", help="Untrusted intermediate file(s)."
+    ),
     name: list[str] = typer.Option([], "--name", help="DNS name or IP the certificate must cover."),
     usage: str = typer.Option("both", "--usage", help="Required EKU: server, client or both."),
     at: str | None = typer.Option(None, "--at", help="Verify at this time (ISO 8601)."),
-    node_type: str | None = typer.Option(None, "--node-type", help="expressway-c, expressway-e or cucm: adds that node's rules."),
+    node_type: str | None = typer.Option(
+        None, "--node-type", help="expressway-c, expressway-e or cucm: adds that node's rules."
+    ),
     min_rsa_bits: int = typer.Option(2048, "--min-rsa-bits", help="Smallest RSA key accepted."),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Output format."),
 ) -> None:
@@ -164,15 +183,25 @@ def verify_cmd(
         raise UsageProblem(f"{leaf}: {exc}") from None
     roots = _certs(ca) if ca else _system_roots()
     intermediates = [*bundled, *_certs(intermediate)]
-    policy = Policy(min_rsa_bits=min_rsa_bits)  # type: ignore[call-arg]
-    result = verify(the_leaf, intermediates=intermediates, roots=roots, at=parse_at(at),
-                    names=name, usages=USAGES[usage], policy=policy, node_type=node_type)
+    policy = Policy(min_rsa_bits=min_rsa_bits)
+    result = verify(
+        the_leaf,
+        intermediates=intermediates,
+        roots=roots,
+        at=parse_at(at),
+        names=name,
+        usages=USAGES[usage],
+        policy=policy,
+        node_type=node_type,
+    )
     if fmt is OutputFormat.json:
-        emit_json({
-            "valid": result.valid,
-            "chain": [{"subject": c.subject, "sha256": c.sha256} for c in result.chain],
-            "findings": [finding_data(f) for f in result.findings],
-        })
+        emit_json(
+            {
+                "valid": result.valid,
+                "chain": [{"subject": c.subject, "sha256": c.sha256} for c in result.chain],
+                "findings": [finding_data(f) for f in result.findings],
+            }
+        )
     else:
         typer.echo(f"{leaf}: {'valid' if result.valid else 'INVALID'}")
         if result.chain:
@@ -196,7 +225,9 @@ def _system_roots() -> list[Any]:
 @friendly
 def schema_cmd(
     kind: str = typer.Argument("all", help="node, fleet, plan or all"),
-    out: Path | None = typer.Option(None, "--out", help="Write the schema files into this directory."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the schema files into this directory."
+    ),
 ) -> None:
     """Print the JSON Schema of the desired-state files (for editors and CI)."""
     from reconciler.desired.schema import fleet_schema, node_schema, plan_schema, write_schemas
@@ -207,8 +238,13 @@ def schema_cmd(
         return
     schemas = {"fleet": fleet_schema(), "node": node_schema(), "plan": plan_schema()}
     if kind == "all":
-        emit_json({"certops.yaml": schemas["fleet"], "nodes/*.yaml": schemas["node"],
-                   "plan.json": schemas["plan"]})
+        emit_json(
+            {
+                "certops.yaml": schemas["fleet"],
+                "nodes/*.yaml": schemas["node"],
+                "plan.json": schemas["plan"],
+            }
+        )
     elif kind in schemas:
         emit_json(schemas[kind])
     else:

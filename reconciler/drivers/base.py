@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -85,10 +86,11 @@ async def handshake_certificate(endpoint: Endpoint, timeout: float = 10.0) -> st
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    server_name = endpoint.tls_server_name or endpoint.host or None
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(endpoint.host, endpoint.port, ssl=ctx,
-                                    server_hostname=endpoint.tls_server_name or endpoint.host or None),
+                                    server_hostname=server_name),
             timeout,
         )
     except (OSError, TimeoutError, ssl.SSLError) as exc:
@@ -99,10 +101,8 @@ async def handshake_certificate(endpoint: Endpoint, timeout: float = 10.0) -> st
         der = sslobj.getpeercert(binary_form=True) if sslobj else None
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(OSError, ssl.SSLError):
             await writer.wait_closed()
-        except (OSError, ssl.SSLError):
-            pass
     del reader
     if not der:
         raise Unreachable(endpoint.name, "the TLS handshake showed no certificate")

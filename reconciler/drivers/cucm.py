@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import xml.etree.ElementTree as ET  # noqa: N817
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
@@ -107,6 +107,8 @@ class CucmDriver:
             self._identity(snap), self.served_certificate(),
             *(self._store(s) for s in STORE_SERVICE))
         pending = snap.get("restartPending", [])  # [U] field name
+        if not isinstance(pending, list):
+            pending = []
         return LiveNode(
             name=self.endpoint.name,
             type="cucm",
@@ -114,7 +116,7 @@ class CucmDriver:
             server_certificate=identity,
             served_certificate=served,
             stores=dict(zip(STORE_SERVICE, stores, strict=True)),
-            services_pending=tuple(sorted(str(s) for s in pending)) if isinstance(pending, list) else (),
+            services_pending=tuple(sorted(str(s) for s in pending)),
             capabilities=tuple(sorted(self.capabilities)),
         )
 
@@ -145,6 +147,9 @@ class CucmDriver:
         return tuple(p for e in entries for p in split_pems(str(e.get("certificate", ""))))
 
     async def trust_add(self, store: str, pems: Sequence[str]) -> None:
+        if store not in STORE_SERVICE:
+            raise ValueError(f"unknown CUCM trust store {store!r}: one of "
+                             f"{', '.join(STORE_SERVICE)}")
         await self._call("trust.add", json={
             "service": [STORE_SERVICE[store]], "certificates": list(pems),
             "description": "added by certops"})
@@ -195,10 +200,12 @@ class CucmDriver:
         if soap:
             await self._wait_started(soap)
 
-    async def _soap(self, op: str, services: Sequence[str], control: str | None = None) -> ET.Element:
+    async def _soap(self, op: str, services: Sequence[str],
+                    control: str | None = None) -> ET.Element:
         items = "".join(f"<soap:item>{escape(s)}</soap:item>" for s in services)
         if control:
-            body = (f"<soap:{op}><soap:ControlServiceRequest><soap:NodeName>{escape(self.endpoint.host)}"
+            node_name = escape(self.endpoint.tls_server_name or self.endpoint.host)
+            body = (f"<soap:{op}><soap:ControlServiceRequest><soap:NodeName>{node_name}"
                     f"</soap:NodeName><soap:ControlType>{control}</soap:ControlType>"
                     f"<soap:ServiceList>{items}</soap:ServiceList></soap:ControlServiceRequest>"
                     f"</soap:{op}>")

@@ -11,6 +11,7 @@ refused login are permanent (retrying cannot help); no connection is ``Unreachab
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from reconciler.drivers.base import Endpoint
 from reconciler.drivers.errors import (
@@ -37,12 +38,16 @@ def known_hosts_line(endpoint: Endpoint) -> str:
 async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
                   connect_timeout: float = 30.0) -> str:
     """Run one CLI command at the ``admin:`` prompt; the output, or a DriverError."""
-    import asyncssh
+    try:
+        import asyncssh
+    except ImportError:  # the CUCM CLI is the only user: keep it an optional import
+        raise ConfigError(f"{endpoint.name}: the SSH CLI needs the asyncssh package "
+                          "(pip install asyncssh)") from None
 
     if not endpoint.username or not endpoint.password:
         raise ConfigError(f"{endpoint.name}: the SSH CLI needs the platform administrator's "
                           "credentials")
-    where = {"method": "SSH", "path": command}
+    where: dict[str, Any] = {"method": "SSH", "path": command}
     kwargs: dict[str, object] = {
         "port": endpoint.ssh_port or DEFAULT_PORT, "username": endpoint.username,
         "password": endpoint.password, "client_keys": None, "agent_path": None,

@@ -105,6 +105,9 @@ class ExpresswayDriver:
         return match.group(0) + "\n"
 
     async def trust_add(self, store: str, pems: Sequence[str]) -> None:
+        if store != EXPRESSWAY_STORE:
+            raise ValueError(f"an Expressway has one trust store, {EXPRESSWAY_STORE!r}, "
+                             f"not {store!r}")
         bundle = "".join(p if p.endswith("\n") else p + "\n" for p in pems)
         await self._call("trust.add", headers=CSRF,
                          files={"file": ("ca.pem", bundle.encode(), "application/x-pem-file")})
@@ -132,8 +135,8 @@ class ExpresswayDriver:
 
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None:
         """Upload the leaf alone, as PEM (Cisco's step E); the chain is for trust, not here."""
-        await self._call("cert.upload", headers=CSRF, retry=False,
-                         files={"file": ("server.pem", leaf_pem.encode(), "application/x-pem-file")})
+        leaf = ("server.pem", leaf_pem.encode(), "application/x-pem-file")
+        await self._call("cert.upload", headers=CSRF, retry=False, files={"file": leaf})
 
     async def restart(self) -> None:
         """Ask for a restart; returns at once (the caller waits for the new certificate)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.drivers.base import Driver, Endpoint
+from reconciler.drivers.base import Driver, Endpoint, gather_or_cancel
 from reconciler.drivers.cucm import CucmDriver
 from reconciler.drivers.errors import ConfigError, DriverError
 from reconciler.drivers.expressway import ExpresswayDriver
@@ -98,7 +98,8 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
         password = password or inv.password
     if not username or not password:
         names = (f"{spec.credentials.username_env} and {spec.credentials.password_env}"
-                 if spec.credentials else "credentials (username_env/password_env in the node file)")
+                 if spec.credentials
+                 else "credentials (username_env/password_env in the node file)")
         raise ConfigError(f"{node.file}: {spec.name}: set {names} in the environment "
                           "(or pass an --inventory that holds them)")
     return Endpoint(
@@ -109,7 +110,8 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
     )
 
 
-def endpoint_from_inventory(name: str, inventory: Inventory, *, tls_verify: bool = True) -> Endpoint:
+def endpoint_from_inventory(name: str, inventory: Inventory, *,
+                            tls_verify: bool = True) -> Endpoint:
     """An Endpoint straight from an inventory entry (the lab's ``inventory.yaml``), without a
     node file: for tests and lab tools. Raises ConfigError when the entry lacks what is needed."""
     inv = inventory.nodes.get(name)
@@ -174,7 +176,8 @@ async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16) -> dict
                 return name, LiveNode(name=name, type=driver.endpoint.type,
                                       error=str(exc).removeprefix(f"{name}: "))
 
-    results = await asyncio.gather(*(one(n, d) for n, d in sorted(drivers.items())))
+    # Anything but a DriverError is a bug: it propagates, and the other reads are cancelled.
+    results = await gather_or_cancel(*(one(n, d) for n, d in sorted(drivers.items())))
     return dict(results)
 
 

@@ -60,7 +60,9 @@ def _check_duration(value: str | None) -> str | None:
 class Policy(Frozen):
     """What every server certificate must satisfy: the blocking checks of Cisco's step C."""
 
-    min_rsa_bits: int = Field(2048, ge=1024, description="Smallest RSA key accepted on a leaf.")
+    min_rsa_bits: int = Field(
+        2048, ge=1024, description="Smallest RSA key accepted on a leaf or a CA."
+    )
     max_rsa_bits: int = Field(
         4096, ge=2048, description="Largest RSA key without a warning (8192 breaks SIP TLS)."
     )
@@ -112,7 +114,9 @@ class ServerCertificateSpec(Frozen):
     with ``file`` (a leaf or a full chain as the CA delivered it) that certificate is installed.
     """
 
-    file: str | None = Field(None, description="Path of the signed certificate, relative to this file.")
+    file: str | None = Field(
+        None, description="Path of the signed certificate, relative to this file."
+    )
     subject_alt_names: tuple[str, ...] = Field(
         min_length=1, description="DNS names (and IP addresses) the certificate must carry."
     )
@@ -136,7 +140,8 @@ class TrustStoreSpec(Frozen):
 
     cas: tuple[str, ...] = Field((), description="CA certificate files, relative to this file.")
     prune: bool = Field(
-        False, description="Remove CAs that are not listed (never one a live or planned leaf needs)."
+        False,
+        description="Remove CAs that are not listed (never one a live or planned leaf needs).",
     )
 
     @model_validator(mode="before")
@@ -151,7 +156,8 @@ class _NodeBase(Frozen):
     api: str = Field(pattern=r"^https?://", description="Base URL of the management API.")
     credentials: CredentialsSpec | None = None
     tls_verify: bool = Field(
-        True, description="Verify the node's TLS certificate. Turning it off is shown in every plan."
+        True,
+        description="Verify the node's TLS certificate. Turning it off is shown in every plan.",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="For --select (site, role).")
     derive_trust: bool | None = Field(None, description="Overrides defaults.derive_trust.")

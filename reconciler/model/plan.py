@@ -10,8 +10,13 @@ from pydantic import Field
 from reconciler.model.common import CertSummary, Finding, Frozen, Severity
 
 ActionKind = Literal[
-    "trust.add", "service.restart", "csr.generate", "cert.install", "node.restart",
-    "trust.remove", "manual",
+    "trust.add",
+    "service.restart",
+    "csr.generate",
+    "cert.install",
+    "node.restart",
+    "trust.remove",
+    "manual",
 ]
 PHASES: dict[str, int] = {
     "trust.add": 1,
@@ -37,7 +42,9 @@ class Action(Frozen):
     services: tuple[str, ...] = ()
     subject_alt_names: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    manual: str | None = Field(None, description="For kind 'manual': the exact GUI path or CLI command.")
+    manual: str | None = Field(
+        None, description="For kind 'manual': the exact GUI path or CLI command."
+    )
 
     @property
     def phase(self) -> int:

@@ -17,7 +17,7 @@ def _norm(name: str) -> str:
     return name.strip().lower().rstrip(".")
 
 
-def _host(name: str) -> str:
+def normalize_host(name: str) -> str:
     """A requested host name in its ASCII (A-label) form; SANs are never converted."""
     name = _norm(name)
     if name.isascii():
@@ -34,7 +34,7 @@ def is_wildcard(dns_name: str) -> bool:
 
 def dns_matches(pattern: str, host: str) -> bool:
     """RFC 6125 section 6.4.3, restricted to a whole left-most ``*`` label."""
-    pattern, host = _norm(pattern), _host(host)
+    pattern, host = _norm(pattern), normalize_host(host)
     if not pattern or not host or not pattern.isascii():
         return False
     if "*" not in pattern:

@@ -21,10 +21,11 @@ CERT_LABELS = frozenset({"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE
 CSR_LABELS = frozenset({"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"})
 PKCS7_LABELS = frozenset({"PKCS7", "CMS"})
 
+# Marker lines may be indented (PEM pasted into YAML or JSON); OpenSSL itself is stricter.
 _BLOCK = re.compile(
-    rb"^-----BEGIN ([^\r\n]*?)-----[ \t]*\r?\n(.*?)^-----END \1-----", re.M | re.S
+    rb"^[ \t]*-----BEGIN ([^\r\n]*?)-----[ \t]*\r?\n(.*?)^[ \t]*-----END \1-----", re.M | re.S
 )
-_BEGIN = re.compile(rb"^-----BEGIN ([^\r\n]*?)-----", re.M)
+_BEGIN = re.compile(rb"^[ \t]*-----BEGIN ([^\r\n]*?)-----", re.M)
 # Every PEM label that holds a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA
 # PRIVATE KEY, OPENSSH PRIVATE KEY, ANY PRIVATE KEY, and the SSH2 (RFC 4716-like) form.
 _KEY_MARKER = re.compile(rb"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY ?-{4,5}")

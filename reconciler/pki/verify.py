@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from reconciler.model import Finding, Policy, Severity
 from reconciler.pki.certinfo import CertInfo
 from reconciler.pki.chain import ChainResult, build_chain
-from reconciler.pki.findings import chain_findings, error, leaf_findings, warning
+from reconciler.pki.findings import chain_findings, error, leaf_findings, utc, warning
 from reconciler.pki.lenient import COVERED, lenient_check
 from reconciler.pki.names import covers
 from reconciler.pki.webpki import webpki_verify
@@ -79,6 +79,7 @@ def verify(
 ) -> VerifyResult:
     """Verify ``leaf`` up to one of ``roots`` at ``at`` (see the module docstring)."""
     policy = policy if policy is not None else Policy()
+    at = utc(at)
     built = build_chain(leaf, [*intermediates, *roots], roots)
     strict = webpki_verify(
         leaf.cert,

@@ -25,7 +25,7 @@ from cryptography.x509.verification import (
 )
 
 from reconciler.pki.facts import eku_name, eku_oid
-from reconciler.pki.names import ip_of
+from reconciler.pki.names import ip_of, normalize_host
 
 _ANY = ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE
 
@@ -86,7 +86,7 @@ def _subject(name: str) -> x509.verification.Subject:
     ip = ip_of(name)
     if ip is not None:
         return x509.IPAddress(ip)
-    return x509.DNSName(name)
+    return x509.DNSName(normalize_host(name))
 
 
 def webpki_verify(

@@ -47,7 +47,8 @@ class DriftReport:
     @property
     def in_sync(self) -> bool:
         return not self.plan.actions and not any(
-            f.severity is not Severity.INFO for f in self.findings)
+            f.severity is not Severity.INFO for f in self.findings
+        )
 
     @property
     def has_errors(self) -> bool:
@@ -58,8 +59,14 @@ def _f(code: str, severity: Severity, node: str, message: str) -> Finding:
     return Finding(code=code, severity=severity, node=node, message=message)
 
 
-def drift_report(fleet: FleetView, live: Mapping[str, LiveNode], plan: Plan, now: datetime,
-                 cache: CertCache, csr_ages: Mapping[str, datetime] | None = None) -> DriftReport:
+def drift_report(
+    fleet: FleetView,
+    live: Mapping[str, LiveNode],
+    plan: Plan,
+    now: datetime,
+    cache: CertCache,
+    csr_ages: Mapping[str, datetime] | None = None,
+) -> DriftReport:
     """The plan's changes as drift items, plus expiry and hygiene findings per node."""
     from reconciler.planning.live import parse_live
 
@@ -67,18 +74,36 @@ def drift_report(fleet: FleetView, live: Mapping[str, LiveNode], plan: Plan, now
     for action in plan.actions:
         if action.kind not in DRIFT_ACTION_CODES:
             continue
-        findings.append(_f(DRIFT_ACTION_CODES[action.kind], Severity.WARNING, action.node,
-                           f"{action.kind}" + (f" [{action.store}]" if action.store else "")
-                           + f": {action.reason}"))
+        findings.append(
+            _f(
+                DRIFT_ACTION_CODES[action.kind],
+                Severity.WARNING,
+                action.node,
+                f"{action.kind}"
+                + (f" [{action.store}]" if action.store else "")
+                + f": {action.reason}",
+            )
+        )
     records: list[CertRecord] = []
     up = {name: snapshot.reachable for name, snapshot in sorted(live.items())}
-    views = {name: parse_live(snapshot, cache)[0] for name, snapshot in sorted(live.items())
-             if snapshot.reachable}
+    views = {
+        name: parse_live(snapshot, cache)[0]
+        for name, snapshot in sorted(live.items())
+        if snapshot.reachable
+    }
     for name, lv in views.items():
         own = [c for c in (lv.installed, lv.served) if c is not None]
         # A store also trusts the peers' chains: those CAs are in use, not orphans.
-        leaves = [*own, *(c for p in fleet.desired.peers(name) if p in views
-                          for c in (views[p].installed, views[p].served) if c is not None)]
+        leaves = [
+            *own,
+            *(
+                c
+                for p in fleet.desired.peers(name)
+                if p in views
+                for c in (views[p].installed, views[p].served)
+                if c is not None
+            ),
+        ]
         for label, cert in (("server", lv.installed), ("served", lv.served)):
             if cert is not None:
                 records.append(CertRecord(name, label, cert))
@@ -87,22 +112,39 @@ def drift_report(fleet: FleetView, live: Mapping[str, LiveNode], plan: Plan, now
             findings += _store_hygiene(name, store, list(certs.values()), leaves, now)
             extra = len(lv.live.stores.get(store, ())) - len(certs)
             if extra > 0:
-                findings.append(_f("trust.duplicate", Severity.WARNING, name,
-                                   f"{store} holds {extra} duplicate CA certificate(s): remove "
-                                   "the copies"))
+                findings.append(
+                    _f(
+                        "trust.duplicate",
+                        Severity.WARNING,
+                        name,
+                        f"{store} holds {extra} duplicate CA certificate(s): remove the copies",
+                    )
+                )
         if lv.pending_csr is not None and not any(
-                a.node == name and a.kind == "cert.install" for a in plan.actions):
+            a.node == name and a.kind == "cert.install" for a in plan.actions
+        ):
             since = (csr_ages or {}).get(name)
             age = f" for {(now - since).days} days" if since else ""
-            findings.append(_f("csr.pending", Severity.INFO, name,
-                               f"a CSR has been pending on the node{age}, waiting for a "
-                               f"signed certificate (csrs/{name}.csr.pem)"))
-    return DriftReport(plan=plan, findings=tuple(sorted(findings, key=Finding.sort_key)),
-                       certificates=tuple(records), up=up)
+            findings.append(
+                _f(
+                    "csr.pending",
+                    Severity.INFO,
+                    name,
+                    f"a CSR has been pending on the node{age}, waiting for a "
+                    f"signed certificate (csrs/{name}.csr.pem)",
+                )
+            )
+    return DriftReport(
+        plan=plan,
+        findings=tuple(sorted(findings, key=Finding.sort_key)),
+        certificates=tuple(records),
+        up=up,
+    )
 
 
-def _store_hygiene(node: str, store: str, certs: list[CertInfo], leaves: list[CertInfo],
-                   now: datetime) -> list[Finding]:
+def _store_hygiene(
+    node: str, store: str, certs: list[CertInfo], leaves: list[CertInfo], now: datetime
+) -> list[Finding]:
     out: list[Finding] = []
     anchors = [c for c in certs if c.self_signed]
     used: dict[str, CertInfo] = {}  # CA sha -> the leaf that chains through it
@@ -111,27 +153,50 @@ def _store_hygiene(node: str, store: str, certs: list[CertInfo], leaves: list[Ce
             used.setdefault(ca.sha256, leaf)
     for ca in certs:
         if ca.not_after <= now:
-            out.append(_f("ca.expired", Severity.WARNING if ca.sha256 not in used else
-                          Severity.ERROR, node,
-                          f"{store} holds '{ca.subject}', expired on {ca.not_after:%Y-%m-%d}"))
+            out.append(
+                _f(
+                    "ca.expired",
+                    Severity.WARNING if ca.sha256 not in used else Severity.ERROR,
+                    node,
+                    f"{store} holds '{ca.subject}', expired on {ca.not_after:%Y-%m-%d}",
+                )
+            )
         elif ca.sha256 in used and ca.not_after < used[ca.sha256].not_after:
             leaf = used[ca.sha256]
-            out.append(_f("ca.expiring", Severity.WARNING, node,
-                          f"{store} holds '{ca.subject}', which expires on "
-                          f"{ca.not_after:%Y-%m-%d}, before the certificate that chains to it "
-                          f"('{leaf.subject}', {leaf.not_after:%Y-%m-%d}): renew the CA or "
-                          "re-issue the leaf from a CA that outlives it"))
+            out.append(
+                _f(
+                    "ca.expiring",
+                    Severity.WARNING,
+                    node,
+                    f"{store} holds '{ca.subject}', which expires on "
+                    f"{ca.not_after:%Y-%m-%d}, before the certificate that chains to it "
+                    f"('{leaf.subject}', {leaf.not_after:%Y-%m-%d}): renew the CA or "
+                    "re-issue the leaf from a CA that outlives it",
+                )
+            )
     by_subject: dict[str, set[str]] = {}
     for ca in certs:
         by_subject.setdefault(ca.subject, set()).add(ca.spki_sha256)
     for subject, keys in sorted(by_subject.items()):
         if len(keys) > 1:
-            out.append(_f("trust.same_subject", Severity.WARNING, node,
-                          f"{store} holds {len(keys)} CAs named '{subject}' with different keys: "
-                          "chain building may pick the wrong one; remove the stale one"))
+            out.append(
+                _f(
+                    "trust.same_subject",
+                    Severity.WARNING,
+                    node,
+                    f"{store} holds {len(keys)} CAs named '{subject}' with different keys: "
+                    "chain building may pick the wrong one; remove the stale one",
+                )
+            )
     orphans = [c for c in certs if c.sha256 not in used]
     if orphans and leaves:
-        out.append(_f("trust.orphaned", Severity.INFO, node,
-                      f"{store}: {len(orphans)} of {len(certs)} CAs are not in the chain of "
-                      "this node's certificate (expected for built-in CAs; review the rest)"))
+        out.append(
+            _f(
+                "trust.orphaned",
+                Severity.INFO,
+                node,
+                f"{store}: {len(orphans)} of {len(certs)} CAs are not in the chain of "
+                "this node's certificate (expected for built-in CAs; review the rest)",
+            )
+        )
     return out

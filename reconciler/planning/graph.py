@@ -25,9 +25,15 @@ class Draft:
 
     def freeze(self) -> Action:
         return Action(
-            id=self.id, kind=self.kind, node=self.node, reason=self.reason, store=self.store,
-            certificate=self.certificate, services=self.services,
-            subject_alt_names=self.subject_alt_names, depends_on=tuple(sorted(self.depends_on)),
+            id=self.id,
+            kind=self.kind,
+            node=self.node,
+            reason=self.reason,
+            store=self.store,
+            certificate=self.certificate,
+            services=self.services,
+            subject_alt_names=self.subject_alt_names,
+            depends_on=tuple(sorted(self.depends_on)),
             manual=self.manual,
         )
 

@@ -39,11 +39,15 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
     findings: list[Finding] = []
 
     def bad(what: str, exc: Exception) -> None:
-        findings.append(Finding(
-            code="live.unparseable", severity=Severity.ERROR, node=live.name,
-            message=f"the node returned {what} that is not a certificate ({exc}); check the "
-            "node's API by hand before planning changes to it",
-        ))
+        findings.append(
+            Finding(
+                code="live.unparseable",
+                severity=Severity.ERROR,
+                node=live.name,
+                message=f"the node returned {what} that is not a certificate ({exc}); check the "
+                "node's API by hand before planning changes to it",
+            )
+        )
 
     for attr in ("server_certificate", "served_certificate"):
         pem = getattr(live, attr)

@@ -10,8 +10,7 @@ from __future__ import annotations
 EXPRESSWAY_GUI = {
     "trust.add": "Maintenance > Security > Trusted CA certificate > Browse (select {file}) > "
     "Append CA certificate",
-    "trust.remove": "Maintenance > Security > Trusted CA certificate > select '{subject}' > "
-    "Delete",
+    "trust.remove": "Maintenance > Security > Trusted CA certificate > select '{subject}' > Delete",
     "csr.generate": "Maintenance > Security > Server certificate > Generate CSR (Additional "
     "alternative names: {sans}) > Generate CSR, then Download",
     "cert.install": "Maintenance > Security > Server certificate > Upload new certificate "

@@ -17,11 +17,11 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView, own_stores, peer_stores
 from reconciler.model import Finding, LiveNode, Plan, Severity, parse_duration
+from reconciler.pki import CertCache, CertInfo, build_chain, key_matches
 from reconciler.planning.cucm import IDENTITY_RESTARTS, order_services, services_for
 from reconciler.planning.graph import Draft, action_id, closure, ordered, serialise_restarts
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.manual import manual_text
-from reconciler.pki import CertCache, CertInfo, build_chain, key_matches
 
 
 @dataclass
@@ -35,12 +35,19 @@ class _Ctx:
     def add(self, draft: Draft) -> Draft:
         return self.drafts.setdefault(draft.id, draft)
 
-    def note(self, code: str, severity: Severity, node: str, message: str,
-             at: tuple[str, ...] = ("server_certificate",)) -> None:
+    def note(
+        self,
+        code: str,
+        severity: Severity,
+        node: str,
+        message: str,
+        at: tuple[str, ...] = ("server_certificate",),
+    ) -> None:
         view = self.fleet.nodes.get(node)
         location = view.node.pos(*at) if view else None
-        self.findings.append(Finding(code=code, severity=severity, node=node, message=message,
-                                     location=location))
+        self.findings.append(
+            Finding(code=code, severity=severity, node=node, message=message, location=location)
+        )
 
 
 def make_plan(
@@ -60,10 +67,14 @@ def make_plan(
             continue  # not a target nor a target's peer: not read on purpose
         if snapshot is None or not snapshot.reachable:
             why = snapshot.error if snapshot else "not read"
-            ctx.note("node.unreachable", Severity.ERROR, name,
-                     f"{name} could not be read ({why}); nothing can be planned for it or for "
-                     "changes its peers need. Check the node, the URL and the credentials.",
-                     at=("api",))
+            ctx.note(
+                "node.unreachable",
+                Severity.ERROR,
+                name,
+                f"{name} could not be read ({why}); nothing can be planned for it or for "
+                "changes its peers need. Check the node, the URL and the credentials.",
+                at=("api",),
+            )
             continue
         view, problems = parse_live(snapshot, cache)
         ctx.lives[name] = view
@@ -90,7 +101,9 @@ def make_plan(
         desired_digest=fleet.desired.digest,
         node_fingerprints={n: v.live.fingerprint() for n, v in sorted(ctx.lives.items())},
         node_state={n: v.live.fingerprint_parts() for n, v in sorted(ctx.lives.items())},
-        tls_verify_off=tuple(sorted(n for n, v in fleet.nodes.items() if not v.node.spec.tls_verify)),
+        tls_verify_off=tuple(
+            sorted(n for n, v in fleet.nodes.items() if not v.node.spec.tls_verify)
+        ),
         findings=tuple(sorted(ctx.findings, key=Finding.sort_key)),
         actions=tuple(ordered(drafts)),
     )
@@ -105,12 +118,26 @@ def _restart(ctx: _Ctx, view: NodeView, after: set[str], reason: str) -> None:
     """The restart that makes a newly installed certificate served."""
     name = view.name
     if view.node.spec.type == "cucm":
-        ctx.add(Draft(id=action_id(name, "service.restart", "identity"), kind="service.restart",
-                      node=name, reason=reason, services=IDENTITY_RESTARTS["tomcat"],
-                      depends_on=set(after)))
+        ctx.add(
+            Draft(
+                id=action_id(name, "service.restart", "identity"),
+                kind="service.restart",
+                node=name,
+                reason=reason,
+                services=IDENTITY_RESTARTS["tomcat"],
+                depends_on=set(after),
+            )
+        )
     else:
-        ctx.add(Draft(id=action_id(name, "node.restart"), kind="node.restart", node=name,
-                      reason=reason, depends_on=set(after)))
+        ctx.add(
+            Draft(
+                id=action_id(name, "node.restart"),
+                kind="node.restart",
+                node=name,
+                reason=reason,
+                depends_on=set(after),
+            )
+        )
 
 
 def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
@@ -121,47 +148,73 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
         return
     want = _sans(view)
     if leaf is not None and (installed is None or installed.sha256 != leaf.sha256):
-        if not ((lv.pending_csr and key_matches(leaf, lv.pending_csr))
-                or (installed and key_matches(leaf, installed))):
-            ctx.note("csr.key_mismatch", Severity.ERROR, name,
-                     f"{sc.file} matches neither {name}'s pending CSR nor its current key: the "
-                     "node would refuse the install. Have the CA sign the node's pending CSR "
-                     f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.",
-                     at=("server_certificate", "file"))
+        if not (
+            (lv.pending_csr and key_matches(leaf, lv.pending_csr))
+            or (installed and key_matches(leaf, installed))
+        ):
+            ctx.note(
+                "csr.key_mismatch",
+                Severity.ERROR,
+                name,
+                f"{sc.file} matches neither {name}'s pending CSR nor its current key: the "
+                "node would refuse the install. Have the CA sign the node's pending CSR "
+                f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.",
+                at=("server_certificate", "file"),
+            )
         if installed is not None:
             if leaf.authority_key_id != installed.authority_key_id:
-                ctx.note("issuer.changed", Severity.INFO, name,
-                         f"{sc.file} is issued by '{leaf.issuer}' (AKI {leaf.authority_key_id}), "
-                         f"the live certificate by '{installed.issuer}' (AKI "
-                         f"{installed.authority_key_id}): the new chain is added to this node and "
-                         "every linked peer first (Cisco's step D).",
-                         at=("server_certificate", "file"))
+                ctx.note(
+                    "issuer.changed",
+                    Severity.INFO,
+                    name,
+                    f"{sc.file} is issued by '{leaf.issuer}' (AKI {leaf.authority_key_id}), "
+                    f"the live certificate by '{installed.issuer}' (AKI "
+                    f"{installed.authority_key_id}): the new chain is added to this node and "
+                    "every linked peer first (Cisco's step D).",
+                    at=("server_certificate", "file"),
+                )
             if dropped := sorted(installed.san_set() - leaf.san_set()):
-                ctx.note("san.dropped", Severity.WARNING, name,
-                         f"the new certificate drops {', '.join(dropped)}, which the live one "
-                         "carries: clients using those names will fail (Cisco's step A).",
-                         at=("server_certificate", "file"))
-        install = ctx.add(Draft(
-            id=action_id(name, "cert.install", leaf.sha256[:16]), kind="cert.install", node=name,
-            certificate=leaf.summary(), subject_alt_names=tuple(sorted(leaf.san_set())),
-            reason=f"install {sc.file} (leaf only, PEM)" + (
-                f", replacing serial {installed.serial}" if installed else "")))
+                ctx.note(
+                    "san.dropped",
+                    Severity.WARNING,
+                    name,
+                    f"the new certificate drops {', '.join(dropped)}, which the live one "
+                    "carries: clients using those names will fail (Cisco's step A).",
+                    at=("server_certificate", "file"),
+                )
+        install = ctx.add(
+            Draft(
+                id=action_id(name, "cert.install", leaf.sha256[:16]),
+                kind="cert.install",
+                node=name,
+                certificate=leaf.summary(),
+                subject_alt_names=tuple(sorted(leaf.san_set())),
+                reason=f"install {sc.file} (leaf only, PEM)"
+                + (f", replacing serial {installed.serial}" if installed else ""),
+            )
+        )
         _restart(ctx, view, {install.id}, "serve the newly installed certificate")
         return
     if lv.restart_pending:
         _restart(ctx, view, set(), "the installed certificate is not served yet (restart pending)")
-    if leaf is not None or installed is None and lv.pending_csr is None and not want:
+    if leaf is not None or (installed is None and lv.pending_csr is None and not want):
         return
     due = False
     if installed is not None:
         renew = sc.renew_before or ctx.fleet.desired.fleet.policy.renew_before
-        due = installed.not_after - parse_duration(renew, installed.not_before,
-                                                   installed.not_after) <= ctx.now
+        due = (
+            installed.not_after - parse_duration(renew, installed.not_before, installed.not_after)
+            <= ctx.now
+        )
         if due:
             days = (installed.not_after - ctx.now).days
-            ctx.note("renewal.due", Severity.WARNING, name,
-                     f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
-                     f"days left, renew_before {renew}): a CSR is planned.")
+            ctx.note(
+                "renewal.due",
+                Severity.WARNING,
+                name,
+                f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
+                f"days left, renew_before {renew}): a CSR is planned.",
+            )
     differ = installed is None or installed.san_set() != want
     if differ and installed is not None:
         parts = []
@@ -169,31 +222,57 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             parts.append(f"lacks {', '.join(missing)}")
         if extra := sorted(installed.san_set() - want):
             parts.append(f"carries {', '.join(extra)} that the new one will drop")
-        ctx.note("san.live_differs", Severity.INFO, name,
-                 f"the live certificate {' and '.join(parts)}: a CSR with the desired names is planned.")
+        ctx.note(
+            "san.live_differs",
+            Severity.INFO,
+            name,
+            f"the live certificate {' and '.join(parts)}: a CSR with the desired names is planned.",
+        )
     if not (due or differ):
         return
     pending = lv.pending_csr
     if pending is not None and want <= pending.san_set():
         committed = ctx.fleet.desired.files.get(f"csrs/{name}.csr.pem")
-        if committed is not None and pending.pem.strip() == committed.data.decode(errors="replace").strip():
-            ctx.note("csr.waiting", Severity.INFO, name,
-                     f"the pending CSR csrs/{name}.csr.pem waits for a signed certificate: have "
-                     f"the CA sign it and commit the result as certs/{name}.pem with "
-                     "server_certificate.file set.")
+        if (
+            committed is not None
+            and pending.pem.strip() == committed.data.decode(errors="replace").strip()
+        ):
+            ctx.note(
+                "csr.waiting",
+                Severity.INFO,
+                name,
+                f"the pending CSR csrs/{name}.csr.pem waits for a signed certificate: have "
+                f"the CA sign it and commit the result as certs/{name}.pem with "
+                "server_certificate.file set.",
+            )
             return
-        ctx.add(Draft(id=action_id(name, "csr.generate"), kind="csr.generate", node=name,
-                      subject_alt_names=tuple(sorted(pending.san_set())),
-                      reason=f"keep the node's pending CSR (it has the desired names) and save it "
-                      f"as csrs/{name}.csr.pem for the CA"))
+        ctx.add(
+            Draft(
+                id=action_id(name, "csr.generate"),
+                kind="csr.generate",
+                node=name,
+                subject_alt_names=tuple(sorted(pending.san_set())),
+                reason=f"keep the node's pending CSR (it has the desired names) and save it "
+                f"as csrs/{name}.csr.pem for the CA",
+            )
+        )
         return
     why = "renewal is due" if due else "the SANs differ from the desired ones"
     if pending is not None:
-        why += "; the pending CSR lacks " + ", ".join(sorted(want - pending.san_set())) + \
-            " and is discarded first"
-    ctx.add(Draft(id=action_id(name, "csr.generate"), kind="csr.generate", node=name,
-                  subject_alt_names=tuple(sorted(want)),
-                  reason=f"generate a CSR on the node ({why}); save it as csrs/{name}.csr.pem"))
+        why += (
+            "; the pending CSR lacks "
+            + ", ".join(sorted(want - pending.san_set()))
+            + " and is discarded first"
+        )
+    ctx.add(
+        Draft(
+            id=action_id(name, "csr.generate"),
+            kind="csr.generate",
+            node=name,
+            subject_alt_names=tuple(sorted(want)),
+            reason=f"generate a CSR on the node ({why}); save it as csrs/{name}.csr.pem",
+        )
+    )
 
 
 def _plan_trust(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
@@ -207,10 +286,16 @@ def _plan_trust(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
                 continue
             where = f" ({entry.file})" if entry.file else ""
             reason = "listed in the node file" if entry.listed else entry.reason
-            draft = ctx.add(Draft(id=action_id(name, "trust.add", store, sha[:16]),
-                                  kind="trust.add", node=name, store=store,
-                                  certificate=entry.cert.summary(),
-                                  reason=f"{store} lacks '{entry.cert.subject}'{where}: {reason}"))
+            draft = ctx.add(
+                Draft(
+                    id=action_id(name, "trust.add", store, sha[:16]),
+                    kind="trust.add",
+                    node=name,
+                    store=store,
+                    certificate=entry.cert.summary(),
+                    reason=f"{store} lacks '{entry.cert.subject}'{where}: {reason}",
+                )
+            )
             adds.add(draft.id)
             changed.add(store)
     if view.node.spec.type != "cucm":
@@ -218,17 +303,28 @@ def _plan_trust(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
     services = set(services_for(frozenset(changed))) | set(lv.live.services_pending)
     if services:
         ordered_services = order_services(services)
-        why = (f"{', '.join(sorted(changed))} changed" if changed else
-               "the node reports a trust change waiting for these restarts")
-        ctx.add(Draft(id=action_id(name, "service.restart", "trust"), kind="service.restart",
-                      node=name, services=ordered_services, depends_on=adds,
-                      reason=f"{why}: restart {', '.join(ordered_services)}"))
+        why = (
+            f"{', '.join(sorted(changed))} changed"
+            if changed
+            else "the node reports a trust change waiting for these restarts"
+        )
+        ctx.add(
+            Draft(
+                id=action_id(name, "service.restart", "trust"),
+                kind="service.restart",
+                node=name,
+                services=ordered_services,
+                depends_on=adds,
+                reason=f"{why}: restart {', '.join(ordered_services)}",
+            )
+        )
 
 
 def _link_install(ctx: _Ctx, view: NodeView) -> None:
     """A node's install waits for its own and its peers' trust of the new chain."""
-    install = next((d for d in ctx.drafts.values()
-                    if d.node == view.name and d.kind == "cert.install"), None)
+    install = next(
+        (d for d in ctx.drafts.values() if d.node == view.name and d.kind == "cert.install"), None
+    )
     if install is None:
         return
     chain = {c.sha256 for c in view.chain_cas()}
@@ -240,8 +336,12 @@ def _link_install(ctx: _Ctx, view: NodeView) -> None:
         for draft in ctx.drafts.values():
             if draft.node != node:
                 continue
-            if draft.kind == "trust.add" and draft.store in stores and draft.certificate and \
-                    draft.certificate.sha256 in chain:
+            if (
+                draft.kind == "trust.add"
+                and draft.store in stores
+                and draft.certificate
+                and draft.certificate.sha256 in chain
+            ):
                 install.depends_on.add(draft.id)
                 restart = ctx.drafts.get(action_id(node, "service.restart", "trust"))
                 if restart is not None:
@@ -258,8 +358,11 @@ def _needed(ctx: _Ctx, view: NodeView, lv: LiveView) -> set[str]:
     for name in (view.name, *ctx.fleet.desired.peers(view.name)):
         other = ctx.lives.get(name)
         node_view = ctx.fleet.nodes.get(name)
-        for leaf in (other.installed if other else None, other.served if other else None,
-                     node_view.leaf if node_view else None):
+        for leaf in (
+            other.installed if other else None,
+            other.served if other else None,
+            node_view.leaf if node_view else None,
+        ):
             if leaf is not None:
                 leaves.append(leaf)
     needed: set[str] = set()
@@ -285,15 +388,26 @@ def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
         for cert in extra:
             if cert.sha256 in needed:
                 continue
-            ctx.add(Draft(id=action_id(view.name, "trust.remove", store, cert.sha256[:16]),
-                          kind="trust.remove", node=view.name, store=store,
-                          certificate=cert.summary(), depends_on=set(restarts),
-                          reason=f"'{cert.subject}' is not listed and {store} has prune: true"))
+            ctx.add(
+                Draft(
+                    id=action_id(view.name, "trust.remove", store, cert.sha256[:16]),
+                    kind="trust.remove",
+                    node=view.name,
+                    store=store,
+                    certificate=cert.summary(),
+                    depends_on=set(restarts),
+                    reason=f"'{cert.subject}' is not listed and {store} has prune: true",
+                )
+            )
     if unmanaged_total:
-        ctx.note("trust.unmanaged", Severity.INFO, view.name,
-                 f"{unmanaged_total} CA certificate(s) in the node's trust stores are not in the "
-                 "desired state (kept; list them or set prune: true on the store to remove them)",
-                 at=("trust",))
+        ctx.note(
+            "trust.unmanaged",
+            Severity.INFO,
+            view.name,
+            f"{unmanaged_total} CA certificate(s) in the node's trust stores are not in the "
+            "desired state (kept; list them or set prune: true on the store to remove them)",
+            at=("trust",),
+        )
 
 
 def _to_manual(drafts: dict[str, Draft], lives: dict[str, LiveView]) -> None:
@@ -304,8 +418,11 @@ def _to_manual(drafts: dict[str, Draft], lives: dict[str, LiveView]) -> None:
             continue
         cert = draft.certificate
         draft.manual = manual_text(
-            lv.live.type, draft.kind, store=draft.store or "",
-            subject=cert.subject if cert else "", sans=", ".join(draft.subject_alt_names),
+            lv.live.type,
+            draft.kind,
+            store=draft.store or "",
+            subject=cert.subject if cert else "",
+            sans=", ".join(draft.subject_alt_names),
             commands="; ".join(f"utils service restart {s}" for s in draft.services),
         )
         draft.reason = f"{draft.reason} (no API on this node for {draft.kind}: do it by hand)"

@@ -89,13 +89,19 @@ def cert_lines(cert: CertInfo, now: datetime, indent: str = "  ") -> list[str]:
         ("Subject", cert.subject),
         ("Issuer", cert.issuer),
         ("Serial", cert.serial),
-        ("Valid", f"{cert.not_before:%Y-%m-%d %H:%M} → {cert.not_after:%Y-%m-%d %H:%M} UTC ({state})"),
+        (
+            "Valid",
+            f"{cert.not_before:%Y-%m-%d %H:%M} → {cert.not_after:%Y-%m-%d %H:%M} UTC ({state})",
+        ),
         ("SANs", (", ".join(sans) or "(none)") + (" [critical]" if cert.san_critical else "")),
         ("Key usage", ", ".join(cert.key_usage) or "(none)"),
         ("Ext. key usage", ", ".join(eku) or "(none)"),
         ("Authority KID", colon_hex(cert.authority_key_id) if cert.authority_key_id else "(none)"),
         ("Subject KID", colon_hex(cert.subject_key_id) if cert.subject_key_id else "(none)"),
-        ("Basic constr.", kind + (f", pathlen {cert.path_length}" if cert.path_length is not None else "")),
+        (
+            "Basic constr.",
+            kind + (f", pathlen {cert.path_length}" if cert.path_length is not None else ""),
+        ),
         ("Key", _key(cert)),
         ("Signature", cert.signature_hash or "(intrinsic)"),
         ("SHA-256", colon_hex(cert.sha256)),
@@ -117,4 +123,7 @@ def csr_lines(csr: CsrInfo, indent: str = "  ") -> list[str]:
 
 def chain_lines(chain: Sequence[CertInfo]) -> list[str]:
     """``leaf → intermediate → root`` as indented lines."""
-    return [f"  {'  ' * i}{'└ ' if i else ''}{c.subject}  [{c.sha256[:16]}]" for i, c in enumerate(chain)]
+    return [
+        f"  {'  ' * i}{'└ ' if i else ''}{c.subject}  [{c.sha256[:16]}]"
+        for i, c in enumerate(chain)
+    ]

@@ -20,8 +20,10 @@ def drift_text(report: DriftReport) -> list[str]:
     lines = render_findings([f for f in report.findings])
     state = "in sync" if report.in_sync else ("ERRORS" if report.has_errors else "DRIFT")
     down = [n for n, ok in report.up.items() if not ok]
-    lines.append(f"Drift: {state}: {len(report.up)} nodes ({len(down)} unreachable); "
-                 f"{len(report.plan.actions)} planned change(s); {summary_line(report.findings)}.")
+    lines.append(
+        f"Drift: {state}: {len(report.up)} nodes ({len(down)} unreachable); "
+        f"{len(report.plan.actions)} planned change(s); {summary_line(report.findings)}."
+    )
     return lines
 
 
@@ -32,27 +34,37 @@ def drift_json(report: DriftReport) -> str:
     data = {
         "format_version": 1,
         "in_sync": report.in_sync,
-        "nodes": {n: {"up": report.up.get(n, False), "items": nodes.get(n, [])}
-                  for n in sorted(set(report.up) | set(nodes) - {""})},
+        "nodes": {
+            n: {"up": report.up.get(n, False), "items": nodes.get(n, [])}
+            for n in sorted(set(report.up) | set(nodes) - {""})
+        },
         "findings": [finding_data(f) for f in report.findings],
         "planned_actions": len(report.plan.actions),
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
+def _drifting(report: DriftReport) -> set[str]:
+    return {f.node or "" for f in report.findings if f.severity is not Severity.INFO}
+
+
 def drift_markdown(report: DriftReport) -> str:
     out = [MARKER, "## certops drift", ""]
-    out.append("**In sync.**" if report.in_sync else
-               f"**Drift on {len({f.node for f in report.findings if f.severity is not Severity.INFO})}"
-               " node(s).**")
+    out.append(
+        "**In sync.**"
+        if report.in_sync
+        else f"**Drift on {len(_drifting(report))} node(s).**"
+    )
     out += ["", "| node | up | errors | warnings | notes |", "|---|---|---|---|---|"]
     per: dict[str, Counter[Severity]] = defaultdict(Counter)
     for f in report.findings:
         per[f.node or ""][f.severity] += 1
     for node in sorted(report.up):
         c = per[node]
-        out.append(f"| {node} | {'yes' if report.up[node] else '**no**'} | {c[Severity.ERROR]} | "
-                   f"{c[Severity.WARNING]} | {c[Severity.INFO]} |")
+        out.append(
+            f"| {node} | {'yes' if report.up[node] else '**no**'} | {c[Severity.ERROR]} | "
+            f"{c[Severity.WARNING]} | {c[Severity.INFO]} |"
+        )
     out.append("")
     for node in sorted(report.up):
         items = [f for f in report.findings if f.node == node]
@@ -81,28 +93,47 @@ def drift_metrics(report: DriftReport) -> str:
         if key in seen:
             continue
         seen.add(key)
-        labels = (f'node="{_label(rec.node)}",store="{_label(rec.store)}",'
-                  f'subject="{_label(rec.cert.subject)}",issuer="{_label(rec.cert.issuer)}",'
-                  f'serial="{rec.cert.serial}",sha256="{rec.cert.sha256}"')
-        out.append(f"certops_certificate_not_after_timestamp_seconds{{{labels}}} "
-                   f"{int(rec.cert.not_after.timestamp())}")
-    out += ["# HELP certops_node_up Whether certops could read the node (1) or not (0).",
-            "# TYPE certops_node_up gauge"]
-    out += [f'certops_node_up{{node="{_label(n)}"}} {int(ok)}' for n, ok in sorted(report.up.items())]
-    out += ["# HELP certops_drift_items Drift and hygiene items per node and severity.",
-            "# TYPE certops_drift_items gauge"]
+        labels = (
+            f'node="{_label(rec.node)}",store="{_label(rec.store)}",'
+            f'subject="{_label(rec.cert.subject)}",issuer="{_label(rec.cert.issuer)}",'
+            f'serial="{rec.cert.serial}",sha256="{rec.cert.sha256}"'
+        )
+        out.append(
+            f"certops_certificate_not_after_timestamp_seconds{{{labels}}} "
+            f"{int(rec.cert.not_after.timestamp())}"
+        )
+    out += [
+        "# HELP certops_node_up Whether certops could read the node (1) or not (0).",
+        "# TYPE certops_node_up gauge",
+    ]
+    out += [
+        f'certops_node_up{{node="{_label(n)}"}} {int(ok)}' for n, ok in sorted(report.up.items())
+    ]
+    out += [
+        "# HELP certops_drift_items Drift and hygiene items per node and severity.",
+        "# TYPE certops_drift_items gauge",
+    ]
     per: dict[str, Counter[str]] = defaultdict(Counter)
     for f in report.findings:
         if f.node:
             per[f.node][f.severity.value] += 1
     for node in sorted(report.up):
         for sev in ("error", "warning", "info"):
-            out.append(f'certops_drift_items{{node="{_label(node)}",severity="{sev}"}} {per[node][sev]}')
-    out += ["# HELP certops_planned_actions Changes a plan would make now, per node and kind.",
-            "# TYPE certops_planned_actions gauge"]
+            out.append(
+                f'certops_drift_items{{node="{_label(node)}",severity="{sev}"}} {per[node][sev]}'
+            )
+    out += [
+        "# HELP certops_planned_actions Changes a plan would make now, per node and kind.",
+        "# TYPE certops_planned_actions gauge",
+    ]
     kinds = Counter((a.node, a.kind) for a in report.plan.actions)
-    out += [f'certops_planned_actions{{node="{_label(n)}",kind="{k}"}} {c}'
-            for (n, k), c in sorted(kinds.items())]
-    out += ["# HELP certops_in_sync 1 when the whole fleet is in sync.",
-            "# TYPE certops_in_sync gauge", f"certops_in_sync {int(report.in_sync)}"]
+    out += [
+        f'certops_planned_actions{{node="{_label(n)}",kind="{k}"}} {c}'
+        for (n, k), c in sorted(kinds.items())
+    ]
+    out += [
+        "# HELP certops_in_sync 1 when the whole fleet is in sync.",
+        "# TYPE certops_in_sync gauge",
+        f"certops_in_sync {int(report.in_sync)}",
+    ]
     return "\n".join(out) + "\n"

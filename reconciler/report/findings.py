@@ -31,7 +31,11 @@ def summary_line(findings: Sequence[Finding]) -> str:
         return f"{k} {word}{'' if k == 1 else 's'}"
 
     return ", ".join(
-        [n(c[Severity.ERROR], "error"), n(c[Severity.WARNING], "warning"), n(c[Severity.INFO], "note")]
+        [
+            n(c[Severity.ERROR], "error"),
+            n(c[Severity.WARNING], "warning"),
+            n(c[Severity.INFO], "note"),
+        ]
     )
 
 

@@ -31,8 +31,10 @@ def plan_json(plan: Plan) -> str:
 
 def cert_text(cert: CertSummary) -> str:
     sans = f" SANs {', '.join(cert.subject_alt_names)};" if cert.subject_alt_names else ""
-    return (f"{cert.subject};{sans} serial {cert.serial}; not after "
-            f"{cert.not_after:%Y-%m-%d}; SHA-256 {cert.sha256[:16]}…")
+    return (
+        f"{cert.subject};{sans} serial {cert.serial}; not after "
+        f"{cert.not_after:%Y-%m-%d}; SHA-256 {cert.sha256[:16]}…"
+    )
 
 
 def action_line(index: int, action: Action) -> list[str]:
@@ -94,8 +96,9 @@ def plan_markdown(plan: Plan) -> str:
         order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
         for f in sorted(plan.findings, key=lambda f: (order[f.severity], f.node or "", f.code)):
             where = f" (`{f.location}`)" if f.location else ""
-            out.append(f"| {f.severity.value} | {f.node or ''} | `{f.code}` | "
-                       f"{_cell(f.message)}{where} |")
+            out.append(
+                f"| {f.severity.value} | {f.node or ''} | `{f.code}` | {_cell(f.message)}{where} |"
+            )
         out.append("")
     by_node: dict[str, list[tuple[int, Action]]] = defaultdict(list)
     for i, action in enumerate(plan.actions, 1):
@@ -105,7 +108,8 @@ def plan_markdown(plan: Plan) -> str:
         kinds: dict[str, int] = defaultdict(int)
         for _, action in by_node.get(node, []):
             kinds[action.kind] += 1
-        out.append(f"| {node} | {', '.join(f'{n}× `{k}`' for k, n in sorted(kinds.items())) or 'in sync'} |")
+        listed = ", ".join(f"{n}× `{k}`" for k, n in sorted(kinds.items()))
+        out.append(f"| {node} | {listed or 'in sync'} |")
     out.append("")
     for node in sorted(by_node):
         out += [f"<details><summary><b>{node}</b>: {len(by_node[node])} action(s)</summary>", ""]
@@ -124,4 +128,3 @@ def plan_markdown(plan: Plan) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
-

@@ -51,13 +51,55 @@ def test_example_json() -> None:
 @pytest.mark.parametrize(
     ("file", "old", "new", "where", "code"),
     [
-        ("nodes/expe1.yaml", "type: expressway-e", "type: expressway-x", "nodes/expe1.yaml:3:7", "input.schema"),
-        ("nodes/expe1.yaml", "labels: {site: dc1, role: edge}", "lables: {site: dc1}", "nodes/expe1.yaml:5:1", "input.schema"),
-        ("nodes/expc1.yaml", "  renew_before: 30d", "  renew_before: soon", "nodes/expc1.yaml:13:17", "input.schema"),
-        ("nodes/expc1.yaml", "trust: []", "trust: [../cas/missing.pem]", "nodes/expc1.yaml:14:9", "input.file_missing"),
-        ("certops.yaml", "  - [expc1, expe1]", "  - [expc1, expe9]", "certops.yaml:11:13", "link.unknown_node"),
-        ("certops.yaml", "  derive_trust: true", "  derive_trust: 12", "certops.yaml:16:17", "input.schema"),
-        ("nodes/cucm-pub.yaml", "name: cucm-pub", "name: cucm-pub\nname: again", "nodes/cucm-pub.yaml:3:1", "input.yaml"),
+        (
+            "nodes/expe1.yaml",
+            "type: expressway-e",
+            "type: expressway-x",
+            "nodes/expe1.yaml:3:7",
+            "input.schema",
+        ),
+        (
+            "nodes/expe1.yaml",
+            "labels: {site: dc1, role: edge}",
+            "lables: {site: dc1}",
+            "nodes/expe1.yaml:5:1",
+            "input.schema",
+        ),
+        (
+            "nodes/expc1.yaml",
+            "  renew_before: 30d",
+            "  renew_before: soon",
+            "nodes/expc1.yaml:13:17",
+            "input.schema",
+        ),
+        (
+            "nodes/expc1.yaml",
+            "trust: []",
+            "trust: [../cas/missing.pem]",
+            "nodes/expc1.yaml:14:9",
+            "input.file_missing",
+        ),
+        (
+            "certops.yaml",
+            "  - [expc1, expe1]",
+            "  - [expc1, expe9]",
+            "certops.yaml:11:13",
+            "link.unknown_node",
+        ),
+        (
+            "certops.yaml",
+            "  derive_trust: true",
+            "  derive_trust: 12",
+            "certops.yaml:16:17",
+            "input.schema",
+        ),
+        (
+            "nodes/cucm-pub.yaml",
+            "name: cucm-pub",
+            "name: cucm-pub\nname: again",
+            "nodes/cucm-pub.yaml:3:1",
+            "input.yaml",
+        ),
     ],
 )
 def test_broken_variants_name_file_line_col(
@@ -76,8 +118,9 @@ def test_broken_variants_name_file_line_col(
 
 def test_private_key_is_refused_and_never_printed(example: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     (example / "certs" / "expe1.key").write_bytes(pem)
     rc, out = run("validate", str(example), "--at", AT)
     assert rc == 1
@@ -88,9 +131,11 @@ def test_private_key_is_refused_and_never_printed(example: Path) -> None:
 
 def test_several_problems_in_several_files_at_once(example: Path) -> None:
     (example / "nodes" / "expe1.yaml").write_text(
-        (example / "nodes" / "expe1.yaml").read_text().replace("type: expressway-e", "type: 7"))
+        (example / "nodes" / "expe1.yaml").read_text().replace("type: expressway-e", "type: 7")
+    )
     (example / "nodes" / "expc1.yaml").write_text(
-        (example / "nodes" / "expc1.yaml").read_text() + "bogus: 1\n")
+        (example / "nodes" / "expc1.yaml").read_text() + "bogus: 1\n"
+    )
     (example / "cas" / "junk.pem").write_text("not a certificate\n")
     rc, out = run("validate", str(example), "--at", AT)
     assert rc == 1
@@ -121,10 +166,19 @@ def test_inspect_refuses_garbage_and_keys(tmp_path: Path) -> None:
 
 def _verify(case: str, *extra: str) -> tuple[int, dict[str, object]]:
     d = SCEN / case / "desired"
-    rc, out = run("verify", str(d / "certs" / "expe1.pem"), "--ca", str(d / "cas" / "lab-root.pem"),
-                  "--intermediate", str(d / "cas" / "issuing-new.pem"),
-                  "--intermediate", str(d / "cas" / "issuing-old.pem"),
-                  "--format", "json", *extra)
+    rc, out = run(
+        "verify",
+        str(d / "certs" / "expe1.pem"),
+        "--ca",
+        str(d / "cas" / "lab-root.pem"),
+        "--intermediate",
+        str(d / "cas" / "issuing-new.pem"),
+        "--intermediate",
+        str(d / "cas" / "issuing-old.pem"),
+        "--format",
+        "json",
+        *extra,
+    )
     return rc, json.loads(out)
 
 
@@ -157,15 +211,21 @@ def test_schema_prints_both() -> None:
 
 
 def test_console_entry_points() -> None:
-    for cmd in ([sys.executable, "-m", "reconciler", "--help"],
-                [str(Path(sys.executable).parent / "certops"), "--version"]):
+    for cmd in (
+        [sys.executable, "-m", "reconciler", "--help"],
+        [str(Path(sys.executable).parent / "certops"), "--version"],
+    ):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         assert "certops" in proc.stdout
 
 
 def test_bad_option_exits_nonzero() -> None:
-    proc = subprocess.run([sys.executable, "-m", "reconciler", "validate", "--at", "yesterday",
-                           str(EXAMPLE)], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", "--at", "yesterday", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "ISO 8601" in proc.stderr and "Traceback" not in proc.stderr

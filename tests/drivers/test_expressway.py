@@ -1,4 +1,4 @@
-"""The Expressway driver against emulated Expressways over real HTTPS: read, CSR, install, restart."""
+"""The Expressway driver against emulated Expressways: read, CSR, install, restart."""
 
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ async def test_trust_add_appends_and_is_idempotent(lab: LabThread, driver: MakeD
 
     await d.trust_add("trusted-ca-list", [new_ca])  # already there: nothing changes
     assert (await d.read()).stores["trusted-ca-list"] == after
+    with pytest.raises(ValueError, match="one trust store"):
+        await d.trust_add("tomcat-trust", [new_ca])
 
 
 async def test_csr_generate_then_conflict_without_retry(lab: LabThread,

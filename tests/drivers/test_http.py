@@ -80,6 +80,17 @@ async def test_no_retry_on_permanent_statuses(lab: LabThread, driver: MakeDriver
     assert lab.counters("expe1")["GET"] == 1
 
 
+async def test_restart_without_the_csrf_header_is_forbidden(lab: LabThread,
+                                                            driver: MakeDriver) -> None:
+    d = driver("expe1")  # X15.0: the header is required on restart (the driver always sends it)
+    with pytest.raises(AuthError) as err:
+        await d.http.request("POST", f"{XP}/restart", retry=False)
+    assert err.value.status == 403 and "Missing or invalid CSRF header" in str(err.value)
+    assert "lacks API access" in str(err.value) and "refused a header" in str(err.value)
+    assert lab.counters("expe1")["POST"] == 1
+    assert lab.node("expe1").down is False and not lab.node("expe1")._tasks  # no restart
+
+
 async def test_wrong_password_is_an_auth_error_with_a_hint(lab: LabThread,
                                                            driver: MakeDriver) -> None:
     d = driver("expe1", password="WrongPassw0rd!")

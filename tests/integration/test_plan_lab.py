@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import ssl
 import shutil
+import ssl
 from pathlib import Path
 
 import jsonschema
@@ -19,20 +19,26 @@ SCHEMA = Path(__file__).resolve().parents[2] / "reconciler" / "schemas" / "plan.
 
 
 def plan(desired: Path, inventory: Path, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(build_app(), ["plan", str(desired), "--inventory", str(inventory), *extra])
+    result = runner.invoke(
+        build_app(), ["plan", str(desired), "--inventory", str(inventory), *extra]
+    )
     return result.exit_code, result.output
 
 
-def test_fresh_lab_plans_a_renewal_and_sends_no_write(lab: LabThread, desired: Path,
-                                                      inventory: Path) -> None:
+def test_fresh_lab_plans_a_renewal_and_sends_no_write(
+    lab: LabThread, desired: Path, inventory: Path
+) -> None:
     lab.reset_counters()
     code, out = plan(desired, inventory, "--format", "json", "--detailed-exitcode")
     assert code == 2, out
     data = json.loads(out)
     jsonschema.validate(data, json.loads(SCHEMA.read_text()))
     kinds = sorted((a["kind"], a["node"]) for a in data["actions"])
-    assert kinds == [("csr.generate", "cucm-pub"), ("csr.generate", "expc1"),
-                     ("csr.generate", "expe1")]
+    assert kinds == [
+        ("csr.generate", "cucm-pub"),
+        ("csr.generate", "expc1"),
+        ("csr.generate", "expe1"),
+    ]
     assert {f["code"] for f in data["findings"]} >= {"renewal.due"}
     for name in ("expe1", "expc1", "cucm-pub"):
         counts = lab.counters(name)
@@ -41,8 +47,9 @@ def test_fresh_lab_plans_a_renewal_and_sends_no_write(lab: LabThread, desired: P
     assert set(data["node_fingerprints"]) == {"expe1", "expc1", "cucm-pub"}
 
 
-def test_plan_text_markdown_and_out_file(lab: LabThread, desired: Path, inventory: Path,
-                                         tmp_path: Path) -> None:
+def test_plan_text_markdown_and_out_file(
+    lab: LabThread, desired: Path, inventory: Path, tmp_path: Path
+) -> None:
     out_file = tmp_path / "plan.json"
     code, out = plan(desired, inventory, "--out", str(out_file))
     assert code == 0, out
@@ -54,15 +61,19 @@ def test_plan_text_markdown_and_out_file(lab: LabThread, desired: Path, inventor
     assert md.startswith("<!-- certops-plan -->") and "<details>" in md and "| expe1 |" in md
 
 
-def test_new_ca_certificate_plans_trust_first(lab: LabThread, desired: Path, inventory: Path,
-                                              tmp_path: Path) -> None:
+def test_new_ca_certificate_plans_trust_first(
+    lab: LabThread, desired: Path, inventory: Path, tmp_path: Path
+) -> None:
     """The seed's step D: a certificate from the new CA needs its chain on every peer first."""
     # A CSR generated on expc1 (a write the test does itself), signed by the lab's NEW CA.
     csr = lab.run(_generate_csr(lab, "expc1"))
     (desired / "certs" / "expc1.pem").write_text(sign_with_lab(lab, csr, "new"))
     node_file = desired / "nodes" / "expc1.yaml"
-    node_file.write_text(node_file.read_text().replace(
-        "server_certificate:\n", "server_certificate:\n  file: ../certs/expc1.pem\n"))
+    node_file.write_text(
+        node_file.read_text().replace(
+            "server_certificate:\n", "server_certificate:\n  file: ../certs/expc1.pem\n"
+        )
+    )
     lab.reset_counters()
     code, out = plan(desired, inventory, "--format", "json", "--node", "expc1")
     assert code == 0, out
@@ -71,8 +82,11 @@ def test_new_ca_certificate_plans_trust_first(lab: LabThread, desired: Path, inv
     installs = order.index(("cert.install", "expc1", None))
     trust = [o for o in order if o[0] == "trust.add"]
     assert {(n, s) for _, n, s in trust} >= {
-        ("expc1", "trusted-ca-list"), ("expe1", "trusted-ca-list"),
-        ("cucm-pub", "tomcat-trust"), ("cucm-pub", "callmanager-trust")}
+        ("expc1", "trusted-ca-list"),
+        ("expe1", "trusted-ca-list"),
+        ("cucm-pub", "tomcat-trust"),
+        ("cucm-pub", "callmanager-trust"),
+    }
     assert all(order.index(t) < installs for t in trust)
     assert order.index(("service.restart", "cucm-pub", None)) < installs
     assert order[-1] == ("node.restart", "expc1", None)
@@ -94,14 +108,20 @@ async def _generate_csr(lab: LabThread, name: str) -> str:
 
     inv = lab.lab
     node = inv.nodes[name]
-    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(inv.paths.ca_bundle)), base_url=inv.url(name),
-                                 auth=(node.username, node.password)) as client:
-        r = await client.post("/api/provisioning/certs/generate_csr",
-                              json={"Additional_FQDNS": ["expc.nart.com", "expc1.nart.com"]},
-                              extensions={"sni_hostname": node.state.fqdn})
+    async with httpx.AsyncClient(
+        verify=ssl.create_default_context(cafile=str(inv.paths.ca_bundle)),
+        base_url=inv.url(name),
+        auth=(node.username, node.password),
+    ) as client:
+        r = await client.post(
+            "/api/provisioning/certs/generate_csr",
+            json={"Additional_FQDNS": ["expc.nart.com", "expc1.nart.com"]},
+            extensions={"sni_hostname": node.state.fqdn},
+        )
         r.raise_for_status()
-        r = await client.get("/api/provisioning/certs/generate_csr",
-                             extensions={"sni_hostname": node.state.fqdn})
+        r = await client.get(
+            "/api/provisioning/certs/generate_csr", extensions={"sni_hostname": node.state.fqdn}
+        )
         return r.text
 
 
@@ -116,8 +136,9 @@ def test_unreachable_node_blocks_the_plan(lab: LabThread, desired: Path, invento
     assert {"expc1", "cucm-pub"} <= set(data["node_fingerprints"])
 
 
-def test_missing_credentials_is_one_clear_error(desired: Path, tmp_path: Path,
-                                                 monkeypatch: object) -> None:
+def test_missing_credentials_is_one_clear_error(
+    desired: Path, tmp_path: Path, monkeypatch: object
+) -> None:
     code, out = plan(desired, tmp_path / "nope.yaml")
     assert code == 1 and "nope.yaml" in out
     empty = tmp_path / "inv.yaml"
@@ -134,8 +155,9 @@ def test_malformed_json_from_a_node(lab: LabThread, desired: Path, inventory: Pa
     assert "cucm-pub" in out and "not JSON" in out
 
 
-def test_bad_desired_state_exits_1_before_any_request(lab: LabThread, desired: Path,
-                                                      inventory: Path) -> None:
+def test_bad_desired_state_exits_1_before_any_request(
+    lab: LabThread, desired: Path, inventory: Path
+) -> None:
     shutil.copy(desired / "nodes" / "expe1.yaml", desired / "nodes" / "copy.yaml")
     lab.reset_counters()
     code, out = plan(desired, inventory)

@@ -18,8 +18,8 @@ from typing import Any
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_scenarios import CUCM_SANS, EXPC_SANS, EXPE_SANS, HERE, Pki, chain_pem, write_case  # noqa: E402
-from pkitools import Issued, make_ca, make_csr, make_leaf, new_key, utc  # noqa: E402
+from make_scenarios import CUCM_SANS, EXPC_SANS, EXPE_SANS, HERE, Pki, chain_pem, write_case
+from pkitools import Issued, make_ca, make_csr, make_leaf, new_key, utc
 
 SANS = {"expe1": EXPE_SANS, "expc1": EXPC_SANS, "cucm-pub": CUCM_SANS}
 CN = {"expe1": "expe.nart.com", "expc1": "expc.nart.com", "cucm-pub": "cucm-pub.nart.com"}
@@ -43,7 +43,8 @@ class LiveNodeData:
             return {"name": self.name, "type": TYPES[self.name], "error": self.error}
         caps = CUCM_CAPS if self.name == "cucm-pub" else EXP_CAPS
         return {
-            "name": self.name, "type": TYPES[self.name],
+            "name": self.name,
+            "type": TYPES[self.name],
             "version": "14.0.1" if self.name == "cucm-pub" else "X15.0.2",
             "server_certificate": self.installed.pem.decode(),
             "served_certificate": (self.served or self.installed).pem.decode(),
@@ -78,9 +79,12 @@ class World:
     def live(self) -> dict[str, LiveNodeData]:
         p = self.pki
         exp = {"trusted-ca-list": [p.root, p.old]}
-        cucm = {"tomcat-trust": [p.root, p.old, self.builtin],
-                "callmanager-trust": [p.root, p.old, self.builtin],
-                "capf-trust": [self.builtin], "ipsec-trust": []}
+        cucm = {
+            "tomcat-trust": [p.root, p.old, self.builtin],
+            "callmanager-trust": [p.root, p.old, self.builtin],
+            "capf-trust": [self.builtin],
+            "ipsec-trust": [],
+        }
         return {
             "expe1": LiveNodeData("expe1", self.live_leaf["expe1"], stores=dict(exp)),
             "expc1": LiveNodeData("expc1", self.live_leaf["expc1"], stores=dict(exp)),
@@ -92,22 +96,33 @@ class World:
         return make_leaf(CN[node], sans, ca, key=self.csr_key[node], **kw)
 
 
-def emit(case: str, world: World, live: dict[str, LiveNodeData], files: dict[str, bytes],
-         node_files: dict[str, str | None], at: str = "2026-11-26T00:00:00+00:00",
-         prune: bool = False, description: str = "") -> None:
+def emit(
+    case: str,
+    world: World,
+    live: dict[str, LiveNodeData],
+    files: dict[str, bytes],
+    node_files: dict[str, str | None],
+    at: str = "2026-11-26T00:00:00+00:00",
+    prune: bool = False,
+    description: str = "",
+) -> None:
     write_case(case, world.pki, files=files, node_files=node_files)
     root = HERE / case / "desired"
     if prune:
         path = root / "nodes" / "expe1.yaml"
         text = path.read_text().replace(
             "trust:\n  - ../cas/lab-root.pem\n  - ../cas/issuing-old.pem\n",
-            "trust:\n  cas: [../cas/lab-root.pem, ../cas/issuing-old.pem]\n  prune: true\n")
+            "trust:\n  cas: [../cas/lab-root.pem, ../cas/issuing-old.pem]\n  prune: true\n",
+        )
         path.write_text(text)
     (HERE / case / "live.json").write_text(
-        json.dumps({n: d.dump() for n, d in sorted(live.items())}, indent=2, sort_keys=True) + "\n")
+        json.dumps({n: d.dump() for n, d in sorted(live.items())}, indent=2, sort_keys=True) + "\n"
+    )
     case_file = HERE / case / "case.yaml"
     if not case_file.exists():
-        case_file.write_text(f"description: {json.dumps(description)}\nat: '{at}'\nexit: 0\nfindings: []\n")
+        case_file.write_text(
+            f"description: {json.dumps(description)}\nat: '{at}'\nexit: 0\nfindings: []\n"
+        )
 
 
 def main() -> None:
@@ -116,16 +131,25 @@ def main() -> None:
     in_sync = {n: f"{n}.pem" for n in SANS}
 
     def sync_files(live: dict[str, LiveNodeData], skip: tuple[str, ...] = ()) -> dict[str, bytes]:
-        return {f"certs/{n}.pem": chain_pem(d.installed, p.old, p.root)
-                for n, d in live.items() if n not in skip}
+        return {
+            f"certs/{n}.pem": chain_pem(d.installed, p.old, p.root)
+            for n, d in live.items()
+            if n not in skip
+        }
 
     # Everything in sync, the leaves far from expiry.
     live = w.live()
     long = {"not_before": utc(2026, 6, 1), "not_after": utc(2027, 6, 1)}
     for n in ("expe1", "expc1"):
         live[n].installed = make_leaf(CN[n], SANS[n], p.old, **long)
-    emit("plan-in-sync", w, live, sync_files(live), in_sync,
-         description="desired equals live: no actions")
+    emit(
+        "plan-in-sync",
+        w,
+        live,
+        sync_files(live),
+        in_sync,
+        description="desired equals live: no actions",
+    )
 
     # Same CA renewal of expe1: install + restart only.
     live = w.live()
@@ -133,8 +157,14 @@ def main() -> None:
     live["expc1"].installed = make_leaf(CN["expc1"], EXPC_SANS, p.old, **long)
     files = sync_files(live, skip=("expe1",))
     files["certs/expe1.pem"] = chain_pem(w.signed("expe1", p.old), p.old, p.root)
-    emit("plan-renewal-same-ca", w, live, files, in_sync,
-         description="the seed's renewal with the same CA: install and restart only")
+    emit(
+        "plan-renewal-same-ca",
+        w,
+        live,
+        files,
+        in_sync,
+        description="the seed's renewal with the same CA: install and restart only",
+    )
 
     # New CA for expc1: trust on self, expe1 and CUCM (both stores) first, CUCM restarts,
     # then install and restart.
@@ -143,15 +173,28 @@ def main() -> None:
     live["expe1"].installed = make_leaf(CN["expe1"], EXPE_SANS, p.old, **long)
     files = sync_files(live, skip=("expc1",))
     files["certs/expc1.pem"] = chain_pem(w.signed("expc1", p.new), p.new, p.root)
-    emit("plan-renewal-new-ca", w, live, files, in_sync,
-         description="new issuing CA: trust everywhere first, CUCM restarts, install, restart")
+    emit(
+        "plan-renewal-new-ca",
+        w,
+        live,
+        files,
+        in_sync,
+        description="new issuing CA: trust everywhere first, CUCM restarts, install, restart",
+    )
 
     # The same, with expe1 unreachable: the plan is blocked.
     live_unreach = dict(live)
-    live_unreach["expe1"] = LiveNodeData("expe1", live["expe1"].installed,
-                                         error="GET /api/provisioning/sysinfo: connection refused")
-    emit("plan-unreachable-peer", w, live_unreach, files, in_sync,
-         description="a linked peer cannot be read: blocked")
+    live_unreach["expe1"] = LiveNodeData(
+        "expe1", live["expe1"].installed, error="GET /api/provisioning/sysinfo: connection refused"
+    )
+    emit(
+        "plan-unreachable-peer",
+        w,
+        live_unreach,
+        files,
+        in_sync,
+        description="a linked peer cannot be read: blocked",
+    )
 
     # The new certificate drops two SANs the live one has.
     live = w.live()
@@ -163,33 +206,59 @@ def main() -> None:
 
     # Signed without clientAuth.
     files["certs/expe1.pem"] = chain_pem(
-        w.signed("expe1", p.old, eku=[ExtendedKeyUsageOID.SERVER_AUTH]), p.old)
+        w.signed("expe1", p.old, eku=[ExtendedKeyUsageOID.SERVER_AUTH]), p.old
+    )
     emit("plan-no-client-auth", w, live, files, in_sync, description="no clientAuth: blocked")
 
     # A certificate for some other key than the pending CSR's.
     files["certs/expe1.pem"] = chain_pem(make_leaf(CN["expe1"], EXPE_SANS, p.old), p.old)
-    emit("plan-csr-mismatch", w, live, files, in_sync,
-         description="certificate does not match the pending CSR: blocked")
+    emit(
+        "plan-csr-mismatch",
+        w,
+        live,
+        files,
+        in_sync,
+        description="certificate does not match the pending CSR: blocked",
+    )
 
     # The pending CSR was discarded on the node: the signed certificate cannot be installed.
     live_discarded = dict(live)
-    live_discarded["expe1"] = LiveNodeData("expe1", live["expe1"].installed,
-                                           stores=live["expe1"].stores)
+    live_discarded["expe1"] = LiveNodeData(
+        "expe1", live["expe1"].installed, stores=live["expe1"].stores
+    )
     files["certs/expe1.pem"] = chain_pem(w.signed("expe1", p.old), p.old)
-    emit("plan-csr-discarded", w, live_discarded, files, in_sync,
-         description="pending CSR discarded: blocked")
+    emit(
+        "plan-csr-discarded",
+        w,
+        live_discarded,
+        files,
+        in_sync,
+        description="pending CSR discarded: blocked",
+    )
 
     # Renewal due and no certificate committed: generate CSRs (the fleet before a renewal).
     live = w.live()
-    emit("plan-renewal-due", w, live, {}, {},
-         description="renewal due, no new certificate: csr.generate")
+    emit(
+        "plan-renewal-due",
+        w,
+        live,
+        {},
+        {},
+        description="renewal due, no new certificate: csr.generate",
+    )
 
     # Renewal due, and the node already has a pending CSR with the right SANs: reuse it.
     live = w.live()
     live["expe1"].pending_csr = w.csr("expe1")
     live["expc1"].pending_csr = w.csr("expc1", sans=["expc.nart.com"])
-    emit("plan-pending-csr", w, live, {}, {},
-         description="a right pending CSR is reused; a wrong one is replaced")
+    emit(
+        "plan-pending-csr",
+        w,
+        live,
+        {},
+        {},
+        description="a right pending CSR is reused; a wrong one is replaced",
+    )
 
     # Installed but not served: the restart is what remains.
     live = w.live()
@@ -197,16 +266,29 @@ def main() -> None:
         live[n].installed = make_leaf(CN[n], SANS[n], p.old, **long)
     live["expe1"].served = w.live_leaf["expe1"]
     live["expe1"].restart_required = True
-    emit("plan-restart-pending", w, live, sync_files(live), in_sync,
-         description="installed but not served: node.restart only")
+    emit(
+        "plan-restart-pending",
+        w,
+        live,
+        sync_files(live),
+        in_sync,
+        description="installed but not served: node.restart only",
+    )
 
     # prune: true on expe1 with a retired root still in its list.
     live = w.live()
     for n in ("expe1", "expc1"):
         live[n].installed = make_leaf(CN[n], SANS[n], p.old, **long)
     live["expe1"].stores = {"trusted-ca-list": [p.root, p.old, w.retired]}
-    emit("plan-prune", w, live, sync_files(live), in_sync, prune=True,
-         description="prune: the retired root is removed (manual on Expressway)")
+    emit(
+        "plan-prune",
+        w,
+        live,
+        sync_files(live),
+        in_sync,
+        prune=True,
+        description="prune: the retired root is removed (manual on Expressway)",
+    )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,20 @@ from typing import Any
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pkitools import Issued, make_ca, make_csr, make_leaf, make_leaf_openssl, new_key, utc  # noqa: E402
+from pkitools import Issued, make_ca, make_csr, make_leaf, make_leaf_openssl, new_key, utc
 
 HERE = Path(__file__).parent
 EXPE_SANS = [
-    "expe.nart.com", "expe1.nart.com", "expe2.nart.com", "join.nart.com", "meeting.nart.com",
-    "meet.nart.com", "guest.vngtp.aca", "guest.vngtpres.aca", "vngtp.lab", "nart.com",
+    "expe.nart.com",
+    "expe1.nart.com",
+    "expe2.nart.com",
+    "join.nart.com",
+    "meeting.nart.com",
+    "meet.nart.com",
+    "guest.vngtp.aca",
+    "guest.vngtpres.aca",
+    "vngtp.lab",
+    "nart.com",
 ]
 EXPC_SANS = ["expc.nart.com", "expc1.nart.com"]
 CUCM_SANS = ["cucm-pub.nart.com"]
@@ -79,10 +87,18 @@ trust:
 class Pki:
     def __init__(self) -> None:
         self.root = make_ca("NART Lab Root CA")
-        self.old = make_ca("NART Issuing CA G1", issuer=self.root, not_before=utc(2024, 1, 1),
-                           not_after=utc(2034, 1, 1))
-        self.new = make_ca("NART Issuing CA G2", issuer=self.root, not_before=utc(2026, 1, 1),
-                           not_after=utc(2036, 1, 1))
+        self.old = make_ca(
+            "NART Issuing CA G1",
+            issuer=self.root,
+            not_before=utc(2024, 1, 1),
+            not_after=utc(2034, 1, 1),
+        )
+        self.new = make_ca(
+            "NART Issuing CA G2",
+            issuer=self.root,
+            not_before=utc(2026, 1, 1),
+            not_after=utc(2036, 1, 1),
+        )
         self.other_root = make_ca("Other Corp Root CA")
         self.other = make_ca("Other Corp Issuing CA", issuer=self.other_root)
 
@@ -91,9 +107,16 @@ def chain_pem(*certs: Issued) -> bytes:
     return b"".join(c.pem for c in certs)
 
 
-def write_case(case: str, pki: Pki, *, derive: bool = True, files: dict[str, bytes],
-               node_files: dict[str, str | None], extra: dict[str, Any] | None = None,
-               sans: dict[str, list[str]] | None = None) -> None:
+def write_case(
+    case: str,
+    pki: Pki,
+    *,
+    derive: bool = True,
+    files: dict[str, bytes],
+    node_files: dict[str, str | None],
+    extra: dict[str, Any] | None = None,
+    sans: dict[str, list[str]] | None = None,
+) -> None:
     root = HERE / case / "desired"
     if root.exists():
         shutil.rmtree(root)
@@ -105,12 +128,16 @@ def write_case(case: str, pki: Pki, *, derive: bool = True, files: dict[str, byt
     (root / "cas" / "issuing-old.pem").write_bytes(pki.old.pem)
     (root / "cas" / "issuing-new.pem").write_bytes(pki.new.pem)
     sans = {"expe1": EXPE_SANS, "expc1": EXPC_SANS, **(sans or {})}
-    for node, ntype, env in (("expe1", "expressway-e", "EXPE1"), ("expc1", "expressway-c", "EXPC1")):
+    for node, ntype, env in (
+        ("expe1", "expressway-e", "EXPE1"),
+        ("expc1", "expressway-c", "EXPC1"),
+    ):
         ref = node_files.get(node)
         file_line = f"  file: ../certs/{ref}\n" if ref else ""
         body = "\n".join(f"    - {json.dumps(s) if s.startswith('*') else s}" for s in sans[node])
         (root / "nodes" / f"{node}.yaml").write_text(
-            EXPRESSWAY.format(name=node, type=ntype, env=env, file_line=file_line, sans=body))
+            EXPRESSWAY.format(name=node, type=ntype, env=env, file_line=file_line, sans=body)
+        )
     ref = node_files.get("cucm-pub")
     file_line = f"  file: ../certs/{ref}\n" if ref else ""
     (root / "nodes" / "cucm-pub.yaml").write_text(CUCM.format(file_line=file_line))
@@ -128,48 +155,119 @@ def main() -> None:
     # The fleet before a renewal: no certificate files, keep what the nodes have.
     write_case("before-renewal", pki, files={}, node_files={})
     # Signed certificates from the new CA, full chains as the CA delivers them.
-    write_case("new-ca-valid", pki, files={
-        "certs/expe1.pem": chain_pem(good_e, pki.new, pki.root),
-        "certs/expc1.pem": chain_pem(pki.root, good_c, pki.new),  # any order
-    }, node_files={"expe1": "expe1.pem", "expc1": "expc1.pem"})
-    write_case("san-dropped", pki, files={
-        "certs/expe1.pem": chain_pem(make_leaf("expe.nart.com", EXPE_SANS[:-2], pki.new), pki.new),
-    }, node_files={"expe1": "expe1.pem"})
-    write_case("no-client-auth", pki, files={
-        "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.new,
-                                     eku=[ExtendedKeyUsageOID.SERVER_AUTH]).pem,
-    }, node_files={"expe1": "expe1.pem"})
-    write_case("weak-key-and-hash", pki, files={
-        "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.new, key=new_key("rsa1024")).pem,
-        "certs/expc1.pem": make_leaf_openssl("expc.nart.com", EXPC_SANS, pki.new, digest="sha1"),
-    }, node_files={"expe1": "expe1.pem", "expc1": "expc1.pem"})
-    write_case("expired", pki, files={
-        "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.old,
-                                     not_before=utc(2025, 1, 1), not_after=utc(2026, 1, 1)).pem,
-    }, node_files={"expe1": "expe1.pem"})
+    write_case(
+        "new-ca-valid",
+        pki,
+        files={
+            "certs/expe1.pem": chain_pem(good_e, pki.new, pki.root),
+            "certs/expc1.pem": chain_pem(pki.root, good_c, pki.new),  # any order
+        },
+        node_files={"expe1": "expe1.pem", "expc1": "expc1.pem"},
+    )
+    write_case(
+        "san-dropped",
+        pki,
+        files={
+            "certs/expe1.pem": chain_pem(
+                make_leaf("expe.nart.com", EXPE_SANS[:-2], pki.new), pki.new
+            ),
+        },
+        node_files={"expe1": "expe1.pem"},
+    )
+    write_case(
+        "no-client-auth",
+        pki,
+        files={
+            "certs/expe1.pem": make_leaf(
+                "expe.nart.com", EXPE_SANS, pki.new, eku=[ExtendedKeyUsageOID.SERVER_AUTH]
+            ).pem,
+        },
+        node_files={"expe1": "expe1.pem"},
+    )
+    write_case(
+        "weak-key-and-hash",
+        pki,
+        files={
+            "certs/expe1.pem": make_leaf(
+                "expe.nart.com", EXPE_SANS, pki.new, key=new_key("rsa1024")
+            ).pem,
+            "certs/expc1.pem": make_leaf_openssl(
+                "expc.nart.com", EXPC_SANS, pki.new, digest="sha1"
+            ),
+        },
+        node_files={"expe1": "expe1.pem", "expc1": "expc1.pem"},
+    )
+    write_case(
+        "expired",
+        pki,
+        files={
+            "certs/expe1.pem": make_leaf(
+                "expe.nart.com",
+                EXPE_SANS,
+                pki.old,
+                not_before=utc(2025, 1, 1),
+                not_after=utc(2026, 1, 1),
+            ).pem,
+        },
+        node_files={"expe1": "expe1.pem"},
+    )
     wild = ["*.nart.com", "nart.com"]
-    write_case("wildcard-expressway", pki, files={
-        "certs/expe1.pem": make_leaf("nart.com", wild, pki.new).pem,
-    }, node_files={"expe1": "expe1.pem"}, sans={"expe1": wild})
-    write_case("chain-incomplete", pki, files={
-        "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.other).pem,
-    }, node_files={"expe1": "expe1.pem"})
-    write_case("ca-as-leaf", pki, files={
-        "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.new, ca=True).pem,
-    }, node_files={"expe1": "expe1.pem"})
-    write_case("critical-san", pki, files={
-        "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.new, san_critical=True).pem,
-    }, node_files={"expe1": "expe1.pem"})
+    write_case(
+        "wildcard-expressway",
+        pki,
+        files={
+            "certs/expe1.pem": make_leaf("nart.com", wild, pki.new).pem,
+        },
+        node_files={"expe1": "expe1.pem"},
+        sans={"expe1": wild},
+    )
+    write_case(
+        "chain-incomplete",
+        pki,
+        files={
+            "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.other).pem,
+        },
+        node_files={"expe1": "expe1.pem"},
+    )
+    write_case(
+        "ca-as-leaf",
+        pki,
+        files={
+            "certs/expe1.pem": make_leaf("expe.nart.com", EXPE_SANS, pki.new, ca=True).pem,
+        },
+        node_files={"expe1": "expe1.pem"},
+    )
+    write_case(
+        "critical-san",
+        pki,
+        files={
+            "certs/expe1.pem": make_leaf(
+                "expe.nart.com", EXPE_SANS, pki.new, san_critical=True
+            ).pem,
+        },
+        node_files={"expe1": "expe1.pem"},
+    )
     # derive_trust off: cucm-pub and expe1 list only the old CA, expc1 moves to the new one.
-    write_case("trust-gate", pki, derive=False, files={
-        "certs/expc1.pem": chain_pem(good_c, pki.new, pki.root),
-    }, node_files={"expc1": "expc1.pem"})
+    write_case(
+        "trust-gate",
+        pki,
+        derive=False,
+        files={
+            "certs/expc1.pem": chain_pem(good_c, pki.new, pki.root),
+        },
+        node_files={"expc1": "expc1.pem"},
+    )
     # A committed CSR whose key is not the certificate's: the install would fail.
     csr_key = new_key("ec")
-    write_case("csr-mismatch", pki, files={
-        "certs/expe1.pem": chain_pem(good_e, pki.new, pki.root),
-        "csrs/expe1.csr.pem": make_csr("expe.nart.com", EXPE_SANS, csr_key),
-    }, node_files={"expe1": "expe1.pem"})
+    write_case(
+        "csr-mismatch",
+        pki,
+        files={
+            "certs/expe1.pem": chain_pem(good_e, pki.new, pki.root),
+            "csrs/expe1.csr.pem": make_csr("expe.nart.com", EXPE_SANS, csr_key),
+        },
+        node_files={"expe1": "expe1.pem"},
+    )
 
 
 if __name__ == "__main__":

@@ -40,10 +40,12 @@ def new_key(kind: str = "ec") -> PrivateKey:
 
 
 def name(cn: str, org: str = "NART Lab") -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def make_ca(
@@ -66,12 +68,20 @@ def make_ca(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0), True)
+        .add_extension(
+            x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0), True
+        )
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             True,
         )
@@ -79,7 +89,8 @@ def make_ca(
     )
     signer_pub = issuer.cert.public_key() if issuer else key.public_key()
     builder = builder.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_pub), False  # type: ignore[arg-type]
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_pub),
+        False,  # type: ignore[arg-type]
     )
     cert = builder.sign(signer_key, hash_alg or hashes.SHA256())
     return Issued(cert, key)
@@ -154,18 +165,41 @@ def make_leaf_openssl(cn: str, sans: Sequence[str], issuer: Issued, *, digest: s
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         (d / "ca.pem").write_bytes(issuer.pem)
-        (d / "ca.key").write_bytes(issuer.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+        (d / "ca.key").write_bytes(
+            issuer.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         (d / "leaf.csr").write_bytes(make_csr(cn, sans, key))
         (d / "ext.cnf").write_text(
             "basicConstraints=critical,CA:FALSE\n"
             "extendedKeyUsage=serverAuth,clientAuth\n"
             "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-            "subjectAltName=" + ",".join(f"DNS:{s}" for s in sans) + "\n")
+            "subjectAltName=" + ",".join(f"DNS:{s}" for s in sans) + "\n"
+        )
         subprocess.run(
-            ["openssl", "x509", "-req", "-in", str(d / "leaf.csr"), "-CA", str(d / "ca.pem"),
-             "-CAkey", str(d / "ca.key"), "-CAcreateserial", f"-{digest}", "-days", "730",
-             "-extfile", str(d / "ext.cnf"), "-out", str(d / "leaf.pem")],
-            check=True, capture_output=True)
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                str(d / "leaf.csr"),
+                "-CA",
+                str(d / "ca.pem"),
+                "-CAkey",
+                str(d / "ca.key"),
+                "-CAcreateserial",
+                f"-{digest}",
+                "-days",
+                "730",
+                "-extfile",
+                str(d / "ext.cnf"),
+                "-out",
+                str(d / "leaf.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         return (d / "leaf.pem").read_bytes()

@@ -62,7 +62,7 @@ def brief(f: Finding, root: Path) -> str:
 def test_findings(case: str) -> None:
     spec = load_case(case)
     root = HERE / case / "desired"
-    findings, plan = findings_of(case, datetime.fromisoformat(spec["at"]))
+    findings, _plan = findings_of(case, datetime.fromisoformat(spec["at"]))
     got = sorted(brief(f, root) for f in findings)
     detail = "\n".join(f"{brief(f, root)}  {f.message}" for f in findings)
     assert got == sorted(spec.get("findings") or []), detail
@@ -84,8 +84,9 @@ def test_plan(case: str) -> None:
     assert expected.is_file(), f"{expected} missing: generate it with CERTOPS_UPDATE_PLANS=1"
     assert text == expected.read_text()
     if "actions" in spec:
-        assert [f"{a.kind} {a.node}{' ' + a.store if a.store else ''}" for a in plan.actions] == \
-            spec["actions"]
+        assert [
+            f"{a.kind} {a.node}{' ' + a.store if a.store else ''}" for a in plan.actions
+        ] == spec["actions"]
 
 
 @pytest.mark.parametrize("case", PLAN_CASES)

@@ -90,6 +90,8 @@ def test_old_x509_certificate_header() -> None:
 def test_crlf_der_trusted_and_pkcs7_forms(pki: Pki) -> None:
     pem = pki.leaf.pem
     assert parse_certificates(pem.replace(b"\n", b"\r\n"))[0].sha256 == pki.leaf.info.sha256
+    indented = b"cert: |\n" + b"".join(b"  " + line for line in pem.splitlines(keepends=True))
+    assert parse_certificates(indented)[0].sha256 == pki.leaf.info.sha256
     assert parse_certificates(pki.leaf.der)[0].sha256 == pki.leaf.info.sha256
     # OpenSSL's TRUSTED CERTIFICATE: the DER certificate followed by its trust settings.
     aux = bytes.fromhex("300c300a06082b06010505070301")  # SEQ { trust: SEQ { serverAuth } }
