@@ -158,6 +158,9 @@ def apply_cmd(
     restart_timeout: float = typer.Option(
         900.0, "--restart-timeout", help="Seconds to wait for a node to come back."
     ),
+    poll_interval: float = typer.Option(
+        1.0, "--poll-interval", min=0.05, help="Seconds between checks while waiting for a node."
+    ),
 ) -> None:
     """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
     import asyncio
@@ -197,7 +200,7 @@ def apply_cmd(
         if progress is not None:
             progress(event, action, detail)
 
-    timing = Timing(up_timeout=restart_timeout)
+    timing = Timing(up_timeout=restart_timeout, poll=poll_interval)
     try:
         run = asyncio.run(
             apply(
