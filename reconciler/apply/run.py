@@ -13,7 +13,7 @@ from reconciler.apply.planrun import compute_plan, load_fleet, select
 from reconciler.apply.steps import StepContext, Timing
 from reconciler.drivers import Inventory, make_drivers
 from reconciler.drivers.fleet import close_all
-from reconciler.model import ApplyResult, Plan
+from reconciler.model import ApplyResult, Plan, Severity
 
 
 class Refused(Exception):
@@ -75,7 +75,11 @@ async def apply(
         else:
             await check_fresh(plan, drivers, fleet.desired.digest, parallelism)
         if plan.blocked:
-            raise Refused("the plan has error findings: fix them and plan again")
+            errors = [f.render() for f in plan.findings if f.severity is Severity.ERROR]
+            raise Refused(
+                "the plan has error findings; nothing was changed. Fix them and plan "
+                "again:\n  " + "\n  ".join(errors)
+            )
         if not plan.actions:
             return ApplyRun(plan, None)
         if not confirm(plan):

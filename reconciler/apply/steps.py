@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.checks import FleetView
-from reconciler.drivers import Driver, DriverError, handshake_certificate
+from reconciler.drivers import Driver, DriverError, TemporaryError, handshake_certificate
 from reconciler.model import Action, Plan
 from reconciler.pki import CertInfo, PkiError, default_cache
 
@@ -87,15 +87,25 @@ async def service_restart(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
     await driver.restart_services(action.services)
     install = _install_of(ctx, action.node)
-    if install is not None and "Cisco Tomcat" in action.services:
-        assert install.certificate
+    if install is not None and install.id in action.depends_on and install.certificate:
         await _wait_served(ctx, action.node, install.certificate.sha256)
         return f"restarted {', '.join(action.services)}; serving the new certificate"
-    live = await driver.read()
-    late = sorted(set(action.services) & set(live.services_pending))
-    if late:
-        raise StepFailed(f"{action.node} still reports a restart pending for {', '.join(late)}")
-    return f"restarted {', '.join(action.services)}"
+    # Tomcat carries the API itself: wait until the node answers and no longer reports these
+    # services as waiting for a restart.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.timing.up_timeout
+    late: list[str] = list(action.services)
+    while loop.time() < deadline:
+        try:
+            live = await driver.read()
+        except TemporaryError:
+            live = None
+        if live is not None:
+            late = sorted(set(action.services) & set(live.services_pending))
+            if not late:
+                return f"restarted {', '.join(action.services)}"
+        await asyncio.sleep(ctx.timing.poll)
+    raise StepFailed(f"{action.node} still reports a restart pending for {', '.join(late)}")
 
 
 async def csr_generate(ctx: StepContext, action: Action) -> str:

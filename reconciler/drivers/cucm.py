@@ -136,6 +136,20 @@ class CucmDriver:
         pems = split_pems(str(data.get("certificate", "")) if isinstance(data, dict) else "")
         return pems[0] if pems else None
 
+    async def read_store(self, store: str) -> tuple[str, ...]:
+        """One trust store, one PEM per certificate (to check an upload took effect)."""
+        if store not in STORE_SERVICE:
+            raise ValueError(f"unknown CUCM trust store {store!r}")
+        return await self._store(store)
+
+    async def installed_certificate(self) -> str | None:
+        """The installed tomcat identity certificate (PEM)."""
+        snap = self.http.json(await self._call("snapshot"), *API["snapshot"])
+        return await self._identity(snap if isinstance(snap, dict) else {})
+
+    async def csr_discard(self) -> None:
+        """Nothing to do: a new CUCM CSR replaces the pending one (and its key)."""
+
     async def _store(self, store: str) -> tuple[str, ...]:
         method, path = API["trust.list"]
         response = await self.http.request(method, path, params={"service": STORE_SERVICE[store]})
@@ -253,8 +267,13 @@ class CucmDriver:
     async def _wait_started(self, services: Sequence[str]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.restart_timeout
+        status: dict[str, str] = {}
         while True:
-            status = await self.service_status(services)
+            try:
+                status = await self.service_status(services)
+            except TemporaryError:
+                # The SOAP service lives in Tomcat: while it restarts, the node does not answer.
+                status = {}
             if all(status.get(s) == "Started" for s in services):
                 return
             if loop.time() > deadline:

@@ -89,6 +89,17 @@ class ExpresswayDriver:
             capabilities=tuple(sorted(self.capabilities)),
         )
 
+    async def read_store(self, store: str) -> tuple[str, ...]:
+        """The trusted CA list, one PEM per certificate (to check an upload took effect)."""
+        if store != EXPRESSWAY_STORE:
+            raise ValueError(f"an Expressway has one trust store, {EXPRESSWAY_STORE!r}")
+        return split_pems((await self._call("trust.read")).text)
+
+    async def installed_certificate(self) -> str | None:
+        """The installed server certificate (PEM): served only after a restart."""
+        pems = split_pems((await self._call("cert.read")).text)
+        return pems[0] if pems else None
+
     async def csr_read(self) -> str | None:
         """The pending CSR (PEM), or None when none is pending (404, or an empty answer)."""
         try:

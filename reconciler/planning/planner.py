@@ -17,7 +17,7 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView, own_stores, peer_stores
 from reconciler.model import Finding, LiveNode, Plan, Severity, parse_duration
-from reconciler.pki import CertCache, CertInfo, build_chain, key_matches
+from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.planning.cucm import IDENTITY_RESTARTS, order_services, services_for
 from reconciler.planning.graph import Draft, action_id, closure, ordered, serialise_restarts
 from reconciler.planning.live import LiveView, parse_live
@@ -29,6 +29,7 @@ class _Ctx:
     fleet: FleetView
     lives: dict[str, LiveView]
     now: datetime
+    cache: CertCache
     drafts: dict[str, Draft] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
@@ -60,7 +61,7 @@ def make_plan(
     targets: frozenset[str] | None = None,
 ) -> Plan:
     """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``."""
-    ctx = _Ctx(fleet=fleet, lives={}, now=now, findings=list(findings))
+    ctx = _Ctx(fleet=fleet, lives={}, now=now, cache=cache, findings=list(findings))
     for name in sorted(fleet.nodes):
         snapshot = live.get(name)
         if snapshot is None and targets is not None:
@@ -148,9 +149,9 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
         return
     want = _sans(view)
     if leaf is not None and (installed is None or installed.sha256 != leaf.sha256):
+        pending = lv.pending_csr or _committed_csr(ctx, view)
         if not (
-            (lv.pending_csr and key_matches(leaf, lv.pending_csr))
-            or (installed and key_matches(leaf, installed))
+            (pending and key_matches(leaf, pending)) or (installed and key_matches(leaf, installed))
         ):
             ctx.note(
                 "csr.key_mismatch",
@@ -273,6 +274,19 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             reason=f"generate a CSR on the node ({why}); save it as csrs/{name}.csr.pem",
         )
     )
+
+
+def _committed_csr(ctx: _Ctx, view: NodeView) -> CsrInfo | None:
+    """Unified CM has no documented read of its pending CSR: the one certops saved stands in."""
+    if view.node.spec.type != "cucm":
+        return None
+    pem = ctx.fleet.desired.files.get(f"csrs/{view.name}.csr.pem")
+    if pem is None:
+        return None
+    try:
+        return ctx.cache.parse_csr(pem.data)
+    except PkiError:
+        return None
 
 
 def _plan_trust(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
