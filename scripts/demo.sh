@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The main job on the embedded lab: emulated Expressway-E, Expressway-C and Unified CM on
-# loopback, their certificates from the lab's old CA and due for renewal; certops validates
-# the example desired state and plans against the live nodes. Runs in a temporary copy and
-# leaves this tree clean.
+# The main job: Cisco's Expressway certificate renewal, end to end, on the embedded lab.
+#
+# Emulated Expressway-E, Expressway-C and Unified CM run on loopback over real HTTPS; their
+# certificates come from the lab's OLD issuing CA and are due for renewal. certops finds
+# that, generates the CSRs on the nodes, the lab's NEW CA signs them, and certops plans and
+# applies the change in Cisco's order: trust first on every peer (CUCM tomcat-trust and
+# callmanager-trust, then CUCM restarts), then the certificates, then the restarts, and
+# proves with a TLS handshake that each node serves its new certificate.
+# Runs in a temporary copy of desired-state/ and leaves this tree clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,39 +15,68 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/certops-demo.XXXXXX")
 lab="$work/lab"
+ds="$work/desired-state"
 cleanup() { certops lab down --dir "$lab" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
-cp -r desired-state "$work/desired-state"
+cp -r desired-state "$ds"
+start=$(date +%s)
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-
-step "1. certops validate: the example desired state (offline checks)"
-certops validate "$work/desired-state"
-
-step "2. certops lab up: three emulated nodes over HTTPS on loopback"
-certops lab up --detach --dir "$lab" --restart-seconds 1
-
-step "3. What expe1 serves (TLS handshake), decoded like Expressway's 'Show decoded'"
-python - "$lab" <<'PY'
+expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on a surprise
+  local want=$1; shift
+  set +e; "$@"; local rc=$?; set -e
+  echo "(exit code $rc)"
+  [ "$rc" = "$want" ] || { echo "demo: expected exit code $want from: $*" >&2; exit 1; }
+}
+served() {  # print what a node serves in a TLS handshake
+  python - "$lab" "$1" <<'PY'
 import ssl, sys
 from ruamel.yaml import YAML
 inv = YAML(typ="safe").load(open(f"{sys.argv[1]}/inventory.yaml"))
-node = inv["nodes"]["expe1"]
-host, port = node["api"].removeprefix("https://").split(":")
-pem = ssl.get_server_certificate((host, int(port)))
-open(f"{sys.argv[1]}/expe1-served.pem", "w").write(pem)
+host, port = inv["nodes"][sys.argv[2]]["api"].removeprefix("https://").split(":")
+open(f"{sys.argv[1]}/{sys.argv[2]}-served.pem", "w").write(ssl.get_server_certificate((host, int(port))))
 PY
-certops inspect "$lab/expe1-served.pem"
+  certops inspect "$lab/$1-served.pem"
+}
+inv=(--inventory "$lab/inventory.yaml")
 
-step "4. certops plan: live state vs desired (renewal due: CSRs are planned)"
-set +e
-certops plan "$work/desired-state" --inventory "$lab/inventory.yaml" --out "$work/plan.json" --detailed-exitcode
-rc=$?
-set -e
-echo "(plan exit code $rc: 0 in sync, 1 error, 2 changes)"
-[ "$rc" = 2 ] || { echo "demo: expected a plan with changes" >&2; exit 1; }
+step "0. certops validate: the desired state in git (offline checks)"
+certops validate "$ds"
 
-step "5. The same plan as a pull-request comment (Markdown)"
-certops plan "$work/desired-state" --inventory "$lab/inventory.yaml" --format markdown
+step "1. certops lab up: expe1 (Expressway-E), expc1 (Expressway-C), cucm-pub (Unified CM)"
+certops lab up --detach --dir "$lab" --restart-seconds 1
 
-step "Done: the lab is stopped and the temporary copy removed."
+step "2. certops drift: renewal is due on every node (exit 2 = drift)"
+expect 2 certops drift "$ds" "${inv[@]}"
+
+step "3. certops apply: generate a CSR on each node with the desired SANs (Cisco's step B)"
+expect 0 certops apply "$ds" "${inv[@]}" --auto-approve --poll-interval 0.2
+ls "$ds/csrs"
+
+step "4. certops lab sign: the NEW CA signs each CSR (full chain, as CAs deliver it)"
+for node in expe1 expc1 cucm-pub; do
+  certops lab sign "$ds/csrs/$node.csr.pem" --ca new --out "$ds/certs/$node.pem" --dir "$lab"
+  python - "$ds/nodes/$node.yaml" "$node" <<'PY'
+import sys
+path, node = sys.argv[1], sys.argv[2]
+text = open(path).read()
+if "file: ../certs/" not in text:
+    text = text.replace("server_certificate:", f"server_certificate:\n  file: ../certs/{node}.pem", 1)
+open(path, "w").write(text)
+PY
+done
+certops validate "$ds"
+
+step "5. certops plan: trust first on every peer, CUCM restarts, install, restart (Cisco's steps C-E)"
+expect 2 certops plan "$ds" "${inv[@]}" --out "$work/plan.json" --detailed-exitcode
+
+step "6. certops apply plan.json: execute exactly that plan, verifying every step"
+expect 0 certops apply "$work/plan.json" "${inv[@]}" --poll-interval 0.2 --report "$work/report.json"
+
+step "7. certops drift: everything in sync"
+expect 0 certops drift "$ds" "${inv[@]}"
+
+step "8. TLS handshakes: each node now serves its certificate from the NEW CA"
+for node in expe1 expc1 cucm-pub; do served "$node" | grep -E "certificate|Subject:|Issuer:|Valid:"; done
+
+step "Done in $(( $(date +%s) - start ))s: the lab is stopped and the temporary copy removed."

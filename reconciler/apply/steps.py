@@ -144,12 +144,15 @@ async def cert_install(ctx: StepContext, action: Action) -> str:
         return "already installed"
     if old is not None:
         ctx.replaced[action.id] = old
-    chain = [c.pem for c in ctx.fleet.nodes[action.node].chain_cas()]
+    cucm = ctx.fleet.nodes[action.node].node.spec.type == "cucm"
+    # Expressway takes the leaf alone (Cisco's step E); Unified CM takes leaf and chain.
+    chain = [c.pem for c in ctx.fleet.nodes[action.node].chain_cas()] if cucm else []
     await driver.cert_install(leaf.pem, chain)
     now = await driver.installed_certificate()
     if now is None or leaf.sha256 not in _sha_set([now]):
         raise StepFailed(f"{action.node} does not report the new certificate after the upload")
-    return f"installed serial {leaf.serial} (leaf only)"
+    return f"installed serial {leaf.serial} " + (
+        "with its chain (Unified CM takes both)" if cucm else "(leaf only, PEM)")
 
 
 async def node_restart(ctx: StepContext, action: Action) -> str:
