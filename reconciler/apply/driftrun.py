@@ -50,9 +50,16 @@ async def compute_drift(
     env: Mapping[str, str],
     parallelism: int = 16,
     targets: list[str] | None = None,
+    selectors: list[str] | None = None,
 ) -> DriftReport:
     run = await compute_plan(
-        root, now=now, inventory=inventory, env=env, parallelism=parallelism, targets=targets
+        root,
+        now=now,
+        inventory=inventory,
+        env=env,
+        parallelism=parallelism,
+        targets=targets,
+        selectors=selectors,
     )
     ages = {n: t for n in run.live if (t := csr_since(root, n)) is not None}
     return drift_report(run.fleet, run.live, run.plan, now, default_cache(), ages)

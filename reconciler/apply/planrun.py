@@ -80,6 +80,24 @@ def select(fleet: FleetView, targets: list[str] | None) -> list[str]:
     return sorted(wanted)
 
 
+def select_labels(fleet: FleetView, selectors: list[str]) -> frozenset[str]:
+    """Nodes whose labels match every ``key=value`` selector."""
+    wanted: list[tuple[str, str]] = []
+    for sel in selectors:
+        key, sep, value = sel.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--select {sel!r}: write it as key=value, e.g. site=dc1")
+        wanted.append((key.strip(), value.strip()))
+    chosen = frozenset(
+        name
+        for name, view in fleet.nodes.items()
+        if all(view.node.spec.labels.get(k) == v for k, v in wanted)
+    )
+    if not chosen:
+        raise ValueError(f"--select {' '.join(selectors)}: no node has those labels")
+    return chosen
+
+
 async def compute_plan(
     root: Path,
     *,
@@ -88,10 +106,18 @@ async def compute_plan(
     env: Mapping[str, str],
     parallelism: int = 16,
     targets: list[str] | None = None,
+    selectors: list[str] | None = None,
     drivers: dict[str, Driver] | None = None,
 ) -> PlanRun:
-    """Read-only: load, read every node (bounded concurrency), and plan."""
+    """Read-only: load, read every node (bounded concurrency), and plan.
+
+    ``targets`` (``--node``) plans those nodes and the peer trust they need; ``selectors``
+    (``--select key=value``) makes a shard: the matching nodes' actions only, the rest named.
+    """
     fleet, findings = load_fleet(root, now)
+    shard = select_labels(fleet, selectors) if selectors else None
+    if shard is not None:
+        targets = sorted(shard)
     names = select(fleet, targets)
     own = drivers is None
     drivers = drivers if drivers is not None else make_drivers(fleet.desired, names, inventory, env)

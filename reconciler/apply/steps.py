@@ -152,7 +152,8 @@ async def cert_install(ctx: StepContext, action: Action) -> str:
     if now is None or leaf.sha256 not in _sha_set([now]):
         raise StepFailed(f"{action.node} does not report the new certificate after the upload")
     return f"installed serial {leaf.serial} " + (
-        "with its chain (Unified CM takes both)" if cucm else "(leaf only, PEM)")
+        "with its chain (Unified CM takes both)" if cucm else "(leaf only, PEM)"
+    )
 
 
 async def node_restart(ctx: StepContext, action: Action) -> str:

@@ -40,6 +40,9 @@ def plan_cmd(
     node: list[str] = typer.Option(
         [], "--node", help="Plan only these nodes (and the peer trust they need)."
     ),
+    select: list[str] = typer.Option(
+        [], "--select", help="Only nodes whose labels match KEY=VALUE (a shard of a CI matrix)."
+    ),
     inventory: Path | None = typer.Option(
         None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
     ),
@@ -56,6 +59,7 @@ def plan_cmd(
     try:
         result = run_plan(
             root,
+            selectors=select or None,
             now=parse_at(at),
             inventory=_inventory(inventory),
             env=os.environ,
@@ -260,6 +264,9 @@ def drift_cmd(
         help="Write Prometheus text-format metrics here (node-exporter textfile collector).",
     ),
     node: list[str] = typer.Option([], "--node", help="Only these nodes."),
+    select: list[str] = typer.Option(
+        [], "--select", help="Only nodes whose labels match KEY=VALUE (a shard of a CI matrix)."
+    ),
     inventory: Path | None = typer.Option(
         None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
     ),
@@ -288,6 +295,7 @@ def drift_cmd(
                 env=os.environ,
                 parallelism=parallelism,
                 targets=node or None,
+                selectors=select or None,
             )
         )
     except InputError as exc:
@@ -313,3 +321,44 @@ def drift_cmd(
         raise typer.Exit(EXIT_ERROR)
     if not report.in_sync:
         raise typer.Exit(EXIT_CHANGES)
+
+
+@friendly
+def import_cmd(
+    directory: Path = typer.Argument(
+        ..., help="Desired-state directory to write (created if missing)."
+    ),
+    node: list[str] = typer.Option(
+        [], "--node", help="Import only these nodes (default: every node of the inventory)."
+    ),
+    inventory: Path | None = typer.Option(
+        None,
+        "--inventory",
+        help="Nodes to import: name, type, api (e.g. the lab's inventory.yaml).",
+    ),
+    parallelism: int = typer.Option(16, "--parallelism", min=1, help="Nodes read at once."),
+) -> None:
+    """Write the desired state from live nodes, so that the first plan is empty."""
+    import asyncio
+
+    from reconciler.apply.importrun import ImportFailed, import_fleet
+    from reconciler.drivers import ConfigError
+
+    try:
+        result = asyncio.run(
+            import_fleet(
+                directory,
+                inventory=_inventory(inventory),  # type: ignore[arg-type]
+                env=os.environ,
+                nodes=node or None,
+                parallelism=parallelism,
+            )
+        )
+    except (ImportFailed, ConfigError) as exc:
+        typer.echo(f"certops: error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    typer.echo(
+        f"Imported {len(result.nodes)} node(s) into {result.root} "
+        f"({result.ca_files} CA files under cas/): {', '.join(result.nodes)}."
+    )
+    typer.echo(f"Next: certops validate {result.root} && certops plan {result.root}")

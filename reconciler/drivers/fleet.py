@@ -30,6 +30,7 @@ class InventoryEntry:
     ssh_port: int | None = None
     ssh_host_key: str | None = None
     tls_server_name: str | None = None
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def load_inventory(path: Path) -> Inventory:
             ssh_port=int(entry.get("ssh") or entry.get("ssh_port") or 0) or None,
             ssh_host_key=_opt_str(entry.get("ssh_host_key")),
             tls_server_name=_opt_str(entry.get("tls_server_name")),
+            links=tuple(str(x) for x in entry.get("links") or ()),
         )
     cas: list[bytes] = []
     bundles = list(data.get("ca_bundles", []) or [])

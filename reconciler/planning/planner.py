@@ -59,6 +59,7 @@ def make_plan(
     cache: CertCache,
     findings: tuple[Finding, ...] = (),
     targets: frozenset[str] | None = None,
+    shard: frozenset[str] | None = None,
 ) -> Plan:
     """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``."""
     ctx = _Ctx(fleet=fleet, lives={}, now=now, cache=cache, findings=list(findings))
@@ -96,6 +97,8 @@ def make_plan(
     if targets is not None:
         keep = closure(drafts, {a for a, d in drafts.items() if d.node in targets})
         drafts = {a: d for a, d in drafts.items() if a in keep}
+    if shard is not None:
+        drafts = _defer_to_other_shards(ctx, drafts, shard)
     _to_manual(drafts, ctx.lives)
     return Plan(
         created_at=now,
@@ -422,6 +425,48 @@ def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             "desired state (kept; list them or set prune: true on the store to remove them)",
             at=("trust",),
         )
+
+
+def _defer_to_other_shards(
+    ctx: _Ctx, drafts: dict[str, Draft], shard: frozenset[str]
+) -> dict[str, Draft]:
+    """Keep the shard's own actions; name those it leaves to other shards (DESIGN.md §5).
+
+    A peer's trust of our new chain is planned by the peer's own shard (its effective trust
+    includes our certificate), so an action waiting for it is deferred to a later run.
+    """
+    outside = {a for a, d in drafts.items() if d.node not in shard}
+    waiting: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for aid, draft in drafts.items():
+            if aid not in outside | waiting and draft.depends_on & (outside | waiting):
+                waiting.add(aid)
+                changed = True
+    for aid in sorted(outside):
+        d = drafts[aid]
+        ctx.note(
+            "shard.other",
+            Severity.INFO,
+            d.node,
+            f"left to the shard of {d.node}: {d.kind}"
+            + (f" [{d.store}]" if d.store else "")
+            + f" ({d.reason})",
+            at=("name",),
+        )
+    for aid in sorted(waiting):
+        d = drafts[aid]
+        ctx.note(
+            "shard.waiting",
+            Severity.INFO,
+            d.node,
+            f"{d.kind} waits for actions of other shards "
+            f"({', '.join(sorted(d.depends_on & (outside | waiting)))}): run this shard "
+            "again after they are applied",
+            at=("name",),
+        )
+    return {a: d for a, d in drafts.items() if a not in outside | waiting}
 
 
 def _to_manual(drafts: dict[str, Draft], lives: dict[str, LiveView]) -> None:

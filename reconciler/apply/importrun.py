@@ -1,0 +1,172 @@
+"""``certops import``: write the desired state from live nodes, so the first plan is empty.
+
+Reads every node (read-only), then writes ``cas/`` (each CA once, named from its subject),
+``certs/<node>.pem`` (the live certificate with its chain), ``nodes/<node>.yaml`` (live SANs,
+trust stores as lists of CA files) and the links into ``certops.yaml``. Existing files are
+updated in place, keeping comments and key order. Nothing is written unless every node
+could be read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.drivers import ConfigError, Endpoint, HttpSettings, Inventory
+from reconciler.drivers.fleet import close_all, make_driver, read_all
+from reconciler.model import LiveNode
+from reconciler.model.desired import EXPRESSWAY_STORE
+from reconciler.pki import CertInfo, build_chain, default_cache
+
+
+class ImportFailed(Exception):
+    """Some node could not be read; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    nodes: tuple[str, ...]
+    ca_files: int
+    root: Path
+
+
+def env_prefix(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+
+
+def _existing(root: Path, name: str) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    path = root / "nodes" / f"{name}.yaml"
+    if not path.is_file():
+        return {}
+    data = YAML(typ="safe").load(path.read_text())
+    return data if isinstance(data, dict) else {}
+
+
+def _endpoint(root: Path, name: str, inventory: Inventory, env: Mapping[str, str]) -> Endpoint:
+    old = _existing(root, name)
+    inv = inventory.nodes.get(name)
+    if inv is None and not old:
+        raise ConfigError(f"{name}: not in the inventory and no nodes/{name}.yaml")
+    creds = old.get("credentials") or {}
+    user_env = creds.get("username_env") or f"{env_prefix(name)}_USER"
+    pass_env = creds.get("password_env") or f"{env_prefix(name)}_PASSWORD"
+    username = env.get(user_env) or (inv.username if inv else None)
+    password = env.get(pass_env) or (inv.password if inv else None)
+    node_type = old.get("type") or (inv.type if inv else None)
+    if not username or not password:
+        raise ConfigError(
+            f"{name}: set {user_env} and {pass_env} (or use an inventory with credentials)"
+        )
+    if node_type not in ("expressway-c", "expressway-e", "cucm"):
+        raise ConfigError(
+            f"{name}: unknown node type {node_type!r} (expressway-c, expressway-e or cucm)"
+        )
+    return Endpoint(
+        name=name,
+        type=node_type,
+        api=(inv.api if inv else str(old["api"])).rstrip("/"),
+        username=username,
+        password=password,
+        tls_verify=bool(old.get("tls_verify", True)),
+        ssh_port=inv.ssh_port if inv else None,
+        ssh_host_key=inv.ssh_host_key if inv else None,
+        tls_server_name=inv.tls_server_name if inv else None,
+    )
+
+
+def _fields(
+    live: LiveNode,
+    endpoint: Endpoint,
+    old: dict[str, Any],
+    cert_ref: str | None,
+    store_refs: dict[str, list[str]],
+) -> dict[str, Any]:
+    cache = default_cache()
+    leaf = cache.parse(live.server_certificate.encode())[0] if live.server_certificate else None
+    fields: dict[str, Any] = {"name": live.name, "type": endpoint.type}
+    fields["api"] = old.get("api") or endpoint.api
+    if "credentials" not in old:
+        fields["credentials"] = {
+            "username_env": f"{env_prefix(live.name)}_USER",
+            "password_env": f"{env_prefix(live.name)}_PASSWORD",
+        }
+    if leaf is not None and cert_ref:
+        fields["server_certificate"] = {
+            "file": f"../{cert_ref}",
+            "subject_alt_names": [*leaf.dns_names, *leaf.ip_addresses],
+        }
+    if endpoint.type == "cucm":
+        fields["trust"] = {s: [f"../{r}" for r in refs] for s, refs in store_refs.items()}
+    else:
+        fields["trust"] = [f"../{r}" for r in store_refs.get(EXPRESSWAY_STORE, [])]
+    return fields
+
+
+async def import_fleet(
+    root: Path,
+    *,
+    inventory: Inventory,
+    env: Mapping[str, str],
+    nodes: list[str] | None = None,
+    parallelism: int = 16,
+) -> ImportResult:
+    from reconciler.desired.writer import write_cas, write_certificate, write_fleet, write_node
+
+    names = sorted(nodes or inventory.nodes)
+    if not names:
+        raise ConfigError("no nodes to import: pass --node NAME or an --inventory listing nodes")
+    endpoints = {n: _endpoint(root, n, inventory, env) for n in names}
+    cas = [p.read_bytes() for p in sorted((root / "cas").glob("*.pem"))]
+    drivers = {
+        n: make_driver(e, [*cas, *inventory.ca_pems], HttpSettings()) for n, e in endpoints.items()
+    }
+    try:
+        live = await read_all(drivers, parallelism)
+    finally:
+        await close_all(drivers)
+    failed = [f"{n}: {v.error}" for n, v in sorted(live.items()) if v.error]
+    if failed:
+        raise ImportFailed(
+            "nothing was written; these nodes could not be read: " + "; ".join(failed)
+        )
+
+    cache = default_cache()
+    all_cas: dict[str, CertInfo] = {}
+    for snapshot in live.values():
+        for pems in snapshot.stores.values():
+            for pem in pems:
+                for cert in cache.parse(pem.encode()):
+                    all_cas.setdefault(cert.sha256, cert)
+    root.mkdir(parents=True, exist_ok=True)
+    refs = write_cas(root, list(all_cas.values()))
+    anchors = [c for c in all_cas.values() if c.self_signed]
+    for name in names:
+        snapshot = live[name]
+        store_refs = {
+            store: sorted({refs[c.sha256] for p in pems for c in cache.parse(p.encode())})
+            for store, pems in sorted(snapshot.stores.items())
+        }
+        cert_ref = None
+        if snapshot.server_certificate:
+            leaf = cache.parse(snapshot.server_certificate.encode())[0]
+            chain = build_chain(leaf, list(all_cas.values()), anchors).chain
+            cert_ref = write_certificate(root, name, chain)
+        write_node(
+            root,
+            name,
+            _fields(snapshot, endpoints[name], _existing(root, name), cert_ref, store_refs),
+        )
+    links = {
+        tuple(sorted((n, peer)))
+        for n in names
+        for peer in (inventory.nodes[n].links if n in inventory.nodes else ())
+    }
+    write_fleet(root, [(a, b) for a, b in sorted(links)])
+    for sub in ("csrs",):
+        (root / sub).mkdir(exist_ok=True)
+    return ImportResult(nodes=tuple(names), ca_files=len(set(refs.values())), root=root)

@@ -1,0 +1,138 @@
+"""Writing the desired state (for ``certops import``): CA files, certificates, node files.
+
+Existing YAML files are updated with ruamel.yaml's round trip, so comments, key order and
+keys certops does not manage survive; new files start with the ``$schema`` line editors use.
+Only public material is ever written.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from reconciler.pki import CertInfo, PkiError, default_cache
+
+NODE_SCHEMA = "# yaml-language-server: $schema={rel}reconciler/schemas/node.schema.json\n"
+FLEET_HEADER = "# certops fleet settings (see `certops schema fleet`)\n"
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    return yaml
+
+
+def _dump(data: Any) -> str:
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    return buf.getvalue()
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def slug(cert: CertInfo) -> str:
+    """A file name stem from the certificate's CN (or whole subject)."""
+    m = re.search(r"CN=([^,]+)", cert.subject)
+    text = (m.group(1) if m else cert.subject).lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60] or "ca"
+
+
+def write_cas(root: Path, cas: Sequence[CertInfo]) -> dict[str, str]:
+    """Each CA as ``cas/<name>.pem``, reusing files that already hold it; sha256 -> path."""
+    known: dict[str, str] = {}
+    taken: set[str] = set()
+    for path in sorted((root / "cas").glob("*.pem")):
+        taken.add(path.name)
+        try:
+            for cert in default_cache().parse(path.read_bytes()):
+                known.setdefault(cert.sha256, f"cas/{path.name}")
+        except (PkiError, OSError):
+            continue
+    for ca in sorted(cas, key=lambda c: (slug(c), c.sha256)):
+        if ca.sha256 in known:
+            continue
+        name = f"{slug(ca)}.pem"
+        if name in taken:
+            name = f"{slug(ca)}-{ca.sha256[:8]}.pem"
+        taken.add(name)
+        _write(root / "cas" / name, ca.pem)
+        known[ca.sha256] = f"cas/{name}"
+    return known
+
+
+def write_certificate(root: Path, node: str, chain: Sequence[CertInfo]) -> str:
+    """The node's certificate as a full-chain file ``certs/<node>.pem``; its path."""
+    _write(root / "certs" / f"{node}.pem", "".join(c.pem for c in chain))
+    return f"certs/{node}.pem"
+
+
+def write_node(root: Path, name: str, fields: Mapping[str, Any]) -> Path:
+    """Create or update ``nodes/<name>.yaml`` with ``fields`` (top-level keys)."""
+    path = root / "nodes" / f"{name}.yaml"
+    if path.is_file():
+        data = _yaml().load(path.read_text())
+        head = ""
+    else:
+        data = CommentedMap()
+        head = NODE_SCHEMA.format(rel="../../")
+    for key, value in fields.items():
+        _merge(data, key, value)
+    _write(path, head + _dump(data))
+    return path
+
+
+def _merge(data: CommentedMap, key: str, value: Any) -> None:
+    """Set ``data[key]``; nested mappings are merged so unmanaged keys and comments stay."""
+    if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+        for k, v in value.items():
+            _merge(data[key], k, v)
+        return
+    data[key] = _to_yaml(value)
+
+
+def _to_yaml(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        out = CommentedMap()
+        for k, v in value.items():
+            out[k] = _to_yaml(v)
+        return out
+    if isinstance(value, list | tuple):
+        seq = CommentedSeq(_to_yaml(v) for v in value)
+        return seq
+    return value
+
+
+def write_fleet(root: Path, links: Sequence[tuple[str, str]]) -> Path:
+    """Create ``certops.yaml``, or add the links it lacks (keeping everything else)."""
+    path = root / "certops.yaml"
+    if path.is_file():
+        data = _yaml().load(path.read_text()) or CommentedMap()
+        head = ""
+    else:
+        data = CommentedMap([("policy", CommentedMap([("renew_before", "30d")]))])
+        head = FLEET_HEADER
+    have = {frozenset(map(str, link)) for link in data.get("links") or []}
+    seq = data.get("links")
+    if not isinstance(seq, list):
+        seq = CommentedSeq()
+        data["links"] = seq
+    for a, b in sorted(links):
+        if frozenset((a, b)) not in have:
+            item = CommentedSeq([a, b])
+            item.fa.set_flow_style()
+            seq.append(item)
+            have.add(frozenset((a, b)))
+    _write(path, head + _dump(data))
+    return path
