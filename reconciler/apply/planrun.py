@@ -132,7 +132,8 @@ async def compute_plan(
         now,
         cache=default_cache(),
         findings=findings,
-        targets=frozenset(targets) if targets else None,
+        targets=frozenset(targets) if targets and shard is None else None,
+        shard=shard,
     )
     plan = plan.model_copy(update={"git_commit": git_commit(root), "desired_root": str(root)})
     return PlanRun(plan=plan, fleet=fleet, live=live)

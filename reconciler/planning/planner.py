@@ -65,8 +65,8 @@ def make_plan(
     ctx = _Ctx(fleet=fleet, lives={}, now=now, cache=cache, findings=list(findings))
     for name in sorted(fleet.nodes):
         snapshot = live.get(name)
-        if snapshot is None and targets is not None:
-            continue  # not a target nor a target's peer: not read on purpose
+        if snapshot is None and (targets is not None or shard is not None):
+            continue  # outside the targets (or shard) and their peers: not read on purpose
         if snapshot is None or not snapshot.reachable:
             why = snapshot.error if snapshot else "not read"
             ctx.note(
