@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from reconciler.apply.steps import STEPS, StepContext, StepFailed
 from reconciler.drivers import Driver, DriverError
 from reconciler.drivers.fleet import read_all
-from reconciler.model import Action, ActionResult, ApplyResult, Plan
+from reconciler.model import Action, ActionResult, ApplyResult, LiveNode, Plan
 
 Listener = Callable[[str, Action, str], None]  # (event, action, detail): started/done/failed
 
@@ -37,7 +37,7 @@ class StalePlan(Exception):
 
 async def check_fresh(
     plan: Plan, drivers: dict[str, Driver], desired_digest: str, parallelism: int
-) -> None:
+) -> dict[str, LiveNode]:
     """Re-read every node the plan knows and compare with the plan's fingerprints."""
     reasons: list[str] = []
     if plan.desired_digest != desired_digest:
@@ -60,6 +60,7 @@ async def check_fresh(
         reasons.append(f"{name}: {', '.join(changed) or 'its state'} changed since the plan")
     if reasons:
         raise StalePlan(reasons)
+    return live
 
 
 @dataclass

@@ -13,7 +13,10 @@ from reconciler.apply.planrun import compute_plan, load_fleet, select
 from reconciler.apply.steps import StepContext, Timing
 from reconciler.drivers import Inventory, make_drivers
 from reconciler.drivers.fleet import close_all
-from reconciler.model import ApplyResult, Plan, Severity
+from reconciler.checks import FleetView
+from reconciler.model import ApplyResult, LiveNode, Plan, Severity
+from reconciler.pki import default_cache
+from reconciler.planning import make_plan
 
 
 class Refused(Exception):
@@ -36,6 +39,23 @@ def load_plan_file(path: Path) -> Plan:
             f"{path}: not a certops plan ({str(exc).splitlines()[0]}): write one with "
             "certops plan --out FILE"
         ) from None
+
+
+def check_derived(plan: Plan, fleet: FleetView, live: dict[str, LiveNode]) -> None:
+    """Every action of a saved plan must be one the planner derives from the same inputs.
+
+    The planner is a pure function of desired state, live state and time, so re-deriving the
+    plan at its own ``created_at`` must give the same actions. A plan file edited after
+    ``certops plan`` (by hand, or by a pull request that changed the workflow that made it)
+    is refused rather than executed.
+    """
+    expected = make_plan(fleet, live, plan.created_at, cache=default_cache())
+    by_id = {a.id: a for a in expected.actions}
+    odd = [a.id for a in plan.actions if by_id.get(a.id) != a]
+    if odd:
+        raise Refused(f"the plan file holds actions that do not follow from the desired state "
+                      f"and the nodes ({', '.join(odd[:5])}): it was edited after certops "
+                      "plan. Run certops plan again and apply that plan.")
 
 
 async def apply(
@@ -73,7 +93,8 @@ async def apply(
                 )
             ).plan
         else:
-            await check_fresh(plan, drivers, fleet.desired.digest, parallelism)
+            live = await check_fresh(plan, drivers, fleet.desired.digest, parallelism)
+            check_derived(plan, fleet, live)
         if plan.blocked:
             errors = [f.render() for f in plan.findings if f.severity is Severity.ERROR]
             raise Refused(

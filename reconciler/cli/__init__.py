@@ -15,7 +15,15 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     app = build_app(with_lab=_wants_lab(args))
-    app(args=args, prog_name="certops")
+    try:
+        app(args=args, prog_name="certops")
+    except BrokenPipeError:
+        # `certops inspect ... | head`: the reader went away; that is not an error.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
 
 
 def _wants_lab(args: list[str]) -> bool:

@@ -173,6 +173,7 @@ def apply_cmd(
     from datetime import UTC, datetime
 
     from reconciler.apply.planrun import InputError
+    from reconciler.apply.executor import StalePlan
     from reconciler.apply.run import Refused, apply
     from reconciler.apply.steps import Timing
     from reconciler.drivers import ConfigError
@@ -224,7 +225,7 @@ def apply_cmd(
             typer.echo(line, err=True)
         typer.echo(f"certops: error: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR) from None
-    except (Refused, ConfigError) as exc:
+    except (Refused, ConfigError, StalePlan) as exc:
         typer.echo(f"certops: error: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR) from None
     finally:

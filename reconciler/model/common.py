@@ -85,3 +85,4 @@ class CertSummary(Frozen):
     sha256: str
     subject_alt_names: tuple[str, ...] = ()
     authority_key_id: str | None = None
+    extended_key_usage: tuple[str, ...] = ()

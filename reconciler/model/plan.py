@@ -64,6 +64,9 @@ class Plan(Frozen):
         default_factory=dict, description="Per node, a SHA-256 per part of its live state."
     )
     tls_verify_off: tuple[str, ...] = ()
+    live_certificates: dict[str, CertSummary] = Field(
+        default_factory=dict, description="Each node's installed certificate as read (step A)."
+    )
     findings: tuple[Finding, ...] = ()
     actions: tuple[Action, ...] = ()
 

@@ -183,6 +183,7 @@ class CertInfo:
             sha256=self.sha256,
             subject_alt_names=(*self.dns_names, *self.ip_addresses),
             authority_key_id=self.authority_key_id,
+            extended_key_usage=self.eku,
         )
 
     def __repr__(self) -> str:

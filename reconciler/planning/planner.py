@@ -105,6 +105,9 @@ def make_plan(
         desired_digest=fleet.desired.digest,
         node_fingerprints={n: v.live.fingerprint() for n, v in sorted(ctx.lives.items())},
         node_state={n: v.live.fingerprint_parts() for n, v in sorted(ctx.lives.items())},
+        live_certificates={
+            n: v.installed.summary() for n, v in sorted(ctx.lives.items()) if v.installed
+        },
         tls_verify_off=tuple(
             sorted(n for n, v in fleet.nodes.items() if not v.node.spec.tls_verify)
         ),
@@ -234,7 +237,7 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
         )
     if not (due or differ):
         return
-    pending = lv.pending_csr
+    pending = lv.pending_csr or _committed_csr(ctx, view)
     if pending is not None and want <= pending.san_set():
         committed = ctx.fleet.desired.files.get(f"csrs/{name}.csr.pem")
         if (

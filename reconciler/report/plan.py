@@ -55,9 +55,27 @@ def action_line(index: int, action: Action) -> list[str]:
     return lines
 
 
-def plan_text(plan: Plan) -> list[str]:
-    """The plan for a terminal: findings, then numbered actions in execution order."""
+EKU_SHORT = {"serverAuth": "TLS Web Server", "clientAuth": "TLS Web Client"}
+
+
+def live_lines(plan: Plan) -> list[str]:
+    """Each node's live certificate as Cisco's step A reads it: SANs, EKU, AKI, issuer, expiry."""
     out: list[str] = []
+    for node, cert in sorted(plan.live_certificates.items()):
+        eku = ", ".join(EKU_SHORT.get(e, e) for e in cert.extended_key_usage) or "none"
+        out.append(f"  {node}: {cert.subject}, issuer {cert.issuer}, not after "
+                   f"{cert.not_after:%Y-%m-%d}")
+        out.append(f"       SANs: {', '.join(cert.subject_alt_names) or 'none'}")
+        out.append(f"       EKU: {eku}; AKI: {cert.authority_key_id or 'none'}")
+    return out
+
+
+def plan_text(plan: Plan) -> list[str]:
+    """The plan for a terminal: live certificates, findings, then numbered actions in order."""
+    out: list[str] = []
+    if plan.live_certificates:
+        out.append("Live certificates:")
+        out.extend(live_lines(plan))
     if plan.tls_verify_off:
         out.append(f"WARNING: TLS verification is OFF for {', '.join(plan.tls_verify_off)}")
     if plan.findings:
@@ -122,6 +140,10 @@ def plan_markdown(plan: Plan) -> str:
             if action.manual:
                 out.append(f"   - **by hand:** {_cell(action.manual)}")
         out += ["", "</details>", ""]
+    if plan.live_certificates:
+        out += ["<details><summary>Live certificates (SANs, EKU, AKI)</summary>", "", "```"]
+        out += live_lines(plan)
+        out += ["```", "", "</details>", ""]
     out.append(f"_{_summary(plan)}_")
     return "\n".join(out) + "\n"
 

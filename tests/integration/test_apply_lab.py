@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 
@@ -155,3 +156,46 @@ def test_non_interactive_without_auto_approve(
 ) -> None:
     code, out = certops("apply", str(desired), "--inventory", str(inventory))
     assert code == 1 and "--auto-approve" in out
+
+
+def test_csrs_are_generated_once(lab: LabThread, desired: Path, inventory: Path) -> None:
+    """After apply generated the CSRs, the next plan waits for certificates (CUCM too)."""
+    generate_csrs(desired, inventory)
+    code, out = certops("plan", str(desired), "--inventory", str(inventory), "--format", "json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["actions"] == []
+    waiting = {f["node"] for f in data["findings"] if f["code"] == "csr.waiting"}
+    assert waiting == set(NODES)
+
+
+def test_an_edited_plan_file_is_refused(
+    lab: LabThread, desired: Path, inventory: Path, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    code, out = certops(
+        "plan", str(desired), "--inventory", str(inventory), "--out", str(plan_file)
+    )
+    assert code == 0, out
+    data = json.loads(plan_file.read_text())
+    data["actions"][0]["subject_alt_names"].append("evil.example.com")
+    plan_file.write_text(json.dumps(data))
+    lab.reset_counters()
+    code, out = certops("apply", str(plan_file), "--inventory", str(inventory))
+    assert code == 1 and "edited after certops plan" in out
+    assert all(lab.counters(n)["non_get"] == 0 for n in NODES)
+
+
+def test_apply_of_a_saved_plan(
+    lab: LabThread, desired: Path, inventory: Path, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert (
+        certops("plan", str(desired), "--inventory", str(inventory), "--out", str(plan_file))[0]
+        == 0
+    )
+    code, out = certops(
+        "apply", str(plan_file), "--inventory", str(inventory), "--poll-interval", "0.05"
+    )
+    assert code == 0, out
+    assert all((desired / "csrs" / f"{n}.csr.pem").is_file() for n in NODES)
