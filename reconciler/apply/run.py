@@ -11,9 +11,9 @@ from pathlib import Path
 from reconciler.apply.executor import Listener, check_fresh, execute
 from reconciler.apply.planrun import compute_plan, load_fleet, select
 from reconciler.apply.steps import StepContext, Timing
+from reconciler.checks import FleetView
 from reconciler.drivers import Inventory, make_drivers
 from reconciler.drivers.fleet import close_all
-from reconciler.checks import FleetView
 from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.pki import default_cache
 from reconciler.planning import make_plan

@@ -172,8 +172,8 @@ def apply_cmd(
     import sys
     from datetime import UTC, datetime
 
-    from reconciler.apply.planrun import InputError
     from reconciler.apply.executor import StalePlan
+    from reconciler.apply.planrun import InputError
     from reconciler.apply.run import Refused, apply
     from reconciler.apply.steps import Timing
     from reconciler.drivers import ConfigError
