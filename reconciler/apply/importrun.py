@@ -161,11 +161,14 @@ async def import_fleet(
             name,
             _fields(snapshot, endpoints[name], _existing(root, name), cert_ref, store_refs),
         )
+    known = set(names) | {p.stem for p in (root / "nodes").glob("*.yaml")}
     links = {
         tuple(sorted((n, peer)))
         for n in names
         for peer in (inventory.nodes[n].links if n in inventory.nodes else ())
+        if peer in known  # a link to a node that is neither imported nor described is dropped
     }
+
     write_fleet(root, [(a, b) for a, b in sorted(links)])
     for sub in ("csrs",):
         (root / sub).mkdir(exist_ok=True)

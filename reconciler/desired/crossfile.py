@@ -84,7 +84,8 @@ def link_findings(
                 findings.append(error(
                     "link.unknown_node",
                     f"link names node '{name}', but no file under nodes/ defines it "
-                    f"(known nodes: {', '.join(sorted(known)) or 'none'})",
+                    f"({_known_hint(name, known)})",
+
                     pos("links", index, side),
                 ))
         if a == b:
@@ -103,3 +104,15 @@ def link_findings(
         else:
             first[pair] = index
     return findings
+
+
+def _known_hint(name: str, known: set[str]) -> str:
+    """The closest known names (a typo is the usual cause), or a short list of what exists."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    if close:
+        return f"did you mean {', '.join(close)}?"
+    listed = sorted(known)
+    more = f", … ({len(listed) - 10} more)" if len(listed) > 10 else ""
+    return f"known nodes: {', '.join(listed[:10]) or 'none'}{more}"

@@ -20,12 +20,17 @@ class SourceTree:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = os.path.realpath(root)
+        # str(root / rel) without building a Path per call (as pathlib shows it: no "./").
+        self._prefix = "" if str(root) == "." else str(root).rstrip("/") + "/"
         self._data: dict[str, bytes] = {}
         self._listing: list[str] | None = None
+        # The same CA file is named by hundreds of node files: answer each question once.
+        self._escapes: dict[str, bool] = {}
+        self._is_file: dict[str, bool] = {}
 
     def display(self, rel: str) -> str:
         """The path of ``rel`` as findings show it."""
-        return str(self.root / rel) if rel else str(self.root)
+        return self._prefix + rel if rel else str(self.root)
 
     def files(self) -> list[str]:
         """Every regular file below the root (not following directory links), sorted."""
@@ -68,11 +73,18 @@ class SourceTree:
             return handle.read(count)
 
     def is_file(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
+        known = self._is_file.get(rel)
+        if known is None:
+            known = self._is_file[rel] = (self.root / rel).is_file()
+        return known
 
     def escapes(self, rel: str) -> bool:
         """Whether ``rel`` (normalised) leaves the root, by its text or through a symlink."""
         if posixpath.isabs(rel) or rel == ".." or rel.startswith("../"):
             return True
-        real = os.path.realpath(self.root / rel)
-        return os.path.commonpath([real, self._real_root]) != self._real_root
+        known = self._escapes.get(rel)
+        if known is None:
+            real = os.path.realpath(self.root / rel)
+            known = os.path.commonpath([real, self._real_root]) != self._real_root
+            self._escapes[rel] = known
+        return known

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import DocumentStartEvent
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from reconciler.desired.findings import error
@@ -41,6 +42,9 @@ def parse_yaml(display: str, raw: bytes) -> YamlDoc | Finding:
     except UnicodeDecodeError as exc:
         line, col = _line_col(raw[: exc.start].decode("utf-8", "replace"))
         return _syntax(display, line, col, "the file is not UTF-8 text: save it as UTF-8")
+    fast = _fast_parse(display, text)
+    if fast is not None:
+        return fast
     try:
         docs = list(YAML(typ="rt").load_all(text))
     except DuplicateKeyError as exc:
@@ -75,6 +79,52 @@ def parse_yaml(display: str, raw: bytes) -> YamlDoc | Finding:
     positions: dict[str, SourcePos] = {"": SourcePos(file=display, line=1, col=1)}
     _record(tree, "", display, positions)
     return YamlDoc(tree=tree, data=to_plain(tree), positions=positions)
+
+
+def _fast_parse(display: str, text: str) -> YamlDoc | None:
+    """The common case, fast: libyaml's C parser (ruamel.yaml.clib) composes the node graph,
+    whose marks give the same positions as the round-trip loader at a tenth of the cost.
+
+    Anything unusual (a syntax error, several documents, not a mapping, no C parser) returns
+    None, and the round-trip path below explains it precisely.
+    """
+    try:
+        yaml = YAML(typ="safe", pure=False)  # C parser when ruamel.yaml.clib is installed
+        node = yaml.compose(text)
+        if not isinstance(node, MappingNode):
+            return None
+        data = yaml.constructor.construct_document(node)
+    except (YAMLError, ValueError, TypeError, AttributeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    positions: dict[str, SourcePos] = {"": SourcePos(file=display, line=1, col=1)}
+    _record_nodes(node, "", display, positions)
+    return YamlDoc(tree=CommentedMap(), data=to_plain(data), positions=positions)
+
+
+def _record_nodes(node: Node, path: str, display: str, out: dict[str, SourcePos]) -> None:
+    """``_record`` over a composed node graph (same keys, same positions)."""
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            sub = join(path, key_node.value)
+            key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            value_pos = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+            # An empty value (``key:`` alone) has no position of its own: point at the key.
+            if (isinstance(value_node, ScalarNode) and value_node.tag.endswith(":null")
+                    and (value_pos[0] != key_pos[0] or not value_node.value)):
+                value_pos = key_pos
+            out[sub + KEY_SUFFIX] = SourcePos(file=display, line=key_pos[0], col=key_pos[1])
+            out[sub] = SourcePos(file=display, line=value_pos[0], col=value_pos[1])
+            _record_nodes(value_node, sub, display, out)
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            sub = join(path, index)
+            out[sub] = SourcePos(file=display, line=item.start_mark.line + 1,
+                                 col=item.start_mark.column + 1)
+            _record_nodes(item, sub, display, out)
 
 
 def join(path: str, segment: object) -> str:

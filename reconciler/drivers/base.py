@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from reconciler.drivers.http import NodeHttp, tls_context
 from reconciler.drivers.errors import Unreachable
 from reconciler.model import LiveNode
 
@@ -86,9 +87,7 @@ async def handshake_certificate(endpoint: Endpoint, timeout: float = 10.0) -> st
     Verification is off for this one read: the point is to see what is served, whoever
     signed it. Requests that send credentials always verify (``http.NodeHttp``).
     """
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = tls_context([], verify=False)
     server_name = endpoint.tls_server_name or endpoint.host or None
     try:
         reader, writer = await asyncio.wait_for(
@@ -109,4 +108,12 @@ async def handshake_certificate(endpoint: Endpoint, timeout: float = 10.0) -> st
     del reader
     if not der:
         raise Unreachable(endpoint.name, "the TLS handshake showed no certificate")
+    return x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()
+
+
+def session_certificate(http: NodeHttp) -> str | None:
+    """The certificate the node presented on the API connection (PEM), if one was made."""
+    der = http.peer_certificate
+    if not der:
+        return None
     return x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate
+from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate, session_certificate
 from reconciler.drivers.errors import BadResponse, NotFound, PermanentError, TemporaryError
 from reconciler.drivers.expressway import split_pems
 from reconciler.drivers.http import NodeHttp
@@ -92,6 +92,7 @@ class CucmDriver:
         return await self.http.request(method, path, **kwargs)
 
     async def read(self) -> LiveNode:
+        self.http.peer_certificate = None
         try:
             snap_resp = await self._call("snapshot")
         except NotFound:
@@ -103,9 +104,10 @@ class CucmDriver:
         if not isinstance(snap, dict):
             raise BadResponse(self.endpoint.name, "the inventory is not a JSON object",
                               method="GET", path=API["snapshot"][1])
-        identity, served, *stores = await gather_or_cancel(
-            self._identity(snap), self.served_certificate(),
-            *(self._store(s) for s in STORE_SERVICE))
+        identity, *stores = await gather_or_cancel(
+            self._identity(snap), *(self._store(s) for s in STORE_SERVICE))
+        served = session_certificate(self.http) or await self.served_certificate()
+
         pending = snap.get("restartPending", [])  # [U] field name
         if not isinstance(pending, list):
             pending = []

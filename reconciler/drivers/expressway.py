@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate
+from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate, session_certificate
 from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
 from reconciler.drivers.http import NodeHttp
 from reconciler.model import LiveNode
@@ -66,9 +66,13 @@ class ExpresswayDriver:
 
     async def read(self) -> LiveNode:
         """Server certificate, pending CSR, trusted CA list, restart flag, served certificate."""
-        sysinfo, server, csr, trust, served = await gather_or_cancel(
+        self.http.peer_certificate = None
+        sysinfo, server, csr, trust = await gather_or_cancel(
             self._call("sysinfo"), self._call("cert.read"), self.csr_read(),
-            self._call("trust.read"), self.served_certificate())
+            self._call("trust.read"))
+        # What the node serves: seen in this session's TLS handshake, no extra connection.
+        served = session_certificate(self.http) or await self.served_certificate()
+
         info = self.http.json(sysinfo, *API["sysinfo"])
         if not isinstance(info, dict):
             raise BadResponse(self.endpoint.name, "sysinfo is not a JSON object",

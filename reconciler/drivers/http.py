@@ -41,16 +41,28 @@ class HttpSettings:
     max_retry_after: float = 60.0  # a node's Retry-After is honoured up to this
 
 
+# One context per distinct trust configuration: building one loads the system store (~15 ms),
+# and a fleet of 1,000 nodes shares the same CAs. SSLContext is safe to share across
+# connections; the server name is per connection.
+_CONTEXTS: dict[tuple[bool, bool, bytes], ssl.SSLContext] = {}
+
+
 def tls_context(ca_pems: list[bytes], *, verify: bool, use_system: bool = True) -> ssl.SSLContext:
     """Client TLS context trusting the fleet's CAs (``cas/``) and, by default, the system store."""
+    bundle = b"\n".join(ca_pems) if verify else b""
+    key = (verify, use_system, bundle)
+    ctx = _CONTEXTS.get(key)
+    if ctx is not None:
+        return ctx
     if not verify:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-    ctx = ssl.create_default_context() if use_system else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if ca_pems:
-        ctx.load_verify_locations(cadata=b"\n".join(ca_pems).decode("ascii", errors="replace"))
+    else:
+        ctx = ssl.create_default_context() if use_system else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if bundle:
+            ctx.load_verify_locations(cadata=bundle.decode("ascii", errors="replace"))
+    _CONTEXTS[key] = ctx
     return ctx
 
 
@@ -66,6 +78,8 @@ class NodeHttp:
     transport: httpx.AsyncBaseTransport | None = None
     server_name: str | None = None  # TLS name to send and verify, when not the URL's host
     counts: Counter[str] = field(default_factory=Counter)
+    peer_certificate: bytes | None = field(default=None, repr=False)  # DER, from the TLS session
+
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @property
@@ -77,7 +91,9 @@ class NodeHttp:
                 auth=self.auth,
                 verify=self.verify,
                 timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-                limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                # One keep-alive connection per node: one TLS handshake serves every request
+                # of a read (each extra handshake costs more CPU than the request itself).
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                 transport=self.transport,
                 trust_env=False,
             )
@@ -131,7 +147,9 @@ class NodeHttp:
                                      path=path) from None
             else:
                 if response.status_code in expect:
+                    self._note_peer(response)
                     return response
+
                 error_or_final = self._status_error(method, path, response)
                 if not isinstance(error_or_final, TemporaryError):
                     raise error_or_final
@@ -146,7 +164,17 @@ class NodeHttp:
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _status_error(self, method: str, path: str, r: httpx.Response) -> Exception:
+    def _note_peer(self, response: httpx.Response) -> None:
+        """Keep the certificate the node presented on this connection (what it serves)."""
+        if self.peer_certificate is not None:
+            return
+        stream = response.extensions.get("network_stream")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        if ssl_object is not None:
+            self.peer_certificate = ssl_object.getpeercert(binary_form=True)
+
+    def _status_error(
+self, method: str, path: str, r: httpx.Response) -> Exception:
         status = r.status_code
         body = _message(r)
         args: dict[str, Any] = {"method": method, "path": path, "status": status}

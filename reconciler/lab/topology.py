@@ -122,6 +122,9 @@ def synthetic_topology(count: int) -> Topology:
                          links=[f"expc-{site:03d}"]),
         ]
         nodes.extend(group[: count - len(nodes)])
+    names = {n.name for n in nodes}
+    for node in nodes:  # the last site may be cut short: no links to nodes that do not exist
+        node.links = [peer for peer in node.links if peer in names]
     return Topology(defaults=TopologyDefaults(key="ec256"), nodes=nodes)
 
 

@@ -26,12 +26,25 @@ def names_issuer(child: CertInfo, parent: CertInfo) -> bool:
     return aki is None or ski is None or aki == ski
 
 
+# (child sha256, parent sha256) -> verdict. A pure memo: the same CA signs the leaves of
+# hundreds of nodes, and a signature check costs far more than a dictionary lookup.
+_SIGNATURES: dict[tuple[str, str], bool] = {}
+_SIGNATURES_MAX = 200_000
+
+
 def signature_ok(child: CertInfo, parent: CertInfo) -> bool:
     """``parent``'s key verifies ``child``'s signature (cryptography, any supported algorithm)."""
-    try:
-        return signed_by(child.cert, parent.cert)
-    except Exception:  # a key cryptography cannot load
-        return False
+    key = (child.sha256, parent.sha256)
+    verdict = _SIGNATURES.get(key)
+    if verdict is None:
+        try:
+            verdict = signed_by(child.cert, parent.cert)
+        except Exception:  # a key cryptography cannot load
+            verdict = False
+        if len(_SIGNATURES) >= _SIGNATURES_MAX:
+            _SIGNATURES.clear()
+        _SIGNATURES[key] = verdict
+    return verdict
 
 
 def issued_by(child: CertInfo, parent: CertInfo) -> bool:

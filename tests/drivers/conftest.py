@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
-from drvhelpers import FAST, driver_topology
+from drvhelpers import FAST, MakeDriver, driver_topology
 
 from reconciler.drivers import Driver, HttpSettings
 from reconciler.drivers.fleet import Inventory, endpoint_from_inventory, load_inventory, make_driver
@@ -31,11 +31,6 @@ def password(inventory: Inventory) -> str:
     secret = inventory.nodes["expe1"].password
     assert secret and len(secret) > 8
     return secret
-
-
-class MakeDriver(Protocol):
-    def __call__(self, name: str, *, cas: bool = True, settings: HttpSettings = FAST,
-                 **endpoint: Any) -> Any: ...
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -68,3 +69,10 @@ def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
+
+
+class MakeDriver(Protocol):
+    """The ``driver`` fixture: a driver for one lab node, with endpoint overrides."""
+
+    def __call__(self, name: str, *, cas: bool = True, settings: HttpSettings = FAST,
+                 **endpoint: Any) -> Any: ...

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncssh
 import pytest
-from conftest import MakeDriver
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from drvhelpers import CM, issuing_ca, sha256, sign
+from drvhelpers import CM, MakeDriver, issuing_ca, sha256, sign
 
 from reconciler.drivers import AuthError, BadResponse, PermanentError
 from reconciler.lab import Fault, LabThread

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import MakeDriver
 from cryptography import x509
-from drvhelpers import XP, issuing_ca, sha256, sign, stranger_cert
+from drvhelpers import XP, MakeDriver, issuing_ca, sha256, sign, stranger_cert
 
 from reconciler.drivers import BadResponse, Conflict, PermanentError, Unreachable
 from reconciler.lab import Fault, LabThread

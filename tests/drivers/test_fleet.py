@@ -8,8 +8,7 @@ from typing import Any
 
 import asyncssh
 import pytest
-from conftest import MakeDriver
-from drvhelpers import sha256, stranger_cert
+from drvhelpers import MakeDriver, sha256, stranger_cert
 
 from reconciler.drivers import ConfigError, DriverError, Endpoint, HttpSettings, read_all
 from reconciler.drivers.fleet import Inventory, endpoint_from_inventory, load_inventory

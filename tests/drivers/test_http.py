@@ -6,8 +6,7 @@ import socket
 import time
 
 import pytest
-from conftest import MakeDriver
-from drvhelpers import XP, issuing_ca, sha256
+from drvhelpers import XP, MakeDriver, issuing_ca, sha256
 
 from reconciler.drivers import (
     AuthError,
