@@ -59,9 +59,16 @@ EKU_SHORT = {"serverAuth": "TLS Web Server", "clientAuth": "TLS Web Client"}
 
 
 def live_lines(plan: Plan) -> list[str]:
-    """Each node's live certificate as Cisco's step A reads it: SANs, EKU, AKI, issuer, expiry."""
+    """Each node's live certificate as Cisco's step A reads it: SANs, EKU, AKI, issuer, expiry.
+
+    Small fleets show every node; large ones only the nodes the plan changes.
+    """
     out: list[str] = []
+    changing = {a.node for a in plan.actions}
     for node, cert in sorted(plan.live_certificates.items()):
+        if len(plan.live_certificates) > 10 and node not in changing:
+            continue
+
         eku = ", ".join(EKU_SHORT.get(e, e) for e in cert.extended_key_usage) or "none"
         out.append(f"  {node}: {cert.subject}, issuer {cert.issuer}, not after "
                    f"{cert.not_after:%Y-%m-%d}")
@@ -73,9 +80,10 @@ def live_lines(plan: Plan) -> list[str]:
 def plan_text(plan: Plan) -> list[str]:
     """The plan for a terminal: live certificates, findings, then numbered actions in order."""
     out: list[str] = []
-    if plan.live_certificates:
+    shown = live_lines(plan)
+    if shown:
         out.append("Live certificates:")
-        out.extend(live_lines(plan))
+        out.extend(shown)
     if plan.tls_verify_off:
         out.append(f"WARNING: TLS verification is OFF for {', '.join(plan.tls_verify_off)}")
     if plan.findings:
@@ -140,9 +148,11 @@ def plan_markdown(plan: Plan) -> str:
             if action.manual:
                 out.append(f"   - **by hand:** {_cell(action.manual)}")
         out += ["", "</details>", ""]
-    if plan.live_certificates:
+    shown = live_lines(plan)
+    if shown:
         out += ["<details><summary>Live certificates (SANs, EKU, AKI)</summary>", "", "```"]
-        out += live_lines(plan)
+        out += shown
+
         out += ["```", "", "</details>", ""]
     out.append(f"_{_summary(plan)}_")
     return "\n".join(out) + "\n"
