@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from reconciler.model.common import Frozen, SourcePos
 
@@ -107,6 +107,18 @@ class CredentialsSpec(Frozen):
     password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _san_name(name: str) -> str:
+    if name.lower().startswith(("dns:", "ip:", "ip address:")):
+        raise ValueError(f"write {name.split(':', 1)[1].strip()!r} without the type prefix")
+    if not name or name != name.strip():
+        raise ValueError(f"{name!r} is not a host name")
+    return name
+
+
+# Checked one by one, so that an error points at the offending list item.
+SanName = Annotated[str, AfterValidator(_san_name)]
+
+
 class ServerCertificateSpec(Frozen):
     """The node's server (identity) certificate.
 
@@ -117,8 +129,8 @@ class ServerCertificateSpec(Frozen):
     file: str | None = Field(
         None, description="Path of the signed certificate, relative to this file."
     )
-    subject_alt_names: tuple[str, ...] = Field(
-        min_length=1, description="DNS names (and IP addresses) the certificate must carry."
+    subject_alt_names: tuple[SanName, ...] = Field(
+        description="DNS names (and IP addresses) the certificate must carry (at least one)."
     )
     renew_before: str | None = Field(None, description=f"Overrides the policy: {DURATION_HELP}.")
 
@@ -126,16 +138,16 @@ class ServerCertificateSpec(Frozen):
 
     @field_validator("subject_alt_names")
     @classmethod
-    def _no_prefix(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        for name in names:
-            if name.lower().startswith(("dns:", "ip:", "ip address:")):
-                raise ValueError(f"write {name.split(':', 1)[1].strip()!r} without the type prefix")
-            if not name or name != name.strip():
-                raise ValueError(f"{name!r} is not a host name")
+    def _not_empty(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        # A validator rather than min_length: it runs only when every item is valid, so a
+        # bad item is reported once, at the item.
+        if not names:
+            raise ValueError("list at least one name: the certificate's SANs")
         return names
 
 
 class TrustStoreSpec(Frozen):
+
     """A trust store: the CA files that must be in it, and whether others are removed."""
 
     cas: tuple[str, ...] = Field((), description="CA certificate files, relative to this file.")
