@@ -107,13 +107,13 @@ def _record_nodes(node: Node, path: str, display: str, out: dict[str, SourcePos]
     """``_record`` over a composed node graph (same keys, same positions)."""
     if isinstance(node, MappingNode):
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag.endswith(":merge"):
+            if not isinstance(key_node, ScalarNode) or (key_node.tag or "").endswith(":merge"):
                 continue
             sub = join(path, key_node.value)
             key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             value_pos = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
             # An empty value (``key:`` alone) has no position of its own: point at the key.
-            if (isinstance(value_node, ScalarNode) and value_node.tag.endswith(":null")
+            if (isinstance(value_node, ScalarNode) and (value_node.tag or "").endswith(":null")
                     and (value_pos[0] != key_pos[0] or not value_node.value)):
                 value_pos = key_pos
             out[sub + KEY_SUFFIX] = SourcePos(file=display, line=key_pos[0], col=key_pos[1])

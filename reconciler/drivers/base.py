@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from reconciler.drivers.http import NodeHttp, tls_context
 from reconciler.drivers.errors import Unreachable
+from reconciler.drivers.http import NodeHttp, tls_context
 from reconciler.model import LiveNode
 
 
@@ -91,13 +91,16 @@ async def handshake_certificate(endpoint: Endpoint, timeout: float = 10.0) -> st
     server_name = endpoint.tls_server_name or endpoint.host or None
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(endpoint.host, endpoint.port, ssl=ctx,
-                                    server_hostname=server_name),
+            asyncio.open_connection(
+                endpoint.host, endpoint.port, ssl=ctx, server_hostname=server_name
+            ),
             timeout,
         )
     except (OSError, TimeoutError, ssl.SSLError) as exc:
-        raise Unreachable(endpoint.name, f"TLS handshake on port {endpoint.port} failed: "
-                          f"{exc or type(exc).__name__}") from None
+        raise Unreachable(
+            endpoint.name,
+            f"TLS handshake on port {endpoint.port} failed: {exc or type(exc).__name__}",
+        ) from None
     try:
         sslobj = writer.get_extra_info("ssl_object")
         der = sslobj.getpeercert(binary_form=True) if sslobj else None

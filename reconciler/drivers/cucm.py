@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate, session_certificate
+from reconciler.drivers.base import (
+    Endpoint,
+    gather_or_cancel,
+    handshake_certificate,
+    session_certificate,
+)
 from reconciler.drivers.errors import BadResponse, NotFound, PermanentError, TemporaryError
 from reconciler.drivers.expressway import split_pems
 from reconciler.drivers.http import NodeHttp
@@ -79,8 +84,14 @@ def _fault_text(root: ET.Element) -> str | None:
 class CucmDriver:
     """One Unified CM publisher."""
 
-    def __init__(self, endpoint: Endpoint, http: NodeHttp, *, poll_seconds: float = 1.0,
-                 restart_timeout: float = 900.0) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        http: NodeHttp,
+        *,
+        poll_seconds: float = 1.0,
+        restart_timeout: float = 900.0,
+    ) -> None:
         self.endpoint = endpoint
         self.http = http
         self.capabilities: frozenset[str] = CAPABILITIES
@@ -98,14 +109,23 @@ class CucmDriver:
         except NotFound:
             # Release 12.5: GUI and SSH only. Read what TLS shows; every change is manual.
             self.capabilities = frozenset()
-            return LiveNode(name=self.endpoint.name, type="cucm", version="<14 (no REST API)",
-                            served_certificate=await self.served_certificate())
+            return LiveNode(
+                name=self.endpoint.name,
+                type="cucm",
+                version="<14 (no REST API)",
+                served_certificate=await self.served_certificate(),
+            )
         snap = self.http.json(snap_resp, *API["snapshot"])
         if not isinstance(snap, dict):
-            raise BadResponse(self.endpoint.name, "the inventory is not a JSON object",
-                              method="GET", path=API["snapshot"][1])
+            raise BadResponse(
+                self.endpoint.name,
+                "the inventory is not a JSON object",
+                method="GET",
+                path=API["snapshot"][1],
+            )
         identity, *stores = await gather_or_cancel(
-            self._identity(snap), *(self._store(s) for s in STORE_SERVICE))
+            self._identity(snap), *(self._store(s) for s in STORE_SERVICE)
+        )
         served = session_certificate(self.http) or await self.served_certificate()
 
         pending = snap.get("restartPending", [])  # [U] field name
@@ -157,24 +177,39 @@ class CucmDriver:
         response = await self.http.request(method, path, params={"service": STORE_SERVICE[store]})
         entries = _entries(self.http.json(response, method, path))
         if entries is None:
-            raise BadResponse(self.endpoint.name, f"the {store} list is neither a list nor "
-                              '{"certificates": [...]}', method=method, path=path,
-                              status=response.status_code)
+            raise BadResponse(
+                self.endpoint.name,
+                f'the {store} list is neither a list nor {{"certificates": [...]}}',
+                method=method,
+                path=path,
+                status=response.status_code,
+            )
         return tuple(p for e in entries for p in split_pems(str(e.get("certificate", ""))))
 
     async def trust_add(self, store: str, pems: Sequence[str]) -> None:
         if store not in STORE_SERVICE:
-            raise ValueError(f"unknown CUCM trust store {store!r}: one of "
-                             f"{', '.join(STORE_SERVICE)}")
-        await self._call("trust.add", json={
-            "service": [STORE_SERVICE[store]], "certificates": list(pems),
-            "description": "added by certops"})
+            raise ValueError(
+                f"unknown CUCM trust store {store!r}: one of {', '.join(STORE_SERVICE)}"
+            )
+        await self._call(
+            "trust.add",
+            json={
+                "service": [STORE_SERVICE[store]],
+                "certificates": list(pems),
+                "description": "added by certops",
+            },
+        )
 
     async def csr_generate(self, sans: Sequence[str]) -> str:
         method, path = API["csr.generate"]
         body: dict[str, Any] = {
-            "service": "tomcat", "distribution": "this-server", "keyType": "rsa",
-            "keyLength": 2048, "hashAlgorithm": "sha256", "altNames": list(sans)}
+            "service": "tomcat",
+            "distribution": "this-server",
+            "keyType": "rsa",
+            "keyLength": 2048,
+            "hashAlgorithm": "sha256",
+            "altNames": list(sans),
+        }
         if common_name := self._common_name(sans):
             body["commonName"] = common_name
         response = await self.http.request(method, path, retry=False, json=body)
@@ -199,8 +234,11 @@ class CucmDriver:
 
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None:
         """CUCM takes the leaf with its chain; 400 while the issuing CA is not in tomcat-trust."""
-        await self._call("identity.install", retry=False, json={
-            "service": "tomcat", "certificates": [leaf_pem, *chain_pems]})
+        await self._call(
+            "identity.install",
+            retry=False,
+            json={"service": "tomcat", "certificates": [leaf_pem, *chain_pems]},
+        )
 
     async def restart(self) -> None:
         await self.restart_services(("Cisco Tomcat",))
@@ -216,27 +254,39 @@ class CucmDriver:
         if soap:
             await self._wait_started(soap)
 
-    async def _soap(self, op: str, services: Sequence[str],
-                    control: str | None = None) -> ET.Element:
+    async def _soap(
+        self, op: str, services: Sequence[str], control: str | None = None
+    ) -> ET.Element:
         items = "".join(f"<soap:item>{escape(s)}</soap:item>" for s in services)
         if control:
             node_name = escape(self.endpoint.tls_server_name or self.endpoint.host)
-            body = (f"<soap:{op}><soap:ControlServiceRequest><soap:NodeName>{node_name}"
-                    f"</soap:NodeName><soap:ControlType>{control}</soap:ControlType>"
-                    f"<soap:ServiceList>{items}</soap:ServiceList></soap:ControlServiceRequest>"
-                    f"</soap:{op}>")
+            body = (
+                f"<soap:{op}><soap:ControlServiceRequest><soap:NodeName>{node_name}"
+                f"</soap:NodeName><soap:ControlType>{control}</soap:ControlType>"
+                f"<soap:ServiceList>{items}</soap:ServiceList></soap:ControlServiceRequest>"
+                f"</soap:{op}>"
+            )
         else:
             body = f"<soap:{op}><soap:ServiceStatus>{items}</soap:ServiceStatus></soap:{op}>"
         method, path = API["soap"]
         try:
             # A SOAP fault comes with status 500: read it to say what the node refused.
             response = await self.http.request(
-                method, path, retry=control is None, expect=(200, 500),
+                method,
+                path,
+                retry=control is None,
+                expect=(200, 500),
                 content=SOAP_ENVELOPE.format(body=body).encode(),
-                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": op})
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": op},
+            )
         except PermanentError as exc:
-            raise PermanentError(self.endpoint.name, f"SOAP {op} refused: {exc.detail}",
-                                 method=method, path=path, status=exc.status) from None
+            raise PermanentError(
+                self.endpoint.name,
+                f"SOAP {op} refused: {exc.detail}",
+                method=method,
+                path=path,
+                status=exc.status,
+            ) from None
         where: dict[str, Any] = {"method": method, "path": path, "status": response.status_code}
         try:
             root = ET.fromstring(response.content)
@@ -245,8 +295,7 @@ class CucmDriver:
         if (fault := _fault_text(root)) is not None:
             raise PermanentError(self.endpoint.name, f"SOAP {op} refused: {fault}", **where)
         if response.status_code != 200:
-            raise BadResponse(self.endpoint.name, f"SOAP {op} failed without a SOAP fault",
-                              **where)
+            raise BadResponse(self.endpoint.name, f"SOAP {op} failed without a SOAP fault", **where)
         return root
 
     async def service_status(self, services: Sequence[str]) -> dict[str, str]:
@@ -280,15 +329,21 @@ class CucmDriver:
                 return
             if loop.time() > deadline:
                 late = ", ".join(s for s in services if status.get(s) != "Started")
-                raise TemporaryError(self.endpoint.name, f"services not Started after "
-                                     f"{self.restart_timeout:.0f}s: {late}")
+                raise TemporaryError(
+                    self.endpoint.name,
+                    f"services not Started after {self.restart_timeout:.0f}s: {late}",
+                )
             await asyncio.sleep(self.poll_seconds)
 
     async def _ssh(self, command: str) -> str:
         from reconciler.drivers.cucm_cli import run_cli
 
-        return await run_cli(self.endpoint, command, timeout=self.restart_timeout,
-                             connect_timeout=self.http.settings.connect_timeout)
+        return await run_cli(
+            self.endpoint,
+            command,
+            timeout=self.restart_timeout,
+            connect_timeout=self.http.settings.connect_timeout,
+        )
 
     async def served_certificate(self) -> str | None:
         return await handshake_certificate(self.endpoint, self.http.settings.connect_timeout)

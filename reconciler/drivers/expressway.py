@@ -11,7 +11,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.drivers.base import Endpoint, gather_or_cancel, handshake_certificate, session_certificate
+from reconciler.drivers.base import (
+    Endpoint,
+    gather_or_cancel,
+    handshake_certificate,
+    session_certificate,
+)
 from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
 from reconciler.drivers.http import NodeHttp
 from reconciler.model import LiveNode
@@ -35,8 +40,11 @@ CSR_DEFAULTS: dict[str, Any] = {"KeyLength": 2048, "DigestAlgorithm": "sha256"}
 CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
 
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
-_CSR = re.compile(r"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----.+?"
-                  r"-----END (?:NEW )?CERTIFICATE REQUEST-----", re.S)
+_CSR = re.compile(
+    r"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----.+?"
+    r"-----END (?:NEW )?CERTIFICATE REQUEST-----",
+    re.S,
+)
 
 
 def split_pems(text: str) -> tuple[str, ...]:
@@ -68,19 +76,30 @@ class ExpresswayDriver:
         """Server certificate, pending CSR, trusted CA list, restart flag, served certificate."""
         self.http.peer_certificate = None
         sysinfo, server, csr, trust = await gather_or_cancel(
-            self._call("sysinfo"), self._call("cert.read"), self.csr_read(),
-            self._call("trust.read"))
+            self._call("sysinfo"),
+            self._call("cert.read"),
+            self.csr_read(),
+            self._call("trust.read"),
+        )
         # What the node serves: seen in this session's TLS handshake, no extra connection.
         served = session_certificate(self.http) or await self.served_certificate()
 
         info = self.http.json(sysinfo, *API["sysinfo"])
         if not isinstance(info, dict):
-            raise BadResponse(self.endpoint.name, "sysinfo is not a JSON object",
-                              method="GET", path=API["sysinfo"][1])
+            raise BadResponse(
+                self.endpoint.name,
+                "sysinfo is not a JSON object",
+                method="GET",
+                path=API["sysinfo"][1],
+            )
         server_pems = split_pems(server.text)
         if not server_pems:
-            raise BadResponse(self.endpoint.name, "the server certificate is not PEM",
-                              method="GET", path=API["cert.read"][1])
+            raise BadResponse(
+                self.endpoint.name,
+                "the server certificate is not PEM",
+                method="GET",
+                path=API["cert.read"][1],
+            )
         return LiveNode(
             name=self.endpoint.name,
             type=self.endpoint.type,
@@ -114,18 +133,26 @@ class ExpresswayDriver:
             return None
         match = _CSR.search(response.text)
         if match is None:  # an answer that is neither "none" nor a CSR: never guess
-            raise BadResponse(self.endpoint.name, "the pending CSR is not PEM: "
-                              + " ".join(response.text.split())[:120],
-                              method="GET", path=API["csr.read"][1], status=response.status_code)
+            raise BadResponse(
+                self.endpoint.name,
+                "the pending CSR is not PEM: " + " ".join(response.text.split())[:120],
+                method="GET",
+                path=API["csr.read"][1],
+                status=response.status_code,
+            )
         return match.group(0) + "\n"
 
     async def trust_add(self, store: str, pems: Sequence[str]) -> None:
         if store != EXPRESSWAY_STORE:
-            raise ValueError(f"an Expressway has one trust store, {EXPRESSWAY_STORE!r}, "
-                             f"not {store!r}")
+            raise ValueError(
+                f"an Expressway has one trust store, {EXPRESSWAY_STORE!r}, not {store!r}"
+            )
         bundle = "".join(p if p.endswith("\n") else p + "\n" for p in pems)
-        await self._call("trust.add", headers=CSRF,
-                         files={"file": ("ca.pem", bundle.encode(), "application/x-pem-file")})
+        await self._call(
+            "trust.add",
+            headers=CSRF,
+            files={"file": ("ca.pem", bundle.encode(), "application/x-pem-file")},
+        )
 
     async def csr_generate(self, sans: Sequence[str]) -> str:
         """Generate a CSR with these SANs (the box adds its CN). Refuses if one is pending."""
@@ -133,13 +160,22 @@ class ExpresswayDriver:
         try:
             await self._call("csr.generate", json=body, headers=CSRF, retry=False)
         except Conflict as exc:
-            raise Conflict(self.endpoint.name, "a CSR is already pending on the node",
-                           method=exc.method, path=exc.path, status=exc.status,
-                           hint="certops never discards a pending CSR on its own") from None
+            raise Conflict(
+                self.endpoint.name,
+                "a CSR is already pending on the node",
+                method=exc.method,
+                path=exc.path,
+                status=exc.status,
+                hint="certops never discards a pending CSR on its own",
+            ) from None
         pem = await self.csr_read()
         if pem is None:
-            raise BadResponse(self.endpoint.name, "the node generated no readable CSR",
-                              method="GET", path=API["csr.read"][1])
+            raise BadResponse(
+                self.endpoint.name,
+                "the node generated no readable CSR",
+                method="GET",
+                path=API["csr.read"][1],
+            )
         return pem
 
     async def csr_discard(self) -> None:

@@ -59,7 +59,10 @@ def tls_context(ca_pems: list[bytes], *, verify: bool, use_system: bool = True) 
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     else:
-        ctx = ssl.create_default_context() if use_system else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx = (
+            ssl.create_default_context() if use_system else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        )
+
         if bundle:
             ctx.load_verify_locations(cadata=bundle.decode("ascii", errors="replace"))
     _CONTEXTS[key] = ctx
@@ -127,24 +130,40 @@ class NodeHttp:
                 # A connect or pool timeout means the request never left; a read or write
                 # timeout means the node may have acted on it.
                 error: TemporaryError = Unreachable(
-                    self.node, f"timed out ({type(exc).__name__})", method=method, path=path,
+                    self.node,
+                    f"timed out ({type(exc).__name__})",
+                    method=method,
+                    path=path,
                     sent=isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout),
-                    hint="the node is slow or down; try again later")
-            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError,
-                    httpx.WriteError) as exc:
+                    hint="the node is slow or down; try again later",
+                )
+            except (
+                httpx.ConnectError,
+                httpx.RemoteProtocolError,
+                httpx.ReadError,
+                httpx.WriteError,
+            ) as exc:
                 if _is_tls_verification(exc):
                     raise PermanentError(
-                        self.node, f"TLS verification failed: {_root_cause(exc)}", method=method,
-                        path=path, hint="add the CA of the node's certificate under cas/ "
+                        self.node,
+                        f"TLS verification failed: {_root_cause(exc)}",
+                        method=method,
+                        path=path,
+                        hint="add the CA of the node's certificate under cas/ "
                         "(or set tls_verify: false on this node, which every plan will show)",
                     ) from None
-                error = Unreachable(self.node, f"connection failed: {_root_cause(exc)}",
-                                    method=method, path=path,
-                                    sent=not isinstance(exc, httpx.ConnectError),
-                                    hint="check the URL, the network and that the node is up")
+                error = Unreachable(
+                    self.node,
+                    f"connection failed: {_root_cause(exc)}",
+                    method=method,
+                    path=path,
+                    sent=not isinstance(exc, httpx.ConnectError),
+                    hint="check the URL, the network and that the node is up",
+                )
             except httpx.HTTPError as exc:
-                raise PermanentError(self.node, str(exc) or type(exc).__name__, method=method,
-                                     path=path) from None
+                raise PermanentError(
+                    self.node, str(exc) or type(exc).__name__, method=method, path=path
+                ) from None
             else:
                 if response.status_code in expect:
                     self._note_peer(response)
@@ -173,37 +192,53 @@ class NodeHttp:
         if ssl_object is not None:
             self.peer_certificate = ssl_object.getpeercert(binary_form=True)
 
-    def _status_error(
-self, method: str, path: str, r: httpx.Response) -> Exception:
+    def _status_error(self, method: str, path: str, r: httpx.Response) -> Exception:
         status = r.status_code
         body = _message(r)
         args: dict[str, Any] = {"method": method, "path": path, "status": status}
         if status in RETRY_STATUSES:
             return TemporaryError(self.node, body or "temporarily unavailable", **args)
         if status == 401:
-            return AuthError(self.node, body or "not authorised", **args,
-                             hint="check the credentials in the environment variables the node "
-                             "file names, and that the account has API access")
+            return AuthError(
+                self.node,
+                body or "not authorised",
+                **args,
+                hint="check the credentials in the environment variables the node "
+                "file names, and that the account has API access",
+            )
         if status == 403:
-            return AuthError(self.node, body or "forbidden", **args,
-                             hint="the account lacks API access (or the node is in advanced "
-                             "account security mode), or the node refused a header")
+            return AuthError(
+                self.node,
+                body or "forbidden",
+                **args,
+                hint="the account lacks API access (or the node is in advanced "
+                "account security mode), or the node refused a header",
+            )
         if status == 404:
             return NotFound(self.node, body or "not found", **args)
         if status == 409:
             return Conflict(self.node, body or "conflict", **args)
         if 400 <= status < 500:
             return PermanentError(self.node, body or "request refused", **args)
-        return PermanentError(self.node, body or "server error", **args,
-                              hint="the node failed; look at its logs before retrying")
+        return PermanentError(
+            self.node,
+            body or "server error",
+            **args,
+            hint="the node failed; look at its logs before retrying",
+        )
 
     def json(self, response: httpx.Response, method: str, path: str) -> Any:
         """The response's JSON, or a BadResponse naming the endpoint."""
         try:
             return response.json()
         except ValueError:
-            raise BadResponse(self.node, "the answer is not JSON: " + _snippet(response.text),
-                              method=method, path=path, status=response.status_code) from None
+            raise BadResponse(
+                self.node,
+                "the answer is not JSON: " + _snippet(response.text),
+                method=method,
+                path=path,
+                status=response.status_code,
+            ) from None
 
 
 def _message(r: httpx.Response) -> str:

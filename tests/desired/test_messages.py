@@ -34,8 +34,10 @@ def test_every_node_type_has_a_model() -> None:
 
 def test_unknown_key_lists_the_allowed_keys_and_a_near_miss() -> None:
     [msg] = node_messages("server_certificate:\n  subject_alt_names: [a]\n  fiel: x.pem\n")
-    assert msg == ("nodes/expe1.yaml:6:3: unknown key 'fiel'; did you mean 'file'? "
-                   "(allowed: file, renew_before, subject_alt_names)")
+    assert msg == (
+        "nodes/expe1.yaml:6:3: unknown key 'fiel'; did you mean 'file'? "
+        "(allowed: file, renew_before, subject_alt_names)"
+    )
 
 
 def test_missing_key_at_the_mapping_that_lacks_it() -> None:
@@ -50,7 +52,10 @@ def test_missing_key_at_the_mapping_that_lacks_it() -> None:
         ("tls_verify: 1\n", "expected true or false, got 1"),
         ("labels: [a]\n", "expected a mapping, got a list of 1 item"),
         ("server_certificate: {subject_alt_names: 5}\n", "expected a list, got 5"),
-        ("server_certificate: {subject_alt_names: []}\n", "list at least one name"),
+        (
+            "server_certificate: {subject_alt_names: []}\n",
+            "list at least one name: the certificate's SANs",
+        ),
         ("tls_verify:\n", "expected true or false, got nothing (an empty value)"),
     ],
 )
@@ -66,8 +71,10 @@ def test_long_values_are_described_not_echoed() -> None:
 
 def test_unknown_and_missing_type() -> None:
     [msg] = node_messages("", head="name: expe1\ntype: vcs\n")
-    assert msg == ("nodes/expe1.yaml:2:7: unknown node type 'vcs' "
-                   "(valid types: expressway-c, expressway-e, cucm)")
+    assert msg == (
+        "nodes/expe1.yaml:2:7: unknown node type 'vcs' "
+        "(valid types: expressway-c, expressway-e, cucm)"
+    )
     [msg] = node_messages("", head="name: expe1\n")
     assert msg.startswith("nodes/expe1.yaml:1:1: missing required key 'type'")
 
@@ -75,8 +82,9 @@ def test_unknown_and_missing_type() -> None:
 def test_cucm_store_names() -> None:
     head = "name: cucm\ntype: cucm\napi: https://cucm\n"
     [msg] = node_messages("trust:\n  tomcat: [a.pem]\n", head=head)
-    assert msg.startswith("nodes/expe1.yaml:5:3: unknown key 'tomcat': expected one of "
-                          "'tomcat-trust'")
+    assert msg.startswith(
+        "nodes/expe1.yaml:5:3: unknown key 'tomcat': expected one of 'tomcat-trust'"
+    )
 
 
 def test_fleet_strict_numbers_and_link_shapes() -> None:
