@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from reconciler.apply.steps import STEPS, StepContext, StepFailed
 from reconciler.drivers import Driver, DriverError
 from reconciler.drivers.fleet import read_all
-from reconciler.model import Action, ActionResult, ApplyResult, LiveNode, Plan
+from reconciler.model import Action, ActionResult, ApplyResult, CertopsError, LiveNode, Plan
 
 Listener = Callable[[str, Action, str], None]  # (event, action, detail): started/done/failed
 
 
-class StalePlan(Exception):
+class StalePlan(CertopsError):
     """The nodes or the desired state changed since the plan was made."""
 
     def __init__(self, reasons: list[str]) -> None:

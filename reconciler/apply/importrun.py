@@ -17,12 +17,12 @@ from typing import Any
 
 from reconciler.drivers import ConfigError, Endpoint, HttpSettings, Inventory
 from reconciler.drivers.fleet import close_all, make_driver, read_all
-from reconciler.model import LiveNode
+from reconciler.model import CertopsError, LiveNode
 from reconciler.model.desired import EXPRESSWAY_STORE
 from reconciler.pki import CertInfo, build_chain, default_cache
 
 
-class ImportFailed(Exception):
+class ImportFailed(CertopsError):
     """Some node could not be read; nothing was written."""
 
 

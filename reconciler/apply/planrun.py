@@ -17,12 +17,12 @@ from reconciler.checks import FleetView, build_view, offline_findings
 from reconciler.desired import load
 from reconciler.drivers import Driver, Inventory, make_drivers, read_all
 from reconciler.drivers.fleet import close_all
-from reconciler.model import Finding, LiveNode, Plan, Severity
+from reconciler.model import CertopsError, Finding, LiveNode, Plan, Severity
 from reconciler.pki import default_cache
 from reconciler.planning import make_plan
 
 
-class InputError(Exception):
+class InputError(CertopsError):
     """The desired state cannot be used; ``findings`` says why, with file:line:col."""
 
     def __init__(self, findings: tuple[Finding, ...]) -> None:

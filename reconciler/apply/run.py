@@ -14,12 +14,12 @@ from reconciler.apply.steps import StepContext, Timing
 from reconciler.checks import FleetView
 from reconciler.drivers import Inventory, make_drivers
 from reconciler.drivers.fleet import close_all
-from reconciler.model import ApplyResult, LiveNode, Plan, Severity
+from reconciler.model import ApplyResult, CertopsError, LiveNode, Plan, Severity
 from reconciler.pki import default_cache
 from reconciler.planning import make_plan
 
 
-class Refused(Exception):
+class Refused(CertopsError):
     """Apply will not start; the message says why and what to do."""
 
 

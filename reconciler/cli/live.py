@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from reconciler.cli.app import default_dir
 from reconciler.cli.errors import EXIT_CHANGES, EXIT_ERROR, friendly
 from reconciler.cli.offline import parse_at
+
+if TYPE_CHECKING:  # the drivers (and httpx) load only for commands that talk to nodes
+    from reconciler.drivers import Inventory
+
 
 
 class PlanFormat(StrEnum):
@@ -19,7 +24,7 @@ class PlanFormat(StrEnum):
     markdown = "markdown"
 
 
-def _inventory(path: Path | None) -> object:
+def _inventory(path: Path | None) -> Inventory:
     from reconciler.drivers import Inventory, load_inventory
 
     return load_inventory(path) if path is not None else Inventory()
@@ -50,30 +55,19 @@ def plan_cmd(
     at: str | None = typer.Option(None, "--at", help="Plan as of this time (ISO 8601)."),
 ) -> None:
     """Read every node's live state and print the ordered plan. Never changes a node."""
-    from reconciler.apply.planrun import InputError, run_plan
-    from reconciler.drivers import ConfigError
-    from reconciler.report.findings import render_findings
+    from reconciler.apply.planrun import run_plan
     from reconciler.report.plan import plan_json, plan_markdown, plan_text
 
     root = directory or default_dir()
-    try:
-        result = run_plan(
-            root,
-            selectors=select or None,
-            now=parse_at(at),
-            inventory=_inventory(inventory),
-            env=os.environ,
-            parallelism=parallelism,
-            targets=node or None,
-        )
-    except InputError as exc:
-        for line in render_findings(exc.findings):
-            typer.echo(line, err=True)
-        typer.echo(f"certops: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
-    except ConfigError as exc:
-        typer.echo(f"certops: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+    result = run_plan(
+        root,
+        selectors=select or None,
+        now=parse_at(at),
+        inventory=_inventory(inventory),
+        env=os.environ,
+        parallelism=parallelism,
+        targets=node or None,
+    )
     plan = result.plan
     if out is not None:
         out.write_text(plan_json(plan))
@@ -172,13 +166,9 @@ def apply_cmd(
     import sys
     from datetime import UTC, datetime
 
-    from reconciler.apply.executor import StalePlan
-    from reconciler.apply.planrun import InputError
     from reconciler.apply.run import Refused, apply
     from reconciler.apply.steps import Timing
-    from reconciler.drivers import ConfigError
     from reconciler.model import Plan
-    from reconciler.report.findings import render_findings
     from reconciler.report.plan import plan_text
 
     src = source or default_dir()
@@ -211,7 +201,7 @@ def apply_cmd(
             apply(
                 src,
                 now=datetime.now(UTC),
-                inventory=_inventory(inventory),  # type: ignore[arg-type]
+                inventory=_inventory(inventory),
                 env=os.environ,
                 parallelism=parallelism,
                 confirm=confirm,
@@ -220,14 +210,6 @@ def apply_cmd(
                 directory=directory,
             )
         )
-    except InputError as exc:
-        for line in render_findings(exc.findings):
-            typer.echo(line, err=True)
-        typer.echo(f"certops: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
-    except (Refused, ConfigError, StalePlan) as exc:
-        typer.echo(f"certops: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
     finally:
         if progress is not None:
             progress.close()
@@ -281,32 +263,20 @@ def drift_cmd(
     import asyncio
 
     from reconciler.apply.driftrun import compute_drift
-    from reconciler.apply.planrun import InputError
-    from reconciler.drivers import ConfigError
     from reconciler.report.drift import drift_json, drift_markdown, drift_metrics, drift_text
-    from reconciler.report.findings import render_findings
 
     root = directory or default_dir()
-    try:
-        report = asyncio.run(
-            compute_drift(
-                root,
-                now=parse_at(at),
-                inventory=_inventory(inventory),  # type: ignore[arg-type]
-                env=os.environ,
-                parallelism=parallelism,
-                targets=node or None,
-                selectors=select or None,
-            )
+    report = asyncio.run(
+        compute_drift(
+            root,
+            now=parse_at(at),
+            inventory=_inventory(inventory),
+            env=os.environ,
+            parallelism=parallelism,
+            targets=node or None,
+            selectors=select or None,
         )
-    except InputError as exc:
-        for line in render_findings(exc.findings):
-            typer.echo(line, err=True)
-        typer.echo(f"certops: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
-    except ConfigError as exc:
-        typer.echo(f"certops: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+    )
     if metrics_file is not None:
         tmp = metrics_file.with_name(metrics_file.name + ".tmp")
         tmp.write_text(drift_metrics(report))
@@ -342,22 +312,17 @@ def import_cmd(
     """Write the desired state from live nodes, so that the first plan is empty."""
     import asyncio
 
-    from reconciler.apply.importrun import ImportFailed, import_fleet
-    from reconciler.drivers import ConfigError
+    from reconciler.apply.importrun import import_fleet
 
-    try:
-        result = asyncio.run(
-            import_fleet(
-                directory,
-                inventory=_inventory(inventory),  # type: ignore[arg-type]
-                env=os.environ,
-                nodes=node or None,
-                parallelism=parallelism,
-            )
+    result = asyncio.run(
+        import_fleet(
+            directory,
+            inventory=_inventory(inventory),
+            env=os.environ,
+            nodes=node or None,
+            parallelism=parallelism,
         )
-    except (ImportFailed, ConfigError) as exc:
-        typer.echo(f"certops: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+    )
     typer.echo(
         f"Imported {len(result.nodes)} node(s) into {result.root} "
         f"({result.ca_files} CA files under cas/): {', '.join(result.nodes)}."

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.model import CertopsError
 
-class DriverError(Exception):
+
+class DriverError(CertopsError):
     """A request to a node failed. ``str()`` is one line a user can act on."""
 
     def __init__(
@@ -67,5 +69,5 @@ class BadResponse(PermanentError):
     """The node answered, but not with what its API documents (garbage, wrong shape)."""
 
 
-class ConfigError(Exception):
+class ConfigError(CertopsError):
     """A node cannot be contacted as configured (missing credentials variable, bad URL)."""

@@ -21,6 +21,7 @@ from reconciler.model.desired import (
     TrustStoreSpec,
     parse_duration,
 )
+from reconciler.model.errors import CertopsError
 from reconciler.model.live import LiveNode
 from reconciler.model.plan import FORMAT_VERSION, PHASES, Action, ActionKind, Plan
 from reconciler.model.result import ActionResult, ApplyResult, Outcome
@@ -34,6 +35,7 @@ __all__ = [
     "ActionResult",
     "ApplyResult",
     "CertSummary",
+    "CertopsError",
     "CredentialsSpec",
     "CucmNodeSpec",
     "Defaults",

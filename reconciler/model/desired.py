@@ -199,6 +199,17 @@ class CucmNodeSpec(_NodeBase):
 NodeSpec = Annotated[ExpresswayNodeSpec | CucmNodeSpec, Field(discriminator="type")]
 
 
+def nearest(positions: dict[str, SourcePos], path: tuple[str | int, ...], file: str) -> SourcePos:
+    """The position of ``path`` or of its nearest recorded parent; the file's start at worst."""
+    keys = [str(p) for p in path]
+    while keys:
+        found = positions.get(".".join(keys))
+        if found is not None:
+            return found
+        keys.pop()
+    return positions.get("", SourcePos(file=file, line=1, col=1))
+
+
 class PemFile(Frozen):
     """A file under the desired-state directory, as bytes, keyed by its root-relative path."""
 
@@ -219,13 +230,7 @@ class DesiredNode(Frozen):
 
     def pos(self, *path: str | int) -> SourcePos:
         """Position of a key path like ``("trust", "cas", 1)``; falls back to the nearest parent."""
-        keys = [str(p) for p in path]
-        while keys:
-            found = self.positions.get(".".join(keys))
-            if found is not None:
-                return found
-            keys.pop()
-        return self.positions.get("", SourcePos(file=self.file, line=1, col=1))
+        return nearest(self.positions, path, self.file)
 
     def resolve(self, ref: str) -> str:
         """Root-relative path of a file reference written relative to this node file."""
@@ -255,10 +260,5 @@ class Desired(Frozen):
         return tuple(sorted(out))
 
     def fleet_pos(self, *path: str | int) -> SourcePos:
-        keys = [str(p) for p in path]
-        while keys:
-            found = self.fleet_positions.get(".".join(keys))
-            if found is not None:
-                return found
-            keys.pop()
-        return SourcePos(file=self.fleet_file, line=1, col=1)
+        """Position of a key path in ``certops.yaml`` (see ``DesiredNode.pos``)."""
+        return nearest(self.fleet_positions, path, self.fleet_file)

@@ -27,6 +27,11 @@ from reconciler.planning import make_plan
 from reconciler.report.plan import plan_json
 
 HERE = Path(__file__).parent
+@pytest.fixture(autouse=True)
+def _keep_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(HERE)  # restored after each test; findings_of changes it
+
+
 CASES = sorted(p.parent.name for p in HERE.glob("*/case.yaml"))
 PLAN_CASES = [c for c in CASES if (HERE / c / "live.json").is_file()]
 
@@ -37,7 +42,10 @@ def load_case(name: str) -> dict[str, Any]:
 
 
 def findings_of(case: str, at: datetime) -> tuple[list[Finding], Plan | None]:
-    root = HERE / case / "desired"
+    """Findings (and the plan) of a case, loaded as ``desired`` from inside the case folder:
+    file names in findings are then the same on every machine."""
+    os.chdir(HERE / case)
+    root = Path("desired")
     loaded = load(root)
     assert loaded.desired is not None, [f.render() for f in loaded.findings]
     cache = default_cache()
@@ -61,7 +69,7 @@ def brief(f: Finding, root: Path) -> str:
 @pytest.mark.parametrize("case", CASES)
 def test_findings(case: str) -> None:
     spec = load_case(case)
-    root = HERE / case / "desired"
+    root = Path("desired")
     findings, _plan = findings_of(case, datetime.fromisoformat(spec["at"]))
     got = sorted(brief(f, root) for f in findings)
     detail = "\n".join(f"{brief(f, root)}  {f.message}" for f in findings)
