@@ -22,6 +22,7 @@ from fleet import (
 )
 
 from reconciler.lab import Fault, LabThread
+from reconciler.lab.ca import cert_pem
 
 
 def test_renewal_with_a_new_ca(
@@ -199,3 +200,29 @@ def test_apply_of_a_saved_plan(
     )
     assert code == 0, out
     assert all((desired / "csrs" / f"{n}.csr.pem").is_file() for n in NODES)
+
+
+def test_apply_stops_before_a_manual_step(
+    lab: LabThread, desired: Path, inventory: Path, tmp_path: Path
+) -> None:
+    """Deleting one trusted CA has no Expressway API: planned as a manual step, apply stops."""
+    from reconciler.lab.ca import load_or_create_pki
+
+    pki = load_or_create_pki(lab.lab.paths.ca)
+    state = lab.node("expe1").state
+    state.trusted_cas = [*state.trusted_cas, cert_pem(pki.chain_for("new")[0])]
+    lab.node("expe1").save()
+    node_file = desired / "nodes" / "expe1.yaml"
+    node_file.write_text(
+        node_file.read_text().replace("trust: []", "trust: {cas: [], prune: true}")
+    )
+    code, out = certops("plan", str(desired), "--inventory", str(inventory), "--format", "json")
+    assert code == 0, out
+    manual = [a for a in json.loads(out)["actions"] if a["kind"] == "manual"]
+    assert len(manual) == 1 and "Trusted CA certificate" in manual[0]["manual"]
+    assert "Issuing CA New" in manual[0]["manual"]
+    rep = tmp_path / "report.json"
+    code, out = certops(*apply_args(desired, inventory, "--report", str(rep)))
+    assert code == 1 and "manual step" in out
+    outcomes = {r["kind"]: r["outcome"] for r in report(rep)["results"]}
+    assert outcomes["manual"] == "manual"
