@@ -87,7 +87,7 @@ def _fields(
     store_refs: dict[str, list[str]],
 ) -> dict[str, Any]:
     cache = default_cache()
-    leaf = cache.parse(live.server_certificate.encode())[0] if live.server_certificate else None
+    leaf = cache.parse_text(live.server_certificate)[0] if live.server_certificate else None
     fields: dict[str, Any] = {"name": live.name, "type": endpoint.type}
     fields["api"] = old.get("api") or endpoint.api
     if "credentials" not in old:
@@ -140,7 +140,7 @@ async def import_fleet(
     for snapshot in live.values():
         for pems in snapshot.stores.values():
             for pem in pems:
-                for cert in cache.parse(pem.encode()):
+                for cert in cache.parse_text(pem):
                     all_cas.setdefault(cert.sha256, cert)
     root.mkdir(parents=True, exist_ok=True)
     refs = write_cas(root, list(all_cas.values()))
@@ -148,12 +148,12 @@ async def import_fleet(
     for name in names:
         snapshot = live[name]
         store_refs = {
-            store: sorted({refs[c.sha256] for p in pems for c in cache.parse(p.encode())})
+            store: sorted({refs[c.sha256] for p in pems for c in cache.parse_text(p)})
             for store, pems in sorted(snapshot.stores.items())
         }
         cert_ref = None
         if snapshot.server_certificate:
-            leaf = cache.parse(snapshot.server_certificate.encode())[0]
+            leaf = cache.parse_text(snapshot.server_certificate)[0]
             chain = build_chain(leaf, list(all_cas.values()), anchors).chain
             cert_ref = write_certificate(root, name, chain)
         write_node(

@@ -31,11 +31,21 @@ class InputError(CertopsError):
         super().__init__(f"the desired state has {len(errors)} error(s): run certops validate")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PlanRun:
+    """A plan with the fleet and live state it was made from.
+
+    The repr is a summary on purpose: Python 3.11's asyncio.Runner formats the repr of the
+    task's result when it checks its SIGINT handler, and a full repr of a 1,000-node fleet
+    costs hundreds of megabytes.
+    """
+
     plan: Plan
     fleet: FleetView
     live: dict[str, LiveNode]
+
+    def __repr__(self) -> str:
+        return f"PlanRun({len(self.live)} nodes, {len(self.plan.actions)} actions)"
 
 
 def git_commit(root: Path) -> str | None:

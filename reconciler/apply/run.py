@@ -23,10 +23,15 @@ class Refused(CertopsError):
     """Apply will not start; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ApplyRun:
+    """The plan applied and its result (a short repr: see ``PlanRun``)."""
+
     plan: Plan
     result: ApplyResult | None  # None: nothing to do, or not confirmed
+
+    def __repr__(self) -> str:
+        return f"ApplyRun({len(self.plan.actions)} actions, ok={self.result and self.result.ok})"
 
 
 def load_plan_file(path: Path) -> Plan:

@@ -9,6 +9,7 @@ peer's chain goes to tomcat-trust and callmanager-trust, and its own chain to to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler.model import Desired, DesiredNode, PemFile
@@ -64,6 +65,20 @@ def parse_file(cache: CertCache, pem: PemFile | None) -> tuple[CertInfo, ...]:
         return ()
 
 
+def _file_reader(desired: Desired, cache: CertCache) -> Callable[[str], tuple[CertInfo, ...]]:
+    """Certificates by root-relative path, each file parsed (and hashed) once per run: the
+    same CA file is named by hundreds of node files."""
+    memo: dict[str, tuple[CertInfo, ...]] = {}
+
+    def read(path: str) -> tuple[CertInfo, ...]:
+        found = memo.get(path)
+        if found is None:
+            found = memo[path] = parse_file(cache, desired.files.get(path))
+        return found
+
+    return read
+
+
 def peer_stores(node: DesiredNode) -> tuple[str, ...]:
     """The stores of ``node`` that must trust a linked peer's chain."""
     return CUCM_PEER_STORES if node.spec.type == "cucm" else (EXPRESSWAY_STORE,)
@@ -90,13 +105,14 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
                 ca_files.setdefault(cert.sha256, path)
                 ca_pool.setdefault(cert.sha256, cert)
 
+    read = _file_reader(desired, cache)
     views: dict[str, NodeView] = {}
     for node in desired.nodes:
         view = NodeView(node=node)
         for store, spec in node.spec.stores().items():
             certs: list[CertInfo] = []
             for ref in spec.cas:
-                certs.extend(parse_file(cache, desired.files.get(node.resolve(ref))))
+                certs.extend(read(node.resolve(ref)))
             view.listed[store] = tuple(certs)
             for cert in certs:
                 ca_pool.setdefault(cert.sha256, cert)

@@ -47,9 +47,20 @@ _CSR = re.compile(
 )
 
 
+# Each distinct PEM text once per process: a fleet's trust stores repeat the same CAs on
+# every node, so keeping one string for them all saves memory and re-hashing downstream.
+_PEMS: dict[str, str] = {}
+
+
+def _one(pem: str) -> str:
+    if len(_PEMS) > 200_000:
+        _PEMS.clear()
+    return _PEMS.setdefault(pem, pem)
+
+
 def split_pems(text: str) -> tuple[str, ...]:
     """Each certificate block of a concatenated PEM bundle, normalised to end with a newline."""
-    return tuple(m.group(0) + "\n" for m in _PEM.finditer(text))
+    return tuple(_one(m.group(0) + "\n") for m in _PEM.finditer(text))
 
 
 def _flag(value: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -199,6 +200,11 @@ class CucmNodeSpec(_NodeBase):
 NodeSpec = Annotated[ExpresswayNodeSpec | CucmNodeSpec, Field(discriminator="type")]
 
 
+@lru_cache(maxsize=65536)
+def _resolve(folder: str, ref: str) -> str:
+    return posixpath.normpath(posixpath.join(folder, ref))
+
+
 def nearest(positions: dict[str, SourcePos], path: tuple[str | int, ...], file: str) -> SourcePos:
     """The position of ``path`` or of its nearest recorded parent; the file's start at worst."""
     keys = [str(p) for p in path]
@@ -234,7 +240,7 @@ class DesiredNode(Frozen):
 
     def resolve(self, ref: str) -> str:
         """Root-relative path of a file reference written relative to this node file."""
-        return posixpath.normpath(posixpath.join(posixpath.dirname(self.file), ref))
+        return _resolve(posixpath.dirname(self.file), ref)
 
 
 class Desired(Frozen):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -51,7 +52,7 @@ class LiveNode(Frozen):
             "reachability": self.error or "",
         }
         for store, pems in sorted(self.stores.items()):
-            parts[store] = sorted(_norm(p) for p in pems)
+            parts[store] = sorted(_digest(p) for p in pems)
         return {k: _sha(v) for k, v in parts.items()}
 
     def fingerprint(self) -> str:
@@ -62,6 +63,12 @@ class LiveNode(Frozen):
 def _sha(value: object) -> str:
     blob = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+@lru_cache(maxsize=65536)
+def _digest(pem: str) -> str:
+    """SHA-256 of one certificate's normalised PEM (memoised: stores repeat the same CAs)."""
+    return hashlib.sha256(_norm(pem).encode()).hexdigest()
 
 
 def _norm(pem: str | None) -> str:

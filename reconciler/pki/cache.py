@@ -37,6 +37,7 @@ class CertCache:
         self._inputs: dict[str, tuple[CertInfo, ...]] = {}
         self._csrs: dict[str, CsrInfo] = {}
         self._by_der: dict[str, CertInfo] = {}
+        self._texts: dict[str, tuple[CertInfo, ...]] = {}
         self._hits = self._misses = self._der_hits = self._der_misses = 0
 
     def _cert(self, der: bytes) -> CertInfo:
@@ -63,6 +64,16 @@ class CertCache:
         with self._lock:
             self._misses += 1
             return self._inputs.setdefault(key, certs)
+
+    def parse_text(self, text: str) -> tuple[CertInfo, ...]:
+        """``parse`` for PEM text, memoised on the string itself: live trust stores repeat
+        the same PEM (Cisco's built-in CAs) on every node, and a str hashes once."""
+        found = self._texts.get(text)
+        if found is None:
+            found = self.parse(text.encode())
+            if len(self._texts) < 500_000:
+                self._texts[text] = found
+        return found
 
     def parse_csr(self, data: bytes) -> CsrInfo:
         """The CSR in ``data`` (see ``parse_csr``). Raises PkiError."""

@@ -37,12 +37,17 @@ class CertRecord:
     cert: CertInfo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DriftReport:
+    """Drift of the fleet (a short repr: a full one of a large fleet costs hundreds of MB)."""
+
     plan: Plan
     findings: tuple[Finding, ...]
     certificates: tuple[CertRecord, ...]
     up: dict[str, bool]
+
+    def __repr__(self) -> str:
+        return f"DriftReport({len(self.up)} nodes, {len(self.findings)} findings)"
 
     @property
     def in_sync(self) -> bool:

@@ -53,7 +53,7 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
         pem = getattr(live, attr)
         if pem:
             try:
-                cert = cache.parse(pem.encode())[0]
+                cert = cache.parse_text(pem)[0]
             except PkiError as exc:
                 bad(attr.replace("_", " "), exc)
                 continue
@@ -70,7 +70,7 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
         certs: dict[str, CertInfo] = {}
         for pem in pems:
             try:
-                for cert in cache.parse(pem.encode()):
+                for cert in cache.parse_text(pem):
                     certs[cert.sha256] = cert
             except PkiError as exc:
                 bad(f"an entry of {store}", exc)

@@ -1,0 +1,39 @@
+"""A CI-sized run of the benchmarks (N = 20) as a functional test: exit codes, request
+bounds, the harness's own bookkeeping. No timing assertions (timings are in benchmarks/)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_plan  # noqa: E402
+import bench_validate  # noqa: E402
+from common import certops  # noqa: E402
+
+
+@pytest.mark.lab
+def test_plan_benchmark_at_n20() -> None:
+    rows = bench_plan.bench([20], [0, 20], parallelism=16, builtin=20)
+    assert [r["exit"] for r in rows] == [0, 0]
+    for row in rows:
+        # Expressway: sysinfo, certificate, CSR, trust list; CUCM: inventory + 4 stores.
+        assert row["req_per_node_max"] == 5
+        assert 4 * 20 <= row["requests"] <= 5 * 20
+        assert row["cpu_s"] > 0 and row["peak_mb"] > 0
+    assert rows[1]["net_limit_s"] == pytest.approx(5 * 0.020 * 2)
+
+
+def test_validate_benchmark_tree_is_valid() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "desired"
+        bench_validate.make_tree(root, 50)
+        assert len(list((root / "nodes").glob("*.yaml"))) == 50
+        result = certops("validate", str(root))
+        assert result.code == 0, result.output[-2000:]
+        assert "valid: 50 nodes" in result.output
