@@ -194,8 +194,11 @@ def _check_refs(
     """Check every file the node references; True when all of them are usable."""
     ok = True
     for loc, ref, role in _references(node):
-        where = position(doc.positions, walk(doc.data, loc).path, key=False)
         rel = node.resolve(ref)
+        if catalog.known_good(rel, role) and not tree.escapes(rel):
+            inputs.add(rel)
+            continue  # the position is only needed for a finding: skip finding it
+        where = position(doc.positions, walk(doc.data, loc).path, key=False)
         finding: Finding | None
         if tree.escapes(rel):
             finding = error("input.file_outside", f"'{ref}' resolves to "

@@ -94,6 +94,7 @@ class PemCatalog:
         self._content: dict[str, Content] = {}
         self._bad: set[str] = set()  # files whose own problem is already reported
         self._good: set[str] = set()
+        self._good_as: set[tuple[str, Role]] = set()
 
     def scan_folders(self) -> list[Finding]:
         """Check every file under cas/, certs/ and csrs/ against its folder's role."""
@@ -125,7 +126,12 @@ class PemCatalog:
         finding = self._check(rel, role, where, node)
         if finding is None:
             self._good.add(rel)
+            self._good_as.add((rel, role))
         return finding is None, finding
+
+    def known_good(self, rel: str, role: Role) -> bool:
+        """Already checked and fine in this role (the same CA file is named by many nodes)."""
+        return (rel, role) in self._good_as
 
     def files(self) -> dict[str, PemFile]:
         """The files that passed every check, for ``Desired.files``."""
