@@ -119,6 +119,7 @@ def _usable_nodes(
     for entry in node_files:
         if entry.node is not None and entry.doc is not None:
             entry.refs_ok = _check_refs(tree, catalog, entry.node, entry.doc, findings, inputs)
+            entry.doc = None  # its positions were only needed to place findings: free them
     unique, problems = crossfile.unique_nodes(e.node for e in node_files if e.node is not None)
     findings += problems + crossfile.name_mismatches(unique)
     usable = {id(e.node) for e in node_files if e.node is not None and e.refs_ok}
@@ -159,7 +160,27 @@ def _load_node(
     findings += problems
     if spec is not None:
         positions = entry.doc.positions | _shorthand_aliases(entry.doc, spec)
-        entry.node = DesiredNode(spec=spec, file=entry.rel, positions=positions)
+        entry.node = DesiredNode(spec=spec, file=entry.rel, positions=_lasting(positions))
+
+
+LONG_LIST = 32
+
+
+def _lasting(positions: dict[str, SourcePos]) -> dict[str, SourcePos]:
+    """The positions a DesiredNode keeps once loading is done: all of them, except the items
+    of long lists (a CUCM node imported with its built-in CAs names hundreds of CA files, and
+    1,000 such nodes would keep millions of positions). Later findings point at a store or a
+    key; ``DesiredNode.pos`` falls back to the list itself."""
+    sizes: dict[str, int] = {}
+    for path in positions:
+        parent, _, last = path.rpartition(".")
+        if last.isdigit():
+            sizes[parent] = sizes.get(parent, 0) + 1
+    return {
+        path: pos for path, pos in positions.items()
+        if sizes.get(path.rpartition(".")[0], 0) <= LONG_LIST
+        or not path.rpartition(".")[2].isdigit()
+    }
 
 
 def _shorthand_aliases(

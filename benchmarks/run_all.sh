@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other (about 10 minutes on 2 cores). Results: benchmarks/results/*.json
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+cd benchmarks
+python bench_startup.py
+python bench_validate.py
+python bench_plan.py "$@"
+python bench_apply.py
