@@ -10,7 +10,7 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust, peer_stores
 from reconciler.model import Finding, Severity, SourcePos, parse_duration
-from reconciler.pki import CertCache, PkiError, key_matches, verify
+from reconciler.pki import CertCache, PkiError, key_matches, same_subject, verify
 
 
 def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
@@ -171,21 +171,17 @@ def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
     """Several CAs with the same subject in one list confuse Expressway's chain building."""
     out: list[Finding] = []
     for store, certs in view.listed.items():
-        by_subject: dict[str, set[str]] = {}
-        for cert in certs:
-            by_subject.setdefault(cert.subject, set()).add(cert.sha256)
-        for subject, shas in sorted(by_subject.items()):
-            if len(shas) > 1:
-                out.append(
-                    _error(
-                        "trust.same_subject",
-                        view,
-                        view.node.pos("trust"),
-                        f"{store} lists {len(shas)} different CAs named '{subject}': keep one; "
-                        "Cisco advises against several CAs with the same CN.",
-                        Severity.WARNING,
-                    )
+        for subject, count in same_subject(certs).items():
+            out.append(
+                _error(
+                    "trust.same_subject",
+                    view,
+                    view.node.pos("trust"),
+                    f"{store} lists {count} different CAs named '{subject}': keep one; "
+                    "Cisco advises against several CAs with the same CN.",
+                    Severity.WARNING,
                 )
+            )
     return out
 
 

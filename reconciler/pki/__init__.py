@@ -8,7 +8,7 @@ renewal procedure. No file or network I/O and no clock: time is always an argume
 
 from reconciler.pki.cache import CacheStats, CertCache, default_cache
 from reconciler.pki.certinfo import CertInfo, CsrInfo, key_matches
-from reconciler.pki.chain import ChainResult, build_chain, issued_by, split_leaf
+from reconciler.pki.chain import ChainResult, build_chain, issued_by, same_subject, split_leaf
 from reconciler.pki.errors import PkiError
 from reconciler.pki.findings import chain_findings, leaf_findings
 from reconciler.pki.names import covers
@@ -35,6 +35,7 @@ __all__ = [
     "parse_certificates",
     "parse_csr",
     "pem_kinds",
+    "same_subject",
     "split_leaf",
     "verify",
 ]

@@ -51,6 +51,15 @@ def issued_by(child: CertInfo, parent: CertInfo) -> bool:
     return names_issuer(child, parent) and signature_ok(child, parent)
 
 
+def same_subject(certs: Iterable[CertInfo], *, by_key: bool = False) -> dict[str, int]:
+    """Subjects held by more than one distinct certificate (or, with ``by_key``, by more
+    than one public key) -> how many. Chain building by name can pick the wrong one."""
+    groups: dict[str, set[str]] = {}
+    for cert in certs:
+        groups.setdefault(cert.subject, set()).add(cert.spki_sha256 if by_key else cert.sha256)
+    return {subject: len(ids) for subject, ids in sorted(groups.items()) if len(ids) > 1}
+
+
 @dataclass(frozen=True)
 class ChainResult:
     """A built chain: leaf first, the anchor last when ``complete``.

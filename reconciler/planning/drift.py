@@ -15,7 +15,7 @@ from datetime import datetime
 
 from reconciler.checks import FleetView
 from reconciler.model import Finding, LiveNode, Plan, Severity
-from reconciler.pki import CertCache, CertInfo, build_chain
+from reconciler.pki import CertCache, CertInfo, build_chain, same_subject
 
 DRIFT_ACTION_CODES = {
     "trust.add": "drift.trust",
@@ -179,20 +179,16 @@ def _store_hygiene(
                     "re-issue the leaf from a CA that outlives it",
                 )
             )
-    by_subject: dict[str, set[str]] = {}
-    for ca in certs:
-        by_subject.setdefault(ca.subject, set()).add(ca.spki_sha256)
-    for subject, keys in sorted(by_subject.items()):
-        if len(keys) > 1:
-            out.append(
-                _f(
-                    "trust.same_subject",
-                    Severity.WARNING,
-                    node,
-                    f"{store} holds {len(keys)} CAs named '{subject}' with different keys: "
-                    "chain building may pick the wrong one; remove the stale one",
-                )
+    for subject, keys in same_subject(certs, by_key=True).items():
+        out.append(
+            _f(
+                "trust.same_subject",
+                Severity.WARNING,
+                node,
+                f"{store} holds {keys} CAs named '{subject}' with different keys: "
+                "chain building may pick the wrong one; remove the stale one",
             )
+        )
     orphans = [c for c in certs if c.sha256 not in used]
     if orphans and leaves:
         out.append(
