@@ -56,8 +56,10 @@ async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
     pinned = "the inventory's ssh_host_key" if endpoint.ssh_host_key else "~/.ssh/known_hosts"
     if endpoint.ssh_host_key:  # else asyncssh's default: ~/.ssh/known_hosts
         kwargs["known_hosts"] = asyncssh.import_known_hosts(known_hosts_line(endpoint))
+    connected = False
     try:
         async with asyncssh.connect(endpoint.host, **kwargs) as conn:
+            connected = True
             process = await conn.create_process(term_type="vt100")
             try:
                 output = await asyncio.wait_for(_converse(process, command), timeout)
@@ -76,6 +78,15 @@ async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
             **where, hint="if the node was reinstalled, verify its new key out of band and "
             "update ssh_host_key; otherwise someone may be in the middle") from None
     except (OSError, EOFError, asyncssh.Error) as exc:
+        # A refused host key sometimes surfaces as "connection lost" (the server hangs up
+        # while the client rejects its key): look at the key itself before calling it a
+        # network problem, so a wrong key is never retried as if it were temporary.
+        if endpoint.ssh_host_key and not connected and not await _key_matches(
+                asyncssh, endpoint, connect_timeout):
+            raise PermanentError(
+                endpoint.name, f"SSH CLI: the node's host key does not match {pinned}",
+                **where, hint="if the node was reinstalled, verify its new key out of band and "
+                "update ssh_host_key; otherwise someone may be in the middle") from None
         raise Unreachable(endpoint.name, f"SSH CLI: {exc or type(exc).__name__}",
                           **where) from None
     lowered = output.lower()
@@ -83,6 +94,20 @@ async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
         raise PermanentError(endpoint.name,
                              f"SSH CLI refused: {' '.join(output.split())[:200]}", **where)
     return output
+
+
+async def _key_matches(asyncssh: Any, endpoint: Endpoint, timeout: float) -> bool:
+    """Whether the node presents the pinned host key (True when it cannot be asked)."""
+    try:
+        key = await asyncio.wait_for(
+            asyncssh.get_server_host_key(endpoint.host, endpoint.ssh_port or DEFAULT_PORT),
+            timeout)
+    except (OSError, asyncssh.Error):
+        return True  # unreachable: let the caller report that
+    if key is None:
+        return True
+    presented = key.export_public_key("openssh").decode().split()[:2]
+    return bool(presented == (endpoint.ssh_host_key or "").split()[:2])
 
 
 async def _converse(process: object, command: str) -> str:

@@ -144,13 +144,22 @@ def down(directory: Path = DirOpt) -> None:
         return
     pid = client.pid
     client.shutdown()
-    for _ in range(100):
-        if not _alive(pid):
-            break
-        time.sleep(0.1)
-    else:
+    if not _wait_gone(pid, 10.0):
         os.kill(pid, signal.SIGTERM)  # the lab's own pid, recorded in control.json
+        if not _wait_gone(pid, 5.0):
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 5.0)
     typer.echo("lab stopped")
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    """Whether the process ended within ``seconds`` (its ports are then free)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    return not _alive(pid)
 
 
 def _alive(pid: int) -> bool:
