@@ -24,6 +24,18 @@ class PlanFormat(StrEnum):
     markdown = "markdown"
 
 
+# Options the node-reading commands share (one definition, one help text).
+DIR_ARG = typer.Argument(None, help="Desired-state directory (default: ./desired-state).")
+FORMAT_OPT = typer.Option(PlanFormat.text, "--format", help="text, json or markdown.")
+SELECT_OPT = typer.Option(
+    [], "--select", help="Only nodes whose labels match KEY=VALUE (a shard of a CI matrix)."
+)
+INVENTORY_OPT = typer.Option(
+    None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
+)
+PARALLELISM_OPT = typer.Option(16, "--parallelism", min=1, help="Nodes read (or changed) at once.")
+
+
 def _inventory(path: Path | None) -> Inventory:
     from reconciler.drivers import Inventory, load_inventory
 
@@ -32,26 +44,20 @@ def _inventory(path: Path | None) -> Inventory:
 
 @friendly
 def plan_cmd(
-    directory: Path | None = typer.Argument(
-        None, help="Desired-state directory (default: ./desired-state)."
-    ),
+    directory: Path | None = DIR_ARG,
     out: Path | None = typer.Option(
         None, "--out", help="Write the plan as JSON to this file (for apply)."
     ),
-    fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown."),
+    fmt: PlanFormat = FORMAT_OPT,
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 2 when the plan has changes (0 none, 1 error)."
     ),
     node: list[str] = typer.Option(
         [], "--node", help="Plan only these nodes (and the peer trust they need)."
     ),
-    select: list[str] = typer.Option(
-        [], "--select", help="Only nodes whose labels match KEY=VALUE (a shard of a CI matrix)."
-    ),
-    inventory: Path | None = typer.Option(
-        None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
-    ),
-    parallelism: int = typer.Option(16, "--parallelism", min=1, help="Nodes read at once."),
+    select: list[str] = SELECT_OPT,
+    inventory: Path | None = INVENTORY_OPT,
+    parallelism: int = PARALLELISM_OPT,
     at: str | None = typer.Option(None, "--at", help="Plan as of this time (ISO 8601)."),
 ) -> None:
     """Read every node's live state and print the ordered plan. Never changes a node."""
@@ -138,9 +144,7 @@ def apply_cmd(
     source: Path | None = typer.Argument(
         None, help="A plan file from `certops plan --out`, or a desired-state directory."
     ),
-    inventory: Path | None = typer.Option(
-        None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
-    ),
+    inventory: Path | None = INVENTORY_OPT,
     auto_approve: bool = typer.Option(
         False, "--auto-approve", help="Apply a fresh plan without asking."
     ),
@@ -237,23 +241,17 @@ def apply_cmd(
 
 @friendly
 def drift_cmd(
-    directory: Path | None = typer.Argument(
-        None, help="Desired-state directory (default: ./desired-state)."
-    ),
-    fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown."),
+    directory: Path | None = DIR_ARG,
+    fmt: PlanFormat = FORMAT_OPT,
     metrics_file: Path | None = typer.Option(
         None,
         "--metrics-file",
         help="Write Prometheus text-format metrics here (node-exporter textfile collector).",
     ),
     node: list[str] = typer.Option([], "--node", help="Only these nodes."),
-    select: list[str] = typer.Option(
-        [], "--select", help="Only nodes whose labels match KEY=VALUE (a shard of a CI matrix)."
-    ),
-    inventory: Path | None = typer.Option(
-        None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
-    ),
-    parallelism: int = typer.Option(16, "--parallelism", min=1, help="Nodes read at once."),
+    select: list[str] = SELECT_OPT,
+    inventory: Path | None = INVENTORY_OPT,
+    parallelism: int = PARALLELISM_OPT,
     at: str | None = typer.Option(None, "--at", help="Judge as of this time (ISO 8601)."),
 ) -> None:
     """Report drift, expiry and trust-store hygiene (read-only).
@@ -307,7 +305,7 @@ def import_cmd(
         "--inventory",
         help="Nodes to import: name, type, api (e.g. the lab's inventory.yaml).",
     ),
-    parallelism: int = typer.Option(16, "--parallelism", min=1, help="Nodes read at once."),
+    parallelism: int = PARALLELISM_OPT,
 ) -> None:
     """Write the desired state from live nodes, so that the first plan is empty."""
     import asyncio
