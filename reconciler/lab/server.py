@@ -41,7 +41,11 @@ HOST = "127.0.0.1"
 def bind(port: int) -> socket.socket:
     """A listening-ready socket on loopback: ``port`` when free, else any free port."""
     for candidate in ([port, 0] if port else [0]):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when
+        # the listening socket says TCP. Without it Nagle holds each response body until the
+        # client's delayed ACK, about 40 ms a request, and the lab, not certops, sets the pace.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, candidate))
