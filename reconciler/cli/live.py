@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,6 @@ from reconciler.cli.offline import parse_at
 
 if TYPE_CHECKING:  # the drivers (and httpx) load only for commands that talk to nodes
     from reconciler.drivers import Inventory
-
 
 
 class PlanFormat(StrEnum):
@@ -34,6 +34,22 @@ INVENTORY_OPT = typer.Option(
     None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
 )
 PARALLELISM_OPT = typer.Option(16, "--parallelism", min=1, help="Nodes read (or changed) at once.")
+
+
+def _emit(
+    fmt: PlanFormat,
+    as_json: Callable[[], str],
+    as_markdown: Callable[[], str],
+    as_text: Callable[[], list[str]],
+) -> None:
+    """Print a report in the chosen format (only what is printed gets rendered)."""
+    if fmt is PlanFormat.json:
+        typer.echo(as_json(), nl=False)
+    elif fmt is PlanFormat.markdown:
+        typer.echo(as_markdown(), nl=False)
+    else:
+        for line in as_text():
+            typer.echo(line)
 
 
 def _inventory(path: Path | None) -> Inventory:
@@ -77,15 +93,9 @@ def plan_cmd(
     plan = result.plan
     if out is not None:
         out.write_text(plan_json(plan))
-    if fmt is PlanFormat.json:
-        typer.echo(plan_json(plan), nl=False)
-    elif fmt is PlanFormat.markdown:
-        typer.echo(plan_markdown(plan), nl=False)
-    else:
-        for line in plan_text(plan):
-            typer.echo(line)
-        if out is not None:
-            typer.echo(f"Saved the plan to {out}: apply it with `certops apply {out}`.")
+    _emit(fmt, lambda: plan_json(plan), lambda: plan_markdown(plan), lambda: plan_text(plan))
+    if fmt is PlanFormat.text and out is not None:
+        typer.echo(f"Saved the plan to {out}: apply it with `certops apply {out}`.")
     if plan.blocked:
         raise typer.Exit(EXIT_ERROR)
     if detailed_exitcode and plan.has_changes:
@@ -279,13 +289,9 @@ def drift_cmd(
         tmp = metrics_file.with_name(metrics_file.name + ".tmp")
         tmp.write_text(drift_metrics(report))
         tmp.replace(metrics_file)  # atomic: the collector never reads half a file
-    if fmt is PlanFormat.json:
-        typer.echo(drift_json(report), nl=False)
-    elif fmt is PlanFormat.markdown:
-        typer.echo(drift_markdown(report), nl=False)
-    else:
-        for line in drift_text(report):
-            typer.echo(line)
+    _emit(
+        fmt, lambda: drift_json(report), lambda: drift_markdown(report), lambda: drift_text(report)
+    )
     if report.has_errors:
         raise typer.Exit(EXIT_ERROR)
     if not report.in_sync:

@@ -40,6 +40,16 @@ def apply_args(desired: Path, inventory: Path, *extra: str) -> list[str]:
     ]
 
 
+def save_plan(desired: Path, inventory: Path, folder: Path) -> Path:
+    """``certops plan --out``: the saved plan file (asserting the plan succeeded)."""
+    plan_file = folder / "plan.json"
+    code, out = certops(
+        "plan", str(desired), "--inventory", str(inventory), "--out", str(plan_file)
+    )
+    assert code == 0, out
+    return plan_file
+
+
 def sign(lab: LabThread, csr_pem: str, ca: str = "new", **kw: Any) -> str:
     """What `certops lab sign` writes: leaf, issuing CA, root."""
     pki = load_or_create_pki(lab.lab.paths.ca)
