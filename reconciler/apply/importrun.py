@@ -17,8 +17,8 @@ from typing import Any
 
 from reconciler.drivers import ConfigError, Endpoint, HttpSettings, Inventory
 from reconciler.drivers.fleet import close_all, make_driver, read_all
+from reconciler.kinds import KINDS, NODE_TYPES, kind_of
 from reconciler.model import CertopsError, LiveNode
-from reconciler.model.desired import EXPRESSWAY_STORE
 from reconciler.pki import CertInfo, build_chain, default_cache
 
 
@@ -62,9 +62,9 @@ def _endpoint(root: Path, name: str, inventory: Inventory, env: Mapping[str, str
         raise ConfigError(
             f"{name}: set {user_env} and {pass_env} (or use an inventory with credentials)"
         )
-    if node_type not in ("expressway-c", "expressway-e", "cucm"):
+    if node_type not in KINDS:
         raise ConfigError(
-            f"{name}: unknown node type {node_type!r} (expressway-c, expressway-e or cucm)"
+            f"{name}: unknown node type {node_type!r} (one of {', '.join(NODE_TYPES)})"
         )
     return Endpoint(
         name=name,
@@ -100,10 +100,8 @@ def _fields(
             "file": f"../{cert_ref}",
             "subject_alt_names": [*leaf.dns_names, *leaf.ip_addresses],
         }
-    if endpoint.type == "cucm":
-        fields["trust"] = {s: [f"../{r}" for r in refs] for s, refs in store_refs.items()}
-    else:
-        fields["trust"] = [f"../{r}" for r in store_refs.get(EXPRESSWAY_STORE, [])]
+    refs = {s: [f"../{r}" for r in files] for s, files in store_refs.items()}
+    fields["trust"] = kind_of(endpoint.type).trust_yaml(refs)
     return fields
 
 

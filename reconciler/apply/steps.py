@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.checks import FleetView
-from reconciler.drivers import Driver, DriverError, TemporaryError, handshake_certificate
+from reconciler.drivers import (
+    Driver,
+    DriverError,
+    NodeRestarter,
+    PendingCsrDiscarder,
+    PendingCsrReader,
+    ServiceRestarter,
+    TemporaryError,
+    handshake_certificate,
+)
 from reconciler.model import Action, Plan
 from reconciler.pki import CertInfo, PkiError, default_cache
 
@@ -83,8 +92,15 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
     return f"added '{ca.subject}' to {action.store}"
 
 
+def _cannot(action: Action, verb: str) -> StepFailed:
+    """A plan asks a driver for a verb its kind does not offer (a plan from elsewhere)."""
+    return StepFailed(f"the driver of {action.node} cannot {verb}: re-run certops plan")
+
+
 async def service_restart(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
+    if not isinstance(driver, ServiceRestarter):
+        raise _cannot(action, "restart services")
     await driver.restart_services(action.services)
     install = _install_of(ctx, action.node)
     if install is not None and install.id in action.depends_on and install.certificate:
@@ -111,12 +127,14 @@ async def service_restart(ctx: StepContext, action: Action) -> str:
 async def csr_generate(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
     want = {n.lower() for n in action.subject_alt_names}
-    pending = await driver.csr_read()
+    pending = await driver.csr_read() if isinstance(driver, PendingCsrReader) else None
     how = "kept the pending CSR"
     if pending is not None and want <= default_cache().parse_csr(pending.encode()).san_set():
         csr_pem = pending
     else:
         if pending is not None:
+            if not isinstance(driver, PendingCsrDiscarder):
+                raise _cannot(action, "discard a pending CSR")
             await driver.csr_discard()
             how = "discarded a pending CSR with other names and generated a new one"
         else:
@@ -144,15 +162,16 @@ async def cert_install(ctx: StepContext, action: Action) -> str:
         return "already installed"
     if old is not None:
         ctx.replaced[action.id] = old
-    cucm = ctx.fleet.nodes[action.node].node.spec.type == "cucm"
-    # Expressway takes the leaf alone (Cisco's step E); Unified CM takes leaf and chain.
-    chain = [c.pem for c in ctx.fleet.nodes[action.node].chain_cas()] if cucm else []
+    view = ctx.fleet.nodes[action.node]
+    # Expressway takes the leaf alone (Cisco's step E); VOS products take leaf and chain.
+    with_chain = view.kind.install_with_chain
+    chain = [c.pem for c in view.chain_cas()] if with_chain else []
     await driver.cert_install(leaf.pem, chain)
     now = await driver.installed_certificate()
     if now is None or leaf.sha256 not in _sha_set([now]):
         raise StepFailed(f"{action.node} does not report the new certificate after the upload")
     return f"installed serial {leaf.serial} " + (
-        "with its chain (Unified CM takes both)" if cucm else "(leaf only, PEM)"
+        f"with its chain ({view.kind.title} takes both)" if with_chain else "(leaf only, PEM)"
     )
 
 
@@ -166,6 +185,8 @@ async def node_restart(ctx: StepContext, action: Action) -> str:
         want = next(iter(_sha_set([installed]))) if installed else None
     if want is None:
         raise StepFailed(f"cannot tell which certificate {action.node} should serve")
+    if not isinstance(driver, NodeRestarter):
+        raise _cannot(action, "restart the node")
     await driver.restart()
     await _wait_down(ctx, action.node)
     await _wait_served(ctx, action.node, want)

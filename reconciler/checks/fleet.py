@@ -3,8 +3,9 @@
 Effective trust (DESIGN.md section 3, Cisco's step D): a node's trust stores must hold the CAs
 its file lists, plus, where ``derive_trust`` is on, the chain (intermediates and root) of its
 own desired certificate and of every linked peer's desired certificate. For Unified CM, a
-peer's chain goes to tomcat-trust and callmanager-trust, and its own chain to tomcat-trust
-(the identity install is refused while the issuing CA is missing there).
+Which stores hold a node's own chain and which its peers' is the node's kind's to say
+(``reconciler.kinds``: for Unified CM, a peer's chain goes to tomcat-trust and
+callmanager-trust, its own to tomcat-trust).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reconciler.kinds import NodeKind, kind_of
 from reconciler.model import Desired, DesiredNode, PemFile
-from reconciler.model.desired import CUCM_PEER_STORES, EXPRESSWAY_STORE
 from reconciler.pki import CertCache, CertInfo, ChainResult, PkiError, build_chain, split_leaf
 
 
@@ -41,6 +42,10 @@ class NodeView:
     @property
     def name(self) -> str:
         return self.node.name
+
+    @property
+    def kind(self) -> NodeKind:
+        return kind_of(self.node.spec.type)
 
     def chain_cas(self) -> tuple[CertInfo, ...]:
         """The CA certificates above the leaf, in chain order (empty without a leaf)."""
@@ -77,16 +82,6 @@ def _file_reader(desired: Desired, cache: CertCache) -> Callable[[str], tuple[Ce
         return found
 
     return read
-
-
-def peer_stores(node: DesiredNode) -> tuple[str, ...]:
-    """The stores of ``node`` that must trust a linked peer's chain."""
-    return CUCM_PEER_STORES if node.spec.type == "cucm" else (EXPRESSWAY_STORE,)
-
-
-def own_stores(node: DesiredNode) -> tuple[str, ...]:
-    """The stores of ``node`` that must trust its own chain."""
-    return ("tomcat-trust",) if node.spec.type == "cucm" else (EXPRESSWAY_STORE,)
 
 
 def derives_trust(desired: Desired, node: DesiredNode) -> bool:
@@ -144,7 +139,8 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
 def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, TrustEntry]]:
     """Per store, the CAs (by SHA-256) that ``view``'s node must trust, with the reason."""
     out: dict[str, dict[str, TrustEntry]] = {s: {} for s in view.node.spec.stores()}
-    for store in (*own_stores(view.node), *peer_stores(view.node)):
+    kind = view.kind
+    for store in (*kind.own_stores, *kind.peer_stores):
         out.setdefault(store, {})
     for store, certs in view.listed.items():
         for cert in certs:
@@ -153,10 +149,10 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, Tru
             )
     if not derives_trust(fleet.desired, view.node):
         return out
-    sources: list[tuple[NodeView, tuple[str, ...]]] = [(view, own_stores(view.node))]
+    sources: list[tuple[NodeView, tuple[str, ...]]] = [(view, kind.own_stores)]
     for peer in fleet.desired.peers(view.name):
         if peer in fleet.nodes:
-            sources.append((fleet.nodes[peer], peer_stores(view.node)))
+            sources.append((fleet.nodes[peer], kind.peer_stores))
     for source, stores in sources:
         for cert in source.chain_cas():
             for store in stores:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reconciler.checks.fleet import FleetView, NodeView, derives_trust, peer_stores
+from reconciler.checks.fleet import FleetView, NodeView, derives_trust
 from reconciler.model import Finding, Severity, SourcePos, parse_duration
 from reconciler.pki import CertCache, PkiError, key_matches, same_subject, verify
 
@@ -39,7 +39,7 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
         at=now,
         usages=policy.required_eku,
         policy=policy,
-        node_type=view.node.spec.type,
+        kind_rules=view.kind.leaf_findings,
     )
     out = [_at(f, view, file_pos) for f in result.findings]
 
@@ -84,12 +84,9 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
         return []
     out: list[Finding] = []
     sources = [view, *(fleet.nodes[p] for p in fleet.desired.peers(view.name) if p in fleet.nodes)]
+    kind = view.kind
     for source in sources:
-        stores = (
-            ("tomcat-trust",)
-            if source is view and view.node.spec.type == "cucm"
-            else (peer_stores(view.node))
-        )
+        stores = kind.own_stores if source is view else kind.peer_stores
         for ca in source.chain_cas():
             for store in stores:
                 if any(c.sha256 == ca.sha256 for c in view.listed.get(store, ())):
@@ -97,7 +94,7 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
                 whose = "its own" if source is view else f"{source.name}'s"
                 file = fleet.ca_files.get(ca.sha256)
                 ref = f"'../{file}'" if file else "it (save it under cas/ first)"
-                where = "trust" if view.node.spec.type != "cucm" else f"trust.{store}"
+                where = ".".join(view.node.spec.store_path(store))
                 out.append(
                     _error(
                         "trust.gate",

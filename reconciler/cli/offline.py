@@ -163,12 +163,13 @@ def verify_cmd(
     usage: str = typer.Option("both", "--usage", help="Required EKU: server, client or both."),
     at: str | None = typer.Option(None, "--at", help="Verify at this time (ISO 8601)."),
     node_type: str | None = typer.Option(
-        None, "--node-type", help="expressway-c, expressway-e or cucm: adds that node's rules."
+        None, "--node-type", help="A node type (expressway-c, cucm, ...): adds its kind's rules."
     ),
     min_rsa_bits: int = typer.Option(2048, "--min-rsa-bits", help="Smallest RSA key accepted."),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Output format."),
 ) -> None:
     """Verify a certificate chain and the policy checks. Exit 0 valid, 1 otherwise."""
+    from reconciler.kinds import UnknownKind, kind_of
     from reconciler.model import Policy
     from reconciler.pki import PkiError, split_leaf, verify
     from reconciler.report.certs import chain_lines
@@ -176,6 +177,10 @@ def verify_cmd(
 
     if usage not in USAGES:
         raise UsageProblem(f"--usage {usage!r}: choose server, client or both")
+    try:
+        kind = kind_of(node_type) if node_type else None
+    except UnknownKind as exc:
+        raise UsageProblem(f"--node-type: {exc}") from None
     in_file = _certs([leaf])
     try:
         the_leaf, bundled = split_leaf(in_file)
@@ -192,7 +197,7 @@ def verify_cmd(
         names=name,
         usages=USAGES[usage],
         policy=policy,
-        node_type=node_type,
+        kind_rules=kind.leaf_findings if kind else None,
     )
     if fmt is OutputFormat.json:
         emit_json(

@@ -20,14 +20,12 @@ from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.sourcetree import SourceTree
 from reconciler.desired.yamlsource import YamlDoc, parse_yaml
 from reconciler.model import (
-    CucmNodeSpec,
     Desired,
     DesiredNode,
-    ExpresswayNodeSpec,
     Finding,
     FleetSpec,
+    NodeSpecBase,
     SourcePos,
-    TrustStoreSpec,
 )
 
 FLEET_FILE = "certops.yaml"
@@ -183,20 +181,20 @@ def _lasting(positions: dict[str, SourcePos]) -> dict[str, SourcePos]:
     }
 
 
-def _shorthand_aliases(
-    doc: YamlDoc, spec: ExpresswayNodeSpec | CucmNodeSpec
-) -> dict[str, SourcePos]:
+def _shorthand_aliases(doc: YamlDoc, spec: NodeSpecBase) -> dict[str, SourcePos]:
     """Model-shaped paths for trust stores written as bare lists.
 
     ``trust: [a, b]`` is recorded as ``trust.0``; the model calls it ``trust.cas.0``. Adding
     the model's paths lets ``DesiredNode.pos("trust", "cas", 1)`` find the item either way.
     """
-    trust = doc.data.get("trust")
-    bases = (
-        [f"trust.{name}" for name in spec.trust if isinstance(trust, dict)
-         and isinstance(trust.get(name), tuple)]
-        if isinstance(spec, CucmNodeSpec) else (["trust"] if isinstance(trust, tuple) else [])
-    )
+    bases = []
+    for store in spec.stores():
+        keys = spec.store_path(store)
+        value: object = doc.data
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, tuple):
+            bases.append(".".join(keys))
     aliases: dict[str, SourcePos] = {}
     for base in bases:
         prefix = base + "."
@@ -245,11 +243,8 @@ def _references(node: DesiredNode) -> list[tuple[tuple[str | int, ...], str, Rol
     refs: list[tuple[tuple[str | int, ...], str, Role]] = []
     if spec.server_certificate is not None and spec.server_certificate.file is not None:
         refs.append((("server_certificate", "file"), spec.server_certificate.file, "certificate"))
-    stores: list[tuple[tuple[str, ...], TrustStoreSpec]] = (
-        [(("trust", name), store) for name, store in spec.trust.items()]
-        if isinstance(spec, CucmNodeSpec) else [(("trust",), spec.trust)]
-    )
-    for base, store in stores:
+    for name, store in spec.stores().items():
+        base = spec.store_path(name)
         refs += [((*base, "cas", i), ref, "ca") for i, ref in enumerate(store.cas)]
     return refs
 

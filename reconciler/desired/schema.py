@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from reconciler.model import FleetSpec, NodeSpec, Plan
+from reconciler.kinds import KINDS, node_spec_union
+from reconciler.model import FleetSpec, Plan
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -29,10 +30,10 @@ def fleet_schema() -> dict[str, Any]:
 
 
 def node_schema() -> dict[str, Any]:
-    """Schema of one ``nodes/*.yaml`` file: an Expressway or a CUCM node, chosen by ``type``."""
-    schema = TypeAdapter(NodeSpec).json_schema()
-    return _finish(schema, "certops node", "One node per file: an Expressway-C, Expressway-E "
-                   "(type: expressway-c | expressway-e) or Unified CM publisher (type: cucm).")
+    """Schema of one ``nodes/*.yaml`` file: one model per device kind, chosen by ``type``."""
+    schema = TypeAdapter(node_spec_union()).json_schema()
+    kinds = ", ".join(f"{k.title} (type: {k.type})" for k in KINDS.values())
+    return _finish(schema, "certops node", f"One node per file: {kinds}.")
 
 
 def plan_schema() -> dict[str, Any]:

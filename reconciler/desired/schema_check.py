@@ -17,16 +17,10 @@ from reconciler.desired.locate import position as pos_of
 from reconciler.desired.locate import walk
 from reconciler.desired.messages import reword
 from reconciler.desired.yamlsource import YamlDoc
-from reconciler.model import CucmNodeSpec, ExpresswayNodeSpec, Finding
+from reconciler.kinds import KINDS, NODE_TYPES
+from reconciler.model import Finding, NodeSpecBase
 
 M = TypeVar("M", bound=BaseModel)
-
-NODE_MODELS: dict[str, type[ExpresswayNodeSpec] | type[CucmNodeSpec]] = {
-    "expressway-c": ExpresswayNodeSpec,
-    "expressway-e": ExpresswayNodeSpec,
-    "cucm": CucmNodeSpec,
-}
-NODE_TYPES = ", ".join(NODE_MODELS)
 
 
 def validate(
@@ -42,23 +36,21 @@ def validate(
     return None, list(unique.values())
 
 
-def validate_node(
-    doc: YamlDoc,
-) -> tuple[ExpresswayNodeSpec | CucmNodeSpec | None, list[Finding]]:
+def validate_node(doc: YamlDoc) -> tuple[NodeSpecBase | None, list[Finding]]:
     """A node spec of the model its ``type`` names, or the findings that say what is wrong."""
     raw_name = doc.data.get("name")
     node = raw_name if isinstance(raw_name, str) else None
     if "type" not in doc.data:
         where = doc.positions[""]
-        return None, [error("input.schema", f"missing required key 'type' (one of: {NODE_TYPES})",
-                            where, node)]
+        return None, [error("input.schema", "missing required key 'type' (one of: "
+                            f"{', '.join(NODE_TYPES)})", where, node)]
     kind = doc.data["type"]
-    model = NODE_MODELS.get(kind) if isinstance(kind, str) else None
-    if model is None:
+    profile = KINDS.get(kind) if isinstance(kind, str) else None
+    if profile is None:
         where = doc.positions["type"]
         return None, [error("input.schema", f"unknown node type {quote(kind)} "
-                            f"(valid types: {NODE_TYPES})", where, node)]
-    return validate(model, doc, node)
+                            f"(valid types: {', '.join(NODE_TYPES)})", where, node)]
+    return validate(profile.spec_model, doc, node)
 
 
 def _finding(model: type[BaseModel], doc: YamlDoc, err: Any, node: str | None) -> Finding:

@@ -1,6 +1,14 @@
 """Drivers: the only code that talks to nodes (DESIGN.md section 2, layer 5)."""
 
-from reconciler.drivers.base import Driver, Endpoint, handshake_certificate
+from reconciler.drivers.base import (
+    Driver,
+    Endpoint,
+    NodeRestarter,
+    PendingCsrDiscarder,
+    PendingCsrReader,
+    ServiceRestarter,
+    handshake_certificate,
+)
 from reconciler.drivers.errors import (
     AuthError,
     BadResponse,
@@ -26,8 +34,12 @@ __all__ = [
     "HttpSettings",
     "Inventory",
     "NodeHttp",
+    "NodeRestarter",
     "NotFound",
+    "PendingCsrDiscarder",
+    "PendingCsrReader",
     "PermanentError",
+    "ServiceRestarter",
     "TemporaryError",
     "Unreachable",
     "handshake_certificate",

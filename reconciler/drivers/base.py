@@ -7,7 +7,7 @@ import contextlib
 import ssl
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -46,23 +46,51 @@ class Endpoint:
 
 
 class Driver(Protocol):
-    """One node's management API, as certops uses it. Every method is idempotent to retry."""
+    """What every driver does: read a node, add trust, generate a CSR, install a certificate.
+
+    What only some products can do is a separate small protocol below (a driver offers it
+    by having the method); the steps check for it and say what is missing otherwise.
+    """
 
     endpoint: Endpoint
     capabilities: frozenset[str]
 
     async def read(self) -> LiveNode: ...
+    async def read_store(self, store: str) -> tuple[str, ...]: ...
     async def trust_add(self, store: str, pems: Sequence[str]) -> None: ...
     async def csr_generate(self, sans: Sequence[str]) -> str: ...
-    async def read_store(self, store: str) -> tuple[str, ...]: ...
     async def installed_certificate(self) -> str | None: ...
-    async def csr_read(self) -> str | None: ...
-    async def csr_discard(self) -> None: ...
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None: ...
-    async def restart(self) -> None: ...
-    async def restart_services(self, services: Sequence[str]) -> None: ...
     async def served_certificate(self) -> str | None: ...
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PendingCsrReader(Protocol):
+    """The node's pending CSR can be read (Expressway)."""
+
+    async def csr_read(self) -> str | None: ...
+
+
+@runtime_checkable
+class PendingCsrDiscarder(Protocol):
+    """The node's pending CSR can be discarded (Expressway, [U] in device-apis.md)."""
+
+    async def csr_discard(self) -> None: ...
+
+
+@runtime_checkable
+class NodeRestarter(Protocol):
+    """The whole node restarts to serve a new certificate (Expressway)."""
+
+    async def restart(self) -> None: ...
+
+
+@runtime_checkable
+class ServiceRestarter(Protocol):
+    """Named services restart (VOS: SOAP, or the SSH CLI for Cisco Tomcat)."""
+
+    async def restart_services(self, services: Sequence[str]) -> None: ...
 
 
 async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:

@@ -1,8 +1,8 @@
 """Unified CM driver: Certificate Management REST API (14+), SOAP service control, SSH CLI.
 
 Paths and fields follow device-apis.md's CUCM table and live in ``API``; which service
-restarts after which change is ``reconciler.planning.cucm``; which of them only the SSH CLI
-can restart is ``CLI_ONLY``. A 12.5 node (no REST API: 404) reads as a node without
+restarts after which change is the kind's (``reconciler.kinds.cucm``); which of them only
+the SSH CLI can restart is ``CLI_ONLY``. A 12.5 node (no REST API: 404) reads as a node without
 capabilities, so every step on it is planned as manual.
 """
 
@@ -22,8 +22,9 @@ from reconciler.drivers.base import (
     session_certificate,
 )
 from reconciler.drivers.errors import BadResponse, NotFound, PermanentError, TemporaryError
-from reconciler.drivers.expressway import split_pems
 from reconciler.drivers.http import NodeHttp
+from reconciler.drivers.pemtext import split_pems
+from reconciler.kinds import kind_of
 from reconciler.model import LiveNode
 
 BASE = "/platformcom/api/v1/certmgr/config"
@@ -44,7 +45,6 @@ STORE_SERVICE = {
     "ipsec-trust": "ipsec",
 }
 CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
-CAPABILITIES = frozenset({"trust.add", "service.restart", "csr.generate", "cert.install"})
 SOAP_NS = "http://schemas.cisco.com/ast/soap"
 SOAP_ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -82,7 +82,7 @@ def _fault_text(root: ET.Element) -> str | None:
 
 
 class CucmDriver:
-    """One Unified CM publisher."""
+    """One node of a VOS product (Unified CM; the kinds that share its APIs)."""
 
     def __init__(
         self,
@@ -94,7 +94,7 @@ class CucmDriver:
     ) -> None:
         self.endpoint = endpoint
         self.http = http
-        self.capabilities: frozenset[str] = CAPABILITIES
+        self.capabilities = kind_of(endpoint.type).capabilities
         self.poll_seconds = poll_seconds
         self.restart_timeout = restart_timeout
 
@@ -108,10 +108,10 @@ class CucmDriver:
             snap_resp = await self._call("snapshot")
         except NotFound:
             # Release 12.5: GUI and SSH only. Read what TLS shows; every change is manual.
-            self.capabilities = frozenset()
             return LiveNode(
                 name=self.endpoint.name,
-                type="cucm",
+                type=self.endpoint.type,
+                capabilities=(),
                 version="<14 (no REST API)",
                 served_certificate=await self.served_certificate(),
             )
@@ -133,7 +133,7 @@ class CucmDriver:
             pending = []
         return LiveNode(
             name=self.endpoint.name,
-            type="cucm",
+            type=self.endpoint.type,
             version=str(snap.get("version")) if snap.get("version") else None,
             server_certificate=identity,
             served_certificate=served,
@@ -168,9 +168,6 @@ class CucmDriver:
         """The installed tomcat identity certificate (PEM)."""
         snap = self.http.json(await self._call("snapshot"), *API["snapshot"])
         return await self._identity(snap if isinstance(snap, dict) else {})
-
-    async def csr_discard(self) -> None:
-        """Nothing to do: a new CUCM CSR replaces the pending one (and its key)."""
 
     async def _store(self, store: str) -> tuple[str, ...]:
         method, path = API["trust.list"]
@@ -229,9 +226,6 @@ class CucmDriver:
             return ep.host
         return sans[0] if sans else None
 
-    async def csr_read(self) -> str | None:
-        return None  # no documented read of a pending CUCM CSR
-
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None:
         """CUCM takes the leaf with its chain; 400 while the issuing CA is not in tomcat-trust."""
         await self._call(
@@ -239,9 +233,6 @@ class CucmDriver:
             retry=False,
             json={"service": "tomcat", "certificates": [leaf_pem, *chain_pems]},
         )
-
-    async def restart(self) -> None:
-        await self.restart_services(("Cisco Tomcat",))
 
     async def restart_services(self, services: Sequence[str]) -> None:
         """SOAP for what SOAP restarts, the SSH CLI for Tomcat and HAProxy; wait until Started."""

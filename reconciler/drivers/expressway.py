@@ -7,7 +7,6 @@ is known: the capability is missing and the planner shows it as a manual step.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +18,10 @@ from reconciler.drivers.base import (
 )
 from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
 from reconciler.drivers.http import NodeHttp
+from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
+from reconciler.kinds import kind_of
+from reconciler.kinds.expressway import STORE as EXPRESSWAY_STORE
 from reconciler.model import LiveNode
-from reconciler.model.desired import EXPRESSWAY_STORE
 
 API: dict[str, tuple[str, str]] = {
     "cert.read": ("GET", "/api/provisioning/certs/server"),  # [3P] PEM text
@@ -37,31 +38,6 @@ CSRF = {"X-CSRF-Header": "certops"}  # [C] required on restart from X14.2, harml
 SYSINFO_VERSION = ("Version", "SoftwareVersion", "version")
 SYSINFO_RESTART = ("RestartRequired", "restart_required")  # [U] field name
 CSR_DEFAULTS: dict[str, Any] = {"KeyLength": 2048, "DigestAlgorithm": "sha256"}
-CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
-
-_PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
-_CSR = re.compile(
-    r"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----.+?"
-    r"-----END (?:NEW )?CERTIFICATE REQUEST-----",
-    re.S,
-)
-
-
-# Each distinct PEM text once per process: a fleet's trust stores repeat the same CAs on
-# every node, so keeping one string for them all saves memory and re-hashing downstream.
-_PEMS: dict[str, str] = {}
-
-
-def _one(pem: str) -> str:
-    if len(_PEMS) > 200_000:
-        _PEMS.clear()
-    return _PEMS.setdefault(pem, pem)
-
-
-def split_pems(text: str) -> tuple[str, ...]:
-    """Each certificate block of a concatenated PEM bundle, normalised to end with a newline."""
-    return tuple(_one(m.group(0) + "\n") for m in _PEM.finditer(text))
-
 
 def _flag(value: Any) -> bool:
     """A sysinfo flag: JSON true, or the strings "true"/"yes"/"1" that some versions send."""
@@ -73,11 +49,10 @@ def _flag(value: Any) -> bool:
 class ExpresswayDriver:
     """One Expressway-C, Expressway-E or VCS."""
 
-    capabilities = CAPABILITIES
-
     def __init__(self, endpoint: Endpoint, http: NodeHttp) -> None:
         self.endpoint = endpoint
         self.http = http
+        self.capabilities = kind_of(endpoint.type).capabilities
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -142,7 +117,7 @@ class ExpresswayDriver:
             return None
         if not response.text.strip():
             return None
-        match = _CSR.search(response.text)
+        match = CSR_BLOCK.search(response.text)
         if match is None:  # an answer that is neither "none" nor a CSR: never guess
             raise BadResponse(
                 self.endpoint.name,
@@ -209,9 +184,6 @@ class ExpresswayDriver:
             # A request that never reached it (refused, connect timeout) is no restart.
             if not exc.sent:
                 raise
-
-    async def restart_services(self, services: Sequence[str]) -> None:
-        raise NotImplementedError("Expressway restarts as a whole: use restart()")
 
     async def served_certificate(self) -> str | None:
         return await handshake_certificate(self.endpoint, self.http.settings.connect_timeout)

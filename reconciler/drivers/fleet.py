@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.drivers.base import Driver, Endpoint, gather_or_cancel
-from reconciler.drivers.cucm import CucmDriver
 from reconciler.drivers.errors import ConfigError, DriverError
-from reconciler.drivers.expressway import ExpresswayDriver
 from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
+from reconciler.drivers.registry import driver_class
 from reconciler.model import Desired, DesiredNode, LiveNode
 
 
@@ -141,9 +140,7 @@ def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings
                     auth=(endpoint.username or "", endpoint.password or ""),
                     verify=tls_context(ca_pems, verify=endpoint.tls_verify), settings=settings,
                     server_name=endpoint.tls_server_name)
-    if endpoint.type == "cucm":
-        return CucmDriver(endpoint, http)
-    return ExpresswayDriver(endpoint, http)
+    return driver_class(endpoint.type)(endpoint, http)
 
 
 def make_drivers(desired: Desired, names: list[str], inventory: Inventory,

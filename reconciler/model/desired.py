@@ -11,21 +11,11 @@ import posixpath
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from reconciler.model.common import Frozen, SourcePos
-
-NodeType = Literal["expressway-c", "expressway-e", "cucm"]
-EXPRESSWAY_TYPES: tuple[str, ...] = ("expressway-c", "expressway-e")
-
-CucmStore = Literal["tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"]
-CUCM_STORES: tuple[str, ...] = ("tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust")
-# The CUCM stores that a linked Expressway's chain must reach (Cisco's step D).
-CUCM_PEER_STORES: tuple[str, ...] = ("tomcat-trust", "callmanager-trust")
-# Expressway and VCS keep one trusted CA list.
-EXPRESSWAY_STORE = "trusted-ca-list"
 
 EkuName = Literal["serverAuth", "clientAuth"]
 HashName = Literal["sha256", "sha384", "sha512", "sha224", "sha1", "md5"]
@@ -164,7 +154,11 @@ class TrustStoreSpec(Frozen):
         return {"cas": value} if isinstance(value, list | tuple) else value
 
 
-class _NodeBase(Frozen):
+class NodeSpecBase(Frozen):
+    """What every node file holds, whatever its kind. Each device kind (``reconciler.kinds``)
+    subclasses it with its ``type`` literal and its ``trust`` shape."""
+
+    type: str
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Unique node name.")
     api: str = Field(pattern=r"^https?://", description="Base URL of the management API.")
     credentials: CredentialsSpec | None = None
@@ -176,28 +170,41 @@ class _NodeBase(Frozen):
     derive_trust: bool | None = Field(None, description="Overrides defaults.derive_trust.")
     server_certificate: ServerCertificateSpec | None = None
 
+    # The trust stores of this kind, in a fixed order (set by each kind's spec class).
+    STORES: ClassVar[tuple[str, ...]] = ()
 
-class ExpresswayNodeSpec(_NodeBase):
-    """An Expressway-C, Expressway-E or VCS: one trusted CA list."""
+    def stores(self) -> dict[str, TrustStoreSpec]:
+        """The trust stores the file declares, by store name, in ``STORES`` order."""
+        raise NotImplementedError
 
-    type: Literal["expressway-c", "expressway-e"]
+    def store_path(self, store: str) -> tuple[str, ...]:
+        """Where ``store`` is written in the node file (``("trust",)`` or ``("trust", name)``)."""
+        raise NotImplementedError
+
+
+class SingleStoreSpec(NodeSpecBase):
+    """A kind with one trust store written as ``trust:`` (Expressway, VCS)."""
+
     trust: TrustStoreSpec = Field(default_factory=TrustStoreSpec)
 
     def stores(self) -> dict[str, TrustStoreSpec]:
-        return {EXPRESSWAY_STORE: self.trust}
+        return {self.STORES[0]: self.trust}
+
+    def store_path(self, store: str) -> tuple[str, ...]:
+        return ("trust",)
 
 
-class CucmNodeSpec(_NodeBase):
-    """A Unified CM publisher (release 14+ for the REST API): one trust store per service."""
+class MultiStoreSpec(NodeSpecBase):
+    """A kind with one trust store per service, written as ``trust: {store: [...]}`` (VOS).
+    Subclasses narrow ``trust`` to their own store names."""
 
-    type: Literal["cucm"]
-    trust: dict[CucmStore, TrustStoreSpec] = Field(default_factory=dict)
+    trust: dict[str, TrustStoreSpec] = Field(default_factory=dict)
 
     def stores(self) -> dict[str, TrustStoreSpec]:
-        return {name: self.trust[name] for name in CUCM_STORES if name in self.trust}
+        return {name: self.trust[name] for name in self.STORES if name in self.trust}
 
-
-NodeSpec = Annotated[ExpresswayNodeSpec | CucmNodeSpec, Field(discriminator="type")]
+    def store_path(self, store: str) -> tuple[str, ...]:
+        return ("trust", store)
 
 
 @lru_cache(maxsize=65536)
@@ -226,7 +233,7 @@ class PemFile(Frozen):
 class DesiredNode(Frozen):
     """One node file: its spec, its path, and the position of every key and value in it."""
 
-    spec: ExpresswayNodeSpec | CucmNodeSpec
+    spec: NodeSpecBase
     file: str
     positions: dict[str, SourcePos] = Field(default_factory=dict)
 

@@ -14,14 +14,13 @@ from functools import lru_cache
 from pydantic import Field
 
 from reconciler.model.common import Frozen
-from reconciler.model.desired import NodeType
 
 
 class LiveNode(Frozen):
     """One node as read. ``error`` is set (and the rest left empty) when it could not be read."""
 
     name: str
-    type: NodeType
+    type: str = Field(description="The node's device kind (reconciler.kinds).")
     error: str | None = None
     version: str | None = None
     server_certificate: str | None = Field(None, description="Installed certificate (PEM).")

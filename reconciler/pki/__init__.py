@@ -10,18 +10,26 @@ from reconciler.pki.cache import CacheStats, CertCache, default_cache
 from reconciler.pki.certinfo import CertInfo, CsrInfo, key_matches
 from reconciler.pki.chain import ChainResult, build_chain, issued_by, same_subject, split_leaf
 from reconciler.pki.errors import PkiError
-from reconciler.pki.findings import chain_findings, leaf_findings
+from reconciler.pki.findings import (
+    EKU_LABELS,
+    LeafRules,
+    chain_findings,
+    leaf_findings,
+    wildcard_findings,
+)
 from reconciler.pki.names import covers
 from reconciler.pki.parse import parse_certificates, parse_csr
 from reconciler.pki.pem import contains_private_key, pem_kinds
 from reconciler.pki.verify import VerifyResult, verify
 
 __all__ = [
+    "EKU_LABELS",
     "CacheStats",
     "CertCache",
     "CertInfo",
     "ChainResult",
     "CsrInfo",
+    "LeafRules",
     "PkiError",
     "VerifyResult",
     "build_chain",
@@ -38,4 +46,5 @@ __all__ = [
     "same_subject",
     "split_leaf",
     "verify",
+    "wildcard_findings",
 ]

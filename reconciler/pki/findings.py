@@ -7,17 +7,21 @@ those with ``model_copy``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from reconciler.model import Finding, Policy, Severity
 from reconciler.pki.certinfo import CertInfo
 from reconciler.pki.names import is_wildcard
 
-EXPRESSWAY_TYPES = ("expressway-c", "expressway-e")
+# The names OpenSSL, Expressway's "Show decoded" and Cisco's guides use for each EKU.
 EKU_LABELS = {
     "serverAuth": "TLS Web Server Authentication",
     "clientAuth": "TLS Web Client Authentication",
+    "codeSigning": "Code Signing",
+    "emailProtection": "E-mail Protection",
+    "timeStamping": "Time Stamping",
+    "OCSPSigning": "OCSP Signing",
 }
 
 
@@ -129,11 +133,17 @@ def signature_findings(cert: CertInfo, policy: Policy, what: str) -> list[Findin
     )]
 
 
+LeafRules = Callable[[CertInfo], list[Finding]]
+
+
 def leaf_findings(
-    cert: CertInfo, *, policy: Policy, at: datetime | None, node_type: str | None,
-    required_eku: Sequence[str] | None = None,
+    cert: CertInfo, *, policy: Policy, at: datetime | None,
+    required_eku: Sequence[str] | None = None, kind_rules: LeafRules | None = None,
 ) -> list[Finding]:
-    """The policy checks on one server certificate (``required_eku`` overrides the policy's)."""
+    """The policy checks on one server certificate (``required_eku`` overrides the policy's).
+
+    ``kind_rules`` adds a device kind's own rules (``NodeKind.leaf_findings``), such as
+    Expressway's ban on wildcards."""
     out: list[Finding] = []
     if cert.is_ca:
         out.append(error(
@@ -146,15 +156,21 @@ def leaf_findings(
     out += signature_findings(cert, policy, "the certificate")
     if at is not None:
         out += validity_findings(cert, at, "the certificate")
-    if node_type in EXPRESSWAY_TYPES:
-        wild = [n for n in cert.dns_names if is_wildcard(n)]
-        if wild:
-            out.append(error(
-                "san.wildcard",
-                f"'{cert.subject}' carries the wildcard name {', '.join(wild)}: Expressway does "
-                "not support wildcard certificates; request one that lists every name.",
-            ))
+    if kind_rules is not None:
+        out += kind_rules(cert)
     return out
+
+
+def wildcard_findings(cert: CertInfo, product: str) -> list[Finding]:
+    """``san.wildcard`` for a product that does not support wildcard certificates."""
+    wild = [n for n in cert.dns_names if is_wildcard(n)]
+    if not wild:
+        return []
+    return [error(
+        "san.wildcard",
+        f"'{cert.subject}' carries the wildcard name {', '.join(wild)}: {product} does "
+        "not support wildcard certificates; request one that lists every name.",
+    )]
 
 
 def chain_findings(

@@ -21,7 +21,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from reconciler.model import Finding, Policy, Severity
 from reconciler.pki.certinfo import CertInfo
 from reconciler.pki.chain import ChainResult, build_chain
-from reconciler.pki.findings import chain_findings, error, leaf_findings, utc, warning
+from reconciler.pki.findings import (
+    LeafRules,
+    chain_findings,
+    error,
+    leaf_findings,
+    utc,
+    warning,
+)
 from reconciler.pki.lenient import COVERED, lenient_check
 from reconciler.pki.names import covers
 from reconciler.pki.webpki import webpki_verify
@@ -74,7 +81,7 @@ def verify(
     names: Sequence[str] = (),
     usages: Sequence[str] = ("serverAuth", "clientAuth"),
     policy: Policy | None = None,
-    node_type: str | None = None,
+    kind_rules: LeafRules | None = None,
     max_depth: int | None = None,
 ) -> VerifyResult:
     """Verify ``leaf`` up to one of ``roots`` at ``at`` (see the module docstring)."""
@@ -92,7 +99,7 @@ def verify(
         chain = _as_infos(strict.chain, (leaf, *intermediates, *roots)) or chain
 
     findings: list[Finding] = leaf_findings(
-        leaf, policy=policy, at=at, node_type=node_type, required_eku=usages
+        leaf, policy=policy, at=at, required_eku=usages, kind_rules=kind_rules
     )
     findings += _name_findings(leaf, names)
     findings += chain_findings(chain, policy=policy, at=at)

@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from reconciler.checks.fleet import FleetView, NodeView, own_stores, peer_stores
+from reconciler.checks.fleet import FleetView, NodeView
+from reconciler.kinds import kind_of
 from reconciler.model import Finding, LiveNode, Plan, Severity, parse_duration
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
-from reconciler.planning.cucm import IDENTITY_RESTARTS, order_services, services_for
 from reconciler.planning.graph import Draft, action_id, closure, ordered, serialise_restarts
 from reconciler.planning.live import LiveView, parse_live
-from reconciler.planning.manual import manual_text
 
 
 @dataclass
@@ -123,28 +122,17 @@ def _sans(view: NodeView) -> frozenset[str]:
 
 def _restart(ctx: _Ctx, view: NodeView, after: set[str], reason: str) -> None:
     """The restart that makes a newly installed certificate served."""
-    name = view.name
-    if view.node.spec.type == "cucm":
-        ctx.add(
-            Draft(
-                id=action_id(name, "service.restart", "identity"),
-                kind="service.restart",
-                node=name,
-                reason=reason,
-                services=IDENTITY_RESTARTS["tomcat"],
-                depends_on=set(after),
-            )
+    restart = view.kind.after_install
+    ctx.add(
+        Draft(
+            id=action_id(view.name, restart.kind, restart.part),
+            kind=restart.kind,
+            node=view.name,
+            reason=reason,
+            services=restart.services,
+            depends_on=set(after),
         )
-    else:
-        ctx.add(
-            Draft(
-                id=action_id(name, "node.restart"),
-                kind="node.restart",
-                node=name,
-                reason=reason,
-                depends_on=set(after),
-            )
-        )
+    )
 
 
 def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
@@ -283,8 +271,9 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
 
 
 def _committed_csr(ctx: _Ctx, view: NodeView) -> CsrInfo | None:
-    """Unified CM has no documented read of its pending CSR: the one certops saved stands in."""
-    if view.node.spec.type != "cucm":
+    """Where the node's pending CSR cannot be read (Unified CM), the one certops saved stands
+    in for it."""
+    if not view.kind.committed_csr_stands_for_pending:
         return None
     pem = ctx.fleet.desired.files.get(f"csrs/{view.name}.csr.pem")
     if pem is None:
@@ -318,11 +307,10 @@ def _plan_trust(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             )
             adds.add(draft.id)
             changed.add(store)
-    if view.node.spec.type != "cucm":
-        return
-    services = set(services_for(frozenset(changed))) | set(lv.live.services_pending)
+    kind = view.kind
+    services = set(kind.services_after_trust(changed)) | set(lv.live.services_pending)
     if services:
-        ordered_services = order_services(services)
+        ordered_services = kind.order_services(services)
         why = (
             f"{', '.join(sorted(changed))} changed"
             if changed
@@ -348,10 +336,10 @@ def _link_install(ctx: _Ctx, view: NodeView) -> None:
     if install is None:
         return
     chain = {c.sha256 for c in view.chain_cas()}
-    holders = [(view.name, own_stores(view.node))]
+    holders = [(view.name, view.kind.own_stores)]
     for peer in ctx.fleet.desired.peers(view.name):
         if peer in ctx.fleet.nodes:
-            holders.append((peer, peer_stores(ctx.fleet.nodes[peer].node)))
+            holders.append((peer, ctx.fleet.nodes[peer].kind.peer_stores))
     for node, stores in holders:
         for draft in ctx.drafts.values():
             if draft.node != node:
@@ -479,8 +467,7 @@ def _to_manual(drafts: dict[str, Draft], lives: dict[str, LiveView]) -> None:
         if lv is None or draft.kind in lv.live.capabilities:
             continue
         cert = draft.certificate
-        draft.manual = manual_text(
-            lv.live.type,
+        draft.manual = kind_of(lv.live.type).manual(
             draft.kind,
             store=draft.store or "",
             subject=cert.subject if cert else "",

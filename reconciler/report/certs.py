@@ -10,16 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from reconciler.pki import CertInfo, CsrInfo
-
-EKU_LABELS = {
-    "serverAuth": "TLS Web Server Authentication",
-    "clientAuth": "TLS Web Client Authentication",
-    "codeSigning": "Code Signing",
-    "emailProtection": "E-mail Protection",
-    "timeStamping": "Time Stamping",
-    "OCSPSigning": "OCSP Signing",
-}
+from reconciler.pki import EKU_LABELS, CertInfo, CsrInfo
 
 
 def colon_hex(hexstr: str) -> str:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import get_args
-
 import pytest
 
-from reconciler.desired.schema_check import NODE_MODELS, validate, validate_node
+from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.yamlsource import YamlDoc, parse_yaml
+from reconciler.kinds import KINDS
 from reconciler.model import FleetSpec
-from reconciler.model.desired import NodeType
 
 HEAD = "name: expe1\ntype: expressway-e\napi: https://expe1.example.com\n"
 
@@ -28,8 +26,13 @@ def fleet_messages(text: str) -> list[str]:
     return [f"{f.location}: {f.message}" for f in validate(FleetSpec, doc)[1]]
 
 
-def test_every_node_type_has_a_model() -> None:
-    assert set(NODE_MODELS) == set(get_args(NodeType))
+def test_every_node_type_has_a_model_that_accepts_it() -> None:
+    for node_type, kind in KINDS.items():
+        spec = kind.spec_model.model_validate(
+            {"name": "n1", "type": node_type, "api": "https://n1.example.com"}, strict=True
+        )
+        assert spec.type == node_type
+        assert set(spec.STORES) == set(kind.stores)
 
 
 def test_unknown_key_lists_the_allowed_keys_and_a_near_miss() -> None:
@@ -70,13 +73,17 @@ def test_long_values_are_described_not_echoed() -> None:
 
 
 def test_unknown_and_missing_type() -> None:
-    [msg] = node_messages("", head="name: expe1\ntype: vcs\n")
+    [msg] = node_messages("", head="name: expe1\ntype: cube\n")
     assert msg == (
-        "nodes/expe1.yaml:2:7: unknown node type 'vcs' "
-        "(valid types: expressway-c, expressway-e, cucm)"
+        "nodes/expe1.yaml:2:7: unknown node type 'cube' "
+        "(valid types: expressway-c, expressway-e, vcs, cucm)"
     )
     [msg] = node_messages("", head="name: expe1\n")
     assert msg.startswith("nodes/expe1.yaml:1:1: missing required key 'type'")
+
+
+def test_vcs_is_an_expressway_kind() -> None:
+    assert node_messages("trust: [a.pem]\n", head="name: vcs1\ntype: vcs\napi: https://v\n") == []
 
 
 def test_cucm_store_names() -> None:

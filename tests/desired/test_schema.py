@@ -14,6 +14,7 @@ from reconciler.desired.schema import (
     render,
     write_schemas,
 )
+from reconciler.kinds import KINDS
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
@@ -28,7 +29,7 @@ def test_node_schema_is_the_union_chosen_by_type() -> None:
     schema = node_schema()
     assert schema["title"] and schema["description"]
     assert schema["discriminator"]["propertyName"] == "type"
-    assert set(schema["discriminator"]["mapping"]) == {"expressway-c", "expressway-e", "cucm"}
+    assert set(schema["discriminator"]["mapping"]) == set(KINDS)
     expressway = schema["$defs"]["ExpresswayNodeSpec"]
     assert expressway["additionalProperties"] is False
     assert expressway["properties"]["name"]["description"]

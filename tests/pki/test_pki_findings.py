@@ -16,6 +16,7 @@ from pkifactory import (
     vector,
 )
 
+from reconciler.kinds import kind_of
 from reconciler.model import Finding, Policy, Severity
 from reconciler.pki import chain_findings, leaf_findings, parse_certificates
 
@@ -27,14 +28,15 @@ def codes(findings: list[Finding]) -> list[str]:
 
 
 def test_good_leaf_has_no_findings(pki: Pki) -> None:
-    assert leaf_findings(pki.leaf.info, policy=POLICY, at=NOW, node_type="expressway-e") == []
+    rules = kind_of("expressway-e").leaf_findings
+    assert leaf_findings(pki.leaf.info, policy=POLICY, at=NOW, kind_rules=rules) == []
     assert chain_findings((pki.leaf.info, pki.inter.info, pki.root.info),
                           policy=POLICY, at=NOW) == []
 
 
 def test_findings_have_no_node_or_location(factory: Factory, pki: Pki) -> None:
     leaf = factory.leaf(pki.inter, eku=[SERVER])
-    (finding,) = leaf_findings(leaf.info, policy=POLICY, at=None, node_type=None)
+    (finding,) = leaf_findings(leaf.info, policy=POLICY, at=None)
     assert finding.node is None and finding.location is None
     assert finding.severity is Severity.ERROR
 
@@ -49,7 +51,7 @@ def test_findings_have_no_node_or_location(factory: Factory, pki: Pki) -> None:
 )
 def test_eku_missing(factory: Factory, pki: Pki, eku: list[object] | None, missing: str) -> None:
     leaf = factory.leaf(pki.inter, eku=eku)
-    (finding,) = leaf_findings(leaf.info, policy=POLICY, at=NOW, node_type=None)
+    (finding,) = leaf_findings(leaf.info, policy=POLICY, at=NOW)
     assert finding.code == "eku.missing"
     assert missing in finding.message
     assert "TLS Web Server Authentication and TLS Web Client Authentication" in finding.message
@@ -57,14 +59,14 @@ def test_eku_missing(factory: Factory, pki: Pki, eku: list[object] | None, missi
 
 def test_eku_requirement_follows_argument(factory: Factory, pki: Pki) -> None:
     leaf = factory.leaf(pki.inter, eku=[SERVER])
-    assert leaf_findings(leaf.info, policy=POLICY, at=NOW, node_type=None,
+    assert leaf_findings(leaf.info, policy=POLICY, at=NOW,
                          required_eku=("serverAuth",)) == []
     policy = Policy(required_eku=("serverAuth",))  # type: ignore[call-arg]
-    assert leaf_findings(leaf.info, policy=policy, at=NOW, node_type=None) == []
+    assert leaf_findings(leaf.info, policy=policy, at=NOW) == []
 
 
 def test_ca_certificate_as_server_certificate(pki: Pki) -> None:
-    found = leaf_findings(pki.inter.info, policy=POLICY, at=NOW, node_type=None)
+    found = leaf_findings(pki.inter.info, policy=POLICY, at=NOW)
     assert codes(found) == ["cert.is_ca", "eku.missing"]
     is_ca = next(f for f in found if f.code == "cert.is_ca")
     assert "CA:TRUE" in is_ca.message and "CN=Test Issuing CA" in is_ca.message
@@ -72,37 +74,37 @@ def test_ca_certificate_as_server_certificate(pki: Pki) -> None:
 
 def test_rsa_key_sizes(factory: Factory, pki: Pki) -> None:
     weak = factory.leaf(pki.inter, public_key=fake_rsa_public(1024))
-    (finding,) = leaf_findings(weak.info, policy=POLICY, at=NOW, node_type=None)
+    (finding,) = leaf_findings(weak.info, policy=POLICY, at=NOW)
     assert (finding.code, finding.severity) == ("key.weak", Severity.ERROR)
     assert "1024-bit RSA key" in finding.message and "at least 2048 bits" in finding.message
 
     ok = factory.leaf(pki.inter, public_key=fake_rsa_public(2048))
-    assert leaf_findings(ok.info, policy=POLICY, at=NOW, node_type=None) == []
+    assert leaf_findings(ok.info, policy=POLICY, at=NOW) == []
     strict = Policy(min_rsa_bits=3072)  # type: ignore[call-arg]
-    assert codes(leaf_findings(ok.info, policy=strict, at=NOW, node_type=None)) == ["key.weak"]
+    assert codes(leaf_findings(ok.info, policy=strict, at=NOW)) == ["key.weak"]
 
     big = factory.leaf(pki.inter, public_key=fake_rsa_public(8192))
-    (finding,) = leaf_findings(big.info, policy=POLICY, at=NOW, node_type=None)
+    (finding,) = leaf_findings(big.info, policy=POLICY, at=NOW)
     assert (finding.code, finding.severity) == ("key.too_large", Severity.WARNING)
     assert "8192-bit keys break SIP TLS on Expressway" in finding.message
 
 
 def test_small_curve_and_dsa_are_weak(factory: Factory, pki: Pki) -> None:
     p192 = factory.leaf(pki.inter, public_key=p192_public())
-    (finding,) = leaf_findings(p192.info, policy=POLICY, at=NOW, node_type=None)
+    (finding,) = leaf_findings(p192.info, policy=POLICY, at=NOW)
     assert finding.code == "key.weak" and "192-bit EC key (secp192r1)" in finding.message
     dsa = factory.leaf(pki.inter, public_key=dsa_public())
-    (finding,) = leaf_findings(dsa.info, policy=POLICY, at=NOW, node_type=None)
+    (finding,) = leaf_findings(dsa.info, policy=POLICY, at=NOW)
     assert finding.code == "key.weak" and "DSA" in finding.message
     p384 = factory.leaf(pki.inter, key="p384")
-    assert leaf_findings(p384.info, policy=POLICY, at=NOW, node_type=None) == []
+    assert leaf_findings(p384.info, policy=POLICY, at=NOW) == []
 
 
 @pytest.mark.parametrize("hash_name", ["sha1", "md5"])
 def test_weak_signature_on_leaf(factory: Factory, hash_name: str) -> None:
     issuer = factory.root("RSA Root", key="rsa2048")  # there is no ECDSA with MD5
     leaf = factory.leaf(issuer, hash_name=hash_name)
-    (finding,) = leaf_findings(leaf.info, policy=POLICY, at=NOW, node_type=None)
+    (finding,) = leaf_findings(leaf.info, policy=POLICY, at=NOW)
     assert finding.code == "signature.weak"
     assert f"signed with {hash_name.upper()}" in finding.message
     assert "sha256, sha384, sha512" in finding.message
@@ -112,40 +114,41 @@ def test_ed25519_signature_has_no_hash(factory: Factory) -> None:
     root = factory.root("Ed Root", key="ed25519", hash_name="none")
     leaf = factory.leaf(root, key="ed25519", hash_name="none")
     assert leaf.info.signature_hash is None
-    assert leaf_findings(leaf.info, policy=POLICY, at=NOW, node_type=None) == []
+    assert leaf_findings(leaf.info, policy=POLICY, at=NOW) == []
 
 
 def test_real_sha1_pss_leaf() -> None:
     leaf = parse_certificates(vector("x509/ee-pss-sha1-cert.pem"))[0]
-    found = leaf_findings(leaf, policy=POLICY, at=None, node_type=None)
+    found = leaf_findings(leaf, policy=POLICY, at=None)
     assert codes(found) == ["eku.missing", "signature.weak"]
 
 
 def test_validity_window(factory: Factory, pki: Pki) -> None:
     leaf = factory.leaf(pki.inter, not_before=utc(2026, 1, 1), not_after=utc(2027, 1, 1))
-    (expired,) = leaf_findings(leaf.info, policy=POLICY, at=utc(2027, 1, 2), node_type=None)
+    (expired,) = leaf_findings(leaf.info, policy=POLICY, at=utc(2027, 1, 2))
     assert expired.code == "cert.expired"
     assert "expired on 2027-01-01 00:00 UTC (checked at 2027-01-02 00:00 UTC)" in expired.message
-    (early,) = leaf_findings(leaf.info, policy=POLICY, at=utc(2025, 12, 31), node_type=None)
+    (early,) = leaf_findings(leaf.info, policy=POLICY, at=utc(2025, 12, 31))
     assert early.code == "cert.not_yet_valid"
     assert "not valid before 2026-01-01 00:00 UTC" in early.message
-    assert leaf_findings(leaf.info, policy=POLICY, at=None, node_type=None) == []
+    assert leaf_findings(leaf.info, policy=POLICY, at=None) == []
     # A naive time is taken as UTC.
     naive = utc(2027, 1, 2).replace(tzinfo=None)
-    assert codes(leaf_findings(leaf.info, policy=POLICY, at=naive, node_type=None)) == [
+    assert codes(leaf_findings(leaf.info, policy=POLICY, at=naive)) == [
         "cert.expired"]
 
 
 @pytest.mark.parametrize(
     ("node_type", "expected"),
     [("expressway-e", ["san.wildcard"]), ("expressway-c", ["san.wildcard"]),
-     ("cucm", []), (None, [])],
+     ("vcs", ["san.wildcard"]), ("cucm", []), (None, [])],
 )
 def test_wildcard_only_refused_on_expressway(
     factory: Factory, pki: Pki, node_type: str | None, expected: list[str]
 ) -> None:
     leaf = factory.leaf(pki.inter, "example.com", sans=("*.example.com", "example.com"))
-    found = leaf_findings(leaf.info, policy=POLICY, at=NOW, node_type=node_type)
+    rules = kind_of(node_type).leaf_findings if node_type else None
+    found = leaf_findings(leaf.info, policy=POLICY, at=NOW, kind_rules=rules)
     assert codes(found) == expected
     if found:
         assert "*.example.com" in found[0].message

@@ -15,6 +15,7 @@ from pkifactory import (
     vector,
 )
 
+from reconciler.kinds import kind_of
 from reconciler.model import Policy, Severity
 from reconciler.pki import VerifyResult, covers, parse_certificates, verify
 
@@ -58,7 +59,7 @@ def test_wildcard_names(factory: Factory, pki: Pki) -> None:
     result = run(leaf, pki.inter, roots=(pki.root,), names=["a.example.com"])
     assert result.valid
     on_expressway = run(leaf, pki.inter, roots=(pki.root,), names=["a.example.com"],
-                        node_type="expressway-e")
+                        kind_rules=kind_of("expressway-e").leaf_findings)
     assert codes(on_expressway) == ["san.wildcard"]
 
 

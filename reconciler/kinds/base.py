@@ -1,0 +1,125 @@
+"""The device-kind seam: what certops must know about one kind of node, in one place.
+
+A ``NodeKind`` is a pure description (no I/O): its node-file model and trust stores, which
+stores must hold its own chain and which its linked peers', its extra leaf rules, what an
+install uploads, what restarts after an install and after a change to each store, whether
+a committed CSR stands for the pending one, the capabilities its driver may offer, and the
+exact GUI path or CLI command of each step done by hand. Checks, planner, steps, loader,
+schema and import ask the kind; none of them tests ``type``.
+
+``Profile`` is the shared implementation: a kind module builds one (or a subclass) with its
+own tables. ``reconciler.kinds`` registers them by ``type``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from reconciler.model import Finding, NodeSpecBase
+from reconciler.pki import CertInfo
+
+RestartKind = Literal["node.restart", "service.restart"]
+
+
+@dataclass(frozen=True)
+class Restart:
+    """What makes a change take effect: the whole node, or some of its services."""
+
+    kind: RestartKind
+    services: tuple[str, ...] = ()
+    part: str = ""  # the action id's last part ("identity" for a service restart)
+
+
+class NodeKind(Protocol):
+    """What every layer may ask of a device kind (see the module docstring)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def spec_model(self) -> builtins.type[NodeSpecBase]: ...
+    @property
+    def stores(self) -> tuple[str, ...]: ...
+    @property
+    def own_stores(self) -> tuple[str, ...]: ...
+    @property
+    def peer_stores(self) -> tuple[str, ...]: ...
+    @property
+    def install_with_chain(self) -> bool: ...
+    @property
+    def after_install(self) -> Restart: ...
+    @property
+    def committed_csr_stands_for_pending(self) -> bool: ...
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+    def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
+    def services_after_trust(self, stores: Iterable[str]) -> tuple[str, ...]: ...
+    def order_services(self, services: Iterable[str]) -> tuple[str, ...]: ...
+    def manual(self, kind: str, **values: str) -> str: ...
+    def trust_yaml(self, refs: Mapping[str, list[str]]) -> object: ...
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A device kind described by tables; subclasses override the methods that need logic.
+
+    ``trust_restarts`` maps a store to the services that must restart after it changes;
+    ``service_order`` is the order in which services restart when several must (services
+    not in it come last, sorted). ``manual_steps`` maps an action kind to a template whose
+    ``{placeholders}`` are filled by ``manual``.
+    """
+
+    type: str
+    title: str
+    spec_model: builtins.type[NodeSpecBase]
+    stores: tuple[str, ...]
+    own_stores: tuple[str, ...]
+    peer_stores: tuple[str, ...]
+    install_with_chain: bool
+    after_install: Restart
+    committed_csr_stands_for_pending: bool
+    capabilities: frozenset[str]
+    manual_steps: Mapping[str, str]
+    trust_restarts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    service_order: tuple[str, ...] = ()
+    store_labels: Mapping[str, str] = field(default_factory=dict)  # store -> name in GUI/CLI
+
+    def leaf_findings(self, cert: CertInfo) -> list[Finding]:
+        """Rules of this kind beyond the fleet policy (none by default)."""
+        return []
+
+    def services_after_trust(self, stores: Iterable[str]) -> tuple[str, ...]:
+        """The services that a change to ``stores`` needs restarted, in a safe order."""
+        restarts = self.trust_restarts
+        return self.order_services(s for store in stores for s in restarts.get(store, ()))
+
+    def order_services(self, services: Iterable[str]) -> tuple[str, ...]:
+        wanted = set(services)
+        known = [s for s in self.service_order if s in wanted]
+        return (*known, *sorted(wanted - set(self.service_order)))
+
+    def manual(self, kind: str, **values: str) -> str:
+        """The instruction for doing action ``kind`` by hand on a node of this kind."""
+        template = self.manual_steps.get(kind, "do '{kind}' by hand on the node")
+        store = values.get("store", "")
+        label = self.store_labels.get(store, store)
+        filled = {
+            "file": "(the CA certificate file)",
+            "subject": "",
+            "sans": "",
+            "commands": "",
+            "kind": kind,
+            "store_file": label,
+            "store_file_lower": label.lower(),
+            **values,
+        }
+        return template.format(**filled)
+
+    def trust_yaml(self, refs: Mapping[str, list[str]]) -> object:
+        """The ``trust:`` value of a node file listing ``refs`` (store -> CA file paths)."""
+        return {store: list(files) for store, files in refs.items()}

@@ -1,0 +1,73 @@
+"""Expressway-C, Expressway-E and VCS: one trusted CA list, leaf-only PEM install, node restart.
+
+Cisco's Expressway certificate guides (X12.5–X15.5): the server certificate is uploaded as
+PEM without its chain and served after a restart of the whole node; the trusted CA list is
+one bundle; wildcard certificates are not supported; deleting one trusted CA has no REST
+call as far as is known (a manual step). VCS runs the same software and API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from reconciler.kinds.base import Profile, Restart
+from reconciler.model import Finding, SingleStoreSpec
+from reconciler.pki import CertInfo, wildcard_findings
+
+# Expressway and VCS keep one trusted CA list.
+STORE = "trusted-ca-list"
+
+GUI = {
+    "trust.add": "Maintenance > Security > Trusted CA certificate > Browse (select {file}) > "
+    "Append CA certificate",
+    "trust.remove": "Maintenance > Security > Trusted CA certificate > select '{subject}' > Delete",
+    "csr.generate": "Maintenance > Security > Server certificate > Generate CSR (Additional "
+    "alternative names: {sans}) > Generate CSR, then Download",
+    "cert.install": "Maintenance > Security > Server certificate > Upload new certificate "
+    "(Select the server certificate file: {file}, PEM, leaf only) > Upload server certificate data",
+    "node.restart": "Maintenance > Restart options > Restart",
+}
+
+# What the REST API is evidenced to do (device-apis.md); deleting one CA is not among them.
+CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
+
+
+class ExpresswayNodeSpec(SingleStoreSpec):
+    """An Expressway-C, Expressway-E or VCS: one trusted CA list."""
+
+    STORES: ClassVar[tuple[str, ...]] = (STORE,)
+    type: Literal["expressway-c", "expressway-e", "vcs"]
+
+
+@dataclass(frozen=True)
+class ExpresswayKind(Profile):
+    """Expressway rules beyond the table: no wildcards; the trust list is a plain list."""
+
+    def leaf_findings(self, cert: CertInfo) -> list[Finding]:
+        return wildcard_findings(cert, "Expressway")
+
+    def trust_yaml(self, refs: Mapping[str, list[str]]) -> object:
+        return list(refs.get(STORE, []))
+
+
+def _expressway(type_: str, title: str) -> ExpresswayKind:
+    return ExpresswayKind(
+        type=type_,
+        title=title,
+        spec_model=ExpresswayNodeSpec,
+        stores=(STORE,),
+        own_stores=(STORE,),
+        peer_stores=(STORE,),
+        install_with_chain=False,  # Cisco's step E: the leaf alone, as PEM
+        after_install=Restart("node.restart"),
+        committed_csr_stands_for_pending=False,  # the pending CSR is readable over REST
+        capabilities=CAPABILITIES,
+        manual_steps=GUI,
+    )
+
+
+EXPRESSWAY_C = _expressway("expressway-c", "Expressway-C")
+EXPRESSWAY_E = _expressway("expressway-e", "Expressway-E")
+VCS = _expressway("vcs", "VCS")

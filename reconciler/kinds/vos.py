@@ -1,0 +1,75 @@
+"""The Cisco VOS platform shared by Unified CM, IM and Presence and Unity Connection.
+
+On VOS a node has one trust store per service (tomcat-trust, ...), an identity certificate
+per service installed with its chain (the install is refused while the issuing CA is not
+in the matching trust store), service restarts instead of a node restart (Cisco Tomcat only
+through the SSH CLI), and no documented read of a pending CSR (so the CSR certops saved
+under ``csrs/`` stands for it). A product on VOS is one call of ``vos_kind`` with its own
+tables; ``reconciler.kinds.cucm`` is the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.kinds.base import Profile, Restart
+from reconciler.model import NodeSpecBase
+
+# The GUI/CLI names of the trust stores every VOS product has (the "Certificate Purpose").
+COMMON_STORE_LABELS = {"tomcat-trust": "tomcat-trust", "ipsec-trust": "ipsec-trust"}
+
+# [C] for every VOS product: a tomcat-trust change needs Cisco Tomcat, ipsec-trust DRF.
+COMMON_TRUST_RESTARTS: dict[str, tuple[str, ...]] = {
+    "tomcat-trust": ("Cisco Tomcat",),
+    "ipsec-trust": ("Cisco DRF Master", "Cisco DRF Local"),
+}
+
+# Templates of the manual steps; {os_admin} is the product's OS administration GUI.
+MANUAL_TEMPLATES = {
+    "trust.add": "{os_admin} > Security > Certificate Management > Upload "
+    "Certificate/Certificate chain (Certificate Purpose: {{store_file}}, file: {{file}})",
+    "trust.remove": "CLI on the publisher: set cert delete {{store_file_lower}} <file name of "
+    "'{{subject}}' as shown by 'show cert list trust'>.pem",
+    "service.restart": "CLI on each node, publisher first: {{commands}}",
+    "csr.generate": "{os_admin} > Security > Certificate Management > "
+    "Generate CSR (Certificate Purpose: tomcat, Distribution: this server, SANs: {{sans}})",
+    "cert.install": "{os_admin} > Security > Certificate Management > Upload "
+    "Certificate/Certificate chain (Certificate Purpose: tomcat, file: {{file}})",
+}
+
+# What the Certificate Management REST API (release 14+), SOAP and the CLI are evidenced to
+# do; a node without the REST API (12.5) reports no capabilities and every step is manual.
+CAPABILITIES = frozenset({"trust.add", "service.restart", "csr.generate", "cert.install"})
+
+
+def vos_kind(
+    *,
+    type_: str,
+    title: str,
+    spec_model: type[NodeSpecBase],
+    os_admin: str,
+    peer_stores: tuple[str, ...],
+    store_labels: Mapping[str, str],
+    trust_restarts: Mapping[str, tuple[str, ...]],
+    identity_restart: tuple[str, ...],
+    service_order: tuple[str, ...],
+    capabilities: frozenset[str] = CAPABILITIES,
+) -> Profile:
+    """A VOS product: the platform's rules with the product's stores, services and GUI."""
+    return Profile(
+        type=type_,
+        title=title,
+        spec_model=spec_model,
+        stores=spec_model.STORES,
+        # The tomcat identity install is refused while its issuing CA is not in tomcat-trust.
+        own_stores=("tomcat-trust",),
+        peer_stores=peer_stores,
+        install_with_chain=True,
+        after_install=Restart("service.restart", identity_restart, "identity"),
+        committed_csr_stands_for_pending=True,
+        capabilities=capabilities,
+        manual_steps={k: v.format(os_admin=os_admin) for k, v in MANUAL_TEMPLATES.items()},
+        trust_restarts=trust_restarts,
+        service_order=service_order,
+        store_labels=store_labels,
+    )
