@@ -81,14 +81,38 @@ class Defaults(Frozen):
     )
 
 
+class IssuerSpec(Frozen):
+    """A CA that certops asks to sign a node's CSR during apply.
+
+    ``command``: any CA reachable from a command (``openssl ca``, ``step ca sign``, Vault,
+    ``certreq``): certops writes the CSR (PEM) to its standard input and reads the signed
+    certificate with its chain (PEM) from its standard output.
+    """
+
+    type: Literal["command"]
+    run: tuple[str, ...] = Field(
+        min_length=1, description="The command and its arguments (no shell)."
+    )
+    timeout: int = Field(120, ge=1, le=3600, description="Seconds before the command is stopped.")
+    ca_files: tuple[str, ...] = Field(
+        (),
+        description="The CA certificates (root and intermediates, under cas/) this issuer's "
+        "certificates chain to, relative to certops.yaml: their trust is planned before "
+        "the install.",
+    )
+
+
 class FleetSpec(Frozen):
-    """``certops.yaml``: policy, links between nodes, defaults."""
+    """``certops.yaml``: policy, links between nodes, defaults, issuers."""
 
     policy: Policy = Field(default_factory=Policy)
     links: tuple[tuple[str, str], ...] = Field(
         (), description="Node pairs that open TLS to each other (traversal zones, MRA, trunks)."
     )
     defaults: Defaults = Field(default_factory=Defaults)
+    issuers: dict[str, IssuerSpec] = Field(
+        default_factory=dict, description="Issuers that node files name in server_certificate."
+    )
 
 
 class CredentialsSpec(Frozen):
@@ -115,10 +139,16 @@ class ServerCertificateSpec(Frozen):
 
     Without ``file`` the live certificate is kept until renewal is due or the SANs differ;
     with ``file`` (a leaf or a full chain as the CA delivered it) that certificate is installed.
+    With ``issuer`` (and no ``file``) certops gets the CSR signed itself during apply.
     """
 
     file: str | None = Field(
         None, description="Path of the signed certificate, relative to this file."
+    )
+    issuer: str | None = Field(
+        None,
+        description="Name of an issuer in certops.yaml: when renewal is due or the SANs "
+        "differ, apply generates a CSR, has this issuer sign it and installs the result.",
     )
     subject_alt_names: tuple[SanName, ...] = Field(
         description="DNS names (and IP addresses) the certificate must carry (at least one)."

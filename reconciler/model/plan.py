@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from reconciler.model.common import CertSummary, Finding, Frozen, Severity
 
@@ -13,6 +13,7 @@ ActionKind = Literal[
     "trust.add",
     "service.restart",
     "csr.generate",
+    "cert.issue",
     "cert.install",
     "node.restart",
     "trust.remove",
@@ -22,11 +23,15 @@ PHASES: dict[str, int] = {
     "trust.add": 1,
     "service.restart": 2,
     "csr.generate": 3,
-    "cert.install": 4,
-    "node.restart": 5,
-    "trust.remove": 6,
-    "manual": 7,
+    "cert.issue": 4,
+    "cert.install": 5,
+    "node.restart": 6,
+    "trust.remove": 7,
+    "manual": 8,
 }
+# Fields of an action that are left out of its JSON while unset, so that plans without
+# issuance keep their exact form.
+ISSUE_FIELDS = ("issuer", "certificate_from")
 FORMAT_VERSION = 1
 
 
@@ -45,10 +50,32 @@ class Action(Frozen):
     manual: str | None = Field(
         None, description="For kind 'manual': the exact GUI path or CLI command."
     )
+    issuer: str | None = Field(
+        None, description="For kind 'cert.issue': the issuer (certops.yaml issuers) to ask."
+    )
+    certificate_from: str | None = Field(
+        None,
+        description="For a 'cert.install' whose certificate is known only after apply: the id "
+        "of the 'cert.issue' action whose output it installs (certificate is then null).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_issue_fields(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in ISSUE_FIELDS:
+                if data.get(key) is None:
+                    data.pop(key, None)
+        return data
 
     @property
     def phase(self) -> int:
         return PHASES[self.kind]
+
+    @property
+    def known_after_apply(self) -> bool:
+        """The certificate this action installs is issued during the apply."""
+        return self.certificate_from is not None
 
 
 class Plan(Frozen):
