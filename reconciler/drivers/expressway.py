@@ -19,6 +19,7 @@ from reconciler.drivers.base import (
 )
 from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
 from reconciler.drivers.http import NodeHttp
+from reconciler.drivers.seams import Probe
 from reconciler.model import LiveNode
 from reconciler.model.desired import EXPRESSWAY_STORE
 
@@ -75,9 +76,10 @@ class ExpresswayDriver:
 
     capabilities = CAPABILITIES
 
-    def __init__(self, endpoint: Endpoint, http: NodeHttp) -> None:
+    def __init__(self, endpoint: Endpoint, http: NodeHttp, *, probe: Probe | None = None) -> None:
         self.endpoint = endpoint
         self.http = http
+        self.probe: Probe = probe or self._handshake
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -214,6 +216,11 @@ class ExpresswayDriver:
         raise NotImplementedError("Expressway restarts as a whole: use restart()")
 
     async def served_certificate(self) -> str | None:
+        """What the node serves now, through the probe (by default a TLS handshake)."""
+        return await self.probe()
+
+    async def _handshake(self) -> str | None:
+        """The default probe: a TLS handshake on the API port."""
         return await handshake_certificate(self.endpoint, self.http.settings.connect_timeout)
 
     async def aclose(self) -> None:

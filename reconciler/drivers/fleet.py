@@ -18,6 +18,7 @@ from reconciler.drivers.cucm import CucmDriver
 from reconciler.drivers.errors import ConfigError, DriverError
 from reconciler.drivers.expressway import ExpresswayDriver
 from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
+from reconciler.drivers.seams import NETWORK, DriverFactory
 from reconciler.model import Desired, DesiredNode, LiveNode
 
 
@@ -136,18 +137,23 @@ def fleet_ca_pems(desired: Desired, inventory: Inventory) -> list[bytes]:
     return [*pems, *inventory.ca_pems]
 
 
-def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings) -> Driver:
-    http = NodeHttp(node=endpoint.name, base_url=endpoint.api,
+def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings,
+                factory: DriverFactory = NETWORK) -> Driver:
+    """The driver of one node; ``factory`` may replace its transport, TLS probe and CLI."""
+    name = endpoint.name
+    http = NodeHttp(node=name, base_url=endpoint.api,
                     auth=(endpoint.username or "", endpoint.password or ""),
                     verify=tls_context(ca_pems, verify=endpoint.tls_verify), settings=settings,
-                    server_name=endpoint.tls_server_name)
+                    server_name=endpoint.tls_server_name, transport=factory.transport_for(name))
+    probe = factory.probe_for(name)
     if endpoint.type == "cucm":
-        return CucmDriver(endpoint, http)
-    return ExpresswayDriver(endpoint, http)
+        return CucmDriver(endpoint, http, probe=probe, cli=factory.cli_for(name))
+    return ExpresswayDriver(endpoint, http, probe=probe)
 
 
 def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
-                 env: Mapping[str, str], settings: HttpSettings | None = None) -> dict[str, Driver]:
+                 env: Mapping[str, str], settings: HttpSettings | None = None,
+                 factory: DriverFactory = NETWORK) -> dict[str, Driver]:
     """Drivers for ``names``; every configuration problem is raised before any request."""
     problems: list[str] = []
     endpoints: dict[str, Endpoint] = {}
@@ -163,7 +169,8 @@ def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
     if problems:
         raise ConfigError("; ".join(problems))
     cas = fleet_ca_pems(desired, inventory)
-    return {n: make_driver(e, cas, settings or HttpSettings()) for n, e in endpoints.items()}
+    return {n: make_driver(e, cas, settings or HttpSettings(), factory)
+            for n, e in endpoints.items()}
 
 
 async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16) -> dict[str, LiveNode]:
