@@ -11,6 +11,7 @@ refused login are permanent (retrying cannot help); no connection is ``Unreachab
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from reconciler.drivers.base import Endpoint
@@ -103,7 +104,8 @@ async def cli_output(endpoint: Endpoint, command: str, timeout: float = 900.0,
 def cli_result(endpoint: Endpoint, command: str, output: str) -> str:
     """The output of a command that succeeded; PermanentError when the CLI refused it."""
     lowered = output.lower()
-    if any(word in lowered for word in FAILED) and "success" not in lowered:
+    # "success" as a word start only: "Executed command unsuccessfully" is a refusal.
+    if any(word in lowered for word in FAILED) and not re.search(r"\bsuccess", lowered):
         raise PermanentError(endpoint.name,
                              f"SSH CLI refused: {' '.join(output.split())[:200]}",
                              method="SSH", path=command)
