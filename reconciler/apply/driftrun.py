@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.apply.planrun import compute_plan
-from reconciler.drivers import Inventory
+from reconciler.drivers import Driver, Inventory
 from reconciler.pki import default_cache
 from reconciler.planning.drift import DriftReport, drift_report
 
@@ -51,7 +51,9 @@ async def compute_drift(
     parallelism: int = 16,
     targets: list[str] | None = None,
     selectors: list[str] | None = None,
+    drivers: dict[str, Driver] | None = None,
 ) -> DriftReport:
+    """Read-only: the plan of ``compute_plan`` (``drivers`` as there) and the drift report."""
     run = await compute_plan(
         root,
         now=now,
@@ -60,6 +62,7 @@ async def compute_drift(
         parallelism=parallelism,
         targets=targets,
         selectors=selectors,
+        drivers=drivers,
     )
     ages = {n: t for n in run.live if (t := csr_since(root, n)) is not None}
     return drift_report(run.fleet, run.live, run.plan, now, default_cache(), ages)

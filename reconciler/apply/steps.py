@@ -22,10 +22,11 @@ from reconciler.drivers import (
     PendingCsrReader,
     ServiceRestarter,
     TemporaryError,
-    handshake_certificate,
 )
 from reconciler.model import Action, Plan
 from reconciler.pki import CertInfo, PkiError, default_cache
+
+SERVED_TIMEOUT = 5.0  # seconds for one look at the served certificate while a node restarts
 
 
 class StepFailed(Exception):
@@ -198,11 +199,12 @@ def _install_of(ctx: StepContext, node: str) -> Action | None:
 
 
 async def _served_sha(ctx: StepContext, node: str) -> str | None:
+    """SHA-256 of the certificate the node serves now (the driver's TLS probe); None: down."""
     try:
-        pem = await handshake_certificate(ctx.drivers[node].endpoint, timeout=5.0)
-    except DriverError:
+        pem = await asyncio.wait_for(ctx.drivers[node].served_certificate(), SERVED_TIMEOUT)
+    except (DriverError, TimeoutError):
         return None
-    return next(iter(_sha_set([pem])), None)
+    return next(iter(_sha_set([pem])), None) if pem else None
 
 
 async def _wait_down(ctx: StepContext, node: str) -> None:

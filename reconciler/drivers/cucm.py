@@ -24,6 +24,7 @@ from reconciler.drivers.base import (
 from reconciler.drivers.errors import BadResponse, NotFound, PermanentError, TemporaryError
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import split_pems
+from reconciler.drivers.seams import CliRunner, Probe
 from reconciler.kinds import kind_of
 from reconciler.model import LiveNode
 
@@ -91,12 +92,16 @@ class CucmDriver:
         *,
         poll_seconds: float = 1.0,
         restart_timeout: float = 900.0,
+        probe: Probe | None = None,
+        cli: CliRunner | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.http = http
         self.capabilities = kind_of(endpoint.type).capabilities
         self.poll_seconds = poll_seconds
         self.restart_timeout = restart_timeout
+        self.probe: Probe = probe or self._handshake
+        self.cli: CliRunner = cli or self._ssh_session
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -327,16 +332,28 @@ class CucmDriver:
             await asyncio.sleep(self.poll_seconds)
 
     async def _ssh(self, command: str) -> str:
-        from reconciler.drivers.cucm_cli import run_cli
+        """Run a platform CLI command through the CLI runner and judge its output."""
+        from reconciler.drivers.cucm_cli import cli_result
 
-        return await run_cli(
+        return cli_result(self.endpoint, command, await self.cli(command, self.restart_timeout))
+
+    async def _ssh_session(self, command: str, timeout: float) -> str:
+        """The default CLI runner: an SSH session to the node (``cucm_cli``)."""
+        from reconciler.drivers.cucm_cli import cli_output
+
+        return await cli_output(
             self.endpoint,
             command,
-            timeout=self.restart_timeout,
+            timeout=timeout,
             connect_timeout=self.http.settings.connect_timeout,
         )
 
     async def served_certificate(self) -> str | None:
+        """What the node serves now, through the probe (by default a TLS handshake)."""
+        return await self.probe()
+
+    async def _handshake(self) -> str | None:
+        """The default probe: a TLS handshake on the API port."""
         return await handshake_certificate(self.endpoint, self.http.settings.connect_timeout)
 
     async def aclose(self) -> None:

@@ -11,6 +11,7 @@ refused login are permanent (retrying cannot help); no connection is ``Unreachab
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from reconciler.drivers.base import Endpoint
@@ -38,6 +39,14 @@ def known_hosts_line(endpoint: Endpoint) -> str:
 async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
                   connect_timeout: float = 30.0) -> str:
     """Run one CLI command at the ``admin:`` prompt; the output, or a DriverError."""
+    output = await cli_output(endpoint, command, timeout, connect_timeout)
+    return cli_result(endpoint, command, output)
+
+
+async def cli_output(endpoint: Endpoint, command: str, timeout: float = 900.0,
+                     connect_timeout: float = 30.0) -> str:
+    """The SSH part of ``run_cli``: the command's raw output (not yet judged), or a
+    DriverError when the session itself fails (login, host key, network, no prompt)."""
     try:
         import asyncssh
     except ImportError:  # the CUCM CLI is the only user: keep it an optional import
@@ -89,10 +98,17 @@ async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
                 "update ssh_host_key; otherwise someone may be in the middle") from None
         raise Unreachable(endpoint.name, f"SSH CLI: {exc or type(exc).__name__}",
                           **where) from None
+    return output
+
+
+def cli_result(endpoint: Endpoint, command: str, output: str) -> str:
+    """The output of a command that succeeded; PermanentError when the CLI refused it."""
     lowered = output.lower()
-    if any(word in lowered for word in FAILED) and "success" not in lowered:
+    # "success" as a word start only: "Executed command unsuccessfully" is a refusal.
+    if any(word in lowered for word in FAILED) and not re.search(r"\bsuccess", lowered):
         raise PermanentError(endpoint.name,
-                             f"SSH CLI refused: {' '.join(output.split())[:200]}", **where)
+                             f"SSH CLI refused: {' '.join(output.split())[:200]}",
+                             method="SSH", path=command)
     return output
 
 

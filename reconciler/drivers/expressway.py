@@ -19,6 +19,7 @@ from reconciler.drivers.base import (
 from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
+from reconciler.drivers.seams import Probe
 from reconciler.kinds import kind_of
 from reconciler.kinds.expressway import STORE as EXPRESSWAY_STORE
 from reconciler.model import LiveNode
@@ -49,10 +50,11 @@ def _flag(value: Any) -> bool:
 class ExpresswayDriver:
     """One Expressway-C, Expressway-E or VCS."""
 
-    def __init__(self, endpoint: Endpoint, http: NodeHttp) -> None:
+    def __init__(self, endpoint: Endpoint, http: NodeHttp, *, probe: Probe | None = None) -> None:
         self.endpoint = endpoint
         self.http = http
         self.capabilities = kind_of(endpoint.type).capabilities
+        self.probe: Probe = probe or self._handshake
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -186,6 +188,11 @@ class ExpresswayDriver:
                 raise
 
     async def served_certificate(self) -> str | None:
+        """What the node serves now, through the probe (by default a TLS handshake)."""
+        return await self.probe()
+
+    async def _handshake(self) -> str | None:
+        """The default probe: a TLS handshake on the API port."""
         return await handshake_certificate(self.endpoint, self.http.settings.connect_timeout)
 
     async def aclose(self) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 from reconciler.drivers.base import Driver, Endpoint, gather_or_cancel
 from reconciler.drivers.errors import ConfigError, DriverError
 from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
-from reconciler.drivers.registry import driver_class
+from reconciler.drivers.registry import driver_builder
+from reconciler.drivers.seams import NETWORK, DriverFactory
 from reconciler.model import Desired, DesiredNode, LiveNode
 
 
@@ -135,16 +136,20 @@ def fleet_ca_pems(desired: Desired, inventory: Inventory) -> list[bytes]:
     return [*pems, *inventory.ca_pems]
 
 
-def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings) -> Driver:
-    http = NodeHttp(node=endpoint.name, base_url=endpoint.api,
+def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings,
+                factory: DriverFactory = NETWORK) -> Driver:
+    """The driver of one node; ``factory`` may replace its transport, TLS probe and CLI."""
+    name = endpoint.name
+    http = NodeHttp(node=name, base_url=endpoint.api,
                     auth=(endpoint.username or "", endpoint.password or ""),
                     verify=tls_context(ca_pems, verify=endpoint.tls_verify), settings=settings,
-                    server_name=endpoint.tls_server_name)
-    return driver_class(endpoint.type)(endpoint, http)
+                    server_name=endpoint.tls_server_name, transport=factory.transport_for(name))
+    return driver_builder(endpoint.type)(endpoint, http, factory)
 
 
 def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
-                 env: Mapping[str, str], settings: HttpSettings | None = None) -> dict[str, Driver]:
+                 env: Mapping[str, str], settings: HttpSettings | None = None,
+                 factory: DriverFactory = NETWORK) -> dict[str, Driver]:
     """Drivers for ``names``; every configuration problem is raised before any request."""
     problems: list[str] = []
     endpoints: dict[str, Endpoint] = {}
@@ -160,7 +165,8 @@ def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
     if problems:
         raise ConfigError("; ".join(problems))
     cas = fleet_ca_pems(desired, inventory)
-    return {n: make_driver(e, cas, settings or HttpSettings()) for n, e in endpoints.items()}
+    return {n: make_driver(e, cas, settings or HttpSettings(), factory)
+            for n, e in endpoints.items()}
 
 
 async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16) -> dict[str, LiveNode]:

@@ -13,19 +13,31 @@ from reconciler.drivers.cucm import CucmDriver
 from reconciler.drivers.errors import ConfigError
 from reconciler.drivers.expressway import ExpresswayDriver
 from reconciler.drivers.http import NodeHttp
+from reconciler.drivers.seams import DriverFactory
 
-DriverClass = Callable[[Endpoint, NodeHttp], Driver]
+# A driver from its endpoint, its HTTP client and what replaces the network (tests).
+DriverBuilder = Callable[[Endpoint, NodeHttp, DriverFactory], Driver]
 
-DRIVERS: dict[str, DriverClass] = {
-    "expressway-c": ExpresswayDriver,
-    "expressway-e": ExpresswayDriver,
-    "vcs": ExpresswayDriver,
-    "cucm": CucmDriver,
+
+def expressway(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Driver:
+    return ExpresswayDriver(endpoint, http, probe=factory.probe_for(endpoint.name))
+
+
+def vos(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Driver:
+    name = endpoint.name
+    return CucmDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name))
+
+
+DRIVERS: dict[str, DriverBuilder] = {
+    "expressway-c": expressway,
+    "expressway-e": expressway,
+    "vcs": expressway,
+    "cucm": vos,
 }
 
 
-def driver_class(node_type: str) -> DriverClass:
-    """The driver for ``node_type``; ConfigError for a kind without one."""
+def driver_builder(node_type: str) -> DriverBuilder:
+    """The driver builder for ``node_type``; ConfigError for a kind without one."""
     try:
         return DRIVERS[node_type]
     except KeyError:

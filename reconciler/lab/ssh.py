@@ -1,11 +1,9 @@
 """Emulated CUCM platform CLI over SSH (asyncssh server), for restarts SOAP cannot do.
 
-Answers at an ``admin:`` prompt (interactive shell) or as a single exec command:
-``utils service restart <service>`` (Cisco Tomcat [C], Cisco HAProxy, and the other
-services of the SOAP list), ``utils service list``, ``show version active``, ``exit``.
-A Tomcat restart takes the HTTPS port down for ``restart_seconds``, then serves the
-installed tomcat identity and clears the "Cisco Tomcat" restart-pending flag.
-Login: the lab admin credentials (password auth). Output texts are [U] lookalikes.
+Answers at an ``admin:`` prompt (interactive shell) or as a single exec command; the
+commands themselves (``utils service restart <service>``, ``utils service list``,
+``show version active``) are ``platform_cli.run_command``, shared with the in-process
+runner; ``exit`` ends the session. Login: the lab admin credentials (password auth).
 """
 
 from __future__ import annotations
@@ -18,10 +16,9 @@ import asyncssh
 
 from reconciler.lab.files import atomic_write
 from reconciler.lab.node import Node
-from reconciler.lab.soap import ALL_SERVICES
+from reconciler.lab.platform_cli import run_command
 
 PROMPT = "admin:"
-_RESTART = "utils service restart "
 
 
 def load_or_create_host_key(path: Path) -> Any:
@@ -45,40 +42,6 @@ class _Server(asyncssh.SSHServer):
 
     def validate_password(self, username: str, password: str) -> bool:
         return username == self.node.username and password == self.node.password
-
-
-def _service(name: str) -> str | None:
-    return next((s for s in ALL_SERVICES if s.lower() == name.strip().lower()), None)
-
-
-async def run_command(node: Node, command: str, write: Any) -> int:
-    """Run one CLI command, writing its output; 0 on success."""
-    node.ssh_commands.append(command)
-    node.faults.counters["SSH"] += 1
-    cmd = " ".join(command.split())
-    if cmd.lower().startswith(_RESTART):
-        service = _service(cmd[len(_RESTART):])
-        if service is None:
-            write(f"Executed command unsuccessfully\nInvalid service: {cmd[len(_RESTART):]}\n")
-            return 1
-        write("Do not press Ctrl+C while the service is restarting. If the service has not "
-              "restarted properly, execute the same command again.\n")
-        write("Service Manager is running\n")
-        write(f"{service}[STOPPING]\n")
-        write(f"{service}[STARTING]\n")
-        await node.restart_service(service)
-        write(f"{service}[STARTED]\n")
-        return 0
-    if cmd.lower() == "utils service list":
-        for s in ALL_SERVICES:
-            write(f"{s}[{node.service_status.get(s, 'Started').upper()}]\n")
-        return 0
-    if cmd.lower() == "show version active":
-        write(f"Active Master Version: {node.state.version}\nActive Version Installed Software "
-              "Options:\nNo Installed Software Options Found.\n")
-        return 0
-    write(f"Executed command unsuccessfully\nInvalid command: {cmd}\n")
-    return 1
 
 
 async def _session(node: Node, process: Any) -> None:

@@ -1,0 +1,161 @@
+"""Helpers for the in-process tests: plan and apply through injected drivers, read the lab.
+
+Everything here runs in the test's event loop against ``reconciler.lab.inprocess``: no
+sockets, no subprocess (apart from the ``git rev-parse`` that ``compute_plan`` does).
+Assertions read the emulated nodes' own state, never what a driver says about it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from reconciler.apply.executor import execute
+from reconciler.apply.planrun import PlanRun, compute_plan, load_fleet
+from reconciler.apply.steps import StepContext, Timing
+from reconciler.drivers import Driver
+from reconciler.lab.inprocess import InProcessLab
+from reconciler.model import Action, ApplyResult
+from reconciler.pki import build_chain, default_cache
+
+REPO = Path(__file__).resolve().parents[2]
+NODES = ("expe1", "expc1", "cucm-pub")
+LINKS = (("expc1", "expe1"), ("expc1", "cucm-pub"))
+# The lab restarts in 0.05 s: half a second is plenty, and a hung restart fails fast.
+FAST = Timing(down_timeout=0.5, up_timeout=0.5, poll=0.01)
+
+
+def copy_desired(folder: Path) -> Path:
+    """A private copy of the repository's example desired state."""
+    dst = folder / "desired-state"
+    shutil.copytree(REPO / "desired-state", dst)
+    return dst
+
+
+async def plan(lab: InProcessLab, root: Path) -> tuple[PlanRun, dict[str, Driver]]:
+    """``certops plan`` on the in-process lab: the plan and the drivers it read with."""
+    now = datetime.now(UTC)
+    fleet, _ = load_fleet(root, now)
+    drivers = lab.drivers(fleet.desired)
+    run = await compute_plan(root, now=now, inventory=lab.inventory, env={}, drivers=drivers)
+    return run, drivers
+
+
+@dataclass
+class Events:
+    """What the executor told its listener, in order: (event, action id)."""
+
+    seen: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, event: str, action: Action, detail: str) -> None:
+        self.seen.append((event, action.id))
+
+    def started_after_first_failure(self) -> list[str]:
+        """Actions started after the first failure was reported (there must be none)."""
+        events = [e for e, _ in self.seen]
+        if "failed" not in events:
+            return []
+        first = events.index("failed")
+        return [a for e, a in self.seen[first:] if e == "started"]
+
+
+async def apply(lab: InProcessLab, root: Path,
+                events: Events | None = None) -> tuple[PlanRun, ApplyResult | None]:
+    """``certops apply DIR --auto-approve``: plan, then execute (None when nothing to do)."""
+    run, drivers = await plan(lab, root)
+    assert not run.plan.blocked, [f.render() for f in run.plan.findings]
+    if not run.plan.actions:
+        return run, None
+    ctx = StepContext(plan=run.plan, fleet=run.fleet, drivers=drivers, desired_root=root,
+                      timing=FAST)
+    return run, await execute(run.plan, ctx, listener=events)
+
+
+def use_certificate(root: Path, node: str, pem: str) -> None:
+    """Commit a signed certificate for ``node`` into the desired state."""
+    (root / "certs" / f"{node}.pem").write_text(pem)
+    node_file = root / "nodes" / f"{node}.yaml"
+    text = node_file.read_text()
+    if "file: ../certs/" not in text:
+        text = text.replace(
+            "server_certificate:", f"server_certificate:\n  file: ../certs/{node}.pem", 1
+        )
+        node_file.write_text(text)
+
+
+async def generate_csrs(lab: InProcessLab, root: Path) -> None:
+    """The first apply of a renewal: a CSR generated on every node and saved under csrs/."""
+    _, result = await apply(lab, root)
+    assert result is not None and result.ok, result
+    assert {r.kind for r in result.results} == {"csr.generate"}
+    for node in NODES:
+        assert (root / "csrs" / f"{node}.csr.pem").is_file()
+
+
+def sign_all(lab: InProcessLab, root: Path, ca: str = "new") -> None:
+    """The CA's part: sign every saved CSR and commit the certificates."""
+    for node in NODES:
+        csr = (root / "csrs" / f"{node}.csr.pem").read_text()
+        use_certificate(root, node, lab.sign(csr, ca))
+
+
+async def ready_to_install(lab: InProcessLab, root: Path) -> None:
+    """CSRs generated and signed by the new CA: the next plan renews every node."""
+    await generate_csrs(lab, root)
+    sign_all(lab, root)
+
+
+def served(lab: InProcessLab, node: str) -> x509.Certificate:
+    """The certificate the node presents now, from the node's own state."""
+    return x509.load_pem_x509_certificate(lab.nodes[node].state.served.cert_pem.encode())
+
+
+def installed(lab: InProcessLab, node: str) -> str:
+    """PEM of the installed server (Expressway) or tomcat identity (CUCM) certificate."""
+    state = lab.nodes[node].state
+    ident = state.identities["tomcat"] if state.is_cucm else (state.server or state.served)
+    return ident.cert_pem
+
+
+def trust_pems(lab: InProcessLab, node: str, store: str) -> list[str]:
+    """PEMs of one trust store, straight from the node's state (built-ins included)."""
+    n = lab.nodes[node]
+    if n.state.is_cucm:
+        service = store.removesuffix("-trust")
+        return [e.pem for e in n.builtins[: n.state.builtin_cas]] + [
+            e.pem for e in n.state.trust.get(service, [])
+        ]
+    return list(n.state.trusted_cas)
+
+
+def stores_of(node: str) -> tuple[str, ...]:
+    return ("tomcat-trust", "callmanager-trust") if node == "cucm-pub" else ("trusted-ca-list",)
+
+
+def assert_invariant(lab: InProcessLab) -> None:
+    """No node presents a certificate that a linked peer does not trust."""
+    cache = default_cache()
+    for a, b in LINKS:
+        for presenter, truster in ((a, b), (b, a)):
+            leaf = cache.parse(lab.nodes[presenter].state.served.cert_pem.encode())[0]
+            for store in stores_of(truster):
+                cas = [c for pem in trust_pems(lab, truster, store)
+                       for c in cache.parse(pem.encode())]
+                chain = build_chain(leaf, cas, [c for c in cas if c.self_signed])
+                assert chain.complete, (
+                    f"{truster} {store} does not trust what {presenter} serves ({leaf.subject})"
+                )
+
+
+def snapshot(lab: InProcessLab) -> dict[str, Any]:
+    """Every node's state (faults aside): equal snapshots mean nothing changed."""
+    return {n: node.state.model_dump(exclude={"faults"}) for n, node in lab.nodes.items()}
+
+
+def issuer_of(lab: InProcessLab, node: str) -> str:
+    return served(lab, node).issuer.rfc4514_string()
