@@ -14,6 +14,7 @@ from reconciler.apply.steps import StepContext, Timing
 from reconciler.checks import FleetView
 from reconciler.drivers import Inventory, make_drivers
 from reconciler.drivers.fleet import close_all
+from reconciler.issuers import issuer_for
 from reconciler.model import ApplyResult, CertopsError, LiveNode, Plan, Severity
 from reconciler.pki import default_cache
 from reconciler.planning import make_plan
@@ -110,8 +111,17 @@ async def apply(
             return ApplyRun(plan, None)
         if not confirm(plan):
             return ApplyRun(plan, None)
+        issuers = {
+            name: issuer_for(name, spec, env) for name, spec in fleet.desired.fleet.issuers.items()
+        }
         ctx = StepContext(
-            plan=plan, fleet=fleet, drivers=drivers, desired_root=root, timing=timing or Timing()
+            plan=plan,
+            fleet=fleet,
+            drivers=drivers,
+            desired_root=root,
+            timing=timing or Timing(),
+            issuers=issuers,
+            now=now,
         )
         result = await execute(plan, ctx, parallelism=parallelism, listener=listener)
         return ApplyRun(plan, result)

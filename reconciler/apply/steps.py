@@ -8,8 +8,9 @@ so re-running ``apply`` after any failure only does what is left.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ from reconciler.drivers import (
     ServiceRestarter,
     TemporaryError,
 )
+from reconciler.issuers import Issuer
 from reconciler.model import Action, Plan
-from reconciler.pki import CertInfo, PkiError, default_cache
+from reconciler.pki import CertCache, CertInfo, PkiError, default_cache
 
 SERVED_TIMEOUT = 5.0  # seconds for one look at the served certificate while a node restarts
 
@@ -42,21 +44,38 @@ class Timing:
     poll: float = 1.0
 
 
+@dataclass(frozen=True)
+class IssuedCert:
+    """A certificate an issuer returned during this apply, checked: a value known after apply."""
+
+    leaf: CertInfo
+    chain: tuple[CertInfo, ...]  # the CA certificates above it, as the issuer sent them
+
+
 @dataclass
 class StepContext:
+    """What the steps of one apply share: the plan, the fleet, the drivers and the values
+    that earlier steps produce for later ones (CSRs, issued certificates)."""
+
     plan: Plan
     fleet: FleetView
     drivers: dict[str, Driver]
     desired_root: Path
     timing: Timing = field(default_factory=Timing)
     replaced: dict[str, str] = field(default_factory=dict)  # action id -> old public PEM
+    issuers: Mapping[str, Issuer] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cache: CertCache = field(default_factory=default_cache)
+    csrs: dict[str, str] = field(default_factory=dict)  # node -> CSR generated or kept now
+    issued: dict[str, IssuedCert] = field(default_factory=dict)  # node -> cert.issue output
 
 
-def _sha_set(pems: tuple[str, ...] | list[str]) -> set[str]:
+def sha_set(ctx: StepContext, pems: Sequence[str]) -> set[str]:
+    """SHA-256 of every certificate in ``pems`` (unparseable entries are skipped)."""
     out: set[str] = set()
     for pem in pems:
         try:
-            out.update(c.sha256 for c in default_cache().parse(pem.encode()))
+            out.update(c.sha256 for c in ctx.cache.parse(pem.encode()))
         except PkiError:
             continue
     return out
@@ -83,10 +102,10 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
     assert action.store and action.certificate
     ca = _ca(ctx, action.certificate.sha256)
-    if ca.sha256 in _sha_set(await driver.read_store(action.store)):
+    if ca.sha256 in sha_set(ctx, await driver.read_store(action.store)):
         return "already present"
     await driver.trust_add(action.store, [ca.pem])
-    if ca.sha256 not in _sha_set(await driver.read_store(action.store)):
+    if ca.sha256 not in sha_set(ctx, await driver.read_store(action.store)):
         raise StepFailed(
             f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
         )
@@ -104,8 +123,9 @@ async def service_restart(ctx: StepContext, action: Action) -> str:
         raise _cannot(action, "restart services")
     await driver.restart_services(action.services)
     install = _install_of(ctx, action.node)
-    if install is not None and install.id in action.depends_on and install.certificate:
-        await _wait_served(ctx, action.node, install.certificate.sha256)
+    want = _planned_sha(ctx, action.node)
+    if install is not None and install.id in action.depends_on and want:
+        await _wait_served(ctx, action.node, want)
         return f"restarted {', '.join(action.services)}; serving the new certificate"
     # Tomcat carries the API itself: wait until the node answers and no longer reports these
     # services as waiting for a restart.
@@ -130,7 +150,7 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
     want = {n.lower() for n in action.subject_alt_names}
     pending = await driver.csr_read() if isinstance(driver, PendingCsrReader) else None
     how = "kept the pending CSR"
-    if pending is not None and want <= default_cache().parse_csr(pending.encode()).san_set():
+    if pending is not None and want <= ctx.cache.parse_csr(pending.encode()).san_set():
         csr_pem = pending
     else:
         if pending is not None:
@@ -142,7 +162,7 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
             how = "generated a CSR"
         csr_pem = await driver.csr_generate(sorted(want))
     try:
-        csr = default_cache().parse_csr(csr_pem.encode())
+        csr = ctx.cache.parse_csr(csr_pem.encode())
     except PkiError as exc:
         raise StepFailed(f"the node returned an unreadable CSR: {exc}") from None
     if not want <= csr.san_set():
@@ -152,24 +172,35 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(csr_pem)
     tmp.replace(path)
+    ctx.csrs[action.node] = csr_pem  # for a cert.issue later in this apply
     return f"{how}; saved {path} for the CA"
+
+
+def _to_install(ctx: StepContext, action: Action) -> tuple[CertInfo, tuple[CertInfo, ...]]:
+    """The leaf and CA chain an install uploads: from git, or from this apply's cert.issue."""
+    if action.certificate_from is None:
+        return _leaf(ctx, action), ctx.fleet.nodes[action.node].chain_cas()
+    issued = ctx.issued.get(action.node)
+    if issued is None:
+        raise StepFailed(f"{action.certificate_from} has not produced a certificate in this apply")
+    return issued.leaf, issued.chain
 
 
 async def cert_install(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
-    leaf = _leaf(ctx, action)
+    leaf, cas = _to_install(ctx, action)
     old = await driver.installed_certificate()
-    if old is not None and leaf.sha256 in _sha_set([old]):
+    if old is not None and leaf.sha256 in sha_set(ctx, [old]):
         return "already installed"
     if old is not None:
         ctx.replaced[action.id] = old
     view = ctx.fleet.nodes[action.node]
     # Expressway takes the leaf alone (Cisco's step E); VOS products take leaf and chain.
     with_chain = view.kind.install_with_chain
-    chain = [c.pem for c in view.chain_cas()] if with_chain else []
+    chain = [c.pem for c in cas] if with_chain else []
     await driver.cert_install(leaf.pem, chain)
     now = await driver.installed_certificate()
-    if now is None or leaf.sha256 not in _sha_set([now]):
+    if now is None or leaf.sha256 not in sha_set(ctx, [now]):
         raise StepFailed(f"{action.node} does not report the new certificate after the upload")
     return f"installed serial {leaf.serial} " + (
         f"with its chain ({view.kind.title} takes both)" if with_chain else "(leaf only, PEM)"
@@ -178,12 +209,11 @@ async def cert_install(ctx: StepContext, action: Action) -> str:
 
 async def node_restart(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
-    install = _install_of(ctx, action.node)
-    want = install.certificate.sha256 if install and install.certificate else None
+    want = _planned_sha(ctx, action.node)
     if want is None:
         live = await driver.read()
         installed = live.server_certificate
-        want = next(iter(_sha_set([installed]))) if installed else None
+        want = next(iter(sha_set(ctx, [installed]))) if installed else None
     if want is None:
         raise StepFailed(f"cannot tell which certificate {action.node} should serve")
     if not isinstance(driver, NodeRestarter):
@@ -198,13 +228,24 @@ def _install_of(ctx: StepContext, node: str) -> Action | None:
     return next((a for a in ctx.plan.actions if a.node == node and a.kind == "cert.install"), None)
 
 
+def _planned_sha(ctx: StepContext, node: str) -> str | None:
+    """SHA-256 of the certificate the plan installs on ``node`` (known now, or issued)."""
+    install = _install_of(ctx, node)
+    if install is None:
+        return None
+    if install.certificate is not None:
+        return install.certificate.sha256
+    issued = ctx.issued.get(node)
+    return issued.leaf.sha256 if issued else None
+
+
 async def _served_sha(ctx: StepContext, node: str) -> str | None:
     """SHA-256 of the certificate the node serves now (the driver's TLS probe); None: down."""
     try:
         pem = await asyncio.wait_for(ctx.drivers[node].served_certificate(), SERVED_TIMEOUT)
     except (DriverError, TimeoutError):
         return None
-    return next(iter(_sha_set([pem])), None) if pem else None
+    return next(iter(sha_set(ctx, [pem])), None) if pem else None
 
 
 async def _wait_down(ctx: StepContext, node: str) -> None:
@@ -235,6 +276,14 @@ async def _wait_served(ctx: StepContext, node: str, want: str) -> None:
         await asyncio.sleep(ctx.timing.poll)
 
 
+async def cert_issue(ctx: StepContext, action: Action) -> str:
+    # Issuance lives in its own module (it needs the checks); imported here, not at the top,
+    # because that module builds on this one.
+    from reconciler.apply.issue import cert_issue as issue
+
+    return await issue(ctx, action)
+
+
 async def manual(ctx: StepContext, action: Action) -> str:
     raise StepFailed(f"manual step: {action.manual}")
 
@@ -243,6 +292,7 @@ STEPS: dict[str, Callable[[StepContext, Action], Coroutine[Any, Any, str]]] = {
     "trust.add": trust_add,
     "service.restart": service_restart,
     "csr.generate": csr_generate,
+    "cert.issue": cert_issue,
     "cert.install": cert_install,
     "node.restart": node_restart,
     "manual": manual,

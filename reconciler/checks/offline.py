@@ -6,11 +6,12 @@ with a stable code, the node and the file position to fix. Live checks (issue 4)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
 from reconciler.model import Finding, Severity, SourcePos, parse_duration
-from reconciler.pki import CertCache, PkiError, key_matches, same_subject, verify
+from reconciler.pki import CertCache, CertInfo, PkiError, key_matches, same_subject, verify
 
 
 def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
@@ -28,10 +29,27 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
     sc = view.node.spec.server_certificate
     if sc is None or not sc.file or view.leaf is None:
         return []
+    return certificate_findings(fleet, view, view.leaf, view.bundled, now, sc.file)
+
+
+def certificate_findings(
+    fleet: FleetView,
+    view: NodeView,
+    leaf: CertInfo,
+    bundled: Sequence[CertInfo],
+    now: datetime,
+    source: str,
+) -> list[Finding]:
+    """Every offline rule on ``leaf`` as the server certificate of ``view``'s node.
+
+    ``source`` names where the certificate came from in messages (its file, or the issuer
+    that returned it during apply: the same rules hold for both).
+    """
+    sc = view.node.spec.server_certificate
+    assert sc is not None
     policy = fleet.desired.fleet.policy
     file_pos = view.node.pos("server_certificate", "file")
-    leaf = view.leaf
-    pool = [*view.bundled, *fleet.ca_pool.values()]
+    pool = [*bundled, *fleet.ca_pool.values()]
     result = verify(
         leaf,
         intermediates=[c for c in pool if not c.self_signed],
@@ -56,7 +74,7 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
                 "san.mismatch",
                 view,
                 file_pos,
-                f"the SANs of {sc.file} differ from subject_alt_names: {'; '.join(parts)}. "
+                f"the SANs of {source} differ from subject_alt_names: {'; '.join(parts)}. "
                 "Have the CA sign a CSR with exactly the listed names, or correct the list.",
             )
         )
@@ -70,7 +88,7 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
                 "renewal.due",
                 view,
                 file_pos,
-                f"{sc.file} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
+                f"{source} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
                 f"{renew}): request a new certificate.",
                 Severity.WARNING,
             )

@@ -1,0 +1,122 @@
+"""The ``cert.issue`` step: have the node's CSR signed, and prove the result before any install.
+
+The certificate is "known after apply": the plan could not check it, so this step runs
+every offline rule on it (SANs, both EKUs, key, signature, validity, chain to a root the
+desired state knows, the node's kind's own rules), checks that it answers the CSR the node
+holds, and checks the trust gate against the live stores (its chain must already be in the
+node's own stores and in every linked peer's stores, which the planned ``trust.add``
+actions from the issuer's declared CA files have done). Only then is it kept for the same
+node's ``cert.install`` and written to ``certs/`` so git shows what every node serves.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from reconciler.apply.steps import IssuedCert, StepContext, StepFailed, sha_set
+from reconciler.checks.offline import certificate_findings
+from reconciler.drivers import PendingCsrReader
+from reconciler.issuers import Issued, IssueFailed
+from reconciler.model import Action, Severity
+from reconciler.pki import CertInfo, PkiError, key_matches, split_leaf
+
+
+async def cert_issue(ctx: StepContext, action: Action) -> str:
+    """Submit the node's CSR to the planned issuer; check, keep and save what comes back."""
+    node = action.node
+    issuer = ctx.issuers.get(action.issuer or "")
+    if issuer is None:
+        raise StepFailed(f"issuer {action.issuer!r} is not in certops.yaml: re-run certops plan")
+    csr_pem = await _csr_of(ctx, node)
+    try:
+        result = await issuer.submit(node, csr_pem)
+    except IssueFailed as exc:
+        raise StepFailed(str(exc)) from None
+    if not isinstance(result, Issued):
+        raise StepFailed(
+            f"issuer {issuer.name} has not signed the CSR of {node} yet (ticket "
+            f"{result.ticket}): run certops apply again later"
+        )
+    leaf, bundled = _parse(ctx, result.chain_pem, issuer.name)
+    _check_offline(ctx, node, leaf, bundled, csr_pem, issuer.name)
+    await _check_trusted(ctx, node, [c for c in bundled if c.is_ca])
+    path = _save(ctx, node, result.chain_pem)
+    ctx.issued[node] = IssuedCert(leaf=leaf, chain=tuple(c for c in bundled if c.is_ca))
+    return f"issued serial {leaf.serial} by '{leaf.issuer}' through {issuer.name}; saved {path}"
+
+
+async def _csr_of(ctx: StepContext, node: str) -> str:
+    """The CSR this apply generated or kept, else the saved one, else the node's pending one."""
+    if node in ctx.csrs:
+        return ctx.csrs[node]
+    saved = ctx.desired_root / "csrs" / f"{node}.csr.pem"
+    if saved.is_file():
+        return saved.read_text()
+    driver = ctx.drivers[node]
+    pending = await driver.csr_read() if isinstance(driver, PendingCsrReader) else None
+    if pending is None:
+        raise StepFailed(f"{node} has no CSR to submit: re-run certops plan")
+    return pending
+
+
+def _parse(ctx: StepContext, chain_pem: str, issuer: str) -> tuple[CertInfo, tuple[CertInfo, ...]]:
+    try:
+        return split_leaf(ctx.cache.parse(chain_pem.encode()))
+    except PkiError as exc:
+        raise StepFailed(f"issuer {issuer} returned no usable certificate: {exc}") from None
+
+
+def _check_offline(
+    ctx: StepContext, node: str, leaf: CertInfo, bundled: tuple[CertInfo, ...], csr: str, by: str
+) -> None:
+    """Every offline rule, plus the key match with the CSR; StepFailed on any error."""
+    view = ctx.fleet.nodes[node]
+    what = f"the certificate {by} issued"
+    found = certificate_findings(ctx.fleet, view, leaf, bundled, ctx.now, what)
+    errors = [f.message for f in found if f.severity is Severity.ERROR]
+    try:
+        if not key_matches(leaf, ctx.cache.parse_csr(csr.encode())):
+            errors.append(f"the certificate {by} issued does not answer the CSR of {node}")
+    except PkiError as exc:
+        errors.append(f"the CSR of {node} is unreadable: {exc}")
+    if errors:
+        raise StepFailed(
+            f"not installed: the certificate {by} issued for {node} fails the checks: "
+            + " | ".join(errors)
+        )
+
+
+async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> None:
+    """The trust gate on live stores: the chain is trusted by the node and its linked peers."""
+    view = ctx.fleet.nodes[node]
+    holders = [(node, view.kind.own_stores)]
+    for peer in ctx.fleet.desired.peers(node):
+        if peer in ctx.drivers and peer in ctx.fleet.nodes:
+            holders.append((peer, ctx.fleet.nodes[peer].kind.peer_stores))
+    for holder, stores in holders:
+        for store in stores:
+            have = sha_set(ctx, await ctx.drivers[holder].read_store(store))
+            missing = [c.subject for c in cas if c.sha256 not in have]
+            if missing:
+                raise StepFailed(
+                    f"not installed: {store} of {holder} does not trust '{missing[0]}', which "
+                    f"the new certificate of {node} chains to; list the issuer's CA files in "
+                    "certops.yaml (issuers.<name>.ca_files) so the plan adds them first"
+                )
+
+
+def _save(ctx: StepContext, node: str, chain_pem: str) -> Path:
+    """Write the issued chain to certs/<node>.pem atomically (a temporary file, then rename)."""
+    path = ctx.desired_root / "certs" / f"{node}.pem"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{node}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(chain_pem)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
