@@ -2,7 +2,10 @@
 
 Effective trust (DESIGN.md section 3, Cisco's step D): a node's trust stores must hold the CAs
 its file lists, plus, where ``derive_trust`` is on, the chain (intermediates and root) of its
-own desired certificate and of every linked peer's desired certificate. For Unified CM, a
+own desired certificate and of every linked peer's desired certificate. A node whose
+certificate an issuer signs during apply (``server_certificate.issuer``, no ``file``) has no
+desired certificate yet: the issuer's declared CA files (``issuers.<name>.ca_files``) stand
+for its chain, so that trust is planned ahead exactly as for a committed certificate.
 Which stores hold a node's own chain and which its peers' is the node's kind's to say
 (``reconciler.kinds``: for Unified CM, a peer's chain goes to tomcat-trust and
 callmanager-trust, its own to tomcat-trust).
@@ -10,6 +13,7 @@ callmanager-trust, its own to tomcat-trust).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +42,8 @@ class NodeView:
     chain: ChainResult | None = None
     listed: dict[str, tuple[CertInfo, ...]] = field(default_factory=dict)
     trust: dict[str, dict[str, TrustEntry]] = field(default_factory=dict)
+    issuer: str | None = None  # the issuer that signs for this node during apply (no file)
+    issuer_chain: tuple[CertInfo, ...] = ()  # that issuer's declared CA certificates
 
     @property
     def name(self) -> str:
@@ -50,6 +56,17 @@ class NodeView:
     def chain_cas(self) -> tuple[CertInfo, ...]:
         """The CA certificates above the leaf, in chain order (empty without a leaf)."""
         return self.chain.chain[1:] if self.chain else ()
+
+    def known_chain(self) -> tuple[CertInfo, ...]:
+        """The CAs the node's next certificate chains to, as far as known at plan time: the
+        desired leaf's chain, else the declared chain of the issuer that signs for it."""
+        return self.chain_cas() if self.chain else self.issuer_chain
+
+    def chain_reason(self) -> str:
+        """Why a peer (or the node itself) must trust ``known_chain()``."""
+        if self.chain is None and self.issuer:
+            return f"chain of issuer {self.issuer} for {self.name}"
+        return f"chain of {self.name}'s certificate"
 
 
 @dataclass
@@ -122,6 +139,7 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
             for cert in view.bundled:
                 if cert.is_ca:
                     ca_pool.setdefault(cert.sha256, cert)
+        _set_issuer(desired, view, read, ca_pool)
         views[node.name] = view
 
     anchors = [c for c in ca_pool.values() if c.self_signed]
@@ -134,6 +152,37 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
     for view in views.values():
         view.trust = effective_trust(fleet, view)
     return fleet
+
+
+def issuer_of(desired: Desired, node: DesiredNode) -> str | None:
+    """The issuer that signs the node's certificate during apply: named, defined in
+    certops.yaml, and no ``file`` committed (a committed file is installed as it is)."""
+    sc = node.spec.server_certificate
+    if sc is None or sc.file or not sc.issuer or sc.issuer not in desired.fleet.issuers:
+        return None
+    return sc.issuer
+
+
+def issuer_cas(
+    desired: Desired, name: str, read: Callable[[str], tuple[CertInfo, ...]]
+) -> tuple[CertInfo, ...]:
+    """The CA certificates of issuer ``name``'s ``ca_files`` (paths relative to certops.yaml)."""
+    spec = desired.fleet.issuers[name]
+    return tuple(c for ref in spec.ca_files for c in read(posixpath.normpath(ref)) if c.is_ca)
+
+
+def _set_issuer(
+    desired: Desired,
+    view: NodeView,
+    read: Callable[[str], tuple[CertInfo, ...]],
+    ca_pool: dict[str, CertInfo],
+) -> None:
+    view.issuer = issuer_of(desired, view.node)
+    if view.issuer is None:
+        return
+    view.issuer_chain = issuer_cas(desired, view.issuer, read)
+    for cert in view.issuer_chain:
+        ca_pool.setdefault(cert.sha256, cert)
 
 
 def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, TrustEntry]]:
@@ -154,15 +203,11 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, Tru
         if peer in fleet.nodes:
             sources.append((fleet.nodes[peer], kind.peer_stores))
     for source, stores in sources:
-        for cert in source.chain_cas():
+        reason = source.chain_reason()
+        for cert in source.known_chain():
             for store in stores:
                 out[store].setdefault(
                     cert.sha256,
-                    TrustEntry(
-                        cert,
-                        f"chain of {source.name}'s certificate",
-                        fleet.ca_files.get(cert.sha256),
-                        listed=False,
-                    ),
+                    TrustEntry(cert, reason, fleet.ca_files.get(cert.sha256), listed=False),
                 )
     return out

@@ -6,6 +6,7 @@ with a stable code, the node and the file position to fix. Live checks (issue 4)
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -97,7 +98,8 @@ def certificate_findings(
 
 
 def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
-    """With ``derive_trust: false``, every chain the node must trust has to be listed."""
+    """With ``derive_trust: false``, every chain the node must trust has to be listed (an
+    issuer's declared chain as much as a committed certificate's)."""
     if derives_trust(fleet.desired, view.node):
         return []
     out: list[Finding] = []
@@ -105,11 +107,13 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
     kind = view.kind
     for source in sources:
         stores = kind.own_stores if source is view else kind.peer_stores
-        for ca in source.chain_cas():
+        for ca in source.known_chain():
             for store in stores:
                 if any(c.sha256 == ca.sha256 for c in view.listed.get(store, ())):
                     continue
                 whose = "its own" if source is view else f"{source.name}'s"
+                if source.chain is None:
+                    whose += f" next (issuer {source.issuer})"
                 file = fleet.ca_files.get(ca.sha256)
                 ref = f"'../{file}'" if file else "it (save it under cas/ first)"
                 where = ".".join(view.node.spec.store_path(store))
@@ -200,6 +204,60 @@ def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
     return out
 
 
+def check_issuer(fleet: FleetView, view: NodeView) -> list[Finding]:
+    """The issuer a node names must be defined in certops.yaml; with a ``file`` it waits."""
+    sc = view.node.spec.server_certificate
+    if sc is None or not sc.issuer:
+        return []
+    issuers = fleet.desired.fleet.issuers
+    pos = view.node.pos("server_certificate", "issuer")
+    if sc.issuer not in issuers:
+        close = difflib.get_close_matches(sc.issuer, sorted(issuers), n=3)
+        hint = (
+            f"did you mean {', '.join(close)}?"
+            if close
+            else f"defined issuers: {', '.join(sorted(issuers)) or 'none'}"
+        )
+        return [
+            _error(
+                "issuer.unknown",
+                view,
+                pos,
+                f"issuer '{sc.issuer}' is not defined under issuers: in "
+                f"{fleet.desired.fleet_file} ({hint})",
+            )
+        ]
+    if sc.file:
+        return [
+            _error(
+                "issuer.file_wins",
+                view,
+                pos,
+                f"server_certificate.file is set: {sc.file} is installed as it is; issuer "
+                f"'{sc.issuer}' signs the next certificate once `file` is removed.",
+                Severity.INFO,
+            )
+        ]
+    return []
+
+
+def check_issuers(fleet: FleetView) -> list[Finding]:
+    """An issuer without ``ca_files``: its chain cannot be trusted ahead of the install."""
+    desired = fleet.desired
+    return [
+        Finding(
+            code="issuer.no_chain",
+            severity=Severity.WARNING,
+            message=f"issuer '{name}' lists no ca_files: the chain of the certificates it "
+            "issues cannot be trusted ahead of their install (the trust gate checks it only "
+            "at apply). List its root and intermediates (files under cas/) in ca_files.",
+            location=desired.fleet_pos("issuers", name),
+        )
+        for name, spec in sorted(desired.fleet.issuers.items())
+        if not spec.ca_files
+    ]
+
+
 def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[Finding]:
     """Every offline finding for every node, sorted."""
     out: list[Finding] = []
@@ -210,4 +268,6 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_csr(fleet, view, cache)
         out += check_node_settings(view)
         out += check_same_subject(fleet, view)
+        out += check_issuer(fleet, view)
+    out += check_issuers(fleet)
     return sorted(out, key=Finding.sort_key)

@@ -8,6 +8,8 @@ then the checks across files run on whatever validated. Nodes with errors are le
 from __future__ import annotations
 
 import os
+import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -90,6 +92,8 @@ def load(root: Path) -> LoadResult:
     for folder in FOLDERS:
         inputs.update(tree.files_under(folder, SUFFIXES))
     nodes = _usable_nodes(tree, catalog, node_files, findings, inputs)
+    if fleet is not None and fleet_doc is not None:
+        _check_issuer_refs(tree, catalog, fleet, fleet_doc, findings, inputs)
 
     if fleet_doc is not None:
         # A node file that does not parse still names its node, by its file name.
@@ -214,26 +218,55 @@ def _check_refs(
     ok = True
     for loc, ref, role in _references(node):
         rel = node.resolve(ref)
-        if catalog.known_good(rel, role) and not tree.escapes(rel):
-            inputs.add(rel)
-            continue  # the position is only needed for a finding: skip finding it
-        where = position(doc.positions, walk(doc.data, loc).path, key=False)
-        finding: Finding | None
-        if tree.escapes(rel):
-            finding = error("input.file_outside", f"'{ref}' resolves to "
-                            f"{os.path.normpath(tree.display(rel))}, "
-                            "outside the desired-state directory: copy the file into cas/ or "
-                            "certs/ and reference it from there", where, node.name)
-        elif not tree.is_file(rel):
-            finding = error("input.file_missing", f"file '{ref}' not found (looked for "
-                            f"{tree.display(rel)})", where, node.name)
-        else:
-            inputs.add(rel)
-            usable, finding = catalog.check_reference(rel, role, where, node.name)
-            ok = ok and usable
-        if finding is not None:
-            findings.append(finding)
-            ok = False
+        where = _where(doc, loc)
+        ok = _check_ref(tree, catalog, ref, rel, role, where, node.name, findings, inputs) and ok
+    return ok
+
+
+def _check_issuer_refs(
+    tree: SourceTree, catalog: PemCatalog, fleet: FleetSpec, doc: YamlDoc,
+    findings: list[Finding], inputs: set[str],
+) -> None:
+    """Check the CA files each issuer of certops.yaml declares (relative to certops.yaml)."""
+    for name, issuer in fleet.issuers.items():
+        for i, ref in enumerate(issuer.ca_files):
+            rel = posixpath.normpath(ref)
+            where = _where(doc, ("issuers", name, "ca_files", i))
+            _check_ref(tree, catalog, ref, rel, "ca", where, None, findings, inputs)
+
+
+def _where(doc: YamlDoc, loc: tuple[str | int, ...]) -> Callable[[], SourcePos]:
+    """The position of ``loc`` in ``doc``, found only when a finding needs it."""
+    return lambda: position(doc.positions, walk(doc.data, loc).path, key=False)
+
+
+def _check_ref(
+    tree: SourceTree, catalog: PemCatalog, ref: str, rel: str, role: Role,
+    where_of: Callable[[], SourcePos], node: str | None,
+    findings: list[Finding], inputs: set[str],
+) -> bool:
+    """Whether the file ``ref`` (``rel`` from the root) can serve as ``role``; a finding
+    at the reference when it cannot."""
+    if catalog.known_good(rel, role) and not tree.escapes(rel):
+        inputs.add(rel)
+        return True  # the position is only needed for a finding: skip finding it
+    where = where_of()
+    finding: Finding | None
+    ok = True
+    if tree.escapes(rel):
+        finding = error("input.file_outside", f"'{ref}' resolves to "
+                        f"{os.path.normpath(tree.display(rel))}, "
+                        "outside the desired-state directory: copy the file into cas/ or "
+                        "certs/ and reference it from there", where, node)
+    elif not tree.is_file(rel):
+        finding = error("input.file_missing", f"file '{ref}' not found (looked for "
+                        f"{tree.display(rel)})", where, node)
+    else:
+        inputs.add(rel)
+        ok, finding = catalog.check_reference(rel, role, where, node)
+    if finding is not None:
+        findings.append(finding)
+        ok = False
     return ok
 
 

@@ -117,7 +117,7 @@ class PemCatalog:
         return findings
 
     def check_reference(
-        self, rel: str, role: Role, where: SourcePos, node: str
+        self, rel: str, role: Role, where: SourcePos, node: str | None
     ) -> tuple[bool, Finding | None]:
         """Whether the existing, in-tree file ``rel`` can serve as ``role``; a finding at the
         reference when it cannot and no finding at the file already says why."""

@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
 from reconciler.model import Finding, LiveNode, Plan, Severity
 from reconciler.pki import CertCache, CertInfo, build_chain, same_subject
+
+if TYPE_CHECKING:
+    from reconciler.planning.live import LiveView
 
 DRIFT_ACTION_CODES = {
     "trust.add": "drift.trust",
@@ -75,20 +79,7 @@ def drift_report(
     """The plan's changes as drift items, plus expiry and hygiene findings per node."""
     from reconciler.planning.live import parse_live
 
-    findings: list[Finding] = list(plan.findings)
-    for action in plan.actions:
-        if action.kind not in DRIFT_ACTION_CODES:
-            continue
-        findings.append(
-            _f(
-                DRIFT_ACTION_CODES[action.kind],
-                Severity.WARNING,
-                action.node,
-                f"{action.kind}"
-                + (f" [{action.store}]" if action.store else "")
-                + f": {action.reason}",
-            )
-        )
+    findings: list[Finding] = [*plan.findings, *_action_drift(plan)]
     records: list[CertRecord] = []
     up = {name: snapshot.reachable for name, snapshot in sorted(live.items())}
     views = {
@@ -97,54 +88,95 @@ def drift_report(
         if snapshot.reachable
     }
     for name, lv in views.items():
-        own = [c for c in (lv.installed, lv.served) if c is not None]
-        # A store also trusts the peers' chains: those CAs are in use, not orphans.
-        leaves = [
-            *own,
-            *(
-                c
-                for p in fleet.desired.peers(name)
-                if p in views
-                for c in (views[p].installed, views[p].served)
-                if c is not None
-            ),
-        ]
         for label, cert in (("server", lv.installed), ("served", lv.served)):
             if cert is not None:
                 records.append(CertRecord(name, label, cert))
+        leaves = _leaves_in_use(fleet, views, name)
         for store, certs in sorted(lv.stores.items()):
             records.extend(CertRecord(name, store, c) for c in certs.values())
             findings += _store_hygiene(name, store, list(certs.values()), leaves, now)
-            extra = len(lv.live.stores.get(store, ())) - len(certs)
-            if extra > 0:
-                findings.append(
-                    _f(
-                        "trust.duplicate",
-                        Severity.WARNING,
-                        name,
-                        f"{store} holds {extra} duplicate CA certificate(s): remove the copies",
-                    )
-                )
-        if lv.pending_csr is not None and not any(
-            a.node == name and a.kind == "cert.install" for a in plan.actions
-        ):
-            since = (csr_ages or {}).get(name)
-            age = f" for {(now - since).days} days" if since else ""
-            findings.append(
-                _f(
-                    "csr.pending",
-                    Severity.INFO,
-                    name,
-                    f"a CSR has been pending on the node{age}, waiting for a "
-                    f"signed certificate (csrs/{name}.csr.pem)",
-                )
-            )
+            findings += _duplicates(name, store, lv, certs)
+        findings += _csr_pending(name, lv, plan, now, csr_ages)
     return DriftReport(
         plan=plan,
         findings=tuple(sorted(findings, key=Finding.sort_key)),
         certificates=tuple(records),
         up=up,
     )
+
+
+def _action_drift(plan: Plan) -> list[Finding]:
+    """Each planned change as a drift item."""
+    return [
+        _f(
+            DRIFT_ACTION_CODES[action.kind],
+            Severity.WARNING,
+            action.node,
+            f"{action.kind}"
+            + (f" [{action.store}]" if action.store else "")
+            + f": {action.reason}",
+        )
+        for action in plan.actions
+        if action.kind in DRIFT_ACTION_CODES
+    ]
+
+
+def _leaves_in_use(fleet: FleetView, views: Mapping[str, LiveView], name: str) -> list[CertInfo]:
+    """The node's own live certificates and its peers': a store trusts the peers' chains too,
+    so those CAs are in use, not orphans."""
+    lv = views[name]
+    own = [c for c in (lv.installed, lv.served) if c is not None]
+    return [
+        *own,
+        *(
+            c
+            for p in fleet.desired.peers(name)
+            if p in views
+            for c in (views[p].installed, views[p].served)
+            if c is not None
+        ),
+    ]
+
+
+def _duplicates(
+    name: str, store: str, lv: LiveView, certs: Mapping[str, CertInfo]
+) -> list[Finding]:
+    extra = len(lv.live.stores.get(store, ())) - len(certs)
+    if extra <= 0:
+        return []
+    return [
+        _f(
+            "trust.duplicate",
+            Severity.WARNING,
+            name,
+            f"{store} holds {extra} duplicate CA certificate(s): remove the copies",
+        )
+    ]
+
+
+def _csr_pending(
+    name: str,
+    lv: LiveView,
+    plan: Plan,
+    now: datetime,
+    csr_ages: Mapping[str, datetime] | None,
+) -> list[Finding]:
+    """A pending CSR that no planned install answers."""
+    if lv.pending_csr is None or any(
+        a.node == name and a.kind == "cert.install" for a in plan.actions
+    ):
+        return []
+    since = (csr_ages or {}).get(name)
+    age = f" for {(now - since).days} days" if since else ""
+    return [
+        _f(
+            "csr.pending",
+            Severity.INFO,
+            name,
+            f"a CSR has been pending on the node{age}, waiting for a "
+            f"signed certificate (csrs/{name}.csr.pem)",
+        )
+    ]
 
 
 def _store_hygiene(

@@ -1,16 +1,23 @@
-"""Action drafts and the dependency graph: ids, serialised restarts, stable topological order."""
+"""Action drafts and the dependency graph: ids, serialised restarts, stable topological order.
+
+Drafts are immutable: adding dependencies or turning a draft into a manual step gives a new
+draft, and the graph functions return new mappings instead of changing the one they get.
+"""
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from reconciler.model import PHASES, Action, ActionKind, CertSummary
 
+RESTART_KINDS = ("node.restart", "service.restart")
 
-@dataclass
+
+@dataclass(frozen=True)
 class Draft:
-    """A mutable action while the plan is being built."""
+    """An action while the plan is being built (its dependencies still a set)."""
 
     id: str
     kind: ActionKind
@@ -20,8 +27,15 @@ class Draft:
     certificate: CertSummary | None = None
     services: tuple[str, ...] = ()
     subject_alt_names: tuple[str, ...] = ()
-    depends_on: set[str] = field(default_factory=set)
+    depends_on: frozenset[str] = frozenset()
     manual: str | None = None
+    issuer: str | None = None
+    certificate_from: str | None = None
+
+    def after(self, ids: Iterable[str]) -> Draft:
+        """This draft, also waiting for ``ids``."""
+        more = frozenset(ids) - self.depends_on
+        return replace(self, depends_on=self.depends_on | more) if more else self
 
     def freeze(self) -> Action:
         return Action(
@@ -35,6 +49,8 @@ class Draft:
             subject_alt_names=self.subject_alt_names,
             depends_on=tuple(sorted(self.depends_on)),
             manual=self.manual,
+            issuer=self.issuer,
+            certificate_from=self.certificate_from,
         )
 
     @property
@@ -42,12 +58,23 @@ class Draft:
         return (PHASES[self.kind], self.node, self.id)
 
 
+Drafts = Mapping[str, Draft]
+
+
 def action_id(node: str, kind: str, *parts: str) -> str:
     """``node/kind[/part...]``: readable, stable for the same inputs."""
     return "/".join([node, kind, *(p for p in parts if p)])
 
 
-def depths(drafts: dict[str, Draft]) -> dict[str, int]:
+def merge(drafts: Drafts, new: Iterable[Draft]) -> dict[str, Draft]:
+    """``drafts`` plus ``new``; a draft whose id is already there is left out (first wins)."""
+    out = dict(drafts)
+    for draft in new:
+        out.setdefault(draft.id, draft)
+    return out
+
+
+def depths(drafts: Drafts) -> dict[str, int]:
     """Longest path from a root to each action (dependencies must exist and be acyclic)."""
     memo: dict[str, int] = {}
 
@@ -65,8 +92,8 @@ def depths(drafts: dict[str, Draft]) -> dict[str, int]:
     return memo
 
 
-def serialise_restarts(drafts: dict[str, Draft], linked: set[frozenset[str]]) -> None:
-    """Make restarts of linked nodes never run at the same time.
+def serialise_restarts(drafts: Drafts, linked: set[frozenset[str]]) -> dict[str, Draft]:
+    """The drafts with restarts of linked nodes made never to run at the same time.
 
     Each restart gets an edge from the restarts of linked nodes that come before it in the
     order (depth, phase, node, id). Every original edge already increases depth, so every
@@ -74,16 +101,21 @@ def serialise_restarts(drafts: dict[str, Draft], linked: set[frozenset[str]]) ->
     """
     d = depths(drafts)
     restarts = sorted(
-        (a for a in drafts.values() if a.kind in ("node.restart", "service.restart")),
+        (a for a in drafts.values() if a.kind in RESTART_KINDS),
         key=lambda a: (d[a.id], *a.key),
     )
+    out = dict(drafts)
     for i, later in enumerate(restarts):
-        for earlier in restarts[:i]:
-            if earlier.node != later.node and frozenset((earlier.node, later.node)) in linked:
-                later.depends_on.add(earlier.id)
+        earlier = [
+            e.id
+            for e in restarts[:i]
+            if e.node != later.node and frozenset((e.node, later.node)) in linked
+        ]
+        out[later.id] = later.after(earlier)
+    return out
 
 
-def ordered(drafts: dict[str, Draft]) -> list[Action]:
+def ordered(drafts: Drafts) -> list[Action]:
     """Topological order; ties break by phase, node, id, so equal inputs give equal plans."""
     pending = {aid: {x for x in a.depends_on if x in drafts} for aid, a in drafts.items()}
     users: dict[str, list[str]] = {aid: [] for aid in drafts}
@@ -106,7 +138,7 @@ def ordered(drafts: dict[str, Draft]) -> list[Action]:
     return out
 
 
-def closure(drafts: dict[str, Draft], keep: set[str]) -> set[str]:
+def closure(drafts: Drafts, keep: set[str]) -> set[str]:
     """``keep`` plus everything it depends on, transitively."""
     out: set[str] = set()
     todo = list(keep)

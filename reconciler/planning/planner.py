@@ -4,50 +4,66 @@ Rules, in Cisco's order: every CA of a node's effective trust that its store lac
 first (``trust.add``), then the CUCM services that read those stores restart; a signed
 certificate is installed (``cert.install``, leaf only) only after every linked peer trusts its
 chain; then the node restarts (Expressway) or Cisco Tomcat restarts (CUCM identity); restarts
-of linked nodes never overlap; removals of pruned CAs come last. Where no certificate file is
-committed, a CSR is generated when renewal is due or the SANs differ, unless a pending CSR
-with the right names already waits for its certificate.
+of linked nodes never overlap; removals of pruned CAs come last. What happens to each node's
+certificate (install, CSR, issuance, wait) is decided by ``planning.lifecycle``; this module
+turns that decision into drafts, links them into the graph and orders it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView
-from reconciler.kinds import kind_of
-from reconciler.model import Finding, LiveNode, Plan, Severity, parse_duration
-from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
-from reconciler.planning.graph import Draft, action_id, closure, ordered, serialise_restarts
+from reconciler.kinds import NodeKind
+from reconciler.model import Finding, LiveNode, Plan, Severity
+from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain
+from reconciler.planning.graph import (
+    RESTART_KINDS,
+    Draft,
+    Drafts,
+    action_id,
+    closure,
+    merge,
+    ordered,
+    serialise_restarts,
+)
+from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
 
+NOT_SERVED = "the installed certificate is not served yet (restart pending)"
+SERVE_NEW = "serve the newly installed certificate"
 
-@dataclass
+
+@dataclass(frozen=True)
 class _Ctx:
+    """The planner's inputs: the desired fleet, the parsed live nodes, the time, the cache."""
+
     fleet: FleetView
-    lives: dict[str, LiveView]
+    lives: Mapping[str, LiveView]
     now: datetime
     cache: CertCache
-    drafts: dict[str, Draft] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
 
-    def add(self, draft: Draft) -> Draft:
-        return self.drafts.setdefault(draft.id, draft)
-
-    def note(
+    def finding(
         self,
         code: str,
         severity: Severity,
         node: str,
         message: str,
         at: tuple[str, ...] = ("server_certificate",),
-    ) -> None:
+    ) -> Finding:
         view = self.fleet.nodes.get(node)
         location = view.node.pos(*at) if view else None
-        self.findings.append(
-            Finding(code=code, severity=severity, node=node, message=message, location=location)
-        )
+        return Finding(code=code, severity=severity, node=node, message=message, location=location)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What one planning step adds: drafts and findings."""
+
+    drafts: tuple[Draft, ...] = ()
+    findings: tuple[Finding, ...] = field(default=())
 
 
 def make_plan(
@@ -61,58 +77,90 @@ def make_plan(
     shard: frozenset[str] | None = None,
 ) -> Plan:
     """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``."""
-    ctx = _Ctx(fleet=fleet, lives={}, now=now, cache=cache, findings=list(findings))
-    for name in sorted(fleet.nodes):
-        snapshot = live.get(name)
-        if snapshot is None and (targets is not None or shard is not None):
-            continue  # outside the targets (or shard) and their peers: not read on purpose
-        if snapshot is None or not snapshot.reachable:
-            why = snapshot.error if snapshot else "not read"
-            ctx.note(
-                "node.unreachable",
-                Severity.ERROR,
-                name,
-                f"{name} could not be read ({why}); nothing can be planned for it or for "
-                "changes its peers need. Check the node, the URL and the credentials.",
-                at=("api",),
-            )
-            continue
-        view, problems = parse_live(snapshot, cache)
-        ctx.lives[name] = view
-        ctx.findings.extend(problems)
-
-    for name in sorted(ctx.lives):
-        _plan_certificate(ctx, fleet.nodes[name], ctx.lives[name])
-    for name in sorted(ctx.lives):
-        _plan_trust(ctx, fleet.nodes[name], ctx.lives[name])
-    for name in sorted(ctx.lives):
-        _link_install(ctx, fleet.nodes[name])
-    for name in sorted(ctx.lives):
-        _plan_prune(ctx, fleet.nodes[name], ctx.lives[name])
-
+    partial = targets is not None or shard is not None
+    lives, read_findings = _read_live(fleet, live, cache, partial=partial)
+    ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache)
+    drafts, planned = _plan_nodes(ctx)
     links = {frozenset(link) for link in fleet.desired.fleet.links}
-    serialise_restarts(ctx.drafts, links)
-    drafts = ctx.drafts
+    drafts = serialise_restarts(drafts, links)
     if targets is not None:
         keep = closure(drafts, {a for a, d in drafts.items() if d.node in targets})
         drafts = {a: d for a, d in drafts.items() if a in keep}
+    deferred: list[Finding] = []
     if shard is not None:
-        drafts = _defer_to_other_shards(ctx, drafts, shard)
-    _to_manual(drafts, ctx.lives)
+        drafts, deferred = _defer_to_other_shards(ctx, drafts, shard)
+    drafts = _to_manual(ctx, drafts)
+    every = [*findings, *read_findings, *planned, *deferred]
     return Plan(
         created_at=now,
         desired_digest=fleet.desired.digest,
-        node_fingerprints={n: v.live.fingerprint() for n, v in sorted(ctx.lives.items())},
-        node_state={n: v.live.fingerprint_parts() for n, v in sorted(ctx.lives.items())},
+        node_fingerprints={n: v.live.fingerprint() for n, v in sorted(lives.items())},
+        node_state={n: v.live.fingerprint_parts() for n, v in sorted(lives.items())},
         live_certificates={
-            n: v.installed.summary() for n, v in sorted(ctx.lives.items()) if v.installed
+            n: v.installed.summary() for n, v in sorted(lives.items()) if v.installed
         },
         tls_verify_off=tuple(
             sorted(n for n, v in fleet.nodes.items() if not v.node.spec.tls_verify)
         ),
-        findings=tuple(sorted(ctx.findings, key=Finding.sort_key)),
+        findings=tuple(sorted(every, key=Finding.sort_key)),
         actions=tuple(ordered(drafts)),
     )
+
+
+def _read_live(
+    fleet: FleetView, live: Mapping[str, LiveNode], cache: CertCache, *, partial: bool
+) -> tuple[dict[str, LiveView], list[Finding]]:
+    """Each reachable node's live state, parsed; the unreachable ones as findings.
+
+    With ``partial`` (targets or a shard), nodes that were not read are left out on purpose.
+    """
+    lives: dict[str, LiveView] = {}
+    findings: list[Finding] = []
+    for name in sorted(fleet.nodes):
+        snapshot = live.get(name)
+        if snapshot is None and partial:
+            continue  # outside the targets (or shard) and their peers: not read on purpose
+        if snapshot is None or not snapshot.reachable:
+            why = snapshot.error if snapshot else "not read"
+            findings.append(
+                Finding(
+                    code="node.unreachable",
+                    severity=Severity.ERROR,
+                    node=name,
+                    message=f"{name} could not be read ({why}); nothing can be planned for it "
+                    "or for changes its peers need. Check the node, the URL and the credentials.",
+                    location=fleet.nodes[name].node.pos("api"),
+                )
+            )
+            continue
+        view, problems = parse_live(snapshot, cache)
+        lives[name] = view
+        findings.extend(problems)
+    return lives, findings
+
+
+def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
+    """Certificates, then trust, then the installs' links to trust, then removals."""
+    drafts: dict[str, Draft] = {}
+    findings: list[Finding] = []
+    names = sorted(ctx.lives)
+    for name in names:
+        planned = _plan_certificate(ctx, ctx.fleet.nodes[name], ctx.lives[name])
+        drafts = merge(drafts, planned.drafts)
+        findings.extend(planned.findings)
+    for name in names:
+        drafts = merge(drafts, _plan_trust(ctx.fleet.nodes[name], ctx.lives[name]))
+    for name in names:
+        drafts = _link_install(ctx, ctx.fleet.nodes[name], drafts)
+    restarts = frozenset(a for a, d in drafts.items() if d.kind in RESTART_KINDS)
+    for name in names:
+        planned = _plan_prune(ctx, ctx.fleet.nodes[name], ctx.lives[name], restarts)
+        drafts = merge(drafts, planned.drafts)
+        findings.extend(planned.findings)
+    return drafts, findings
+
+
+# --- the certificate: facts → decision (planning.lifecycle) → drafts ----------------------
 
 
 def _sans(view: NodeView) -> frozenset[str]:
@@ -120,153 +168,27 @@ def _sans(view: NodeView) -> frozenset[str]:
     return frozenset(n.lower() for n in sc.subject_alt_names) if sc else frozenset()
 
 
-def _restart(ctx: _Ctx, view: NodeView, after: set[str], reason: str) -> None:
-    """The restart that makes a newly installed certificate served."""
-    restart = view.kind.after_install
-    ctx.add(
-        Draft(
-            id=action_id(view.name, restart.kind, restart.part),
-            kind=restart.kind,
-            node=view.name,
-            reason=reason,
-            services=restart.services,
-            depends_on=set(after),
-        )
-    )
-
-
-def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
-    name, spec = view.name, view.node.spec
-    sc = spec.server_certificate
-    installed, leaf = lv.installed, view.leaf
+def _facts(ctx: _Ctx, view: NodeView, lv: LiveView) -> CertFacts | None:
+    """What the node's certificate decision depends on (None: the certificate is unmanaged)."""
+    sc = view.node.spec.server_certificate
     if sc is None:
-        return
-    want = _sans(view)
-    if leaf is not None and (installed is None or installed.sha256 != leaf.sha256):
-        pending = lv.pending_csr or _committed_csr(ctx, view)
-        if not (
-            (pending and key_matches(leaf, pending)) or (installed and key_matches(leaf, installed))
-        ):
-            ctx.note(
-                "csr.key_mismatch",
-                Severity.ERROR,
-                name,
-                f"{sc.file} matches neither {name}'s pending CSR nor its current key: the "
-                "node would refuse the install. Have the CA sign the node's pending CSR "
-                f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.",
-                at=("server_certificate", "file"),
-            )
-        if installed is not None:
-            if leaf.authority_key_id != installed.authority_key_id:
-                ctx.note(
-                    "issuer.changed",
-                    Severity.INFO,
-                    name,
-                    f"{sc.file} is issued by '{leaf.issuer}' (AKI {leaf.authority_key_id}), "
-                    f"the live certificate by '{installed.issuer}' (AKI "
-                    f"{installed.authority_key_id}): the new chain is added to this node and "
-                    "every linked peer first (Cisco's step D).",
-                    at=("server_certificate", "file"),
-                )
-            if dropped := sorted(installed.san_set() - leaf.san_set()):
-                ctx.note(
-                    "san.dropped",
-                    Severity.WARNING,
-                    name,
-                    f"the new certificate drops {', '.join(dropped)}, which the live one "
-                    "carries: clients using those names will fail (Cisco's step A).",
-                    at=("server_certificate", "file"),
-                )
-        install = ctx.add(
-            Draft(
-                id=action_id(name, "cert.install", leaf.sha256[:16]),
-                kind="cert.install",
-                node=name,
-                certificate=leaf.summary(),
-                subject_alt_names=tuple(sorted(leaf.san_set())),
-                reason=f"install {sc.file} (leaf only, PEM)"
-                + (f", replacing serial {installed.serial}" if installed else ""),
-            )
-        )
-        _restart(ctx, view, {install.id}, "serve the newly installed certificate")
-        return
-    if lv.restart_pending:
-        _restart(ctx, view, set(), "the installed certificate is not served yet (restart pending)")
-    if leaf is not None or (installed is None and lv.pending_csr is None and not want):
-        return
-    due = False
-    if installed is not None:
-        renew = sc.renew_before or ctx.fleet.desired.fleet.policy.renew_before
-        due = (
-            installed.not_after - parse_duration(renew, installed.not_before, installed.not_after)
-            <= ctx.now
-        )
-        if due:
-            days = (installed.not_after - ctx.now).days
-            ctx.note(
-                "renewal.due",
-                Severity.WARNING,
-                name,
-                f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
-                f"days left, renew_before {renew}): a CSR is planned.",
-            )
-    differ = installed is None or installed.san_set() != want
-    if differ and installed is not None:
-        parts = []
-        if missing := sorted(want - installed.san_set()):
-            parts.append(f"lacks {', '.join(missing)}")
-        if extra := sorted(installed.san_set() - want):
-            parts.append(f"carries {', '.join(extra)} that the new one will drop")
-        ctx.note(
-            "san.live_differs",
-            Severity.INFO,
-            name,
-            f"the live certificate {' and '.join(parts)}: a CSR with the desired names is planned.",
-        )
-    if not (due or differ):
-        return
+        return None
     pending = lv.pending_csr or _committed_csr(ctx, view)
-    if pending is not None and want <= pending.san_set():
-        committed = ctx.fleet.desired.files.get(f"csrs/{name}.csr.pem")
-        if (
-            committed is not None
-            and pending.pem.strip() == committed.data.decode(errors="replace").strip()
-        ):
-            ctx.note(
-                "csr.waiting",
-                Severity.INFO,
-                name,
-                f"the pending CSR csrs/{name}.csr.pem waits for a signed certificate: have "
-                f"the CA sign it and commit the result as certs/{name}.pem with "
-                "server_certificate.file set.",
-            )
-            return
-        ctx.add(
-            Draft(
-                id=action_id(name, "csr.generate"),
-                kind="csr.generate",
-                node=name,
-                subject_alt_names=tuple(sorted(pending.san_set())),
-                reason=f"keep the node's pending CSR (it has the desired names) and save it "
-                f"as csrs/{name}.csr.pem for the CA",
-            )
-        )
-        return
-    why = "renewal is due" if due else "the SANs differ from the desired ones"
-    if pending is not None:
-        why += (
-            "; the pending CSR lacks "
-            + ", ".join(sorted(want - pending.san_set()))
-            + " and is discarded first"
-        )
-    ctx.add(
-        Draft(
-            id=action_id(name, "csr.generate"),
-            kind="csr.generate",
-            node=name,
-            subject_alt_names=tuple(sorted(want)),
-            reason=f"generate a CSR on the node ({why}); save it as csrs/{name}.csr.pem",
-        )
+    renew = sc.renew_before or ctx.fleet.desired.fleet.policy.renew_before
+    return CertFacts(
+        node=view.name,
+        file=sc.file,
+        want=_sans(view),
+        leaf=view.leaf,
+        installed=lv.installed,
+        restart_pending=lv.restart_pending,
+        live_pending=lv.pending_csr is not None,
+        pending=pending,
+        pending_is_committed=_is_committed(ctx, view.name, pending),
+        due=renewal_due(lv.installed, renew, ctx.now),
+        renew_before=renew,
+        now=ctx.now,
+        issuer=view.issuer,
     )
 
 
@@ -284,76 +206,209 @@ def _committed_csr(ctx: _Ctx, view: NodeView) -> CsrInfo | None:
         return None
 
 
-def _plan_trust(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
-    """``trust.add`` for every CA of the effective trust that a store lacks, then CUCM restarts."""
+def _is_committed(ctx: _Ctx, name: str, pending: CsrInfo | None) -> bool:
+    """``pending`` is the CSR committed as csrs/<name>.csr.pem."""
+    committed = ctx.fleet.desired.files.get(f"csrs/{name}.csr.pem")
+    if pending is None or committed is None:
+        return False
+    return pending.pem.strip() == committed.data.decode(errors="replace").strip()
+
+
+def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> Planned:
+    facts = _facts(ctx, view, lv)
+    if facts is None:
+        return Planned()
+    found = tuple(
+        ctx.finding(n.code, n.severity, view.name, n.message, n.at) for n in notes(facts)
+    )
+    return Planned(tuple(_certificate_drafts(view, facts, decide(facts))), found)
+
+
+def _certificate_drafts(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:
+    """The actions of one certificate decision."""
+    out: list[Draft] = []
+    if decision.restart_pending or decision.step is Step.RESTART:
+        out.append(_restart(view, (), NOT_SERVED))
+    if decision.step is Step.INSTALL:
+        out.extend(_install_file(view, facts))
+    elif decision.step is Step.GENERATE:
+        out.append(_csr_generate(view, facts, decision.why))
+    elif decision.step is Step.KEEP:
+        out.append(_csr_keep(view, facts))
+    elif decision.step is Step.ISSUE:
+        out.extend(_issue(view, facts, decision))
+    return out
+
+
+def _restart(view: NodeView, after: tuple[str, ...], reason: str) -> Draft:
+    """The restart that makes a newly installed certificate served."""
+    restart = view.kind.after_install
+    return Draft(
+        id=action_id(view.name, restart.kind, restart.part),
+        kind=restart.kind,
+        node=view.name,
+        reason=reason,
+        services=restart.services,
+        depends_on=frozenset(after),
+    )
+
+
+def _replacing(installed: CertInfo | None) -> str:
+    return f", replacing serial {installed.serial}" if installed else ""
+
+
+def _install_file(view: NodeView, facts: CertFacts) -> list[Draft]:
+    """Install the committed certificate, then restart."""
+    leaf = facts.leaf
+    assert leaf is not None  # Step.INSTALL is decided only with a desired leaf
+    install = Draft(
+        id=action_id(view.name, "cert.install", leaf.sha256[:16]),
+        kind="cert.install",
+        node=view.name,
+        certificate=leaf.summary(),
+        subject_alt_names=tuple(sorted(leaf.san_set())),
+        reason=f"install {facts.file} (leaf only, PEM){_replacing(facts.installed)}",
+    )
+    return [install, _restart(view, (install.id,), SERVE_NEW)]
+
+
+def _csr_generate(view: NodeView, facts: CertFacts, why: str) -> Draft:
     name = view.name
-    changed: set[str] = set()
-    adds: set[str] = set()
+    return Draft(
+        id=action_id(name, "csr.generate"),
+        kind="csr.generate",
+        node=name,
+        subject_alt_names=tuple(sorted(facts.want)),
+        reason=f"generate a CSR on the node ({why}); save it as csrs/{name}.csr.pem",
+    )
+
+
+def _csr_keep(view: NodeView, facts: CertFacts) -> Draft:
+    name, pending = view.name, facts.pending
+    assert pending is not None  # kept only when it fits
+    return Draft(
+        id=action_id(name, "csr.generate"),
+        kind="csr.generate",
+        node=name,
+        subject_alt_names=tuple(sorted(pending.san_set())),
+        reason=f"keep the node's pending CSR (it has the desired names) and save it "
+        f"as csrs/{name}.csr.pem for the CA",
+    )
+
+
+def _issue(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:
+    """CSR → issue (the certificate is known after apply) → install → restart."""
+    name, issuer = view.name, facts.issuer
+    if decision.keep_pending:
+        csr = _csr_keep(view, facts)
+    else:
+        csr = _csr_generate(view, facts, decision.why)
+    issue = Draft(
+        id=action_id(name, "cert.issue"),
+        kind="cert.issue",
+        node=name,
+        issuer=issuer,
+        subject_alt_names=csr.subject_alt_names,
+        depends_on=frozenset({csr.id}),
+        reason=f"have issuer {issuer} sign the node's CSR (certops.yaml issuers)",
+    )
+    payload = "with its chain" if view.kind.install_with_chain else "leaf only, PEM"
+    install = Draft(
+        id=action_id(name, "cert.install", "issued"),
+        kind="cert.install",
+        node=name,
+        certificate_from=issue.id,
+        subject_alt_names=csr.subject_alt_names,
+        depends_on=frozenset({issue.id}),
+        reason=f"install the certificate issuer {issuer} signs ({payload}; known after "
+        f"apply){_replacing(facts.installed)}",
+    )
+    return [csr, issue, install, _restart(view, (install.id,), SERVE_NEW)]
+
+
+# --- trust ------------------------------------------------------------------------------
+
+
+def _plan_trust(view: NodeView, lv: LiveView) -> list[Draft]:
+    """``trust.add`` for every CA of the effective trust that a store lacks, then CUCM restarts."""
+    adds = _trust_adds(view, lv)
+    restart = _trust_restart(view, lv, adds)
+    return [*adds, *([restart] if restart else [])]
+
+
+def _trust_adds(view: NodeView, lv: LiveView) -> list[Draft]:
+    out: list[Draft] = []
     for store in sorted(view.trust):
         for sha, entry in sorted(view.trust[store].items()):
             if lv.store_has(store, sha):
                 continue
             where = f" ({entry.file})" if entry.file else ""
             reason = "listed in the node file" if entry.listed else entry.reason
-            draft = ctx.add(
+            out.append(
                 Draft(
-                    id=action_id(name, "trust.add", store, sha[:16]),
+                    id=action_id(view.name, "trust.add", store, sha[:16]),
                     kind="trust.add",
-                    node=name,
+                    node=view.name,
                     store=store,
                     certificate=entry.cert.summary(),
                     reason=f"{store} lacks '{entry.cert.subject}'{where}: {reason}",
                 )
             )
-            adds.add(draft.id)
-            changed.add(store)
+    return out
+
+
+def _trust_restart(view: NodeView, lv: LiveView, adds: list[Draft]) -> Draft | None:
+    """The services that read the changed stores (or that the node says wait) restart."""
+    changed = {a.store for a in adds if a.store}
     kind = view.kind
     services = set(kind.services_after_trust(changed)) | set(lv.live.services_pending)
-    if services:
-        ordered_services = kind.order_services(services)
-        why = (
-            f"{', '.join(sorted(changed))} changed"
-            if changed
-            else "the node reports a trust change waiting for these restarts"
-        )
-        ctx.add(
-            Draft(
-                id=action_id(name, "service.restart", "trust"),
-                kind="service.restart",
-                node=name,
-                services=ordered_services,
-                depends_on=adds,
-                reason=f"{why}: restart {', '.join(ordered_services)}",
-            )
-        )
+    if not services:
+        return None
+    ordered_services = kind.order_services(services)
+    why = (
+        f"{', '.join(sorted(changed))} changed"
+        if changed
+        else "the node reports a trust change waiting for these restarts"
+    )
+    return Draft(
+        id=action_id(view.name, "service.restart", "trust"),
+        kind="service.restart",
+        node=view.name,
+        services=ordered_services,
+        depends_on=frozenset(a.id for a in adds),
+        reason=f"{why}: restart {', '.join(ordered_services)}",
+    )
 
 
-def _link_install(ctx: _Ctx, view: NodeView) -> None:
-    """A node's install waits for its own and its peers' trust of the new chain."""
+def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts) -> dict[str, Draft]:
+    """A node's install waits for its own and its peers' trust of the new chain (the desired
+    leaf's, or the issuer's declared one)."""
     install = next(
-        (d for d in ctx.drafts.values() if d.node == view.name and d.kind == "cert.install"), None
+        (d for d in drafts.values() if d.node == view.name and d.kind == "cert.install"), None
     )
     if install is None:
-        return
-    chain = {c.sha256 for c in view.chain_cas()}
+        return dict(drafts)
+    chain = {c.sha256 for c in view.known_chain()}
     holders = [(view.name, view.kind.own_stores)]
     for peer in ctx.fleet.desired.peers(view.name):
         if peer in ctx.fleet.nodes:
             holders.append((peer, ctx.fleet.nodes[peer].kind.peer_stores))
+    deps: list[str] = []
     for node, stores in holders:
-        for draft in ctx.drafts.values():
-            if draft.node != node:
-                continue
+        restart = drafts.get(action_id(node, "service.restart", "trust"))
+        for draft in drafts.values():
             if (
-                draft.kind == "trust.add"
+                draft.node == node
+                and draft.kind == "trust.add"
                 and draft.store in stores
                 and draft.certificate
                 and draft.certificate.sha256 in chain
             ):
-                install.depends_on.add(draft.id)
-                restart = ctx.drafts.get(action_id(node, "service.restart", "trust"))
-                if restart is not None:
-                    install.depends_on.add(restart.id)
+                deps.extend([draft.id, *([restart.id] if restart else [])])
+    return {**drafts, install.id: install.after(deps)}
+
+
+# --- removals ---------------------------------------------------------------------------
 
 
 def _needed(ctx: _Ctx, view: NodeView, lv: LiveView) -> set[str]:
@@ -379,11 +434,12 @@ def _needed(ctx: _Ctx, view: NodeView, lv: LiveView) -> set[str]:
     return needed
 
 
-def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
+def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView, restarts: frozenset[str]) -> Planned:
+    """``trust.remove`` of unlisted CAs in stores with ``prune: true`` (never a needed one)."""
     stores = view.node.spec.stores()
     unmanaged_total = 0
     needed: set[str] | None = None
-    restarts = {a for a, d in ctx.drafts.items() if d.kind in ("node.restart", "service.restart")}
+    out: list[Draft] = []
     for store, certs in sorted(lv.stores.items()):
         extra = [c for sha, c in sorted(certs.items()) if sha not in view.trust.get(store, {})]
         spec = stores.get(store)
@@ -393,34 +449,41 @@ def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             unmanaged_total += len(extra)
             continue
         needed = _needed(ctx, view, lv) if needed is None else needed
-        for cert in extra:
-            if cert.sha256 in needed:
-                continue
-            ctx.add(
-                Draft(
-                    id=action_id(view.name, "trust.remove", store, cert.sha256[:16]),
-                    kind="trust.remove",
-                    node=view.name,
-                    store=store,
-                    certificate=cert.summary(),
-                    depends_on=set(restarts),
-                    reason=f"'{cert.subject}' is not listed and {store} has prune: true",
-                )
+        out.extend(
+            Draft(
+                id=action_id(view.name, "trust.remove", store, cert.sha256[:16]),
+                kind="trust.remove",
+                node=view.name,
+                store=store,
+                certificate=cert.summary(),
+                depends_on=restarts,
+                reason=f"'{cert.subject}' is not listed and {store} has prune: true",
             )
-    if unmanaged_total:
-        ctx.note(
-            "trust.unmanaged",
-            Severity.INFO,
-            view.name,
-            f"{unmanaged_total} CA certificate(s) in the node's trust stores are not in the "
-            "desired state (kept; list them or set prune: true on the store to remove them)",
-            at=("trust",),
+            for cert in extra
+            if cert.sha256 not in needed
         )
+    if not unmanaged_total:
+        return Planned(tuple(out))
+    return Planned(tuple(out), (_unmanaged(ctx, view.name, unmanaged_total),))
+
+
+def _unmanaged(ctx: _Ctx, name: str, total: int) -> Finding:
+    return ctx.finding(
+        "trust.unmanaged",
+        Severity.INFO,
+        name,
+        f"{total} CA certificate(s) in the node's trust stores are not in the "
+        "desired state (kept; list them or set prune: true on the store to remove them)",
+        at=("trust",),
+    )
+
+
+# --- shards and manual steps ------------------------------------------------------------
 
 
 def _defer_to_other_shards(
-    ctx: _Ctx, drafts: dict[str, Draft], shard: frozenset[str]
-) -> dict[str, Draft]:
+    ctx: _Ctx, drafts: Drafts, shard: frozenset[str]
+) -> tuple[dict[str, Draft], list[Finding]]:
     """Keep the shard's own actions; name those it leaves to other shards (DESIGN.md §5).
 
     A peer's trust of our new chain is planned by the peer's own shard (its effective trust
@@ -435,44 +498,66 @@ def _defer_to_other_shards(
             if aid not in outside | waiting and draft.depends_on & (outside | waiting):
                 waiting.add(aid)
                 changed = True
-    for aid in sorted(outside):
-        d = drafts[aid]
-        ctx.note(
-            "shard.other",
-            Severity.INFO,
-            d.node,
-            f"left to the shard of {d.node}: {d.kind}"
-            + (f" [{d.store}]" if d.store else "")
-            + f" ({d.reason})",
-            at=("name",),
-        )
-    for aid in sorted(waiting):
-        d = drafts[aid]
-        ctx.note(
+    findings = [_left_to_other_shard(ctx, drafts[aid]) for aid in sorted(outside)]
+    findings += [
+        ctx.finding(
             "shard.waiting",
             Severity.INFO,
-            d.node,
-            f"{d.kind} waits for actions of other shards "
-            f"({', '.join(sorted(d.depends_on & (outside | waiting)))}): run this shard "
-            "again after they are applied",
+            drafts[aid].node,
+            f"{drafts[aid].kind} waits for actions of other shards "
+            f"({', '.join(sorted(drafts[aid].depends_on & (outside | waiting)))}): run this "
+            "shard again after they are applied",
             at=("name",),
         )
-    return {a: d for a, d in drafts.items() if a not in outside | waiting}
+        for aid in sorted(waiting)
+    ]
+    return {a: d for a, d in drafts.items() if a not in outside | waiting}, findings
 
 
-def _to_manual(drafts: dict[str, Draft], lives: dict[str, LiveView]) -> None:
-    """Actions the node's API cannot do become manual steps with the exact GUI path or CLI."""
-    for draft in drafts.values():
-        lv = lives.get(draft.node)
-        if lv is None or draft.kind in lv.live.capabilities:
-            continue
-        cert = draft.certificate
-        draft.manual = kind_of(lv.live.type).manual(
-            draft.kind,
-            store=draft.store or "",
-            subject=cert.subject if cert else "",
-            sans=", ".join(draft.subject_alt_names),
-            commands="; ".join(f"utils service restart {s}" for s in draft.services),
-        )
-        draft.reason = f"{draft.reason} (no API on this node for {draft.kind}: do it by hand)"
-        draft.kind = "manual"
+def _left_to_other_shard(ctx: _Ctx, d: Draft) -> Finding:
+    return ctx.finding(
+        "shard.other",
+        Severity.INFO,
+        d.node,
+        f"left to the shard of {d.node}: {d.kind}"
+        + (f" [{d.store}]" if d.store else "")
+        + f" ({d.reason})",
+        at=("name",),
+    )
+
+
+def _to_manual(ctx: _Ctx, drafts: Drafts) -> dict[str, Draft]:
+    """Actions the node's API cannot do become manual steps with the exact GUI path or CLI.
+
+    ``cert.issue`` runs in certops itself (the issuer's command), never on the node.
+    """
+    out: dict[str, Draft] = {}
+    for aid, draft in drafts.items():
+        lv = ctx.lives.get(draft.node)
+        if lv is None or draft.kind in lv.live.capabilities or draft.kind == "cert.issue":
+            out[aid] = draft
+        else:
+            out[aid] = _manual(ctx.fleet.nodes[draft.node].kind, draft)
+    return out
+
+
+def _manual(kind: NodeKind, draft: Draft) -> Draft:
+    """``draft`` as a manual step on a node of ``kind``."""
+    cert = draft.certificate
+    extra = {"file": f"(the certificate {draft.certificate_from} returns)"} if (
+        draft.certificate_from
+    ) else {}
+    text = kind.manual(
+        draft.kind,
+        store=draft.store or "",
+        subject=cert.subject if cert else "",
+        sans=", ".join(draft.subject_alt_names),
+        commands="; ".join(f"utils service restart {s}" for s in draft.services),
+        **extra,
+    )
+    return replace(
+        draft,
+        kind="manual",
+        manual=text,
+        reason=f"{draft.reason} (no API on this node for {draft.kind}: do it by hand)",
+    )

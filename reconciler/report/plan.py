@@ -16,6 +16,7 @@ PHASE_TITLES = {
     "trust.add": "trust",
     "service.restart": "service restarts",
     "csr.generate": "certificate requests",
+    "cert.issue": "certificate issuance",
     "cert.install": "certificate install",
     "node.restart": "node restart",
     "trust.remove": "trust removal",
@@ -37,16 +38,31 @@ def cert_text(cert: CertSummary) -> str:
     )
 
 
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+
+def certificate_text(action: Action) -> str | None:
+    """The certificate an action handles, or "(known after apply)" for an issued one."""
+    if action.certificate:
+        return cert_text(action.certificate)
+    if action.known_after_apply:
+        return f"{KNOWN_AFTER_APPLY}: issued by {action.certificate_from}"
+    return None
+
+
 def action_line(index: int, action: Action) -> list[str]:
     head = f"  {index:>3}. {action.kind:<15} {action.node}"
     if action.store:
         head += f" [{action.store}]"
     if action.services:
         head += f" ({', '.join(action.services)})"
+    if action.issuer:
+        head += f" (issuer {action.issuer})"
     lines = [head, f"       why: {action.reason}"]
-    if action.certificate:
-        lines.append(f"       cert: {cert_text(action.certificate)}")
-    if action.subject_alt_names and action.kind == "csr.generate":
+    cert = certificate_text(action)
+    if cert:
+        lines.append(f"       cert: {cert}")
+    if action.subject_alt_names and action.kind in ("csr.generate", "cert.issue"):
         lines.append(f"       SANs: {', '.join(action.subject_alt_names)}")
     if action.manual:
         lines.append(f"       by hand: {action.manual}")
@@ -142,9 +158,11 @@ def plan_markdown(plan: Plan) -> str:
         for i, action in by_node[node]:
             extra = f" `{action.store}`" if action.store else ""
             extra += f" ({', '.join(action.services)})" if action.services else ""
+            extra += f" (issuer `{action.issuer}`)" if action.issuer else ""
             out.append(f"{i}. `{action.kind}`{extra}: {_cell(action.reason)}")
-            if action.certificate:
-                out.append(f"   - certificate: {_cell(cert_text(action.certificate))}")
+            cert = certificate_text(action)
+            if cert:
+                out.append(f"   - certificate: {_cell(cert)}")
             if action.manual:
                 out.append(f"   - **by hand:** {_cell(action.manual)}")
         out += ["", "</details>", ""]

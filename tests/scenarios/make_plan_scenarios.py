@@ -4,7 +4,8 @@ The expected plans (expected-plan.json) are written by ``test_scenarios.py --upd
 style regeneration: ``CERTOPS_UPDATE_PLANS=1 pytest tests/scenarios`` — then read and review
 every diff; they are the specification.
 
-    python tests/scenarios/make_plan_scenarios.py
+    python tests/scenarios/make_plan_scenarios.py            # every case
+    python tests/scenarios/make_plan_scenarios.py --issue    # only the issuance cases
 """
 
 from __future__ import annotations
@@ -291,5 +292,80 @@ def main() -> None:
     )
 
 
+ISSUERS = """\
+issuers:
+  {name}:
+    type: command
+    run: [step, ca, sign, --bundle]
+{ca_files}"""
+
+
+def with_issuer(case: str, name: str, node_issuer: str, ca_files: list[str]) -> None:
+    """Declare issuer ``name`` in the case's certops.yaml and have expe1 name ``node_issuer``."""
+    root = HERE / case / "desired"
+    listed = f"    ca_files: [{', '.join(ca_files)}]\n" if ca_files else ""
+    with (root / "certops.yaml").open("a") as fleet:
+        fleet.write(ISSUERS.format(name=name, ca_files=listed))
+    node = root / "nodes" / "expe1.yaml"
+    text = node.read_text().replace(
+        "server_certificate:\n", f"server_certificate:\n  issuer: {node_issuer}\n", 1
+    )
+    node.write_text(text)
+
+
+def issue_cases() -> None:
+    """expe1 renews through an issuer (known after apply); expc1 is linked to it."""
+    w = World()
+    p = w.pki
+    long = {"not_before": utc(2026, 6, 1), "not_after": utc(2027, 6, 1)}
+    chain = ["cas/lab-root.pem", "cas/issuing-new.pem"]
+
+    def live_now() -> dict[str, LiveNodeData]:
+        live = w.live()
+        live["expc1"].installed = make_leaf(CN["expc1"], EXPC_SANS, p.old, **long)
+        return live
+
+    emit(
+        "plan-issue-renewal-due",
+        w,
+        live_now(),
+        {},
+        {},
+        description="renewal due with an issuer: trust of its chain first, then csr.generate, "
+        "cert.issue, cert.install (known after apply), node.restart",
+    )
+    with_issuer("plan-issue-renewal-due", "lab-ca", "lab-ca", chain)
+
+    live = live_now()
+    live["expe1"].pending_csr = w.csr("expe1")
+    emit(
+        "plan-issue-pending-csr",
+        w,
+        live,
+        {},
+        {},
+        description="renewal due with an issuer and a pending CSR with the wanted names: the "
+        "CSR is kept, then issued",
+    )
+    with_issuer("plan-issue-pending-csr", "lab-ca", "lab-ca", chain)
+
+    emit(
+        "plan-issue-no-chain",
+        w,
+        live_now(),
+        {},
+        {},
+        description="an issuer without ca_files: no trust ahead (warning), issued at apply",
+    )
+    with_issuer("plan-issue-no-chain", "lab-ca", "lab-ca", [])
+
+    write_case("issuer-unknown", p, files={}, node_files={})
+    with_issuer("issuer-unknown", "lab-ca", "lab-cx", chain)
+
+
 if __name__ == "__main__":
-    main()
+    if "--issue" in sys.argv[1:]:
+        issue_cases()
+    else:
+        main()
+        issue_cases()

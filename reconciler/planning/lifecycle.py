@@ -1,0 +1,296 @@
+"""The certificate lifecycle of one node as small pure rules: facts in, one decision out.
+
+``CertFacts`` holds what the decision needs (the desired leaf, the installed certificate, the
+pending CSR or the committed one standing in for it, the wanted SANs, whether renewal is due,
+the issuer). ``decide`` returns one ``Decision`` (install, restart only, generate a CSR, keep
+the pending CSR, wait for its signature, issue, nothing), the first rule of ``DECISION_RULES``
+that applies; ``notes`` returns the findings of ``NOTE_RULES``. The planner maps a decision to
+actions; nothing here knows about drafts, kinds or I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
+
+from reconciler.model import Severity, parse_duration
+from reconciler.pki import CertInfo, CsrInfo, key_matches
+
+
+@dataclass(frozen=True)
+class CertFacts:
+    """What one node's certificate decision depends on."""
+
+    node: str
+    file: str | None  # server_certificate.file as written
+    want: frozenset[str]  # the desired SANs, lower case
+    leaf: CertInfo | None  # the desired certificate (from ``file``)
+    installed: CertInfo | None
+    restart_pending: bool  # installed but not served yet
+    live_pending: bool  # the node reports a pending CSR
+    pending: CsrInfo | None  # the node's pending CSR, or the committed CSR standing for it
+    pending_is_committed: bool  # ``pending`` is the CSR committed as csrs/<node>.csr.pem
+    due: bool  # the installed certificate is inside its renewal window
+    renew_before: str
+    now: datetime
+    issuer: str | None = None  # the configured issuer that signs for this node (no file)
+
+    @property
+    def installs_file(self) -> bool:
+        """A desired certificate that is not the installed one."""
+        installed = self.installed
+        return self.leaf is not None and (installed is None or installed.sha256 != self.leaf.sha256)
+
+    @property
+    def judges_renewal(self) -> bool:
+        """No desired file: the live certificate is kept until renewal or a SAN change."""
+        nothing_known = self.installed is None and not self.live_pending and not self.want
+        return self.leaf is None and not nothing_known
+
+    @property
+    def sans_differ(self) -> bool:
+        return self.installed is None or self.installed.san_set() != self.want
+
+    @property
+    def triggered(self) -> bool:
+        """A new certificate is needed: renewal is due or the live SANs differ."""
+        return self.judges_renewal and (self.due or self.sans_differ)
+
+    @property
+    def pending_fits(self) -> bool:
+        """The pending CSR requests every wanted name."""
+        return self.pending is not None and self.want <= self.pending.san_set()
+
+
+def renewal_due(installed: CertInfo | None, renew_before: str, now: datetime) -> bool:
+    """Whether ``installed`` is inside its renewal window at ``now``."""
+    if installed is None:
+        return False
+    window = parse_duration(renew_before, installed.not_before, installed.not_after)
+    return installed.not_after - window <= now
+
+
+# --- the decision ------------------------------------------------------------------------
+
+
+class Step(Enum):
+    """What happens to the node's certificate."""
+
+    NOTHING = "nothing"
+    INSTALL = "install"  # install the desired file, then restart
+    RESTART = "restart"  # only the restart that serves the installed certificate
+    GENERATE = "csr.generate"  # generate a new CSR for the CA
+    KEEP = "csr.keep"  # keep the node's pending CSR and save it for the CA
+    WAIT = "csr.waiting"  # the committed pending CSR waits for its signed certificate
+    ISSUE = "cert.issue"  # CSR (new or kept), issue, install, restart
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One node's certificate decision."""
+
+    step: Step
+    restart_pending: bool = False  # a restart also serves the already installed certificate
+    keep_pending: bool = False  # ISSUE: the pending CSR is kept instead of generating one
+    why: str = ""  # GENERATE / ISSUE: why a new CSR is needed
+
+
+def generate_why(facts: CertFacts) -> str:
+    """Why a CSR is generated, naming the pending CSR that is discarded, if any."""
+    why = "renewal is due" if facts.due else "the SANs differ from the desired ones"
+    if facts.pending is not None:
+        lacking = ", ".join(sorted(facts.want - facts.pending.san_set()))
+        why += f"; the pending CSR lacks {lacking} and is discarded first"
+    return why
+
+
+def rule_install(facts: CertFacts) -> Decision | None:
+    """A committed certificate that is not the installed one is installed."""
+    return Decision(Step.INSTALL) if facts.installs_file else None
+
+
+def rule_issue(facts: CertFacts) -> Decision | None:
+    """With an issuer, a needed certificate is issued from the pending CSR or a new one."""
+    if not (facts.triggered and facts.issuer):
+        return None
+    if facts.pending_fits:
+        return Decision(Step.ISSUE, keep_pending=True)
+    return Decision(Step.ISSUE, why=generate_why(facts))
+
+
+def rule_wait(facts: CertFacts) -> Decision | None:
+    """The committed CSR is the pending one: the CA has it, nothing to do but wait."""
+    if facts.triggered and facts.pending_fits and facts.pending_is_committed:
+        return Decision(Step.WAIT)
+    return None
+
+
+def rule_keep(facts: CertFacts) -> Decision | None:
+    """A pending CSR with every wanted name is kept (and saved for the CA)."""
+    return Decision(Step.KEEP) if facts.triggered and facts.pending_fits else None
+
+
+def rule_generate(facts: CertFacts) -> Decision | None:
+    """Otherwise a needed certificate starts with a new CSR."""
+    return Decision(Step.GENERATE, why=generate_why(facts)) if facts.triggered else None
+
+
+def rule_restart(facts: CertFacts) -> Decision | None:
+    """Nothing to renew, but the installed certificate is not served yet."""
+    return Decision(Step.RESTART) if facts.restart_pending else None
+
+
+Rule = Callable[[CertFacts], "Decision | None"]
+DECISION_RULES: tuple[Rule, ...] = (
+    rule_install,
+    rule_issue,
+    rule_wait,
+    rule_keep,
+    rule_generate,
+    rule_restart,
+)
+# Steps after which a pending restart is still needed on its own: an install brings its own.
+RESTART_ALONGSIDE = frozenset({Step.GENERATE, Step.KEEP, Step.WAIT})
+
+
+def decide(facts: CertFacts) -> Decision:
+    """The first rule that applies; a pending restart rides along where no install follows."""
+    for rule in DECISION_RULES:
+        decision = rule(facts)
+        if decision is not None:
+            alongside = facts.restart_pending and decision.step in RESTART_ALONGSIDE
+            return replace(decision, restart_pending=alongside)
+    return Decision(Step.NOTHING)
+
+
+# --- the findings ------------------------------------------------------------------------
+
+AT_FILE = ("server_certificate", "file")
+AT_CERT = ("server_certificate",)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A finding about the node: code, severity, message and the node-file key it is at."""
+
+    code: str
+    severity: Severity
+    message: str
+    at: tuple[str, ...] = AT_CERT
+
+
+def note_key_mismatch(facts: CertFacts) -> Note | None:
+    """The desired certificate matches neither the pending CSR nor the installed key."""
+    leaf, pending, installed = facts.leaf, facts.pending, facts.installed
+    if leaf is None or not facts.installs_file:
+        return None
+    if (pending and key_matches(leaf, pending)) or (installed and key_matches(leaf, installed)):
+        return None
+    name = facts.node
+    return Note(
+        "csr.key_mismatch",
+        Severity.ERROR,
+        f"{facts.file} matches neither {name}'s pending CSR nor its current key: the "
+        "node would refuse the install. Have the CA sign the node's pending CSR "
+        f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.",
+        AT_FILE,
+    )
+
+
+def note_issuer_changed(facts: CertFacts) -> Note | None:
+    """The desired certificate comes from another CA than the installed one."""
+    leaf, installed = facts.leaf, facts.installed
+    if leaf is None or installed is None or not facts.installs_file:
+        return None
+    if leaf.authority_key_id == installed.authority_key_id:
+        return None
+    return Note(
+        "issuer.changed",
+        Severity.INFO,
+        f"{facts.file} is issued by '{leaf.issuer}' (AKI {leaf.authority_key_id}), "
+        f"the live certificate by '{installed.issuer}' (AKI "
+        f"{installed.authority_key_id}): the new chain is added to this node and "
+        "every linked peer first (Cisco's step D).",
+        AT_FILE,
+    )
+
+
+def note_san_dropped(facts: CertFacts) -> Note | None:
+    """The desired certificate lacks names the installed one carries."""
+    leaf, installed = facts.leaf, facts.installed
+    if leaf is None or installed is None or not facts.installs_file:
+        return None
+    dropped = sorted(installed.san_set() - leaf.san_set())
+    if not dropped:
+        return None
+    return Note(
+        "san.dropped",
+        Severity.WARNING,
+        f"the new certificate drops {', '.join(dropped)}, which the live one "
+        "carries: clients using those names will fail (Cisco's step A).",
+        AT_FILE,
+    )
+
+
+def note_renewal_due(facts: CertFacts) -> Note | None:
+    """The live certificate (no desired file) is inside its renewal window."""
+    installed = facts.installed
+    if installed is None or not (facts.judges_renewal and facts.due):
+        return None
+    days = (installed.not_after - facts.now).days
+    planned = f"issuer {facts.issuer} signs a new one" if facts.issuer else "a CSR is planned"
+    return Note(
+        "renewal.due",
+        Severity.WARNING,
+        f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
+        f"days left, renew_before {facts.renew_before}): {planned}.",
+    )
+
+
+def note_san_live_differs(facts: CertFacts) -> Note | None:
+    """The live certificate's SANs differ from the desired ones."""
+    installed = facts.installed
+    if installed is None or not (facts.judges_renewal and facts.sans_differ):
+        return None
+    parts = []
+    if missing := sorted(facts.want - installed.san_set()):
+        parts.append(f"lacks {', '.join(missing)}")
+    if extra := sorted(installed.san_set() - facts.want):
+        parts.append(f"carries {', '.join(extra)} that the new one will drop")
+    return Note(
+        "san.live_differs",
+        Severity.INFO,
+        f"the live certificate {' and '.join(parts)}: a CSR with the desired names is planned.",
+    )
+
+
+def note_csr_waiting(facts: CertFacts) -> Note | None:
+    """The decision is to wait for the CA to sign the committed pending CSR."""
+    if decide(facts).step is not Step.WAIT:
+        return None
+    name = facts.node
+    return Note(
+        "csr.waiting",
+        Severity.INFO,
+        f"the pending CSR csrs/{name}.csr.pem waits for a signed certificate: have "
+        f"the CA sign it and commit the result as certs/{name}.pem with "
+        "server_certificate.file set.",
+    )
+
+
+NoteRule = Callable[[CertFacts], "Note | None"]
+NOTE_RULES: tuple[NoteRule, ...] = (
+    note_key_mismatch,
+    note_issuer_changed,
+    note_san_dropped,
+    note_renewal_due,
+    note_san_live_differs,
+    note_csr_waiting,
+)
+
+
+def notes(facts: CertFacts) -> list[Note]:
+    """Every finding the rules make about the node's certificate."""
+    return [n for n in (rule(facts) for rule in NOTE_RULES) if n is not None]

@@ -1,0 +1,213 @@
+"""Each rule of the certificate lifecycle (reconciler.planning.lifecycle) on its own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from lifecycle_support import NOW, SANS, WANT, facts, installed, pki
+
+from reconciler.model import Severity
+from reconciler.planning.lifecycle import (
+    DECISION_RULES,
+    NOTE_RULES,
+    Decision,
+    Step,
+    decide,
+    generate_why,
+    note_csr_waiting,
+    note_issuer_changed,
+    note_key_mismatch,
+    note_renewal_due,
+    note_san_dropped,
+    note_san_live_differs,
+    notes,
+    renewal_due,
+    rule_generate,
+    rule_install,
+    rule_issue,
+    rule_keep,
+    rule_restart,
+    rule_wait,
+)
+
+# --- facts --------------------------------------------------------------------------------
+
+
+def test_renewal_due_window() -> None:
+    cert = installed()  # not after 2027-06-01
+    assert not renewal_due(None, "30d", NOW)
+    assert not renewal_due(cert, "30d", NOW)
+    assert renewal_due(cert, "30d", cert.not_after - timedelta(days=29))
+    assert renewal_due(cert, "30d", cert.not_after - timedelta(days=30))
+    assert not renewal_due(cert, "30d", cert.not_after - timedelta(days=31))
+    assert renewal_due(cert, "60%", NOW)  # a year's lifetime, 187 days left
+
+
+def test_facts_stages() -> None:
+    assert not facts().triggered
+    assert facts(due=True).triggered
+    assert facts(want=frozenset({"c.example.com"})).triggered
+    # A desired leaf equal to the installed one: nothing is judged.
+    same = facts(leaf=installed(), file="certs/n.pem", due=True)
+    assert not same.installs_file and not same.judges_renewal and not same.triggered
+    # Nothing installed, nothing pending, nothing wanted: nothing to judge.
+    assert not facts(installed=None, want=frozenset()).judges_renewal
+    assert facts(installed=None, want=frozenset(), live_pending=True).judges_renewal
+
+
+def test_pending_fits_needs_every_wanted_name() -> None:
+    assert facts(pending=pki().csr([*SANS, "extra.example.com"])).pending_fits
+    assert not facts(pending=pki().csr(SANS[:1])).pending_fits
+    assert not facts().pending_fits
+
+
+# --- decision rules -----------------------------------------------------------------------
+
+
+def test_rule_install() -> None:
+    new = pki().cert(key=pki().next_key)
+    assert rule_install(facts(leaf=new, file="certs/n.pem")) == Decision(Step.INSTALL)
+    assert rule_install(facts(leaf=new, installed=None)) == Decision(Step.INSTALL)
+    assert rule_install(facts(leaf=installed())) is None
+    assert rule_install(facts()) is None
+
+
+def test_rule_issue() -> None:
+    due = facts(due=True, issuer="ca1")
+    assert rule_issue(due) == Decision(Step.ISSUE, why="renewal is due")
+    kept = rule_issue(facts(due=True, issuer="ca1", pending=pki().csr()))
+    assert kept == Decision(Step.ISSUE, keep_pending=True)
+    # A committed pending CSR is issued too: with an issuer nobody waits for a CA.
+    committed = facts(due=True, issuer="ca1", pending=pki().csr(), pending_is_committed=True)
+    assert rule_issue(committed) == Decision(Step.ISSUE, keep_pending=True)
+    assert rule_issue(facts(due=True)) is None
+    assert rule_issue(facts(issuer="ca1")) is None
+
+
+def test_rule_wait() -> None:
+    waiting = facts(due=True, pending=pki().csr(), pending_is_committed=True)
+    assert rule_wait(waiting) == Decision(Step.WAIT)
+    assert rule_wait(facts(due=True, pending=pki().csr())) is None
+    assert rule_wait(facts(pending=pki().csr(), pending_is_committed=True)) is None
+
+
+def test_rule_keep() -> None:
+    assert rule_keep(facts(due=True, pending=pki().csr())) == Decision(Step.KEEP)
+    assert rule_keep(facts(due=True, pending=pki().csr(SANS[:1]))) is None
+    assert rule_keep(facts(pending=pki().csr())) is None
+
+
+def test_rule_generate_and_its_reason() -> None:
+    assert rule_generate(facts(due=True)) == Decision(Step.GENERATE, why="renewal is due")
+    differ = facts(want=WANT | {"c.example.com"})
+    assert rule_generate(differ) == Decision(
+        Step.GENERATE, why="the SANs differ from the desired ones"
+    )
+    discarded = generate_why(facts(due=True, pending=pki().csr(SANS[:1])))
+    assert discarded == "renewal is due; the pending CSR lacks b.example.com and is discarded first"
+    assert rule_generate(facts()) is None
+
+
+def test_rule_restart() -> None:
+    assert rule_restart(facts(restart_pending=True)) == Decision(Step.RESTART)
+    assert rule_restart(facts()) is None
+
+
+def test_decide_order_and_pending_restart() -> None:
+    assert [r.__name__ for r in DECISION_RULES] == [
+        "rule_install",
+        "rule_issue",
+        "rule_wait",
+        "rule_keep",
+        "rule_generate",
+        "rule_restart",
+    ]
+    new = pki().cert(key=pki().next_key)
+    # An install brings its own restart.
+    assert decide(facts(leaf=new, restart_pending=True)) == Decision(Step.INSTALL)
+    assert decide(facts(due=True, issuer="ca1", restart_pending=True)).restart_pending is False
+    # A CSR (new, kept or waiting) leaves the pending restart to do alongside.
+    for pending in ({}, {"pending": pki().csr()}):
+        assert decide(facts(due=True, restart_pending=True, **pending)).restart_pending
+    assert decide(facts(restart_pending=True)) == Decision(Step.RESTART)
+    assert decide(facts()) == Decision(Step.NOTHING)
+
+
+# --- finding rules ------------------------------------------------------------------------
+
+
+def test_note_key_mismatch() -> None:
+    other = pki().cert(key=pki().next_key)  # signed for the next key
+    note = note_key_mismatch(facts(leaf=other, file="certs/n.pem"))
+    assert note is not None and note.severity is Severity.ERROR and note.code == "csr.key_mismatch"
+    assert note.at == ("server_certificate", "file") and "certs/n.pem" in note.message
+    assert note_key_mismatch(facts(leaf=other, file="f", pending=pki().csr())) is None
+    same_key = pki().cert(ca=pki().new)  # re-signed for the installed key
+    assert note_key_mismatch(facts(leaf=same_key, file="f")) is None
+    assert note_key_mismatch(facts()) is None
+
+
+def test_note_issuer_changed() -> None:
+    new_ca = pki().cert(ca=pki().new)
+    note = note_issuer_changed(facts(leaf=new_ca, file="certs/n.pem"))
+    assert note is not None and note.severity is Severity.INFO
+    assert "Test Issuing CA G2" in note.message
+    same_ca = pki().cert(key=pki().next_key)
+    assert note_issuer_changed(facts(leaf=same_ca, file="f")) is None
+    assert note_issuer_changed(facts(leaf=new_ca, file="f", installed=None)) is None
+
+
+def test_note_san_dropped() -> None:
+    fewer = pki().cert(SANS[:1], key=pki().next_key)
+    note = note_san_dropped(facts(leaf=fewer, file="f"))
+    assert note is not None and note.severity is Severity.WARNING
+    assert "drops b.example.com" in note.message
+    assert note_san_dropped(facts(leaf=pki().cert(key=pki().next_key), file="f")) is None
+
+
+def test_note_renewal_due() -> None:
+    note = note_renewal_due(facts(due=True))
+    assert note is not None and note.severity is Severity.WARNING
+    assert "2027-06-01" in note.message and "a CSR is planned" in note.message
+    issued = note_renewal_due(facts(due=True, issuer="ca1"))
+    assert issued is not None and "issuer ca1 signs a new one" in issued.message
+    assert note_renewal_due(facts()) is None
+    # With a committed certificate the offline check reports renewal of that file instead.
+    assert note_renewal_due(facts(due=True, leaf=installed())) is None
+
+
+def test_note_san_live_differs() -> None:
+    note = note_san_live_differs(facts(want=frozenset({"a.example.com", "c.example.com"})))
+    assert note is not None and note.severity is Severity.INFO
+    assert "lacks c.example.com and carries b.example.com" in note.message
+    assert note_san_live_differs(facts()) is None
+    assert note_san_live_differs(facts(installed=None, live_pending=True)) is None
+
+
+def test_note_csr_waiting() -> None:
+    waiting = facts(due=True, pending=pki().csr(), pending_is_committed=True)
+    note = note_csr_waiting(waiting)
+    assert note is not None and "csrs/node1.csr.pem" in note.message
+    assert note_csr_waiting(facts(due=True, pending=pki().csr())) is None
+    with_issuer = facts(due=True, pending=pki().csr(), pending_is_committed=True, issuer="ca1")
+    assert note_csr_waiting(with_issuer) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "codes"),
+    [
+        ({}, []),
+        ({"due": True}, ["renewal.due"]),
+        ({"due": True, "want": WANT | {"c.example.com"}}, ["renewal.due", "san.live_differs"]),
+        (
+            {"due": True, "pending": "csr", "pending_is_committed": True},
+            ["renewal.due", "csr.waiting"],
+        ),
+    ],
+)
+def test_notes_collects_every_rule(changes: dict[str, object], codes: list[str]) -> None:
+    if changes.get("pending") == "csr":
+        changes = {**changes, "pending": pki().csr()}
+    assert [n.code for n in notes(facts(**changes))] == codes
+    assert len(NOTE_RULES) == 6
