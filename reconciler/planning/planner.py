@@ -464,7 +464,10 @@ def _to_manual(drafts: dict[str, Draft], lives: dict[str, LiveView]) -> None:
     """Actions the node's API cannot do become manual steps with the exact GUI path or CLI."""
     for draft in drafts.values():
         lv = lives.get(draft.node)
-        if lv is None or draft.kind in lv.live.capabilities:
+        if lv is None or (
+            draft.kind in lv.live.capabilities
+            and (not draft.store or kind_of(lv.live.type).store_capable(draft.store))
+        ):
             continue
         cert = draft.certificate
         draft.manual = kind_of(lv.live.type).manual(
