@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.drivers.base import Driver, Endpoint
-from reconciler.drivers.cucm import CucmDriver
+from reconciler.drivers.cucm import CucmDriver, VosCliDriver
 from reconciler.drivers.errors import ConfigError
 from reconciler.drivers.expressway import ExpresswayDriver
 from reconciler.drivers.http import NodeHttp
@@ -21,6 +21,8 @@ DRIVERS: dict[str, DriverClass] = {
     "expressway-e": ExpresswayDriver,
     "vcs": ExpresswayDriver,
     "cucm": CucmDriver,
+    "imp": VosCliDriver,
+    "cuc": VosCliDriver,
 }
 
 
