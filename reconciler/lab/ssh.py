@@ -6,10 +6,12 @@ services of the SOAP list), ``utils service list``, ``show version active``, ``e
 A Tomcat restart takes the HTTPS port down for ``restart_seconds``, then serves the
 installed tomcat identity and clears the "Cisco Tomcat" restart-pending flag.
 Login: the lab admin credentials (password auth). Output texts are [U] lookalikes.
+The services the CLI knows are the product's (``VosProduct.cli_services``; CUCM's by default).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -47,17 +49,18 @@ class _Server(asyncssh.SSHServer):
         return username == self.node.username and password == self.node.password
 
 
-def _service(name: str) -> str | None:
-    return next((s for s in ALL_SERVICES if s.lower() == name.strip().lower()), None)
+def _service(name: str, services: Sequence[str]) -> str | None:
+    return next((s for s in services if s.lower() == name.strip().lower()), None)
 
 
-async def run_command(node: Node, command: str, write: Any) -> int:
+async def run_command(node: Node, command: str, write: Any,
+                      services: Sequence[str] = ALL_SERVICES) -> int:
     """Run one CLI command, writing its output; 0 on success."""
     node.ssh_commands.append(command)
     node.faults.counters["SSH"] += 1
     cmd = " ".join(command.split())
     if cmd.lower().startswith(_RESTART):
-        service = _service(cmd[len(_RESTART):])
+        service = _service(cmd[len(_RESTART):], services)
         if service is None:
             write(f"Executed command unsuccessfully\nInvalid service: {cmd[len(_RESTART):]}\n")
             return 1
@@ -70,7 +73,7 @@ async def run_command(node: Node, command: str, write: Any) -> int:
         write(f"{service}[STARTED]\n")
         return 0
     if cmd.lower() == "utils service list":
-        for s in ALL_SERVICES:
+        for s in services:
             write(f"{s}[{node.service_status.get(s, 'Started').upper()}]\n")
         return 0
     if cmd.lower() == "show version active":
@@ -81,11 +84,11 @@ async def run_command(node: Node, command: str, write: Any) -> int:
     return 1
 
 
-async def _session(node: Node, process: Any) -> None:
+async def _session(node: Node, services: Sequence[str], process: Any) -> None:
     write = process.stdout.write
     try:
         if process.command:
-            process.exit(await run_command(node, process.command, write))
+            process.exit(await run_command(node, process.command, write, services))
             return
         write(f"\nCommand Line Interface is starting up, please wait ...\n\n{PROMPT}")
         while True:
@@ -96,7 +99,7 @@ async def _session(node: Node, process: Any) -> None:
             if cmd in ("exit", "quit"):
                 break
             if cmd:
-                await run_command(node, cmd, write)
+                await run_command(node, cmd, write, services)
             write(PROMPT)
         process.exit(0)
     except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, BrokenPipeError,
@@ -104,13 +107,14 @@ async def _session(node: Node, process: Any) -> None:
         process.exit(0)
 
 
-async def start_ssh(node: Node, host_key: Any, port: int = 0) -> tuple[Any, int]:
+async def start_ssh(node: Node, host_key: Any, port: int = 0,
+                    services: Sequence[str] = ALL_SERVICES) -> tuple[Any, int]:
     """Serve the node's CLI on loopback; ``port`` if free, else any free port."""
     for candidate in ([port, 0] if port else [0]):
         try:
             acceptor = await asyncssh.create_server(
                 partial(_Server, node), "127.0.0.1", candidate,
-                server_host_keys=[host_key], process_factory=partial(_session, node),
+                server_host_keys=[host_key], process_factory=partial(_session, node, services),
                 encoding="utf-8", line_editor=False,
             )
         except OSError:
