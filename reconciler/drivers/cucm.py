@@ -1,9 +1,13 @@
-"""Unified CM driver: Certificate Management REST API (14+), SOAP service control, SSH CLI.
+"""VOS driver: Certificate Management REST API (14+), SOAP service control, SSH CLI.
 
 Paths and fields follow device-apis.md's CUCM table and live in ``API``; which service
-restarts after which change is the kind's (``reconciler.kinds.cucm``); which of them only
-the SSH CLI can restart is ``CLI_ONLY``. A 12.5 node (no REST API: 404) reads as a node without
-capabilities, so every step on it is planned as manual.
+restarts after which change is the kind's (``reconciler.kinds.cucm``, ``.imp``, ``.cuc``);
+which of them only the SSH CLI can restart is ``CLI_ONLY``. A 12.5 node (no REST API: 404)
+reads as a node without capabilities, so every step on it is planned as manual.
+
+``CucmDriver`` serves Unified CM; ``VosCliDriver`` the VOS products where SOAP service
+control is not evidenced (IM and Presence, Unity Connection [U]): it restarts every service
+over the SSH CLI. Both read the trust stores of the endpoint's kind.
 """
 
 from __future__ import annotations
@@ -38,12 +42,17 @@ API: dict[str, tuple[str, str]] = {
     "identity.install": ("POST", BASE + "/identity/certificates"),  # [3P] leaf+chain
     "soap": ("POST", "/controlcenterservice2/services/ControlCenterServices"),  # [3P]
 }
-# certops store name -> CUCM "service" parameter
+# certops store name -> the REST "service" parameter (device-apis.md: only tomcat is
+# evidenced [3P], the rest is [U]). The IM&P and Unity Connection kinds change only
+# tomcat-trust over the API (``store_capable``); a wrong guess below shows as a read error
+# that names the store, never as an empty store.
 STORE_SERVICE = {
-    "tomcat-trust": "tomcat",
-    "callmanager-trust": "callmanager",
-    "capf-trust": "capf",
-    "ipsec-trust": "ipsec",
+    "tomcat-trust": "tomcat",  # [3P], the one value public clients use
+    "callmanager-trust": "callmanager",  # [U] (CUCM, Unity Connection)
+    "capf-trust": "capf",  # [U] (CUCM)
+    "ipsec-trust": "ipsec",  # [U] (every VOS product)
+    "cup-trust": "cup",  # [U] (IM&P)
+    "cup-xmpp-trust": "cup-xmpp",  # [U] (IM&P)
 }
 CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
 SOAP_NS = "http://schemas.cisco.com/ast/soap"
@@ -98,6 +107,7 @@ class CucmDriver:
         self.endpoint = endpoint
         self.http = http
         self.capabilities = kind_of(endpoint.type).capabilities
+        self.stores = kind_of(endpoint.type).stores
         self.poll_seconds = poll_seconds
         self.restart_timeout = restart_timeout
         self.probe: Probe = probe or self._handshake
@@ -129,7 +139,7 @@ class CucmDriver:
                 path=API["snapshot"][1],
             )
         identity, *stores = await gather_or_cancel(
-            self._identity(snap), *(self._store(s) for s in STORE_SERVICE)
+            self._identity(snap), *(self._store(s) for s in self.stores)
         )
         served = session_certificate(self.http) or await self.served_certificate()
 
@@ -142,7 +152,7 @@ class CucmDriver:
             version=str(snap.get("version")) if snap.get("version") else None,
             server_certificate=identity,
             served_certificate=served,
-            stores=dict(zip(STORE_SERVICE, stores, strict=True)),
+            stores=dict(zip(self.stores, stores, strict=True)),
             services_pending=tuple(sorted(str(s) for s in pending)),
             capabilities=tuple(sorted(self.capabilities)),
         )
@@ -165,8 +175,8 @@ class CucmDriver:
 
     async def read_store(self, store: str) -> tuple[str, ...]:
         """One trust store, one PEM per certificate (to check an upload took effect)."""
-        if store not in STORE_SERVICE:
-            raise ValueError(f"unknown CUCM trust store {store!r}")
+        if store not in self.stores:
+            raise ValueError(f"unknown {self.endpoint.type} trust store {store!r}")
         return await self._store(store)
 
     async def installed_certificate(self) -> str | None:
@@ -189,9 +199,10 @@ class CucmDriver:
         return tuple(p for e in entries for p in split_pems(str(e.get("certificate", ""))))
 
     async def trust_add(self, store: str, pems: Sequence[str]) -> None:
-        if store not in STORE_SERVICE:
+        if store not in self.stores:
             raise ValueError(
-                f"unknown CUCM trust store {store!r}: one of {', '.join(STORE_SERVICE)}"
+                f"unknown {self.endpoint.type} trust store {store!r}: one of "
+                f"{', '.join(self.stores)}"
             )
         await self._call(
             "trust.add",
@@ -239,13 +250,17 @@ class CucmDriver:
             json={"service": "tomcat", "certificates": [leaf_pem, *chain_pems]},
         )
 
+    def _over_soap(self, service: str) -> bool:
+        """Whether ``service`` restarts through SOAP (else through the SSH CLI)."""
+        return service not in CLI_ONLY
+
     async def restart_services(self, services: Sequence[str]) -> None:
         """SOAP for what SOAP restarts, the SSH CLI for Tomcat and HAProxy; wait until Started."""
-        soap = [s for s in services if s not in CLI_ONLY]
+        soap = [s for s in services if self._over_soap(s)]
         if soap:
             await self._soap("soapDoControlServices", soap, control="Restart")
         for service in services:
-            if service in CLI_ONLY:
+            if not self._over_soap(service):
                 await self._ssh(f"utils service restart {service}")
         if soap:
             await self._wait_started(soap)
@@ -358,3 +373,12 @@ class CucmDriver:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+class VosCliDriver(CucmDriver):
+    """A VOS product without evidenced SOAP service control (IM and Presence, Unity
+    Connection: ControlCenterServices there is [U]): every restart goes over the SSH CLI,
+    ``utils service restart <name>``, which returns once the service has started."""
+
+    def _over_soap(self, service: str) -> bool:
+        return False

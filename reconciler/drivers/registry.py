@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.drivers.base import Driver, Endpoint
-from reconciler.drivers.cucm import CucmDriver
+from reconciler.drivers.cucm import CucmDriver, VosCliDriver
 from reconciler.drivers.errors import ConfigError
 from reconciler.drivers.expressway import ExpresswayDriver
 from reconciler.drivers.http import NodeHttp
@@ -28,11 +28,19 @@ def vos(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Driver:
     return CucmDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name))
 
 
+def vos_cli(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Driver:
+    """A VOS product whose services restart over the SSH CLI only (SOAP there is [U])."""
+    name = endpoint.name
+    return VosCliDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name))
+
+
 DRIVERS: dict[str, DriverBuilder] = {
     "expressway-c": expressway,
     "expressway-e": expressway,
     "vcs": expressway,
     "cucm": vos,
+    "imp": vos_cli,
+    "cuc": vos_cli,
 }
 
 

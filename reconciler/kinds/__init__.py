@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from reconciler.kinds.base import NodeKind, Profile, Restart
+from reconciler.kinds.cuc import CUC
 from reconciler.kinds.cucm import CUCM, CucmNodeSpec
 from reconciler.kinds.expressway import EXPRESSWAY_C, EXPRESSWAY_E, VCS, ExpresswayNodeSpec
+from reconciler.kinds.imp import IMP
 from reconciler.model import NodeSpecBase
 
 # Registration: one line per kind.
@@ -23,6 +25,8 @@ _ALL: tuple[NodeKind, ...] = (
     EXPRESSWAY_E,
     VCS,
     CUCM,
+    IMP,
+    CUC,
 )
 KINDS: dict[str, NodeKind] = {k.type: k for k in _ALL}
 NODE_TYPES: tuple[str, ...] = tuple(KINDS)

@@ -3,7 +3,8 @@
 A ``NodeKind`` is a pure description (no I/O): its node-file model and trust stores, which
 stores must hold its own chain and which its linked peers', its extra leaf rules, what an
 install uploads, what restarts after an install and after a change to each store, whether
-a committed CSR stands for the pending one, the capabilities its driver may offer, and the
+a committed CSR stands for the pending one, the capabilities its driver may offer (and, where
+the API is evidenced for some stores only, which stores: ``store_capable``), and the
 exact GUI path or CLI command of each step done by hand. Checks, planner, steps, loader,
 schema and import ask the kind; none of them tests ``type``.
 
@@ -58,6 +59,7 @@ class NodeKind(Protocol):
     def capabilities(self) -> frozenset[str]: ...
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
+    def store_capable(self, store: str) -> bool: ...
     def services_after_trust(self, stores: Iterable[str]) -> tuple[str, ...]: ...
     def order_services(self, services: Iterable[str]) -> tuple[str, ...]: ...
     def manual(self, kind: str, **values: str) -> str: ...
@@ -88,10 +90,17 @@ class Profile:
     trust_restarts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     service_order: tuple[str, ...] = ()
     store_labels: Mapping[str, str] = field(default_factory=dict)  # store -> name in GUI/CLI
+    # Stores the API is evidenced to change; None: every store of the kind.
+    api_stores: frozenset[str] | None = None
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""
         return []
+
+    def store_capable(self, store: str) -> bool:
+        """Whether the driver may change ``store`` over the API (else the step is manual),
+        on top of the kind's ``capabilities``."""
+        return self.api_stores is None or store in self.api_stores
 
     def services_after_trust(self, stores: Iterable[str]) -> tuple[str, ...]:
         """The services that a change to ``stores`` needs restarted, in a safe order."""

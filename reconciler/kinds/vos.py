@@ -54,8 +54,13 @@ def vos_kind(
     identity_restart: tuple[str, ...],
     service_order: tuple[str, ...],
     capabilities: frozenset[str] = CAPABILITIES,
+    api_stores: frozenset[str] | None = None,
 ) -> Profile:
-    """A VOS product: the platform's rules with the product's stores, services and GUI."""
+    """A VOS product: the platform's rules with the product's stores, services and GUI.
+
+    ``api_stores``: the stores whose REST ``service`` value is evidenced (None: all of them);
+    a trust change to another store is planned as a manual step.
+    """
     return Profile(
         type=type_,
         title=title,
@@ -72,4 +77,5 @@ def vos_kind(
         trust_restarts=trust_restarts,
         service_order=service_order,
         store_labels=store_labels,
+        api_stores=api_stores,
     )

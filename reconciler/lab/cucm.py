@@ -1,5 +1,9 @@
 """Emulated Unified CM publisher (release 14+): Certificate Management REST API + SOAP.
 
+The same app emulates every VOS product: a ``VosProduct`` holds one product's tables (its
+REST service values, restarts, seeded identities, CLI services, whether it has SOAP);
+``CUCM`` is Unified CM's, ``reconciler.lab.vos_products`` the others' and the registry.
+
 Emulates the CUCM table of device-apis.md, one row per entry of ``ROUTES`` under
 ``BASE``: inventory [3P], list a trust store [3P] (as a bare list or ``{"certificates":
 [...]}``, chosen per node), add trust certificates [3P], read an identity [3P, weak],
@@ -14,6 +18,9 @@ restart; an identity install flags ``identity_restarts``. [U]: the inventory sch
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cryptography import x509
@@ -25,13 +32,13 @@ from starlette.types import ASGIApp
 from reconciler.lab.ca import is_ca, key_pem, load_certs, load_key, make_csr, new_key, spki
 from reconciler.lab.expressway import version_tuple
 from reconciler.lab.node import Node
+from reconciler.lab.soap import ALL_SERVICES
 from reconciler.lab.soap import ROUTES as SOAP_ROUTES
 from reconciler.lab.state import PendingCsr, TrustEntry, entry_of
-from reconciler.lab.web import Route, build_app, json_body
+from reconciler.lab.web import Handler, Route, build_app, json_body
 
 BASE = "/platformcom/api/v1/certmgr/config"
 SERVICES = ("tomcat", "callmanager", "capf", "ipsec")
-STORE_NAMES = {s: f"{s}-trust" for s in SERVICES}
 
 # Which restarts follow which trust change (device-apis.md, "which restarts" table).
 TRUST_RESTARTS: dict[str, tuple[str, ...]] = {
@@ -58,6 +65,50 @@ def _cucm_version(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.replace("-", ".").split(".")[:4] if p.isdigit())
 
 
+@dataclass(frozen=True)
+class VosProduct:
+    """One VOS product as the lab emulates it.
+
+    ``services``: the REST ``service`` values of its trust stores (store ``<service>-trust``);
+    ``trust_restarts``: service -> what a trust change there marks restart pending;
+    ``identities``: the identity services seeded on a new node -> CN template (``{fqdn}``,
+    ``{name}``; tomcat gets the topology's key and SANs); ``seeded_trust``: the stores that
+    start with the lab CAs; ``cli_services``: what ``utils service list`` shows and
+    ``utils service restart`` accepts; ``soap``: whether ControlCenterServices answers.
+    """
+
+    type: str
+    realm: str
+    version: str
+    services: tuple[str, ...]
+    trust_restarts: Mapping[str, tuple[str, ...]]
+    identity_restarts: Callable[[str, str], tuple[str, ...]]
+    identities: Mapping[str, str]
+    seeded_trust: tuple[str, ...]
+    cli_services: tuple[str, ...]
+    soap: bool
+
+
+CUCM = VosProduct(
+    type="cucm",
+    realm="Cisco Unified Communications Manager",
+    version="14.0.1.13900-155",
+    services=SERVICES,
+    trust_restarts=TRUST_RESTARTS,
+    identity_restarts=identity_restarts,
+    identities={"tomcat": "{fqdn}", "callmanager": "{fqdn}", "capf": "CAPF-{name}",
+                "ipsec": "{fqdn}"},
+    seeded_trust=("tomcat", "callmanager"),
+    cli_services=ALL_SERVICES,
+    soap=True,
+)
+
+
+def store_name(service: str) -> str:
+    """The trust store that the REST API reports for ``service`` (``<service>-trust``)."""
+    return f"{service}-trust"
+
+
 def has_rest(version: str) -> bool:
     return version_tuple(version)[:1] >= (14,)
 
@@ -66,9 +117,14 @@ def _bad(status: int, text: str) -> JSONResponse:
     return JSONResponse({"errorCode": status, "message": text}, status_code=status)
 
 
-def _service_arg(request: Request) -> str | None:
+def _service_arg(product: VosProduct, request: Request) -> str | None:
     service = request.query_params.get("service", "").lower()
-    return service if service in SERVICES else None
+    return service if service in product.services else None
+
+
+def _one_of(product: VosProduct) -> JSONResponse:
+    """400: the ``service`` value is not one of the product's."""
+    return _bad(400, f"service must be one of {', '.join(product.services)}")
 
 
 def _store(node: Node, service: str) -> list[TrustEntry]:
@@ -77,7 +133,7 @@ def _store(node: Node, service: str) -> list[TrustEntry]:
 
 def _item(entry: TrustEntry, service: str, *, with_pem: bool = True) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "service": STORE_NAMES[service], "subject": entry.subject, "issuer": entry.issuer,
+        "service": store_name(service), "subject": entry.subject, "issuer": entry.issuer,
         "serialNumber": entry.serial, "expiration": entry.not_after,
         "description": entry.description, "sha256": entry.sha256,
     }
@@ -96,12 +152,12 @@ def _identity_item(node: Node, service: str) -> dict[str, Any] | None:
     return item
 
 
-async def snapshot(node: Node, request: Request) -> Response:
-    identity = [i for s in SERVICES if (i := _identity_item(node, s)) is not None]
+async def snapshot(product: VosProduct, node: Node, request: Request) -> Response:
+    identity = [i for s in product.services if (i := _identity_item(node, s)) is not None]
     trust = [
-        {"service": STORE_NAMES[s],
+        {"service": store_name(s),
          "certificates": [_item(e, s, with_pem=False) for e in _store(node, s)]}
-        for s in SERVICES
+        for s in product.services
     ]
     return JSONResponse({
         "hostname": node.state.fqdn, "version": node.state.version, "identity": identity,
@@ -109,24 +165,24 @@ async def snapshot(node: Node, request: Request) -> Response:
     })
 
 
-async def list_trust(node: Node, request: Request) -> Response:
-    service = _service_arg(request)
+async def list_trust(product: VosProduct, node: Node, request: Request) -> Response:
+    service = _service_arg(product, request)
     if service is None:
-        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+        return _one_of(product)
     items = [_item(e, service) for e in _store(node, service)]
     if node.state.trust_list_shape == "list":
         return JSONResponse(items)
     return JSONResponse({"certificates": items})
 
 
-async def add_trust(node: Node, request: Request) -> Response:
+async def add_trust(product: VosProduct, node: Node, request: Request) -> Response:
     body = await json_body(request)
     if body is None:
         return _bad(400, "the body must be a JSON object")
     services, pems = body.get("service"), body.get("certificates")
     if (not isinstance(services, list) or not services
-            or not all(isinstance(s, str) and s.lower() in SERVICES for s in services)):
-        return _bad(400, f"service must be a list of {', '.join(SERVICES)}")
+            or not all(isinstance(s, str) and s.lower() in product.services for s in services)):
+        return _bad(400, f"service must be a list of {', '.join(product.services)}")
     if not isinstance(pems, list) or not pems or not all(isinstance(p, str) for p in pems):
         return _bad(400, "certificates must be a list of PEM texts")
     try:
@@ -146,30 +202,30 @@ async def add_trust(node: Node, request: Request) -> Response:
                 if service not in added:
                     added.append(service)
         if service in added:
-            node.mark_restart_pending(TRUST_RESTARTS[service])
+            node.mark_restart_pending(product.trust_restarts.get(service, ()))
     node.save()
     return JSONResponse(
-        {"message": "Certificates uploaded", "service": [STORE_NAMES[s] for s in added],
-         "restartRequired": [r for s in added for r in TRUST_RESTARTS[s]]},
+        {"message": "Certificates uploaded", "service": [store_name(s) for s in added],
+         "restartRequired": [r for s in added for r in product.trust_restarts.get(s, ())]},
         status_code=201,
     )
 
 
-async def read_identity(node: Node, request: Request) -> Response:
-    service = _service_arg(request)
+async def read_identity(product: VosProduct, node: Node, request: Request) -> Response:
+    service = _service_arg(product, request)
     if service is None:
-        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+        return _one_of(product)
     item = _identity_item(node, service)
     if item is None:
         return _bad(404, f"no identity certificate for {service}")
     return JSONResponse(item)
 
 
-async def generate_csr(node: Node, request: Request) -> Response:
+async def generate_csr(product: VosProduct, node: Node, request: Request) -> Response:
     body = await json_body(request)
     service = str((body or {}).get("service", "")).lower()
-    if body is None or service not in SERVICES:
-        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+    if body is None or service not in product.services:
+        return _one_of(product)
     key_type, length = str(body.get("keyType", "rsa")).lower(), int(body.get("keyLength", 2048))
     kinds = {("rsa", 2048): "rsa2048", ("rsa", 4096): "rsa4096",
              ("ec", 256): "ec256", ("ec", 384): "ec384", ("ec", 521): "ec521"}
@@ -205,11 +261,11 @@ def _issuer_trusted(node: Node, leaf: x509.Certificate, service: str) -> bool:
     return False
 
 
-async def install_identity(node: Node, request: Request) -> Response:
+async def install_identity(product: VosProduct, node: Node, request: Request) -> Response:
     body = await json_body(request)
     service = str((body or {}).get("service", "")).lower()
-    if body is None or service not in SERVICES:
-        return _bad(400, f"service must be one of {', '.join(SERVICES)}")
+    if body is None or service not in product.services:
+        return _one_of(product)
     pems = body.get("certificates")
     if not isinstance(pems, list) or not pems or not all(isinstance(p, str) for p in pems):
         return _bad(400, "certificates must be a list of PEM texts")
@@ -222,7 +278,7 @@ async def install_identity(node: Node, request: Request) -> Response:
         return _bad(400, "exactly one leaf certificate is expected")
     leaf = leaves[0]
     if not _issuer_trusted(node, leaf, service):
-        return _bad(400, f"the issuing CA of the certificate is not in {STORE_NAMES[service]}")
+        return _bad(400, f"the issuing CA of the certificate is not in {store_name(service)}")
     key = spki(leaf.public_key())
     pending = node.state.pending_csrs.get(service)
     current = node.state.identities.get(service)
@@ -236,28 +292,41 @@ async def install_identity(node: Node, request: Request) -> Response:
     node.state.identities[service] = node.identity_with_chain(
         leaf, key_text, [c for c in certs if c is not leaf]
     )
-    node.mark_restart_pending(identity_restarts(service, node.state.version))
+    node.mark_restart_pending(product.identity_restarts(service, node.state.version))
     node.save()
     return JSONResponse({"message": "Certificate uploaded", "service": service}, status_code=200)
 
 
-ROUTES: tuple[Route, ...] = (
-    Route("GET", BASE + "/snapshot/server", "snapshot", snapshot),
-    Route("GET", BASE + "/trust/certificate", "trust.list", list_trust),
-    Route("POST", BASE + "/trust/certificates", "trust.add", add_trust),
-    Route("GET", BASE + "/identity/certificate", "identity.read", read_identity),
-    Route("POST", BASE + "/csr", "csr.generate", generate_csr),
-    Route("POST", BASE + "/identity/certificates", "identity.install", install_identity),
-    *SOAP_ROUTES,
-)
+def vos_routes(product: VosProduct) -> tuple[Route, ...]:
+    """The product's API table: the REST rows, and SOAP service control where it has it."""
+
+    def bound(handler: Callable[..., Any]) -> Handler:
+        result: Handler = partial(handler, product)
+        return result
+
+    rest = (
+        Route("GET", BASE + "/snapshot/server", "snapshot", bound(snapshot)),
+        Route("GET", BASE + "/trust/certificate", "trust.list", bound(list_trust)),
+        Route("POST", BASE + "/trust/certificates", "trust.add", bound(add_trust)),
+        Route("GET", BASE + "/identity/certificate", "identity.read", bound(read_identity)),
+        Route("POST", BASE + "/csr", "csr.generate", bound(generate_csr)),
+        Route("POST", BASE + "/identity/certificates", "identity.install",
+              bound(install_identity)),
+    )
+    return (*rest, *SOAP_ROUTES) if product.soap else rest
 
 
-def cucm_app(node: Node) -> ASGIApp:
-    """The ASGI app of one emulated CUCM node (REST on /platformcom, SOAP service control)."""
+def vos_app(node: Node, product: VosProduct = CUCM) -> ASGIApp:
+    """The ASGI app of one emulated VOS node (REST on /platformcom, SOAP if the product has it)."""
 
     def gate(request: Request) -> Response | None:
         if request.url.path.startswith("/platformcom") and not has_rest(node.state.version):
             return PlainTextResponse("Not Found", status_code=404)  # 12.5: no REST API
         return None
 
-    return build_app(node, ROUTES, realm="Cisco Unified Communications Manager", gate=gate)
+    return build_app(node, vos_routes(product), realm=product.realm, gate=gate)
+
+
+def cucm_app(node: Node) -> ASGIApp:
+    """The ASGI app of one emulated CUCM node (REST on /platformcom, SOAP service control)."""
+    return vos_app(node, CUCM)

@@ -37,13 +37,14 @@ from reconciler.drivers.cucm import CucmDriver
 from reconciler.drivers.fleet import Inventory, InventoryEntry, close_all, make_drivers
 from reconciler.drivers.seams import CliRunner, DriverFactory, Probe
 from reconciler.lab.ca import cert_pem, load_or_create_pki
-from reconciler.lab.cucm import cucm_app
+from reconciler.lab.cucm import vos_app
 from reconciler.lab.expressway import expressway_app
 from reconciler.lab.faults import DroppedConnection, Fault
 from reconciler.lab.node import Node
 from reconciler.lab.platform_cli import run_command
 from reconciler.lab.server import Lab, LabOptions
 from reconciler.lab.topology import Topology
+from reconciler.lab.vos_products import VOS_PRODUCTS
 from reconciler.model import Desired
 
 # Patient enough for a loaded test machine, quick to give up on an injected fault.
@@ -87,7 +88,7 @@ def tls_probe(node: Node) -> Probe:
     return probe
 
 
-def cli_runner(node: Node) -> CliRunner:
+def cli_runner(node: Node, services: Sequence[str]) -> CliRunner:
     """Platform CLI commands on ``node``, as its SSH server runs them; the raw output.
 
     The command runs as a task of the node, so that a client giving up (the timeout) ends
@@ -98,7 +99,7 @@ def cli_runner(node: Node) -> CliRunner:
         out: list[str] = []
 
         async def command_task() -> None:
-            await run_command(node, command, out.append)
+            await run_command(node, command, out.append, services)
 
         task = node.spawn(command_task())
         try:
@@ -112,8 +113,9 @@ def cli_runner(node: Node) -> CliRunner:
 
 
 def app_of(node: Node) -> ASGIApp:
-    """The node's product API (Unified CM or Expressway)."""
-    return cucm_app(node) if node.state.is_cucm else expressway_app(node)
+    """The node's product API (a VOS product, or Expressway)."""
+    product = VOS_PRODUCTS.get(node.state.type)
+    return vos_app(node, product) if product else expressway_app(node)
 
 
 class InProcessLab:
@@ -124,7 +126,11 @@ class InProcessLab:
         self.nodes: dict[str, Node] = lab.nodes
         self.transports = {n: NodeTransport(node, app_of(node)) for n, node in self.nodes.items()}
         self.probes = {n: tls_probe(node) for n, node in self.nodes.items()}
-        self.clis = {n: cli_runner(node) for n, node in self.nodes.items() if node.state.is_cucm}
+        self.clis = {
+            n: cli_runner(node, VOS_PRODUCTS[node.state.type].cli_services)
+            for n, node in self.nodes.items()
+            if node.state.is_vos
+        }
         self.factory = DriverFactory(transport_for=self.transports.get,
                                      probe_for=self.probes.get, cli_for=self.clis.get)
         self.inventory = self._inventory()

@@ -2,7 +2,7 @@
 
 Both the SSH server (``ssh``) and the in-process CLI runner (``inprocess``) call
 ``run_command``: ``utils service restart <service>`` (Cisco Tomcat [C], Cisco HAProxy, and
-the other services of the SOAP list), ``utils service list``, ``show version active``.
+the other services of the product), ``utils service list``, ``show version active``.
 A Tomcat restart takes the HTTPS port down for ``restart_seconds``, then serves the
 installed tomcat identity and clears the "Cisco Tomcat" restart-pending flag; the command
 returns when the service is started again. Output texts are [U] lookalikes.
@@ -10,7 +10,7 @@ returns when the service is started again. Output texts are [U] lookalikes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from reconciler.lab.node import Node
 from reconciler.lab.soap import ALL_SERVICES
@@ -18,18 +18,19 @@ from reconciler.lab.soap import ALL_SERVICES
 _RESTART = "utils service restart "
 
 
-def _service(name: str) -> str | None:
+def _service(name: str, services: Sequence[str]) -> str | None:
     """The service's canonical name (the CLI ignores case), or None when unknown."""
-    return next((s for s in ALL_SERVICES if s.lower() == name.strip().lower()), None)
+    return next((s for s in services if s.lower() == name.strip().lower()), None)
 
 
-async def run_command(node: Node, command: str, write: Callable[[str], object]) -> int:
+async def run_command(node: Node, command: str, write: Callable[[str], object],
+                      services: Sequence[str] = ALL_SERVICES) -> int:
     """Run one CLI command, writing its output; 0 on success."""
     node.ssh_commands.append(command)
     node.faults.counters["SSH"] += 1
     cmd = " ".join(command.split())
     if cmd.lower().startswith(_RESTART):
-        service = _service(cmd[len(_RESTART):])
+        service = _service(cmd[len(_RESTART):], services)
         if service is None:
             write(f"Executed command unsuccessfully\nInvalid service: {cmd[len(_RESTART):]}\n")
             return 1
@@ -42,7 +43,7 @@ async def run_command(node: Node, command: str, write: Callable[[str], object]) 
         write(f"{service}[STARTED]\n")
         return 0
     if cmd.lower() == "utils service list":
-        for s in ALL_SERVICES:
+        for s in services:
             write(f"{s}[{node.service_status.get(s, 'Started').upper()}]\n")
         return 0
     if cmd.lower() == "show version active":

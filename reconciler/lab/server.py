@@ -26,13 +26,14 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from reconciler.lab.ca import load_or_create_builtins, load_or_create_pki
-from reconciler.lab.cucm import cucm_app
+from reconciler.lab.cucm import vos_app
 from reconciler.lab.expressway import expressway_app
 from reconciler.lab.faults import Fault
 from reconciler.lab.files import LabPaths
 from reconciler.lab.node import Node
 from reconciler.lab.state import TrustEntry, load_node, load_settings
 from reconciler.lab.topology import Topology, example_topology, seed_node, synthetic_topology
+from reconciler.lab.vos_products import VOS_PRODUCTS
 
 T = TypeVar("T")
 HOST = "127.0.0.1"
@@ -175,14 +176,16 @@ class Lab:
         if self.options.ssh:
             host_key = ssh.load_or_create_host_key(self.paths.ssh_host_key)
         for name, node in self.nodes.items():
-            app = cucm_app(node) if node.state.is_cucm else expressway_app(node)
+            product = VOS_PRODUCTS.get(node.state.type)
+            app = vos_app(node, product) if product else expressway_app(node)
             listener = HttpsListener(node, app, node.state.api_port)
             await listener.start()
             node.listener = listener
             self.listeners[name] = listener
             node.state.api_port = listener.port
-            if node.state.is_cucm and host_key is not None:
-                acceptor, port = await ssh.start_ssh(node, host_key, node.state.ssh_port)
+            if product is not None and host_key is not None:
+                acceptor, port = await ssh.start_ssh(node, host_key, node.state.ssh_port,
+                                                     product.cli_services)
                 self._ssh.append(acceptor)
                 self.ssh_ports[name] = node.state.ssh_port = port
             node.save()

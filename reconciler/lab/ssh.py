@@ -4,10 +4,12 @@ Answers at an ``admin:`` prompt (interactive shell) or as a single exec command;
 commands themselves (``utils service restart <service>``, ``utils service list``,
 ``show version active``) are ``platform_cli.run_command``, shared with the in-process
 runner; ``exit`` ends the session. Login: the lab admin credentials (password auth).
+The services the CLI knows are the product's (``VosProduct.cli_services``; CUCM's by default).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import asyncssh
 from reconciler.lab.files import atomic_write
 from reconciler.lab.node import Node
 from reconciler.lab.platform_cli import run_command
+from reconciler.lab.soap import ALL_SERVICES
 
 PROMPT = "admin:"
 
@@ -44,11 +47,11 @@ class _Server(asyncssh.SSHServer):
         return username == self.node.username and password == self.node.password
 
 
-async def _session(node: Node, process: Any) -> None:
+async def _session(node: Node, services: Sequence[str], process: Any) -> None:
     write = process.stdout.write
     try:
         if process.command:
-            process.exit(await run_command(node, process.command, write))
+            process.exit(await run_command(node, process.command, write, services))
             return
         write(f"\nCommand Line Interface is starting up, please wait ...\n\n{PROMPT}")
         while True:
@@ -59,7 +62,7 @@ async def _session(node: Node, process: Any) -> None:
             if cmd in ("exit", "quit"):
                 break
             if cmd:
-                await run_command(node, cmd, write)
+                await run_command(node, cmd, write, services)
             write(PROMPT)
         process.exit(0)
     except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, BrokenPipeError,
@@ -67,13 +70,14 @@ async def _session(node: Node, process: Any) -> None:
         process.exit(0)
 
 
-async def start_ssh(node: Node, host_key: Any, port: int = 0) -> tuple[Any, int]:
+async def start_ssh(node: Node, host_key: Any, port: int = 0,
+                    services: Sequence[str] = ALL_SERVICES) -> tuple[Any, int]:
     """Serve the node's CLI on loopback; ``port`` if free, else any free port."""
     for candidate in ([port, 0] if port else [0]):
         try:
             acceptor = await asyncssh.create_server(
                 partial(_Server, node), "127.0.0.1", candidate,
-                server_host_keys=[host_key], process_factory=partial(_session, node),
+                server_host_keys=[host_key], process_factory=partial(_session, node, services),
                 encoding="utf-8", line_editor=False,
             )
         except OSError:

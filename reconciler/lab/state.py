@@ -24,7 +24,7 @@ from reconciler.lab.ca import cert_pem, load_certs, sha256_hex
 from reconciler.lab.faults import Fault
 from reconciler.lab.files import LabPaths, atomic_write
 
-LabNodeType = Literal["expressway-c", "expressway-e", "vcs", "cucm"]
+LabNodeType = Literal["expressway-c", "expressway-e", "vcs", "cucm", "imp", "cuc"]
 EXPRESSWAY_TYPES: tuple[str, ...] = ("expressway-c", "expressway-e", "vcs")
 TrustShape = Literal["list", "wrapped"]
 
@@ -105,8 +105,9 @@ class NodeState(BaseModel):
     ssh_port: int = 0
 
     @property
-    def is_cucm(self) -> bool:
-        return self.type == "cucm"
+    def is_vos(self) -> bool:
+        """A VOS product (CUCM, IM and Presence, Unity Connection): REST, SSH CLI."""
+        return self.type not in EXPRESSWAY_TYPES
 
 
 class LabSettings(BaseModel):

@@ -5,14 +5,14 @@ A topology YAML (read with ruamel.yaml)::
     defaults: {restart_seconds: 3, builtin_cas: 100, latency_ms: 0}
     nodes:
       - name: expe1
-        type: expressway-e            # expressway-c | expressway-e | vcs | cucm
+        type: expressway-e            # expressway-c | expressway-e | vcs | cucm | imp | cuc
         fqdn: expe1.nart.com          # the system FQDN: CN of the CSRs the node makes
         sans: [expe.nart.com, join.nart.com]
         links: [expc1]
-        version: X15.0.2              # CUCM: 14.0.1.13900-155, or 12.5.1.x (no REST API)
+        version: X15.0.2              # VOS: 14.0.1.13900-155, or 12.5.1.x (no REST API)
         certificate: {ca: old, days_left: 20, lifetime_days: 365, key: rsa2048}
         restart_seconds: 3
-        trust_list_shape: wrapped     # CUCM: list | wrapped
+        trust_list_shape: wrapped     # VOS: list | wrapped
         faults: [{match: restart, status: 503, count: 1}]
 
 ``seed_node`` turns one entry into a fresh ``NodeState`` (keys, a server certificate from
@@ -38,9 +38,9 @@ from reconciler.lab.state import (
     TrustShape,
     entry_of,
 )
+from reconciler.lab.vos_products import VOS_PRODUCTS
 
 EXPRESSWAY_VERSION = "X15.0.2"
-CUCM_VERSION = "14.0.1.13900-155"
 
 
 class CertSpec(BaseModel):
@@ -161,18 +161,19 @@ def seed_node(spec: TopologyNode, defaults: TopologyDefaults, pki: LabPki) -> No
         return NodeState(**common, version=spec.version or EXPRESSWAY_VERSION,
                          served=ident, server=ident.model_copy(deep=True),
                          trusted_cas=trust_pems)
+    product = VOS_PRODUCTS[spec.type]
     identities = {
-        "tomcat": _identity(pki, spec.certificate, kind, fqdn, spec.sans, now),
-        "callmanager": _identity(pki, spec.certificate, "ec256", fqdn, [], now),
-        "capf": _identity(pki, spec.certificate, "ec256", f"CAPF-{spec.name}", [], now),
-        "ipsec": _identity(pki, spec.certificate, "ec256", fqdn, [], now),
+        service: _identity(pki, spec.certificate, kind if service == "tomcat" else "ec256",
+                           cn.format(fqdn=fqdn, name=spec.name),
+                           spec.sans if service == "tomcat" else [], now)
+        for service, cn in product.identities.items()
     }
     entries = [entry_of(c, "lab CA") for c in (pki.root.cert,
                                                 pki.issuing[spec.certificate.ca].cert)]
     return NodeState(
-        **common, version=spec.version or CUCM_VERSION,
+        **common, version=spec.version or product.version,
         served=identities["tomcat"].model_copy(deep=True), identities=identities,
-        trust={"tomcat": list(entries), "callmanager": list(entries), "capf": [], "ipsec": []},
+        trust={s: list(entries) if s in product.seeded_trust else [] for s in product.services},
         builtin_cas=spec.builtin_cas if spec.builtin_cas is not None else defaults.builtin_cas,
         trust_list_shape=spec.trust_list_shape or _shape(spec.name),
     )

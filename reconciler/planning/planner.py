@@ -534,10 +534,14 @@ def _to_manual(ctx: _Ctx, drafts: Drafts) -> dict[str, Draft]:
     out: dict[str, Draft] = {}
     for aid, draft in drafts.items():
         lv = ctx.lives.get(draft.node)
-        if lv is None or draft.kind in lv.live.capabilities or draft.kind == "cert.issue":
+        kind = ctx.fleet.nodes[draft.node].kind
+        if lv is None or draft.kind == "cert.issue" or (
+            draft.kind in lv.live.capabilities
+            and (not draft.store or kind.store_capable(draft.store))
+        ):
             out[aid] = draft
         else:
-            out[aid] = _manual(ctx.fleet.nodes[draft.node].kind, draft)
+            out[aid] = _manual(kind, draft)
     return out
 
 

@@ -76,7 +76,7 @@ def test_unknown_and_missing_type() -> None:
     [msg] = node_messages("", head="name: expe1\ntype: cube\n")
     assert msg == (
         "nodes/expe1.yaml:2:7: unknown node type 'cube' "
-        "(valid types: expressway-c, expressway-e, vcs, cucm)"
+        "(valid types: expressway-c, expressway-e, vcs, cucm, imp, cuc)"
     )
     [msg] = node_messages("", head="name: expe1\n")
     assert msg.startswith("nodes/expe1.yaml:1:1: missing required key 'type'")

@@ -126,7 +126,7 @@ def test_synthetic_fleet_of_20(tmp_path: Path) -> None:
         for name, node in lab.lab.nodes.items():
             r = httpx.get(lab.url(name) + "/api/provisioning/sysinfo", verify=False,
                           auth=(node.username, node.password))
-            assert r.status_code == (404 if node.state.is_cucm else 200)
+            assert r.status_code == (404 if node.state.is_vos else 200)
 
 
 def _port_free(port: int) -> bool:

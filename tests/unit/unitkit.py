@@ -118,14 +118,14 @@ def served(lab: InProcessLab, node: str) -> x509.Certificate:
 def installed(lab: InProcessLab, node: str) -> str:
     """PEM of the installed server (Expressway) or tomcat identity (CUCM) certificate."""
     state = lab.nodes[node].state
-    ident = state.identities["tomcat"] if state.is_cucm else (state.server or state.served)
+    ident = state.identities["tomcat"] if state.is_vos else (state.server or state.served)
     return ident.cert_pem
 
 
 def trust_pems(lab: InProcessLab, node: str, store: str) -> list[str]:
     """PEMs of one trust store, straight from the node's state (built-ins included)."""
     n = lab.nodes[node]
-    if n.state.is_cucm:
+    if n.state.is_vos:
         service = store.removesuffix("-trust")
         return [e.pem for e in n.builtins[: n.state.builtin_cas]] + [
             e.pem for e in n.state.trust.get(service, [])
