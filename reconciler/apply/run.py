@@ -14,7 +14,7 @@ from reconciler.apply.steps import StepContext, Timing
 from reconciler.checks import FleetView
 from reconciler.drivers import Inventory, make_drivers
 from reconciler.drivers.fleet import close_all
-from reconciler.issuers import issuer_for
+from reconciler.issuers import issuers_of
 from reconciler.model import ApplyResult, CertopsError, LiveNode, Plan, Severity
 from reconciler.pki import default_cache
 from reconciler.planning import make_plan
@@ -111,16 +111,13 @@ async def apply(
             return ApplyRun(plan, None)
         if not confirm(plan):
             return ApplyRun(plan, None)
-        issuers = {
-            name: issuer_for(name, spec, env) for name, spec in fleet.desired.fleet.issuers.items()
-        }
         ctx = StepContext(
             plan=plan,
             fleet=fleet,
             drivers=drivers,
             desired_root=root,
             timing=timing or Timing(),
-            issuers=issuers,
+            issuers=issuers_of(fleet.desired.fleet.issuers, env),
             now=now,
         )
         result = await execute(plan, ctx, parallelism=parallelism, listener=listener)

@@ -20,6 +20,11 @@ ISSUER_TYPES: dict[str, IssuerFactory] = {
 }
 
 
+def issuers_of(specs: Mapping[str, IssuerSpec], env: Mapping[str, str]) -> dict[str, Issuer]:
+    """Every issuer of certops.yaml by name, ready to sign."""
+    return {name: issuer_for(name, spec, env) for name, spec in specs.items()}
+
+
 def issuer_for(name: str, spec: IssuerSpec, env: Mapping[str, str]) -> Issuer:
     """The issuer ``name`` of certops.yaml, ready to sign."""
     factory = ISSUER_TYPES.get(spec.type)
@@ -36,4 +41,5 @@ __all__ = [
     "Issuer",
     "Pending",
     "issuer_for",
+    "issuers_of",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from unitkit import FAST, Events, served
+from unitkit import apply as unitkit_apply
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuers"))
 from openssl_ca import OpensslCa, have_openssl, make_openssl_ca
@@ -144,3 +145,21 @@ async def test_an_issuer_that_fails_stops_the_node_with_its_message(
 def test_issuer_spec_is_what_certops_yaml_holds() -> None:
     spec = IssuerSpec(type="command", run=("sign",))
     assert spec.timeout == 120 and spec.ca_files == ()
+
+
+async def test_one_apply_renews_hands_off_through_the_planned_issuance(
+    lab: InProcessLab, desired: Path, tmp_path: Path
+) -> None:
+    """Renewal due, issuer named: plan → trust of the issuer's root on expe1 and expc1 →
+    CSR → issue → install → restart, in ONE apply; the next plan is empty."""
+    ca = make_openssl_ca(tmp_path / "ca")
+    with_issuer(desired, ca)
+    run_, result = await unitkit_apply(lab, desired)
+    kinds = [a.kind for a in run_.plan.actions if a.node == "expe1"]
+    assert kinds == ["trust.add", "csr.generate", "cert.issue", "cert.install", "node.restart"]
+    install = next(a for a in run_.plan.actions if a.kind == "cert.install")
+    assert install.certificate is None and install.certificate_from == "expe1/cert.issue"
+    assert result is not None and result.ok, [r.detail for r in result.results]
+    assert "certops test openssl CA" in served(lab, "expe1").issuer.rfc4514_string()
+    again, nothing = await unitkit_apply(lab, desired)
+    assert nothing is None and not [a for a in again.plan.actions if a.node == "expe1"]

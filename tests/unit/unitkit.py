@@ -19,6 +19,7 @@ from reconciler.apply.executor import execute
 from reconciler.apply.planrun import PlanRun, compute_plan, load_fleet
 from reconciler.apply.steps import StepContext, Timing
 from reconciler.drivers import Driver
+from reconciler.issuers import issuers_of
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Action, ApplyResult
 from reconciler.pki import build_chain, default_cache
@@ -71,8 +72,9 @@ async def apply(lab: InProcessLab, root: Path,
     assert not run.plan.blocked, [f.render() for f in run.plan.findings]
     if not run.plan.actions:
         return run, None
+    issuers = issuers_of(run.fleet.desired.fleet.issuers, {"PATH": "/usr/bin:/bin"})
     ctx = StepContext(plan=run.plan, fleet=run.fleet, drivers=drivers, desired_root=root,
-                      timing=FAST)
+                      timing=FAST, issuers=issuers)
     return run, await execute(run.plan, ctx, listener=events)
 
 
