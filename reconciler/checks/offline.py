@@ -46,8 +46,6 @@ def certificate_findings(
     ``source`` names where the certificate came from in messages (its file, or the issuer
     that returned it during apply: the same rules hold for both).
     """
-    sc = view.node.spec.server_certificate
-    assert sc is not None
     policy = fleet.desired.fleet.policy
     file_pos = view.node.pos("server_certificate", "file")
     pool = [*bundled, *fleet.ca_pool.values()]
@@ -61,40 +59,54 @@ def certificate_findings(
         kind_rules=view.kind.leaf_findings,
     )
     out = [_at(f, view, file_pos) for f in result.findings]
-
-    want = {n.lower() for n in sc.subject_alt_names}
-    have = leaf.san_set()
-    if want != have:
-        parts = []
-        if missing := sorted(want - have):
-            parts.append(f"it lacks {', '.join(missing)}")
-        if extra := sorted(have - want):
-            parts.append(f"it adds {', '.join(extra)}")
-        out.append(
-            _error(
-                "san.mismatch",
-                view,
-                file_pos,
-                f"the SANs of {source} differ from subject_alt_names: {'; '.join(parts)}. "
-                "Have the CA sign a CSR with exactly the listed names, or correct the list.",
-            )
-        )
-
-    renew = sc.renew_before or policy.renew_before
-    due = leaf.not_after - parse_duration(renew, leaf.not_before, leaf.not_after)
-    if due <= now < leaf.not_after:
-        days = (leaf.not_after - now).days
-        out.append(
-            _error(
-                "renewal.due",
-                view,
-                file_pos,
-                f"{source} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
-                f"{renew}): request a new certificate.",
-                Severity.WARNING,
-            )
-        )
+    out += _san_findings(view, leaf, source, file_pos)
+    out += _renewal_findings(fleet, view, leaf, now, source, file_pos)
     return out
+
+
+def _san_findings(view: NodeView, leaf: CertInfo, source: str, pos: SourcePos) -> list[Finding]:
+    """Cisco's step C: the certificate carries exactly the names the node file lists."""
+    sc = view.node.spec.server_certificate
+    want = {n.lower() for n in sc.subject_alt_names} if sc else set()
+    have = leaf.san_set()
+    if want == have:
+        return []
+    parts = []
+    if missing := sorted(want - have):
+        parts.append(f"it lacks {', '.join(missing)}")
+    if extra := sorted(have - want):
+        parts.append(f"it adds {', '.join(extra)}")
+    return [
+        _error(
+            "san.mismatch",
+            view,
+            pos,
+            f"the SANs of {source} differ from subject_alt_names: {'; '.join(parts)}. "
+            "Have the CA sign a CSR with exactly the listed names, or correct the list.",
+        )
+    ]
+
+
+def _renewal_findings(
+    fleet: FleetView, view: NodeView, leaf: CertInfo, now: datetime, source: str, pos: SourcePos
+) -> list[Finding]:
+    """A certificate already inside its renewal window."""
+    sc = view.node.spec.server_certificate
+    renew = (sc.renew_before if sc else None) or fleet.desired.fleet.policy.renew_before
+    due = leaf.not_after - parse_duration(renew, leaf.not_before, leaf.not_after)
+    if not due <= now < leaf.not_after:
+        return []
+    days = (leaf.not_after - now).days
+    return [
+        _error(
+            "renewal.due",
+            view,
+            pos,
+            f"{source} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
+            f"{renew}): request a new certificate.",
+            Severity.WARNING,
+        )
+    ]
 
 
 def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:

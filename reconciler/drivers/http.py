@@ -119,61 +119,14 @@ class NodeHttp:
         """Send a request; retry temporary failures; map every failure to a DriverError."""
         attempts = 1 + (self.settings.retries if retry else 0)
         delay = self.settings.backoff
+        if self.server_name:
+            kwargs["extensions"] = {"sni_hostname": self.server_name}
         for attempt in range(1, attempts + 1):
             self.counts[method.upper()] += 1
-            retry_after: float | None = None
-            if self.server_name:
-                kwargs["extensions"] = {"sni_hostname": self.server_name}
-            try:
-                response = await self.client.request(method, path, **kwargs)
-            except httpx.TimeoutException as exc:
-                # A connect or pool timeout means the request never left; a read or write
-                # timeout means the node may have acted on it.
-                error: TemporaryError = Unreachable(
-                    self.node,
-                    f"timed out ({type(exc).__name__})",
-                    method=method,
-                    path=path,
-                    sent=isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout),
-                    hint="the node is slow or down; try again later",
-                )
-            except (
-                httpx.ConnectError,
-                httpx.RemoteProtocolError,
-                httpx.ReadError,
-                httpx.WriteError,
-            ) as exc:
-                if _is_tls_verification(exc):
-                    raise PermanentError(
-                        self.node,
-                        f"TLS verification failed: {_root_cause(exc)}",
-                        method=method,
-                        path=path,
-                        hint="add the CA of the node's certificate under cas/ "
-                        "(or set tls_verify: false on this node, which every plan will show)",
-                    ) from None
-                error = Unreachable(
-                    self.node,
-                    f"connection failed: {_root_cause(exc)}",
-                    method=method,
-                    path=path,
-                    sent=not isinstance(exc, httpx.ConnectError),
-                    hint="check the URL, the network and that the node is up",
-                )
-            except httpx.HTTPError as exc:
-                raise PermanentError(
-                    self.node, str(exc) or type(exc).__name__, method=method, path=path
-                ) from None
-            else:
-                if response.status_code in expect:
-                    self._note_peer(response)
-                    return response
-
-                error_or_final = self._status_error(method, path, response)
-                if not isinstance(error_or_final, TemporaryError):
-                    raise error_or_final
-                error = error_or_final
-                retry_after = _retry_after(response)
+            outcome = await self._attempt(method, path, expect, kwargs)
+            if isinstance(outcome, httpx.Response):
+                return outcome
+            error, retry_after = outcome
             if attempt == attempts:
                 raise error
             wait = min(delay, self.settings.max_backoff) * (0.8 + 0.4 * random.random())
@@ -182,6 +135,59 @@ class NodeHttp:
             await asyncio.sleep(wait)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self, method: str, path: str, expect: tuple[int, ...], kwargs: dict[str, Any]
+    ) -> httpx.Response | tuple[TemporaryError, float | None]:
+        """One try: the response, or a temporary error (with the node's Retry-After) to retry
+        on; a permanent failure is raised."""
+        try:
+            response = await self.client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            # A connect or pool timeout means the request never left; a read or write
+            # timeout means the node may have acted on it.
+            return Unreachable(
+                self.node,
+                f"timed out ({type(exc).__name__})",
+                method=method,
+                path=path,
+                sent=isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout),
+                hint="the node is slow or down; try again later",
+            ), None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError,
+                httpx.WriteError) as exc:
+            return self._connection_error(method, path, exc), None
+        except httpx.HTTPError as exc:
+            raise PermanentError(
+                self.node, str(exc) or type(exc).__name__, method=method, path=path
+            ) from None
+        if response.status_code in expect:
+            self._note_peer(response)
+            return response
+        error = self._status_error(method, path, response)
+        if not isinstance(error, TemporaryError):
+            raise error
+        return error, _retry_after(response)
+
+    def _connection_error(self, method: str, path: str, exc: httpx.HTTPError) -> TemporaryError:
+        """A connection that failed: TLS verification is permanent (raised), the rest retried."""
+        if _is_tls_verification(exc):
+            raise PermanentError(
+                self.node,
+                f"TLS verification failed: {_root_cause(exc)}",
+                method=method,
+                path=path,
+                hint="add the CA of the node's certificate under cas/ "
+                "(or set tls_verify: false on this node, which every plan will show)",
+            ) from None
+        return Unreachable(
+            self.node,
+            f"connection failed: {_root_cause(exc)}",
+            method=method,
+            path=path,
+            sent=not isinstance(exc, httpx.ConnectError),
+            hint="check the URL, the network and that the node is up",
+        )
 
     def _note_peer(self, response: httpx.Response) -> None:
         """Keep the certificate the node presented on this connection (what it serves)."""
