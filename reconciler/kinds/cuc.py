@@ -1,6 +1,6 @@
 """Cisco Unity Connection (release 14+ for the REST API): a VOS product (``kinds.vos``).
 
-Evidence: /tmp/vos-evidence.md, which quotes Cisco's Unity Connection 15 OS Administration
+Evidence: docs/device-evidence-vos.md, which quotes Cisco's Unity Connection 15 OS Administration
 guide, chapter "Security" (CUC-OS-15), and TAC document 211622 on secure SIP (NGE) between
 CUCM and Unity Connection (CUC-NGE-TAC). Tags: [C] Cisco's own text, [3P] third-party code,
 [U] our inference, unconfirmed.

@@ -1,6 +1,6 @@
 """Cisco Unified Communications Manager IM and Presence Service (release 14+ for the REST API).
 
-A VOS product (``reconciler.kinds.vos``). Evidence: /tmp/vos-evidence.md, which quotes
+A VOS product (``reconciler.kinds.vos``). Evidence: docs/device-evidence-vos.md, which quotes
 Cisco's "Configure Certificates" chapter of the IM and Presence 12.5(1) configuration guide
 (IMP-CFG-125), its federation guide (IMP-FED-125) and the MRA deployment guide X15 (MRA-X15).
 Tags: [C] Cisco's own text, [3P] third-party code, [U] our inference, unconfirmed.

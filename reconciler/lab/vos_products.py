@@ -4,7 +4,7 @@ Both run the VOS platform, so they are the CUCM emulator (``reconciler.lab.cucm`
 their own tables: the REST ``service`` values of their trust stores, what a trust change or
 an identity install marks restart pending, the services their SSH CLI knows, and no SOAP
 ControlCenterServices endpoint (on IM&P and Unity Connection it is [U], so the lab answers
-404 there and certops restarts through the CLI). Evidence: /tmp/vos-evidence.md; the
+404 there and certops restarts through the CLI). Evidence: docs/device-evidence-vos.md; the
 restart tables are the kinds' (``reconciler.kinds.imp``, ``.cuc``), where every [U] is
 explained. What the lab cannot vouch for, as on CUCM: the REST ``service`` values other
 than ``tomcat`` ([U]: ``cup``, ``cup-xmpp``, ``ipsec``, ``callmanager``), the inventory
