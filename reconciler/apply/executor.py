@@ -12,13 +12,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler.apply.steps import STEPS, StepContext, StepFailed
 from reconciler.drivers import Driver, DriverError
 from reconciler.drivers.fleet import read_all
-from reconciler.model import Action, ActionResult, ApplyResult, CertopsError, LiveNode, Plan
+from reconciler.model import (
+    Action,
+    ActionResult,
+    ApplyResult,
+    CertopsError,
+    LiveNode,
+    Outcome,
+    Plan,
+)
 
 Listener = Callable[[str, Action, str], None]  # (event, action, detail): started/done/failed
 
@@ -70,87 +78,103 @@ class _Run:
     started_at: datetime
 
 
+@dataclass
+class _Walk:
+    """The state of one walk through the graph: results so far, steps running, the stop."""
+
+    plan: Plan
+    ctx: StepContext
+    parallelism: int
+    notify: Listener
+    results: dict[str, ActionResult] = field(default_factory=dict)
+    running: dict[asyncio.Task[str], _Run] = field(default_factory=dict)
+    stop: str | None = None
+
+    def ready(self, action: Action) -> bool:
+        """Not started yet, and everything it depends on is done."""
+        in_flight = {r.action.id for r in self.running.values()}
+        if action.id in self.results or action.id in in_flight:
+            return False
+        done = self.results
+        return all(d in done and done[d].outcome == "done" for d in action.depends_on)
+
+    def start_ready(self) -> None:
+        """Start what is ready, up to the parallelism; stop at the first manual step."""
+        for action in self.plan.actions:
+            if self.stop is not None or len(self.running) >= self.parallelism:
+                return
+            if not self.ready(action):
+                continue
+            if action.kind == "manual":
+                self.stop = f"stopped before the manual step {action.id}: {action.manual}"
+                self.record(action, "manual", action.manual or "")
+                return
+            self.notify("started", action, action.reason)
+            task = asyncio.create_task(STEPS[action.kind](self.ctx, action))
+            self.running[task] = _Run(action, time.monotonic(), datetime.now(UTC))
+
+    def finish(self, task: asyncio.Task[str]) -> None:
+        """Record a finished step; the first failure stops new work."""
+        run = self.running.pop(task)
+        outcome: Outcome = "done"
+        try:
+            detail = task.result()
+        except (StepFailed, DriverError) as exc:
+            detail, outcome = str(exc), "failed"
+        except Exception as exc:  # a bug must not leave other nodes half-done silently
+            detail, outcome = f"internal error: {type(exc).__name__}: {exc}", "failed"
+        self.record(run.action, outcome, detail, run)
+        if outcome == "failed" and self.stop is None:
+            self.stop = f"{run.action.id} failed: {detail}"
+
+    def record(
+        self, action: Action, outcome: Outcome, detail: str, run: _Run | None = None
+    ) -> None:
+        self.results[action.id] = ActionResult(
+            id=action.id,
+            kind=action.kind,
+            node=action.node,
+            outcome=outcome,
+            detail=detail,
+            started_at=run.started_at if run else None,
+            seconds=round(time.monotonic() - run.started, 3) if run else 0.0,
+            replaced_certificate=self.ctx.replaced.get(action.id) if run else None,
+        )
+        self.notify(outcome, action, detail)
+
+    def skip_the_rest(self) -> None:
+        why = self.stop or "a step it depends on did not complete"
+        for action in self.plan.actions:
+            if action.id not in self.results:
+                self.results[action.id] = ActionResult(
+                    id=action.id,
+                    kind=action.kind,
+                    node=action.node,
+                    outcome="skipped",
+                    detail=f"not started: {why}",
+                )
+                self.notify("skipped", action, why)
+
+
 async def execute(
     plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None
 ) -> ApplyResult:
     """Run the plan's actions in dependency order; see the module docstring."""
     t0, started_at = time.monotonic(), datetime.now(UTC)
-    notify = listener or (lambda *_: None)
-    results: dict[str, ActionResult] = {}
-    running: dict[asyncio.Task[str], _Run] = {}
-    stop: str | None = None
-    order = list(plan.actions)
-
-    def ready(action: Action) -> bool:
-        return all(
-            results.get(d) is not None and results[d].outcome == "done" for d in action.depends_on
-        )
-
+    walk = _Walk(plan, ctx, parallelism, listener or (lambda *_: None))
     while True:
-        if stop is None:
-            in_flight = {r.action.id for r in running.values()}
-            for action in order:
-                if len(running) >= parallelism:
-                    break
-                if action.id in results or action.id in in_flight or not ready(action):
-                    continue
-                if action.kind == "manual":
-                    stop = f"stopped before the manual step {action.id}: {action.manual}"
-                    results[action.id] = ActionResult(
-                        id=action.id,
-                        kind=action.kind,
-                        node=action.node,
-                        outcome="manual",
-                        detail=action.manual or "",
-                    )
-                    notify("manual", action, action.manual or "")
-                    break
-                notify("started", action, action.reason)
-                task = asyncio.create_task(STEPS[action.kind](ctx, action))
-                running[task] = _Run(action, time.monotonic(), datetime.now(UTC))
-        if not running:
+        walk.start_ready()
+        if not walk.running:
             break
-        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(walk.running, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            run = running.pop(task)
-            action, seconds = run.action, time.monotonic() - run.started
-            try:
-                detail = task.result()
-                outcome = "done"
-            except (StepFailed, DriverError) as exc:
-                detail, outcome = str(exc), "failed"
-            except Exception as exc:  # a bug must not leave other nodes half-done silently
-                detail, outcome = f"internal error: {type(exc).__name__}: {exc}", "failed"
-            results[action.id] = ActionResult(
-                id=action.id,
-                kind=action.kind,
-                node=action.node,
-                outcome=outcome,
-                detail=detail,
-                started_at=run.started_at,
-                seconds=round(seconds, 3),
-                replaced_certificate=ctx.replaced.get(action.id),
-            )
-            notify(outcome, action, detail)
-            if outcome == "failed" and stop is None:
-                stop = f"{action.id} failed: {detail}"
-    for action in order:
-        if action.id not in results:
-            why = stop or "a step it depends on did not complete"
-            results[action.id] = ActionResult(
-                id=action.id,
-                kind=action.kind,
-                node=action.node,
-                outcome="skipped",
-                detail=f"not started: {why}",
-            )
-            notify("skipped", action, why)
-    ok = all(r.outcome == "done" for r in results.values())
+            walk.finish(task)
+    walk.skip_the_rest()
     return ApplyResult(
         started_at=started_at,
         seconds=round(time.monotonic() - t0, 3),
         desired_digest=plan.desired_digest,
-        ok=ok,
-        results=tuple(results[a.id] for a in order),
-        stopped_because=stop,
+        ok=all(r.outcome == "done" for r in walk.results.values()),
+        results=tuple(walk.results[a.id] for a in plan.actions),
+        stopped_because=walk.stop,
     )
