@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
-from reconciler.model import Finding, Severity, SourcePos, parse_duration
+from reconciler.model import Code, Finding, Severity, SourcePos, parse_duration
+from reconciler.model.layout import csr_path, misnamed_csr_path
 from reconciler.pki import CertCache, PkiError, key_matches, same_subject, verify
 
 
@@ -18,7 +19,7 @@ def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
 
 
 def _error(
-    code: str, view: NodeView, pos: SourcePos, message: str, severity: Severity = Severity.ERROR
+    code: Code, view: NodeView, pos: SourcePos, message: str, severity: Severity = Severity.ERROR
 ) -> Finding:
     return Finding(code=code, severity=severity, message=message, node=view.name, location=pos)
 
@@ -53,7 +54,7 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
             parts.append(f"it adds {', '.join(extra)}")
         out.append(
             _error(
-                "san.mismatch",
+                Code.SAN_MISMATCH,
                 view,
                 file_pos,
                 f"the SANs of {sc.file} differ from subject_alt_names: {'; '.join(parts)}. "
@@ -67,7 +68,7 @@ def check_certificate(fleet: FleetView, view: NodeView, now: datetime) -> list[F
         days = (leaf.not_after - now).days
         out.append(
             _error(
-                "renewal.due",
+                Code.RENEWAL_DUE,
                 view,
                 file_pos,
                 f"{sc.file} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
@@ -97,7 +98,7 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
                 where = ".".join(view.node.spec.store_path(store))
                 out.append(
                     _error(
-                        "trust.gate",
+                        Code.TRUST_GATE,
                         view,
                         view.node.pos(*where.split(".")),
                         f"{whose} certificate chains to '{ca.subject}', which {store} of "
@@ -111,9 +112,7 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
 def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Finding]:
     """A committed CSR under csrs/ must match the certificate file meant to answer it."""
     desired = fleet.desired
-    pem = desired.files.get(f"csrs/{view.name}.csr.pem") or desired.files.get(
-        f"csrs/{view.name}.pem"
-    )
+    pem = desired.files.get(csr_path(view.name))
     sc = view.node.spec.server_certificate
     if pem is None or sc is None:
         return []
@@ -127,7 +126,7 @@ def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Findin
         missing = ", ".join(sorted(want - csr.san_set()))
         out.append(
             _error(
-                "csr.san_mismatch",
+                Code.CSR_SAN_MISMATCH,
                 view,
                 view.node.pos("server_certificate", "subject_alt_names"),
                 f"{pem.path} does not request {missing}: a certificate signed from it would fail "
@@ -138,7 +137,7 @@ def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Findin
     if view.leaf is not None and not key_matches(view.leaf, csr):
         out.append(
             _error(
-                "csr.key_mismatch",
+                Code.CSR_KEY_MISMATCH,
                 view,
                 view.node.pos("server_certificate", "file"),
                 f"{sc.file} was not issued for {pem.path} (different public key): if that is the "
@@ -149,12 +148,31 @@ def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Findin
     return out
 
 
+def check_csr_name(fleet: FleetView, view: NodeView) -> list[Finding]:
+    """``csrs/<node>.pem`` is not where certops looks for the node's CSR: say to rename it."""
+    misnamed = misnamed_csr_path(view.name)
+    if misnamed not in fleet.desired.files:
+        return []
+    root = fleet.desired.root
+    shown = misnamed if root in ("", ".") else f"{root.rstrip('/')}/{misnamed}"
+    return [
+        Finding(
+            code=Code.CSR_MISNAMED,
+            severity=Severity.WARNING,
+            message=f"certops reads the CSR of {view.name} from {csr_path(view.name)} only, so "
+            f"this file is ignored: rename it (git mv {misnamed} {csr_path(view.name)}).",
+            node=view.name,
+            location=SourcePos(file=shown),
+        )
+    ]
+
+
 def check_node_settings(view: NodeView) -> list[Finding]:
     if view.node.spec.tls_verify:
         return []
     return [
         _error(
-            "tls.verify_off",
+            Code.TLS_VERIFY_OFF,
             view,
             view.node.pos("tls_verify"),
             "TLS verification of this node's API is off: certops cannot tell it from an impostor. "
@@ -171,7 +189,7 @@ def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
         for subject, count in same_subject(certs).items():
             out.append(
                 _error(
-                    "trust.same_subject",
+                    Code.TRUST_SAME_SUBJECT,
                     view,
                     view.node.pos("trust"),
                     f"{store} lists {count} different CAs named '{subject}': keep one; "
@@ -190,6 +208,7 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_certificate(fleet, view, now)
         out += check_trust_gate(fleet, view)
         out += check_csr(fleet, view, cache)
+        out += check_csr_name(fleet, view)
         out += check_node_settings(view)
         out += check_same_subject(fleet, view)
     return sorted(out, key=Finding.sort_key)

@@ -17,7 +17,8 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView
 from reconciler.kinds import kind_of
-from reconciler.model import Finding, LiveNode, Plan, Severity, parse_duration
+from reconciler.model import Code, Finding, LiveNode, Plan, Severity, parse_duration
+from reconciler.model.layout import cert_path, csr_path
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.planning.graph import Draft, action_id, closure, ordered, serialise_restarts
 from reconciler.planning.live import LiveView, parse_live
@@ -37,7 +38,7 @@ class _Ctx:
 
     def note(
         self,
-        code: str,
+        code: Code,
         severity: Severity,
         node: str,
         message: str,
@@ -69,7 +70,7 @@ def make_plan(
         if snapshot is None or not snapshot.reachable:
             why = snapshot.error if snapshot else "not read"
             ctx.note(
-                "node.unreachable",
+                Code.NODE_UNREACHABLE,
                 Severity.ERROR,
                 name,
                 f"{name} could not be read ({why}); nothing can be planned for it or for "
@@ -148,18 +149,18 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             (pending and key_matches(leaf, pending)) or (installed and key_matches(leaf, installed))
         ):
             ctx.note(
-                "csr.key_mismatch",
+                Code.CSR_KEY_MISMATCH,
                 Severity.ERROR,
                 name,
                 f"{sc.file} matches neither {name}'s pending CSR nor its current key: the "
                 "node would refuse the install. Have the CA sign the node's pending CSR "
-                f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.",
+                f"({csr_path(name)}), or remove `file` to generate a new CSR.",
                 at=("server_certificate", "file"),
             )
         if installed is not None:
             if leaf.authority_key_id != installed.authority_key_id:
                 ctx.note(
-                    "issuer.changed",
+                    Code.ISSUER_CHANGED,
                     Severity.INFO,
                     name,
                     f"{sc.file} is issued by '{leaf.issuer}' (AKI {leaf.authority_key_id}), "
@@ -170,7 +171,7 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
                 )
             if dropped := sorted(installed.san_set() - leaf.san_set()):
                 ctx.note(
-                    "san.dropped",
+                    Code.SAN_DROPPED,
                     Severity.WARNING,
                     name,
                     f"the new certificate drops {', '.join(dropped)}, which the live one "
@@ -204,7 +205,7 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
         if due:
             days = (installed.not_after - ctx.now).days
             ctx.note(
-                "renewal.due",
+                Code.RENEWAL_DUE,
                 Severity.WARNING,
                 name,
                 f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
@@ -218,7 +219,7 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
         if extra := sorted(installed.san_set() - want):
             parts.append(f"carries {', '.join(extra)} that the new one will drop")
         ctx.note(
-            "san.live_differs",
+            Code.SAN_LIVE_DIFFERS,
             Severity.INFO,
             name,
             f"the live certificate {' and '.join(parts)}: a CSR with the desired names is planned.",
@@ -227,17 +228,17 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
         return
     pending = lv.pending_csr or _committed_csr(ctx, view)
     if pending is not None and want <= pending.san_set():
-        committed = ctx.fleet.desired.files.get(f"csrs/{name}.csr.pem")
+        committed = ctx.fleet.desired.files.get(csr_path(name))
         if (
             committed is not None
             and pending.pem.strip() == committed.data.decode(errors="replace").strip()
         ):
             ctx.note(
-                "csr.waiting",
+                Code.CSR_WAITING,
                 Severity.INFO,
                 name,
-                f"the pending CSR csrs/{name}.csr.pem waits for a signed certificate: have "
-                f"the CA sign it and commit the result as certs/{name}.pem with "
+                f"the pending CSR {csr_path(name)} waits for a signed certificate: have "
+                f"the CA sign it and commit the result as {cert_path(name)} with "
                 "server_certificate.file set.",
             )
             return
@@ -248,7 +249,7 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
                 node=name,
                 subject_alt_names=tuple(sorted(pending.san_set())),
                 reason=f"keep the node's pending CSR (it has the desired names) and save it "
-                f"as csrs/{name}.csr.pem for the CA",
+                f"as {csr_path(name)} for the CA",
             )
         )
         return
@@ -265,7 +266,7 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             kind="csr.generate",
             node=name,
             subject_alt_names=tuple(sorted(want)),
-            reason=f"generate a CSR on the node ({why}); save it as csrs/{name}.csr.pem",
+            reason=f"generate a CSR on the node ({why}); save it as {csr_path(name)}",
         )
     )
 
@@ -275,7 +276,7 @@ def _committed_csr(ctx: _Ctx, view: NodeView) -> CsrInfo | None:
     in for it."""
     if not view.kind.committed_csr_stands_for_pending:
         return None
-    pem = ctx.fleet.desired.files.get(f"csrs/{view.name}.csr.pem")
+    pem = ctx.fleet.desired.files.get(csr_path(view.name))
     if pem is None:
         return None
     try:
@@ -409,7 +410,7 @@ def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView) -> None:
             )
     if unmanaged_total:
         ctx.note(
-            "trust.unmanaged",
+            Code.TRUST_UNMANAGED,
             Severity.INFO,
             view.name,
             f"{unmanaged_total} CA certificate(s) in the node's trust stores are not in the "
@@ -438,7 +439,7 @@ def _defer_to_other_shards(
     for aid in sorted(outside):
         d = drafts[aid]
         ctx.note(
-            "shard.other",
+            Code.SHARD_OTHER,
             Severity.INFO,
             d.node,
             f"left to the shard of {d.node}: {d.kind}"
@@ -449,7 +450,7 @@ def _defer_to_other_shards(
     for aid in sorted(waiting):
         d = drafts[aid]
         ctx.note(
-            "shard.waiting",
+            Code.SHARD_WAITING,
             Severity.INFO,
             d.node,
             f"{d.kind} waits for actions of other shards "
