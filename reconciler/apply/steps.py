@@ -24,7 +24,8 @@ from reconciler.drivers import (
     TemporaryError,
 )
 from reconciler.model import Action, Plan
-from reconciler.pki import CertInfo, PkiError, default_cache
+from reconciler.model.layout import csr_path
+from reconciler.pki import CertCache, CertInfo, PkiError
 
 SERVED_TIMEOUT = 5.0  # seconds for one look at the served certificate while a node restarts
 
@@ -50,13 +51,14 @@ class StepContext:
     desired_root: Path
     timing: Timing = field(default_factory=Timing)
     replaced: dict[str, str] = field(default_factory=dict)  # action id -> old public PEM
+    cache: CertCache = field(default_factory=CertCache)
 
 
-def _sha_set(pems: tuple[str, ...] | list[str]) -> set[str]:
+def _sha_set(ctx: StepContext, pems: tuple[str, ...] | list[str]) -> set[str]:
     out: set[str] = set()
     for pem in pems:
         try:
-            out.update(c.sha256 for c in default_cache().parse(pem.encode()))
+            out.update(c.sha256 for c in ctx.cache.parse(pem.encode()))
         except PkiError:
             continue
     return out
@@ -83,10 +85,10 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
     assert action.store and action.certificate
     ca = _ca(ctx, action.certificate.sha256)
-    if ca.sha256 in _sha_set(await driver.read_store(action.store)):
+    if ca.sha256 in _sha_set(ctx, await driver.read_store(action.store)):
         return "already present"
     await driver.trust_add(action.store, [ca.pem])
-    if ca.sha256 not in _sha_set(await driver.read_store(action.store)):
+    if ca.sha256 not in _sha_set(ctx, await driver.read_store(action.store)):
         raise StepFailed(
             f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
         )
@@ -130,7 +132,7 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
     want = {n.lower() for n in action.subject_alt_names}
     pending = await driver.csr_read() if isinstance(driver, PendingCsrReader) else None
     how = "kept the pending CSR"
-    if pending is not None and want <= default_cache().parse_csr(pending.encode()).san_set():
+    if pending is not None and want <= ctx.cache.parse_csr(pending.encode()).san_set():
         csr_pem = pending
     else:
         if pending is not None:
@@ -142,12 +144,12 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
             how = "generated a CSR"
         csr_pem = await driver.csr_generate(sorted(want))
     try:
-        csr = default_cache().parse_csr(csr_pem.encode())
+        csr = ctx.cache.parse_csr(csr_pem.encode())
     except PkiError as exc:
         raise StepFailed(f"the node returned an unreadable CSR: {exc}") from None
     if not want <= csr.san_set():
         raise StepFailed(f"the CSR lacks {', '.join(sorted(want - csr.san_set()))}")
-    path = ctx.desired_root / "csrs" / f"{action.node}.csr.pem"
+    path = ctx.desired_root / csr_path(action.node)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(csr_pem)
@@ -159,7 +161,7 @@ async def cert_install(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
     leaf = _leaf(ctx, action)
     old = await driver.installed_certificate()
-    if old is not None and leaf.sha256 in _sha_set([old]):
+    if old is not None and leaf.sha256 in _sha_set(ctx, [old]):
         return "already installed"
     if old is not None:
         ctx.replaced[action.id] = old
@@ -169,7 +171,7 @@ async def cert_install(ctx: StepContext, action: Action) -> str:
     chain = [c.pem for c in view.chain_cas()] if with_chain else []
     await driver.cert_install(leaf.pem, chain)
     now = await driver.installed_certificate()
-    if now is None or leaf.sha256 not in _sha_set([now]):
+    if now is None or leaf.sha256 not in _sha_set(ctx, [now]):
         raise StepFailed(f"{action.node} does not report the new certificate after the upload")
     return f"installed serial {leaf.serial} " + (
         f"with its chain ({view.kind.title} takes both)" if with_chain else "(leaf only, PEM)"
@@ -183,7 +185,7 @@ async def node_restart(ctx: StepContext, action: Action) -> str:
     if want is None:
         live = await driver.read()
         installed = live.server_certificate
-        want = next(iter(_sha_set([installed]))) if installed else None
+        want = next(iter(_sha_set(ctx, [installed]))) if installed else None
     if want is None:
         raise StepFailed(f"cannot tell which certificate {action.node} should serve")
     if not isinstance(driver, NodeRestarter):
@@ -204,7 +206,7 @@ async def _served_sha(ctx: StepContext, node: str) -> str | None:
         pem = await asyncio.wait_for(ctx.drivers[node].served_certificate(), SERVED_TIMEOUT)
     except (DriverError, TimeoutError):
         return None
-    return next(iter(_sha_set([pem])), None) if pem else None
+    return next(iter(_sha_set(ctx, [pem])), None) if pem else None
 
 
 async def _wait_down(ctx: StepContext, node: str) -> None:
