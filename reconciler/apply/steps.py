@@ -22,6 +22,7 @@ from reconciler.drivers import (
     PendingCsrReader,
     ServiceRestarter,
     TemporaryError,
+    TrustRemover,
 )
 from reconciler.model import Action, Plan
 from reconciler.model.layout import csr_path
@@ -93,6 +94,23 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
             f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
         )
     return f"added '{ca.subject}' to {action.store}"
+
+
+async def trust_remove(ctx: StepContext, action: Action) -> str:
+    """Remove one CA (by SHA-256: it is no longer in the desired state) and read the store back."""
+    driver = ctx.drivers[action.node]
+    assert action.store and action.certificate
+    if not isinstance(driver, TrustRemover):
+        raise _cannot(action, "remove a trusted CA")
+    ca = action.certificate
+    if ca.sha256 not in _sha_set(ctx, await driver.read_store(action.store)):
+        return "already absent"
+    await driver.trust_remove(action.store, ca.sha256)
+    if ca.sha256 in _sha_set(ctx, await driver.read_store(action.store)):
+        raise StepFailed(
+            f"{action.store} of {action.node} still lists '{ca.subject}' after the removal"
+        )
+    return f"removed '{ca.subject}' from {action.store}"
 
 
 def _cannot(action: Action, verb: str) -> StepFailed:
@@ -247,5 +265,6 @@ STEPS: dict[str, Callable[[StepContext, Action], Coroutine[Any, Any, str]]] = {
     "csr.generate": csr_generate,
     "cert.install": cert_install,
     "node.restart": node_restart,
+    "trust.remove": trust_remove,
     "manual": manual,
 }
