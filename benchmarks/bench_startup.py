@@ -30,7 +30,7 @@ def main() -> None:
             sys.executable,
             "-c",
             "import sys; from reconciler.cli.app import build_app; build_app();"
-            "import reconciler.cli.offline, reconciler.desired.validate;"
+            "import reconciler.cli.offline, reconciler.usecases.validate;"
             "print(' '.join(m for m in ('httpx', 'starlette', 'uvicorn', 'asyncssh',"
             " 'reconciler.lab', 'reconciler.drivers') if m in sys.modules))",
         ]

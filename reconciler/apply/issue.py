@@ -20,6 +20,7 @@ from reconciler.checks.offline import certificate_findings
 from reconciler.drivers import PendingCsrReader
 from reconciler.issuers import Issued, IssueFailed
 from reconciler.model import Action, Severity
+from reconciler.model.layout import cert_path, csr_path
 from reconciler.pki import CertInfo, PkiError, key_matches, split_leaf
 
 
@@ -51,7 +52,7 @@ async def _csr_of(ctx: StepContext, node: str) -> str:
     """The CSR this apply generated or kept, else the saved one, else the node's pending one."""
     if node in ctx.csrs:
         return ctx.csrs[node]
-    saved = ctx.desired_root / "csrs" / f"{node}.csr.pem"
+    saved = ctx.desired_root / csr_path(node)
     if saved.is_file():
         return saved.read_text()
     driver = ctx.drivers[node]
@@ -109,7 +110,7 @@ async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> No
 
 def _save(ctx: StepContext, node: str, chain_pem: str) -> Path:
     """Write the issued chain to certs/<node>.pem atomically (a temporary file, then rename)."""
-    path = ctx.desired_root / "certs" / f"{node}.pem"
+    path = ctx.desired_root / cert_path(node)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{node}.", suffix=".tmp")
     try:

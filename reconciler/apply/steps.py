@@ -23,10 +23,12 @@ from reconciler.drivers import (
     PendingCsrReader,
     ServiceRestarter,
     TemporaryError,
+    TrustRemover,
 )
 from reconciler.issuers import Issuer
 from reconciler.model import Action, Plan
-from reconciler.pki import CertCache, CertInfo, PkiError, default_cache
+from reconciler.model.layout import csr_path
+from reconciler.pki import CertCache, CertInfo, PkiError
 
 SERVED_TIMEOUT = 5.0  # seconds for one look at the served certificate while a node restarts
 
@@ -65,7 +67,7 @@ class StepContext:
     replaced: dict[str, str] = field(default_factory=dict)  # action id -> old public PEM
     issuers: Mapping[str, Issuer] = field(default_factory=dict)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    cache: CertCache = field(default_factory=default_cache)
+    cache: CertCache = field(default_factory=CertCache)
     csrs: dict[str, str] = field(default_factory=dict)  # node -> CSR generated or kept now
     issued: dict[str, IssuedCert] = field(default_factory=dict)  # node -> cert.issue output
 
@@ -110,6 +112,23 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
             f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
         )
     return f"added '{ca.subject}' to {action.store}"
+
+
+async def trust_remove(ctx: StepContext, action: Action) -> str:
+    """Remove one CA (by SHA-256: it is no longer in the desired state) and read the store back."""
+    driver = ctx.drivers[action.node]
+    assert action.store and action.certificate
+    if not isinstance(driver, TrustRemover):
+        raise _cannot(action, "remove a trusted CA")
+    ca = action.certificate
+    if ca.sha256 not in sha_set(ctx, await driver.read_store(action.store)):
+        return "already absent"
+    await driver.trust_remove(action.store, ca.sha256)
+    if ca.sha256 in sha_set(ctx, await driver.read_store(action.store)):
+        raise StepFailed(
+            f"{action.store} of {action.node} still lists '{ca.subject}' after the removal"
+        )
+    return f"removed '{ca.subject}' from {action.store}"
 
 
 def _cannot(action: Action, verb: str) -> StepFailed:
@@ -167,7 +186,7 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
         raise StepFailed(f"the node returned an unreadable CSR: {exc}") from None
     if not want <= csr.san_set():
         raise StepFailed(f"the CSR lacks {', '.join(sorted(want - csr.san_set()))}")
-    path = ctx.desired_root / "csrs" / f"{action.node}.csr.pem"
+    path = ctx.desired_root / csr_path(action.node)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(csr_pem)
@@ -295,5 +314,6 @@ STEPS: dict[str, Callable[[StepContext, Action], Coroutine[Any, Any, str]]] = {
     "cert.issue": cert_issue,
     "cert.install": cert_install,
     "node.restart": node_restart,
+    "trust.remove": trust_remove,
     "manual": manual,
 }

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from reconciler.kinds import NodeKind, kind_of
 from reconciler.model import Desired, DesiredNode, PemFile
+from reconciler.model.layout import CAS_DIR
 from reconciler.pki import CertCache, CertInfo, ChainResult, PkiError, build_chain, split_leaf
 
 
@@ -112,7 +113,7 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
     ca_files: dict[str, str] = {}
     ca_pool: dict[str, CertInfo] = {}
     for path in sorted(desired.files):
-        if path.startswith("cas/"):
+        if path.startswith(f"{CAS_DIR}/"):
             for cert in parse_file(cache, desired.files[path]):
                 ca_files.setdefault(cert.sha256, path)
                 ca_pool.setdefault(cert.sha256, cert)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
-from reconciler.model import Finding, Severity, SourcePos, parse_duration
+from reconciler.model import Code, Finding, Severity, SourcePos, parse_duration
+from reconciler.model.layout import csr_path, misnamed_csr_path
 from reconciler.pki import CertCache, CertInfo, PkiError, key_matches, same_subject, verify
 
 
@@ -20,7 +21,7 @@ def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
 
 
 def _error(
-    code: str, view: NodeView, pos: SourcePos, message: str, severity: Severity = Severity.ERROR
+    code: Code, view: NodeView, pos: SourcePos, message: str, severity: Severity = Severity.ERROR
 ) -> Finding:
     return Finding(code=code, severity=severity, message=message, node=view.name, location=pos)
 
@@ -78,7 +79,7 @@ def _san_findings(view: NodeView, leaf: CertInfo, source: str, pos: SourcePos) -
         parts.append(f"it adds {', '.join(extra)}")
     return [
         _error(
-            "san.mismatch",
+            Code.SAN_MISMATCH,
             view,
             pos,
             f"the SANs of {source} differ from subject_alt_names: {'; '.join(parts)}. "
@@ -99,7 +100,7 @@ def _renewal_findings(
     days = (leaf.not_after - now).days
     return [
         _error(
-            "renewal.due",
+            Code.RENEWAL_DUE,
             view,
             pos,
             f"{source} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
@@ -131,7 +132,7 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
                 where = ".".join(view.node.spec.store_path(store))
                 out.append(
                     _error(
-                        "trust.gate",
+                        Code.TRUST_GATE,
                         view,
                         view.node.pos(*where.split(".")),
                         f"{whose} certificate chains to '{ca.subject}', which {store} of "
@@ -145,9 +146,7 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
 def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Finding]:
     """A committed CSR under csrs/ must match the certificate file meant to answer it."""
     desired = fleet.desired
-    pem = desired.files.get(f"csrs/{view.name}.csr.pem") or desired.files.get(
-        f"csrs/{view.name}.pem"
-    )
+    pem = desired.files.get(csr_path(view.name))
     sc = view.node.spec.server_certificate
     if pem is None or sc is None:
         return []
@@ -161,7 +160,7 @@ def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Findin
         missing = ", ".join(sorted(want - csr.san_set()))
         out.append(
             _error(
-                "csr.san_mismatch",
+                Code.CSR_SAN_MISMATCH,
                 view,
                 view.node.pos("server_certificate", "subject_alt_names"),
                 f"{pem.path} does not request {missing}: a certificate signed from it would fail "
@@ -172,7 +171,7 @@ def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Findin
     if view.leaf is not None and not key_matches(view.leaf, csr):
         out.append(
             _error(
-                "csr.key_mismatch",
+                Code.CSR_KEY_MISMATCH,
                 view,
                 view.node.pos("server_certificate", "file"),
                 f"{sc.file} was not issued for {pem.path} (different public key): if that is the "
@@ -183,12 +182,31 @@ def check_csr(fleet: FleetView, view: NodeView, cache: CertCache) -> list[Findin
     return out
 
 
+def check_csr_name(fleet: FleetView, view: NodeView) -> list[Finding]:
+    """``csrs/<node>.pem`` is not where certops looks for the node's CSR: say to rename it."""
+    misnamed = misnamed_csr_path(view.name)
+    if misnamed not in fleet.desired.files:
+        return []
+    root = fleet.desired.root
+    shown = misnamed if root in ("", ".") else f"{root.rstrip('/')}/{misnamed}"
+    return [
+        Finding(
+            code=Code.CSR_MISNAMED,
+            severity=Severity.WARNING,
+            message=f"certops reads the CSR of {view.name} from {csr_path(view.name)} only, so "
+            f"this file is ignored: rename it (git mv {misnamed} {csr_path(view.name)}).",
+            node=view.name,
+            location=SourcePos(file=shown),
+        )
+    ]
+
+
 def check_node_settings(view: NodeView) -> list[Finding]:
     if view.node.spec.tls_verify:
         return []
     return [
         _error(
-            "tls.verify_off",
+            Code.TLS_VERIFY_OFF,
             view,
             view.node.pos("tls_verify"),
             "TLS verification of this node's API is off: certops cannot tell it from an impostor. "
@@ -205,7 +223,7 @@ def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
         for subject, count in same_subject(certs).items():
             out.append(
                 _error(
-                    "trust.same_subject",
+                    Code.TRUST_SAME_SUBJECT,
                     view,
                     view.node.pos("trust"),
                     f"{store} lists {count} different CAs named '{subject}': keep one; "
@@ -232,7 +250,7 @@ def check_issuer(fleet: FleetView, view: NodeView) -> list[Finding]:
         )
         return [
             _error(
-                "issuer.unknown",
+                Code.ISSUER_UNKNOWN,
                 view,
                 pos,
                 f"issuer '{sc.issuer}' is not defined under issuers: in "
@@ -242,7 +260,7 @@ def check_issuer(fleet: FleetView, view: NodeView) -> list[Finding]:
     if sc.file:
         return [
             _error(
-                "issuer.file_wins",
+                Code.ISSUER_FILE_WINS,
                 view,
                 pos,
                 f"server_certificate.file is set: {sc.file} is installed as it is; issuer "
@@ -258,7 +276,7 @@ def check_issuers(fleet: FleetView) -> list[Finding]:
     desired = fleet.desired
     return [
         Finding(
-            code="issuer.no_chain",
+            code=Code.ISSUER_NO_CHAIN,
             severity=Severity.WARNING,
             message=f"issuer '{name}' lists no ca_files: the chain of the certificates it "
             "issues cannot be trusted ahead of their install (the trust gate checks it only "
@@ -278,6 +296,7 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_certificate(fleet, view, now)
         out += check_trust_gate(fleet, view)
         out += check_csr(fleet, view, cache)
+        out += check_csr_name(fleet, view)
         out += check_node_settings(view)
         out += check_same_subject(fleet, view)
         out += check_issuer(fleet, view)

@@ -1,8 +1,13 @@
-"""Commands that read nodes: plan (and, in later issues, apply and drift)."""
+"""Commands that read nodes: plan, apply, drift and import.
+
+Each wires its options into a ``Session`` and a request, runs the use case, renders the
+result with ``reconciler.report`` and picks the exit code.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -13,9 +18,12 @@ import typer
 from reconciler.cli.app import default_dir
 from reconciler.cli.errors import EXIT_CHANGES, EXIT_ERROR, friendly
 from reconciler.cli.offline import parse_at
+from reconciler.pki import CertCache
+from reconciler.usecases.session import Session, fixed, utc_now
 
-if TYPE_CHECKING:  # the drivers (and httpx) load only for commands that talk to nodes
-    from reconciler.drivers import Inventory
+if TYPE_CHECKING:
+    from reconciler.apply.steps import Timing
+    from reconciler.usecases.apply import ApplyRun
 
 
 class PlanFormat(StrEnum):
@@ -24,7 +32,7 @@ class PlanFormat(StrEnum):
     markdown = "markdown"
 
 
-# Options the node-reading commands share (one definition, one help text).
+# Options the commands share (one definition, one help text).
 DIR_ARG = typer.Argument(None, help="Desired-state directory (default: ./desired-state).")
 FORMAT_OPT = typer.Option(PlanFormat.text, "--format", help="text, json or markdown.")
 SELECT_OPT = typer.Option(
@@ -34,235 +42,142 @@ INVENTORY_OPT = typer.Option(
     None, "--inventory", help="Point node names at other URLs (e.g. the lab's inventory.yaml)."
 )
 PARALLELISM_OPT = typer.Option(16, "--parallelism", min=1, help="Nodes read (or changed) at once.")
+OUT_OPT = typer.Option(None, "--out", help="Write the plan as JSON to this file (for apply).")
+DETAILED_OPT = typer.Option(
+    False, "--detailed-exitcode", help="Exit 2 when the plan has changes (0 none, 1 error)."
+)
+PLAN_NODE_OPT = typer.Option(
+    [], "--node", help="Plan only these nodes (and the peer trust they need)."
+)
+PLAN_AT_OPT = typer.Option(None, "--at", help="Plan as of this time (ISO 8601).")
+SOURCE_ARG = typer.Argument(
+    None, help="A plan file from `certops plan --out`, or a desired-state directory."
+)
+AUTO_APPROVE_OPT = typer.Option(False, "--auto-approve", help="Apply a fresh plan without asking.")
+APPLY_PARALLELISM_OPT = typer.Option(16, "--parallelism", min=1, help="Actions run at once.")
+REPORT_OPT = typer.Option(None, "--report", help="Write the apply report (JSON) here.")
+PLAN_DIR_OPT = typer.Option(
+    None, "--dir",
+    help="Desired-state directory of a plan file (default: the one it was planned from).",
+)
+RESTART_TIMEOUT_OPT = typer.Option(
+    900.0, "--restart-timeout", help="Seconds to wait for a node to come back."
+)
+POLL_OPT = typer.Option(
+    1.0, "--poll-interval", min=0.05, help="Seconds between checks while waiting for a node."
+)
+METRICS_OPT = typer.Option(
+    None, "--metrics-file",
+    help="Write Prometheus text-format metrics here (node-exporter textfile collector).",
+)
+DRIFT_NODE_OPT = typer.Option([], "--node", help="Only these nodes.")
+DRIFT_AT_OPT = typer.Option(None, "--at", help="Judge as of this time (ISO 8601).")
+IMPORT_DIR_ARG = typer.Argument(..., help="Desired-state directory to write (created if missing).")
+IMPORT_NODE_OPT = typer.Option(
+    [], "--node", help="Import only these nodes (default: every node of the inventory)."
+)
+IMPORT_INVENTORY_OPT = typer.Option(
+    None, "--inventory", help="Nodes to import: name, type, api (e.g. the lab's inventory.yaml).",
+)
 
 
-def _emit(
-    fmt: PlanFormat,
-    as_json: Callable[[], str],
-    as_markdown: Callable[[], str],
-    as_text: Callable[[], list[str]],
-) -> None:
+def session_for(root: Path, inventory: Path | None, parallelism: int, *, at: str | None = None,
+                timing: Timing | None = None) -> Session:
+    """The session of one command: options, the environment, a fresh cache."""
+    from reconciler.drivers import load_inventory
+
+    return Session(
+        root=root, env=os.environ, clock=fixed(parse_at(at)) if at else utc_now,
+        cache=CertCache(), inventory=load_inventory(inventory) if inventory else None,
+        parallelism=parallelism, timing=timing,
+    )
+
+
+def emit(fmt: PlanFormat, as_json: Callable[[], str], as_markdown: Callable[[], str],
+         as_text: Callable[[], list[str]]) -> None:
     """Print a report in the chosen format (only what is printed gets rendered)."""
     if fmt is PlanFormat.json:
         typer.echo(as_json(), nl=False)
     elif fmt is PlanFormat.markdown:
         typer.echo(as_markdown(), nl=False)
     else:
-        for line in as_text():
-            typer.echo(line)
+        echo_lines(as_text())
 
 
-def _inventory(path: Path | None) -> Inventory:
-    from reconciler.drivers import Inventory, load_inventory
+def echo_lines(lines: list[str], *, err: bool = False) -> None:
+    for line in lines:
+        typer.echo(line, err=err)
 
-    return load_inventory(path) if path is not None else Inventory()
+
+def exit_with(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
 
 
 @friendly
 def plan_cmd(
-    directory: Path | None = DIR_ARG,
-    out: Path | None = typer.Option(
-        None, "--out", help="Write the plan as JSON to this file (for apply)."
-    ),
-    fmt: PlanFormat = FORMAT_OPT,
-    detailed_exitcode: bool = typer.Option(
-        False, "--detailed-exitcode", help="Exit 2 when the plan has changes (0 none, 1 error)."
-    ),
-    node: list[str] = typer.Option(
-        [], "--node", help="Plan only these nodes (and the peer trust they need)."
-    ),
-    select: list[str] = SELECT_OPT,
-    inventory: Path | None = INVENTORY_OPT,
-    parallelism: int = PARALLELISM_OPT,
-    at: str | None = typer.Option(None, "--at", help="Plan as of this time (ISO 8601)."),
+    directory: Path | None = DIR_ARG, out: Path | None = OUT_OPT, fmt: PlanFormat = FORMAT_OPT,
+    detailed_exitcode: bool = DETAILED_OPT, node: list[str] = PLAN_NODE_OPT,
+    select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
+    parallelism: int = PARALLELISM_OPT, at: str | None = PLAN_AT_OPT,
 ) -> None:
     """Read every node's live state and print the ordered plan. Never changes a node."""
-    from reconciler.apply.planrun import run_plan
-    from reconciler.report.plan import plan_json, plan_markdown, plan_text
+    import asyncio
 
-    root = directory or default_dir()
-    result = run_plan(
-        root,
-        selectors=select or None,
-        now=parse_at(at),
-        inventory=_inventory(inventory),
-        env=os.environ,
-        parallelism=parallelism,
-        targets=node or None,
-    )
-    plan = result.plan
+    from reconciler.report.plan import plan_json, plan_markdown, plan_text
+    from reconciler.usecases.plan import PlanRequest, plan
+
+    session = session_for(directory or default_dir(), inventory, parallelism, at=at)
+    made = asyncio.run(plan(session, PlanRequest(tuple(node), tuple(select)))).plan
     if out is not None:
-        out.write_text(plan_json(plan))
-    _emit(fmt, lambda: plan_json(plan), lambda: plan_markdown(plan), lambda: plan_text(plan))
+        out.write_text(plan_json(made))
+    emit(fmt, lambda: plan_json(made), lambda: plan_markdown(made), lambda: plan_text(made))
     if fmt is PlanFormat.text and out is not None:
         typer.echo(f"Saved the plan to {out}: apply it with `certops apply {out}`.")
-    if plan.blocked:
-        raise typer.Exit(EXIT_ERROR)
-    if detailed_exitcode and plan.has_changes:
-        raise typer.Exit(EXIT_CHANGES)
-
-
-class _Progress:
-    """Plain lines (CI logs), or a rich live display with one line per action in flight."""
-
-    def __init__(self, total: int) -> None:
-        import sys
-
-        self.tty = sys.stdout.isatty()
-        self.total, self.finished = total, 0
-        self.progress: object | None = None
-        self.tasks: dict[str, object] = {}
-        if self.tty:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self.progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                transient=True,
-            )
-            self.progress.start()
-
-    def __call__(self, event: str, action: object, detail: str) -> None:
-        from reconciler.model import Action
-
-        assert isinstance(action, Action)
-        label = f"{action.kind} {action.node}" + (f" [{action.store}]" if action.store else "")
-        if event == "started" and self.progress is not None:
-            self.tasks[action.id] = self.progress.add_task(label, total=None)  # type: ignore[attr-defined]
-            return
-        if self.progress is not None and action.id in self.tasks:
-            self.progress.remove_task(self.tasks.pop(action.id))  # type: ignore[attr-defined]
-        if event == "started":
-            typer.echo(f"[{self.finished}/{self.total}] start   {label}")
-            return
-        self.finished += 1
-        mark = {"done": "ok     ", "failed": "FAILED ", "skipped": "skipped", "manual": "MANUAL "}
-        line = f"[{self.finished}/{self.total}] {mark.get(event, event)} {label}: {detail}"
-        if self.progress is not None:
-            self.progress.console.print(line, markup=False, highlight=False)  # type: ignore[attr-defined]
-        else:
-            typer.echo(line)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()  # type: ignore[attr-defined]
+    changes = EXIT_CHANGES if detailed_exitcode and made.has_changes else 0
+    exit_with(EXIT_ERROR if made.blocked else changes)
 
 
 @friendly
 def apply_cmd(
-    source: Path | None = typer.Argument(
-        None, help="A plan file from `certops plan --out`, or a desired-state directory."
-    ),
-    inventory: Path | None = INVENTORY_OPT,
-    auto_approve: bool = typer.Option(
-        False, "--auto-approve", help="Apply a fresh plan without asking."
-    ),
-    parallelism: int = typer.Option(16, "--parallelism", min=1, help="Actions run at once."),
-    report: Path | None = typer.Option(
-        None, "--report", help="Write the apply report (JSON) here."
-    ),
-    directory: Path | None = typer.Option(
-        None,
-        "--dir",
-        help="Desired-state directory of a plan file (default: the one it was planned from).",
-    ),
-    restart_timeout: float = typer.Option(
-        900.0, "--restart-timeout", help="Seconds to wait for a node to come back."
-    ),
-    poll_interval: float = typer.Option(
-        1.0, "--poll-interval", min=0.05, help="Seconds between checks while waiting for a node."
-    ),
+    source: Path | None = SOURCE_ARG, inventory: Path | None = INVENTORY_OPT,
+    auto_approve: bool = AUTO_APPROVE_OPT, parallelism: int = APPLY_PARALLELISM_OPT,
+    report: Path | None = REPORT_OPT, directory: Path | None = PLAN_DIR_OPT,
+    restart_timeout: float = RESTART_TIMEOUT_OPT, poll_interval: float = POLL_OPT,
 ) -> None:
     """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
     import asyncio
-    import json
-    import sys
-    from datetime import UTC, datetime
 
-    from reconciler.apply.run import Refused, apply
     from reconciler.apply.steps import Timing
-    from reconciler.model import Plan
-    from reconciler.report.plan import plan_text
+    from reconciler.cli.console import Console
+    from reconciler.usecases.apply import ApplyRequest, apply
 
     src = source or default_dir()
-    saved = src.is_file()
-    progress: _Progress | None = None
-
-    def confirm(plan: Plan) -> bool:
-        nonlocal progress
-        if not saved:
-            for line in plan_text(plan):
-                typer.echo(line)
-        if not (saved or auto_approve):
-            if not sys.stdin.isatty():
-                raise Refused(
-                    "not a terminal: pass --auto-approve or a plan file to apply without a prompt"
-                )
-            if not typer.confirm("Apply this plan?", default=False):
-                typer.echo("Nothing applied.")
-                return False
-        progress = _Progress(len(plan.actions))
-        return True
-
-    def listener(event: str, action: object, detail: str) -> None:
-        if progress is not None:
-            progress(event, action, detail)
-
     timing = Timing(up_timeout=restart_timeout, poll=poll_interval)
-    try:
-        run = asyncio.run(
-            apply(
-                src,
-                now=datetime.now(UTC),
-                inventory=_inventory(inventory),
-                env=os.environ,
-                parallelism=parallelism,
-                confirm=confirm,
-                timing=timing,
-                listener=listener,
-                directory=directory,
-            )
-        )
-    finally:
-        if progress is not None:
-            progress.close()
-    result = run.result
-    if result is None:
-        if not run.plan.actions:
-            typer.echo("No changes: the live state matches the desired state.")
-        return
-    if report is not None:
-        report.write_text(
-            json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-        )
-    counts: dict[str, int] = {}
-    for r in result.results:
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    typer.echo(
-        f"Apply {'complete' if result.ok else 'INCOMPLETE'}: {summary} in {result.seconds:.1f}s."
-    )
-    if not result.ok:
-        typer.echo(f"Stopped: {result.stopped_because}", err=True)
-        typer.echo("Run `certops plan` to see what is left; `certops apply` finishes it.", err=True)
-        raise typer.Exit(EXIT_ERROR)
+    session = session_for(src, inventory, parallelism, timing=timing)
+    request = ApplyRequest(src, directory, auto_approve, is_tty=sys.stdin.isatty())
+    with Console() as console:
+        run = asyncio.run(apply(session, request, console.ui()))
+    finish_apply(run, report)
+
+
+def finish_apply(run: ApplyRun, report: Path | None) -> None:
+    """Write the report, print the outcome, exit 1 when the apply stopped."""
+    from reconciler.report.apply import apply_errors, apply_json, apply_text
+
+    if report is not None and run.result is not None:
+        report.write_text(apply_json(run.result))
+    echo_lines(apply_text(run.result, len(run.plan.actions)))
+    echo_lines(apply_errors(run.result), err=True)
+    exit_with(EXIT_ERROR if run.result is not None and not run.result.ok else 0)
 
 
 @friendly
 def drift_cmd(
-    directory: Path | None = DIR_ARG,
-    fmt: PlanFormat = FORMAT_OPT,
-    metrics_file: Path | None = typer.Option(
-        None,
-        "--metrics-file",
-        help="Write Prometheus text-format metrics here (node-exporter textfile collector).",
-    ),
-    node: list[str] = typer.Option([], "--node", help="Only these nodes."),
-    select: list[str] = SELECT_OPT,
-    inventory: Path | None = INVENTORY_OPT,
-    parallelism: int = PARALLELISM_OPT,
-    at: str | None = typer.Option(None, "--at", help="Judge as of this time (ISO 8601)."),
+    directory: Path | None = DIR_ARG, fmt: PlanFormat = FORMAT_OPT,
+    metrics_file: Path | None = METRICS_OPT, node: list[str] = DRIFT_NODE_OPT,
+    select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
+    parallelism: int = PARALLELISM_OPT, at: str | None = DRIFT_AT_OPT,
 ) -> None:
     """Report drift, expiry and trust-store hygiene (read-only).
 
@@ -270,65 +185,32 @@ def drift_cmd(
     """
     import asyncio
 
-    from reconciler.apply.driftrun import compute_drift
     from reconciler.report.drift import drift_json, drift_markdown, drift_metrics, drift_text
+    from reconciler.usecases.drift import drift
+    from reconciler.usecases.plan import PlanRequest
 
-    root = directory or default_dir()
-    report = asyncio.run(
-        compute_drift(
-            root,
-            now=parse_at(at),
-            inventory=_inventory(inventory),
-            env=os.environ,
-            parallelism=parallelism,
-            targets=node or None,
-            selectors=select or None,
-        )
-    )
+    session = session_for(directory or default_dir(), inventory, parallelism, at=at)
+    report = asyncio.run(drift(session, PlanRequest(tuple(node), tuple(select))))
     if metrics_file is not None:
         tmp = metrics_file.with_name(metrics_file.name + ".tmp")
         tmp.write_text(drift_metrics(report))
         tmp.replace(metrics_file)  # atomic: the collector never reads half a file
-    _emit(
-        fmt, lambda: drift_json(report), lambda: drift_markdown(report), lambda: drift_text(report)
-    )
-    if report.has_errors:
-        raise typer.Exit(EXIT_ERROR)
-    if not report.in_sync:
-        raise typer.Exit(EXIT_CHANGES)
+    emit(fmt, lambda: drift_json(report), lambda: drift_markdown(report),
+         lambda: drift_text(report))
+    exit_with(EXIT_ERROR if report.has_errors else 0 if report.in_sync else EXIT_CHANGES)
 
 
 @friendly
 def import_cmd(
-    directory: Path = typer.Argument(
-        ..., help="Desired-state directory to write (created if missing)."
-    ),
-    node: list[str] = typer.Option(
-        [], "--node", help="Import only these nodes (default: every node of the inventory)."
-    ),
-    inventory: Path | None = typer.Option(
-        None,
-        "--inventory",
-        help="Nodes to import: name, type, api (e.g. the lab's inventory.yaml).",
-    ),
-    parallelism: int = PARALLELISM_OPT,
+    directory: Path = IMPORT_DIR_ARG, node: list[str] = IMPORT_NODE_OPT,
+    inventory: Path | None = IMPORT_INVENTORY_OPT, parallelism: int = PARALLELISM_OPT,
 ) -> None:
     """Write the desired state from live nodes, so that the first plan is empty."""
     import asyncio
 
-    from reconciler.apply.importrun import import_fleet
+    from reconciler.report.importing import import_text
+    from reconciler.usecases.importing import ImportRequest, import_fleet
 
-    result = asyncio.run(
-        import_fleet(
-            directory,
-            inventory=_inventory(inventory),
-            env=os.environ,
-            nodes=node or None,
-            parallelism=parallelism,
-        )
-    )
-    typer.echo(
-        f"Imported {len(result.nodes)} node(s) into {result.root} "
-        f"({result.ca_files} CA files under cas/): {', '.join(result.nodes)}."
-    )
-    typer.echo(f"Next: certops validate {result.root} && certops plan {result.root}")
+    session = session_for(directory, inventory, parallelism)
+    result = asyncio.run(import_fleet(session, ImportRequest(tuple(node))))
+    echo_lines(import_text(result.root, result.nodes, result.ca_files))

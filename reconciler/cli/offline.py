@@ -6,12 +6,15 @@ import json
 import ssl
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from reconciler.cli.app import OutputFormat, default_dir
 from reconciler.cli.errors import EXIT_ERROR, UsageProblem, friendly
+
+if TYPE_CHECKING:
+    from reconciler.pki import CertCache
 
 
 def parse_at(value: str | None) -> datetime:
@@ -31,35 +34,43 @@ def emit_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=False))
 
 
+DIR_ARG = typer.Argument(None, help="Desired-state directory (default: ./desired-state).")
+FORMAT_OPT = typer.Option(OutputFormat.text, "--format", help="Output format.")
+VALIDATE_AT_OPT = typer.Option(None, "--at", help="Judge validity at this time (ISO 8601).")
+FILES_ARG = typer.Argument(..., help="Certificate, chain or CSR files (PEM or DER).")
+INSPECT_AT_OPT = typer.Option(None, "--at", help="Count days left from this time.")
+LEAF_ARG = typer.Argument(
+    ..., help="The certificate to verify (a leaf, or a chain file: leaf plus intermediates)."
+)
+CA_OPT = typer.Option([], "--ca", help="Trust anchor file(s). Default: the system CA store.")
+INTERMEDIATE_OPT = typer.Option([], "--intermediate", help="Untrusted intermediate file(s).")
+NAME_OPT = typer.Option([], "--name", help="DNS name or IP the certificate must cover.")
+USAGE_OPT = typer.Option("both", "--usage", help="Required EKU: server, client or both.")
+VERIFY_AT_OPT = typer.Option(None, "--at", help="Verify at this time (ISO 8601).")
+NODE_TYPE_OPT = typer.Option(
+    None, "--node-type", help="A node type (expressway-c, cucm, ...): adds its kind's rules."
+)
+MIN_RSA_OPT = typer.Option(2048, "--min-rsa-bits", help="Smallest RSA key accepted.")
+
+
 @friendly
 def validate_cmd(
-    directory: Path | None = typer.Argument(
-        None, help="Desired-state directory (default: ./desired-state)."
-    ),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Output format."),
-    at: str | None = typer.Option(None, "--at", help="Judge validity at this time (ISO 8601)."),
+    directory: Path | None = DIR_ARG, fmt: OutputFormat = FORMAT_OPT,
+    at: str | None = VALIDATE_AT_OPT,
 ) -> None:
     """Load the desired state and run every offline check. Exit 0 valid, 1 errors."""
-    from reconciler.desired.validate import validate
-    from reconciler.report.findings import finding_data, render_findings, summary_line
+    from reconciler.report.validate import validate_json, validate_text
+    from reconciler.usecases.session import Session, fixed
+    from reconciler.usecases.validate import validate
 
     root = directory or default_dir()
-    result = validate(root, parse_at(at))
-    nodes = [n.name for n in result.desired.nodes] if result.desired else []
+    result = validate(Session(root, clock=fixed(parse_at(at))))
+    shown = (root, result.ok, result.nodes, result.findings)
     if fmt is OutputFormat.json:
-        emit_json(
-            {
-                "valid": result.ok,
-                "directory": str(root),
-                "nodes": nodes,
-                "findings": [finding_data(f) for f in result.findings],
-            }
-        )
+        typer.echo(validate_json(*shown))
     else:
-        for line in render_findings(result.findings):
+        for line in validate_text(*shown):
             typer.echo(line)
-        verdict = "valid" if result.ok else "INVALID"
-        typer.echo(f"{root}: {verdict}: {len(nodes)} nodes; {summary_line(result.findings)}")
     if not result.ok:
         raise typer.Exit(EXIT_ERROR)
 
@@ -73,60 +84,46 @@ def _read(path: Path) -> bytes:
 
 @friendly
 def inspect_cmd(
-    files: list[Path] = typer.Argument(..., help="Certificate, chain or CSR files (PEM or DER)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Output format."),
-    at: str | None = typer.Option(None, "--at", help="Count days left from this time."),
+    files: list[Path] = FILES_ARG, fmt: OutputFormat = FORMAT_OPT,
+    at: str | None = INSPECT_AT_OPT,
 ) -> None:
     """Show the facts of certificates, chains and CSRs, like Expressway's 'Show decoded'."""
-    from reconciler.pki import PkiError, build_chain, contains_private_key, default_cache, pem_kinds
-    from reconciler.report.certs import cert_data, cert_lines, chain_lines, csr_data, csr_lines
+    from reconciler.pki import CertCache
 
-    now = parse_at(at)
-    cache = default_cache()
-    out: list[dict[str, Any]] = []
-    failed = False
-    for path in files:
-        data = _read(path)
-        if contains_private_key(data):
-            typer.echo(
-                f"{path}: holds a private key: not shown. Keep keys out of files you "
-                "share and out of git.",
-                err=True,
-            )
-            failed = True
-            continue
-        try:
-            if any("REQUEST" in k for k in pem_kinds(data)):
-                csr = cache.parse_csr(data)
-                out.append({"file": str(path), "objects": [csr_data(csr)]})
-                if fmt is OutputFormat.text:
-                    typer.echo(f"{path}: certificate signing request")
-                    for line in csr_lines(csr):
-                        typer.echo(line)
-                continue
-            certs = cache.parse(data)
-        except PkiError as exc:
-            typer.echo(f"{path}: {exc}", err=True)
-            failed = True
-            continue
-        out.append({"file": str(path), "objects": [cert_data(c, now) for c in certs]})
-        if fmt is OutputFormat.text:
-            typer.echo(f"{path}: {len(certs)} certificate{'s' if len(certs) > 1 else ''}")
-            for i, cert in enumerate(certs):
-                if len(certs) > 1:
-                    typer.echo(f" [{i + 1}]")
-                for line in cert_lines(cert, now):
-                    typer.echo(line)
-            if len(certs) > 1:
-                leafish = [c for c in certs if not c.is_ca] or list(certs)
-                chain = build_chain(leafish[0], certs, [c for c in certs if c.self_signed])
-                typer.echo(" Chain" + ("" if chain.complete else " (incomplete)") + ":")
-                for line in chain_lines(chain.chain):
-                    typer.echo(line)
+    now, cache = parse_at(at), CertCache()
+    found = [_inspect(path, cache, now, fmt) for path in files]
     if fmt is OutputFormat.json:
-        emit_json(out)
-    if failed:
+        emit_json([data for data in found if data is not None])
+    if any(data is None for data in found):
         raise typer.Exit(EXIT_ERROR)
+
+
+def _inspect(
+    path: Path, cache: CertCache, now: datetime, fmt: OutputFormat
+) -> dict[str, Any] | None:
+    """One file of ``certops inspect``: printed as text, returned as data; None when unreadable."""
+    from reconciler.pki import PkiError, contains_private_key, pem_kinds
+    from reconciler.report.certs import cert_data, certs_text, csr_data, csr_text
+
+    data = _read(path)
+    if contains_private_key(data):
+        typer.echo(f"{path}: holds a private key: not shown. Keep keys out of files you "
+                   "share and out of git.", err=True)
+        return None
+    try:
+        if any("REQUEST" in k for k in pem_kinds(data)):
+            csr = cache.parse_csr(data)
+            lines, objects = csr_text(str(path), csr), [csr_data(csr)]
+        else:
+            certs = cache.parse(data)
+            lines, objects = certs_text(str(path), certs, now), [cert_data(c, now) for c in certs]
+    except PkiError as exc:
+        typer.echo(f"{path}: {exc}", err=True)
+        return None
+    if fmt is OutputFormat.text:
+        for line in lines:
+            typer.echo(line)
+    return {"file": str(path), "objects": objects}
 
 
 USAGES = {
@@ -136,13 +133,13 @@ USAGES = {
 }
 
 
-def _certs(paths: list[Path]) -> list[Any]:
-    from reconciler.pki import PkiError, default_cache
+def _certs(paths: list[Path], cache: CertCache) -> list[Any]:
+    from reconciler.pki import PkiError
 
     out: list[Any] = []
     for path in paths:
         try:
-            out.extend(default_cache().parse(_read(path)))
+            out.extend(cache.parse(_read(path)))
         except PkiError as exc:
             raise UsageProblem(f"{path}: {exc}") from None
     return out
@@ -150,80 +147,52 @@ def _certs(paths: list[Path]) -> list[Any]:
 
 @friendly
 def verify_cmd(
-    leaf: Path = typer.Argument(
-        ..., help="The certificate to verify (a leaf, or a chain file: leaf plus intermediates)."
-    ),
-    ca: list[Path] = typer.Option(
-        [], "--ca", help="Trust anchor file(s). Default: the system CA store."
-    ),
-    intermediate: list[Path] = typer.Option(
-        [], "--intermediate", help="Untrusted intermediate file(s)."
-    ),
-    name: list[str] = typer.Option([], "--name", help="DNS name or IP the certificate must cover."),
-    usage: str = typer.Option("both", "--usage", help="Required EKU: server, client or both."),
-    at: str | None = typer.Option(None, "--at", help="Verify at this time (ISO 8601)."),
-    node_type: str | None = typer.Option(
-        None, "--node-type", help="A node type (expressway-c, cucm, ...): adds its kind's rules."
-    ),
-    min_rsa_bits: int = typer.Option(2048, "--min-rsa-bits", help="Smallest RSA key accepted."),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Output format."),
+    leaf: Path = LEAF_ARG, ca: list[Path] = CA_OPT, intermediate: list[Path] = INTERMEDIATE_OPT,
+    name: list[str] = NAME_OPT, usage: str = USAGE_OPT, at: str | None = VERIFY_AT_OPT,
+    node_type: str | None = NODE_TYPE_OPT, min_rsa_bits: int = MIN_RSA_OPT,
+    fmt: OutputFormat = FORMAT_OPT,
 ) -> None:
     """Verify a certificate chain and the policy checks. Exit 0 valid, 1 otherwise."""
-    from reconciler.kinds import UnknownKind, kind_of
     from reconciler.model import Policy
-    from reconciler.pki import PkiError, split_leaf, verify
-    from reconciler.report.certs import chain_lines
-    from reconciler.report.findings import finding_data, render_findings
+    from reconciler.pki import CertCache, PkiError, split_leaf, verify
+    from reconciler.report.certs import verify_data, verify_text
 
-    if usage not in USAGES:
-        raise UsageProblem(f"--usage {usage!r}: choose server, client or both")
+    rules, cache = _kind_rules(usage, node_type), CertCache()
     try:
-        kind = kind_of(node_type) if node_type else None
-    except UnknownKind as exc:
-        raise UsageProblem(f"--node-type: {exc}") from None
-    in_file = _certs([leaf])
-    try:
-        the_leaf, bundled = split_leaf(in_file)
+        the_leaf, bundled = split_leaf(_certs([leaf], cache))
     except PkiError as exc:
         raise UsageProblem(f"{leaf}: {exc}") from None
-    roots = _certs(ca) if ca else _system_roots()
-    intermediates = [*bundled, *_certs(intermediate)]
-    policy = Policy(min_rsa_bits=min_rsa_bits)
     result = verify(
-        the_leaf,
-        intermediates=intermediates,
-        roots=roots,
-        at=parse_at(at),
-        names=name,
-        usages=USAGES[usage],
-        policy=policy,
-        kind_rules=kind.leaf_findings if kind else None,
+        the_leaf, intermediates=[*bundled, *_certs(intermediate, cache)],
+        roots=_certs(ca, cache) if ca else _system_roots(cache), at=parse_at(at), names=name,
+        usages=USAGES[usage], policy=Policy(min_rsa_bits=min_rsa_bits), kind_rules=rules,
     )
     if fmt is OutputFormat.json:
-        emit_json(
-            {
-                "valid": result.valid,
-                "chain": [{"subject": c.subject, "sha256": c.sha256} for c in result.chain],
-                "findings": [finding_data(f) for f in result.findings],
-            }
-        )
+        emit_json(verify_data(result))
     else:
-        typer.echo(f"{leaf}: {'valid' if result.valid else 'INVALID'}")
-        if result.chain:
-            typer.echo(" Chain:")
-            for line in chain_lines(result.chain):
-                typer.echo(line)
-        for line in render_findings(result.findings):
-            typer.echo(f" {line}")
+        for line in verify_text(str(leaf), result):
+            typer.echo(line)
     if not result.valid:
         raise typer.Exit(EXIT_ERROR)
 
 
-def _system_roots() -> list[Any]:
+def _kind_rules(usage: str, node_type: str | None) -> Any:
+    """The node kind's leaf rules for ``--node-type`` (None without); checks ``--usage``."""
+    from reconciler.kinds import UnknownKind, kind_of
+
+    if usage not in USAGES:
+        raise UsageProblem(f"--usage {usage!r}: choose server, client or both")
+    try:
+        return kind_of(node_type).leaf_findings if node_type else None
+    except UnknownKind as exc:
+        raise UsageProblem(f"--node-type: {exc}") from None
+
+
+def _system_roots(cache: CertCache) -> list[Any]:
     paths = ssl.get_default_verify_paths()
     for candidate in (paths.cafile, paths.openssl_cafile, "/etc/ssl/certs/ca-certificates.crt"):
         if candidate and Path(candidate).is_file():
-            return _certs([Path(candidate)])
+            return _certs([Path(candidate)], cache)
     raise UsageProblem("no system CA store found: name the trust anchors with --ca FILE")
 
 

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from reconciler.desired.findings import error, warning
-from reconciler.model import DesiredNode, Finding, SourcePos
+from reconciler.model import Code, DesiredNode, Finding, SourcePos
 
 
 def unique_nodes(nodes: Iterable[DesiredNode]) -> tuple[list[DesiredNode], list[Finding]]:
@@ -24,7 +24,7 @@ def unique_nodes(nodes: Iterable[DesiredNode]) -> tuple[list[DesiredNode], list[
             first[node.name] = node
             continue
         findings.append(error(
-            "node.duplicate",
+            Code.NODE_DUPLICATE,
             f"node name '{node.name}' is already used by {seen.pos('name')}: every node needs "
             "its own name (and one file)",
             node.pos("name"), node.name,
@@ -36,7 +36,7 @@ def name_mismatches(nodes: Iterable[DesiredNode]) -> list[Finding]:
     """Warnings where a node file is not named after its node: people look in nodes/<name>.yaml."""
     return [
         warning(
-            "node.name_mismatch",
+            Code.NODE_NAME_MISMATCH,
             f"the file is named '{PurePosixPath(node.file).name}' but the node is "
             f"'{node.name}': rename the file to {node.name}{PurePosixPath(node.file).suffix}",
             node.pos("name"), node.name,
@@ -82,7 +82,7 @@ def link_findings(
         for side, name in enumerate((a, b)):
             if name not in known:
                 findings.append(error(
-                    "link.unknown_node",
+                    Code.LINK_UNKNOWN_NODE,
                     f"link names node '{name}', but no file under nodes/ defines it "
                     f"({_known_hint(name, known)})",
 
@@ -90,14 +90,15 @@ def link_findings(
                 ))
         if a == b:
             findings.append(error(
-                "link.self", f"link joins node '{a}' to itself: a link names two different nodes",
+                Code.LINK_SELF,
+                f"link joins node '{a}' to itself: a link names two different nodes",
                 pos("links", index),
             ))
             continue
         pair = frozenset((a, b))
         if pair in first:
             findings.append(warning(
-                "link.duplicate",
+                Code.LINK_DUPLICATE,
                 f"link [{a}, {b}] repeats the link at {pos('links', first[pair])}: remove one",
                 pos("links", index),
             ))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from reconciler.model import Finding, Severity, SourcePos
+from reconciler.model import Code, Finding, Severity, SourcePos
 
 
-def error(code: str, message: str, where: SourcePos, node: str | None = None) -> Finding:
+def error(code: Code, message: str, where: SourcePos, node: str | None = None) -> Finding:
     """A blocking problem at ``where``."""
     return Finding(code=code, severity=Severity.ERROR, message=message, node=node, location=where)
 
 
-def warning(code: str, message: str, where: SourcePos, node: str | None = None) -> Finding:
+def warning(code: Code, message: str, where: SourcePos, node: str | None = None) -> Finding:
     """A problem worth fixing that does not block the plan."""
     return Finding(code=code, severity=Severity.WARNING, message=message, node=node, location=where)
 

@@ -12,7 +12,7 @@ import re
 
 from reconciler.desired.findings import error
 from reconciler.desired.sourcetree import SourceTree
-from reconciler.model import Finding, SourcePos
+from reconciler.model import Code, Finding, SourcePos
 from reconciler.pki import contains_private_key
 
 LARGE = 1 << 20  # bigger binary files are images or archives, not keys; skip them
@@ -38,7 +38,7 @@ def scan(tree: SourceTree) -> tuple[set[str], list[Finding]]:
             continue  # unreadable files are reported where they are needed
         if contains_private_key(data):
             found.add(rel)
-            findings.append(error("repo.private_key", ADVICE, _where(tree.display(rel), data)))
+            findings.append(error(Code.REPO_PRIVATE_KEY, ADVICE, _where(tree.display(rel), data)))
     return found, findings
 
 

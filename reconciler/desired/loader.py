@@ -22,6 +22,7 @@ from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.sourcetree import SourceTree
 from reconciler.desired.yamlsource import YamlDoc, parse_yaml
 from reconciler.model import (
+    Code,
     Desired,
     DesiredNode,
     Finding,
@@ -29,9 +30,11 @@ from reconciler.model import (
     NodeSpecBase,
     SourcePos,
 )
+from reconciler.model.layout import CONFIG_FILE, NODES_DIR
+from reconciler.pki import CertCache
 
-FLEET_FILE = "certops.yaml"
-NODE_DIR = "nodes"
+FLEET_FILE = CONFIG_FILE
+NODE_DIR = NODES_DIR
 NODE_SUFFIXES = (".yaml", ".yml")
 
 START_HINT = (
@@ -57,15 +60,15 @@ class _NodeFile:
     refs_ok: bool = True
 
 
-def load(root: Path) -> LoadResult:
+def load(root: Path, cache: CertCache) -> LoadResult:
     """Read ``root`` (certops.yaml, nodes/, cas/, certs/, csrs/) and check it all."""
     tree = SourceTree(root)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
-        return _done(None, [error("input.missing", f"the desired-state directory {root} {what}: "
+        return _done(None, [error(Code.INPUT_MISSING, f"the desired-state directory {root} {what}: "
                                   f"{START_HINT}", at_file(str(root)))])
     if not tree.is_file(FLEET_FILE):
-        return _done(None, [error("input.missing", f"no {FLEET_FILE} in {root}: is this the "
+        return _done(None, [error(Code.INPUT_MISSING, f"no {FLEET_FILE} in {root}: is this the "
                                   f"desired-state directory? {START_HINT}",
                                   at_file(tree.display(FLEET_FILE)))])
 
@@ -80,14 +83,14 @@ def load(root: Path) -> LoadResult:
     node_files = [_NodeFile(rel) for rel in tree.files_under(NODE_DIR, NODE_SUFFIXES)
                   if rel.count("/") == 1]
     if not node_files:
-        findings.append(error("input.missing", f"no node files in {tree.display(NODE_DIR)}: "
+        findings.append(error(Code.INPUT_MISSING, f"no node files in {tree.display(NODE_DIR)}: "
                               "add one YAML file per node, named nodes/<name>.yaml",
                               at_file(tree.display(NODE_DIR))))
     for entry in node_files:
         inputs.add(entry.rel)
         _load_node(tree, entry, secret, findings)
 
-    catalog = PemCatalog(tree, secret)
+    catalog = PemCatalog(tree, secret, cache)
     findings += catalog.scan_folders()
     for folder in FOLDERS:
         inputs.update(tree.files_under(folder, SUFFIXES))
@@ -140,7 +143,7 @@ def _parse(tree: SourceTree, rel: str, secret: set[str], findings: list[Finding]
     try:
         raw = tree.read(rel)
     except OSError as exc:
-        findings.append(error("input.read", f"cannot read {tree.display(rel)}: {exc.strerror}",
+        findings.append(error(Code.INPUT_READ, f"cannot read {tree.display(rel)}: {exc.strerror}",
                               at_file(tree.display(rel))))
         return None
     parsed = parse_yaml(tree.display(rel), raw)
@@ -254,12 +257,12 @@ def _check_ref(
     finding: Finding | None
     ok = True
     if tree.escapes(rel):
-        finding = error("input.file_outside", f"'{ref}' resolves to "
+        finding = error(Code.INPUT_FILE_OUTSIDE, f"'{ref}' resolves to "
                         f"{os.path.normpath(tree.display(rel))}, "
                         "outside the desired-state directory: copy the file into cas/ or "
                         "certs/ and reference it from there", where, node)
     elif not tree.is_file(rel):
-        finding = error("input.file_missing", f"file '{ref}' not found (looked for "
+        finding = error(Code.INPUT_FILE_MISSING, f"file '{ref}' not found (looked for "
                         f"{tree.display(rel)})", where, node)
     else:
         inputs.add(rel)

@@ -17,11 +17,12 @@ from typing import Literal
 
 from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.sourcetree import SourceTree
-from reconciler.model import Finding, PemFile, SourcePos
-from reconciler.pki import CertInfo, PkiError, default_cache
+from reconciler.model import Code, Finding, PemFile, SourcePos
+from reconciler.model.layout import CAS_DIR, CERTS_DIR, CSRS_DIR
+from reconciler.pki import CertCache, CertInfo, PkiError
 
 Role = Literal["ca", "certificate", "csr"]
-FOLDERS: dict[str, Role] = {"cas": "ca", "certs": "certificate", "csrs": "csr"}
+FOLDERS: dict[str, Role] = {CAS_DIR: "ca", CERTS_DIR: "certificate", CSRS_DIR: "csr"}
 SUFFIXES = (".pem", ".crt", ".cer", ".der", ".csr", ".req")
 
 _WANTED: dict[Role, str] = {
@@ -42,11 +43,10 @@ class Content:
     empty: bool = False
 
 
-def classify(data: bytes) -> Content:
+def classify(data: bytes, cache: CertCache) -> Content:
     """Parse ``data`` as certificates, else as a CSR, keeping both reasons when it is neither."""
     if not data.strip():
         return Content(empty=True)
-    cache = default_cache()
     try:
         return Content(certs=cache.parse(data))
     except PkiError as exc:
@@ -88,8 +88,9 @@ def problem(content: Content, role: Role) -> str | None:
 class PemCatalog:
     """Every certificate file of one desired state, checked once, with the verdict kept."""
 
-    def __init__(self, tree: SourceTree, secret: set[str]) -> None:
+    def __init__(self, tree: SourceTree, secret: set[str], cache: CertCache) -> None:
         self.tree = tree
+        self.cache = cache
         self.secret = secret  # files holding private keys: reported by the key scan, never used
         self._content: dict[str, Content] = {}
         self._bad: set[str] = set()  # files whose own problem is already reported
@@ -142,19 +143,19 @@ class PemCatalog:
             return None
         display = self.tree.display(rel)
         try:
-            content = self._content.get(rel) or classify(self.tree.read(rel))
+            content = self._content.get(rel) or classify(self.tree.read(rel), self.cache)
         except OSError as exc:
-            return error("input.read", f"cannot read {display}: {exc.strerror}", where, node)
+            return error(Code.INPUT_READ, f"cannot read {display}: {exc.strerror}", where, node)
         self._content[rel] = content
         why = problem(content, role)
         if why is None:
             return None
         prefix = "" if where.line == 0 else f"{display}: "
-        return error("input.pem", prefix + why, where, node)
+        return error(Code.INPUT_PEM, prefix + why, where, node)
 
     def _duplicate_ca(self, rel: str, first: str) -> Finding:
         return warning(
-            "ca.duplicate",
+            Code.CA_DUPLICATE,
             f"the same CA certificate is also in {self.tree.display(first)}: keep one file "
             "per CA and point every trust list at it",
             at_file(self.tree.display(rel)),

@@ -18,7 +18,7 @@ from reconciler.desired.locate import walk
 from reconciler.desired.messages import reword
 from reconciler.desired.yamlsource import YamlDoc
 from reconciler.kinds import KINDS, NODE_TYPES
-from reconciler.model import Finding, NodeSpecBase
+from reconciler.model import Code, Finding, NodeSpecBase
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,13 +42,13 @@ def validate_node(doc: YamlDoc) -> tuple[NodeSpecBase | None, list[Finding]]:
     node = raw_name if isinstance(raw_name, str) else None
     if "type" not in doc.data:
         where = doc.positions[""]
-        return None, [error("input.schema", "missing required key 'type' (one of: "
+        return None, [error(Code.INPUT_SCHEMA, "missing required key 'type' (one of: "
                             f"{', '.join(NODE_TYPES)})", where, node)]
     kind = doc.data["type"]
     profile = KINDS.get(kind) if isinstance(kind, str) else None
     if profile is None:
         where = doc.positions["type"]
-        return None, [error("input.schema", f"unknown node type {quote(kind)} "
+        return None, [error(Code.INPUT_SCHEMA, f"unknown node type {quote(kind)} "
                             f"(valid types: {', '.join(NODE_TYPES)})", where, node)]
     return validate(profile.spec_model, doc, node)
 
@@ -60,4 +60,4 @@ def _finding(model: type[BaseModel], doc: YamlDoc, err: Any, node: str | None) -
     # lacks it (its key, where it has one); everything else at the offending value.
     at_key = located.at_key or (kind == "extra_forbidden" and located.complete) or kind == "missing"
     where = pos_of(doc.positions, located.path, key=at_key)
-    return error("input.schema", reword(err, model), where, node)
+    return error(Code.INPUT_SCHEMA, reword(err, model), where, node)

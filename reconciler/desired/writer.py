@@ -16,7 +16,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from reconciler.pki import CertInfo, PkiError, default_cache
+from reconciler.model.layout import CAS_DIR, CONFIG_FILE, cert_path, node_path
+from reconciler.pki import CertCache, CertInfo, PkiError
 
 NODE_SCHEMA = "# yaml-language-server: $schema={rel}reconciler/schemas/node.schema.json\n"
 FLEET_HEADER = "# certops fleet settings (see `certops schema fleet`)\n"
@@ -49,15 +50,15 @@ def slug(cert: CertInfo) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60] or "ca"
 
 
-def write_cas(root: Path, cas: Sequence[CertInfo]) -> dict[str, str]:
+def write_cas(root: Path, cas: Sequence[CertInfo], cache: CertCache) -> dict[str, str]:
     """Each CA as ``cas/<name>.pem``, reusing files that already hold it; sha256 -> path."""
     known: dict[str, str] = {}
     taken: set[str] = set()
-    for path in sorted((root / "cas").glob("*.pem")):
+    for path in sorted((root / CAS_DIR).glob("*.pem")):
         taken.add(path.name)
         try:
-            for cert in default_cache().parse(path.read_bytes()):
-                known.setdefault(cert.sha256, f"cas/{path.name}")
+            for cert in cache.parse(path.read_bytes()):
+                known.setdefault(cert.sha256, f"{CAS_DIR}/{path.name}")
         except (PkiError, OSError):
             continue
     for ca in sorted(cas, key=lambda c: (slug(c), c.sha256)):
@@ -67,20 +68,20 @@ def write_cas(root: Path, cas: Sequence[CertInfo]) -> dict[str, str]:
         if name in taken:
             name = f"{slug(ca)}-{ca.sha256[:8]}.pem"
         taken.add(name)
-        _write(root / "cas" / name, ca.pem)
-        known[ca.sha256] = f"cas/{name}"
+        _write(root / CAS_DIR / name, ca.pem)
+        known[ca.sha256] = f"{CAS_DIR}/{name}"
     return known
 
 
 def write_certificate(root: Path, node: str, chain: Sequence[CertInfo]) -> str:
     """The node's certificate as a full-chain file ``certs/<node>.pem``; its path."""
-    _write(root / "certs" / f"{node}.pem", "".join(c.pem for c in chain))
-    return f"certs/{node}.pem"
+    _write(root / cert_path(node), "".join(c.pem for c in chain))
+    return cert_path(node)
 
 
 def write_node(root: Path, name: str, fields: Mapping[str, Any]) -> Path:
     """Create or update ``nodes/<name>.yaml`` with ``fields`` (top-level keys)."""
-    path = root / "nodes" / f"{name}.yaml"
+    path = root / node_path(name)
     if path.is_file():
         data = _yaml().load(path.read_text())
         head = ""
@@ -116,7 +117,7 @@ def _to_yaml(value: Any) -> Any:
 
 def write_fleet(root: Path, links: Sequence[tuple[str, str]]) -> Path:
     """Create ``certops.yaml``, or add the links it lacks (keeping everything else)."""
-    path = root / "certops.yaml"
+    path = root / CONFIG_FILE
     if path.is_file():
         data = _yaml().load(path.read_text()) or CommentedMap()
         head = ""

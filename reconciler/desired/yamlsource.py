@@ -21,7 +21,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from reconciler.desired.findings import error
-from reconciler.model import Finding, SourcePos
+from reconciler.model import Code, Finding, SourcePos
 
 KEY_SUFFIX = "#key"
 
@@ -202,7 +202,7 @@ def _second_document(text: str) -> tuple[int, int]:
 
 
 def _syntax(display: str, line: int, col: int, message: str) -> Finding:
-    return error("input.yaml", message, _pos(display, line, col))
+    return error(Code.INPUT_YAML, message, _pos(display, line, col))
 
 
 def _duplicate(display: str, exc: DuplicateKeyError) -> Finding:

@@ -7,6 +7,7 @@ from reconciler.drivers.base import (
     PendingCsrDiscarder,
     PendingCsrReader,
     ServiceRestarter,
+    TrustRemover,
     handshake_certificate,
 )
 from reconciler.drivers.errors import (
@@ -41,6 +42,7 @@ __all__ = [
     "PermanentError",
     "ServiceRestarter",
     "TemporaryError",
+    "TrustRemover",
     "Unreachable",
     "handshake_certificate",
     "load_inventory",

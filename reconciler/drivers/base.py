@@ -93,6 +93,17 @@ class ServiceRestarter(Protocol):
     async def restart_services(self, services: Sequence[str]) -> None: ...
 
 
+@runtime_checkable
+class TrustRemover(Protocol):
+    """One trusted CA, named by its certificate's SHA-256, can be removed from a store.
+
+    No driver offers it yet (Expressway has no API to delete one CA; DESIGN.md section 4):
+    the planner makes ``trust.remove`` a manual step on nodes without the capability.
+    """
+
+    async def trust_remove(self, store: str, sha256: str) -> None: ...
+
+
 async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:
     """Like ``asyncio.gather``, but the first failure cancels the others before it is raised.
 

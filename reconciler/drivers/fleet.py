@@ -19,6 +19,7 @@ from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
 from reconciler.drivers.registry import driver_builder
 from reconciler.drivers.seams import NETWORK, DriverFactory
 from reconciler.model import Desired, DesiredNode, LiveNode
+from reconciler.model.layout import CAS_DIR
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def endpoint_from_inventory(name: str, inventory: Inventory, *,
 
 def fleet_ca_pems(desired: Desired, inventory: Inventory) -> list[bytes]:
     """The CAs that node API certificates are verified against (besides the system store)."""
-    pems = [f.data for path, f in sorted(desired.files.items()) if path.startswith("cas/")]
+    pems = [f.data for path, f in sorted(desired.files.items()) if path.startswith(f"{CAS_DIR}/")]
     return [*pems, *inventory.ca_pems]
 
 

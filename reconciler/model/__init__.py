@@ -3,6 +3,7 @@
 Imports pydantic only (DESIGN.md section 2, layer 1).
 """
 
+from reconciler.model.codes import Code
 from reconciler.model.common import CertSummary, Finding, Severity, SourcePos
 from reconciler.model.desired import (
     CredentialsSpec,
@@ -34,6 +35,7 @@ __all__ = [
     "ApplyResult",
     "CertSummary",
     "CertopsError",
+    "Code",
     "CredentialsSpec",
     "Defaults",
     "Desired",

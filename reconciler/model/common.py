@@ -23,8 +23,11 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        """Sort key: errors first."""
-        return {"error": 0, "warning": 1, "info": 2}[self.value]
+        """Sort key: errors first (the order of the members above; the only place it is set)."""
+        return _RANK[self]
+
+
+_RANK = {s: i for i, s in enumerate(Severity)}
 
 
 class SourcePos(Frozen):

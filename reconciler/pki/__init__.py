@@ -6,7 +6,7 @@ renewal procedure. No file or network I/O and no clock: time is always an argume
 ``cryptography``, the standard library and ``reconciler.model`` only.
 """
 
-from reconciler.pki.cache import CacheStats, CertCache, default_cache
+from reconciler.pki.cache import CacheStats, CertCache
 from reconciler.pki.certinfo import CertInfo, CsrInfo, key_matches
 from reconciler.pki.chain import ChainResult, build_chain, issued_by, same_subject, split_leaf
 from reconciler.pki.errors import PkiError
@@ -36,7 +36,6 @@ __all__ = [
     "chain_findings",
     "contains_private_key",
     "covers",
-    "default_cache",
     "issued_by",
     "key_matches",
     "leaf_findings",

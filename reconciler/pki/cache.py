@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 from reconciler.pki.certinfo import CertInfo, CsrInfo
 from reconciler.pki.parse import csr_der, parse_certificates
@@ -106,9 +105,3 @@ class CertCache:
             self._csrs.clear()
             self._by_der.clear()
             self._hits = self._misses = self._der_hits = self._der_misses = 0
-
-
-@lru_cache(maxsize=1)
-def default_cache() -> CertCache:
-    """The process-wide cache."""
-    return CertCache()

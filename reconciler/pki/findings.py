@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from reconciler.model import Finding, Policy, Severity
+from reconciler.model import Code, Finding, Policy, Severity
 from reconciler.pki.certinfo import CertInfo
 from reconciler.pki.names import is_wildcard
 
@@ -34,11 +34,11 @@ def _when(moment: datetime) -> str:
     return f"{utc(moment):%Y-%m-%d %H:%M} UTC"
 
 
-def error(code: str, message: str) -> Finding:
+def error(code: Code, message: str) -> Finding:
     return Finding(code=code, severity=Severity.ERROR, message=message)
 
 
-def warning(code: str, message: str) -> Finding:
+def warning(code: Code, message: str) -> Finding:
     return Finding(code=code, severity=Severity.WARNING, message=message)
 
 
@@ -46,13 +46,13 @@ def validity_findings(cert: CertInfo, at: datetime, what: str) -> list[Finding]:
     at = utc(at)
     if at > cert.not_after:
         return [error(
-            "cert.expired",
+            Code.CERT_EXPIRED,
             f"{what} '{cert.subject}' expired on {_when(cert.not_after)} (checked at "
             f"{_when(at)}): replace it with a renewed certificate.",
         )]
     if at < cert.not_before:
         return [error(
-            "cert.not_yet_valid",
+            Code.CERT_NOT_YET_VALID,
             f"{what} '{cert.subject}' is not valid before {_when(cert.not_before)} (checked at "
             f"{_when(at)}): wait until then, or check the issuing CA's and the node's clocks.",
         )]
@@ -66,7 +66,7 @@ def eku_findings(cert: CertInfo, required: Sequence[str]) -> list[Finding]:
     names = " and ".join(f"{u} ({EKU_LABELS.get(u, u)})" for u in missing)
     has = ", ".join(cert.eku) if cert.eku else "no Extended Key Usage extension"
     return [error(
-        "eku.missing",
+        Code.EKU_MISSING,
         f"the certificate '{cert.subject}' lacks the Extended Key Usage {names}; it has {has}. "
         "The CA must issue it with both TLS Web Server Authentication and TLS Web Client "
         "Authentication: Expressway and Unified CM use this certificate as TLS server and as "
@@ -79,14 +79,14 @@ def key_findings(cert: CertInfo, policy: Policy, what: str) -> list[Finding]:
     if cert.key_type == "RSA":
         if cert.key_bits < policy.min_rsa_bits:
             return [error(
-                "key.weak",
+                Code.KEY_WEAK,
                 f"{who} has a {cert.key_bits}-bit RSA key; the policy requires at least "
                 f"{policy.min_rsa_bits} bits: generate a new CSR with a {policy.min_rsa_bits}-bit "
                 "or larger key.",
             )]
         if cert.key_bits > policy.max_rsa_bits:
             return [warning(
-                "key.too_large",
+                Code.KEY_TOO_LARGE,
                 f"{who} has a {cert.key_bits}-bit RSA key, above the policy's "
                 f"{policy.max_rsa_bits} bits: 8192-bit keys break SIP TLS on Expressway; use "
                 "2048, 3072 or 4096 bits.",
@@ -95,27 +95,27 @@ def key_findings(cert: CertInfo, policy: Policy, what: str) -> list[Finding]:
     if cert.key_type == "EC":
         if cert.explicit_curve:
             return [error(
-                "key.weak",
+                Code.KEY_WEAK,
                 f"{who} has an EC key with explicit curve parameters, which OpenSSL (Expressway) "
                 "refuses: use a named curve such as P-256.",
             )]
         if cert.key_bits < policy.min_ec_bits:
             return [error(
-                "key.weak",
+                Code.KEY_WEAK,
                 f"{who} has a {cert.key_bits}-bit EC key ({cert.curve}); the policy requires at "
                 f"least {policy.min_ec_bits} bits: use P-256 or larger.",
             )]
         return []
     if cert.key_type == "DSA":
         return [error(
-            "key.weak",
+            Code.KEY_WEAK,
             f"{who} has a DSA key, which TLS on Expressway and Unified CM does not accept: "
             "use RSA (2048 bits or more) or ECDSA.",
         )]
     if cert.key_type in ("Ed25519", "Ed448"):
         return []
     return [error(
-        "key.weak",
+        Code.KEY_WEAK,
         f"{who} has a key of an algorithm Expressway and Unified CM do not support "
         f"({cert.key_type}): use RSA (2048 bits or more) or ECDSA.",
     )]
@@ -127,7 +127,7 @@ def signature_findings(cert: CertInfo, policy: Policy, what: str) -> list[Findin
         return []
     accepted = ", ".join(policy.signature_hashes)
     return [error(
-        "signature.weak",
+        Code.SIGNATURE_WEAK,
         f"{what} '{cert.subject}' is signed with {algorithm.upper()}, which the policy does "
         f"not accept ({accepted}): have the CA reissue it with SHA-256 or stronger.",
     )]
@@ -147,7 +147,7 @@ def leaf_findings(
     out: list[Finding] = []
     if cert.is_ca:
         out.append(error(
-            "cert.is_ca",
+            Code.CERT_IS_CA,
             f"'{cert.subject}' is a CA certificate (basicConstraints CA:TRUE), not a server "
             "certificate: use the server certificate the CA issued for this node's CSR.",
         ))
@@ -167,7 +167,7 @@ def wildcard_findings(cert: CertInfo, product: str) -> list[Finding]:
     if not wild:
         return []
     return [error(
-        "san.wildcard",
+        Code.SAN_WILDCARD,
         f"'{cert.subject}' carries the wildcard name {', '.join(wild)}: {product} does "
         "not support wildcard certificates; request one that lists every name.",
     )]
@@ -189,7 +189,8 @@ def chain_findings(
         top = position == len(chain) - 1
         if not (top and ca.cert.subject == ca.cert.issuer):
             out += signature_findings(ca, policy, "the CA certificate")
-        out += [f for f in key_findings(ca, policy, "the CA certificate") if f.code == "key.weak"]
+        weak = key_findings(ca, policy, "the CA certificate")
+        out += [f for f in weak if f.code == Code.KEY_WEAK]
         if at is not None:
             out += validity_findings(ca, at, "the CA certificate")
     return out

@@ -18,7 +18,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from reconciler.model import Finding, Policy, Severity
+from reconciler.model import Code, Finding, Policy, Severity
 from reconciler.pki.certinfo import CertInfo
 from reconciler.pki.chain import ChainResult, build_chain
 from reconciler.pki.findings import (
@@ -48,12 +48,12 @@ def _incomplete(built: ChainResult) -> Finding:
     aki = f" (Authority Key Identifier {built.missing_aki})" if built.missing_aki else ""
     if last.self_signed:
         return error(
-            "chain.incomplete",
+            Code.CHAIN_INCOMPLETE,
             f"the chain ends at the self-signed '{last.subject}'{aki}, which is not a trusted "
             "root: if it is your root CA, add it under cas/ (trust anchors).",
         )
     return error(
-        "chain.incomplete",
+        Code.CHAIN_INCOMPLETE,
         f"the chain stops at '{last.subject}': its issuer '{built.missing_issuer}'{aki} was "
         "not found. Add that CA certificate under cas/ or append it to the certificate file.",
     )
@@ -63,7 +63,7 @@ def _name_findings(leaf: CertInfo, names: Sequence[str]) -> list[Finding]:
     have = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or "no DNS or IP names"
     return [
         error(
-            "san.name_mismatch",
+            Code.SAN_NAME_MISMATCH,
             f"'{leaf.subject}' does not cover {name!r}: its Subject Alternative Names are "
             f"{have}. Request a certificate that lists it.",
         )
@@ -110,13 +110,13 @@ def verify(
                                 max_depth=max_depth)
         if not lenient.ok and lenient.kind not in COVERED:
             findings.append(error(
-                "chain.invalid",
+                Code.CHAIN_INVALID,
                 f"the chain of '{leaf.subject}' is invalid: {lenient.reason}. "
                 f"(Web PKI verifier: {strict.reason})",
             ))
         elif lenient.ok and not any(f.severity is Severity.ERROR for f in findings):
             findings.append(warning(
-                "chain.webpki_stricter",
+                Code.CHAIN_WEBPKI_STRICTER,
                 f"the chain of '{leaf.subject}' is accepted by OpenSSL-style verification (as "
                 f"on Expressway and Unified CM) but refused by the Web PKI rules: {strict.reason}. "
                 "Browsers and strict clients may refuse it.",

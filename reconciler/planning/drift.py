@@ -15,20 +15,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
-from reconciler.model import Finding, LiveNode, Plan, Severity
+from reconciler.model import Code, Finding, LiveNode, Plan, Severity
 from reconciler.pki import CertCache, CertInfo, build_chain, same_subject
 
 if TYPE_CHECKING:
     from reconciler.planning.live import LiveView
 
 DRIFT_ACTION_CODES = {
-    "trust.add": "drift.trust",
-    "cert.install": "drift.certificate",
-    "node.restart": "drift.restart_pending",
-    "service.restart": "drift.restart_pending",
+    "trust.add": Code.DRIFT_TRUST,
+    "cert.install": Code.DRIFT_CERTIFICATE,
+    "node.restart": Code.DRIFT_RESTART_PENDING,
+    "service.restart": Code.DRIFT_RESTART_PENDING,
     # csr.generate is left out: the planner's renewal.due / san.live_differs finding says it.
-    "trust.remove": "drift.trust",
-    "manual": "drift.manual",
+    "trust.remove": Code.DRIFT_TRUST,
+    "manual": Code.DRIFT_MANUAL,
 }
 
 
@@ -64,7 +64,7 @@ class DriftReport:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
 
-def _f(code: str, severity: Severity, node: str, message: str) -> Finding:
+def _f(code: Code, severity: Severity, node: str, message: str) -> Finding:
     return Finding(code=code, severity=severity, node=node, message=message)
 
 
@@ -146,7 +146,7 @@ def _duplicates(
         return []
     return [
         _f(
-            "trust.duplicate",
+            Code.TRUST_DUPLICATE,
             Severity.WARNING,
             name,
             f"{store} holds {extra} duplicate CA certificate(s): remove the copies",
@@ -170,7 +170,7 @@ def _csr_pending(
     age = f" for {(now - since).days} days" if since else ""
     return [
         _f(
-            "csr.pending",
+            Code.CSR_PENDING,
             Severity.INFO,
             name,
             f"a CSR has been pending on the node{age}, waiting for a "
@@ -192,7 +192,7 @@ def _store_hygiene(
         if ca.not_after <= now:
             out.append(
                 _f(
-                    "ca.expired",
+                    Code.CA_EXPIRED,
                     Severity.WARNING if ca.sha256 not in used else Severity.ERROR,
                     node,
                     f"{store} holds '{ca.subject}', expired on {ca.not_after:%Y-%m-%d}",
@@ -202,7 +202,7 @@ def _store_hygiene(
             leaf = used[ca.sha256]
             out.append(
                 _f(
-                    "ca.expiring",
+                    Code.CA_EXPIRING,
                     Severity.WARNING,
                     node,
                     f"{store} holds '{ca.subject}', which expires on "
@@ -214,7 +214,7 @@ def _store_hygiene(
     for subject, keys in same_subject(certs, by_key=True).items():
         out.append(
             _f(
-                "trust.same_subject",
+                Code.TRUST_SAME_SUBJECT,
                 Severity.WARNING,
                 node,
                 f"{store} holds {keys} CAs named '{subject}' with different keys: "
@@ -225,7 +225,7 @@ def _store_hygiene(
     if orphans and leaves:
         out.append(
             _f(
-                "trust.orphaned",
+                Code.TRUST_ORPHANED,
                 Severity.INFO,
                 node,
                 f"{store}: {len(orphans)} of {len(certs)} CAs are not in the chain of "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
-from reconciler.model import Severity, parse_duration
+from reconciler.model import Code, Severity, parse_duration
 from reconciler.pki import CertInfo, CsrInfo, key_matches
 
 
@@ -175,7 +175,7 @@ AT_CERT = ("server_certificate",)
 class Note:
     """A finding about the node: code, severity, message and the node-file key it is at."""
 
-    code: str
+    code: Code
     severity: Severity
     message: str
     at: tuple[str, ...] = AT_CERT
@@ -190,7 +190,7 @@ def note_key_mismatch(facts: CertFacts) -> Note | None:
         return None
     name = facts.node
     return Note(
-        "csr.key_mismatch",
+        Code.CSR_KEY_MISMATCH,
         Severity.ERROR,
         f"{facts.file} matches neither {name}'s pending CSR nor its current key: the "
         "node would refuse the install. Have the CA sign the node's pending CSR "
@@ -207,7 +207,7 @@ def note_issuer_changed(facts: CertFacts) -> Note | None:
     if leaf.authority_key_id == installed.authority_key_id:
         return None
     return Note(
-        "issuer.changed",
+        Code.ISSUER_CHANGED,
         Severity.INFO,
         f"{facts.file} is issued by '{leaf.issuer}' (AKI {leaf.authority_key_id}), "
         f"the live certificate by '{installed.issuer}' (AKI "
@@ -226,7 +226,7 @@ def note_san_dropped(facts: CertFacts) -> Note | None:
     if not dropped:
         return None
     return Note(
-        "san.dropped",
+        Code.SAN_DROPPED,
         Severity.WARNING,
         f"the new certificate drops {', '.join(dropped)}, which the live one "
         "carries: clients using those names will fail (Cisco's step A).",
@@ -242,7 +242,7 @@ def note_renewal_due(facts: CertFacts) -> Note | None:
     days = (installed.not_after - facts.now).days
     planned = f"issuer {facts.issuer} signs a new one" if facts.issuer else "a CSR is planned"
     return Note(
-        "renewal.due",
+        Code.RENEWAL_DUE,
         Severity.WARNING,
         f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
         f"days left, renew_before {facts.renew_before}): {planned}.",
@@ -260,7 +260,7 @@ def note_san_live_differs(facts: CertFacts) -> Note | None:
     if extra := sorted(installed.san_set() - facts.want):
         parts.append(f"carries {', '.join(extra)} that the new one will drop")
     return Note(
-        "san.live_differs",
+        Code.SAN_LIVE_DIFFERS,
         Severity.INFO,
         f"the live certificate {' and '.join(parts)}: a CSR with the desired names is planned.",
     )
@@ -272,7 +272,7 @@ def note_csr_waiting(facts: CertFacts) -> Note | None:
         return None
     name = facts.node
     return Note(
-        "csr.waiting",
+        Code.CSR_WAITING,
         Severity.INFO,
         f"the pending CSR csrs/{name}.csr.pem waits for a signed certificate: have "
         f"the CA sign it and commit the result as certs/{name}.pem with "

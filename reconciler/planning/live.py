@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.model import Finding, LiveNode, Severity
+from reconciler.model import Code, Finding, LiveNode, Severity
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError
 
 
@@ -41,7 +41,7 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
     def bad(what: str, exc: Exception) -> None:
         findings.append(
             Finding(
-                code="live.unparseable",
+                code=Code.LIVE_UNPARSEABLE,
                 severity=Severity.ERROR,
                 node=live.name,
                 message=f"the node returned {what} that is not a certificate ({exc}); check the "

@@ -17,7 +17,8 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView
 from reconciler.kinds import NodeKind
-from reconciler.model import Finding, LiveNode, Plan, Severity
+from reconciler.model import Code, Finding, LiveNode, Plan, Severity
+from reconciler.model.layout import csr_path
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain
 from reconciler.planning.graph import (
     RESTART_KINDS,
@@ -47,7 +48,7 @@ class _Ctx:
 
     def finding(
         self,
-        code: str,
+        code: Code,
         severity: Severity,
         node: str,
         message: str,
@@ -124,7 +125,7 @@ def _read_live(
             why = snapshot.error if snapshot else "not read"
             findings.append(
                 Finding(
-                    code="node.unreachable",
+                    code=Code.NODE_UNREACHABLE,
                     severity=Severity.ERROR,
                     node=name,
                     message=f"{name} could not be read ({why}); nothing can be planned for it "
@@ -197,7 +198,7 @@ def _committed_csr(ctx: _Ctx, view: NodeView) -> CsrInfo | None:
     in for it."""
     if not view.kind.committed_csr_stands_for_pending:
         return None
-    pem = ctx.fleet.desired.files.get(f"csrs/{view.name}.csr.pem")
+    pem = ctx.fleet.desired.files.get(csr_path(view.name))
     if pem is None:
         return None
     try:
@@ -469,7 +470,7 @@ def _plan_prune(ctx: _Ctx, view: NodeView, lv: LiveView, restarts: frozenset[str
 
 def _unmanaged(ctx: _Ctx, name: str, total: int) -> Finding:
     return ctx.finding(
-        "trust.unmanaged",
+        Code.TRUST_UNMANAGED,
         Severity.INFO,
         name,
         f"{total} CA certificate(s) in the node's trust stores are not in the "
@@ -501,7 +502,7 @@ def _defer_to_other_shards(
     findings = [_left_to_other_shard(ctx, drafts[aid]) for aid in sorted(outside)]
     findings += [
         ctx.finding(
-            "shard.waiting",
+            Code.SHARD_WAITING,
             Severity.INFO,
             drafts[aid].node,
             f"{drafts[aid].kind} waits for actions of other shards "
@@ -516,7 +517,7 @@ def _defer_to_other_shards(
 
 def _left_to_other_shard(ctx: _Ctx, d: Draft) -> Finding:
     return ctx.finding(
-        "shard.other",
+        Code.SHARD_OTHER,
         Severity.INFO,
         d.node,
         f"left to the shard of {d.node}: {d.kind}"

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from reconciler.pki import EKU_LABELS, CertInfo, CsrInfo
+from reconciler.pki import EKU_LABELS, CertInfo, CsrInfo, VerifyResult
+from reconciler.report.findings import finding_data, render_findings
 
 
 def colon_hex(hexstr: str) -> str:
@@ -118,3 +119,41 @@ def chain_lines(chain: Sequence[CertInfo]) -> list[str]:
         f"  {'  ' * i}{'└ ' if i else ''}{c.subject}  [{c.sha256[:16]}]"
         for i, c in enumerate(chain)
     ]
+
+
+def certs_text(path: str, certs: Sequence[CertInfo], now: datetime) -> list[str]:
+    """``certops inspect`` of a certificate file: each certificate, then the chain they make."""
+    from reconciler.pki import build_chain
+
+    out = [f"{path}: {len(certs)} certificate{'s' if len(certs) > 1 else ''}"]
+    for i, cert in enumerate(certs):
+        if len(certs) > 1:
+            out.append(f" [{i + 1}]")
+        out += cert_lines(cert, now)
+    if len(certs) > 1:
+        leafish = [c for c in certs if not c.is_ca] or list(certs)
+        chain = build_chain(leafish[0], certs, [c for c in certs if c.self_signed])
+        out.append(" Chain" + ("" if chain.complete else " (incomplete)") + ":")
+        out += chain_lines(chain.chain)
+    return out
+
+
+def csr_text(path: str, csr: CsrInfo) -> list[str]:
+    """``certops inspect`` of a CSR file."""
+    return [f"{path}: certificate signing request", *csr_lines(csr)]
+
+
+def verify_text(path: str, result: VerifyResult) -> list[str]:
+    """``certops verify``: the verdict, the chain, the findings."""
+    out = [f"{path}: {'valid' if result.valid else 'INVALID'}"]
+    if result.chain:
+        out += [" Chain:", *chain_lines(result.chain)]
+    return out + [f" {line}" for line in render_findings(result.findings)]
+
+
+def verify_data(result: VerifyResult) -> dict[str, Any]:
+    return {
+        "valid": result.valid,
+        "chain": [{"subject": c.subject, "sha256": c.sha256} for c in result.chain],
+        "findings": [finding_data(f) for f in result.findings],
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from reconciler.model import Action, CertSummary, Plan, Severity
+from reconciler.model import Action, CertSummary, Plan
 from reconciler.report.findings import render_findings, summary_line
 
 PHASE_TITLES = {
@@ -135,8 +135,7 @@ def plan_markdown(plan: Plan) -> str:
         out.append("")
     if plan.findings:
         out += ["### Findings", "", "| severity | node | code | message |", "|---|---|---|---|"]
-        order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-        for f in sorted(plan.findings, key=lambda f: (order[f.severity], f.node or "", f.code)):
+        for f in sorted(plan.findings, key=lambda f: (f.severity.rank, f.node or "", f.code)):
             where = f" (`{f.location}`)" if f.location else ""
             out.append(
                 f"| {f.severity.value} | {f.node or ''} | `{f.code}` | {_cell(f.message)}{where} |"

@@ -229,3 +229,19 @@ def test_bad_option_exits_nonzero() -> None:
     )
     assert proc.returncode == 1
     assert "ISO 8601" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_csr_saved_as_node_pem_is_a_warning_to_rename_it(example: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(
+        key, hashes.SHA256()
+    )
+    (example / "csrs" / "expe1.pem").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    code, out = run("validate", str(example), "--at", AT)
+    assert code == 0, out
+    line = next(x for x in out.splitlines() if "[csr.misnamed]" in x)
+    assert line.startswith(f"{example}/csrs/expe1.pem: warning[csr.misnamed]")
+    assert "git mv csrs/expe1.pem csrs/expe1.csr.pem" in line

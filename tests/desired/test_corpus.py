@@ -10,6 +10,7 @@ from corpus_support import cases, expected, key_fragments, prepare
 
 from reconciler.desired import load
 from reconciler.model import Finding
+from reconciler.pki import CertCache
 
 
 def short(finding: Finding) -> str:
@@ -23,7 +24,7 @@ def test_case(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     keys = prepare(case, target)
     monkeypatch.chdir(target)  # findings then name files as the case's expected.txt does
 
-    result = load(Path("."))
+    result = load(Path("."), CertCache())
 
     assert [short(f) for f in result.findings] == expected(case), "\n".join(
         f.render() for f in result.findings

@@ -11,6 +11,7 @@ from corpus_support import CORPUS, throwaway_key
 
 from reconciler.desired import LoadResult, desired_digest, load
 from reconciler.model import Severity
+from reconciler.pki import CertCache
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def codes(result: LoadResult) -> list[str]:
 
 
 def test_valid_directory_loads_everything(fleet: Path) -> None:
-    result = load(fleet)
+    result = load(fleet, CertCache())
     assert result.findings == ()
     desired = result.desired
     assert desired is not None
@@ -44,7 +45,7 @@ def test_valid_directory_loads_everything(fleet: Path) -> None:
 
 
 def test_node_fields_and_references(fleet: Path) -> None:
-    desired = load(fleet).desired
+    desired = load(fleet, CertCache()).desired
     assert desired is not None
     expc1 = desired.node("expc1")
     assert expc1 is not None and expc1.file == "nodes/expc1.yml"
@@ -58,7 +59,7 @@ def test_node_fields_and_references(fleet: Path) -> None:
 
 
 def test_positions_name_files_as_the_user_passed_the_root(fleet: Path) -> None:
-    desired = load(fleet).desired
+    desired = load(fleet, CertCache()).desired
     assert desired is not None
     expe1 = desired.node("expe1")
     assert expe1 is not None
@@ -69,7 +70,7 @@ def test_positions_name_files_as_the_user_passed_the_root(fleet: Path) -> None:
 
 
 def test_model_paths_find_items_of_bare_trust_lists(fleet: Path) -> None:
-    desired = load(fleet).desired
+    desired = load(fleet, CertCache()).desired
     assert desired is not None
     expe1, cucm = desired.node("expe1"), desired.node("cucm-pub")
     assert expe1 is not None and cucm is not None
@@ -83,22 +84,22 @@ def test_model_paths_find_items_of_bare_trust_lists(fleet: Path) -> None:
 
 def test_absolute_root_gives_absolute_positions(fleet: Path) -> None:
     root = fleet.resolve()
-    desired = load(root).desired
+    desired = load(root, CertCache()).desired
     assert desired is not None and desired.root == str(root)
     assert str(desired.nodes[0].pos("name")).startswith(str(root) + os.sep)
 
 
 def test_digest_is_stable_across_places_and_tracks_content(fleet: Path, tmp_path: Path) -> None:
-    first = load(fleet).desired
+    first = load(fleet, CertCache()).desired
     elsewhere = shutil.copytree(fleet, tmp_path / "other" / "place")
-    second = load(elsewhere).desired
+    second = load(elsewhere, CertCache()).desired
     assert first is not None and second is not None
     assert first.digest == second.digest
     (elsewhere / "cas" / "README.md").write_text("changed, but not desired state\n")
-    assert load(elsewhere).desired.digest == first.digest  # type: ignore[union-attr]
+    assert load(elsewhere, CertCache()).desired.digest == first.digest  # type: ignore[union-attr]
     cert = elsewhere / "certs" / "expe1.pem"
     cert.write_bytes(cert.read_bytes() + b"\n")
-    assert load(elsewhere).desired.digest != first.digest  # type: ignore[union-attr]
+    assert load(elsewhere, CertCache()).desired.digest != first.digest  # type: ignore[union-attr]
 
 
 def test_desired_digest_is_order_independent_and_unambiguous() -> None:
@@ -108,7 +109,7 @@ def test_desired_digest_is_order_independent_and_unambiguous() -> None:
 
 
 def test_missing_directory(tmp_path: Path) -> None:
-    result = load(tmp_path / "nope")
+    result = load(tmp_path / "nope", CertCache())
     assert result.desired is None
     [finding] = result.findings
     assert finding.code == "input.missing" and "certops import" in finding.message
@@ -117,13 +118,13 @@ def test_missing_directory(tmp_path: Path) -> None:
 
 def test_a_file_as_root(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
-    result = load(tmp_path / "f")
+    result = load(tmp_path / "f", CertCache())
     assert result.desired is None and codes(result) == ["input.missing"]
 
 
 def test_invalid_certops_yaml_still_checks_the_nodes(fleet: Path) -> None:
     (fleet / "certops.yaml").write_text("policy: 5\nlinks:\n  - [expc1, nobody]\n")
-    result = load(fleet)
+    result = load(fleet, CertCache())
     assert result.desired is not None
     assert [n.name for n in result.desired.nodes] == ["cucm-pub", "expc1", "expe1"]
     assert codes(result) == ["input.schema", "link.unknown_node"]
@@ -132,7 +133,7 @@ def test_invalid_certops_yaml_still_checks_the_nodes(fleet: Path) -> None:
 def test_nodes_with_errors_are_left_out(fleet: Path) -> None:
     path = fleet / "nodes" / "expe1.yaml"
     path.write_text(path.read_text().replace("../cas/issuing.pem", "../cas/gone.pem"))
-    result = load(fleet)
+    result = load(fleet, CertCache())
     assert codes(result) == ["input.file_missing"]
     assert result.desired is not None
     assert [n.name for n in result.desired.nodes] == ["cucm-pub", "expc1"]
@@ -144,7 +145,7 @@ def test_symlink_out_of_the_tree_is_outside(fleet: Path, tmp_path: Path) -> None
     (fleet / "cas" / "linked.pem").symlink_to(outside)
     path = fleet / "nodes" / "expe1.yaml"
     path.write_text(path.read_text().replace("../cas/issuing.pem", "../cas/linked.pem"))
-    result = load(fleet)
+    result = load(fleet, CertCache())
     assert "input.file_outside" in codes(result)
 
 
@@ -152,9 +153,9 @@ def test_key_scan_skips_large_binaries_but_not_large_text(fleet: Path) -> None:
     key = throwaway_key()
     blob = b"\0" * 10 + key + b"\0" * (1 << 20)
     (fleet / "image.bin").write_bytes(blob)
-    assert load(fleet).findings == ()
+    assert load(fleet, CertCache()).findings == ()
     (fleet / "dump.txt").write_bytes(b"x" * (1 << 20) + b"\n" + key)
-    result = load(fleet)
+    result = load(fleet, CertCache())
     [finding] = result.findings
     assert finding.code == "repo.private_key" and finding.severity is Severity.ERROR
     assert str(finding.location) == "desired-state/dump.txt:2:1"
@@ -163,4 +164,4 @@ def test_key_scan_skips_large_binaries_but_not_large_text(fleet: Path) -> None:
 def test_git_directory_is_not_scanned(fleet: Path) -> None:
     (fleet / ".git").mkdir()
     (fleet / ".git" / "stray").write_bytes(throwaway_key())
-    assert load(fleet).findings == ()
+    assert load(fleet, CertCache()).findings == ()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from reconciler.cli.app import build_app
 from reconciler.lab import LabThread
 from reconciler.lab.ca import cert_pem, load_or_create_pki
-from reconciler.pki import build_chain, default_cache
+from reconciler.pki import CertCache, build_chain
 
 runner = CliRunner()
 NODES = ("expe1", "expc1", "cucm-pub")
@@ -101,7 +101,7 @@ def trust_store(lab: LabThread, node: str, store: str) -> list[str]:
 
 def assert_invariant(lab: LabThread) -> None:
     """No node presents a certificate that a linked peer does not trust."""
-    cache = default_cache()
+    cache = CertCache()
     for a, b in LINKS:
         for presenter, truster in ((a, b), (b, a)):
             leaf = cache.parse(cert_pem(served(lab, presenter)).encode())[0]

@@ -11,8 +11,10 @@ from pkitools import make_ca, make_leaf, new_key, utc
 from reconciler.checks import build_view
 from reconciler.desired import load
 from reconciler.model import Action, LiveNode, Plan
-from reconciler.pki import default_cache
+from reconciler.pki import CertCache
 from reconciler.planning import make_plan
+
+CACHE = CertCache()  # one parse cache for this module's tests
 
 AT = datetime.fromisoformat("2026-11-26T00:00:00+00:00")
 VOS_CAPS = ("cert.install", "csr.generate", "service.restart", "trust.add")
@@ -92,9 +94,9 @@ class World:
 def plan(tmp_path: Path) -> Plan:
     world = World()
     world.write(tmp_path / "desired")
-    loaded = load(tmp_path / "desired")
+    loaded = load(tmp_path / "desired", CACHE)
     assert loaded.desired is not None, [f.render() for f in loaded.findings]
-    cache = default_cache()
+    cache = CACHE
     return make_plan(build_view(loaded.desired, cache), world.live(), AT, cache=cache)
 
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 from pkifactory import Pki
 
-from reconciler.pki import CertCache, PkiError, default_cache
+from reconciler.pki import CertCache, PkiError
 
 
 def test_same_input_is_parsed_once(pki: Pki) -> None:
@@ -61,7 +61,3 @@ def test_threads_get_one_object(pki: Pki) -> None:
     assert len({id(x) for x in seen}) == 1
     assert cache.stats.hits + cache.stats.misses == 200
 
-
-def test_default_cache_is_one_per_process() -> None:
-    assert default_cache() is default_cache()
-    assert isinstance(default_cache(), CertCache)

@@ -9,11 +9,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.pki import CertInfo, CsrInfo, default_cache
+from reconciler.pki import CertCache, CertInfo, CsrInfo
 from reconciler.planning.lifecycle import CertFacts
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "scenarios"))
 from pkitools import Issued, PrivateKey, make_ca, make_csr, make_leaf, new_key, utc
+
+CACHE = CertCache()  # one parse cache for these helpers
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 SANS = ["a.example.com", "b.example.com"]
@@ -46,10 +48,10 @@ class Pki:
             not_before=utc(2026, 6, 1),
             not_after=not_after,
         )
-        return default_cache().parse(issued.pem)[0]
+        return CACHE.parse(issued.pem)[0]
 
     def csr(self, sans: list[str] = SANS, key: PrivateKey | None = None) -> CsrInfo:
-        return default_cache().parse_csr(make_csr("a.example.com", sans, key or self.next_key))
+        return CACHE.parse_csr(make_csr("a.example.com", sans, key or self.next_key))
 
 
 @cache

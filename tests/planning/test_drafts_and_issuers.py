@@ -14,10 +14,12 @@ import pytest
 from reconciler.checks import build_view, offline_findings
 from reconciler.desired import load
 from reconciler.model import Finding, LiveNode, Plan
-from reconciler.pki import default_cache
+from reconciler.pki import CertCache
 from reconciler.planning import make_plan
 from reconciler.planning.graph import Draft, merge, serialise_restarts
 from reconciler.report.plan import plan_json, plan_markdown, plan_text
+
+CACHE = CertCache()  # one parse cache for this module's tests
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 AT = datetime.fromisoformat("2026-11-26T00:00:00+00:00")
@@ -51,9 +53,9 @@ def _copy(case: str, tmp_path: Path) -> Path:
 
 
 def _plan(case_dir: Path) -> tuple[list[Finding], Plan]:
-    loaded = load(case_dir / "desired")
+    loaded = load(case_dir / "desired", CACHE)
     assert loaded.desired is not None, [f.render() for f in loaded.findings]
-    cache = default_cache()
+    cache = CACHE
     fleet = build_view(loaded.desired, cache)
     findings = [*loaded.findings, *offline_findings(fleet, cache, AT)]
     live = json.loads((case_dir / "live.json").read_text())
@@ -104,7 +106,7 @@ def test_loader_checks_issuer_ca_files(tmp_path: Path) -> None:
         "ca_files: [cas/lab-root.pem, cas/issuing-new.pem]",
         "ca_files: [cas/lab-root.pem, cas/missing.pem, ../outside.pem, nodes/expe1.yaml]",
     ))
-    loaded = load(case / "desired")
+    loaded = load(case / "desired", CACHE)
     got = sorted(
         (f.code, f.location.line, f.location.col) for f in loaded.findings if f.location
     )
@@ -117,9 +119,9 @@ def test_loader_checks_issuer_ca_files(tmp_path: Path) -> None:
 
 
 def test_issuer_chain_is_derived_trust_of_node_and_peers(tmp_path: Path) -> None:
-    loaded = load(_copy("plan-issue-renewal-due", tmp_path) / "desired")
+    loaded = load(_copy("plan-issue-renewal-due", tmp_path) / "desired", CACHE)
     assert loaded.desired is not None
-    fleet = build_view(loaded.desired, default_cache())
+    fleet = build_view(loaded.desired, CACHE)
     for node in ("expe1", "expc1"):
         reasons = {e.reason for e in fleet.nodes[node].trust["trusted-ca-list"].values()}
         assert "chain of issuer lab-ca for expe1" in reasons, node

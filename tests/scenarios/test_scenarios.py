@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from reconciler.checks import build_view, offline_findings
 from reconciler.desired import load
 from reconciler.model import Finding, LiveNode, Plan, Severity
-from reconciler.pki import default_cache
+from reconciler.pki import CertCache
 from reconciler.planning import make_plan
 from reconciler.report.plan import plan_json
 
@@ -46,9 +46,9 @@ def findings_of(case: str, at: datetime) -> tuple[list[Finding], Plan | None]:
     file names in findings are then the same on every machine."""
     os.chdir(HERE / case)
     root = Path("desired")
-    loaded = load(root)
+    cache = CertCache()
+    loaded = load(root, cache)
     assert loaded.desired is not None, [f.render() for f in loaded.findings]
-    cache = default_cache()
     fleet = build_view(loaded.desired, cache)
     findings = [*loaded.findings, *offline_findings(fleet, cache, at)]
     live_file = HERE / case / "live.json"

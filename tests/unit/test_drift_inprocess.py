@@ -1,24 +1,20 @@
-"""``certops drift`` (compute_drift) on the in-process lab: each kind of drift, read live."""
+"""``certops drift`` (the drift use case) on the in-process lab: each kind of drift, read live."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-from unitkit import NODES, apply, generate_csrs, ready_to_install
+from unitkit import NODES, apply, generate_csrs, ready_to_install, session_of
 
-from reconciler.apply.driftrun import compute_drift
-from reconciler.apply.planrun import load_fleet
 from reconciler.lab import Fault
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.planning.drift import DriftReport
+from reconciler.usecases.drift import drift as drift_of
 
 
 async def drift(lab: InProcessLab, root: Path) -> DriftReport:
-    """The drift report of the desired state against the lab, through injected drivers."""
-    now = datetime.now(UTC)
-    drivers = lab.drivers(load_fleet(root, now)[0].desired)
-    return await compute_drift(root, now=now, inventory=lab.inventory, env={}, drivers=drivers)
+    """The drift report of the desired state against the lab, through the lab's DriverFactory."""
+    return await drift_of(session_of(lab, root))
 
 
 def codes(report: DriftReport) -> set[tuple[str, str | None]]:

@@ -26,11 +26,11 @@ from reconciler.apply.steps import StepContext
 from reconciler.lab import Fault
 from reconciler.lab.ca import cert_pem, load_or_create_pki
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.pki import default_cache
+from reconciler.pki import CertCache
 
 
 def sha(pem: str) -> str:
-    return default_cache().parse(pem.encode())[0].sha256
+    return CertCache().parse(pem.encode())[0].sha256
 
 
 async def test_renewal_with_a_new_ca_converges(lab: InProcessLab, desired: Path) -> None:

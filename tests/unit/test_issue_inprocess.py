@@ -13,20 +13,21 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from unitkit import FAST, Events, served
+from unitkit import FAST, Events, served, session_of
 from unitkit import apply as unitkit_apply
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuers"))
 from openssl_ca import OpensslCa, have_openssl, make_openssl_ca
 
 from reconciler.apply.executor import execute
-from reconciler.apply.planrun import load_fleet
 from reconciler.apply.steps import StepContext
 from reconciler.issuers import CommandIssuer
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Action, ApplyResult, IssuerSpec, Plan
-from reconciler.pki import default_cache
+from reconciler.pki import CertCache
+from reconciler.usecases.loading import load_fleet
 
+CACHE = CertCache()  # one parse cache for this module's tests
 pytestmark = pytest.mark.skipif(not have_openssl(), reason="openssl is not installed")
 STORE = "trusted-ca-list"
 
@@ -44,10 +45,10 @@ def with_issuer(root: Path, ca: OpensslCa) -> None:
     node.write_text(text)
 
 
-def issue_plan(root: Path, *, trust_first: bool = True) -> Plan:
+def issue_plan(lab: InProcessLab, root: Path, *, trust_first: bool = True) -> Plan:
     """trust.add of the issuer's root on expe1 and expc1, then expe1's issue and install."""
-    root_ca = default_cache().parse((root / "cas" / "corp-root.pem").read_bytes())[0]
-    fleet, _ = load_fleet(root, datetime.now(UTC))
+    root_ca = CACHE.parse((root / "cas" / "corp-root.pem").read_bytes())[0]
+    fleet = load_fleet(session_of(lab, root), datetime.now(UTC)).fleet
     spec = fleet.nodes["expe1"].node.spec.server_certificate
     assert spec is not None
     sans = spec.subject_alt_names
@@ -71,7 +72,7 @@ def issue_plan(root: Path, *, trust_first: bool = True) -> Plan:
 
 
 async def run(lab: InProcessLab, root: Path, ca: OpensslCa, plan: Plan) -> ApplyResult:
-    fleet, _ = load_fleet(root, datetime.now(UTC))
+    fleet = load_fleet(session_of(lab, root), datetime.now(UTC)).fleet
     spec = fleet.desired.fleet.issuers["corp"]
     issuer = CommandIssuer("corp", spec, {"PATH": "/usr/bin:/bin"})
     ctx = StepContext(plan=plan, fleet=fleet, drivers=lab.drivers(fleet.desired),
@@ -88,14 +89,14 @@ async def test_issued_certificate_is_installed_served_and_saved(
 ) -> None:
     ca = make_openssl_ca(tmp_path / "ca")
     with_issuer(desired, ca)
-    result = await run(lab, desired, ca, issue_plan(desired))
+    result = await run(lab, desired, ca, issue_plan(lab, desired))
     assert result.ok, [r.detail for r in result.results if r.outcome != "done"]
     assert "certops test openssl CA" in served(lab, "expe1").issuer.rfc4514_string()
     saved = (desired / "certs" / "expe1.pem").read_text()
     assert saved.count("BEGIN CERTIFICATE") == 2  # leaf and the issuer's root
-    root_sha = default_cache().parse(ca.root_pem.read_bytes())[0].sha256
+    root_sha = CACHE.parse(ca.root_pem.read_bytes())[0].sha256
     for node in ("expe1", "expc1"):
-        shas = {default_cache().parse(p.encode())[0].sha256
+        shas = {CACHE.parse(p.encode())[0].sha256
                 for p in lab.nodes[node].state.trusted_cas}
         assert root_sha in shas
 
@@ -106,7 +107,7 @@ async def test_no_client_auth_is_refused_before_the_install(
     ca = make_openssl_ca(tmp_path / "ca", client_auth=False)
     with_issuer(desired, ca)
     before = served(lab, "expe1").fingerprint(hashes.SHA256())
-    result = await run(lab, desired, ca, issue_plan(desired))
+    result = await run(lab, desired, ca, issue_plan(lab, desired))
     states = outcome(result)
     assert states["expe1/cert.issue"] == "failed"
     assert states["expe1/cert.install/issued"] == "skipped"
@@ -122,7 +123,7 @@ async def test_untrusted_chain_is_refused_by_the_live_trust_gate(
 ) -> None:
     ca = make_openssl_ca(tmp_path / "ca")
     with_issuer(desired, ca)
-    result = await run(lab, desired, ca, issue_plan(desired, trust_first=False))
+    result = await run(lab, desired, ca, issue_plan(lab, desired, trust_first=False))
     detail = next(r.detail for r in result.results if r.id == "expe1/cert.issue")
     assert outcome(result)["expe1/cert.issue"] == "failed"
     assert "trusted-ca-list of expe1 does not trust 'CN=certops test openssl CA" in detail
@@ -136,7 +137,7 @@ async def test_an_issuer_that_fails_stops_the_node_with_its_message(
     ca = make_openssl_ca(tmp_path / "ca")
     with_issuer(desired, ca)
     ca.sign.write_text("#!/bin/sh\necho 'CA is in maintenance' >&2\nexit 1\n")
-    result = await run(lab, desired, ca, issue_plan(desired))
+    result = await run(lab, desired, ca, issue_plan(lab, desired))
     detail = next(r.detail for r in result.results if r.id == "expe1/cert.issue")
     assert "exited 1 for expe1: CA is in maintenance" in detail
     assert outcome(result)["expe1/node.restart"] == "skipped"

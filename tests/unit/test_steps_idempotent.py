@@ -14,7 +14,7 @@ from unitkit import FAST, plan, ready_to_install, snapshot
 
 from reconciler.apply.steps import STEPS, StepContext
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.pki import default_cache
+from reconciler.pki import CertCache
 
 UPLOADS = {"trust.add": "already present", "cert.install": "already installed"}
 
@@ -57,7 +57,7 @@ async def test_csr_generate_is_idempotent(lab: InProcessLab, desired: Path, node
     action = next(a for a in run.plan.actions if a.kind == "csr.generate" and a.node == node)
     await STEPS["csr.generate"](ctx, action)
     saved = (desired / "csrs" / f"{node}.csr.pem").read_text()
-    csr = default_cache().parse_csr(saved.encode())
+    csr = CertCache().parse_csr(saved.encode())
     assert {n.lower() for n in action.subject_alt_names} <= csr.san_set()
     before = snapshot(lab)
     lab.reset_counters()

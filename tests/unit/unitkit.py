@@ -1,7 +1,7 @@
 """Helpers for the in-process tests: plan and apply through injected drivers, read the lab.
 
 Everything here runs in the test's event loop against ``reconciler.lab.inprocess``: no
-sockets, no subprocess (apart from the ``git rev-parse`` that ``compute_plan`` does).
+sockets, no subprocess (apart from the ``git rev-parse`` that the plan use case does).
 Assertions read the emulated nodes' own state, never what a driver says about it.
 """
 
@@ -16,13 +16,15 @@ from typing import Any
 from cryptography import x509
 
 from reconciler.apply.executor import execute
-from reconciler.apply.planrun import PlanRun, compute_plan, load_fleet
 from reconciler.apply.steps import StepContext, Timing
 from reconciler.drivers import Driver
 from reconciler.issuers import issuers_of
-from reconciler.lab.inprocess import InProcessLab
+from reconciler.lab.inprocess import FAST_HTTP, InProcessLab
 from reconciler.model import Action, ApplyResult
-from reconciler.pki import build_chain, default_cache
+from reconciler.pki import CertCache, build_chain
+from reconciler.usecases.loading import load_fleet
+from reconciler.usecases.plan import PlanRun, plan_with
+from reconciler.usecases.session import Session
 
 REPO = Path(__file__).resolve().parents[2]
 NODES = ("expe1", "expc1", "cucm-pub")
@@ -38,13 +40,19 @@ def copy_desired(folder: Path) -> Path:
     return dst
 
 
+def session_of(lab: InProcessLab, root: Path) -> Session:
+    """A session on ``root`` whose drivers reach the in-process lab."""
+    return Session(root=root, inventory=lab.inventory, drivers=lab.factory, http=FAST_HTTP,
+                   timing=FAST)
+
+
 async def plan(lab: InProcessLab, root: Path) -> tuple[PlanRun, dict[str, Driver]]:
     """``certops plan`` on the in-process lab: the plan and the drivers it read with."""
+    session = session_of(lab, root)
     now = datetime.now(UTC)
-    fleet, _ = load_fleet(root, now)
-    drivers = lab.drivers(fleet.desired)
-    run = await compute_plan(root, now=now, inventory=lab.inventory, env={}, drivers=drivers)
-    return run, drivers
+    loaded = load_fleet(session, now)
+    drivers = lab.drivers(loaded.fleet.desired)
+    return await plan_with(session, loaded, drivers, now), drivers
 
 
 @dataclass
@@ -141,7 +149,7 @@ def stores_of(node: str) -> tuple[str, ...]:
 
 def assert_invariant(lab: InProcessLab) -> None:
     """No node presents a certificate that a linked peer does not trust."""
-    cache = default_cache()
+    cache = CertCache()
     for a, b in LINKS:
         for presenter, truster in ((a, b), (b, a)):
             leaf = cache.parse(lab.nodes[presenter].state.served.cert_pem.encode())[0]

@@ -15,15 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.drivers import ConfigError, Endpoint, HttpSettings, Inventory
+from reconciler.drivers import ConfigError, Driver, Endpoint, Inventory
 from reconciler.drivers.fleet import close_all, make_driver, read_all
 from reconciler.kinds import KINDS, NODE_TYPES, kind_of
 from reconciler.model import CertopsError, LiveNode
-from reconciler.pki import CertInfo, build_chain, default_cache
+from reconciler.model.layout import CAS_DIR, CSRS_DIR, NODES_DIR, node_path
+from reconciler.pki import CertCache, CertInfo, build_chain
+from reconciler.usecases.session import Session
 
 
 class ImportFailed(CertopsError):
     """Some node could not be read; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """The nodes to import (default: every node of the inventory)."""
+
+    nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ def env_prefix(name: str) -> str:
 def _existing(root: Path, name: str) -> dict[str, Any]:
     from ruamel.yaml import YAML
 
-    path = root / "nodes" / f"{name}.yaml"
+    path = root / node_path(name)
     if not path.is_file():
         return {}
     data = YAML(typ="safe").load(path.read_text())
@@ -51,7 +60,7 @@ def _endpoint(root: Path, name: str, inventory: Inventory, env: Mapping[str, str
     old = _existing(root, name)
     inv = inventory.nodes.get(name)
     if inv is None and not old:
-        raise ConfigError(f"{name}: not in the inventory and no nodes/{name}.yaml")
+        raise ConfigError(f"{name}: not in the inventory and no {node_path(name)}")
     creds = old.get("credentials") or {}
     user_env = creds.get("username_env") or f"{env_prefix(name)}_USER"
     pass_env = creds.get("password_env") or f"{env_prefix(name)}_PASSWORD"
@@ -85,8 +94,8 @@ def _fields(
     old: dict[str, Any],
     cert_ref: str | None,
     store_refs: dict[str, list[str]],
+    cache: CertCache,
 ) -> dict[str, Any]:
-    cache = default_cache()
     leaf = cache.parse_text(live.server_certificate)[0] if live.server_certificate else None
     fields: dict[str, Any] = {"name": live.name, "type": endpoint.type}
     fields["api"] = old.get("api") or endpoint.api
@@ -105,35 +114,45 @@ def _fields(
     return fields
 
 
-async def import_fleet(
-    root: Path,
-    *,
-    inventory: Inventory,
-    env: Mapping[str, str],
-    nodes: list[str] | None = None,
-    parallelism: int = 16,
-) -> ImportResult:
-    from reconciler.desired.writer import write_cas, write_certificate, write_fleet, write_node
-
-    names = sorted(nodes or inventory.nodes)
+async def import_fleet(session: Session, request: ImportRequest | None = None) -> ImportResult:
+    """Read the nodes, then write cas/, certs/, nodes/ and the links (see the module docstring)."""
+    root, inventory = session.root, session.the_inventory()
+    names = sorted((request.nodes if request else ()) or inventory.nodes)
     if not names:
         raise ConfigError("no nodes to import: pass --node NAME or an --inventory listing nodes")
-    endpoints = {n: _endpoint(root, n, inventory, env) for n in names}
-    cas = [p.read_bytes() for p in sorted((root / "cas").glob("*.pem"))]
-    drivers = {
-        n: make_driver(e, [*cas, *inventory.ca_pems], HttpSettings()) for n, e in endpoints.items()
-    }
-    try:
-        live = await read_all(drivers, parallelism)
-    finally:
-        await close_all(drivers)
+    endpoints = {n: _endpoint(root, n, inventory, session.env) for n in names}
+    live = await _read(session, endpoints)
     failed = [f"{n}: {v.error}" for n, v in sorted(live.items()) if v.error]
     if failed:
         raise ImportFailed(
             "nothing was written; these nodes could not be read: " + "; ".join(failed)
         )
+    refs = _write_files(session, names, endpoints, live)
+    _write_links(root, names, inventory)
+    (root / CSRS_DIR).mkdir(exist_ok=True)
+    return ImportResult(nodes=tuple(names), ca_files=len(set(refs.values())), root=root)
 
-    cache = default_cache()
+
+async def _read(session: Session, endpoints: dict[str, Endpoint]) -> dict[str, LiveNode]:
+    """Every node's live state, through drivers made from the endpoints (closed after)."""
+    cas = [p.read_bytes() for p in sorted((session.root / CAS_DIR).glob("*.pem"))]
+    ca_pems = [*cas, *session.the_inventory().ca_pems]
+    drivers: dict[str, Driver] = {
+        n: make_driver(e, ca_pems, session.the_http(), session.the_factory())
+        for n, e in endpoints.items()
+    }
+    try:
+        return await read_all(drivers, session.parallelism)
+    finally:
+        await close_all(drivers)
+
+
+def _write_files(session: Session, names: list[str], endpoints: dict[str, Endpoint],
+                 live: dict[str, LiveNode]) -> dict[str, str]:
+    """cas/ (each CA once), certs/<node>.pem and nodes/<node>.yaml; CA sha256 -> file."""
+    from reconciler.desired.writer import write_cas, write_certificate, write_node
+
+    root, cache = session.root, session.cache
     all_cas: dict[str, CertInfo] = {}
     for snapshot in live.values():
         for pems in snapshot.stores.values():
@@ -141,7 +160,7 @@ async def import_fleet(
                 for cert in cache.parse_text(pem):
                     all_cas.setdefault(cert.sha256, cert)
     root.mkdir(parents=True, exist_ok=True)
-    refs = write_cas(root, list(all_cas.values()))
+    refs = write_cas(root, list(all_cas.values()), cache)
     anchors = [c for c in all_cas.values() if c.self_signed]
     for name in names:
         snapshot = live[name]
@@ -154,20 +173,20 @@ async def import_fleet(
             leaf = cache.parse_text(snapshot.server_certificate)[0]
             chain = build_chain(leaf, list(all_cas.values()), anchors).chain
             cert_ref = write_certificate(root, name, chain)
-        write_node(
-            root,
-            name,
-            _fields(snapshot, endpoints[name], _existing(root, name), cert_ref, store_refs),
-        )
-    known = set(names) | {p.stem for p in (root / "nodes").glob("*.yaml")}
+        old = _existing(root, name)
+        write_node(root, name, _fields(snapshot, endpoints[name], old, cert_ref, store_refs, cache))
+    return refs
+
+
+def _write_links(root: Path, names: list[str], inventory: Inventory) -> None:
+    """The inventory's links between nodes that are imported or described, into certops.yaml."""
+    from reconciler.desired.writer import write_fleet
+
+    known = set(names) | {p.stem for p in (root / NODES_DIR).glob("*.yaml")}
     links = {
         tuple(sorted((n, peer)))
         for n in names
         for peer in (inventory.nodes[n].links if n in inventory.nodes else ())
         if peer in known  # a link to a node that is neither imported nor described is dropped
     }
-
     write_fleet(root, [(a, b) for a, b in sorted(links)])
-    for sub in ("csrs",):
-        (root / sub).mkdir(exist_ok=True)
-    return ImportResult(nodes=tuple(names), ca_files=len(set(refs.values())), root=root)

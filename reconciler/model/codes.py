@@ -1,0 +1,90 @@
+"""Every finding code, once: its severity (or severities) and what it means.
+
+``Code`` members are strings (``Code.SAN_MISMATCH == "san.mismatch"``), so findings, JSON
+and the README keep the dotted codes; the README's "Finding codes" table lists exactly these
+(``tests/docs/test_readme_codes.py``). A code whose severity depends on the situation lists each
+one it can take, the usual one first.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from reconciler.model.common import Severity
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
+
+
+class Code(StrEnum):
+    """A stable finding code, with ``severities`` and a one-line ``meaning``."""
+
+    severities: tuple[Severity, ...]
+    meaning: str
+
+    def __new__(cls, value: str, severities: tuple[Severity, ...], meaning: str) -> Code:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.severities = severities
+        member.meaning = meaning
+        return member
+
+    # the loader: files, YAML, schema, references
+    INPUT_YAML = "input.yaml", (E,), "the file is not valid YAML"
+    INPUT_SCHEMA = "input.schema", (E,), "a key or value does not fit the schema"
+    INPUT_MISSING = "input.missing", (E,), "the directory, certops.yaml or nodes/ is missing"
+    INPUT_FILE_MISSING = "input.file_missing", (E,), "a referenced file does not exist"
+    INPUT_FILE_OUTSIDE = "input.file_outside", (E,), "a reference leaves the directory"
+    INPUT_READ = "input.read", (E,), "a file cannot be read"
+    INPUT_PEM = "input.pem", (E,), "a PEM/DER file is empty, garbage or the wrong kind"
+    REPO_PRIVATE_KEY = "repo.private_key", (E,), "a private key under the directory"
+    NODE_DUPLICATE = "node.duplicate", (E,), "two node files define the same node"
+    NODE_NAME_MISMATCH = "node.name_mismatch", (W,), "a node file named unlike its node"
+    LINK_UNKNOWN_NODE = "link.unknown_node", (E,), "a link names a node no file defines"
+    LINK_SELF = "link.self", (E,), "a link joins a node to itself"
+    LINK_DUPLICATE = "link.duplicate", (W,), "the same link twice"
+    CA_DUPLICATE = "ca.duplicate", (W,), "the same CA certificate in two files under cas/"
+    CSR_MISNAMED = "csr.misnamed", (W,), "a CSR saved as csrs/<node>.pem, not csrs/<node>.csr.pem"
+    # certificate checks (pki, kinds)
+    SAN_MISMATCH = "san.mismatch", (E,), "the certificate's SANs differ from subject_alt_names"
+    SAN_NAME_MISMATCH = "san.name_mismatch", (E,), "the certificate does not cover a --name"
+    SAN_WILDCARD = "san.wildcard", (E,), "a wildcard SAN on an Expressway"
+    EKU_MISSING = "eku.missing", (E,), "TLS Web Server or Client Authentication is missing"
+    KEY_WEAK = "key.weak", (E,), "the key is smaller than the policy allows"
+    KEY_TOO_LARGE = "key.too_large", (W,), "RSA above 4096 bits breaks SIP TLS"
+    SIGNATURE_WEAK = "signature.weak", (E,), "a hash outside signature_hashes"
+    CERT_EXPIRED = "cert.expired", (E,), "the certificate has expired"
+    CERT_NOT_YET_VALID = "cert.not_yet_valid", (E,), "the certificate is not valid yet"
+    CERT_IS_CA = "cert.is_ca", (E,), "a CA certificate given as a server certificate"
+    CHAIN_INCOMPLETE = "chain.incomplete", (E,), "the chain does not reach a known root"
+    CHAIN_INVALID = "chain.invalid", (E,), "the chain fails verification"
+    CHAIN_WEBPKI_STRICTER = "chain.webpki_stricter", (W,), "only the WebPKI verifier refuses it"
+    # offline checks of the fleet
+    TRUST_GATE = "trust.gate", (E,), "derive_trust is off and a store lacks a needed chain"
+    TRUST_SAME_SUBJECT = "trust.same_subject", (W,), "different CAs with the same subject"
+    CSR_KEY_MISMATCH = "csr.key_mismatch", (W, E), "the certificate does not answer the CSR"
+    CSR_SAN_MISMATCH = "csr.san_mismatch", (W,), "the committed CSR lacks a desired SAN"
+    RENEWAL_DUE = "renewal.due", (W,), "the certificate is inside its renewal window"
+    TLS_VERIFY_OFF = "tls.verify_off", (W,), "TLS verification of the node's API is off"
+    # the planner
+    NODE_UNREACHABLE = "node.unreachable", (E,), "a node could not be read"
+    LIVE_UNPARSEABLE = "live.unparseable", (E,), "a node answered something unparseable"
+    ISSUER_CHANGED = "issuer.changed", (I,), "the new certificate has another issuer"
+    ISSUER_UNKNOWN = "issuer.unknown", (E,), "a node names an issuer that certops.yaml lacks"
+    ISSUER_NO_CHAIN = "issuer.no_chain", (W,), "an issuer without ca_files: no chain known ahead"
+    ISSUER_FILE_WINS = "issuer.file_wins", (I,), "both file and issuer: the file is used"
+    SAN_DROPPED = "san.dropped", (W,), "the new certificate drops names the live one has"
+    SAN_LIVE_DIFFERS = "san.live_differs", (I,), "the live SANs differ: a CSR is planned"
+    CSR_WAITING = "csr.waiting", (I,), "a pending CSR waits for its signed certificate"
+    TRUST_UNMANAGED = "trust.unmanaged", (I,), "CAs on the node that the desired state omits"
+    SHARD_OTHER = "shard.other", (I,), "an action left to another shard"
+    SHARD_WAITING = "shard.waiting", (I,), "an action that waits for other shards"
+    # drift and trust-store hygiene
+    CSR_PENDING = "csr.pending", (I,), "a pending CSR, and for how long"
+    TRUST_ORPHANED = "trust.orphaned", (I,), "a CA in a store that no leaf chains to"
+    TRUST_DUPLICATE = "trust.duplicate", (W,), "the same CA twice in one store"
+    CA_EXPIRED = "ca.expired", (W, E), "a CA in a store has expired"
+    CA_EXPIRING = "ca.expiring", (W,), "a CA expires before a leaf that chains to it"
+    DRIFT_CERTIFICATE = "drift.certificate", (W,), "a certificate install is due"
+    DRIFT_TRUST = "drift.trust", (W,), "a trust store differs"
+    DRIFT_RESTART_PENDING = "drift.restart_pending", (W,), "a restart is pending"
+    DRIFT_MANUAL = "drift.manual", (W,), "a manual step is due"

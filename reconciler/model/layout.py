@@ -1,0 +1,35 @@
+"""The desired-state directory's conventions, named once: folders, file names, paths.
+
+Paths are root-relative POSIX strings (as ``Desired.files`` keys them); join them to a
+directory with ``root / csr_path(node)``.
+"""
+
+from __future__ import annotations
+
+CONFIG_FILE = "certops.yaml"
+CAS_DIR = "cas"
+CERTS_DIR = "certs"
+CSRS_DIR = "csrs"
+NODES_DIR = "nodes"
+
+CSR_SUFFIX = ".csr.pem"
+
+
+def csr_path(node: str) -> str:
+    """Where a node's CSR is saved for the CA: ``csrs/<node>.csr.pem``."""
+    return f"{CSRS_DIR}/{node}{CSR_SUFFIX}"
+
+
+def misnamed_csr_path(node: str) -> str:
+    """``csrs/<node>.pem``: an older spelling that certops no longer reads (a warning)."""
+    return f"{CSRS_DIR}/{node}.pem"
+
+
+def cert_path(node: str) -> str:
+    """Where a node's signed certificate (leaf or full chain) goes: ``certs/<node>.pem``."""
+    return f"{CERTS_DIR}/{node}.pem"
+
+
+def node_path(node: str) -> str:
+    """A node's file: ``nodes/<node>.yaml``."""
+    return f"{NODES_DIR}/{node}.yaml"

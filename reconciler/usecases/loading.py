@@ -1,0 +1,63 @@
+"""Loading the desired state for the use cases that read nodes: once, with offline findings."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.checks import FleetView, build_view, offline_findings
+from reconciler.desired import load
+from reconciler.model import CertopsError, Finding, Severity
+from reconciler.usecases.session import Session
+
+# Errors in these code families leave no desired state to plan from.
+UNUSABLE = ("input.", "node.", "link.", "repo.")
+
+
+class InputError(CertopsError):
+    """The desired state cannot be used; ``findings`` says why, with file:line:col."""
+
+    def __init__(self, findings: tuple[Finding, ...]) -> None:
+        self.findings = findings
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        super().__init__(f"the desired state has {len(errors)} error(s): run certops validate")
+
+
+@dataclass(frozen=True, repr=False)
+class LoadedFleet:
+    """The desired state as a fleet view, and every loader and offline finding."""
+
+    fleet: FleetView
+    findings: tuple[Finding, ...]
+
+    def __repr__(self) -> str:
+        return f"LoadedFleet({len(self.fleet.nodes)} nodes, {len(self.findings)} findings)"
+
+
+def load_fleet(session: Session, now: datetime) -> LoadedFleet:
+    """The desired state with offline findings; InputError when it cannot be loaded at all."""
+    loaded = load(session.root, session.cache)
+    if loaded.desired is None or any(
+        f.severity is Severity.ERROR and f.code.startswith(UNUSABLE) for f in loaded.findings
+    ):
+        raise InputError(loaded.findings)
+    fleet = build_view(loaded.desired, session.cache)
+    findings = (*loaded.findings, *offline_findings(fleet, session.cache, now))
+    return LoadedFleet(fleet, findings)
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit of the desired-state repository, when it is one (for the plan's record)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
