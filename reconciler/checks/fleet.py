@@ -1,6 +1,6 @@
 """The fleet as the checks and the planner see it: parsed certificates and effective trust.
 
-Effective trust (DESIGN.md section 3, Cisco's step D): a node's trust stores must hold the CAs
+Effective trust (docs/architecture.md, Cisco's step D): a node's trust stores must hold the CAs
 its file lists, plus, where ``derive_trust`` is on, the chain (intermediates and root) of its
 own desired certificate and of every linked peer's desired certificate. A node whose
 certificate an issuer signs during apply (``server_certificate.issuer``, no ``file``) has no

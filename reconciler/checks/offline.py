@@ -1,4 +1,4 @@
-"""Offline checks (DESIGN.md section 4): what can be judged from the desired state alone.
+"""Offline checks (docs/architecture.md): what can be judged from the desired state alone.
 
 Each check is a pure function of the fleet view, the policy and a time, and returns findings
 with a stable code, the node and the file position to fix. Live checks (issue 4) add to these.

@@ -1,4 +1,4 @@
-"""Read a desired-state directory into the model (DESIGN.md section 2, layer 4).
+"""Read a desired-state directory into the model (docs/architecture.md, Layers).
 
 ``load(root)`` parses certops.yaml, nodes/*.yaml and the certificate folders, and reports
 every problem in every file at once, each at its ``file:line:col``. ``schema`` publishes the

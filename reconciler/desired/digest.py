@@ -1,4 +1,4 @@
-"""The desired-state digest that plans carry (DESIGN.md section 5): a hash of the input files.
+"""The desired-state digest that plans carry (docs/architecture.md): a hash of the input files.
 
 It covers the files the loader read as input (certops.yaml, node files, certificate files),
 as root-relative posix paths in sorted order, each path and content length-prefixed so no two

@@ -1,4 +1,4 @@
-"""Refuse private keys anywhere in the desired state (DESIGN.md section 3: secrets never live
+"""Refuse private keys anywhere in the desired state (docs/architecture.md: secrets never live
 in the repo).
 
 Every file is scanned, whatever its name or extension (a key pasted into a YAML file counts).

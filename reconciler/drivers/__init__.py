@@ -1,4 +1,4 @@
-"""Drivers: the only code that talks to nodes (DESIGN.md section 2, layer 5)."""
+"""Drivers: the only code that talks to nodes (docs/architecture.md, Layers)."""
 
 from reconciler.drivers.base import (
     Driver,

@@ -97,7 +97,7 @@ class ServiceRestarter(Protocol):
 class TrustRemover(Protocol):
     """One trusted CA, named by its certificate's SHA-256, can be removed from a store.
 
-    No driver offers it yet (Expressway has no API to delete one CA; DESIGN.md section 4):
+    No driver offers it yet (Expressway has no API to delete one CA; docs/architecture.md):
     the planner makes ``trust.remove`` a manual step on nodes without the capability.
     """
 

@@ -1,6 +1,6 @@
 """The lab: emulated Expressway and CUCM nodes over real HTTPS, a lab CA, fault injection.
 
-A development, test and demo tool (DESIGN.md section 7); production code never imports
+A development, test and demo tool (docs/architecture.md); production code never imports
 it. It emulates docs/device-apis.md, including its [U] parts, which each module's
 docstring names. Python API for tests::
 

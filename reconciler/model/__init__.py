@@ -1,6 +1,6 @@
 """Frozen data shapes shared by every layer: desired state, live snapshots, findings, plans.
 
-Imports pydantic only (DESIGN.md section 2, layer 1).
+Imports pydantic only (docs/architecture.md, Layers).
 """
 
 from reconciler.model.codes import Code

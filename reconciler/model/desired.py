@@ -1,4 +1,4 @@
-"""The desired-state schema (DESIGN.md section 3) and the loaded, position-carrying Desired.
+"""The desired-state schema (docs/architecture.md) and the loaded, position-carrying Desired.
 
 The ``*Spec`` classes are exactly what the YAML files may hold (unknown keys are errors), and
 the JSON Schema that ``certops schema`` publishes is generated from them. ``Desired`` is what

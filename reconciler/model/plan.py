@@ -1,4 +1,4 @@
-"""Plans (DESIGN.md sections 4 and 5): findings plus actions ordered by a dependency graph."""
+"""Plans (docs/architecture.md): findings plus actions ordered by a dependency graph."""
 
 from __future__ import annotations
 

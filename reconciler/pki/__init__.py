@@ -1,4 +1,4 @@
-"""Pure certificate logic on ``cryptography`` (DESIGN.md section 2, layer 2).
+"""Pure certificate logic on ``cryptography`` (docs/architecture.md, Layers).
 
 Parse PEM/DER certificates and CSRs into ``CertInfo``/``CsrInfo`` (through a content-addressed
 cache), split full-chain files, build and verify chains, and run the policy checks of Cisco's

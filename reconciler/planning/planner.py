@@ -1,4 +1,4 @@
-"""The planner: desired × live × time → Plan (DESIGN.md sections 3–5). Pure: no I/O, no clock.
+"""The planner: desired × live × time → Plan (docs/architecture.md). Pure: no I/O, no clock.
 
 Rules, in Cisco's order: every CA of a node's effective trust that its store lacks is added
 first (``trust.add``), then the CUCM services that read those stores restart; a signed
@@ -485,7 +485,7 @@ def _unmanaged(ctx: _Ctx, name: str, total: int) -> Finding:
 def _defer_to_other_shards(
     ctx: _Ctx, drafts: Drafts, shard: frozenset[str]
 ) -> tuple[dict[str, Draft], list[Finding]]:
-    """Keep the shard's own actions; name those it leaves to other shards (DESIGN.md §5).
+    """Keep the shard's own actions; name those it leaves to other shards (docs/architecture.md).
 
     A peer's trust of our new chain is planned by the peer's own shard (its effective trust
     includes our certificate), so an action waiting for it is deferred to a later run.

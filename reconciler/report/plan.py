@@ -1,4 +1,4 @@
-"""Plans as human text (grouped by node and phase), JSON (DESIGN.md section 5) and Markdown.
+"""Plans as human text (grouped by node and phase), JSON (docs/architecture.md) and Markdown.
 
 The Markdown is made for a pull-request comment: findings first, a summary table, then a
 collapsible section per node with its actions in execution order.

@@ -1,5 +1,5 @@
 """reconciler.pki stays pure: cryptography, the standard library and reconciler.model only;
-no file, network or process I/O, and no clock (DESIGN.md section 2)."""
+no file, network or process I/O, and no clock (docs/architecture.md)."""
 
 from __future__ import annotations
 

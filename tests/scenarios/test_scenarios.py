@@ -1,4 +1,4 @@
-"""Scenario tests as data (DESIGN.md section 8).
+"""Scenario tests as data (docs/architecture.md).
 
 Each ``tests/scenarios/<case>/`` holds a desired-state tree (``desired/``) and ``case.yaml``:
 the time to judge at, the expected exit (0 valid / 1 blocked) and the expected findings as
