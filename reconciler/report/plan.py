@@ -10,6 +10,7 @@ import json
 from collections import defaultdict
 
 from reconciler.model import Action, CertSummary, Plan
+from reconciler.pki import EKU_LABELS
 from reconciler.report.findings import render_findings, summary_line
 
 PHASE_TITLES = {
@@ -71,9 +72,6 @@ def action_line(index: int, action: Action) -> list[str]:
     return lines
 
 
-EKU_SHORT = {"serverAuth": "TLS Web Server", "clientAuth": "TLS Web Client"}
-
-
 def live_lines(plan: Plan) -> list[str]:
     """Each node's live certificate as Cisco's step A reads it: SANs, EKU, AKI, issuer, expiry.
 
@@ -85,7 +83,10 @@ def live_lines(plan: Plan) -> list[str]:
         if len(plan.live_certificates) > 10 and node not in changing:
             continue
 
-        eku = ", ".join(EKU_SHORT.get(e, e) for e in cert.extended_key_usage) or "none"
+        short = (
+            EKU_LABELS.get(e, e).removesuffix(" Authentication") for e in cert.extended_key_usage
+        )
+        eku = ", ".join(short) or "none"
         out.append(f"  {node}: {cert.subject}, issuer {cert.issuer}, not after "
                    f"{cert.not_after:%Y-%m-%d}")
         out.append(f"       SANs: {', '.join(cert.subject_alt_names) or 'none'}")
