@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.apply.steps import IssuedCert, StepContext, StepFailed, sha_set
@@ -22,6 +23,9 @@ from reconciler.issuers import Issued, IssueFailed
 from reconciler.model import Action, Severity
 from reconciler.model.layout import cert_path, csr_path
 from reconciler.pki import CertInfo, PkiError, key_matches, split_leaf
+
+# How far a CA's clock may run ahead of ours for a certificate it issued just now.
+CLOCK_SKEW = timedelta(seconds=60)
 
 
 async def cert_issue(ctx: StepContext, action: Action) -> str:
@@ -75,7 +79,7 @@ def _check_offline(
     """Every offline rule, plus the key match with the CSR; StepFailed on any error."""
     view = ctx.fleet.nodes[node]
     what = f"the certificate {by} issued"
-    found = certificate_findings(ctx.fleet, view, leaf, bundled, ctx.now, what)
+    found = certificate_findings(ctx.fleet, view, leaf, bundled, _judged_at(ctx), what)
     errors = [f.message for f in found if f.severity is Severity.ERROR]
     try:
         if not key_matches(leaf, ctx.cache.parse_csr(csr.encode())):
@@ -87,6 +91,15 @@ def _check_offline(
             f"not installed: the certificate {by} issued for {node} fails the checks: "
             + " | ".join(errors)
         )
+
+
+def _judged_at(ctx: StepContext) -> datetime:
+    """When to judge the validity of a certificate issued just now.
+
+    CAs set notBefore to the moment of signing, which is after this apply started; and a CA's
+    clock may run a little ahead of ours. So the certificate is judged at the current time
+    plus ``CLOCK_SKEW``, never at the apply's start."""
+    return max(ctx.now, datetime.now(UTC)) + CLOCK_SKEW
 
 
 async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> None:

@@ -8,7 +8,7 @@ planner's side has its own scenarios. The CA is real: ``openssl ca`` as a comman
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -71,12 +71,15 @@ def issue_plan(lab: InProcessLab, root: Path, *, trust_first: bool = True) -> Pl
     return Plan(created_at=datetime.now(UTC), desired_digest="", actions=(*trust, *flow))
 
 
-async def run(lab: InProcessLab, root: Path, ca: OpensslCa, plan: Plan) -> ApplyResult:
+async def run(
+    lab: InProcessLab, root: Path, ca: OpensslCa, plan: Plan, started: datetime | None = None
+) -> ApplyResult:
     fleet = load_fleet(session_of(lab, root), datetime.now(UTC)).fleet
     spec = fleet.desired.fleet.issuers["corp"]
     issuer = CommandIssuer("corp", spec, {"PATH": "/usr/bin:/bin"})
     ctx = StepContext(plan=plan, fleet=fleet, drivers=lab.drivers(fleet.desired),
-                      desired_root=root, timing=FAST, issuers={"corp": issuer})
+                      desired_root=root, timing=FAST, issuers={"corp": issuer},
+                      now=started or datetime.now(UTC))
     return await execute(plan, ctx, listener=Events())
 
 
@@ -164,3 +167,15 @@ async def test_one_apply_renews_hands_off_through_the_planned_issuance(
     assert "certops test openssl CA" in served(lab, "expe1").issuer.rfc4514_string()
     again, nothing = await unitkit_apply(lab, desired)
     assert nothing is None and not [a for a in again.plan.actions if a.node == "expe1"]
+
+
+async def test_a_certificate_signed_after_the_apply_started_is_valid(
+    lab: InProcessLab, desired: Path, tmp_path: Path
+) -> None:
+    """openssl ca sets notBefore to the moment of signing: later than the apply's start, so
+    the issued certificate is judged at the time of the check, not at the start."""
+    ca = make_openssl_ca(tmp_path / "ca")
+    with_issuer(desired, ca)
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    result = await run(lab, desired, ca, issue_plan(lab, desired), started=started)
+    assert result.ok, [r.detail for r in result.results if r.outcome != "done"]
