@@ -50,10 +50,32 @@ _BUILTIN_NAMES = (
 # ---------------------------------------------------------------- small helpers
 
 
+# Tests may turn on a pool of RSA keys: RSA generation costs ~30 ms a key and a lab makes
+# dozens. Keys come out in the same order in every lab, each one distinct within a lab.
+_RSA_POOL: dict[int, list[rsa.RSAPrivateKey]] | None = None
+_RSA_NEXT: dict[int, int] = {}
+
+
+def reuse_rsa_keys() -> None:
+    """Hand out RSA keys from a process-wide pool, restarting it for each new lab (tests)."""
+    global _RSA_POOL
+    if _RSA_POOL is None:
+        _RSA_POOL = {}
+    _RSA_NEXT.clear()
+
+
 def new_key(kind: KeyKind = "ec256") -> PrivateKey:
-    """A fresh private key of the given kind."""
+    """A fresh private key of the given kind (from the pool, when tests turned it on)."""
     if kind.startswith("rsa"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
+        bits = int(kind[3:])
+        if _RSA_POOL is None:
+            return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        pool = _RSA_POOL.setdefault(bits, [])
+        index = _RSA_NEXT.get(bits, 0)
+        _RSA_NEXT[bits] = index + 1
+        while len(pool) <= index:
+            pool.append(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+        return pool[index]
     curve = {"ec256": ec.SECP256R1(), "ec384": ec.SECP384R1(), "ec521": ec.SECP521R1()}[kind]
     return ec.generate_private_key(curve)
 
@@ -67,7 +89,10 @@ def key_pem(key: PrivateKey) -> str:
 
 
 def load_key(pem: str) -> PrivateKey:
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    # The lab wrote every key it reads: the (slow) RSA consistency check adds nothing here.
+    key = serialization.load_pem_private_key(
+        pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise ValueError("unsupported key type")
     return key

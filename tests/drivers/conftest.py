@@ -13,10 +13,12 @@ from drvhelpers import FAST, MakeDriver, driver_topology
 from reconciler.drivers import Driver, HttpSettings
 from reconciler.drivers.fleet import Inventory, endpoint_from_inventory, load_inventory, make_driver
 from reconciler.lab import LabThread, start_lab
+from reconciler.lab.ca import reuse_rsa_keys
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[LabThread]:
+    reuse_rsa_keys()  # RSA generation is the slow part of a lab's start
     with start_lab(tmp_path / "lab", topology=driver_topology(), restart_seconds=0.2) as running:
         yield running
 

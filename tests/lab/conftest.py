@@ -17,10 +17,12 @@ if str(REPO) not in sys.path:
 from labhelpers import NodeClient, refused, served_sha256, small_topology  # noqa: E402
 
 from reconciler.lab import LabThread, start_lab  # noqa: E402
+from reconciler.lab.ca import reuse_rsa_keys  # noqa: E402
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[LabThread]:
+    reuse_rsa_keys()  # RSA generation is the slow part of a lab's start
     with start_lab(tmp_path / "lab", topology=small_topology()) as running:
         yield running
 
