@@ -76,13 +76,15 @@ def certificate_ders(data: bytes) -> list[bytes]:
         if not ders:
             raise PkiError(_what_else(blocks, data))
         return ders
-    return [_der_certificate(data)]
+    return _der_certificates(data)
 
 
-def _der_certificate(data: bytes) -> bytes:
+def _der_certificates(data: bytes) -> list[bytes]:
+    """Binary input: one DER certificate, or every certificate of a DER PKCS#7 (``.p7b``)
+    bundle, the usual way a CA delivers a chain."""
     try:
         x509.load_der_x509_certificate(data)
-        return data
+        return [data]
     except Exception:  # ValueError, InvalidVersion: not a usable DER certificate
         pass
     if contains_private_key(data):
@@ -94,9 +96,11 @@ def _der_certificate(data: bytes) -> bytes:
     else:
         raise PkiError(_CSR_AS_CERT)
     try:
-        return _pkcs7(data)[0]
-    except (PkiError, IndexError):
-        pass
+        bundle = _pkcs7(data)
+    except PkiError:
+        bundle = []
+    if bundle:
+        return bundle
     raise PkiError(
         "no certificate found: the input is neither PEM (no '-----BEGIN CERTIFICATE-----' "
         "line) nor a DER certificate"

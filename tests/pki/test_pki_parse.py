@@ -7,7 +7,10 @@ Expected values for the cryptography_vectors files were read independently with
 from __future__ import annotations
 
 import base64
+import shutil
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
@@ -104,6 +107,18 @@ def test_crlf_der_trusted_and_pkcs7_forms(pki: Pki) -> None:
         pki.leaf.info.sha256, pki.inter.info.sha256}
     der_bundle = pkcs7.serialize_certificates([pki.inter.cert], Encoding.DER)
     assert parse_certificates(der_bundle)[0].sha256 == pki.inter.info.sha256
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_der_p7b_chain_from_openssl_holds_every_certificate(pki: Pki, tmp_path: Path) -> None:
+    """A CA's usual delivery: a binary .p7b with leaf, intermediate and root (openssl made)."""
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(pki.leaf.pem + pki.inter.pem + pki.root.pem)
+    p7b = tmp_path / "chain.p7b"
+    subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", str(chain), "-outform", "DER",
+                    "-out", str(p7b)], check=True, capture_output=True)
+    found = {c.sha256 for c in parse_certificates(p7b.read_bytes())}
+    assert found == {pki.leaf.info.sha256, pki.inter.info.sha256, pki.root.info.sha256}
 
 
 def test_pem_property_round_trips(pki: Pki) -> None:
