@@ -234,6 +234,36 @@ def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
     return out
 
 
+def check_listed_cas(fleet: FleetView, view: NodeView, now: datetime) -> list[Finding]:
+    """A CA listed in a trust store must still be valid: an expired one is never uploaded."""
+    out: list[Finding] = []
+    spec = view.node.spec
+    for store, certs in view.listed.items():
+        refs = spec.stores()[store].cas if store in spec.stores() else ()
+        for cert in certs:
+            if cert.not_after > now:
+                continue
+            index = next(
+                (i for i, ref in enumerate(refs)
+                 if fleet.ca_files.get(cert.sha256) == view.node.resolve(ref)),
+                None,
+            )
+            where: tuple[str | int, ...] = (
+                (*spec.store_path(store), "cas", index) if index is not None else ("trust",)
+            )
+            out.append(
+                _error(
+                    Code.CA_EXPIRED,
+                    view,
+                    view.node.pos(*where),
+                    f"'{cert.subject}' in {store} expired on {cert.not_after:%Y-%m-%d}: it is "
+                    "never uploaded; remove it from the list (and replace it with its "
+                    "successor if a certificate still chains to it).",
+                )
+            )
+    return out
+
+
 def check_issuer(fleet: FleetView, view: NodeView) -> list[Finding]:
     """The issuer a node names must be defined in certops.yaml; with a ``file`` it waits."""
     sc = view.node.spec.server_certificate
@@ -299,6 +329,7 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_csr_name(fleet, view)
         out += check_node_settings(view)
         out += check_same_subject(fleet, view)
+        out += check_listed_cas(fleet, view, now)
         out += check_issuer(fleet, view)
     out += check_issuers(fleet)
     return sorted(out, key=Finding.sort_key)

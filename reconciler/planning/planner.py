@@ -150,7 +150,7 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
         drafts = merge(drafts, planned.drafts)
         findings.extend(planned.findings)
     for name in names:
-        drafts = merge(drafts, _plan_trust(ctx.fleet.nodes[name], ctx.lives[name]))
+        drafts = merge(drafts, _plan_trust(ctx.fleet.nodes[name], ctx.lives[name], ctx.now))
     for name in names:
         drafts = _link_install(ctx, ctx.fleet.nodes[name], drafts)
     restarts = frozenset(a for a, d in drafts.items() if d.kind in RESTART_KINDS)
@@ -330,18 +330,19 @@ def _issue(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:
 # --- trust ------------------------------------------------------------------------------
 
 
-def _plan_trust(view: NodeView, lv: LiveView) -> list[Draft]:
+def _plan_trust(view: NodeView, lv: LiveView, now: datetime) -> list[Draft]:
     """``trust.add`` for every CA of the effective trust that a store lacks, then CUCM restarts."""
-    adds = _trust_adds(view, lv)
+    adds = _trust_adds(view, lv, now)
     restart = _trust_restart(view, lv, adds)
     return [*adds, *([restart] if restart else [])]
 
 
-def _trust_adds(view: NodeView, lv: LiveView) -> list[Draft]:
+def _trust_adds(view: NodeView, lv: LiveView, now: datetime) -> list[Draft]:
+    """A CA the store lacks is added, unless it has expired (``ca.expired`` says so)."""
     out: list[Draft] = []
     for store in sorted(view.trust):
         for sha, entry in sorted(view.trust[store].items()):
-            if lv.store_has(store, sha):
+            if lv.store_has(store, sha) or entry.cert.not_after <= now:
                 continue
             where = f" ({entry.file})" if entry.file else ""
             reason = "listed in the node file" if entry.listed else entry.reason

@@ -270,5 +270,25 @@ def main() -> None:
     )
 
 
+def expired_ca_case() -> None:
+    """An expired CA listed in a trust store: an error offline, and never uploaded.
+
+    Its own generator (``--expired-ca``) so that the other cases' certificates stay as they are.
+    """
+    pki = Pki()
+    expired = make_ca("Retired Corp Root CA", not_before=utc(2015, 1, 1), not_after=utc(2025, 1, 1))
+    write_case(
+        "ca-expired-listed",
+        pki,
+        files={"cas/retired-root.pem": expired.pem},
+        node_files={},
+    )
+    node = HERE / "ca-expired-listed" / "desired" / "nodes" / "expe1.yaml"
+    node.write_text(node.read_text() + "  - ../cas/retired-root.pem\n")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--expired-ca"]:
+        expired_ca_case()
+    else:
+        main()
