@@ -84,7 +84,11 @@ class Plan(Frozen):
     format_version: int = FORMAT_VERSION
     created_at: datetime
     desired_digest: str
-    git_commit: str | None = None
+    git_commit: str | None = Field(
+        None,
+        description="The desired-state repository's commit; '-dirty' appended when the planned "
+        "files differ from it.",
+    )
     desired_root: str | None = Field(None, description="The desired-state directory planned.")
     node_fingerprints: dict[str, str] = Field(default_factory=dict)
     node_state: dict[str, dict[str, str]] = Field(

@@ -48,11 +48,25 @@ def load_fleet(session: Session, now: datetime) -> LoadedFleet:
     return LoadedFleet(fleet, findings)
 
 
+DIRTY = "-dirty"  # as `git describe --dirty`: the planned files differ from the commit
+
+
 def git_commit(root: Path) -> str | None:
-    """The commit of the desired-state repository, when it is one (for the plan's record)."""
+    """The commit of the desired-state repository, when it is one (for the plan's record),
+    with ``-dirty`` appended when files under ``root`` differ from it or are untracked: a
+    plan made from uncommitted files must not pass for the commit's."""
+    head = _git(root, "rev-parse", "HEAD")
+    if not head:
+        return None
+    changed = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+    return head + DIRTY if changed else head
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """A git command's output in ``root`` (stripped); None when git or the repository fails."""
     try:
         proc = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            ["git", "-C", str(root), *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -60,4 +74,4 @@ def git_commit(root: Path) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    return proc.stdout.strip() if proc.returncode == 0 else None
