@@ -76,9 +76,17 @@ def up(
     topology: Path | None = typer.Option(None, "--topology", help="Topology YAML file."),
     nodes: int | None = typer.Option(None, "--nodes", min=1, help="A synthetic fleet of N nodes."),
     detach: bool = typer.Option(False, "--detach", help="Run in the background."),
-    restart_seconds: float | None = typer.Option(None, "--restart-seconds", min=0),
-    latency_ms: int | None = typer.Option(None, "--latency-ms", min=0),
-    builtin_cas: int | None = typer.Option(None, "--builtin-cas", min=0),
+    restart_seconds: float | None = typer.Option(
+        None, "--restart-seconds", min=0,
+        help="How long a node is down while it restarts (default: the topology's, else 3).",
+    ),
+    latency_ms: int | None = typer.Option(
+        None, "--latency-ms", min=0, help="Delay every API answer by this many milliseconds.",
+    ),
+    builtin_cas: int | None = typer.Option(
+        None, "--builtin-cas", min=0,
+        help="Cisco built-in CAs in each Unified CM trust store (default: the topology's).",
+    ),
     timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for --detach."),
 ) -> None:
     """Start the lab (foreground, or --detach), print each node's URL, write inventory.yaml."""
@@ -182,7 +190,7 @@ def sign(
     ca: str = typer.Option("old", "--ca", help="Issuing CA: old | new."),
     out: Path = typer.Option(..., "--out", help="Where to write the certificate (PEM)."),
     directory: Path = DirOpt,
-    days: int = typer.Option(365, "--days", min=1),
+    days: int = typer.Option(365, "--days", min=1, help="Validity of the certificate in days."),
     no_client_auth: bool = typer.Option(False, "--no-client-auth",
                                         help="Leave out the clientAuth EKU."),
     drop_san: list[str] = typer.Option([], "--drop-san", help="Leave out this SAN."),
@@ -214,13 +222,17 @@ def fault(
     directory: Path = DirOpt,
     match: str = typer.Option("*", "--match", "--endpoint",
                               help="Path glob (e.g. '/api/*') or operation name."),
-    latency_ms: int = typer.Option(0, "--latency-ms", min=0),
+    latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="Delay each matching answer."),
     status_code: int | None = typer.Option(None, "--status", help="Answer 500 or 503."),
     count: int | None = typer.Option(None, "--count", min=1, help="Only the next N calls."),
-    retry_after: int | None = typer.Option(None, "--retry-after", min=0),
+    retry_after: int | None = typer.Option(
+        None, "--retry-after", min=0, help="Send Retry-After with --status 503 (seconds)."
+    ),
     drop: bool = typer.Option(False, "--drop", help="Close the connection, no answer."),
     slow: float = typer.Option(0, "--slow", min=0, help="Delay the answer this many seconds."),
-    malformed_json: bool = typer.Option(False, "--malformed-json"),
+    malformed_json: bool = typer.Option(
+        False, "--malformed-json", help="Answer JSON requests with a broken JSON body."
+    ),
     restart_hang: bool = typer.Option(False, "--restart-hang",
                                       help="A restart that never comes back."),
     clear: bool = typer.Option(False, "--clear", help="Remove every fault of the node."),

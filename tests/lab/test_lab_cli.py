@@ -202,3 +202,18 @@ def test_topology_yaml(tmp_path: Path) -> None:
     bad.write_text("nodes:\n  - name: x\n    type: router\n")
     with pytest.raises(ValueError):
         load_topology(bad)
+
+
+def test_every_lab_option_has_help_text() -> None:
+    """Each option of every `certops lab` command says what it does in --help."""
+    import typer.main
+
+    from reconciler.lab.cli import app
+
+    group = typer.main.get_command(app)
+    commands = getattr(group, "commands", {})
+    assert {"up", "down", "sign", "fault"} <= set(commands)
+    for name, command in commands.items():
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert getattr(param, "help", None), f"certops lab {name} {param.opts[0]}: no help"
