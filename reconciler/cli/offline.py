@@ -65,11 +65,11 @@ def validate_cmd(
 
     root = directory or default_dir()
     result = validate(Session(root, clock=fixed(parse_at(at))))
-    shown = (root, result.ok, result.nodes, result.findings)
     if fmt is OutputFormat.json:
-        typer.echo(validate_json(*shown))
+        typer.echo(validate_json(root, result.ok, result.nodes, result.findings))
     else:
-        for line in validate_text(*shown):
+        for line in validate_text(root, result.ok, result.nodes, result.findings,
+                                  result.node_files):
             typer.echo(line)
     if not result.ok:
         raise typer.Exit(EXIT_ERROR)

@@ -49,6 +49,7 @@ class LoadResult:
 
     desired: Desired | None
     findings: tuple[Finding, ...]
+    node_files: int = 0  # node files read, usable or not
 
 
 @dataclass
@@ -113,7 +114,7 @@ def load(root: Path, cache: CertCache) -> LoadResult:
         files=catalog.files(),
         digest=desired_digest(_contents(tree, inputs)),
     )
-    return _done(desired, findings)
+    return _done(desired, findings, len(node_files))
 
 
 def _usable_nodes(
@@ -131,8 +132,8 @@ def _usable_nodes(
     return tuple(sorted((n for n in unique if id(n) in usable), key=lambda n: n.name))
 
 
-def _done(desired: Desired | None, findings: list[Finding]) -> LoadResult:
-    return LoadResult(desired, tuple(sorted(findings, key=Finding.sort_key)))
+def _done(desired: Desired | None, findings: list[Finding], node_files: int = 0) -> LoadResult:
+    return LoadResult(desired, tuple(sorted(findings, key=Finding.sort_key)), node_files)
 
 
 def _parse(tree: SourceTree, rel: str, secret: set[str], findings: list[Finding]) -> YamlDoc | None:

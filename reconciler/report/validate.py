@@ -11,11 +11,13 @@ from reconciler.report.findings import finding_data, render_findings, summary_li
 
 
 def validate_text(root: Path, ok: bool, nodes: Sequence[str],
-                  findings: Sequence[Finding]) -> list[str]:
-    """Every finding, then the verdict line."""
+                  findings: Sequence[Finding], node_files: int = 0) -> list[str]:
+    """Every finding, then the verdict line: how many node files, and how many are unusable."""
     verdict = "valid" if ok else "INVALID"
     lines = render_findings(findings)
-    return [*lines, f"{root}: {verdict}: {len(nodes)} nodes; {summary_line(findings)}"]
+    total = max(node_files, len(nodes))
+    unusable = f" ({total - len(nodes)} unusable)" if total > len(nodes) else ""
+    return [*lines, f"{root}: {verdict}: {total} nodes{unusable}; {summary_line(findings)}"]
 
 
 def validate_json(root: Path, ok: bool, nodes: Sequence[str], findings: Sequence[Finding]) -> str:

@@ -14,6 +14,7 @@ from reconciler.usecases.session import Session
 class ValidateResult:
     desired: Desired | None
     findings: tuple[Finding, ...]
+    node_files: int = 0
 
     @property
     def ok(self) -> bool:
@@ -31,4 +32,5 @@ def validate(session: Session) -> ValidateResult:
     if loaded.desired is not None:
         view = build_view(loaded.desired, session.cache)
         findings += offline_findings(view, session.cache, session.now())
-    return ValidateResult(loaded.desired, tuple(sorted(findings, key=Finding.sort_key)))
+    every = tuple(sorted(findings, key=Finding.sort_key))
+    return ValidateResult(loaded.desired, every, loaded.node_files)

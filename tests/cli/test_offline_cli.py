@@ -41,6 +41,15 @@ def test_example_is_valid() -> None:
     assert "valid: 3 nodes" in out
 
 
+def test_one_bad_node_file_counts_every_node(example: Path) -> None:
+    """A 3-node fleet with one broken file says 3 nodes, 1 unusable (not 'INVALID: 2 nodes')."""
+    node = example / "nodes" / "expe1.yaml"
+    node.write_text(node.read_text().replace("type: expressway-e", "type: expressway-x"))
+    code, out = run("validate", str(example), "--at", AT)
+    assert code == 1
+    assert "INVALID: 3 nodes (1 unusable)" in out, out
+
+
 def test_example_json() -> None:
     code, out = run("validate", str(EXAMPLE), "--format", "json", "--at", AT)
     data = json.loads(out)
