@@ -240,13 +240,26 @@ def note_renewal_due(facts: CertFacts) -> Note | None:
     if installed is None or not (facts.judges_renewal and facts.due):
         return None
     days = (installed.not_after - facts.now).days
-    planned = f"issuer {facts.issuer} signs a new one" if facts.issuer else "a CSR is planned"
+    planned = _renewal_step_text(facts)
     return Note(
         Code.RENEWAL_DUE,
         Severity.WARNING,
         f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
         f"days left, renew_before {facts.renew_before}): {planned}.",
     )
+
+
+def _renewal_step_text(facts: CertFacts) -> str:
+    """What this plan does about a due renewal: the decision's own words, so that the finding
+    never promises a CSR the plan does not hold."""
+    step = decide(facts).step
+    if step is Step.ISSUE:
+        return f"issuer {facts.issuer} signs a new one"
+    if step is Step.WAIT:
+        return "the pending CSR waits for its signed certificate (no new CSR is planned)"
+    if step is Step.KEEP:
+        return "the node's pending CSR has the names and is kept for the CA"
+    return "a CSR is planned"
 
 
 def note_san_live_differs(facts: CertFacts) -> Note | None:
