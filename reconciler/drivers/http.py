@@ -172,13 +172,13 @@ class NodeHttp:
     def _connection_error(self, method: str, path: str, exc: httpx.HTTPError) -> TemporaryError:
         """A connection that failed: TLS verification is permanent (raised), the rest retried."""
         if _is_tls_verification(exc):
+            cause = _root_cause(exc)
             raise PermanentError(
                 self.node,
-                f"TLS verification failed: {_root_cause(exc)}",
+                f"TLS verification failed: {cause}",
                 method=method,
                 path=path,
-                hint="add the CA of the node's certificate under cas/ "
-                "(or set tls_verify: false on this node, which every plan will show)",
+                hint=_tls_hint(cause),
             ) from None
         return Unreachable(
             self.node,
@@ -280,6 +280,24 @@ def _root_cause(exc: BaseException) -> str:
         seen.add(id(nxt))
         exc = nxt
     return str(exc) or type(exc).__name__
+
+
+# OpenSSL's words when the certificate is trusted but does not name the address connected to.
+_NAME_MISMATCH = ("hostname mismatch", "ip address mismatch", "doesn't match")
+
+
+def _tls_hint(cause: str) -> str:
+    """What to do about a failed verification: a name mismatch is not fixed by adding a CA."""
+    if any(words in cause.lower() for words in _NAME_MISMATCH):
+        return (
+            "the node's certificate does not name the address in the URL: use a URL with a "
+            "name the certificate carries, or tell certops the name to verify (the inventory's "
+            "tls_server_name)"
+        )
+    return (
+        "add the CA of the node's certificate under cas/ "
+        "(or set tls_verify: false on this node, which every plan will show)"
+    )
 
 
 def _is_tls_verification(exc: BaseException) -> bool:
