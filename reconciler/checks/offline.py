@@ -264,6 +264,28 @@ def check_listed_cas(fleet: FleetView, view: NodeView, now: datetime) -> list[Fi
     return out
 
 
+def check_cluster_names(fleet: FleetView, view: NodeView) -> list[Finding]:
+    """A cluster member's certificate carries the cluster's shared names besides its own."""
+    cluster = fleet.desired.cluster_of(view.name)
+    sc = view.node.spec.server_certificate
+    if cluster is None or sc is None:
+        return []
+    shared = fleet.desired.fleet.clusters[cluster].shared_names
+    missing = sorted({n.lower() for n in shared} - {n.lower() for n in sc.subject_alt_names})
+    if not missing:
+        return []
+    return [
+        _error(
+            Code.CLUSTER_SHARED_NAMES,
+            view,
+            view.node.pos("server_certificate", "subject_alt_names"),
+            f"{view.name} is a member of cluster '{cluster}', whose members must all carry "
+            f"{', '.join(missing)}: add them to subject_alt_names (clients may reach any peer "
+            "by those names).",
+        )
+    ]
+
+
 def check_issuer(fleet: FleetView, view: NodeView) -> list[Finding]:
     """The issuer a node names must be defined in certops.yaml; with a ``file`` it waits."""
     sc = view.node.spec.server_certificate
@@ -330,6 +352,7 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_node_settings(view)
         out += check_same_subject(fleet, view)
         out += check_listed_cas(fleet, view, now)
+        out += check_cluster_names(fleet, view)
         out += check_issuer(fleet, view)
     out += check_issuers(fleet)
     return sorted(out, key=Finding.sort_key)

@@ -7,7 +7,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from reconciler.desired.findings import error, warning
-from reconciler.model import Code, DesiredNode, Finding, SourcePos
+from reconciler.kinds import kind_of
+from reconciler.model import Code, DesiredNode, Finding, FleetSpec, SourcePos
 
 
 def unique_nodes(nodes: Iterable[DesiredNode]) -> tuple[list[DesiredNode], list[Finding]]:
@@ -104,6 +105,49 @@ def link_findings(
             ))
         else:
             first[pair] = index
+    return findings
+
+
+def cluster_findings(
+    fleet: FleetSpec, positions: Mapping[str, SourcePos], nodes: Iterable[DesiredNode]
+) -> list[Finding]:
+    """Clusters whose members do not exist, belong to two clusters, or mix kinds that cannot
+    form one cluster; a publisher that is not a Unified CM member; a name used twice."""
+    kinds = {n.name: kind_of(n.spec.type) for n in nodes}
+    findings: list[Finding] = []
+    seen: dict[str, str] = {}
+
+    def bad(message: str, *path: object) -> None:
+        where = positions.get(".".join(map(str, path)), positions.get("", SourcePos(file="")))
+        findings.append(error(Code.CLUSTER_INVALID, message, where))
+
+    for name, cluster in sorted(fleet.clusters.items()):
+        if name in kinds:
+            bad(f"cluster '{name}' has the name of a node: links could not tell them apart",
+                "clusters", name)
+        for i, member in enumerate(cluster.members):
+            if member not in kinds:
+                bad(f"cluster '{name}' names '{member}', which is not a usable node "
+                    f"({_known_hint(member, set(kinds))})", "clusters", name, "members", i)
+            elif member in seen:
+                bad(f"'{member}' is already a member of cluster '{seen[member]}': a node "
+                    "belongs to one cluster", "clusters", name, "members", i)
+            else:
+                seen[member] = name
+        groups = {kinds[m].cluster_group for m in cluster.members if m in kinds}
+        if len(groups) > 1:
+            types = ", ".join(sorted({kinds[m].type for m in cluster.members if m in kinds}))
+            bad(f"cluster '{name}' mixes node types that cannot form one cluster ({types})",
+                "clusters", name, "members")
+        publisher = cluster.publisher
+        if publisher is not None and (
+            publisher not in cluster.members
+            or publisher not in kinds
+            or not kinds[publisher].cluster_has_publisher
+        ):
+            bad(f"the publisher of cluster '{name}' must be one of its members of a kind "
+                "with a publisher (Unified CM, IM and Presence, Unity Connection)",
+                "clusters", name, "publisher")
     return findings
 
 

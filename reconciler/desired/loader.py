@@ -102,6 +102,9 @@ def load(root: Path, cache: CertCache) -> LoadResult:
     if fleet_doc is not None:
         # A node file that does not parse still names its node, by its file name.
         known = {e.raw_name or PurePosixPath(e.rel).stem for e in node_files}
+        if fleet is not None:
+            known |= set(fleet.clusters)  # a link may name a cluster
+            findings += crossfile.cluster_findings(fleet, fleet_doc.positions, nodes)
         links = crossfile.well_formed_links(fleet_doc.data)
         findings += crossfile.link_findings(links, fleet_doc.positions, known)
     desired = Desired(

@@ -58,6 +58,12 @@ class NodeKind(Protocol):
     @property
     def capabilities(self) -> frozenset[str]: ...
 
+    @property
+    def cluster_group(self) -> str: ...
+
+    @property
+    def cluster_has_publisher(self) -> bool: ...
+
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
     def store_capable(self, store: str) -> bool: ...
     def services_after_trust(self, stores: Iterable[str]) -> tuple[str, ...]: ...
@@ -92,6 +98,10 @@ class Profile:
     store_labels: Mapping[str, str] = field(default_factory=dict)  # store -> name in GUI/CLI
     # Stores the API is evidenced to change; None: every store of the kind.
     api_stores: frozenset[str] | None = None
+    # Kinds whose nodes may form one cluster share a group ("" means the kind's own type).
+    cluster_group: str = ""
+    # A cluster of this kind has a publisher that restarts first (VOS).
+    cluster_has_publisher: bool = False
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""

@@ -34,6 +34,7 @@ class CucmNodeSpec(MultiStoreSpec):
 
 CUCM = vos_kind(
     type_="cucm",
+    cluster_group="ucm",  # IM and Presence nodes join the Unified CM cluster [C]
     title="Unified CM",
     spec_model=CucmNodeSpec,
     os_admin="Cisco Unified OS Administration",

@@ -65,6 +65,7 @@ def _expressway(type_: str, title: str) -> ExpresswayKind:
         committed_csr_stands_for_pending=False,  # the pending CSR is readable over REST
         capabilities=CAPABILITIES,
         manual_steps=GUI,
+        cluster_group=type_,  # a cluster's peers are all C, all E, or all VCS
     )
 
 

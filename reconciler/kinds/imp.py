@@ -78,6 +78,7 @@ class ImpNodeSpec(MultiStoreSpec):
 
 IMP = vos_kind(
     type_="imp",
+    cluster_group="ucm",  # IM and Presence nodes join the Unified CM cluster [C]
     title="IM and Presence",
     spec_model=ImpNodeSpec,
     os_admin="Cisco Unified IM and Presence OS Administration",  # [C] IMP-CFG-125

@@ -55,6 +55,7 @@ def vos_kind(
     service_order: tuple[str, ...],
     capabilities: frozenset[str] = CAPABILITIES,
     api_stores: frozenset[str] | None = None,
+    cluster_group: str = "",
 ) -> Profile:
     """A VOS product: the platform's rules with the product's stores, services and GUI.
 
@@ -78,4 +79,6 @@ def vos_kind(
         service_order=service_order,
         store_labels=store_labels,
         api_stores=api_stores,
+        cluster_group=cluster_group or type_,
+        cluster_has_publisher=True,  # publisher first, then subscribers one at a time [C]
     )

@@ -6,6 +6,7 @@ Imports pydantic only (docs/architecture.md, Layers).
 from reconciler.model.codes import Code
 from reconciler.model.common import CertSummary, Finding, Severity, SourcePos
 from reconciler.model.desired import (
+    ClusterSpec,
     CredentialsSpec,
     Defaults,
     Desired,
@@ -35,6 +36,7 @@ __all__ = [
     "ApplyResult",
     "CertSummary",
     "CertopsError",
+    "ClusterSpec",
     "Code",
     "CredentialsSpec",
     "Defaults",

@@ -42,6 +42,8 @@ class Code(StrEnum):
     LINK_UNKNOWN_NODE = "link.unknown_node", (E,), "a link names a node no file defines"
     LINK_SELF = "link.self", (E,), "a link joins a node to itself"
     LINK_DUPLICATE = "link.duplicate", (W,), "the same link twice"
+    CLUSTER_INVALID = "cluster.invalid", (E,), "a cluster's members or publisher do not add up"
+    CLUSTER_SHARED_NAMES = "cluster.shared_names", (E,), "a member lacks the cluster's names"
     CA_DUPLICATE = "ca.duplicate", (W,), "the same CA certificate in two files under cas/"
     CSR_MISNAMED = "csr.misnamed", (W,), "a CSR saved as csrs/<node>.pem, not csrs/<node>.csr.pem"
     # certificate checks (pki, kinds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -102,12 +102,52 @@ class IssuerSpec(Frozen):
     )
 
 
+def _san_name(name: str) -> str:
+    if name.lower().startswith(("dns:", "ip:", "ip address:")):
+        raise ValueError(f"write {name.split(':', 1)[1].strip()!r} without the type prefix")
+    if not name or name != name.strip():
+        raise ValueError(f"{name!r} is not a host name")
+    return name
+
+
+# Checked one by one, so that an error points at the offending list item.
+SanName = Annotated[str, AfterValidator(_san_name)]
+
+
+class ClusterSpec(Frozen):
+    """Nodes of one kind that serve as one: an Expressway cluster, a Unified CM cluster.
+
+    At most ``max_unavailable`` members restart at once, each back (serving the planned
+    certificate, its services started) before the next begins; the ``publisher`` of a Unified
+    CM cluster restarts first. Members are linked to each other (peers authenticate each
+    other), and a link that names the cluster means every member.
+    """
+
+    members: tuple[str, ...] = Field(min_length=1, description="The member nodes' names.")
+    max_unavailable: int = Field(
+        1, ge=1, description="How many members may be restarting at the same moment."
+    )
+    publisher: str | None = Field(
+        None, description="Unified CM: the publisher, restarted before the subscribers."
+    )
+    shared_names: tuple[SanName, ...] = Field(
+        (),
+        description="Names every member's certificate must carry (the cluster FQDN and the "
+        "names clients may reach any peer by), besides its own.",
+    )
+
+
 class FleetSpec(Frozen):
-    """``certops.yaml``: policy, links between nodes, defaults, issuers."""
+    """``certops.yaml``: policy, links between nodes, clusters, defaults, issuers."""
 
     policy: Policy = Field(default_factory=Policy)
     links: tuple[tuple[str, str], ...] = Field(
-        (), description="Node pairs that open TLS to each other (traversal zones, MRA, trunks)."
+        (),
+        description="Pairs of nodes or clusters that open TLS to each other (traversal zones, "
+        "MRA, trunks); a cluster's name means every member.",
+    )
+    clusters: dict[str, ClusterSpec] = Field(
+        default_factory=dict, description="Clusters by name, with their disruption budget."
     )
     defaults: Defaults = Field(default_factory=Defaults)
     issuers: dict[str, IssuerSpec] = Field(
@@ -120,18 +160,6 @@ class CredentialsSpec(Frozen):
 
     username_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _san_name(name: str) -> str:
-    if name.lower().startswith(("dns:", "ip:", "ip address:")):
-        raise ValueError(f"write {name.split(':', 1)[1].strip()!r} without the type prefix")
-    if not name or name != name.strip():
-        raise ValueError(f"{name!r} is not a host name")
-    return name
-
-
-# Checked one by one, so that an error points at the offending list item.
-SanName = Annotated[str, AfterValidator(_san_name)]
 
 
 class ServerCertificateSpec(Frozen):
@@ -295,12 +323,40 @@ class Desired(Frozen):
         return next((n for n in self.nodes if n.name == name), None)
 
     def peers(self, name: str) -> tuple[str, ...]:
-        """Names of the nodes linked to ``name``, sorted."""
-        out = {b for a, b in self.fleet.links if a == name} | {
-            a for a, b in self.fleet.links if b == name
+        """Names of the nodes linked to ``name`` (through clusters too), sorted."""
+        return self._peer_map.get(name, ())
+
+    @cached_property
+    def _peer_map(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, set[str]] = {}
+        for pair in self.linked_pairs():
+            a, b = sorted(pair)
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+        return {n: tuple(sorted(p)) for n, p in out.items()}
+
+    def members(self, name: str) -> tuple[str, ...]:
+        """The nodes a link end stands for: a cluster's members, or the node itself."""
+        cluster = self.fleet.clusters.get(name)
+        return cluster.members if cluster is not None else (name,)
+
+    def linked_pairs(self) -> set[frozenset[str]]:
+        """Every pair of nodes that open TLS to each other: the links with clusters expanded
+        to their members, and the members of each cluster among themselves."""
+        pairs = {
+            frozenset((x, y))
+            for a, b in self.fleet.links
+            for x in self.members(a)
+            for y in self.members(b)
+            if x != y
         }
-        out.discard(name)
-        return tuple(sorted(out))
+        for cluster in self.fleet.clusters.values():
+            pairs |= {frozenset((x, y)) for x in cluster.members for y in cluster.members if x < y}
+        return pairs
+
+    def cluster_of(self, node: str) -> str | None:
+        """The name of the cluster ``node`` belongs to, if any."""
+        return next((n for n, c in sorted(self.fleet.clusters.items()) if node in c.members), None)
 
     def fleet_pos(self, *path: str | int) -> SourcePos:
         """Position of a key path in ``certops.yaml`` (see ``DesiredNode.pos``)."""

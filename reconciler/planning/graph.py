@@ -7,7 +7,7 @@ draft, and the graph functions return new mappings instead of changing the one t
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.model import PHASES, Action, ActionKind, CertSummary
@@ -92,17 +92,31 @@ def depths(drafts: Drafts) -> dict[str, int]:
     return memo
 
 
-def serialise_restarts(drafts: Drafts, linked: set[frozenset[str]]) -> dict[str, Draft]:
-    """The drafts with restarts of linked nodes made never to run at the same time.
+@dataclass(frozen=True)
+class Rolling:
+    """One cluster's rolling restart: its members in restart order (a publisher first) and
+    how many of them may be restarting at the same moment."""
 
-    Each restart gets an edge from the restarts of linked nodes that come before it in the
-    order (depth, phase, node, id). Every original edge already increases depth, so every
-    edge increases that order and the graph stays acyclic.
+    order: tuple[str, ...]
+    max_unavailable: int = 1
+
+
+def serialise_restarts(
+    drafts: Drafts, linked: set[frozenset[str]], rolling: Sequence[Rolling] = ()
+) -> dict[str, Draft]:
+    """The drafts with restarts made never to overlap where that would cut a service.
+
+    Restarts are put in one order (depth, member rank, phase, node, id). Each restart waits
+    for the earlier restarts of nodes linked to it; within a cluster, a restart waits for the
+    one ``max_unavailable`` places before it among the members' restarts, so at most that
+    many run at once (one per residue class). Every original edge increases depth, and every
+    added edge points back in that order, so the graph stays acyclic.
     """
     d = depths(drafts)
+    rank = {node: i for r in rolling for i, node in enumerate(r.order)}
     restarts = sorted(
         (a for a in drafts.values() if a.kind in RESTART_KINDS),
-        key=lambda a: (d[a.id], *a.key),
+        key=lambda a: (d[a.id], rank.get(a.node, 0), *a.key),
     )
     out = dict(drafts)
     for i, later in enumerate(restarts):
@@ -111,8 +125,31 @@ def serialise_restarts(drafts: Drafts, linked: set[frozenset[str]]) -> dict[str,
             for e in restarts[:i]
             if e.node != later.node and frozenset((e.node, later.node)) in linked
         ]
-        out[later.id] = later.after(earlier)
+        out[later.id] = out[later.id].after(earlier)
+    for cluster in rolling:
+        members = set(cluster.order)
+        chain = [a.id for a in restarts if a.node in members]
+        step = cluster.max_unavailable
+        for i in range(step, len(chain)):
+            out[chain[i]] = out[chain[i]].after([chain[i - step]])
     return out
+
+
+def restart_waves(actions: Sequence[Action]) -> dict[str, int]:
+    """For each restart, its wave: 1 + the most restarts that must finish before it starts.
+
+    Restarts of one wave may run together; the plan shows them wave by wave."""
+    by_id = {a.id: a for a in actions}
+    memo: dict[str, int] = {}
+
+    def before(aid: str) -> int:  # restarts on the longest chain up to and including aid
+        if aid not in memo:
+            action = by_id[aid]
+            deps = [before(x) for x in action.depends_on if x in by_id]
+            memo[aid] = max(deps, default=0) + (1 if action.kind in RESTART_KINDS else 0)
+        return memo[aid]
+
+    return {a.id: before(a.id) for a in actions if a.kind in RESTART_KINDS}
 
 
 def ordered(drafts: Drafts) -> list[Action]:

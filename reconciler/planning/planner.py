@@ -24,6 +24,7 @@ from reconciler.planning.graph import (
     RESTART_KINDS,
     Draft,
     Drafts,
+    Rolling,
     action_id,
     closure,
     merge,
@@ -82,8 +83,8 @@ def make_plan(
     lives, read_findings = _read_live(fleet, live, cache, partial=partial)
     ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache)
     drafts, planned = _plan_nodes(ctx)
-    links = {frozenset(link) for link in fleet.desired.fleet.links}
-    drafts = serialise_restarts(drafts, links)
+    links, rolling = _restart_rules(fleet)
+    drafts = serialise_restarts(drafts, links, rolling)
     if targets is not None:
         keep = closure(drafts, {a for a, d in drafts.items() if d.node in targets})
         drafts = {a: d for a, d in drafts.items() if a in keep}
@@ -138,6 +139,20 @@ def _read_live(
         lives[name] = view
         findings.extend(problems)
     return lives, findings
+
+
+def _restart_rules(fleet: FleetView) -> tuple[set[frozenset[str]], list[Rolling]]:
+    """Which restarts must not overlap: linked nodes never restart together, except members
+    of one cluster, which roll within their disruption budget (publisher first)."""
+    desired = fleet.desired
+    rolling: list[Rolling] = []
+    inside: set[frozenset[str]] = set()
+    for cluster in desired.fleet.clusters.values():
+        rest = sorted(m for m in cluster.members if m != cluster.publisher)
+        order = (cluster.publisher, *rest) if cluster.publisher else tuple(rest)
+        rolling.append(Rolling(order=order, max_unavailable=cluster.max_unavailable))
+        inside |= {frozenset((a, b)) for a in cluster.members for b in cluster.members if a != b}
+    return desired.linked_pairs() - inside, rolling
 
 
 def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from reconciler.model import Action, CertSummary, Plan
 from reconciler.pki import EKU_LABELS
+from reconciler.planning.graph import restart_waves
 from reconciler.report.findings import render_findings, summary_line
 
 PHASE_TITLES = {
@@ -112,8 +113,23 @@ def plan_text(plan: Plan) -> list[str]:
         out.append(f"Actions ({len(plan.actions)}, in execution order):")
         for i, action in enumerate(plan.actions, 1):
             out.extend(action_line(i, action))
+        waves = wave_lines(plan)
+        if waves:
+            out.append("Restarts, wave by wave (a wave starts when the one before it is back):")
+            out.extend(f"  {line}" for line in waves)
     out.append(_summary(plan))
     return out
+
+
+def wave_lines(plan: Plan) -> list[str]:
+    """The disruptive steps grouped in waves: what is down together, and in which order."""
+    waves: dict[int, list[str]] = defaultdict(list)
+    by_id = {a.id: a for a in plan.actions}
+    for aid, wave in restart_waves(plan.actions).items():
+        action = by_id[aid]
+        what = ", ".join(action.services) if action.services else "the whole node"
+        waves[wave].append(f"{action.node} ({what})")
+    return [f"wave {w}: {'; '.join(sorted(waves[w]))}" for w in sorted(waves)]
 
 
 def _summary(plan: Plan) -> str:
@@ -133,6 +149,11 @@ def plan_markdown(plan: Plan) -> str:
         out.append("")
     if plan.tls_verify_off:
         out.append(f"> ⚠️ TLS verification is **off** for {', '.join(plan.tls_verify_off)}.")
+        out.append("")
+    waves = wave_lines(plan)
+    if waves:
+        out += ["### Restarts (service interruptions), wave by wave", ""]
+        out += [f"- {_cell(line)}" for line in waves]
         out.append("")
     if plan.findings:
         out += ["### Findings", "", "| severity | node | code | message |", "|---|---|---|---|"]
