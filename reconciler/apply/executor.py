@@ -19,6 +19,7 @@ from reconciler.apply.steps import STEPS, StepContext, StepFailed
 from reconciler.drivers import Driver, DriverError
 from reconciler.drivers.fleet import read_all
 from reconciler.model import (
+    RESTART_KINDS,
     Action,
     ActionResult,
     ApplyResult,
@@ -98,12 +99,18 @@ class _Walk:
         done = self.results
         return all(d in done and done[d].outcome == "done" for d in action.depends_on)
 
+    def busy(self) -> int:
+        """Steps holding a slot of the parallelism: restarts do not, since they mostly wait
+        for a node to come back (how many run at once is the plan's rolling rules' to say)."""
+        return sum(1 for r in self.running.values() if r.action.kind not in RESTART_KINDS)
+
     def start_ready(self) -> None:
         """Start what is ready, up to the parallelism; stop at the first manual step."""
         for action in self.plan.actions:
-            if self.stop is not None or len(self.running) >= self.parallelism:
+            if self.stop is not None:
                 return
-            if not self.ready(action):
+            full = self.busy() >= self.parallelism
+            if (full and action.kind not in RESTART_KINDS) or not self.ready(action):
                 continue
             if action.kind == "manual":
                 self.stop = f"stopped before the manual step {action.id}: {action.manual}"

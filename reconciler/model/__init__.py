@@ -24,12 +24,13 @@ from reconciler.model.desired import (
 )
 from reconciler.model.errors import CertopsError
 from reconciler.model.live import LiveNode
-from reconciler.model.plan import FORMAT_VERSION, PHASES, Action, ActionKind, Plan
+from reconciler.model.plan import FORMAT_VERSION, PHASES, RESTART_KINDS, Action, ActionKind, Plan
 from reconciler.model.result import ActionResult, ApplyResult, Outcome
 
 __all__ = [
     "FORMAT_VERSION",
     "PHASES",
+    "RESTART_KINDS",
     "Action",
     "ActionKind",
     "ActionResult",

@@ -29,6 +29,8 @@ PHASES: dict[str, int] = {
     "trust.remove": 7,
     "manual": 8,
 }
+# Actions during which the node (or some of its services) is down.
+RESTART_KINDS: tuple[str, ...] = ("node.restart", "service.restart")
 # Fields of an action that are left out of its JSON while unset, so that plans without
 # issuance keep their exact form.
 ISSUE_FIELDS = ("issuer", "certificate_from")

@@ -10,9 +10,7 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from reconciler.model import PHASES, Action, ActionKind, CertSummary
-
-RESTART_KINDS = ("node.restart", "service.restart")
+from reconciler.model import PHASES, RESTART_KINDS, Action, ActionKind, CertSummary
 
 
 @dataclass(frozen=True)

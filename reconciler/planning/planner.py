@@ -17,11 +17,10 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView
 from reconciler.kinds import NodeKind
-from reconciler.model import Code, Finding, LiveNode, Plan, Severity
+from reconciler.model import RESTART_KINDS, Code, Finding, LiveNode, Plan, Severity
 from reconciler.model.layout import csr_path
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain
 from reconciler.planning.graph import (
-    RESTART_KINDS,
     Draft,
     Drafts,
     Rolling,

@@ -6,6 +6,7 @@ subprocess: the same drivers and steps, the lab's apps behind an httpx transport
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from reconciler.apply.steps import StepContext
 from reconciler.lab import Fault
 from reconciler.lab.ca import cert_pem, load_or_create_pki
 from reconciler.lab.inprocess import InProcessLab
+from reconciler.model import Action
 from reconciler.pki import CertCache
 
 
@@ -150,3 +152,28 @@ async def test_apply_stops_before_a_manual_step(lab: InProcessLab, desired: Path
     outcomes = {r.kind: r.outcome for r in result.results}
     assert outcomes["manual"] == "manual"
     assert new_ca in lab.nodes["expe1"].state.trusted_cas  # nothing removed it behind our back
+
+
+async def test_a_restart_waiting_for_its_node_holds_no_parallelism_slot(
+    lab: InProcessLab, desired: Path
+) -> None:
+    """With --parallelism 1, a trust upload elsewhere runs while a node restart waits."""
+    run, drivers = await plan(lab, desired)
+    lab.nodes["expe1"].state.restart_seconds = 0.3  # a restart that takes a while
+    new_ca = cert_pem(load_or_create_pki(lab.lab.paths.ca).chain_for("new")[0])
+    ca = CertCache().parse(new_ca.encode())[0]
+    restart = Action(id="expe1/node.restart", kind="node.restart", node="expe1", reason="t")
+    upload = Action(id="expc1/trust.add/x", kind="trust.add", node="expc1",
+                    store="trusted-ca-list", certificate=ca.summary(), reason="t")
+    the_plan = run.plan.model_copy(update={"actions": (restart, upload)})
+    fleet = run.fleet
+    fleet.ca_pool.setdefault(ca.sha256, ca)
+    ctx = StepContext(plan=the_plan, fleet=fleet, drivers=drivers, desired_root=desired,
+                      timing=FAST)
+    result = await execute(the_plan, ctx, parallelism=1)
+    assert result.ok, [r.detail for r in result.results]
+    by_id = {r.id: r for r in result.results}
+    r0, u0 = by_id[restart.id].started_at, by_id[upload.id].started_at
+    assert r0 is not None and u0 is not None
+    assert by_id[restart.id].seconds >= 0.3
+    assert u0 - r0 < timedelta(seconds=0.15)  # it did not wait for the restart to end
