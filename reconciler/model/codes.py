@@ -60,6 +60,7 @@ class Code(StrEnum):
     CHAIN_INCOMPLETE = "chain.incomplete", (E,), "the chain does not reach a known root"
     CHAIN_INVALID = "chain.invalid", (E,), "the chain fails verification"
     CHAIN_WEBPKI_STRICTER = "chain.webpki_stricter", (W,), "only the WebPKI verifier refuses it"
+    X509_LENIENT = "x509.lenient", (W,), "accepted as OpenSSL/Java do, against a named rule"
     # offline checks of the fleet
     TRUST_GATE = "trust.gate", (E,), "derive_trust is off and a store lacks a needed chain"
     TRUST_SAME_SUBJECT = "trust.same_subject", (W,), "different CAs with the same subject"

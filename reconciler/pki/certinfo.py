@@ -42,11 +42,12 @@ def _ext(exts: x509.Extensions, kind: type[ExtT]) -> x509.Extension[ExtT] | None
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """Silence cryptography's warnings about odd encodings while parsing.
 
     Zero or negative serial numbers and over-long country names are accepted by OpenSSL and
-    Java; the Web PKI verifier reports what matters. A warning would only confuse users.
+    Java; the Web PKI verifier and ``strictness`` (``x509.lenient``, RFC 5280 4.1.2.2 for the
+    serial) report what matters as findings. A Python warning would only confuse users.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
@@ -97,7 +98,7 @@ class CertInfo:
     @classmethod
     def from_der(cls, der: bytes) -> CertInfo:
         """Parse DER and compute every fact. Raises PkiError (never ValueError)."""
-        with _quiet():
+        with quiet():
             try:
                 cert = x509.load_der_x509_certificate(der)
             except Exception as exc:  # ValueError, InvalidVersion
@@ -107,7 +108,7 @@ class CertInfo:
     @classmethod
     def from_certificate(cls, cert: x509.Certificate, der: bytes | None = None) -> CertInfo:
         """Compute the facts of a loaded certificate. Raises PkiError for malformed content."""
-        with _quiet():
+        with quiet():
             try:
                 return cls._build(cert, der if der is not None else cert.public_bytes(Encoding.DER))
             except PkiError:
@@ -210,7 +211,7 @@ class CsrInfo:
 
     @classmethod
     def from_der(cls, der: bytes) -> CsrInfo:
-        with _quiet():
+        with quiet():
             try:
                 csr = x509.load_der_x509_csr(der)
                 return cls._build(csr, der)

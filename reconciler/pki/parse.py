@@ -13,7 +13,7 @@ from collections.abc import Callable
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-from reconciler.pki.certinfo import CertInfo, CsrInfo
+from reconciler.pki.certinfo import CertInfo, CsrInfo, quiet
 from reconciler.pki.der import first_element
 from reconciler.pki.errors import PkiError
 from reconciler.pki.pem import (
@@ -83,7 +83,8 @@ def _der_certificates(data: bytes) -> list[bytes]:
     """Binary input: one DER certificate, or every certificate of a DER PKCS#7 (``.p7b``)
     bundle, the usual way a CA delivers a chain."""
     try:
-        x509.load_der_x509_certificate(data)
+        with quiet():  # a zero serial number warns here; strictness.py says it in words
+            x509.load_der_x509_certificate(data)
         return [data]
     except Exception:  # ValueError, InvalidVersion: not a usable DER certificate
         pass

@@ -5,7 +5,9 @@ Three opinions are combined. ``build_chain`` finds the path (and names a missing
 verdict of OpenSSL and Java, which is what Expressway and Unified CM apply. A chain both
 refuse is ``chain.invalid``; one only the Web PKI verifier refuses is a warning,
 ``chain.webpki_stricter``. The policy checks (``leaf_findings``, ``chain_findings``) and the
-name checks come on top; the certificate is valid when no finding is an error.
+name checks come on top, and ``strictness_findings`` warns (``x509.lenient``) where the chain
+breaks a rule that the Web PKI verifier forgives but stricter validators enforce; the
+certificate is valid when no finding is an error.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from reconciler.pki.findings import (
 )
 from reconciler.pki.lenient import COVERED, lenient_check
 from reconciler.pki.names import covers
+from reconciler.pki.strictness import strictness_findings
 from reconciler.pki.webpki import webpki_verify
 
 
@@ -103,6 +106,7 @@ def verify(
     )
     findings += _name_findings(leaf, names)
     findings += chain_findings(chain, policy=policy, at=at)
+    findings += strictness_findings(chain, anchored=strict.ok or built.complete, usages=usages)
     if not strict.ok:
         if not built.complete:
             findings.append(_incomplete(built))

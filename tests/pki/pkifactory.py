@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +20,7 @@ import cryptography_vectors
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from reconciler.pki import CertInfo, parse_certificates
@@ -97,6 +99,25 @@ def _resign(cert: x509.Certificate, key: PrivateKey, hash_name: str) -> x509.Cer
         signature = key.sign(tbs, ec.ECDSA(digest))
     der = _tlv(0x30, tbs + algorithm + _tlv(0x03, b"\x00" + signature))
     return x509.load_der_x509_certificate(der)
+
+
+def _zero_serial(cert: x509.Certificate, key: PrivateKey) -> x509.Certificate:
+    """``cert`` with serial number 0 (which cryptography's builder refuses), re-signed with
+    SHA-256 by ``key``: the TBS is edited in DER and the same AlgorithmIdentifier kept."""
+    parts = _elements(cert.tbs_certificate_bytes)
+    parts[1 if parts[0][0] == 0xA0 else 0] = _tlv(0x02, b"\x00")
+    tbs = _tlv(0x30, b"".join(parts))
+    algorithm = _elements(cert.public_bytes(serialization.Encoding.DER))[1]
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        signature = key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    else:
+        signature = key.sign(tbs)
+    der = _tlv(0x30, tbs + algorithm + _tlv(0x03, b"\x00" + signature))
+    with warnings.catch_warnings():  # cryptography deprecates serial 0, which is the point
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_der_x509_certificate(der)
 
 
 # --- the factory ---------------------------------------------------------------------------
@@ -178,7 +199,7 @@ class Factory:
             .subject_name(name)
             .issuer_name(issuer.cert.subject if issuer is not None else name)
             .public_key(public)
-            .serial_number(serial if serial is not None else self._serial)
+            .serial_number(serial if serial else self._serial)  # 0: see _zero_serial
             .not_valid_before(not_before)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
@@ -217,6 +238,8 @@ class Factory:
             algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
                          "sha512": hashes.SHA512(), "none": None}[hash_name]
             cert = builder.sign(signer, algorithm)
+        if serial == 0:
+            cert = _zero_serial(cert, signer)
         return Issued(cert, own_key)
 
     def root(self, cn: str = "Test Root CA", **kw: Any) -> Issued:
