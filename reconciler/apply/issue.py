@@ -50,7 +50,9 @@ async def cert_issue(ctx: StepContext, action: Action) -> str:
     await _check_trusted(ctx, node, [c for c in bundled if c.is_ca])
     path = _save(ctx, node, result.chain_pem)
     ctx.issued[node] = IssuedCert(leaf=leaf, chain=tuple(c for c in bundled if c.is_ca))
-    return f"issued serial {leaf.serial} by '{leaf.issuer}' through {issuer.name}; saved {path}"
+    note = f" ({result.note})" if result.note else ""
+    return (f"issued serial {leaf.serial} by '{leaf.issuer}' through {issuer.name}{note}; "
+            f"saved {path}")
 
 
 async def _csr_of(ctx: StepContext, node: str) -> str:

@@ -36,6 +36,7 @@ from reconciler.issuers.base import Issued, IssueFailed, Pending
 from reconciler.issuers.dns01 import Dns01Provider, Record, provider_for, tsig_secret, wait_visible
 from reconciler.issuers.orders import OrderRecord, drop_order, read_order, write_order
 from reconciler.model import AcmeIssuerSpec, Rfc2136Spec
+from reconciler.model.layout import order_path
 
 USER_AGENT = "certops"
 EC_ALGORITHMS = {"secp256r1": ES256, "secp384r1": ES384, "secp521r1": ES512}
@@ -180,12 +181,14 @@ class AcmeIssuer:
         """Resume the recorded order or place (and record) a new one; authorize; finalize."""
         csr_sha = hashlib.sha256(csr_pem.strip().encode()).hexdigest()
         orderr = self._resumed(session, node, csr_sha, csr_pem)
+        how = "resumed the recorded ACME order"
         if orderr is None:
             orderr = session.client.new_order(csr_pem.encode())
             write_order(self.root, OrderRecord(
                 issuer=self.name, node=node, order_url=str(orderr.uri), csr_sha256=csr_sha,
                 directory=session.url, placed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             ))
+            how = "ACME order"
         deadline = datetime.now() + timedelta(seconds=self.spec.timeout)  # acme: naive local
         try:
             self._authorize(session, orderr, deadline)
@@ -194,10 +197,14 @@ class AcmeIssuer:
             drop_order(self.root, self.name, node)
             raise IssueFailed(f"issuer {self.name}: the ACME order for {node} is invalid: "
                               f"{_invalid_detail(exc)}; nothing was installed") from None
+        except IssueFailed as exc:
+            raise IssueFailed(f"{exc}. The order {orderr.uri} stays recorded in "
+                              f"{order_path(self.name, node)}: the next apply resumes it"
+                              ) from None
         drop_order(self.root, self.name, node)
         if not done.fullchain_pem:
             raise IssueFailed(f"issuer {self.name}: the CA returned no certificate for {node}")
-        return Issued(chain_pem=str(done.fullchain_pem))
+        return Issued(chain_pem=str(done.fullchain_pem), note=f"{how} {orderr.uri}")
 
     def _resumed(
         self, session: _Session, node: str, csr_sha: str, csr_pem: str

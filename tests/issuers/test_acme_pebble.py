@@ -9,6 +9,7 @@ nodes serve and what Pebble logged, never what certops says about it.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
@@ -37,6 +38,8 @@ from reconciler.lab.ca import reuse_rsa_keys
 from reconciler.lab.inprocess import FAST_HTTP, InProcessLab
 from reconciler.model import ApplyResult
 from reconciler.model.layout import order_path
+from reconciler.report.apply import apply_errors, apply_json
+from reconciler.report.plan import plan_json
 from reconciler.usecases.apply import ApplyRequest, ApplyRun, ApplyUi
 from reconciler.usecases.apply import apply as apply_usecase
 from reconciler.usecases.loading import load_fleet
@@ -243,3 +246,40 @@ async def test_a_missing_eab_is_refused_with_a_clear_message(
     env = secret_env(acme, account)
     with pytest.raises(IssueFailed, match="requires External Account Binding"):
         await AcmeIssuer("pebble", spec, env, desired).submit("expe1", "x")
+
+
+async def test_no_secret_appears_in_any_output(
+    acme: AcmeLab, lab: InProcessLab, desired: Path, account: str,
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A failed apply (DNS deadline) then a good one, every logger at DEBUG (the acme library
+    logs each request and response): the account key, the TSIG secret and the EAB key appear
+    in no plan, report, log, message, order record or file of the desired state."""
+    caplog.set_level(logging.DEBUG)
+    env = secret_env(acme, account)
+    texts: list[str] = []
+    never = {"/bin/true": {"provider": "exec", "command": ["/bin/true"],
+                           "propagation_timeout": 1,
+                           "nameservers": [f"127.0.0.1:{acme.dns_port}"]}}
+    with_acme_issuer(desired, acme, never["/bin/true"])
+    x155(lab)
+    failed = await apply(lab, desired, env)
+    assert failed.result is not None and not failed.result.ok
+    texts += [plan_json(failed.plan), apply_json(failed.result), *apply_errors(failed.result)]
+    assert "stays recorded in .certops/orders/pebble/expe1.json" in " ".join(texts)
+    texts += [p.read_text() for p in (desired / ".certops").rglob("*.json")]
+    config = desired / "certops.yaml"
+    config.write_text(config.read_text().replace(json.dumps(never["/bin/true"]),
+                                                 json.dumps(rfc2136(acme))))
+    done = await apply(lab, desired, env)
+    assert done.result is not None and done.result.ok
+    texts += [plan_json(done.plan), apply_json(done.result)]
+    assert "ACME order https://127.0.0.1" in apply_json(done.result)
+    texts += [p.read_text(errors="replace") for p in desired.rglob("*") if p.is_file()]
+    out = capsys.readouterr()
+    texts += [caplog.text, out.out, out.err]
+    assert "POST" in caplog.text  # the acme library's debug log was captured
+    everything = "\n".join(texts)
+    key_lines = [line for line in account.splitlines() if "-----" not in line]
+    for secret in (*key_lines, env["DNS_TSIG_SECRET"], env["ACME_EAB_HMAC_KEY"]):
+        assert secret not in everything
