@@ -4,6 +4,8 @@
 # when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Pebble, BIND 9 and openssl for the issuer tests and demo (root + apt-get only; else skipped).
+bash scripts/system-deps.sh
 
 py=""
 for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do

@@ -45,11 +45,14 @@ async def cert_issue(ctx: StepContext, action: Action) -> str:
             f"{result.ticket}): run certops apply again later"
         )
     leaf, bundled = _parse(ctx, result.chain_pem, issuer.name)
-    _check_offline(ctx, node, leaf, bundled, csr_pem, issuer.name)
+    usages = await _required_eku(ctx, node, leaf)
+    _check_offline(ctx, node, leaf, bundled, csr_pem, issuer.name, usages)
     await _check_trusted(ctx, node, [c for c in bundled if c.is_ca])
     path = _save(ctx, node, result.chain_pem)
     ctx.issued[node] = IssuedCert(leaf=leaf, chain=tuple(c for c in bundled if c.is_ca))
-    return f"issued serial {leaf.serial} by '{leaf.issuer}' through {issuer.name}; saved {path}"
+    note = f" ({result.note})" if result.note else ""
+    return (f"issued serial {leaf.serial} by '{leaf.issuer}' through {issuer.name}{note}; "
+            f"saved {path}")
 
 
 async def _csr_of(ctx: StepContext, node: str) -> str:
@@ -73,13 +76,26 @@ def _parse(ctx: StepContext, chain_pem: str, issuer: str) -> tuple[CertInfo, tup
         raise StepFailed(f"issuer {issuer} returned no usable certificate: {exc}") from None
 
 
+async def _required_eku(ctx: StepContext, node: str, leaf: CertInfo) -> tuple[str, ...]:
+    """The policy's EKUs, without clientAuth where the node's kind says its live version
+    separates server and client certificates (read only when it matters)."""
+    required = tuple(ctx.fleet.desired.fleet.policy.required_eku)
+    if "clientAuth" not in required or "clientAuth" in leaf.eku:
+        return required
+    live = await ctx.drivers[node].read()
+    if ctx.fleet.nodes[node].kind.needs_client_auth(live.version):
+        return required
+    return tuple(u for u in required if u != "clientAuth")
+
+
 def _check_offline(
-    ctx: StepContext, node: str, leaf: CertInfo, bundled: tuple[CertInfo, ...], csr: str, by: str
+    ctx: StepContext, node: str, leaf: CertInfo, bundled: tuple[CertInfo, ...], csr: str, by: str,
+    usages: tuple[str, ...],
 ) -> None:
     """Every offline rule, plus the key match with the CSR; StepFailed on any error."""
     view = ctx.fleet.nodes[node]
     what = f"the certificate {by} issued"
-    found = certificate_findings(ctx.fleet, view, leaf, bundled, _judged_at(ctx), what)
+    found = certificate_findings(ctx.fleet, view, leaf, bundled, _judged_at(ctx), what, usages)
     errors = [f.message for f in found if f.severity is Severity.ERROR]
     try:
         if not key_matches(leaf, ctx.cache.parse_csr(csr.encode())):

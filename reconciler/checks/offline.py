@@ -41,11 +41,13 @@ def certificate_findings(
     bundled: Sequence[CertInfo],
     now: datetime,
     source: str,
+    required_eku: Sequence[str] | None = None,
 ) -> list[Finding]:
     """Every offline rule on ``leaf`` as the server certificate of ``view``'s node.
 
     ``source`` names where the certificate came from in messages (its file, or the issuer
-    that returned it during apply: the same rules hold for both).
+    that returned it during apply: the same rules hold for both). ``required_eku`` narrows
+    the policy's EKUs for a node whose kind and live version need no clientAuth.
     """
     policy = fleet.desired.fleet.policy
     file_pos = view.node.pos("server_certificate", "file")
@@ -55,7 +57,7 @@ def certificate_findings(
         intermediates=[c for c in pool if not c.self_signed],
         roots=[c for c in pool if c.self_signed],
         at=now,
-        usages=policy.required_eku,
+        usages=policy.required_eku if required_eku is None else required_eku,
         policy=policy,
         kind_rules=view.kind.leaf_findings,
     )

@@ -22,12 +22,15 @@ from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.sourcetree import SourceTree
 from reconciler.desired.yamlsource import YamlDoc, parse_yaml
 from reconciler.model import (
+    AcmeIssuerSpec,
     Code,
     Desired,
     DesiredNode,
     Finding,
     FleetSpec,
+    IssuerSpec,
     NodeSpecBase,
+    Rfc2136Spec,
     SourcePos,
 )
 from reconciler.model.layout import CONFIG_FILE, NODES_DIR
@@ -240,6 +243,34 @@ def _check_issuer_refs(
             rel = posixpath.normpath(ref)
             where = _where(doc, ("issuers", name, "ca_files", i))
             _check_ref(tree, catalog, ref, rel, "ca", where, None, findings, inputs)
+        for loc, path in _secret_files(name, issuer):
+            if _inside(tree.root, path):
+                findings.append(error(
+                    Code.ISSUER_SECRET_IN_REPO,
+                    f"issuer {name}: {path} lies inside the desired-state directory, which is "
+                    "kept in git: move the secret outside it (or name an environment variable) "
+                    "and treat it as exposed",
+                    _where(doc, loc)(),
+                ))
+
+
+def _secret_files(name: str, issuer: IssuerSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """The secret files an issuer names, with their place in certops.yaml."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(issuer, AcmeIssuerSpec):
+        if issuer.account_key_file:
+            out.append((("issuers", name, "account_key_file"), issuer.account_key_file))
+        dns = issuer.dns01
+        if isinstance(dns, Rfc2136Spec) and dns.tsig_secret_file:
+            out.append((("issuers", name, "dns01", "tsig_secret_file"), dns.tsig_secret_file))
+    return out
+
+
+def _inside(root: Path, path: str) -> bool:
+    """Whether ``path`` (absolute, ``~`` allowed) resolves inside ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.expanduser(path))
+    return real == real_root or real.startswith(real_root.rstrip("/") + "/")
 
 
 def _where(doc: YamlDoc, loc: tuple[str | int, ...]) -> Callable[[], SourcePos]:

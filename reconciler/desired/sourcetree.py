@@ -11,7 +11,9 @@ import os
 import posixpath
 from pathlib import Path
 
-SKIP_DIRS = frozenset({".git"})  # git's own store: compressed objects, never desired state
+# git's own store (compressed objects), and certops' own records of ACME orders in flight
+# (public data that apply writes and reads back): never desired state.
+SKIP_DIRS = frozenset({".git", ".certops"})
 
 
 class SourceTree:

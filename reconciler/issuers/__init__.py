@@ -6,35 +6,56 @@ Like the drivers, issuers do I/O (a command, a CA's API); the planner only names
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from pathlib import Path
 
+from reconciler.issuers.acme import AcmeIssuer
 from reconciler.issuers.base import Issued, IssueFailed, Issuer, Pending
 from reconciler.issuers.command import CommandIssuer
-from reconciler.model import IssuerSpec
-
-IssuerFactory = Callable[[str, IssuerSpec, Mapping[str, str]], Issuer]
-
-# Registration: issuer type -> how to build one.
-ISSUER_TYPES: dict[str, IssuerFactory] = {
-    "command": CommandIssuer,
-}
+from reconciler.model import AcmeIssuerSpec, CommandIssuerSpec, IssuerSpec
 
 
-def issuers_of(specs: Mapping[str, IssuerSpec], env: Mapping[str, str]) -> dict[str, Issuer]:
+class BuiltinAcmeIssuer:
+    """``expressway-acme``: the node's own ACME client, which the plan leaves to a person
+    (a ``manual`` action). It never signs in certops."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def submit(self, node: str, csr_pem: str) -> Issued | Pending:
+        raise IssueFailed(f"issuer {self.name} is {node}'s own ACME client: it is a manual "
+                          "step of the plan (Maintenance > Security > ACME certificate)")
+
+    async def resume(self, node: str, ticket: str) -> Issued | Pending:
+        return await self.submit(node, "")
+
+
+def issuers_of(
+    specs: Mapping[str, IssuerSpec], env: Mapping[str, str], desired_root: Path | None = None
+) -> dict[str, Issuer]:
     """Every issuer of certops.yaml by name, ready to sign."""
-    return {name: issuer_for(name, spec, env) for name, spec in specs.items()}
+    return {name: issuer_for(name, spec, env, desired_root) for name, spec in specs.items()}
 
 
-def issuer_for(name: str, spec: IssuerSpec, env: Mapping[str, str]) -> Issuer:
-    """The issuer ``name`` of certops.yaml, ready to sign."""
-    factory = ISSUER_TYPES.get(spec.type)
-    if factory is None:
-        raise IssueFailed(f"issuer {name}: no issuer of type {spec.type!r}")
-    return factory(name, spec, env)
+def issuer_for(
+    name: str, spec: IssuerSpec, env: Mapping[str, str], desired_root: Path | None = None
+) -> Issuer:
+    """The issuer ``name`` of certops.yaml, ready to sign (``desired_root``: where ACME
+    records its open orders and finds a relative ``tls_ca_file``)."""
+    if isinstance(spec, CommandIssuerSpec):
+        return CommandIssuer(name, spec, env)
+    if isinstance(spec, AcmeIssuerSpec):
+        return AcmeIssuer(name, spec, env, desired_root)
+    return BuiltinAcmeIssuer(name)
 
 
 __all__ = [
-    "ISSUER_TYPES",
+    "AcmeIssuer",
+    "BuiltinAcmeIssuer",
     "CommandIssuer",
     "IssueFailed",
     "Issued",

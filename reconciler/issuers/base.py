@@ -20,6 +20,7 @@ class Issued:
     """The signed certificate, leaf first, then the chain as the CA gave it (PEM text)."""
 
     chain_pem: str
+    note: str = ""  # what the apply report says about how it was obtained (an order URL)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 
 from reconciler.issuers.base import Issued, IssueFailed, Pending
-from reconciler.model import IssuerSpec
+from reconciler.model import CommandIssuerSpec
 
 _CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 # Environment variables whose values must never appear in an error message.
@@ -35,7 +35,7 @@ def mask(text: str, env: Mapping[str, str]) -> str:
 class CommandIssuer:
     """An issuer that runs ``spec.run`` (see the module docstring)."""
 
-    def __init__(self, name: str, spec: IssuerSpec, env: Mapping[str, str] | None = None):
+    def __init__(self, name: str, spec: CommandIssuerSpec, env: Mapping[str, str] | None = None):
         self._name = name
         self.spec = spec
         self.env = dict(os.environ if env is None else env)

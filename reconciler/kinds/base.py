@@ -64,7 +64,11 @@ class NodeKind(Protocol):
     @property
     def cluster_has_publisher(self) -> bool: ...
 
+    @property
+    def builtin_acme(self) -> str | None: ...
+
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
+    def needs_client_auth(self, version: str | None) -> bool: ...
     def store_capable(self, store: str) -> bool: ...
     def services_after_trust(self, stores: Iterable[str]) -> tuple[str, ...]: ...
     def order_services(self, services: Iterable[str]) -> tuple[str, ...]: ...
@@ -102,10 +106,18 @@ class Profile:
     cluster_group: str = ""
     # A cluster of this kind has a publisher that restarts first (VOS).
     cluster_has_publisher: bool = False
+    # The GUI path of the node's own ACME client, where the product has one.
+    builtin_acme: str | None = None
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""
         return []
+
+    def needs_client_auth(self, version: str | None) -> bool:
+        """Whether the node's server certificate must carry clientAuth (TLS Web Client
+        Authentication) at software ``version``: it also opens TLS connections as a client
+        with it (zones, trunks, mutual TLS). Conservative default: yes."""
+        return True
 
     def store_capable(self, store: str) -> bool:
         """Whether the driver may change ``store`` over the API (else the step is manual),

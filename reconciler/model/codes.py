@@ -75,6 +75,15 @@ class Code(StrEnum):
     ISSUER_UNKNOWN = "issuer.unknown", (E,), "a node names an issuer that certops.yaml lacks"
     ISSUER_NO_CHAIN = "issuer.no_chain", (W,), "an issuer without ca_files: no chain known ahead"
     ISSUER_FILE_WINS = "issuer.file_wins", (I,), "both file and issuer: the file is used"
+    ISSUER_NO_CLIENT_AUTH = (
+        "issuer.no_client_auth", (E,), "the issuer's certificates lack clientAuth the node needs"
+    )
+    ISSUER_SECRET_IN_REPO = (
+        "issuer.secret_in_repo", (E,), "an issuer's key file lies inside the desired state"
+    )
+    ISSUER_BUILTIN_ACME = (
+        "issuer.builtin_acme", (E, I), "the node's own ACME client: a manual step, or none"
+    )
     SAN_DROPPED = "san.dropped", (W,), "the new certificate drops names the live one has"
     SAN_LIVE_DIFFERS = "san.live_differs", (I,), "the live SANs differ: a CSR is planned"
     CSR_WAITING = "csr.waiting", (I,), "a pending CSR waits for its signed certificate"

@@ -81,10 +81,22 @@ class Defaults(Frozen):
     )
 
 
-class IssuerSpec(Frozen):
-    """A CA that certops asks to sign a node's CSR during apply.
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_ABSOLUTE = r"^(/|~)"
+_CA_FILES_HELP = (
+    "The CA certificates (root and intermediates, under cas/) this issuer's certificates "
+    "chain to, relative to certops.yaml: their trust is planned before the install."
+)
 
-    ``command``: any CA reachable from a command (``openssl ca``, ``step ca sign``, Vault,
+
+class _IssuerBase(Frozen):
+    """What every issuer declares: its known chain and what its certificates carry."""
+
+    ca_files: tuple[str, ...] = Field((), description=_CA_FILES_HELP)
+
+
+class CommandIssuerSpec(_IssuerBase):
+    """``command``: any CA reachable from a command (``openssl ca``, ``step ca sign``, Vault,
     ``certreq``): certops writes the CSR (PEM) to its standard input and reads the signed
     certificate with its chain (PEM) from its standard output.
     """
@@ -94,11 +106,10 @@ class IssuerSpec(Frozen):
         min_length=1, description="The command and its arguments (no shell)."
     )
     timeout: int = Field(120, ge=1, le=3600, description="Seconds before the command is stopped.")
-    ca_files: tuple[str, ...] = Field(
-        (),
-        description="The CA certificates (root and intermediates, under cas/) this issuer's "
-        "certificates chain to, relative to certops.yaml: their trust is planned before "
-        "the install.",
+    eku: tuple[EkuName, ...] = Field(
+        ("serverAuth", "clientAuth"),
+        min_length=1,
+        description="The Extended Key Usages the CA's certificates carry (its profile).",
     )
 
 
@@ -135,6 +146,140 @@ class ClusterSpec(Frozen):
         description="Names every member's certificate must carry (the cluster FQDN and the "
         "names clients may reach any peer by), besides its own.",
     )
+
+
+class _Dns01Base(Frozen):
+    """What every DNS-01 provider shares: where and how long to look for the TXT record."""
+
+    nameservers: tuple[str, ...] = Field(
+        (),
+        description="Authoritative servers (host or host:port) asked directly whether the "
+        "TXT record is visible before the CA is told to look (never the system resolver). "
+        "rfc2136: defaults to its server.",
+    )
+    propagation_timeout: int = Field(
+        120, ge=1, le=3600, description="Seconds to wait for the TXT record on every server."
+    )
+    ttl: int = Field(60, ge=1, le=86400, description="TTL of the TXT record.")
+
+
+class Rfc2136Spec(_Dns01Base):
+    """RFC 2136 dynamic updates signed with TSIG (BIND, PowerDNS, Knot, Windows DNS...)."""
+
+    provider: Literal["rfc2136"]
+    server: str = Field(description="The primary that accepts updates: host or host:port.")
+    zone: str | None = Field(
+        None, description="The zone to update; found from the server's SOA when left out."
+    )
+    tsig_key_name: str = Field(description="The TSIG key's name.")
+    tsig_algorithm: Literal["hmac-sha256", "hmac-sha384", "hmac-sha512"] = "hmac-sha256"
+    tsig_secret_env: str | None = Field(
+        None, pattern=_ENV_NAME, description="Environment variable holding the base64 secret."
+    )
+    tsig_secret_file: str | None = Field(
+        None, pattern=_ABSOLUTE,
+        description="Absolute path of a file holding the base64 secret (outside the "
+        "desired-state directory).",
+    )
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Rfc2136Spec:
+        if (self.tsig_secret_env is None) == (self.tsig_secret_file is None):
+            raise ValueError("set exactly one of tsig_secret_env and tsig_secret_file")
+        return self
+
+
+class ExecDnsSpec(_Dns01Base):
+    """A command that sets and clears the TXT record (as lego's exec provider):
+    ``<command> present <fqdn> <value>`` and ``<command> cleanup <fqdn> <value>``."""
+
+    provider: Literal["exec"]
+    command: tuple[str, ...] = Field(min_length=1, description="The hook and its arguments.")
+    timeout: int = Field(60, ge=1, le=3600, description="Seconds before the hook is stopped.")
+
+    @model_validator(mode="after")
+    def _has_nameservers(self) -> ExecDnsSpec:
+        if not self.nameservers:
+            raise ValueError("list the authoritative nameservers to check the record on")
+        return self
+
+
+Dns01Spec = Annotated[Rfc2136Spec | ExecDnsSpec, Field(discriminator="provider")]
+
+ACME_DIRECTORIES = {
+    "letsencrypt": "https://acme-v02.api.letsencrypt.org/directory",
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+}
+
+
+class AcmeIssuerSpec(_IssuerBase):
+    """``acme``: an ACME (RFC 8555) CA, DNS-01 challenges. Secrets are named, never written:
+    the account key comes from an environment variable or a file outside the repository."""
+
+    type: Literal["acme"]
+    directory: str = Field(
+        description="'letsencrypt', 'letsencrypt-staging' or the directory URL of any ACME CA.",
+        pattern=r"^(letsencrypt|letsencrypt-staging|https://.+)$",
+    )
+    email: str | None = Field(None, description="Contact for the account (optional).")
+    account_key_env: str | None = Field(
+        None, pattern=_ENV_NAME, description="Environment variable holding the account key (PEM)."
+    )
+    account_key_file: str | None = Field(
+        None, pattern=_ABSOLUTE,
+        description="Absolute path of the account key (PEM), outside the desired-state directory.",
+    )
+    eab_kid_env: str | None = Field(
+        None, pattern=_ENV_NAME, description="External Account Binding: variable of the key id."
+    )
+    eab_hmac_key_env: str | None = Field(
+        None, pattern=_ENV_NAME,
+        description="External Account Binding: variable of the base64url HMAC key.",
+    )
+    tls_ca_file: str | None = Field(
+        None, description="CA bundle to verify the ACME server's TLS (relative to certops.yaml, "
+        "or absolute); the system store when left out.",
+    )
+    dns01: Dns01Spec
+    timeout: int = Field(300, ge=10, le=3600, description="Seconds for one order to complete.")
+    eku: tuple[EkuName, ...] = Field(
+        ("serverAuth",),
+        min_length=1,
+        description="The Extended Key Usages the CA's certificates carry. Public CAs dropped "
+        "clientAuth from their default profiles in 2026.",
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> AcmeIssuerSpec:
+        if (self.account_key_env is None) == (self.account_key_file is None):
+            raise ValueError("set exactly one of account_key_env and account_key_file")
+        if (self.eab_kid_env is None) != (self.eab_hmac_key_env is None):
+            raise ValueError("External Account Binding needs both eab_kid_env and eab_hmac_key_env")
+        return self
+
+    @property
+    def directory_url(self) -> str:
+        """The directory URL, the two Let's Encrypt names resolved."""
+        return ACME_DIRECTORIES.get(self.directory, self.directory)
+
+
+class ExpresswayAcmeIssuerSpec(_IssuerBase):
+    """``expressway-acme``: the Expressway-E's own ACME client (X12.5+, HTTP-01 on the box's
+    port 80). certops plans it as a manual step (the GUI path), with the trust of
+    ``ca_files`` first."""
+
+    type: Literal["expressway-acme"]
+    eku: tuple[EkuName, ...] = Field(
+        ("serverAuth",),
+        min_length=1,
+        description="The Extended Key Usages the ACME CA's certificates carry.",
+    )
+
+
+IssuerSpec = Annotated[
+    CommandIssuerSpec | AcmeIssuerSpec | ExpresswayAcmeIssuerSpec, Field(discriminator="type")
+]
+AnyIssuerSpec = CommandIssuerSpec | AcmeIssuerSpec | ExpresswayAcmeIssuerSpec
 
 
 class FleetSpec(Frozen):

@@ -13,6 +13,8 @@ CSRS_DIR = "csrs"
 NODES_DIR = "nodes"
 
 CSR_SUFFIX = ".csr.pem"
+# Apply's records of issuer orders in flight (public data only), which the loader skips.
+ORDERS_DIR = ".certops/orders"
 
 
 def csr_path(node: str) -> str:
@@ -33,3 +35,9 @@ def cert_path(node: str) -> str:
 def node_path(node: str) -> str:
     """A node's file: ``nodes/<node>.yaml``."""
     return f"{NODES_DIR}/{node}.yaml"
+
+
+def order_path(issuer: str, node: str) -> str:
+    """Where apply records an issuer's open order for a node:
+    ``.certops/orders/<issuer>/<node>.json``."""
+    return f"{ORDERS_DIR}/{issuer}/{node}.json"

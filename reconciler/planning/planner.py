@@ -235,8 +235,75 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> Planned:
         return Planned()
     found = tuple(
         ctx.finding(n.code, n.severity, view.name, n.message, n.at) for n in notes(facts)
+    ) + tuple(_client_auth_findings(ctx, view, lv))
+    decision = decide(facts)
+    if decision.step is Step.ISSUE and _builtin_acme(ctx, view):
+        return _plan_builtin_acme(ctx, view, facts, found)
+    return Planned(tuple(_certificate_drafts(view, facts, decision)), found)
+
+
+def _client_auth_findings(ctx: _Ctx, view: NodeView, lv: LiveView) -> list[Finding]:
+    """``issuer.no_client_auth``: the issuer declares certificates without clientAuth, and
+    the node's kind needs it at the node's live version (its links would break)."""
+    spec = ctx.fleet.desired.fleet.issuers.get(view.issuer) if view.issuer else None
+    if spec is None or "clientAuth" in spec.eku:
+        return []
+    if "clientAuth" not in ctx.fleet.desired.fleet.policy.required_eku:
+        return []
+    version = lv.live.version
+    if not view.kind.needs_client_auth(version):
+        return []
+    peers = ctx.fleet.desired.peers(view.name)
+    links = ", ".join(f"{view.name} <-> {p}" for p in peers) or "none listed in certops.yaml"
+    return [ctx.finding(
+        Code.ISSUER_NO_CLIENT_AUTH, Severity.ERROR, view.name,
+        f"issuer {view.issuer} issues certificates with {', '.join(spec.eku)} only (its eku in "
+        f"certops.yaml), but {view.name} ({view.kind.title} {version or 'of unknown version'}) "
+        "also presents its server certificate as a TLS client: without TLS Web Client "
+        f"Authentication its links would break ({links}). Use an issuer whose profile "
+        "includes clientAuth, or upgrade the node to a version that separates server and "
+        "client certificates (Expressway X15.5).",
+        at=("server_certificate", "issuer"),
+    )]
+
+
+def _builtin_acme(ctx: _Ctx, view: NodeView) -> bool:
+    """The node's issuer is the node's own ACME client (``type: expressway-acme``)."""
+    spec = ctx.fleet.desired.fleet.issuers.get(view.issuer) if view.issuer else None
+    return spec is not None and spec.type == "expressway-acme"
+
+
+def _plan_builtin_acme(
+    ctx: _Ctx, view: NodeView, facts: CertFacts, found: tuple[Finding, ...]
+) -> Planned:
+    """The node's own ACME client signs and deploys (no restart): a manual step with the
+    GUI path, after the trust of the issuer's CA files; an error on a kind without one."""
+    template = view.kind.builtin_acme
+    if template is None:
+        return Planned((), (*found, ctx.finding(
+            Code.ISSUER_BUILTIN_ACME, Severity.ERROR, view.name,
+            f"issuer {view.issuer} is an Expressway-E's own ACME client, which a "
+            f"{view.kind.title} does not have: name another issuer",
+            at=("server_certificate", "issuer"),
+        )))
+    sans = tuple(sorted(facts.want))
+    draft = Draft(
+        id=action_id(view.name, "cert.issue"),
+        kind="manual",
+        node=view.name,
+        issuer=facts.issuer,
+        subject_alt_names=sans,
+        manual=template.format(sans=", ".join(sans)),
+        reason=f"the node's own ACME client signs and deploys its certificate (issuer "
+        f"{facts.issuer}; no REST call is evidenced for it: do it by hand)",
     )
-    return Planned(tuple(_certificate_drafts(view, facts, decide(facts))), found)
+    note = ctx.finding(
+        Code.ISSUER_BUILTIN_ACME, Severity.INFO, view.name,
+        f"{view.name} renews through its own ACME client: a manual step "
+        "(docs/issuers.md, Expressway-E built-in ACME)",
+        at=("server_certificate", "issuer"),
+    )
+    return Planned((draft,), (*found, note))
 
 
 def _certificate_drafts(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:
@@ -400,7 +467,10 @@ def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts) -> dict[str, Draft]
     """A node's install waits for its own and its peers' trust of the new chain (the desired
     leaf's, or the issuer's declared one)."""
     install = next(
-        (d for d in drafts.values() if d.node == view.name and d.kind == "cert.install"), None
+        (d for d in drafts.values() if d.node == view.name and (
+            d.kind == "cert.install" or (d.kind == "manual" and d.issuer is not None)
+        )),
+        None,
     )
     if install is None:
         return dict(drafts)
@@ -551,7 +621,7 @@ def _to_manual(ctx: _Ctx, drafts: Drafts) -> dict[str, Draft]:
     for aid, draft in drafts.items():
         lv = ctx.lives.get(draft.node)
         kind = ctx.fleet.nodes[draft.node].kind
-        if lv is None or draft.kind == "cert.issue" or (
+        if lv is None or draft.kind in ("cert.issue", "manual") or (
             draft.kind in lv.live.capabilities
             and (not draft.store or kind.store_capable(draft.store))
         ):

@@ -161,6 +161,7 @@ async def _execute(session: Session, loaded: LoadedFleet, drivers: Mapping[str, 
                    plan: Plan, listener: Listener | None) -> ApplyResult:
     ctx = StepContext(plan=plan, fleet=loaded.fleet, drivers=dict(drivers),
                       desired_root=session.root, timing=session.the_timing(), cache=session.cache,
-                      issuers=issuers_of(loaded.fleet.desired.fleet.issuers, session.env),
+                      issuers=issuers_of(loaded.fleet.desired.fleet.issuers, session.env,
+                                         session.root),
                       now=session.clock())
     return await execute(plan, ctx, parallelism=session.parallelism, listener=listener)

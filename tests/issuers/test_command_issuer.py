@@ -12,7 +12,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from openssl_ca import have_openssl, make_openssl_ca
 
 from reconciler.issuers import CommandIssuer, Issued, IssueFailed, issuer_for
-from reconciler.model import IssuerSpec
+from reconciler.model import CommandIssuerSpec
 
 pytestmark = pytest.mark.skipif(not have_openssl(), reason="openssl is not installed")
 
@@ -29,7 +29,7 @@ def csr_pem(*sans: str) -> str:
 
 
 def issuer(*run: str, timeout: int = 30, env: dict[str, str] | None = None) -> CommandIssuer:
-    spec = IssuerSpec(type="command", run=run, timeout=timeout)
+    spec = CommandIssuerSpec(type="command", run=run, timeout=timeout)
     return CommandIssuer("corp", spec, env or {"PATH": "/usr/bin:/bin"})
 
 
@@ -47,7 +47,7 @@ async def test_openssl_ca_signs_the_csr_with_its_sans_and_both_ekus(tmp_path: Pa
 
 
 async def test_registry_builds_the_command_issuer() -> None:
-    spec = IssuerSpec(type="command", run=("true",))
+    spec = CommandIssuerSpec(type="command", run=("true",))
     assert isinstance(issuer_for("corp", spec, {}), CommandIssuer)
 
 

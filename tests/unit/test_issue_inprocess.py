@@ -23,7 +23,7 @@ from reconciler.apply.executor import execute
 from reconciler.apply.steps import StepContext
 from reconciler.issuers import CommandIssuer
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.model import Action, ApplyResult, IssuerSpec, Plan
+from reconciler.model import Action, ApplyResult, CommandIssuerSpec, Plan
 from reconciler.pki import CertCache
 from reconciler.usecases.loading import load_fleet
 
@@ -147,7 +147,7 @@ async def test_an_issuer_that_fails_stops_the_node_with_its_message(
 
 
 def test_issuer_spec_is_what_certops_yaml_holds() -> None:
-    spec = IssuerSpec(type="command", run=("sign",))
+    spec = CommandIssuerSpec(type="command", run=("sign",))
     assert spec.timeout == 120 and spec.ca_files == ()
 
 

@@ -287,6 +287,45 @@ def test_new_and_changed_csrs_are_collected_for_a_pull_request(tmp_path: Path) -
     assert "TLS Web Server Authentication and TLS Web Client Authentication" in body
 
 
+def test_certificates_written_by_issuance_come_back_in_the_pull_request(tmp_path: Path) -> None:
+    """An issuer signed expe1's CSR during apply: its certs/ file and CSR go to the pull
+    request as a record; cucm-pub's CSR still waits for a CA and is listed as such."""
+    root = tmp_path / "desired-state"
+    for folder in ("csrs", "certs"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / ".gitkeep").write_text("")
+    (root / "certs" / "expc1.pem").write_text("unchanged certificate")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "fleet")
+    (root / "csrs" / "expe1.csr.pem").write_text("CSR an issuer signed")
+    (root / "certs" / "expe1.pem").write_text("issued chain")
+    (root / "csrs" / "cucm-pub.csr.pem").write_text("CSR that waits")
+    run = run_step(APPLY, "apply", "csrs", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert sorted(run.outputs["nodes"].split()) == ["cucm-pub", "expe1"]
+    assert [p.name for p in (tmp_path / "csr-out" / "certs").iterdir()] == ["expe1.pem"]
+    body = (tmp_path / "csr-out" / "pr-body.md").read_text()
+    assert "signed by their issuers" in body and "### expe1 (issued)" in body
+    assert "now wait for a signed certificate: cucm-pub." in body
+    assert "### cucm-pub" in body and "### expc1" not in body
+
+
+def test_only_issued_certificates_still_open_a_pull_request(tmp_path: Path) -> None:
+    root = tmp_path / "desired-state"
+    (root / "certs").mkdir(parents=True)
+    (root / "certs" / ".gitkeep").write_text("")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "fleet")
+    (root / "certs" / "expe1.pem").write_text("issued chain")
+    run = run_step(APPLY, "apply", "csrs", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.outputs["nodes"] == "expe1"
+    body = (tmp_path / "csr-out" / "pr-body.md").read_text()
+    assert "wait for a signed certificate" not in body
+
+
 def test_no_csrs_no_pull_request(tmp_path: Path) -> None:
     (tmp_path / "desired-state" / "csrs").mkdir(parents=True)
     (tmp_path / "desired-state" / "csrs" / ".gitkeep").write_text("")

@@ -333,6 +333,7 @@ def test_apply_opens_a_csr_pull_request_from_a_branch_per_run() -> None:
     collect = step(workflow, "apply", "csrs")
     assert "!cancelled()" in collect["if"], "collect CSRs after a failed apply too"
     assert '"$CERTOPS_DIR/csrs/*.csr.pem"' in collect["run"]
+    assert '"$CERTOPS_DIR/certs/*.pem"' in collect["run"], "certificates issued during apply"
     job = workflow["jobs"]["csr-pull-request"]
     assert job["needs"] == "apply"
     assert "needs.apply.outputs.csr_nodes != ''" in job["if"]
@@ -341,6 +342,7 @@ def test_apply_opens_a_csr_pull_request_from_a_branch_per_run() -> None:
     assert pr["env"]["BRANCH"] == "certops/csrs-${{ github.run_id }}"
     assert pr["env"]["GH_TOKEN"] == "${{ github.token }}"
     assert "gh pr create" in pr["run"] and "--body-file" in pr["run"]
+    assert 'git add -- "$CERTOPS_DIR/csrs" "$CERTOPS_DIR/certs"' in pr["run"]
 
 
 def test_apply_report_is_uploaded() -> None:

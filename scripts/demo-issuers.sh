@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Issuance, hands-off: ONE `certops apply` renews the whole example fleet.
+#
+# The node files name issuers instead of committed certificates: an ACME issuer (Pebble, a
+# real ACME server on loopback, DNS-01 through RFC 2136 updates to a BIND 9 on loopback) for
+# the Expressway-E, and a `command` issuer (`openssl ca`) for the Expressway-C and Unified CM.
+# `certops apply` generates the CSRs on the nodes, has them signed, uploads the new CA chains
+# to every node first, installs, restarts and proves each certificate served; then `certops
+# plan` is empty and `certops drift` exits 0. The lab's Expressway-E runs X15.5 here, which
+# separates server and client certificates, so the ACME issuer's default `eku: [serverAuth]`
+# is allowed for it (on X15.0 the plan would refuse it: issuer.no_client_auth).
+# Runs in a temporary directory and leaves this tree clean. Needs pebble, bind9, openssl
+# (scripts/system-deps.sh installs them as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+for bin in pebble openssl; do
+  command -v "$bin" >/dev/null || { echo "demo-issuers: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/certops-issuers.XXXXXX")
+lab="$work/lab"; ds="$work/desired-state"; acme="$work/acme"
+cleanup() {
+  certops lab down --dir "$lab" >/dev/null 2>&1 || true
+  python -m reconciler.lab.acme_ca down --dir "$acme" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cp -r desired-state "$ds"
+start=$(date +%s)
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on a surprise
+  local want=$1; shift
+  set +e; "$@"; local rc=$?; set -e
+  echo "(exit code $rc)"
+  [ "$rc" = "$want" ] || { echo "demo-issuers: expected exit code $want from: $*" >&2; exit 1; }
+}
+
+step "1. the CAs: Pebble (ACME) + BIND 9 (RFC 2136, TSIG) on loopback; openssl ca"
+python -m reconciler.lab.acme_ca up --dir "$acme" nart.com vngtp.aca vngtpres.aca vngtp.lab
+# shellcheck disable=SC1091
+. "$acme/acme.env"
+cp "$acme/pebble-root.pem" "$ds/cas/pebble-root.pem"
+cp "$acme/pebble-intermediate.pem" "$ds/cas/pebble-intermediate.pem"
+python - "$work/corp-ca" <<'PY'
+import sys
+sys.path.insert(0, "tests/issuers")
+from pathlib import Path
+from openssl_ca import make_openssl_ca
+make_openssl_ca(Path(sys.argv[1]))
+PY
+cp "$work/corp-ca/root.pem" "$ds/cas/corp-root.pem"
+# The ACME account key lives outside the desired state (certops refuses one inside it).
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/acme-account.pem" 2>/dev/null
+echo "Pebble $ACME_DIRECTORY, BIND $DNS_SERVER, openssl ca in $work/corp-ca"
+
+step "2. the desired state names issuers (certops.yaml) and the nodes name them"
+cat >> "$ds/certops.yaml" <<YAML
+issuers:
+  pebble:                 # ACME, DNS-01 through RFC 2136 (BIND), verified TLS to Pebble
+    type: acme
+    directory: $ACME_DIRECTORY
+    tls_ca_file: $ACME_TLS_CA
+    account_key_file: $work/acme-account.pem
+    dns01:
+      provider: rfc2136
+      server: $DNS_SERVER
+      tsig_key_name: certops-acme
+      tsig_secret_file: $TSIG_FILE
+      propagation_timeout: 30
+    ca_files: [cas/pebble-root.pem, cas/pebble-intermediate.pem]
+  corp:                   # any CA through a command: here openssl ca
+    type: command
+    run: [$work/corp-ca/sign.sh]
+    ca_files: [cas/corp-root.pem]
+YAML
+for node in expe1 expc1 cucm-pub; do
+  issuer=corp; [ "$node" = expe1 ] && issuer=pebble
+  sed -i "0,/server_certificate:/s//server_certificate:\n  issuer: $issuer/" "$ds/nodes/$node.yaml"
+done
+sed -n '/^issuers:/,$p' "$ds/certops.yaml"
+certops validate "$ds"
+
+step "3. certops lab up: the example fleet, the Expressway-E on X15.5"
+cat > "$work/topology.yaml" <<'YAML'
+nodes:
+  - {name: expe1, type: expressway-e, fqdn: expe1.nart.com, version: X15.5.1, links: [expc1],
+     sans: [expe.nart.com, expe1.nart.com, expe2.nart.com, join.nart.com, meeting.nart.com,
+            meet.nart.com, guest.vngtp.aca, guest.vngtpres.aca, vngtp.lab, nart.com]}
+  - {name: expc1, type: expressway-c, fqdn: expc1.nart.com, links: [expe1, cucm-pub],
+     sans: [expc.nart.com, expc1.nart.com]}
+  - {name: cucm-pub, type: cucm, fqdn: cucm-pub.nart.com, links: [expc1],
+     sans: [cucm-pub.nart.com, cucm.nart.com]}
+YAML
+certops lab up --detach --dir "$lab" --topology "$work/topology.yaml" --restart-seconds 1
+inv=(--inventory "$lab/inventory.yaml")
+
+step "4. certops drift: renewal is due on every node (exit 2)"
+expect 2 certops drift "$ds" "${inv[@]}"
+
+step "5. ONE certops apply: CSRs, signatures (ACME + openssl ca), trust first, installs, restarts"
+expect 0 certops apply "$ds" "${inv[@]}" --auto-approve --poll-interval 0.2 --report "$work/report.json"
+ls "$ds/certs" "$ds/csrs"
+
+step "6. certops plan: nothing left (exit 0), certops drift: in sync (exit 0)"
+expect 0 certops plan "$ds" "${inv[@]}" --detailed-exitcode
+expect 0 certops drift "$ds" "${inv[@]}"
+for node in expe1 expc1 cucm-pub; do
+  echo "$node: $(certops inspect "$ds/certs/$node.pem" | grep -m1 -E 'Issuer:')"
+done
+
+step "Done in $(( $(date +%s) - start ))s: the lab, Pebble and BIND are stopped and the copy removed."

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# System packages the issuer tests and scripts/demo-issuers.sh use: Pebble (a real ACME
+# server), BIND 9 (RFC 2136 dynamic DNS) and openssl (a real CA through `openssl ca`).
+# Installs them only when they are missing, we are root and apt-get exists; otherwise it says
+# why it skips, and the tests that need them skip with that reason.
+set -euo pipefail
+missing=()
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+{ command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ]; } || missing+=(bind9)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: not installing ${missing[*]} (needs root and apt-get); the tests that use them will skip" >&2
+  exit 0
+fi
+echo "system-deps: installing ${missing[*]} with apt-get" >&2
+start=$(date +%s)
+export DEBIAN_FRONTEND=noninteractive
+if apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  echo "system-deps: installed ${missing[*]} in $(( $(date +%s) - start ))s" >&2
+else
+  echo "system-deps: apt-get failed; the tests that need ${missing[*]} will skip" >&2
+fi
