@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from reconciler.drivers.errors import Unreachable
 from reconciler.drivers.http import NodeHttp, tls_context
-from reconciler.model import LiveNode
+from reconciler.model import CsrSubjectSpec, LiveNode
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class Driver(Protocol):
     async def read(self) -> LiveNode: ...
     async def read_store(self, store: str) -> tuple[str, ...]: ...
     async def trust_add(self, store: str, pems: Sequence[str]) -> None: ...
-    async def csr_generate(self, sans: Sequence[str]) -> str: ...
+    async def csr_generate(
+        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str: ...
     async def installed_certificate(self) -> str | None: ...
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None: ...
     async def served_certificate(self) -> str | None: ...
@@ -74,7 +76,13 @@ class PendingCsrReader(Protocol):
 
 @runtime_checkable
 class PendingCsrDiscarder(Protocol):
-    """The node's pending CSR can be discarded (Expressway, [U] in device-apis.md)."""
+    """The node's pending CSR can be discarded over the API.
+
+    Off until evidenced: no public source shows the Expressway DELETE working ([U] in
+    device-apis.md), so no driver offers it today and the planner makes the discard a
+    manual step (the GUI path). A driver that offers it lists ``csr.discard`` in its
+    ``capabilities`` too; the step checks both.
+    """
 
     async def csr_discard(self) -> None: ...
 

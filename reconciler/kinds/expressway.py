@@ -28,9 +28,11 @@ GUI = {
     "cert.install": "Maintenance > Security > Server certificate > Upload new certificate "
     "(Select the server certificate file: {file}, PEM, leaf only) > Upload server certificate data",
     "node.restart": "Maintenance > Restart options > Restart",
+    "csr.discard": "Maintenance > Security > Server certificate > Discard CSR",
 }
 
-# What the REST API is evidenced to do (device-apis.md); deleting one CA is not among them.
+# What the REST API is evidenced to do (device-apis.md); deleting one CA and discarding a
+# pending CSR ("csr.discard", DELETE on generate_csr: [U]) are not among them.
 CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
 
 

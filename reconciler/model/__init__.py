@@ -7,6 +7,7 @@ from reconciler.model.codes import Code
 from reconciler.model.common import CertSummary, Finding, Severity, SourcePos
 from reconciler.model.desired import (
     CredentialsSpec,
+    CsrSubjectSpec,
     Defaults,
     Desired,
     DesiredNode,
@@ -37,6 +38,7 @@ __all__ = [
     "CertopsError",
     "Code",
     "CredentialsSpec",
+    "CsrSubjectSpec",
     "Defaults",
     "Desired",
     "DesiredNode",

@@ -71,6 +71,31 @@ class Policy(Frozen):
     _duration = field_validator("renew_before")(_check_duration)
 
 
+class CsrSubjectSpec(Frozen):
+    """Subject fields of a CSR that a node generates (Expressway's Generate CSR form).
+
+    The box sets the CN itself; these are the other fields. The one public client of the
+    Expressway API always sends all six (device-apis.md, [3P]); certops sends the ones set.
+    """
+
+    country: str | None = Field(
+        None, pattern=r"^[A-Z]{2}$", description="Two-letter ISO country code (C)."
+    )
+    province: str | None = Field(None, min_length=1, description="State or province (ST).")
+    locality: str | None = Field(None, min_length=1, description="City or locality (L).")
+    organization: str | None = Field(None, min_length=1, description="Organization (O).")
+    organizational_unit: str | None = Field(
+        None, min_length=1, description="Organizational unit (OU)."
+    )
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", description="E-mail address.")
+
+    def merged(self, override: CsrSubjectSpec | None) -> CsrSubjectSpec:
+        """These fields with every field that ``override`` sets replacing them."""
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
+
+
 class Defaults(Frozen):
     """Per-node settings that most nodes share."""
 
@@ -78,6 +103,11 @@ class Defaults(Frozen):
         True,
         description="Add the chains of the node's own and its linked peers' certificates "
         "to its trust stores (Cisco's step D). With false, missing chains block the plan.",
+    )
+    csr: CsrSubjectSpec = Field(
+        default_factory=CsrSubjectSpec,
+        description="Subject fields of the CSRs that nodes generate (a node's csr: overrides "
+        "them field by field).",
     )
 
 
@@ -198,6 +228,9 @@ class NodeSpecBase(Frozen):
     )
     labels: dict[str, str] = Field(default_factory=dict, description="For --select (site, role).")
     derive_trust: bool | None = Field(None, description="Overrides defaults.derive_trust.")
+    csr: CsrSubjectSpec | None = Field(
+        None, description="Overrides defaults.csr field by field for this node's CSRs."
+    )
     server_certificate: ServerCertificateSpec | None = None
 
     # The trust stores of this kind, in a fixed order (set by each kind's spec class).

@@ -222,7 +222,31 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> Planned:
     found = tuple(
         ctx.finding(n.code, n.severity, view.name, n.message, n.at) for n in notes(facts)
     )
-    return Planned(tuple(_certificate_drafts(view, facts, decide(facts))), found)
+    drafts = _certificate_drafts(view, facts, decide(facts))
+    if facts.live_pending and "csr.discard" not in lv.live.capabilities:
+        drafts = _discard_by_hand(view, drafts)
+    return Planned(tuple(drafts), found)
+
+
+def _discard_by_hand(view: NodeView, drafts: list[Draft]) -> list[Draft]:
+    """A new CSR that replaces a pending one waits for a manual discard (the GUI path).
+
+    Discarding over the API is not evidenced ([U]): a DELETE that does not exist would
+    leave the old CSR in place, so no node kind offers it until a source shows it.
+    """
+    generate = next((d for d in drafts if d.kind == "csr.generate"
+                     and d.reason.startswith("generate")), None)
+    if generate is None:
+        return drafts
+    discard = Draft(
+        id=action_id(view.name, "csr.discard"),
+        kind="manual",
+        node=view.name,
+        reason="discard the node's pending CSR, which lacks desired names (no API on this "
+        "node for csr.discard: do it by hand, then run certops plan again)",
+        manual=view.kind.manual("csr.discard"),
+    )
+    return [discard, *(d.after((discard.id,)) if d is generate else d for d in drafts)]
 
 
 def _certificate_drafts(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:
@@ -536,7 +560,7 @@ def _to_manual(ctx: _Ctx, drafts: Drafts) -> dict[str, Draft]:
     for aid, draft in drafts.items():
         lv = ctx.lives.get(draft.node)
         kind = ctx.fleet.nodes[draft.node].kind
-        if lv is None or draft.kind == "cert.issue" or (
+        if lv is None or draft.kind in ("cert.issue", "manual") or (
             draft.kind in lv.live.capabilities
             and (not draft.store or kind.store_capable(draft.store))
         ):
