@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -31,6 +31,12 @@ class Endpoint:
     ssh_port: int | None = None
     ssh_host_key: str | None = None  # OpenSSH public key line; None: ~/.ssh/known_hosts
     tls_server_name: str | None = None  # name the API certificate must match, when not the URL's
+    # From the node file's ``connection:`` block (all optional, additive):
+    api_ca_pems: tuple[bytes, ...] = ()  # only these CAs authenticate the API (else cas/ + system)
+    api_pins: tuple[str, ...] = ()  # "sha256:<hex>" of the API certificate: pins instead of CAs
+    proxy: str | None = field(default=None, repr=False)  # proxy URL (may hold credentials)
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
 
     @property
     def host(self) -> str:

@@ -6,6 +6,7 @@ Imports pydantic only (docs/architecture.md, Layers).
 from reconciler.model.codes import Code
 from reconciler.model.common import CertSummary, Finding, Severity, SourcePos
 from reconciler.model.desired import (
+    ConnectionSpec,
     CredentialsSpec,
     CsrSubjectSpec,
     Defaults,
@@ -37,6 +38,7 @@ __all__ = [
     "CertSummary",
     "CertopsError",
     "Code",
+    "ConnectionSpec",
     "CredentialsSpec",
     "CsrSubjectSpec",
     "Defaults",

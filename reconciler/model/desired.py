@@ -152,6 +152,52 @@ class CredentialsSpec(Frozen):
     password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+PIN_PATTERN = r"^sha256:[0-9a-f]{64}$"
+
+
+class ConnectionSpec(Frozen):
+    """How certops reaches and authenticates the node's management plane (not what it
+    changes there). In pull-request runs these settings come from the protected base
+    branch (``certops plan --connection-from``, docs/ci.md), never from the change."""
+
+    tls_server_name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Name the API certificate must carry, when api: connects by IP address "
+        "or by another name (also sent as TLS SNI).",
+    )
+    ca_file: str | None = Field(
+        None,
+        description="CA certificate(s) that authenticate this node's API, relative to this "
+        "file (under cas/): only these, instead of every file under cas/ plus the system store.",
+    )
+    api_pins: tuple[Annotated[str, Field(pattern=PIN_PATTERN)], ...] = Field(
+        (),
+        description="SHA-256 of the API's certificate (DER), as 'sha256:<64 hex>': the node "
+        "is authenticated by any of these instead of by a CA (list the next one before a "
+        "renewal). `certops doctor` prints the value.",
+    )
+    ssh_port: int | None = Field(None, ge=1, le=65535, description="SSH port of the platform CLI.")
+    ssh_host_key: str | None = Field(
+        None,
+        pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$",
+        description="The CLI's SSH host key as an OpenSSH public key line ('ssh-ed25519 "
+        "AAAA...'): the host key pin. Without it ~/.ssh/known_hosts decides. "
+        "`certops doctor` prints the value.",
+    )
+    proxy: Literal["none", "environment"] = Field(
+        "none",
+        description="'environment': reach the API through HTTPS_PROXY (NO_PROXY honoured); "
+        "'none': directly.",
+    )
+    connect_timeout: float | None = Field(
+        None, gt=0, le=300, description="Seconds to wait for a connection (default 10)."
+    )
+    read_timeout: float | None = Field(
+        None, gt=0, le=3600, description="Seconds to wait for an answer (default 60)."
+    )
+
+
 def _san_name(name: str) -> str:
     if name.lower().startswith(("dns:", "ip:", "ip address:")):
         raise ValueError(f"write {name.split(':', 1)[1].strip()!r} without the type prefix")
@@ -222,6 +268,7 @@ class NodeSpecBase(Frozen):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Unique node name.")
     api: str = Field(pattern=r"^https?://", description="Base URL of the management API.")
     credentials: CredentialsSpec | None = None
+    connection: ConnectionSpec = Field(default_factory=ConnectionSpec)
     tls_verify: bool = Field(
         True,
         description="Verify the node's TLS certificate. Turning it off is shown in every plan.",
