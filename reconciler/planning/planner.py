@@ -32,6 +32,7 @@ from reconciler.planning.graph import (
 )
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
+from reconciler.planning.lockout import ApiTrust, lockout_findings
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
 SERVE_NEW = "serve the newly installed certificate"
@@ -76,8 +77,12 @@ def make_plan(
     findings: tuple[Finding, ...] = (),
     targets: frozenset[str] | None = None,
     shard: frozenset[str] | None = None,
+    api_trust: Mapping[str, ApiTrust] | None = None,
 ) -> Plan:
-    """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``."""
+    """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``.
+
+    With ``api_trust`` (how certops authenticates each node's API), an install that would
+    leave certops unable to verify the node afterwards is a blocking ``api.lockout``."""
     partial = targets is not None or shard is not None
     lives, read_findings = _read_live(fleet, live, cache, partial=partial)
     ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache)
@@ -91,7 +96,10 @@ def make_plan(
     if shard is not None:
         drafts, deferred = _defer_to_other_shards(ctx, drafts, shard)
     drafts = _to_manual(ctx, drafts)
+    actions = tuple(ordered(drafts))
     every = [*findings, *read_findings, *planned, *deferred]
+    if api_trust:
+        every += lockout_findings(actions, _planned_leaves(fleet), api_trust)
     return Plan(
         created_at=now,
         desired_digest=fleet.desired.digest,
@@ -104,8 +112,13 @@ def make_plan(
             sorted(n for n, v in fleet.nodes.items() if not v.node.spec.tls_verify)
         ),
         findings=tuple(sorted(every, key=Finding.sort_key)),
-        actions=tuple(ordered(drafts)),
+        actions=actions,
     )
+
+
+def _planned_leaves(fleet: FleetView) -> dict[str, tuple[CertInfo, tuple[CertInfo, ...]]]:
+    """Each node's desired certificate and its chain, where a file gives one."""
+    return {n: (v.leaf, v.chain_cas()) for n, v in fleet.nodes.items() if v.leaf is not None}
 
 
 def _read_live(

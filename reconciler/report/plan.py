@@ -106,7 +106,9 @@ def plan_text(plan: Plan) -> list[str]:
     if plan.findings:
         out.append("Findings:")
         out.extend(f"  {line}" for line in render_findings(plan.findings))
-    if not plan.actions:
+    if not plan.actions and plan.blocked:
+        out.append("No actions: the errors above block the plan (fix them and plan again).")
+    elif not plan.actions:
         out.append("No changes: the live state matches the desired state.")
     else:
         out.append(f"Actions ({len(plan.actions)}, in execution order):")

@@ -120,8 +120,10 @@ async def plan_with(
 ) -> PlanRun:
     """Plan ``loaded`` against the live state that ``drivers`` read (the caller closes them)."""
     from reconciler.drivers import read_all
+    from reconciler.usecases.apitrust import api_trust_of
 
     live = await read_all(drivers, session.parallelism)
+    trust = api_trust_of(drivers, loaded.fleet.desired, session.the_inventory(), session.cache)
     made = make_plan(
         loaded.fleet,
         live,
@@ -130,6 +132,7 @@ async def plan_with(
         findings=loaded.findings,
         targets=chosen.targets if chosen else None,
         shard=chosen.shard if chosen else None,
+        api_trust=trust,
     )
     made = made.model_copy(
         update={"git_commit": git_commit(session.root), "desired_root": str(session.root)}
