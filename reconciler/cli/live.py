@@ -221,3 +221,28 @@ def import_cmd(
     session = session_for(directory, inventory, parallelism)
     result = asyncio.run(import_fleet(session, ImportRequest(tuple(node))))
     echo_lines(import_text(result.root, result.nodes, result.ca_files))
+
+
+DOCTOR_NODE_OPT = typer.Option([], "--node", help="Only these nodes.")
+RECORD_OPT = typer.Option(
+    None, "--record",
+    help="Save each node's exchanges here (credentials, cookies, tokens removed) to share them.",
+)
+
+
+@friendly
+def doctor_cmd(
+    directory: Path | None = DIR_ARG, node: list[str] = DOCTOR_NODE_OPT,
+    inventory: Path | None = INVENTORY_OPT, record: Path | None = RECORD_OPT,
+) -> None:
+    """Check reachability, TLS trust, accounts, reads and SSH host keys. Only GETs; exit 1
+    when something must be fixed."""
+    import asyncio
+
+    from reconciler.report.doctor import doctor_text
+    from reconciler.usecases.doctor import DoctorRequest, doctor
+
+    session = session_for(directory or default_dir(), inventory, 16)
+    report = asyncio.run(doctor(session, DoctorRequest(tuple(node), record)))
+    echo_lines(doctor_text(report))
+    exit_with(0 if report.ok else EXIT_ERROR)
