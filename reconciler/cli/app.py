@@ -58,6 +58,7 @@ def build_app(*, with_lab: bool = False) -> typer.Typer:
     app.command("apply")(live.apply_cmd)
     app.command("drift")(live.drift_cmd)
     app.command("import")(live.import_cmd)
+    app.command("doctor")(live.doctor_cmd)
 
     if with_lab:
         from reconciler.lab.cli import app as lab_app

@@ -50,6 +50,11 @@ PLAN_NODE_OPT = typer.Option(
     [], "--node", help="Plan only these nodes (and the peer trust they need)."
 )
 PLAN_AT_OPT = typer.Option(None, "--at", help="Plan as of this time (ISO 8601).")
+CONNECTION_FROM_OPT = typer.Option(
+    None, "--connection-from",
+    help="Take each node's api, connection, credentials and tls_verify (and cas/) from this "
+    "base desired-state directory or git ref; nodes whose settings differ are not contacted.",
+)
 SOURCE_ARG = typer.Argument(
     None, help="A plan file from `certops plan --out`, or a desired-state directory."
 )
@@ -120,6 +125,7 @@ def plan_cmd(
     detailed_exitcode: bool = DETAILED_OPT, node: list[str] = PLAN_NODE_OPT,
     select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
     parallelism: int = PARALLELISM_OPT, at: str | None = PLAN_AT_OPT,
+    connection_from: str | None = CONNECTION_FROM_OPT,
 ) -> None:
     """Read every node's live state and print the ordered plan. Never changes a node."""
     import asyncio
@@ -128,7 +134,8 @@ def plan_cmd(
     from reconciler.usecases.plan import PlanRequest, plan
 
     session = session_for(directory or default_dir(), inventory, parallelism, at=at)
-    made = asyncio.run(plan(session, PlanRequest(tuple(node), tuple(select)))).plan
+    request = PlanRequest(tuple(node), tuple(select), connection_from)
+    made = asyncio.run(plan(session, request)).plan
     if out is not None:
         out.write_text(plan_json(made))
     emit(fmt, lambda: plan_json(made), lambda: plan_markdown(made), lambda: plan_text(made))
@@ -214,3 +221,28 @@ def import_cmd(
     session = session_for(directory, inventory, parallelism)
     result = asyncio.run(import_fleet(session, ImportRequest(tuple(node))))
     echo_lines(import_text(result.root, result.nodes, result.ca_files))
+
+
+DOCTOR_NODE_OPT = typer.Option([], "--node", help="Only these nodes.")
+RECORD_OPT = typer.Option(
+    None, "--record",
+    help="Save each node's exchanges here (credentials, cookies, tokens removed) to share them.",
+)
+
+
+@friendly
+def doctor_cmd(
+    directory: Path | None = DIR_ARG, node: list[str] = DOCTOR_NODE_OPT,
+    inventory: Path | None = INVENTORY_OPT, record: Path | None = RECORD_OPT,
+) -> None:
+    """Check reachability, TLS trust, accounts, reads and SSH host keys. Only GETs; exit 1
+    when something must be fixed."""
+    import asyncio
+
+    from reconciler.report.doctor import doctor_text
+    from reconciler.usecases.doctor import DoctorRequest, doctor
+
+    session = session_for(directory or default_dir(), inventory, 16)
+    report = asyncio.run(doctor(session, DoctorRequest(tuple(node), record)))
+    echo_lines(doctor_text(report))
+    exit_with(0 if report.ok else EXIT_ERROR)

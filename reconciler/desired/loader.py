@@ -317,6 +317,8 @@ def _references(node: DesiredNode) -> list[tuple[tuple[str | int, ...], str, Rol
     for name, store in spec.stores().items():
         base = spec.store_path(name)
         refs += [((*base, "cas", i), ref, "ca") for i, ref in enumerate(store.cas)]
+    if spec.connection.ca_file is not None:
+        refs.append((("connection", "ca_file"), spec.connection.ca_file, "ca"))
     return refs
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from reconciler.drivers.errors import Unreachable
 from reconciler.drivers.http import NodeHttp, tls_context
-from reconciler.model import LiveNode
+from reconciler.model import CsrSubjectSpec, LiveNode
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ class Endpoint:
     ssh_port: int | None = None
     ssh_host_key: str | None = None  # OpenSSH public key line; None: ~/.ssh/known_hosts
     tls_server_name: str | None = None  # name the API certificate must match, when not the URL's
+    # From the node file's ``connection:`` block (all optional, additive):
+    api_ca_pems: tuple[bytes, ...] = ()  # only these CAs authenticate the API (else cas/ + system)
+    api_pins: tuple[str, ...] = ()  # "sha256:<hex>" of the API certificate: pins instead of CAs
+    proxy: str | None = field(default=None, repr=False)  # proxy URL (may hold credentials)
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
 
     @property
     def host(self) -> str:
@@ -58,7 +64,9 @@ class Driver(Protocol):
     async def read(self) -> LiveNode: ...
     async def read_store(self, store: str) -> tuple[str, ...]: ...
     async def trust_add(self, store: str, pems: Sequence[str]) -> None: ...
-    async def csr_generate(self, sans: Sequence[str]) -> str: ...
+    async def csr_generate(
+        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str: ...
     async def installed_certificate(self) -> str | None: ...
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None: ...
     async def served_certificate(self) -> str | None: ...
@@ -74,7 +82,13 @@ class PendingCsrReader(Protocol):
 
 @runtime_checkable
 class PendingCsrDiscarder(Protocol):
-    """The node's pending CSR can be discarded (Expressway, [U] in device-apis.md)."""
+    """The node's pending CSR can be discarded over the API.
+
+    Off until evidenced: no public source shows the Expressway DELETE working ([U] in
+    device-apis.md), so no driver offers it today and the planner makes the discard a
+    manual step (the GUI path). A driver that offers it lists ``csr.discard`` in its
+    ``capabilities`` too; the step checks both.
+    """
 
     async def csr_discard(self) -> None: ...
 

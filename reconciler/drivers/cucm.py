@@ -30,7 +30,7 @@ from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import split_pems
 from reconciler.drivers.seams import CliRunner, Probe
 from reconciler.kinds import kind_of
-from reconciler.model import LiveNode
+from reconciler.model import CsrSubjectSpec, LiveNode
 
 BASE = "/platformcom/api/v1/certmgr/config"
 API: dict[str, tuple[str, str]] = {
@@ -213,7 +213,11 @@ class CucmDriver:
             },
         )
 
-    async def csr_generate(self, sans: Sequence[str]) -> str:
+    async def csr_generate(
+        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str:
+        """Generate a tomcat CSR. ``subject`` is not sent: the certmgr CSR body has no
+        evidenced subject fields besides ``commonName`` ([U], device-apis.md)."""
         method, path = API["csr.generate"]
         body: dict[str, Any] = {
             "service": "tomcat",

@@ -2,13 +2,16 @@
 
 Every path, field and status of the product is in ``API`` below, so that a correction after
 meeting a real node is a one-line change. Deleting one trusted CA has no REST call as far as
-is known: the capability is missing and the planner shows it as a manual step.
+is known, nor is discarding a pending CSR ([U]): both capabilities are missing and the
+planner shows them as manual steps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import httpx
 
 from reconciler.drivers.base import (
     Endpoint,
@@ -22,29 +25,57 @@ from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
 from reconciler.drivers.seams import Probe
 from reconciler.kinds import kind_of
 from reconciler.kinds.expressway import STORE as EXPRESSWAY_STORE
-from reconciler.model import LiveNode
+from reconciler.model import CsrSubjectSpec, LiveNode
 
 API: dict[str, tuple[str, str]] = {
     "cert.read": ("GET", "/api/provisioning/certs/server"),  # [3P] PEM text
     "cert.upload": ("POST", "/api/provisioning/certs/server"),  # [3P] multipart 'file'
     "csr.read": ("GET", "/api/provisioning/certs/generate_csr"),  # [3P] PEM; 404 none
-    "csr.generate": ("POST", "/api/provisioning/certs/generate_csr"),  # [3P] JSON; 409 pending
-    "csr.discard": ("DELETE", "/api/provisioning/certs/generate_csr"),  # [U]
+    "csr.generate": ("POST", "/api/provisioning/certs/generate_csr"),  # [3P] JSON; see CONFLICT
+    # "csr.discard" (DELETE on generate_csr) is [U]: not used. The discard is a manual step
+    # (kinds/expressway.py GUI) until a source shows the call; then add the row, a
+    # ``csr_discard`` method and the ``csr.discard`` capability together.
     "trust.read": ("GET", "/api/provisioning/certs/root"),  # [3P] concatenated PEM
     "trust.add": ("POST", "/api/provisioning/certs/root"),  # [3P] multipart 'file', appended
     "restart": ("POST", "/api/provisioning/restart"),  # [C] needs the CSRF header from X14.2
     "sysinfo": ("GET", "/api/provisioning/sysinfo"),  # [C] JSON
 }
 CSRF = {"X-CSRF-Header": "certops"}  # [C] required on restart from X14.2, harmless elsewhere
-SYSINFO_VERSION = ("Version", "SoftwareVersion", "version")
-SYSINFO_RESTART = ("RestartRequired", "restart_required")  # [U] field name
+SYSINFO_VERSION = ("Version", "SoftwareVersion", "version")  # [U] field names
+# No restart-required field is read: none is evidenced ([U]). A pending restart shows as the
+# installed certificate differing from the served one (planning/live.py).
 CSR_DEFAULTS: dict[str, Any] = {"KeyLength": 2048, "DigestAlgorithm": "sha256"}
+# The subject fields the one public client always sends [3P] (CSR body name -> spec field).
+CSR_SUBJECT = {
+    "Country": "country",
+    "Province": "province",
+    "Locality": "locality",
+    "Organization": "organization",
+    "OrganizationalUnit": "organizational_unit",
+    "Email": "email",
+}
+# A pending CSR: the evidence shows this body, not its status [3P]; 409 is recognised too.
+CONFLICT = "Conflict"
 
-def _flag(value: Any) -> bool:
-    """A sysinfo flag: JSON true, or the strings "true"/"yes"/"1" that some versions send."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1", "on")
-    return value is True or (isinstance(value, int) and value == 1)
+
+def csr_body(sans: Sequence[str], subject: CsrSubjectSpec | None) -> dict[str, Any]:
+    """The generate_csr JSON: key settings, the SANs, and every subject field that is set."""
+    body: dict[str, Any] = {**CSR_DEFAULTS, "Additional_FQDNS": list(sans)}
+    if subject is not None:
+        for wire, attr in CSR_SUBJECT.items():
+            value = getattr(subject, attr)
+            if value:
+                body[wire] = value
+    return body
+
+
+def is_conflict_body(response: httpx.Response) -> bool:
+    """``{"Message": "Conflict"}`` whatever the status (the evidenced pending-CSR answer)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    return isinstance(data, dict) and str(data.get("Message", "")).strip() == CONFLICT
 
 
 class ExpresswayDriver:
@@ -61,7 +92,7 @@ class ExpresswayDriver:
         return await self.http.request(method, path, **kwargs)
 
     async def read(self) -> LiveNode:
-        """Server certificate, pending CSR, trusted CA list, restart flag, served certificate."""
+        """Server certificate, pending CSR, trusted CA list, version, served certificate."""
         self.http.peer_certificate = None
         sysinfo, server, csr, trust = await gather_or_cancel(
             self._call("sysinfo"),
@@ -96,7 +127,6 @@ class ExpresswayDriver:
             served_certificate=served,
             pending_csr=csr,
             stores={EXPRESSWAY_STORE: split_pems(trust.text)},
-            restart_required=any(_flag(info.get(k)) for k in SYSINFO_RESTART),
             capabilities=tuple(sorted(self.capabilities)),
         )
 
@@ -142,20 +172,28 @@ class ExpresswayDriver:
             files={"file": ("ca.pem", bundle.encode(), "application/x-pem-file")},
         )
 
-    async def csr_generate(self, sans: Sequence[str]) -> str:
-        """Generate a CSR with these SANs (the box adds its CN). Refuses if one is pending."""
-        body = {**CSR_DEFAULTS, "Additional_FQDNS": list(sans)}
+    async def csr_generate(
+        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str:
+        """Generate a CSR with these SANs and subject fields (the box adds its CN).
+        Refuses if one is pending: 409, or the body ``{"Message": "Conflict"}``."""
+        method, path = API["csr.generate"]
+        body = csr_body(sans, subject)
         try:
-            await self._call("csr.generate", json=body, headers=CSRF, retry=False)
+            response = await self._call("csr.generate", json=body, headers=CSRF, retry=False)
+            status = response.status_code
         except Conflict as exc:
+            status = exc.status or 409
+        else:
+            if not is_conflict_body(response):
+                status = 0
+        if status:
             raise Conflict(
-                self.endpoint.name,
-                "a CSR is already pending on the node",
-                method=exc.method,
-                path=exc.path,
-                status=exc.status,
-                hint="certops never discards a pending CSR on its own",
-            ) from None
+                self.endpoint.name, "a CSR is already pending on the node",
+                method=method, path=path, status=status,
+                hint="discard it on the node (Maintenance > Security > Server certificate > "
+                "Discard CSR) or have it signed; certops never discards one on its own",
+            )
         pem = await self.csr_read()
         if pem is None:
             raise BadResponse(
@@ -166,14 +204,12 @@ class ExpresswayDriver:
             )
         return pem
 
-    async def csr_discard(self) -> None:
-        try:
-            await self._call("csr.discard", headers=CSRF)
-        except NotFound:
-            return
-
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None:
-        """Upload the leaf alone, as PEM (Cisco's step E); the chain is for trust, not here."""
+        """Upload the leaf alone, as PEM (Cisco's step E); the chain is for trust, not here.
+
+        Whether ``GET certs/server`` then shows the uploaded or the still active certificate
+        is not documented ([U]): the install step accepts either, and the restart's TLS
+        handshake is the proof."""
         leaf = ("server.pem", leaf_pem.encode(), "application/x-pem-file")
         await self._call("cert.upload", headers=CSRF, retry=False, files={"file": leaf})
 

@@ -8,17 +8,25 @@ the node file always win. A missing credential is an error before any request is
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.drivers.base import Driver, Endpoint, gather_or_cancel
 from reconciler.drivers.errors import ConfigError, DriverError
-from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
+from reconciler.drivers.http import (
+    HttpSettings,
+    NodeHttp,
+    only_these_cas,
+    pinned_context,
+    tls_context,
+)
 from reconciler.drivers.registry import driver_builder
 from reconciler.drivers.seams import NETWORK, DriverFactory
-from reconciler.model import Desired, DesiredNode, LiveNode
+from reconciler.model import Desired, DesiredNode, LiveNode, PemFile
 from reconciler.model.layout import CAS_DIR
 
 
@@ -88,8 +96,12 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]) -> Endpoint:
-    """Where and as whom to reach ``node``. Raises ConfigError naming the missing variable."""
+def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str],
+                 files: Mapping[str, PemFile] | None = None) -> Endpoint:
+    """Where and as whom to reach ``node``. Raises ConfigError naming the missing variable.
+
+    The node file's ``connection:`` block gives the TLS name, the CA file or pins, SSH, the
+    proxy and timeouts; an inventory entry (the lab's) overrides the URL, name and SSH."""
     spec = node.spec
     inv = inventory.nodes.get(spec.name)
     username = password = None
@@ -105,12 +117,43 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
                  else "credentials (username_env/password_env in the node file)")
         raise ConfigError(f"{node.file}: {spec.name}: set {names} in the environment "
                           "(or pass an --inventory that holds them)")
+    conn = spec.connection
+    api = (inv.api if inv else spec.api).rstrip("/")
     return Endpoint(
-        name=spec.name, type=spec.type, api=(inv.api if inv else spec.api).rstrip("/"),
+        name=spec.name, type=spec.type, api=api,
         username=username, password=password, tls_verify=spec.tls_verify,
-        ssh_port=inv.ssh_port if inv else None, ssh_host_key=inv.ssh_host_key if inv else None,
-        tls_server_name=inv.tls_server_name if inv else None,
+        ssh_port=(inv.ssh_port if inv else None) or conn.ssh_port,
+        ssh_host_key=(inv.ssh_host_key if inv else None) or conn.ssh_host_key,
+        tls_server_name=(inv.tls_server_name if inv else None) or conn.tls_server_name,
+        api_ca_pems=_ca_file(node, files), api_pins=conn.api_pins,
+        proxy=proxy_for(api, env) if conn.proxy == "environment" else None,
+        connect_timeout=conn.connect_timeout, read_timeout=conn.read_timeout,
     )
+
+
+def _ca_file(node: DesiredNode, files: Mapping[str, PemFile] | None) -> tuple[bytes, ...]:
+    """The node's ``connection.ca_file`` content, or () when it has none."""
+    ref = node.spec.connection.ca_file
+    if ref is None:
+        return ()
+    rel = node.resolve(ref)
+    found = (files or {}).get(rel)
+    if found is None:
+        raise ConfigError(f"{node.file}: {node.name}: connection.ca_file {ref} ({rel}) was not "
+                          "loaded: keep it under cas/")
+    return (found.data,)
+
+
+def proxy_for(api: str, env: Mapping[str, str]) -> str | None:
+    """HTTPS_PROXY (or https_proxy) from ``env`` unless NO_PROXY names the API's host."""
+    host = (urlsplit(api).hostname or "").lower()
+    no_proxy = env.get("NO_PROXY", env.get("no_proxy", ""))
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        if entry and (entry == "*" or host == entry or host.endswith("." + entry)):
+            return None
+    scheme = urlsplit(api).scheme
+    names = ("HTTPS_PROXY", "https_proxy") if scheme == "https" else ("HTTP_PROXY", "http_proxy")
+    return next((env[n] for n in names if env.get(n)), None)
 
 
 def endpoint_from_inventory(name: str, inventory: Inventory, *,
@@ -137,14 +180,36 @@ def fleet_ca_pems(desired: Desired, inventory: Inventory) -> list[bytes]:
     return [*pems, *inventory.ca_pems]
 
 
+def api_tls(endpoint: Endpoint, ca_pems: list[bytes]) -> ssl.SSLContext:
+    """How the node's API is authenticated: its pins, its own CA file, or the fleet's CAs
+    (``cas/``, the inventory's bundles) plus the system store; nothing with tls_verify off."""
+    if not endpoint.tls_verify:
+        return tls_context([], verify=False)
+    if endpoint.api_pins:
+        return pinned_context(endpoint.api_pins)
+    if endpoint.api_ca_pems:
+        return only_these_cas(endpoint.api_ca_pems)
+    return tls_context(ca_pems, verify=True)
+
+
+def node_settings(endpoint: Endpoint, settings: HttpSettings) -> HttpSettings:
+    """``settings`` with the node's own timeouts (``connection:``), where it sets them."""
+    if endpoint.connect_timeout is not None:
+        settings = replace(settings, connect_timeout=endpoint.connect_timeout)
+    if endpoint.read_timeout is not None:
+        settings = replace(settings, read_timeout=endpoint.read_timeout)
+    return settings
+
+
 def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings,
                 factory: DriverFactory = NETWORK) -> Driver:
     """The driver of one node; ``factory`` may replace its transport, TLS probe and CLI."""
     name = endpoint.name
     http = NodeHttp(node=name, base_url=endpoint.api,
                     auth=(endpoint.username or "", endpoint.password or ""),
-                    verify=tls_context(ca_pems, verify=endpoint.tls_verify), settings=settings,
-                    server_name=endpoint.tls_server_name, transport=factory.transport_for(name))
+                    verify=api_tls(endpoint, ca_pems), settings=node_settings(endpoint, settings),
+                    server_name=endpoint.tls_server_name, transport=factory.transport_for(name),
+                    proxy=endpoint.proxy)
     return driver_builder(endpoint.type)(endpoint, http, factory)
 
 
@@ -160,7 +225,7 @@ def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
             problems.append(f"no node named {name!r} in the desired state")
             continue
         try:
-            endpoints[name] = endpoint_for(node, inventory, env)
+            endpoints[name] = endpoint_for(node, inventory, env, desired.files)
         except ConfigError as exc:
             problems.append(str(exc))
     if problems:

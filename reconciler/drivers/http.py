@@ -8,6 +8,7 @@ keeps a keep-alive connection pool; TLS verification is on unless the node file 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import ssl
 from collections import Counter
@@ -69,6 +70,48 @@ def tls_context(ca_pems: list[bytes], *, verify: bool, use_system: bool = True) 
     return ctx
 
 
+class _PinnedObject(ssl.SSLObject):
+    """An SSLObject that checks the peer's certificate against the context's pins as soon as
+    the handshake completes, before any request (and its credentials) is written."""
+
+    def do_handshake(self) -> None:
+        super().do_handshake()
+        pins: frozenset[str] = getattr(self.context, "certops_pins", frozenset())
+        der = self.getpeercert(binary_form=True) or b""
+        seen = "sha256:" + hashlib.sha256(der).hexdigest()
+        if seen not in pins:
+            raise ssl.SSLCertVerificationError(
+                1, f"CERTIFICATE_VERIFY_FAILED: the certificate ({seen}) matches no api_pins "
+                "entry of the node file")
+
+
+_PINNED: dict[frozenset[str], ssl.SSLContext] = {}
+
+
+def pinned_context(pins: tuple[str, ...]) -> ssl.SSLContext:
+    """A client context that authenticates the node by the SHA-256 of its certificate (DER)
+    instead of a CA: no chain or name check, and no byte of a request before the pin matched
+    (``_PinnedObject``). For nodes whose API certificate no CA certops has vouches for."""
+    key = frozenset(p.lower() for p in pins)
+    ctx = _PINNED.get(key)
+    if ctx is None:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.sslobject_class = _PinnedObject
+        ctx.certops_pins = key  # type: ignore[attr-defined]
+        _PINNED[key] = ctx
+    return ctx
+
+
+def only_these_cas(ca_pems: tuple[bytes, ...]) -> ssl.SSLContext:
+    """A client context that trusts ``ca_pems`` only (a node's ``connection.ca_file``)."""
+    ctx = tls_context(list(ca_pems), verify=True, use_system=False)
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 @dataclass
 class NodeHttp:
     """HTTP to one node: base URL, credentials, TLS context, retry policy, request counters."""
@@ -80,6 +123,7 @@ class NodeHttp:
     settings: HttpSettings = field(default_factory=HttpSettings)
     transport: httpx.AsyncBaseTransport | None = None
     server_name: str | None = None  # TLS name to send and verify, when not the URL's host
+    proxy: str | None = field(default=None, repr=False)  # from the environment, on request
     counts: Counter[str] = field(default_factory=Counter)
     peer_certificate: bytes | None = field(default=None, repr=False)  # DER, from the TLS session
 
@@ -98,6 +142,7 @@ class NodeHttp:
                 # of a read (each extra handshake costs more CPU than the request itself).
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                 transport=self.transport,
+                proxy=self.proxy if self.transport is None else None,
                 trust_env=False,
             )
         return self._client

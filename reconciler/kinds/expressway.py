@@ -29,6 +29,7 @@ GUI = {
     "cert.install": "Maintenance > Security > Server certificate > Upload new certificate "
     "(Select the server certificate file: {file}, PEM, leaf only) > Upload server certificate data",
     "node.restart": "Maintenance > Restart options > Restart",
+    "csr.discard": "Maintenance > Security > Server certificate > Discard CSR",
 }
 
 # Expressway-E's own ACME client (X12.5+, HTTP-01 on port 80): no evidenced REST call drives
@@ -46,7 +47,8 @@ BUILTIN_ACME = (
 CLIENT_CERT_SPLIT = (15, 5)
 _VERSION = re.compile(r"^X?(\d+)\.(\d+)")
 
-# What the REST API is evidenced to do (device-apis.md); deleting one CA is not among them.
+# What the REST API is evidenced to do (device-apis.md); deleting one CA and discarding a
+# pending CSR ("csr.discard", DELETE on generate_csr: [U]) are not among them.
 CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
 
 

@@ -1,16 +1,18 @@
 """Emulated Expressway-C / Expressway-E / VCS provisioning API (the node type is a setting).
 
 Emulates the Expressway table of device-apis.md, one row per entry of ``ROUTES``:
-read/upload server certificate [3P], read/generate/discard pending CSR [3P; discard U],
-read/append trusted CA list [3P], restart [C exists; body U], sysinfo [C], RAML [C].
+read/upload server certificate [3P], read/generate pending CSR [3P], read/append trusted CA
+list [3P], restart [C exists; body U], sysinfo [C exists; fields U], RAML [C].
 
-Behaviours [C]: the CSR key is made and kept on the node; only one pending CSR (409);
-an upload must match the pending CSR's key (which it consumes) or the current key; a new
-certificate is served only after a restart, and until then ``sysinfo`` reports
-``RestartRequired`` [U: field name]; X14.2+ refuses a restart without ``X-CSRF-Header``
-(403). [U]: every error ``Message`` text, the 404 on discarding when nothing is pending,
-``GET certs/server`` answering the *installed* certificate (the served one may still be the
-old one until restart), no single-CA delete over REST.
+Behaviours [C]: the CSR key is made and kept on the node; only one pending CSR, a second
+request answered ``{"Message": "Conflict"}`` [3P body; the status is not in the evidence, so
+the lab answers 200, the harder case for a client]; an upload must match the pending CSR's
+key (which it consumes) or the current key; a new certificate is served only after a
+restart. [U]: every error ``Message`` text; the sysinfo fields (no restart-required flag is
+served: none is evidenced); whether ``GET certs/server`` answers the uploaded or the active
+certificate before the restart (``state.cert_read`` picks, default the uploaded one);
+discarding a pending CSR over REST (no DELETE route: the node answers 405, as a box without
+the call would; tests discard "in the GUI" by clearing the state); deleting one CA.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from reconciler.lab.state import Identity, PendingCsr
 from reconciler.lab.web import Route, build_app, json_body, message, multipart_file, pem_text
 
 OK = "The operation was successful"
+CONFLICT_STATUS = 200  # [U]: the evidence shows the body {"Message": "Conflict"} only
 CSRF_HEADER = "X-CSRF-Header"
 CSRF_SINCE = (14, 2)
 # Messages of refusals: [U] (the real texts are not documented).
@@ -74,7 +77,8 @@ def _product(node: Node) -> tuple[str, str]:
 
 
 async def read_server_cert(node: Node, request: Request) -> Response:
-    server = node.state.server or node.state.served
+    active = node.state.cert_read == "active"
+    server = node.state.served if active else (node.state.server or node.state.served)
     return pem_text(server.cert_pem)
 
 
@@ -121,7 +125,7 @@ async def read_csr(node: Node, request: Request) -> Response:
 
 async def generate_csr(node: Node, request: Request) -> Response:
     if node.state.pending_csr is not None:
-        return message(409, "Conflict")
+        return message(CONFLICT_STATUS, "Conflict")
     body = await json_body(request)
     if body is None:
         return message(400, "The request body is not a JSON object")
@@ -156,14 +160,6 @@ def _csr_pem(csr: x509.CertificateSigningRequest) -> str:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return csr.public_bytes(Encoding.PEM).decode()
-
-
-async def discard_csr(node: Node, request: Request) -> Response:
-    if node.state.pending_csr is None:
-        return message(404, MSG_NO_CSR)
-    node.state.pending_csr = None  # the CSR and its key are gone for good
-    node.save()
-    return message(200, OK)
 
 
 async def read_trust(node: Node, request: Request) -> Response:
@@ -204,8 +200,6 @@ async def sysinfo(node: Node, request: Request) -> Response:
         "SystemFQDN": node.state.fqdn,
         "Version": node.state.version,
         "SoftwareVersion": node.state.version,
-        "RestartRequired": node.state.restart_required,
-        "PendingCSR": node.state.pending_csr is not None,
     })
 
 
@@ -220,7 +214,6 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/provisioning/certs/server", "cert.upload", upload_server_cert),
     Route("GET", "/api/provisioning/certs/generate_csr", "csr.read", read_csr),
     Route("POST", "/api/provisioning/certs/generate_csr", "csr.generate", generate_csr),
-    Route("DELETE", "/api/provisioning/certs/generate_csr", "csr.discard", discard_csr),
     Route("GET", "/api/provisioning/certs/root", "trust.read", read_trust),
     Route("POST", "/api/provisioning/certs/root", "trust.add", add_trust),
     Route("POST", "/api/provisioning/restart", "restart", restart),

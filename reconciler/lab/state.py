@@ -93,6 +93,9 @@ class NodeState(BaseModel):
     server: Identity | None = None
     pending_csr: PendingCsr | None = None
     restart_required: bool = False
+    # What Expressway's GET certs/server answers before the restart: not documented [U], so
+    # the lab does either ("installed": the uploaded one, the default; "active": the served).
+    cert_read: Literal["installed", "active"] = "installed"
     trusted_cas: list[str] = Field(default_factory=list)
     identities: dict[str, Identity] = Field(default_factory=dict)
     pending_csrs: dict[str, PendingCsr] = Field(default_factory=dict)

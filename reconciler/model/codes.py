@@ -70,6 +70,8 @@ class Code(StrEnum):
     TLS_VERIFY_OFF = "tls.verify_off", (W,), "TLS verification of the node's API is off"
     # the planner
     NODE_UNREACHABLE = "node.unreachable", (E,), "a node could not be read"
+    API_LOCKOUT = "api.lockout", (E,), "an install would leave certops unable to verify the API"
+    CONNECTION_CHANGED = "connection.changed", (E,), "the change edits how certops reaches a node"
     LIVE_UNPARSEABLE = "live.unparseable", (E,), "a node answered something unparseable"
     ISSUER_CHANGED = "issuer.changed", (I,), "the new certificate has another issuer"
     ISSUER_UNKNOWN = "issuer.unknown", (E,), "a node names an issuer that certops.yaml lacks"

@@ -71,6 +71,31 @@ class Policy(Frozen):
     _duration = field_validator("renew_before")(_check_duration)
 
 
+class CsrSubjectSpec(Frozen):
+    """Subject fields of a CSR that a node generates (Expressway's Generate CSR form).
+
+    The box sets the CN itself; these are the other fields. The one public client of the
+    Expressway API always sends all six (device-apis.md, [3P]); certops sends the ones set.
+    """
+
+    country: str | None = Field(
+        None, pattern=r"^[A-Z]{2}$", description="Two-letter ISO country code (C)."
+    )
+    province: str | None = Field(None, min_length=1, description="State or province (ST).")
+    locality: str | None = Field(None, min_length=1, description="City or locality (L).")
+    organization: str | None = Field(None, min_length=1, description="Organization (O).")
+    organizational_unit: str | None = Field(
+        None, min_length=1, description="Organizational unit (OU)."
+    )
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", description="E-mail address.")
+
+    def merged(self, override: CsrSubjectSpec | None) -> CsrSubjectSpec:
+        """These fields with every field that ``override`` sets replacing them."""
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
+
+
 class Defaults(Frozen):
     """Per-node settings that most nodes share."""
 
@@ -78,6 +103,11 @@ class Defaults(Frozen):
         True,
         description="Add the chains of the node's own and its linked peers' certificates "
         "to its trust stores (Cisco's step D). With false, missing chains block the plan.",
+    )
+    csr: CsrSubjectSpec = Field(
+        default_factory=CsrSubjectSpec,
+        description="Subject fields of the CSRs that nodes generate (a node's csr: overrides "
+        "them field by field).",
     )
 
 
@@ -110,6 +140,52 @@ class CommandIssuerSpec(_IssuerBase):
         ("serverAuth", "clientAuth"),
         min_length=1,
         description="The Extended Key Usages the CA's certificates carry (its profile).",
+    )
+
+
+PIN_PATTERN = r"^sha256:[0-9a-f]{64}$"
+
+
+class ConnectionSpec(Frozen):
+    """How certops reaches and authenticates the node's management plane (not what it
+    changes there). In pull-request runs these settings come from the protected base
+    branch (``certops plan --connection-from``, docs/ci.md), never from the change."""
+
+    tls_server_name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Name the API certificate must carry, when api: connects by IP address "
+        "or by another name (also sent as TLS SNI).",
+    )
+    ca_file: str | None = Field(
+        None,
+        description="CA certificate(s) that authenticate this node's API, relative to this "
+        "file (under cas/): only these, instead of every file under cas/ plus the system store.",
+    )
+    api_pins: tuple[Annotated[str, Field(pattern=PIN_PATTERN)], ...] = Field(
+        (),
+        description="SHA-256 of the API's certificate (DER), as 'sha256:<64 hex>': the node "
+        "is authenticated by any of these instead of by a CA (list the next one before a "
+        "renewal). `certops doctor` prints the value.",
+    )
+    ssh_port: int | None = Field(None, ge=1, le=65535, description="SSH port of the platform CLI.")
+    ssh_host_key: str | None = Field(
+        None,
+        pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$",
+        description="The CLI's SSH host key as an OpenSSH public key line ('ssh-ed25519 "
+        "AAAA...'): the host key pin. Without it ~/.ssh/known_hosts decides. "
+        "`certops doctor` prints the value.",
+    )
+    proxy: Literal["none", "environment"] = Field(
+        "none",
+        description="'environment': reach the API through HTTPS_PROXY (NO_PROXY honoured); "
+        "'none': directly.",
+    )
+    connect_timeout: float | None = Field(
+        None, gt=0, le=300, description="Seconds to wait for a connection (default 10)."
+    )
+    read_timeout: float | None = Field(
+        None, gt=0, le=3600, description="Seconds to wait for an answer (default 60)."
     )
 
 
@@ -365,12 +441,16 @@ class NodeSpecBase(Frozen):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Unique node name.")
     api: str = Field(pattern=r"^https?://", description="Base URL of the management API.")
     credentials: CredentialsSpec | None = None
+    connection: ConnectionSpec = Field(default_factory=ConnectionSpec)
     tls_verify: bool = Field(
         True,
         description="Verify the node's TLS certificate. Turning it off is shown in every plan.",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="For --select (site, role).")
     derive_trust: bool | None = Field(None, description="Overrides defaults.derive_trust.")
+    csr: CsrSubjectSpec | None = Field(
+        None, description="Overrides defaults.csr field by field for this node's CSRs."
+    )
     server_certificate: ServerCertificateSpec | None = None
 
     # The trust stores of this kind, in a fixed order (set by each kind's spec class).

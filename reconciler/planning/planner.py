@@ -32,6 +32,7 @@ from reconciler.planning.graph import (
 )
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
+from reconciler.planning.lockout import ApiTrust, lockout_findings
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
 SERVE_NEW = "serve the newly installed certificate"
@@ -76,8 +77,12 @@ def make_plan(
     findings: tuple[Finding, ...] = (),
     targets: frozenset[str] | None = None,
     shard: frozenset[str] | None = None,
+    api_trust: Mapping[str, ApiTrust] | None = None,
 ) -> Plan:
-    """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``."""
+    """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``.
+
+    With ``api_trust`` (how certops authenticates each node's API), an install that would
+    leave certops unable to verify the node afterwards is a blocking ``api.lockout``."""
     partial = targets is not None or shard is not None
     lives, read_findings = _read_live(fleet, live, cache, partial=partial)
     ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache)
@@ -91,7 +96,10 @@ def make_plan(
     if shard is not None:
         drafts, deferred = _defer_to_other_shards(ctx, drafts, shard)
     drafts = _to_manual(ctx, drafts)
+    actions = tuple(ordered(drafts))
     every = [*findings, *read_findings, *planned, *deferred]
+    if api_trust:
+        every += lockout_findings(actions, _planned_leaves(fleet), api_trust)
     return Plan(
         created_at=now,
         desired_digest=fleet.desired.digest,
@@ -104,8 +112,13 @@ def make_plan(
             sorted(n for n, v in fleet.nodes.items() if not v.node.spec.tls_verify)
         ),
         findings=tuple(sorted(every, key=Finding.sort_key)),
-        actions=tuple(ordered(drafts)),
+        actions=actions,
     )
+
+
+def _planned_leaves(fleet: FleetView) -> dict[str, tuple[CertInfo, tuple[CertInfo, ...]]]:
+    """Each node's desired certificate and its chain, where a file gives one."""
+    return {n: (v.leaf, v.chain_cas()) for n, v in fleet.nodes.items() if v.leaf is not None}
 
 
 def _read_live(
@@ -239,7 +252,10 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> Planned:
     decision = decide(facts)
     if decision.step is Step.ISSUE and _builtin_acme(ctx, view):
         return _plan_builtin_acme(ctx, view, facts, found)
-    return Planned(tuple(_certificate_drafts(view, facts, decision)), found)
+    drafts = _certificate_drafts(view, facts, decision)
+    if facts.live_pending and "csr.discard" not in lv.live.capabilities:
+        drafts = _discard_by_hand(view, drafts)
+    return Planned(tuple(drafts), found)
 
 
 def _client_auth_findings(ctx: _Ctx, view: NodeView, lv: LiveView) -> list[Finding]:
@@ -304,6 +320,27 @@ def _plan_builtin_acme(
         at=("server_certificate", "issuer"),
     )
     return Planned((draft,), (*found, note))
+
+
+def _discard_by_hand(view: NodeView, drafts: list[Draft]) -> list[Draft]:
+    """A new CSR that replaces a pending one waits for a manual discard (the GUI path).
+
+    Discarding over the API is not evidenced ([U]): a DELETE that does not exist would
+    leave the old CSR in place, so no node kind offers it until a source shows it.
+    """
+    generate = next((d for d in drafts if d.kind == "csr.generate"
+                     and d.reason.startswith("generate")), None)
+    if generate is None:
+        return drafts
+    discard = Draft(
+        id=action_id(view.name, "csr.discard"),
+        kind="manual",
+        node=view.name,
+        reason="discard the node's pending CSR, which lacks desired names (no API on this "
+        "node for csr.discard: do it by hand, then run certops plan again)",
+        manual=view.kind.manual("csr.discard"),
+    )
+    return [discard, *(d.after((discard.id,)) if d is generate else d for d in drafts)]
 
 
 def _certificate_drafts(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from reconciler.model import Action, CertSummary, Plan
+from reconciler.model import Action, CertSummary, Code, Finding, Plan
 from reconciler.pki import EKU_LABELS
 from reconciler.planning.graph import restart_waves
 from reconciler.report.findings import render_findings, summary_line
@@ -104,10 +104,14 @@ def plan_text(plan: Plan) -> list[str]:
         out.extend(shown)
     if plan.tls_verify_off:
         out.append(f"WARNING: TLS verification is OFF for {', '.join(plan.tls_verify_off)}")
+    for f in security_findings(plan):
+        out.append(f"!!! SECURITY-RELEVANT: {f.node}: {f.message}")
     if plan.findings:
         out.append("Findings:")
         out.extend(f"  {line}" for line in render_findings(plan.findings))
-    if not plan.actions:
+    if not plan.actions and plan.blocked:
+        out.append("No actions: the errors above block the plan (fix them and plan again).")
+    elif not plan.actions:
         out.append("No changes: the live state matches the desired state.")
     else:
         out.append(f"Actions ({len(plan.actions)}, in execution order):")
@@ -141,6 +145,11 @@ def _summary(plan: Plan) -> str:
     return f"Plan: {state}: {kinds}; {summary_line(plan.findings)}."
 
 
+def security_findings(plan: Plan) -> list[Finding]:
+    """Findings that a reviewer must see first: connection settings changed by the change."""
+    return [f for f in plan.findings if f.code == Code.CONNECTION_CHANGED]
+
+
 def plan_markdown(plan: Plan) -> str:
     """A pull-request comment. ``MARKER`` lets a workflow find and update its own comment."""
     out = [MARKER, "## certops plan", ""]
@@ -149,6 +158,13 @@ def plan_markdown(plan: Plan) -> str:
         out.append("")
     if plan.tls_verify_off:
         out.append(f"> ⚠️ TLS verification is **off** for {', '.join(plan.tls_verify_off)}.")
+        out.append("")
+    security = security_findings(plan)
+    if security:
+        out += ["> [!CAUTION]", "> **Security-relevant: this change edits how certops connects "
+                "to nodes** (URL, CAs/pins, credentials, SSH host key). Review it as access "
+                "to the phone system:"]
+        out += [f"> - **{f.node}**: {_cell(f.message)}" for f in security]
         out.append("")
     waves = wave_lines(plan)
     if waves:

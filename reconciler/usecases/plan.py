@@ -28,6 +28,7 @@ class PlanRequest:
 
     targets: tuple[str, ...] = ()
     selectors: tuple[str, ...] = ()
+    connection_from: str | None = None  # a base directory or git ref (pull-request runs)
 
 
 @dataclass(frozen=True, repr=False)
@@ -103,12 +104,39 @@ async def plan(session: Session, request: PlanRequest | None = None) -> PlanRun:
 
     now = session.now()
     loaded = load_fleet(session, now)
-    chosen = scope(loaded.fleet, request or PlanRequest())
-    drivers = session.connect(loaded.fleet.desired, chosen.names)
+    request = request or PlanRequest()
+    chosen = scope(loaded.fleet, request)
+    if request.connection_from is None:
+        drivers = session.connect(loaded.fleet.desired, chosen.names)
+        skipped: dict[str, LiveNode] = {}
+    else:
+        drivers, skipped, loaded = connect_from_base(session, loaded, chosen.names,
+                                                     request.connection_from)
     try:
-        return await plan_with(session, loaded, drivers, now, chosen)
+        return await plan_with(session, loaded, drivers, now, chosen, skipped)
     finally:
         await close_all(drivers)
+
+
+def connect_from_base(
+    session: Session, loaded: LoadedFleet, names: list[str], source: str
+) -> tuple[dict[str, Driver], dict[str, LiveNode], LoadedFleet]:
+    """Drivers whose connection settings and CAs come from the base desired state; the nodes
+    whose settings the change edits are not contacted (``connection.changed``)."""
+    from reconciler.drivers import make_drivers
+    from reconciler.usecases.connection import changed_connections, changed_findings, load_base
+
+    desired = loaded.fleet.desired
+    base = load_base(session, source)
+    changed = {n: f for n, f in changed_connections(desired, base).items() if n in names}
+    drivers = make_drivers(base, [n for n in names if n not in changed],
+                           session.the_inventory(), session.env, session.the_http(),
+                           session.the_factory())
+    skipped = {n: LiveNode(name=n, type=loaded.fleet.nodes[n].node.spec.type,
+                           error="not contacted: the change edits its connection settings")
+               for n in changed}
+    findings = (*loaded.findings, *changed_findings(desired, changed))
+    return drivers, skipped, LoadedFleet(loaded.fleet, findings)
 
 
 async def plan_with(
@@ -117,11 +145,15 @@ async def plan_with(
     drivers: Mapping[str, Driver],
     now: datetime,
     chosen: Scope | None = None,
+    skipped: Mapping[str, LiveNode] | None = None,
 ) -> PlanRun:
-    """Plan ``loaded`` against the live state that ``drivers`` read (the caller closes them)."""
+    """Plan ``loaded`` against the live state that ``drivers`` read (the caller closes them);
+    ``skipped`` are nodes not contacted on purpose (their error says why)."""
     from reconciler.drivers import read_all
+    from reconciler.usecases.apitrust import api_trust_of
 
-    live = await read_all(drivers, session.parallelism)
+    live = {**(skipped or {}), **await read_all(drivers, session.parallelism)}
+    trust = api_trust_of(drivers, loaded.fleet.desired, session.the_inventory(), session.cache)
     made = make_plan(
         loaded.fleet,
         live,
@@ -130,6 +162,7 @@ async def plan_with(
         findings=loaded.findings,
         targets=chosen.targets if chosen else None,
         shard=chosen.shard if chosen else None,
+        api_trust=trust,
     )
     made = made.model_copy(
         update={"git_commit": git_commit(session.root), "desired_root": str(session.root)}

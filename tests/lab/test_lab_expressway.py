@@ -71,7 +71,7 @@ def test_renewal_flow_served_only_after_restart(
             "DigestAlgorithm": "sha256", "Organization": "NART"}
     assert c.post(f"{P}/certs/generate_csr", json=body, headers=CSRF).status_code == 200
     conflict = c.post(f"{P}/certs/generate_csr", json=body, headers=CSRF)
-    assert conflict.status_code == 409
+    assert conflict.status_code == 200  # [U]: the evidence shows only the body
     assert conflict.json() == {"Message": "Conflict"}
     csr = x509.load_pem_x509_csr(c.get(f"{P}/certs/generate_csr").content)
     assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "expe1.nart.com"
@@ -86,7 +86,7 @@ def test_renewal_flow_served_only_after_restart(
     r = upload(c, cert_pem(new))
     assert r.status_code == 200, r.text
     assert r.json() == {"Message": "OK"}
-    assert c.get(f"{P}/sysinfo").json()["RestartRequired"] is True
+    assert "RestartRequired" not in c.get(f"{P}/sysinfo").json()  # no evidence of the field
     assert sha(c.get(f"{P}/certs/server").text) == sha(cert_pem(new))
     assert served(lab, "expe1") == old_served  # not served before the restart
     assert c.get(f"{P}/certs/generate_csr").status_code == 404  # consumed
@@ -100,14 +100,15 @@ def test_renewal_flow_served_only_after_restart(
     wait_up(lab, "expe1")
     assert not is_refused(lab, "expe1")
     assert served(lab, "expe1") == sha(cert_pem(new))
-    assert client("expe1").get(f"{P}/sysinfo").json()["RestartRequired"] is False
 
 
 def test_discarded_csr_makes_install_fail(lab: LabThread, client: Any) -> None:
     c = client("expc1")
     assert c.post(f"{P}/certs/generate_csr", json={}, headers=CSRF).status_code == 200
     csr = x509.load_pem_x509_csr(c.get(f"{P}/certs/generate_csr").content)
-    assert c.delete(f"{P}/certs/generate_csr").status_code == 200
+    # No evidenced DELETE: the lab has none (405); the CSR is discarded "in the GUI".
+    assert c.delete(f"{P}/certs/generate_csr").status_code == 405
+    lab.node("expc1").state.pending_csr = None
     assert c.get(f"{P}/certs/generate_csr").status_code == 404
     cert = lab.node("expc1").pki.sign_csr(csr, "new")
     r = upload(c, cert_pem(cert))
@@ -145,7 +146,7 @@ def test_bad_uploads_refused(lab: LabThread, client: Any) -> None:
         assert "Message" in r.json(), label
     no_field = c.post(f"{P}/certs/server", files={"other": ("x.pem", current.encode())})
     assert no_field.status_code == 400
-    assert c.get(f"{P}/sysinfo").json()["RestartRequired"] is False
+    assert sha(c.get(f"{P}/certs/server").text) == sha(current)  # nothing was installed
 
 
 def test_trust_list_append_only(lab: LabThread, client: Any) -> None:

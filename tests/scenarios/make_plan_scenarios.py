@@ -258,7 +258,8 @@ def main() -> None:
         live,
         {},
         {},
-        description="a right pending CSR is reused; a wrong one is replaced",
+        description="a right pending CSR is reused; a wrong one is discarded by hand "
+        "(no evidenced API), then replaced",
     )
 
     # Installed but not served: the restart is what remains.

@@ -44,11 +44,12 @@ async def test_an_unreachable_node_is_an_error(lab: InProcessLab, desired: Path)
 
 async def test_in_sync_after_renewal_then_drift_by_hand(lab: InProcessLab, desired: Path) -> None:
     await ready_to_install(lab, desired)
+    before = lab.nodes["expe1"].state.served
     _, result = await apply(lab, desired)
     assert result is not None and result.ok
     assert (await drift(lab, desired)).in_sync
-    # a restart pending that certops did not cause
-    lab.nodes["expe1"].state.restart_required = True
+    # a restart pending that certops did not cause: installed, the old one still served
+    lab.nodes["expe1"].state.served = before
     report = await drift(lab, desired)
     assert not report.in_sync and ("drift.restart_pending", "expe1") in codes(report)
     # a CA removed by hand from a peer's store

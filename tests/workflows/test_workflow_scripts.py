@@ -38,10 +38,13 @@ def test_plan_step_passes_on_0_and_2_fails_on_errors(tmp_path: Path, code: int,
 
 def test_plan_step_arguments_and_shard_select(tmp_path: Path) -> None:
     run = run_step(PLAN, "plan", "plan", tmp_path)
+    # connection settings from the base branch's checkout (issue 16 item 4)
     assert run.calls == [["plan", "desired-state", "--out", "out/plan.json", "--format",
-                          "markdown", "--detailed-exitcode"]]
+                          "markdown", "--detailed-exitcode",
+                          "--connection-from", "base/desired-state"]]
     assert (tmp_path / "out" / "plan.json").is_file()
     sharded = run_step(PLAN, "plan", "plan", tmp_path, expressions={"SELECT": "site=dc1"})
+    assert "--connection-from" in sharded.calls[0]
     assert sharded.calls[0][-2:] == ["--select", "site=dc1"]
 
 
