@@ -33,3 +33,8 @@ def cert_path(node: str) -> str:
 def node_path(node: str) -> str:
     """A node's file: ``nodes/<node>.yaml``."""
     return f"{NODES_DIR}/{node}.yaml"
+
+
+STATE_DIR = ".certops"  # certops's own records inside the desired-state directory
+LOCK_FILE = f"{STATE_DIR}/apply.lock"
+PENDING_FILE = f"{STATE_DIR}/pending-restarts.json"
