@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
+from reconciler.desired.pending import merge_pending, read_pending
 from reconciler.model import LiveNode, Plan
 from reconciler.planning import make_plan
 from reconciler.usecases.loading import LoadedFleet, git_commit, load_fleet
@@ -121,7 +122,8 @@ async def plan_with(
     """Plan ``loaded`` against the live state that ``drivers`` read (the caller closes them)."""
     from reconciler.drivers import read_all
 
-    live = await read_all(drivers, session.parallelism)
+    # What the nodes say, plus the restarts certops recorded as still owed (desired.pending).
+    live = merge_pending(await read_all(drivers, session.parallelism), read_pending(session.root))
     made = make_plan(
         loaded.fleet,
         live,
