@@ -176,7 +176,20 @@ class _Walk:
         )
         self.notify(outcome, action, detail)
 
+    def missing_dependencies(self) -> str | None:
+        """Why nothing could start although nothing failed: actions wait for ids that are
+        not in the plan (a plan cut down to a subset of its actions)."""
+        ids = {a.id for a in self.plan.actions}
+        for action in self.plan.actions:
+            missing = sorted(set(action.depends_on) - ids)
+            if action.id not in self.results and missing:
+                return (f"{action.id} waits for {', '.join(missing[:3])}, which this plan does "
+                        "not hold: run certops plan again and apply the whole plan")
+        return None
+
     def skip_the_rest(self) -> None:
+        if self.stop is None:
+            self.stop = self.missing_dependencies()
         why = self.stop or "a step it depends on did not complete"
         for action in self.plan.actions:
             if action.id not in self.results:

@@ -263,8 +263,9 @@ async def node_restart(ctx: StepContext, action: Action) -> str:
         raise StepFailed(f"cannot tell which certificate {action.node} should serve")
     if not isinstance(driver, NodeRestarter):
         raise _cannot(action, "restart the node")
+    before = await _served_sha(ctx, action.node)
     await driver.restart()
-    await _wait_down(ctx, action.node)
+    await _wait_down(ctx, action.node, want, before)
     await _wait_served(ctx, action.node, want)
     return f"restarted; the TLS handshake shows the new certificate ({want[:16]}…)"
 
@@ -293,14 +294,24 @@ async def _served_sha(ctx: StepContext, node: str) -> str | None:
     return next(iter(sha_set(ctx, [pem])), None) if pem else None
 
 
-async def _wait_down(ctx: StepContext, node: str) -> None:
-    """Wait (bounded) for the node to stop answering: proof that the restart began."""
+async def _wait_down(ctx: StepContext, node: str, want: str, before: str | None) -> None:
+    """Wait (bounded) for proof that the restart began: the node stops answering, or already
+    serves ``want`` (a restart quicker than one look). A node that keeps serving what it
+    served before the request, without a break, did not restart: StepFailed says so."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.timing.down_timeout
+    seen = before
     while loop.time() < deadline:
-        if await _served_sha(ctx, node) is None:
+        seen = await _served_sha(ctx, node)
+        if seen is None or seen == want:
             return
         await asyncio.sleep(min(ctx.timing.poll, 0.2))
+    if seen is not None and seen == before:
+        raise StepFailed(
+            f"{node} did not go down within {ctx.timing.down_timeout:.0f}s of the restart "
+            f"request and still serves the certificate it served before ({seen[:16]}…): the "
+            "restart did not happen; check the node, then run certops apply again"
+        )
 
 
 async def _wait_served(ctx: StepContext, node: str, want: str) -> None:
