@@ -97,9 +97,12 @@ def _leaf_problem(certs: tuple[CertInfo, ...]) -> str | None:
         return (f"holds {len(certs)} certificates, more than {MAX_CHAIN}: a certificate file "
                 "holds one server certificate and its CA chain")
     try:
-        split_leaf(certs)
+        leaf, _ = split_leaf(certs)
     except PkiError as exc:
         return str(exc)
+    if leaf.is_ca and len(certs) > 1:
+        return (f"holds only CA certificates ('{leaf.subject}' and {len(certs) - 1} more): "
+                "expected one server certificate plus its CA chain; CAs belong under cas/")
     return None
 
 

@@ -114,12 +114,14 @@ def write_inside(root: Path, rel: str, data: str | bytes) -> Path:
 
 
 def inside(root: Path, path: Path) -> str | None:
-    """``path`` relative to ``root`` (posix) when it lies inside it, by its real location."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path.parent) + "/" + path.name
-    if os.path.commonpath([real, real_root]) != real_root:
-        return None
-    return Path(os.path.relpath(real, real_root)).as_posix()
+    """``path`` relative to ``root`` (posix) when it lies inside it: by its written form (a
+    link on the way is then refused by ``write_inside``) or by its real location."""
+    for norm in (os.path.abspath, os.path.realpath):
+        base = norm(root)
+        where = os.path.join(norm(path.parent), path.name)
+        if os.path.commonpath([where, base]) == base and where != base:
+            return Path(os.path.relpath(where, base)).as_posix()
+    return None
 
 
 def write_file(path: Path, data: str | bytes, root: Path | None = None) -> Path:
