@@ -82,6 +82,8 @@ def main() -> None:
         applied = certops(
             "apply",
             str(plan_file),
+            "--dir",
+            str(desired),
             "--inventory",
             inv,
             "--poll-interval",

@@ -71,7 +71,7 @@ step "5. certops plan: trust first on every peer, CUCM restarts, install, restar
 expect 2 certops plan "$ds" "${inv[@]}" --out "$work/plan.json" --detailed-exitcode
 
 step "6. certops apply plan.json: execute exactly that plan, verifying every step"
-expect 0 certops apply "$work/plan.json" "${inv[@]}" --poll-interval 0.2 --report "$work/report.json"
+expect 0 certops apply "$work/plan.json" --dir "$ds" "${inv[@]}" --poll-interval 0.2 --report "$work/report.json"
 
 step "7. certops drift: everything in sync"
 expect 0 certops drift "$ds" "${inv[@]}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler.apply.steps import STEPS, StepContext, StepFailed
+from reconciler.desired.pending import Pending, merge_pending, read_pending
 from reconciler.drivers import Driver, DriverError
 from reconciler.drivers.fleet import read_all
 from reconciler.model import (
@@ -45,15 +46,18 @@ class StalePlan(CertopsError):
 
 
 async def check_fresh(
-    plan: Plan, drivers: dict[str, Driver], desired_digest: str, parallelism: int
+    plan: Plan, drivers: dict[str, Driver], desired_digest: str, parallelism: int,
+    pending: Pending | None = None,
 ) -> dict[str, LiveNode]:
-    """Re-read every node the plan knows and compare with the plan's fingerprints."""
+    """Re-read every node the plan knows and compare with the plan's fingerprints (the
+    record of restarts still owed, ``pending``, folded in as the planner saw it)."""
     reasons: list[str] = []
     if plan.desired_digest != desired_digest:
         reasons.append("the desired state (files) changed")
     live = await read_all(
         {n: drivers[n] for n in plan.node_fingerprints if n in drivers}, parallelism
     )
+    live = merge_pending(live, pending or {})
     for name, fingerprint in sorted(plan.node_fingerprints.items()):
         node = live.get(name)
         if node is None:
@@ -70,6 +74,25 @@ async def check_fresh(
     if reasons:
         raise StalePlan(reasons)
     return live
+
+
+async def still_as_planned(plan: Plan, ctx: StepContext, node: str) -> None:
+    """Compare-and-swap: immediately before the first write to ``node``, its live state must
+    still be the one planned. Another apply (on another machine, or one that took the lock
+    first) or a person at the GUI may have changed it since the freshness check."""
+    want = plan.node_fingerprints.get(node)
+    if want is None:
+        raise StepFailed(f"the plan has no fingerprint of {node}: run certops plan again")
+    live = merge_pending({node: await ctx.drivers[node].read()}, read_pending(ctx.desired_root))
+    now = live[node]
+    if now.fingerprint() != want:
+        before, parts = plan.node_state.get(node, {}), now.fingerprint_parts()
+        changed = sorted(k for k in set(before) | set(parts) if before.get(k) != parts.get(k))
+        raise StepFailed(
+            f"{node} changed since the plan ({', '.join(changed) or 'its state'}) just before "
+            "the first change to it: someone else is changing it. Nothing was sent to "
+            f"{node}; run certops plan again"
+        )
 
 
 @dataclass
@@ -90,6 +113,7 @@ class _Walk:
     results: dict[str, ActionResult] = field(default_factory=dict)
     running: dict[asyncio.Task[str], _Run] = field(default_factory=dict)
     stop: str | None = None
+    checks: dict[str, asyncio.Future[None]] = field(default_factory=dict)
 
     def ready(self, action: Action) -> bool:
         """Not started yet, and everything it depends on is done."""
@@ -117,8 +141,18 @@ class _Walk:
                 self.record(action, "manual", action.manual or "")
                 return
             self.notify("started", action, action.reason)
-            task = asyncio.create_task(STEPS[action.kind](self.ctx, action))
+            task = asyncio.create_task(self.guarded(action))
             self.running[task] = _Run(action, time.monotonic(), datetime.now(UTC))
+
+    async def guarded(self, action: Action) -> str:
+        """The step, after the compare-and-swap of its node (once per node, first write)."""
+        check = self.checks.get(action.node)
+        if check is None:
+            check = self.checks[action.node] = asyncio.ensure_future(
+                still_as_planned(self.plan, self.ctx, action.node)
+            )
+        await asyncio.shield(check)
+        return await STEPS[action.kind](self.ctx, action)
 
     def finish(self, task: asyncio.Task[str]) -> None:
         """Record a finished step; the first failure stops new work."""
@@ -149,7 +183,20 @@ class _Walk:
         )
         self.notify(outcome, action, detail)
 
+    def missing_dependencies(self) -> str | None:
+        """Why nothing could start although nothing failed: actions wait for ids that are
+        not in the plan (a plan cut down to a subset of its actions)."""
+        ids = {a.id for a in self.plan.actions}
+        for action in self.plan.actions:
+            missing = sorted(set(action.depends_on) - ids)
+            if action.id not in self.results and missing:
+                return (f"{action.id} waits for {', '.join(missing[:3])}, which this plan does "
+                        "not hold: run certops plan again and apply the whole plan")
+        return None
+
     def skip_the_rest(self) -> None:
+        if self.stop is None:
+            self.stop = self.missing_dependencies()
         why = self.stop or "a step it depends on did not complete"
         for action in self.plan.actions:
             if action.id not in self.results:

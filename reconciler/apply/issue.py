@@ -11,13 +11,12 @@ node's ``cert.install`` and written to ``certs/`` so git shows what every node s
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.apply.steps import IssuedCert, StepContext, StepFailed, sha_set
 from reconciler.checks.offline import certificate_findings
+from reconciler.desired.safewrite import UnsafeWrite, write_inside
 from reconciler.drivers import PendingCsrReader
 from reconciler.issuers import Issued, IssueFailed
 from reconciler.model import Action, Severity
@@ -138,15 +137,9 @@ async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> No
 
 
 def _save(ctx: StepContext, node: str, chain_pem: str) -> Path:
-    """Write the issued chain to certs/<node>.pem atomically (a temporary file, then rename)."""
-    path = ctx.desired_root / cert_path(node)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{node}.", suffix=".tmp")
+    """Write the issued chain to certs/<node>.pem atomically, never through a link."""
     try:
-        with os.fdopen(fd, "w") as out:
-            out.write(chain_pem)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        return write_inside(ctx.desired_root, cert_path(node), chain_pem)
+    except UnsafeWrite as exc:
+        raise StepFailed(f"not installed: the certificate issued for {node} cannot be saved: "
+                         f"{exc}") from None

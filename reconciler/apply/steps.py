@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.checks import FleetView
+from reconciler.desired.pending import clear_pending, mark_pending
+from reconciler.desired.safewrite import UnsafeWrite, write_inside
 from reconciler.drivers import (
     Driver,
     DriverError,
@@ -107,11 +109,25 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
     if ca.sha256 in sha_set(ctx, await driver.read_store(action.store)):
         return "already present"
     await driver.trust_add(action.store, [ca.pem])
+    _record_restart_owed(ctx, action)
     if ca.sha256 not in sha_set(ctx, await driver.read_store(action.store)):
         raise StepFailed(
             f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
         )
     return f"added '{ca.subject}' to {action.store}"
+
+
+def _record_restart_owed(ctx: StepContext, action: Action) -> None:
+    """After a trust upload: the services that read the store owe a restart until the
+    ``service.restart`` step confirms it (``desired.pending``), across runs."""
+    services = ctx.fleet.nodes[action.node].kind.services_after_trust({action.store or ""})
+    if not services:
+        return
+    try:
+        mark_pending(ctx.desired_root, action.node, services)
+    except (UnsafeWrite, OSError) as exc:
+        raise StepFailed(f"uploaded, but the pending restart of {action.node} could not be "
+                         f"recorded: {exc}") from None
 
 
 async def trust_remove(ctx: StepContext, action: Action) -> str:
@@ -145,6 +161,7 @@ async def service_restart(ctx: StepContext, action: Action) -> str:
     want = _planned_sha(ctx, action.node)
     if install is not None and install.id in action.depends_on and want:
         await _wait_served(ctx, action.node, want)
+        _restart_confirmed(ctx, action)
         return f"restarted {', '.join(action.services)}; serving the new certificate"
     # Tomcat carries the API itself: wait until the node answers and no longer reports these
     # services as waiting for a restart.
@@ -159,9 +176,18 @@ async def service_restart(ctx: StepContext, action: Action) -> str:
         if live is not None:
             late = sorted(set(action.services) & set(live.services_pending))
             if not late:
+                _restart_confirmed(ctx, action)
                 return f"restarted {', '.join(action.services)}"
         await asyncio.sleep(ctx.timing.poll)
     raise StepFailed(f"{action.node} still reports a restart pending for {', '.join(late)}")
+
+
+def _restart_confirmed(ctx: StepContext, action: Action) -> None:
+    try:
+        clear_pending(ctx.desired_root, action.node, action.services)
+    except (UnsafeWrite, OSError) as exc:
+        raise StepFailed(f"restarted, but the record of pending restarts could not be "
+                         f"updated: {exc}") from None
 
 
 async def csr_generate(ctx: StepContext, action: Action) -> str:
@@ -189,11 +215,11 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
         raise StepFailed(f"the node returned an unreadable CSR: {exc}") from None
     if not want <= csr.san_set():
         raise StepFailed(f"the CSR lacks {', '.join(sorted(want - csr.san_set()))}")
-    path = ctx.desired_root / csr_path(action.node)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(csr_pem)
-    tmp.replace(path)
+    try:
+        path = write_inside(ctx.desired_root, csr_path(action.node), csr_pem)
+    except UnsafeWrite as exc:
+        raise StepFailed(f"the CSR of {action.node} was generated on the node but not saved: "
+                         f"{exc}") from None
     ctx.csrs[action.node] = csr_pem  # for a cert.issue later in this apply
     return f"{how}; saved {path} for the CA"
 
@@ -253,8 +279,9 @@ async def node_restart(ctx: StepContext, action: Action) -> str:
         raise StepFailed(f"cannot tell which certificate {action.node} should serve")
     if not isinstance(driver, NodeRestarter):
         raise _cannot(action, "restart the node")
+    before = await _served_sha(ctx, action.node)
     await driver.restart()
-    await _wait_down(ctx, action.node)
+    await _wait_down(ctx, action.node, want, before)
     await _wait_served(ctx, action.node, want)
     return f"restarted; the TLS handshake shows the new certificate ({want[:16]}…)"
 
@@ -283,14 +310,24 @@ async def _served_sha(ctx: StepContext, node: str) -> str | None:
     return next(iter(sha_set(ctx, [pem])), None) if pem else None
 
 
-async def _wait_down(ctx: StepContext, node: str) -> None:
-    """Wait (bounded) for the node to stop answering: proof that the restart began."""
+async def _wait_down(ctx: StepContext, node: str, want: str, before: str | None) -> None:
+    """Wait (bounded) for proof that the restart began: the node stops answering, or already
+    serves ``want`` (a restart quicker than one look). A node that keeps serving what it
+    served before the request, without a break, did not restart: StepFailed says so."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.timing.down_timeout
+    seen = before
     while loop.time() < deadline:
-        if await _served_sha(ctx, node) is None:
+        seen = await _served_sha(ctx, node)
+        if seen is None or seen == want:
             return
         await asyncio.sleep(min(ctx.timing.poll, 0.2))
+    if seen is not None and seen == before:
+        raise StepFailed(
+            f"{node} did not go down within {ctx.timing.down_timeout:.0f}s of the restart "
+            f"request and still serves the certificate it served before ({seen[:16]}…): the "
+            "restart did not happen; check the node, then run certops apply again"
+        )
 
 
 async def _wait_served(ctx: StepContext, node: str, want: str) -> None:

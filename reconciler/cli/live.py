@@ -7,8 +7,10 @@ result with ``reconciler.report`` and picks the exit code.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,8 +18,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from reconciler.cli.app import default_dir
-from reconciler.cli.errors import EXIT_CHANGES, EXIT_ERROR, friendly
+from reconciler.cli.errors import EXIT_CHANGES, EXIT_ERROR, UsageProblem, friendly
 from reconciler.cli.offline import parse_at
+from reconciler.desired.safewrite import write_file
 from reconciler.pki import CertCache
 from reconciler.usecases.session import Session, fixed, utc_now
 
@@ -63,7 +66,15 @@ APPLY_PARALLELISM_OPT = typer.Option(16, "--parallelism", min=1, help="Actions r
 REPORT_OPT = typer.Option(None, "--report", help="Write the apply report (JSON) here.")
 PLAN_DIR_OPT = typer.Option(
     None, "--dir",
-    help="Desired-state directory of a plan file (default: the one it was planned from).",
+    help="Desired-state directory of a plan file (default: ./desired-state); the plan must "
+    "have been made from it.",
+)
+MAX_AGE_OPT = typer.Option(
+    "3d", "--max-plan-age", help="Refuse a saved plan older than this (e.g. 3d, 12h, 90m)."
+)
+LOCK_TIMEOUT_OPT = typer.Option(
+    30.0, "--lock-timeout", min=0.0,
+    help="Seconds to wait for another apply of the same directory to finish.",
 )
 RESTART_TIMEOUT_OPT = typer.Option(
     900.0, "--restart-timeout", help="Seconds to wait for a node to come back."
@@ -137,10 +148,11 @@ def plan_cmd(
     request = PlanRequest(tuple(node), tuple(select), connection_from)
     made = asyncio.run(plan(session, request)).plan
     if out is not None:
-        out.write_text(plan_json(made))
+        write_file(out, plan_json(made), session.root)
     emit(fmt, lambda: plan_json(made), lambda: plan_markdown(made), lambda: plan_text(made))
     if fmt is PlanFormat.text and out is not None:
-        typer.echo(f"Saved the plan to {out}: apply it with `certops apply {out}`.")
+        where = "" if session.root == Path("desired-state") else f" --dir {session.root}"
+        typer.echo(f"Saved the plan to {out}: apply it with `certops apply {out}{where}`.")
     changes = EXIT_CHANGES if detailed_exitcode and made.has_changes else 0
     exit_with(EXIT_ERROR if made.blocked else changes)
 
@@ -151,6 +163,7 @@ def apply_cmd(
     auto_approve: bool = AUTO_APPROVE_OPT, parallelism: int = APPLY_PARALLELISM_OPT,
     report: Path | None = REPORT_OPT, directory: Path | None = PLAN_DIR_OPT,
     restart_timeout: float = RESTART_TIMEOUT_OPT, poll_interval: float = POLL_OPT,
+    max_plan_age: str = MAX_AGE_OPT, lock_timeout: float = LOCK_TIMEOUT_OPT,
 ) -> None:
     """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
     import asyncio
@@ -162,10 +175,21 @@ def apply_cmd(
     src = source or default_dir()
     timing = Timing(up_timeout=restart_timeout, poll=poll_interval)
     session = session_for(src, inventory, parallelism, timing=timing)
-    request = ApplyRequest(src, directory, auto_approve, is_tty=sys.stdin.isatty())
+    request = ApplyRequest(src, directory or default_dir(), auto_approve,
+                           is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),
+                           lock_timeout=lock_timeout)
     with Console() as console:
         run = asyncio.run(apply(session, request, console.ui()))
     finish_apply(run, report)
+
+
+def parse_age(text: str) -> timedelta:
+    """``--max-plan-age``: a duration like 3d, 12h or 90m."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm])\s*", text)
+    if match is None:
+        raise UsageProblem(f"--max-plan-age {text!r}: write a duration like 3d, 12h or 90m")
+    unit = {"d": "days", "h": "hours", "m": "minutes"}[match[2]]
+    return timedelta(**{unit: float(match[1])})
 
 
 def finish_apply(run: ApplyRun, report: Path | None) -> None:
@@ -173,7 +197,7 @@ def finish_apply(run: ApplyRun, report: Path | None) -> None:
     from reconciler.report.apply import apply_errors, apply_json, apply_text
 
     if report is not None and run.result is not None:
-        report.write_text(apply_json(run.result))
+        write_file(report, apply_json(run.result), run.root)
     echo_lines(apply_text(run.result, len(run.plan.actions)))
     echo_lines(apply_errors(run.result), err=True)
     exit_with(EXIT_ERROR if run.result is not None and not run.result.ok else 0)
@@ -199,9 +223,8 @@ def drift_cmd(
     session = session_for(directory or default_dir(), inventory, parallelism, at=at)
     report = asyncio.run(drift(session, PlanRequest(tuple(node), tuple(select))))
     if metrics_file is not None:
-        tmp = metrics_file.with_name(metrics_file.name + ".tmp")
-        tmp.write_text(drift_metrics(report))
-        tmp.replace(metrics_file)  # atomic: the collector never reads half a file
+        # atomic, never through a link: the collector never reads half a file
+        write_file(metrics_file, drift_metrics(report), session.root)
     emit(fmt, lambda: drift_json(report), lambda: drift_markdown(report),
          lambda: drift_text(report))
     exit_with(EXIT_ERROR if report.has_errors else 0 if report.in_sync else EXIT_CHANGES)

@@ -20,6 +20,25 @@ def at_file(display: str) -> SourcePos:
     return SourcePos(file=display)
 
 
+class Hidden:
+    """A value that may be a secret (under ``credentials``): messages give its size only."""
+
+    def __init__(self, value: object) -> None:
+        self.size = len(value) if isinstance(value, str) else None
+
+    def __str__(self) -> str:
+        size = f"{self.size}-character " if self.size is not None else ""
+        return f"a {size}value (not shown: it may be a secret)"
+
+
+SECRET_HINTS = ("credential", "password", "secret", "token", "_env")
+
+
+def may_be_secret(loc: tuple[object, ...] | list[object]) -> bool:
+    """Whether a value at ``loc`` could be a credential: never echo it."""
+    return any(isinstance(s, str) and any(h in s.lower() for h in SECRET_HINTS) for s in loc)
+
+
 def quote(value: object) -> str:
     """A value the user wrote as a name (a key, a type): quoted when it is a short string."""
     if isinstance(value, str) and "\n" not in value and len(value) <= 60:
@@ -33,6 +52,8 @@ def describe(value: object) -> str:
     Long or multi-line strings are never echoed: they may be pasted secrets, and they make
     one-line diagnostics unreadable.
     """
+    if isinstance(value, Hidden):
+        return str(value)
     if value is None:
         return "nothing (an empty value)"
     if isinstance(value, bool):

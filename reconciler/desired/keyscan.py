@@ -8,6 +8,7 @@ the key itself.
 
 from __future__ import annotations
 
+import base64
 import re
 
 from reconciler.desired.findings import error
@@ -15,7 +16,6 @@ from reconciler.desired.sourcetree import SourceTree
 from reconciler.model import Code, Finding, SourcePos
 from reconciler.pki import contains_private_key
 
-LARGE = 1 << 20  # bigger binary files are images or archives, not keys; skip them
 _MARKER = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 ADVICE = (
@@ -31,15 +31,48 @@ def scan(tree: SourceTree) -> tuple[set[str], list[Finding]]:
     findings: list[Finding] = []
     for rel in tree.files():
         try:
-            if tree.size(rel) > LARGE and b"\0" in tree.head(rel, 8192):
-                continue
             data = tree.read(rel)
         except OSError:
             continue  # unreadable files are reported where they are needed
-        if contains_private_key(data):
+        if holds_key(data):
             found.add(rel)
             findings.append(error(Code.REPO_PRIVATE_KEY, ADVICE, _where(tree.display(rel), data)))
     return found, findings
+
+
+# Where a DER private key may start: SEQUENCE (any length form), then INTEGER 0 (PKCS#8,
+# PKCS#1) or INTEGER 1 (SEC1 EC keys).
+_DER_KEY = re.compile(rb"\x30(?:[\x00-\x7f]|\x81[\x00-\xff]|\x82[\x00-\xff]{2})\x02\x01[\x00\x01]")
+# Bare base64 (no PEM markers) long enough to be a key: 100+ characters, lines allowed.
+_BASE64 = re.compile(rb"(?:[A-Za-z0-9+/]{16,}[\r\n]*){6,}[A-Za-z0-9+/]*={0,2}")
+
+
+def _der_end(data: bytes, start: int) -> int:
+    """Where the DER element starting at ``start`` ends (by its length octets)."""
+    first = data[start + 1]
+    if first < 0x80:
+        return start + 2 + first
+    size = first & 0x7F
+    return start + 2 + size + int.from_bytes(data[start + 2:start + 2 + size], "big")
+
+
+def holds_key(data: bytes) -> bool:
+    """A private key anywhere in ``data``: PEM, PuTTY or whole-file DER (``pki``), DER
+    embedded in a larger file (an archive, a binary of any size), or bare base64 DER."""
+    if contains_private_key(data):
+        return True
+    for match in _DER_KEY.finditer(data):
+        if contains_private_key(data[match.start():_der_end(data, match.start())]):
+            return True
+    return any(_decoded_key(m[0]) for m in _BASE64.finditer(data))
+
+
+def _decoded_key(text: bytes) -> bool:
+    try:
+        blob = base64.b64decode(b"".join(text.split()), validate=False)
+    except ValueError:
+        return False
+    return blob[:1] == b"\x30" and holds_key(blob)
 
 
 def _where(display: str, data: bytes) -> SourcePos:

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from reconciler.desired import crossfile, keyscan
 from reconciler.desired.digest import desired_digest
-from reconciler.desired.findings import at_file, error
+from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.locate import position, walk
 from reconciler.desired.pemfiles import FOLDERS, SUFFIXES, PemCatalog, Role
 from reconciler.desired.schema_check import validate, validate_node
@@ -33,6 +33,7 @@ from reconciler.model import (
     Rfc2136Spec,
     SourcePos,
 )
+from reconciler.model.common import printable
 from reconciler.model.layout import CONFIG_FILE, NODES_DIR
 from reconciler.pki import CertCache
 
@@ -77,6 +78,7 @@ def load(root: Path, cache: CertCache) -> LoadResult:
                                   at_file(tree.display(FLEET_FILE)))])
 
     secret, findings = keyscan.scan(tree)
+    findings += _layout_findings(tree)
     inputs = {FLEET_FILE}
     fleet_doc = _parse(tree, FLEET_FILE, secret, findings)
     fleet: FleetSpec | None = None
@@ -121,6 +123,23 @@ def load(root: Path, cache: CertCache) -> LoadResult:
         digest=desired_digest(_contents(tree, inputs)),
     )
     return _done(desired, findings, len(node_files))
+
+
+def _layout_findings(tree: SourceTree) -> list[Finding]:
+    """Links that leave the tree (never followed), and node files certops would not read."""
+    out = [error(Code.INPUT_FILE_OUTSIDE, f"{tree.display(rel)} is a symbolic link that "
+                 "leads outside the desired-state directory: certops does not follow it; "
+                 "replace the link with the file itself", at_file(tree.display(rel)))
+           for rel in tree.outside()]
+    out += [error(Code.INPUT_READ, f"{tree.display(rel)}: the name is not UTF-8 text: rename "
+                  "it (certops skips it)", at_file(tree.display(rel))) for rel in tree.bad_names()]
+    for rel in tree.files_under(NODE_DIR, NODE_SUFFIXES):
+        if rel.count("/") > 1:
+            out.append(warning(Code.INPUT_IGNORED, f"{tree.display(rel)} is in a subfolder of "
+                               f"{NODE_DIR}/: certops reads only {NODE_DIR}/<name>.yaml, so "
+                               "this file is ignored; move it up or delete it",
+                               at_file(tree.display(rel))))
+    return out
 
 
 def _usable_nodes(
@@ -285,6 +304,10 @@ def _check_ref(
 ) -> bool:
     """Whether the file ``ref`` (``rel`` from the root) can serve as ``role``; a finding
     at the reference when it cannot."""
+    if not ref.isprintable():  # a NUL or a newline: no such file, and no path to build
+        findings.append(error(Code.INPUT_FILE_MISSING, f"file name '{printable(ref)}' holds "
+                              "control characters: write the file's name", where_of(), node))
+        return False
     if catalog.known_good(rel, role) and not tree.escapes(rel):
         inputs.add(rel)
         return True  # the position is only needed for a finding: skip finding it

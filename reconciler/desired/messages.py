@@ -15,7 +15,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from reconciler.desired.findings import describe, quote
+from reconciler.desired.findings import Hidden, describe, may_be_secret, quote
 from reconciler.desired.locate import KEY_SEGMENT
 
 # The model's regular expressions, in words.
@@ -47,6 +47,8 @@ _EXPECTED = {
 def reword(err: ErrorDetails, model: type[BaseModel]) -> str:
     """One plain message for one pydantic error on ``model``'s input."""
     kind, loc, value = err["type"], err["loc"], err.get("input")
+    if may_be_secret(loc) and value is not None and not isinstance(value, dict):
+        value = Hidden(value)
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
     if kind == "extra_forbidden":
         return _unknown_key(model, loc)

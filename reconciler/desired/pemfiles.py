@@ -19,7 +19,7 @@ from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.sourcetree import SourceTree
 from reconciler.model import Code, Finding, PemFile, SourcePos
 from reconciler.model.layout import CAS_DIR, CERTS_DIR, CSRS_DIR
-from reconciler.pki import CertCache, CertInfo, PkiError
+from reconciler.pki import CertCache, CertInfo, PkiError, split_leaf
 
 Role = Literal["ca", "certificate", "csr"]
 FOLDERS: dict[str, Role] = {CAS_DIR: "ca", CERTS_DIR: "certificate", CSRS_DIR: "csr"}
@@ -74,6 +74,8 @@ def problem(content: Content, role: Role) -> str | None:
                 "csrs/; commit the certificate the CA signed from it")
     if not content.certs:
         return f"{content.cert_error}; it must hold {wanted}"
+    if role == "certificate":
+        return _leaf_problem(content.certs)
     if role == "ca":
         if len(content.certs) > 1:
             return (f"holds {len(content.certs)} certificates where one CA certificate is "
@@ -82,6 +84,25 @@ def problem(content: Content, role: Role) -> str | None:
             return (f"'{content.certs[0].subject}' is not a CA certificate: only CA "
                     "certificates belong in cas/ and trust lists; server certificates go "
                     "under certs/")
+    return None
+
+
+MAX_CHAIN = 16  # a leaf and its CAs: real chains hold 2 to 4 certificates
+
+
+def _leaf_problem(certs: tuple[CertInfo, ...]) -> str | None:
+    """A certificate file must hold exactly one server certificate (plus its CA chain); the
+    count is capped first, since finding the leaf compares every pair of certificates."""
+    if len(certs) > MAX_CHAIN:
+        return (f"holds {len(certs)} certificates, more than {MAX_CHAIN}: a certificate file "
+                "holds one server certificate and its CA chain")
+    try:
+        leaf, _ = split_leaf(certs)
+    except PkiError as exc:
+        return str(exc)
+    if leaf.is_ca and len(certs) > 1:
+        return (f"holds only CA certificates ('{leaf.subject}' and {len(certs) - 1} more): "
+                "expected one server certificate plus its CA chain; CAs belong under cas/")
     return None
 
 

@@ -11,9 +11,21 @@ import os
 import posixpath
 from pathlib import Path
 
-# git's own store (compressed objects), and certops' own records of ACME orders in flight
-# (public data that apply writes and reads back): never desired state.
-SKIP_DIRS = frozenset({".git", ".certops"})
+from reconciler.model.common import printable
+from reconciler.model.layout import STATE_DIR
+
+# git's own store (compressed objects), and certops' own records (the apply lock, owed
+# restarts, issuer orders in flight: public data apply writes and reads back): never
+# desired state.
+SKIP_DIRS = frozenset({".git", STATE_DIR})
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class SourceTree:
@@ -26,27 +38,51 @@ class SourceTree:
         self._prefix = "" if str(root) == "." else str(root).rstrip("/") + "/"
         self._data: dict[str, bytes] = {}
         self._listing: list[str] | None = None
+        self._outside: list[str] = []
+        self._bad_names: list[str] = []
         # The same CA file is named by hundreds of node files: answer each question once.
         self._escapes: dict[str, bool] = {}
         self._is_file: dict[str, bool] = {}
 
     def display(self, rel: str) -> str:
-        """The path of ``rel`` as findings show it."""
-        return self._prefix + rel if rel else str(self.root)
+        """The path of ``rel`` as findings show it (control characters and bytes that are not
+        UTF-8 escaped: a file name cannot break a line of output)."""
+        return printable(self._prefix + rel if rel else str(self.root))
 
     def files(self) -> list[str]:
-        """Every regular file below the root (not following directory links), sorted."""
+        """Every regular file below the root, sorted. Directory links are not followed; a
+        link (file or directory) that resolves outside the root is left out and listed in
+        ``outside()`` instead: its content is never read."""
         if self._listing is None:
             found: list[str] = []
+            outside: list[str] = []
             for top, dirs, names in os.walk(self.root):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
                 rel_top = Path(top).relative_to(self.root).as_posix()
-                for name in names:
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+                for name in [*dirs, *names]:
                     rel = name if rel_top == "." else f"{rel_top}/{name}"
-                    if os.path.isfile(self.root / rel):
+                    if not _utf8(name):
+                        self._bad_names.append(rel)
+                        if name in dirs:
+                            dirs.remove(name)
+                    elif os.path.islink(self.root / rel) and self.escapes(rel):
+                        outside.append(rel)
+                    elif name in names and os.path.isfile(self.root / rel):
                         found.append(rel)
             self._listing = sorted(found)
+            self._outside = sorted(outside)
         return self._listing
+
+    def bad_names(self) -> list[str]:
+        """Files and folders whose names are not UTF-8 (left out: git and YAML cannot name
+        them)."""
+        self.files()
+        return sorted(set(self._bad_names))
+
+    def outside(self) -> list[str]:
+        """Symbolic links below the root that lead outside it (files or directories)."""
+        self.files()
+        return self._outside
 
     def files_under(self, folder: str, suffixes: tuple[str, ...]) -> list[str]:
         """Files below ``folder`` whose names end in one of ``suffixes``; hidden ones skipped

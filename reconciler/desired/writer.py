@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from reconciler.desired.safewrite import write_inside
 from reconciler.model.layout import CAS_DIR, CONFIG_FILE, cert_path, node_path
 from reconciler.pki import CertCache, CertInfo, PkiError
 
@@ -36,11 +37,9 @@ def _dump(data: Any) -> str:
     return buf.getvalue()
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+def _write(root: Path, rel: str, text: str) -> Path:
+    """Every import write: atomic, inside ``root``, never through a symbolic link."""
+    return write_inside(root, rel, text)
 
 
 def slug(cert: CertInfo) -> str:
@@ -68,14 +67,14 @@ def write_cas(root: Path, cas: Sequence[CertInfo], cache: CertCache) -> dict[str
         if name in taken:
             name = f"{slug(ca)}-{ca.sha256[:8]}.pem"
         taken.add(name)
-        _write(root / CAS_DIR / name, ca.pem)
+        _write(root, f"{CAS_DIR}/{name}", ca.pem)
         known[ca.sha256] = f"{CAS_DIR}/{name}"
     return known
 
 
 def write_certificate(root: Path, node: str, chain: Sequence[CertInfo]) -> str:
     """The node's certificate as a full-chain file ``certs/<node>.pem``; its path."""
-    _write(root / cert_path(node), "".join(c.pem for c in chain))
+    _write(root, cert_path(node), "".join(c.pem for c in chain))
     return cert_path(node)
 
 
@@ -90,7 +89,7 @@ def write_node(root: Path, name: str, fields: Mapping[str, Any]) -> Path:
         head = NODE_SCHEMA.format(rel="../../")
     for key, value in fields.items():
         _merge(data, key, value)
-    _write(path, head + _dump(data))
+    _write(root, node_path(name), head + _dump(data))
     return path
 
 
@@ -135,5 +134,5 @@ def write_fleet(root: Path, links: Sequence[tuple[str, str]]) -> Path:
             item.fa.set_flow_style()
             seq.append(item)
             have.add(frozenset((a, b)))
-    _write(path, head + _dump(data))
+    _write(root, CONFIG_FILE, head + _dump(data))
     return path

@@ -16,7 +16,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import DocumentStartEvent
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
@@ -42,6 +47,9 @@ def parse_yaml(display: str, raw: bytes) -> YamlDoc | Finding:
     except UnicodeDecodeError as exc:
         line, col = _line_col(raw[: exc.start].decode("utf-8", "replace"))
         return _syntax(display, line, col, "the file is not UTF-8 text: save it as UTF-8")
+    refused = prescan(display, raw, text)
+    if refused is not None:
+        return refused
     fast = _fast_parse(display, text)
     if fast is not None:
         return fast
@@ -79,6 +87,47 @@ def parse_yaml(display: str, raw: bytes) -> YamlDoc | Finding:
     positions: dict[str, SourcePos] = {"": _pos(display, 1, 1)}
     _record(tree, "", display, positions)
     return YamlDoc(tree=tree, data=to_plain(tree), positions=positions)
+
+
+MAX_YAML_BYTES = 1 << 20  # a CUCM node file naming 600 CA files is about 30 KB
+MAX_DEPTH = 32  # the deepest desired-state file nests about 5 levels
+
+
+def prescan(display: str, raw: bytes, text: str) -> Finding | None:
+    """Refuse, before anything is composed, what could exhaust or crash the parser.
+
+    A few hundred bytes of anchors and aliases expand to gigabytes ("billion laughs"), and
+    deep nesting overflows the recursive composer (a RecursionError at 1,000 levels, a
+    segfault in the C composer at 100,000). The size is checked on the bytes; then the
+    parser's event stream, which libyaml produces with an explicit stack (no recursion, no
+    expansion), is walked once for anchors, aliases and depth. A syntax error is left to
+    the parse below, which explains it.
+    """
+    if len(raw) > MAX_YAML_BYTES:
+        return _syntax(display, 1, 1, f"the file has {len(raw)} bytes, more than "
+                       f"{MAX_YAML_BYTES} bytes for a desired-state file: split it")
+    depth = 0
+    try:
+        for event in YAML(typ="safe", pure=False).parse(text):
+            mark = event.start_mark
+            if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                return _syntax(display, mark.line + 1, mark.column + 1, ANCHOR_HINT)
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return _syntax(display, mark.line + 1, mark.column + 1,
+                                   f"nesting deeper than {MAX_DEPTH} levels: desired-state "
+                                   "files nest a few levels; flatten this value")
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except (YAMLError, ValueError, TypeError):
+        return None
+    return None
+
+
+ANCHOR_HINT = ("YAML anchors ('&name') and aliases ('*name') are not allowed in desired-state "
+               "files: write the value out (a value starting with '*', like '*.example.com', "
+               "must be quoted)")
 
 
 def _fast_parse(display: str, text: str) -> YamlDoc | None:

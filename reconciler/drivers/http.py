@@ -40,6 +40,8 @@ class HttpSettings:
     backoff: float = 0.5  # first wait; doubles each retry, with jitter
     max_backoff: float = 8.0
     max_retry_after: float = 60.0  # a node's Retry-After is honoured up to this
+    restart_timeout: float = 900.0  # a service restart the driver waits for (--restart-timeout)
+    poll: float = 1.0  # between looks while it waits (--poll-interval)
 
 
 # One context per distinct trust configuration: building one loads the system store (~15 ms),

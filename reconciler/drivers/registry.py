@@ -25,13 +25,17 @@ def expressway(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Dr
 
 def vos(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Driver:
     name = endpoint.name
-    return CucmDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name))
+    return CucmDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name),
+                      poll_seconds=http.settings.poll,
+                      restart_timeout=http.settings.restart_timeout)
 
 
 def vos_cli(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Driver:
     """A VOS product whose services restart over the SSH CLI only (SOAP there is [U])."""
     name = endpoint.name
-    return VosCliDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name))
+    return VosCliDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name),
+                        poll_seconds=http.settings.poll,
+                        restart_timeout=http.settings.restart_timeout)
 
 
 DRIVERS: dict[str, DriverBuilder] = {

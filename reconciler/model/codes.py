@@ -36,6 +36,7 @@ class Code(StrEnum):
     INPUT_FILE_OUTSIDE = "input.file_outside", (E,), "a reference leaves the directory"
     INPUT_READ = "input.read", (E,), "a file cannot be read"
     INPUT_PEM = "input.pem", (E,), "a PEM/DER file is empty, garbage or the wrong kind"
+    INPUT_IGNORED = "input.ignored", (W,), "a file where certops does not read it"
     REPO_PRIVATE_KEY = "repo.private_key", (E,), "a private key under the directory"
     NODE_DUPLICATE = "node.duplicate", (E,), "two node files define the same node"
     NODE_NAME_MISMATCH = "node.name_mismatch", (W,), "a node file named unlike its node"

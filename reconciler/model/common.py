@@ -8,6 +8,23 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 
+def printable(text: str) -> str:
+    """``text`` with every non-printable character escaped (``\\n``, ``\\x1b``, an undecodable
+    file-name byte as ``\\xff``): what a message quotes from a file name stays on one line."""
+    if text.isprintable():
+        return text
+    out: list[str] = []
+    for ch in text:
+        code = ord(ch)
+        if ch.isprintable():
+            out.append(ch)
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
 class Frozen(BaseModel):
     """Base of every model: immutable, and strict about unknown fields."""
 
@@ -72,9 +89,10 @@ class Finding(Frozen):
         )
 
     def render(self) -> str:
-        """One line for a human: ``file:line:col: severity[code]: message``."""
+        """One line for a human: ``file:line:col: severity[code]: message``; control
+        characters (a newline in a file name) escaped, so no finding can fake a log line."""
         where = f"{self.location}: " if self.location else (f"{self.node}: " if self.node else "")
-        return f"{where}{self.severity.value}[{self.code}]: {self.message}"
+        return printable(f"{where}{self.severity.value}[{self.code}]: {self.message}")
 
 
 class CertSummary(Frozen):

@@ -13,8 +13,12 @@ CSRS_DIR = "csrs"
 NODES_DIR = "nodes"
 
 CSR_SUFFIX = ".csr.pem"
-# Apply's records of issuer orders in flight (public data only), which the loader skips.
-ORDERS_DIR = ".certops/orders"
+# certops's own records inside the desired-state directory (the loader skips it): the apply
+# lock, restarts still owed after trust uploads, issuer orders in flight. Public data only.
+STATE_DIR = ".certops"
+LOCK_FILE = f"{STATE_DIR}/apply.lock"
+PENDING_FILE = f"{STATE_DIR}/pending-restarts.json"
+ORDERS_DIR = f"{STATE_DIR}/orders"
 
 
 def csr_path(node: str) -> str:
@@ -35,6 +39,8 @@ def cert_path(node: str) -> str:
 def node_path(node: str) -> str:
     """A node's file: ``nodes/<node>.yaml``."""
     return f"{NODES_DIR}/{node}.yaml"
+
+
 
 
 def order_path(issuer: str, node: str) -> str:

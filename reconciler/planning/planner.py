@@ -528,7 +528,26 @@ def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts) -> dict[str, Draft]
                 and draft.certificate.sha256 in chain
             ):
                 deps.extend([draft.id, *([restart.id] if restart else [])])
+    deps.extend(_pending_restart_deps(ctx, holders, drafts))
     return {**drafts, install.id: install.after(deps)}
+
+
+def _pending_restart_deps(
+    ctx: _Ctx, holders: list[tuple[str, tuple[str, ...]]], drafts: Drafts
+) -> list[str]:
+    """The trust restarts an install must wait for although no ``trust.add`` is planned now:
+    a holder's services that read the stores in question and still owe a restart (an earlier
+    apply uploaded the CA, then stopped before the restart was confirmed)."""
+    deps: list[str] = []
+    for node, stores in holders:
+        restart = drafts.get(action_id(node, "service.restart", "trust"))
+        lv = ctx.lives.get(node)
+        if restart is None or lv is None or node not in ctx.fleet.nodes:
+            continue
+        readers = set(ctx.fleet.nodes[node].kind.services_after_trust(set(stores)))
+        if readers & set(lv.live.services_pending):
+            deps.append(restart.id)
+    return deps
 
 
 # --- removals ---------------------------------------------------------------------------

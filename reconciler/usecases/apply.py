@@ -9,37 +9,52 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from reconciler.apply.executor import Listener, check_fresh, execute
 from reconciler.apply.steps import StepContext
+from reconciler.desired.lock import apply_lock
+from reconciler.desired.pending import read_pending
 from reconciler.drivers import Driver
 from reconciler.drivers.fleet import close_all
 from reconciler.issuers import issuers_of
-from reconciler.model import ApplyResult, CertopsError, LiveNode, Plan, Severity
+from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
 from reconciler.usecases.loading import LoadedFleet, load_fleet
 from reconciler.usecases.plan import plan_with, select
+from reconciler.usecases.planfile import Refused, check_age, check_root, load_plan_file
 from reconciler.usecases.session import Session
 
-
-class Refused(CertopsError):
-    """Apply will not start; the message says why and what to do."""
+DEFAULT_DIR = Path("desired-state")
+DEFAULT_MAX_AGE = timedelta(days=3)
+DEFAULT_LOCK_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
 class ApplyRequest:
-    """What to apply (a plan file or a directory) and how it may be approved."""
+    """What to apply (a plan file or a directory) and how it may be approved.
+
+    The desired-state directory of a plan file is ``directory`` (default ``desired-state``),
+    never the one the plan file names: the file only has to agree with it.
+    """
 
     source: Path
-    directory: Path | None = None  # the desired state of a plan file (default: its own)
+    directory: Path | None = None
     auto_approve: bool = False
     is_tty: bool = False
+    max_plan_age: timedelta = DEFAULT_MAX_AGE
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 
     @property
     def saved(self) -> bool:
         return self.source.is_file()
+
+    def root(self) -> Path:
+        """The desired-state directory this apply loads and writes."""
+        if self.saved:
+            return self.directory or DEFAULT_DIR
+        return self.source
 
     def needs_prompt(self) -> bool:
         """Whether to ask before applying; Refused when asking is impossible."""
@@ -75,6 +90,7 @@ class ApplyRun:
 
     plan: Plan
     result: ApplyResult | None  # None: nothing to do, or not approved
+    root: Path | None = None  # the desired-state directory applied
 
     @property
     def declined(self) -> bool:
@@ -84,28 +100,29 @@ class ApplyRun:
         return f"ApplyRun({len(self.plan.actions)} actions, ok={self.result and self.result.ok})"
 
 
-def load_plan_file(path: Path) -> Plan:
-    try:
-        return Plan.model_validate_json(path.read_text())
-    except OSError as exc:
-        raise Refused(f"{path}: cannot read the plan: {exc.strerror}") from None
-    except ValueError as exc:
-        raise Refused(
-            f"{path}: not a certops plan ({str(exc).splitlines()[0]}): write one with "
-            "certops plan --out FILE"
-        ) from None
+def rederive(session: Session, plan: Plan, loaded: LoadedFleet,
+             live: dict[str, LiveNode]) -> Plan:
+    """The plan the planner makes from the same inputs at the saved plan's ``created_at``,
+    findings included: the offline findings of now and the planner's of then. Nodes the
+    saved plan did not read (a shard, ``--node``) are left out on purpose."""
+    read = frozenset(live)
+    partial = read != frozenset(loaded.fleet.nodes)
+    return make_plan(loaded.fleet, live, plan.created_at, cache=session.cache,
+                     findings=loaded.findings, targets=read if partial else None)
 
 
 def check_derived(session: Session, plan: Plan, loaded: LoadedFleet,
                   live: dict[str, LiveNode]) -> None:
-    """Every action of a saved plan must be one the planner derives from the same inputs.
+    """Every action of a saved plan must be one the planner derives from the same inputs, and
+    the derived plan must have no error finding, whatever the file's ``findings`` say.
 
     The planner is a pure function of desired state, live state and time, so re-deriving the
     plan at its own ``created_at`` must give the same actions. A plan file edited after
     ``certops plan`` (by hand, or by a pull request that changed the workflow that made it)
-    is refused rather than executed.
+    is refused rather than executed; so is one whose error findings were deleted.
     """
-    expected = make_plan(loaded.fleet, live, plan.created_at, cache=session.cache)
+    expected = rederive(session, plan, loaded, live)
+    check_unblocked(expected)
     by_id = {a.id: a for a in expected.actions}
     odd = [a.id for a in plan.actions if by_id.get(a.id) != a]
     if odd:
@@ -123,12 +140,31 @@ def check_unblocked(plan: Plan) -> None:
         )
 
 
+def _saved_plan(request: ApplyRequest, root: Path, now: datetime) -> Plan | None:
+    """The saved plan, checked for format, age and directory (None: plan afresh)."""
+    if not request.saved:
+        return None
+    saved = load_plan_file(request.source)
+    check_age(saved, now, request.max_plan_age)
+    check_root(saved, root)
+    return saved
+
+
 async def apply(session: Session, request: ApplyRequest, ui: ApplyUi) -> ApplyRun:
-    """Apply a saved plan file, or plan ``request.source`` (a directory) now and approve it."""
-    saved = load_plan_file(request.source) if request.saved else None
-    root = (request.directory or Path(saved.desired_root or ".")) if saved else request.source
+    """Apply a saved plan file, or plan ``request.source`` (a directory) now and approve it;
+    one apply at a time per desired-state directory."""
+    root = request.root()
     session = session.at(root)
     now = session.now()
+    saved = _saved_plan(request, root, now)
+    if not root.is_dir():
+        raise Refused(f"the desired-state directory {root} does not exist: pass --dir")
+    async with apply_lock(root, request.lock_timeout):
+        return await _apply_locked(session, request, ui, saved, now)
+
+
+async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
+                        saved: Plan | None, now: datetime) -> ApplyRun:
     loaded = load_fleet(session, now)  # once, for the plan and the steps alike
     names = sorted(saved.node_fingerprints) if saved else select(loaded.fleet, None)
     drivers = session.connect(loaded.fleet.desired, names)
@@ -136,12 +172,13 @@ async def apply(session: Session, request: ApplyRequest, ui: ApplyUi) -> ApplyRu
         plan = await _plan(session, loaded, drivers, saved, now)
         check_unblocked(plan)
         if not plan.actions:
-            return ApplyRun(plan, None)
+            return ApplyRun(plan, None, session.root)
         if not saved:
             ui.show(plan)
         if request.needs_prompt() and not ui.prompt(plan):
-            return ApplyRun(plan, None)
-        return ApplyRun(plan, await _execute(session, loaded, drivers, plan, ui.progress(plan)))
+            return ApplyRun(plan, None, session.root)
+        result = await _execute(session, loaded, drivers, plan, ui.progress(plan))
+        return ApplyRun(plan, result, session.root)
     finally:
         await close_all(drivers)
 
@@ -152,7 +189,7 @@ async def _plan(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Dri
     if saved is None:
         return (await plan_with(session, loaded, drivers, now)).plan
     live = await check_fresh(saved, dict(drivers), loaded.fleet.desired.digest,
-                             session.parallelism)
+                             session.parallelism, read_pending(session.root))
     check_derived(session, saved, loaded, live)
     return saved
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
+from reconciler.desired.pending import merge_pending, read_pending
 from reconciler.model import LiveNode, Plan
 from reconciler.planning import make_plan
 from reconciler.usecases.loading import LoadedFleet, git_commit, load_fleet
@@ -152,7 +153,9 @@ async def plan_with(
     from reconciler.drivers import read_all
     from reconciler.usecases.apitrust import api_trust_of
 
-    live = {**(skipped or {}), **await read_all(drivers, session.parallelism)}
+    # What the nodes say, plus the restarts certops recorded as still owed (desired.pending).
+    read = merge_pending(await read_all(drivers, session.parallelism), read_pending(session.root))
+    live = {**(skipped or {}), **read}
     trust = api_trust_of(drivers, loaded.fleet.desired, session.the_inventory(), session.cache)
     made = make_plan(
         loaded.fleet,

@@ -78,4 +78,12 @@ class Session:
         from reconciler.drivers import make_drivers
 
         return make_drivers(desired, list(names), self.the_inventory(), self.env,
-                            self.the_http(), self.the_factory())
+                            self.driver_settings(), self.the_factory())
+
+    def driver_settings(self) -> HttpSettings:
+        """The HTTP settings, with ``--restart-timeout`` and ``--poll-interval`` (the timing)
+        carried to the drivers that wait for restarts themselves (the CUCM service restarts)."""
+        if self.timing is None:
+            return self.the_http()
+        return replace(self.the_http(), restart_timeout=self.timing.up_timeout,
+                       poll=self.timing.poll)

@@ -106,7 +106,9 @@ def test_stale_plan_is_refused(
     state = lab.node("expe1").state
     state.trusted_cas = state.trusted_cas[:-1]
     lab.node("expe1").save()
-    code, out = certops("apply", str(plan_file), "--inventory", str(inventory))
+    code, out = certops(
+        "apply", str(plan_file), "--dir", str(desired), "--inventory", str(inventory)
+    )
     assert code == 1
     assert "stale" in out and "expe1: trusted-ca-list changed" in out
 
@@ -128,7 +130,9 @@ def test_stale_plan_after_a_csr_by_hand(
             extensions={"sni_hostname": node.state.fqdn},
         )
         assert r.status_code == 200, r.text
-    code, out = certops("apply", str(plan_file), "--inventory", str(inventory))
+    code, out = certops(
+        "apply", str(plan_file), "--dir", str(desired), "--inventory", str(inventory)
+    )
     assert code == 1
     assert "expc1: pending CSR changed" in out
 
@@ -169,7 +173,9 @@ def test_an_edited_plan_file_is_refused(
     data["actions"][0]["subject_alt_names"].append("evil.example.com")
     plan_file.write_text(json.dumps(data))
     lab.reset_counters()
-    code, out = certops("apply", str(plan_file), "--inventory", str(inventory))
+    code, out = certops(
+        "apply", str(plan_file), "--dir", str(desired), "--inventory", str(inventory)
+    )
     assert code == 1 and "edited after certops plan" in out
     assert all(lab.counters(n)["non_get"] == 0 for n in NODES)
 
@@ -180,7 +186,8 @@ def test_apply_of_a_saved_plan(
     plan_file = save_plan(desired, inventory, tmp_path)
 
     code, out = certops(
-        "apply", str(plan_file), "--inventory", str(inventory), "--poll-interval", "0.05"
+        "apply", str(plan_file), "--dir", str(desired), "--inventory", str(inventory),
+        "--poll-interval", "0.05"
     )
     assert code == 0, out
     assert all((desired / "csrs" / f"{n}.csr.pem").is_file() for n in NODES)

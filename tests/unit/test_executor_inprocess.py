@@ -157,12 +157,13 @@ async def test_apply_stops_before_a_manual_step(lab: InProcessLab, desired: Path
 async def test_a_restart_waiting_for_its_node_holds_no_parallelism_slot(
     lab: InProcessLab, desired: Path
 ) -> None:
-    """With --parallelism 1, a trust upload elsewhere runs while a node restart waits."""
+    """With --parallelism 1, a trust upload elsewhere runs while a service restart waits."""
     run, drivers = await plan(lab, desired)
-    lab.nodes["expe1"].state.restart_seconds = 0.3  # a restart that takes a while
+    lab.nodes["cucm-pub"].state.restart_seconds = 0.3  # a restart that takes a while
     new_ca = cert_pem(load_or_create_pki(lab.lab.paths.ca).chain_for("new")[0])
     ca = CertCache().parse(new_ca.encode())[0]
-    restart = Action(id="expe1/node.restart", kind="node.restart", node="expe1", reason="t")
+    restart = Action(id="cucm-pub/service.restart/trust", kind="service.restart",
+                     node="cucm-pub", services=("Cisco CallManager",), reason="t")
     upload = Action(id="expc1/trust.add/x", kind="trust.add", node="expc1",
                     store="trusted-ca-list", certificate=ca.summary(), reason="t")
     the_plan = run.plan.model_copy(update={"actions": (restart, upload)})

@@ -21,6 +21,7 @@ from openssl_ca import OpensslCa, have_openssl, make_openssl_ca
 
 from reconciler.apply.executor import execute
 from reconciler.apply.steps import StepContext
+from reconciler.drivers.fleet import read_all
 from reconciler.issuers import CommandIssuer
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Action, ApplyResult, CommandIssuerSpec, Plan
@@ -77,7 +78,13 @@ async def run(
     fleet = load_fleet(session_of(lab, root), datetime.now(UTC)).fleet
     spec = fleet.desired.fleet.issuers["corp"]
     issuer = CommandIssuer("corp", spec, {"PATH": "/usr/bin:/bin"})
-    ctx = StepContext(plan=plan, fleet=fleet, drivers=lab.drivers(fleet.desired),
+    drivers = lab.drivers(fleet.desired)
+    # A hand-made plan, fingerprinted as certops plan would: the executor compares them
+    # before the first change to each node.
+    live = await read_all(drivers)
+    plan = plan.model_copy(update={"node_fingerprints": {
+        n: v.fingerprint() for n, v in live.items()}})
+    ctx = StepContext(plan=plan, fleet=fleet, drivers=drivers,
                       desired_root=root, timing=FAST, issuers={"corp": issuer},
                       now=started or datetime.now(UTC))
     return await execute(plan, ctx, listener=Events())

@@ -174,7 +174,8 @@ def test_apply_of_a_fresh_saved_plan_applies_exactly_it(tmp_path: Path) -> None:
     (plan,) = saved(tmp_path, "all")
     run = apply(tmp_path, "777")
     assert run.returncode == 0, run.stderr
-    assert run.calls == [["apply", plan, "--report", "reports/certops-plan-pr12-abc-all.json"]]
+    assert run.calls == [["apply", plan, "--dir", "desired-state", "--report",
+                          "reports/certops-plan-pr12-abc-all.json"]]
     assert run.outputs["mode"] == "saved"
     assert (tmp_path / "reports" / "certops-plan-pr12-abc-all.json").is_file()
 

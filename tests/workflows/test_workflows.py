@@ -357,7 +357,8 @@ def test_apply_uses_the_saved_plan_then_falls_back_on_a_stale_one() -> None:
                     and "run-id" in (s.get("with") or {}))
     assert download["with"]["github-token"] == "${{ github.token }}"
     run = step(workflow, "apply", "apply")["run"]
-    assert 'certops apply "$plan" --report' in run
+    # the saved plan is applied to the checked-out directory, never the one it names
+    assert 'certops apply "$plan" --dir "$CERTOPS_DIR" --report' in run
     assert 'grep -q "the plan is stale"' in run
     assert 'certops apply --auto-approve "$CERTOPS_DIR" --report' in run
 
