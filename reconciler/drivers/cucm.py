@@ -25,7 +25,14 @@ from reconciler.drivers.base import (
     handshake_certificate,
     session_certificate,
 )
-from reconciler.drivers.errors import BadResponse, NotFound, PermanentError, TemporaryError
+from reconciler.drivers.cucm_snapshot import ShapeError, Snapshot, parse_snapshot
+from reconciler.drivers.errors import (
+    BadResponse,
+    NotFound,
+    PermanentError,
+    TemporaryError,
+    Unparseable,
+)
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import split_pems
 from reconciler.drivers.seams import CliRunner, Probe
@@ -34,10 +41,11 @@ from reconciler.model import LiveNode
 
 BASE = "/platformcom/api/v1/certmgr/config"
 API: dict[str, tuple[str, str]] = {
-    "snapshot": ("GET", BASE + "/snapshot/server"),  # [3P] schema undocumented
-    "trust.list": ("GET", BASE + "/trust/certificate"),  # [3P] ?service=tomcat
+    # [3P, validated live]: identities[].certificate, trusts[].certificate_data[].certificate
+    "snapshot": ("GET", BASE + "/snapshot/server"),
+    "trust.list": ("GET", BASE + "/trust/certificate"),  # [3P] ?service=tomcat; fallback only
     "trust.add": ("POST", BASE + "/trust/certificates"),  # [3P] service is a list
-    "identity.read": ("GET", BASE + "/identity/certificate"),  # [3P, weak] ?service=tomcat
+    "identity.read": ("GET", BASE + "/identity/certificate"),  # [3P, weak]; fallback only
     "csr.generate": ("POST", BASE + "/csr"),  # [3P]
     "identity.install": ("POST", BASE + "/identity/certificates"),  # [3P] leaf+chain
     "soap": ("POST", "/controlcenterservice2/services/ControlCenterServices"),  # [3P]
@@ -118,9 +126,17 @@ class CucmDriver:
         return await self.http.request(method, path, **kwargs)
 
     async def read(self) -> LiveNode:
+        """The node's identity, served certificate and trust stores: the inventory first,
+        the per-store list only for a store the inventory does not name.
+
+        No version and no "restart pending" come from the node (no public source shows
+        either field): a restart is pending when the installed identity is not the served
+        one, which the planner sees from the TLS handshake; trust uploads still waiting for
+        a restart are certops' own record, not the node's.
+        """
         self.http.peer_certificate = None
         try:
-            snap_resp = await self._call("snapshot")
+            snap = await self._snapshot()
         except NotFound:
             # Release 12.5: GUI and SSH only. Read what TLS shows; every change is manual.
             return LiveNode(
@@ -130,40 +146,34 @@ class CucmDriver:
                 version="<14 (no REST API)",
                 served_certificate=await self.served_certificate(),
             )
-        snap = self.http.json(snap_resp, *API["snapshot"])
-        if not isinstance(snap, dict):
-            raise BadResponse(
-                self.endpoint.name,
-                "the inventory is not a JSON object",
-                method="GET",
-                path=API["snapshot"][1],
-            )
         identity, *stores = await gather_or_cancel(
-            self._identity(snap), *(self._store(s) for s in self.stores)
+            self._identity(snap), *(self._store(s, snap) for s in self.stores)
         )
         served = session_certificate(self.http) or await self.served_certificate()
-
-        pending = snap.get("restartPending", [])  # [U] field name
-        if not isinstance(pending, list):
-            pending = []
         return LiveNode(
             name=self.endpoint.name,
             type=self.endpoint.type,
-            version=str(snap.get("version")) if snap.get("version") else None,
             server_certificate=identity,
             served_certificate=served,
             stores=dict(zip(self.stores, stores, strict=True)),
-            services_pending=tuple(sorted(str(s) for s in pending)),
             capabilities=tuple(sorted(self.capabilities)),
         )
 
-    async def _identity(self, snap: dict[str, Any]) -> str | None:
-        """The tomcat identity certificate: from the inventory when it holds the PEM."""
-        for item in snap.get("identity", []) if isinstance(snap.get("identity"), list) else []:
-            if isinstance(item, dict) and str(item.get("service", "")).lower() == "tomcat":
-                pems = split_pems(str(item.get("certificate", "")))
-                if pems:
-                    return pems[0]
+    async def _snapshot(self) -> Snapshot:
+        """The inventory, parsed; ``Unparseable`` naming the fields seen when its shape is
+        not the evidenced one."""
+        method, path = API["snapshot"]
+        data = self.http.json(await self.http.request(method, path), method, path)
+        try:
+            return parse_snapshot(data, {s: STORE_SERVICE[s] for s in self.stores})
+        except ShapeError as exc:
+            raise Unparseable(self.endpoint.name, str(exc), method=method, path=path,
+                              status=200) from None
+
+    async def _identity(self, snap: Snapshot) -> str | None:
+        """The tomcat identity certificate: from the inventory, else its own request."""
+        if snap.identity is not None:
+            return snap.identity
         method, path = API["identity.read"]
         try:
             response = await self.http.request(method, path, params={"service": "tomcat"})
@@ -177,14 +187,16 @@ class CucmDriver:
         """One trust store, one PEM per certificate (to check an upload took effect)."""
         if store not in self.stores:
             raise ValueError(f"unknown {self.endpoint.type} trust store {store!r}")
-        return await self._store(store)
+        return await self._store(store, await self._snapshot())
 
     async def installed_certificate(self) -> str | None:
         """The installed tomcat identity certificate (PEM)."""
-        snap = self.http.json(await self._call("snapshot"), *API["snapshot"])
-        return await self._identity(snap if isinstance(snap, dict) else {})
+        return await self._identity(await self._snapshot())
 
-    async def _store(self, store: str) -> tuple[str, ...]:
+    async def _store(self, store: str, snap: Snapshot) -> tuple[str, ...]:
+        """A trust store: from the inventory when it names the store, else its own list."""
+        if store in snap.stores:
+            return snap.stores[store]
         method, path = API["trust.list"]
         response = await self.http.request(method, path, params={"service": STORE_SERVICE[store]})
         entries = _entries(self.http.json(response, method, path))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.drivers.base import Driver, Endpoint, gather_or_cancel
-from reconciler.drivers.errors import ConfigError, DriverError
+from reconciler.drivers.errors import ConfigError, DriverError, Unparseable
 from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
 from reconciler.drivers.registry import driver_builder
 from reconciler.drivers.seams import NETWORK, DriverFactory
@@ -180,7 +180,8 @@ async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16) -> dict
                 return name, await driver.read()
             except DriverError as exc:
                 return name, LiveNode(name=name, type=driver.endpoint.type,
-                                      error=str(exc).removeprefix(f"{name}: "))
+                                      error=str(exc).removeprefix(f"{name}: "),
+                                      unparseable=isinstance(exc, Unparseable))
 
     # Anything but a DriverError is a bug: it propagates, and the other reads are cancelled.
     results = await gather_or_cancel(*(one(n, d) for n, d in sorted(drivers.items())))

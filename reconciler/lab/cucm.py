@@ -12,8 +12,9 @@ matching trust store, 500 on a stale CSR). The SOAP service control endpoint is 
 ``soap``; the SSH CLI in ``ssh``. A node of release 12.5 answers 404 on ``/platformcom``.
 
 A trust change flags the services of ``TRUST_RESTARTS`` as restart pending until they
-restart; an identity install flags ``identity_restarts``. [U]: the inventory schema, the
-``restartPending`` field, the status codes 201/200 and every error text.
+restart; an identity install flags ``identity_restarts``: the lab's own record, shown on its
+control API only (``certops lab status``), never in the REST answers. [U]: every inventory
+key but the PEM ones, the status codes 201/200 and every error text.
 """
 
 from __future__ import annotations
@@ -153,16 +154,21 @@ def _identity_item(node: Node, service: str) -> dict[str, Any] | None:
 
 
 async def snapshot(product: VosProduct, node: Node, request: Request) -> Response:
-    identity = [i for s in product.services if (i := _identity_item(node, s)) is not None]
-    trust = [
-        {"service": store_name(s),
-         "certificates": [_item(e, s, with_pem=False) for e in _store(node, s)]}
-        for s in product.services
-    ]
-    return JSONResponse({
-        "hostname": node.state.fqdn, "version": node.state.version, "identity": identity,
-        "trust": trust, "restartPending": list(node.state.restart_pending),
-    })
+    """The inventory in the evidenced shape: ``identities[].certificate`` and
+    ``trusts[].certificate_data[].certificate`` hold PEM [3P, validated live]. The other
+    keys of an entry (``service``, ``subject``...) are [U] lookalikes. No version and no
+    restart-pending field: nobody has seen one on a real node (the lab's own restart state
+    is on its control API). A node with ``snapshot_shape: identities`` leaves ``trusts``
+    out, so that clients must read each store on its own."""
+    identities = [i for s in product.services if (i := _identity_item(node, s)) is not None]
+    body: dict[str, Any] = {"identities": identities}
+    if node.state.snapshot_shape == "full":
+        body["trusts"] = [
+            {"service": store_name(s),
+             "certificate_data": [_item(e, s) for e in _store(node, s)]}
+            for s in product.services
+        ]
+    return JSONResponse(body)
 
 
 async def list_trust(product: VosProduct, node: Node, request: Request) -> Response:

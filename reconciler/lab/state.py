@@ -27,6 +27,7 @@ from reconciler.lab.files import LabPaths, atomic_write
 LabNodeType = Literal["expressway-c", "expressway-e", "vcs", "cucm", "imp", "cuc"]
 EXPRESSWAY_TYPES: tuple[str, ...] = ("expressway-c", "expressway-e", "vcs")
 TrustShape = Literal["list", "wrapped"]
+SnapshotShape = Literal["full", "identities"]
 
 
 class Identity(BaseModel):
@@ -100,6 +101,7 @@ class NodeState(BaseModel):
     builtin_cas: int = 0
     restart_pending: list[str] = Field(default_factory=list)
     trust_list_shape: TrustShape = "wrapped"
+    snapshot_shape: SnapshotShape = "full"
     faults: list[Fault] = Field(default_factory=list)
     api_port: int = 0
     ssh_port: int = 0

@@ -122,22 +122,27 @@ def _read_live(
         if snapshot is None and partial:
             continue  # outside the targets (or shard) and their peers: not read on purpose
         if snapshot is None or not snapshot.reachable:
-            why = snapshot.error if snapshot else "not read"
-            findings.append(
-                Finding(
-                    code=Code.NODE_UNREACHABLE,
-                    severity=Severity.ERROR,
-                    node=name,
-                    message=f"{name} could not be read ({why}); nothing can be planned for it "
-                    "or for changes its peers need. Check the node, the URL and the credentials.",
-                    location=fleet.nodes[name].node.pos("api"),
-                )
-            )
+            findings.append(_not_read(fleet, name, snapshot))
             continue
         view, problems = parse_live(snapshot, cache)
         lives[name] = view
         findings.extend(problems)
     return lives, findings
+
+
+def _not_read(fleet: FleetView, name: str, snapshot: LiveNode | None) -> Finding:
+    """The finding of a node that could not be read: unreachable, or an unknown answer."""
+    why = snapshot.error if snapshot else "not read"
+    if snapshot is not None and snapshot.unparseable:
+        code = Code.LIVE_UNPARSEABLE
+        message = (f"{name} answered in a shape certops does not know ({why}); nothing can be "
+                   "planned for it. Check the node's API by hand and report the shape.")
+    else:
+        code = Code.NODE_UNREACHABLE
+        message = (f"{name} could not be read ({why}); nothing can be planned for it or for "
+                   "changes its peers need. Check the node, the URL and the credentials.")
+    return Finding(code=code, severity=Severity.ERROR, node=name, message=message,
+                   location=fleet.nodes[name].node.pos("api"))
 
 
 def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
