@@ -31,6 +31,9 @@ class Endpoint:
     ssh_port: int | None = None
     ssh_host_key: str | None = None  # OpenSSH public key line; None: ~/.ssh/known_hosts
     tls_server_name: str | None = None  # name the API certificate must match, when not the URL's
+    # VOS: the application user for SOAP service control (``username`` is the OS admin).
+    app_username: str | None = None
+    app_password: str | None = None
 
     @property
     def host(self) -> str:

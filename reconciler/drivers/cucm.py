@@ -27,6 +27,7 @@ from reconciler.drivers.base import (
 )
 from reconciler.drivers.cucm_snapshot import ShapeError, Snapshot, parse_snapshot
 from reconciler.drivers.errors import (
+    AuthError,
     BadResponse,
     NotFound,
     PermanentError,
@@ -292,6 +293,7 @@ class CucmDriver:
         else:
             body = f"<soap:{op}><soap:ServiceStatus>{items}</soap:ServiceStatus></soap:{op}>"
         method, path = API["soap"]
+        account = self._app_account(op)
         try:
             # A SOAP fault comes with status 500: read it to say what the node refused.
             response = await self.http.request(
@@ -299,9 +301,17 @@ class CucmDriver:
                 path,
                 retry=control is None,
                 expect=(200, 500),
+                auth=account,
                 content=SOAP_ENVELOPE.format(body=body).encode(),
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": op},
             )
+        except AuthError as exc:
+            raise AuthError(
+                self.endpoint.name, f"SOAP {op} refused: {exc.detail}", method=method,
+                path=path, status=exc.status,
+                hint="check the application user named in app_credentials (SOAP service "
+                "control does not take the OS administrator)",
+            ) from None
         except PermanentError as exc:
             raise PermanentError(
                 self.endpoint.name,
@@ -320,6 +330,20 @@ class CucmDriver:
         if response.status_code != 200:
             raise BadResponse(self.endpoint.name, f"SOAP {op} failed without a SOAP fault", **where)
         return root
+
+    def _app_account(self, op: str) -> tuple[str, str]:
+        """The application user, which ControlCenterServices takes (the REST API and the SSH
+        CLI take the OS administrator) [3P]; never the OS administrator's password."""
+        ep = self.endpoint
+        if not ep.app_username or not ep.app_password:
+            method, path = API["soap"]
+            raise AuthError(
+                ep.name, f"SOAP {op} needs the application user, not the OS administrator",
+                method=method, path=path,
+                hint="set the environment variables that app_credentials names in the node "
+                "file (or pass an --inventory with app_username and app_password)",
+            )
+        return ep.app_username, ep.app_password
 
     async def service_status(self, services: Sequence[str]) -> dict[str, str]:
         root = await self._soap("soapGetServiceStatus", services)

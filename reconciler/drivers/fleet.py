@@ -18,7 +18,8 @@ from reconciler.drivers.errors import ConfigError, DriverError, Unparseable
 from reconciler.drivers.http import HttpSettings, NodeHttp, tls_context
 from reconciler.drivers.registry import driver_builder
 from reconciler.drivers.seams import NETWORK, DriverFactory
-from reconciler.model import Desired, DesiredNode, LiveNode
+from reconciler.kinds.vos import VosNodeSpec
+from reconciler.model import CredentialsSpec, Desired, DesiredNode, LiveNode
 from reconciler.model.layout import CAS_DIR
 
 
@@ -32,6 +33,8 @@ class InventoryEntry:
     ssh_host_key: str | None = None
     tls_server_name: str | None = None
     links: tuple[str, ...] = ()
+    app_username: str | None = None  # VOS: the application user (SOAP); username: OS admin
+    app_password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class Inventory:
 
 def load_inventory(path: Path) -> Inventory:
     """Read an inventory file (the lab writes one): ``ca_bundle`` (or a ``ca_bundles`` list),
-    and ``nodes: {name: {api, username, password, tls_server_name, ssh, ssh_host_key}}``."""
+    and ``nodes: {name: {api, username, password, tls_server_name, ssh, ssh_host_key,
+    app_username, app_password}}`` (the last two: a VOS node's application user, for SOAP)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -70,6 +74,8 @@ def load_inventory(path: Path) -> Inventory:
             ssh_host_key=_opt_str(entry.get("ssh_host_key")),
             tls_server_name=_opt_str(entry.get("tls_server_name")),
             links=tuple(str(x) for x in entry.get("links") or ()),
+            app_username=_opt_str(entry.get("app_username")),
+            app_password=_opt_str(entry.get("app_password")),
         )
     cas: list[bytes] = []
     bundles = list(data.get("ca_bundles", []) or [])
@@ -92,25 +98,35 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
     """Where and as whom to reach ``node``. Raises ConfigError naming the missing variable."""
     spec = node.spec
     inv = inventory.nodes.get(spec.name)
-    username = password = None
-    if spec.credentials is not None:
-        username = env.get(spec.credentials.username_env)
-        password = env.get(spec.credentials.password_env)
-    if inv is not None:
-        username = username or inv.username
-        password = password or inv.password
+    username, password = _pair(spec.credentials, env, inv.username if inv else None,
+                               inv.password if inv else None)
     if not username or not password:
         names = (f"{spec.credentials.username_env} and {spec.credentials.password_env}"
                  if spec.credentials
                  else "credentials (username_env/password_env in the node file)")
         raise ConfigError(f"{node.file}: {spec.name}: set {names} in the environment "
                           "(or pass an --inventory that holds them)")
+    # The application user (VOS) is needed by SOAP service control only, so plan and drift
+    # run without it (their CI jobs hold read-only secrets); the driver refuses a SOAP call
+    # without it, naming app_credentials, and never falls back to the OS administrator.
+    app = spec.app_credentials if isinstance(spec, VosNodeSpec) else None
+    app_user, app_password = _pair(app, env, inv.app_username if inv else None,
+                                   inv.app_password if inv else None)
     return Endpoint(
         name=spec.name, type=spec.type, api=(inv.api if inv else spec.api).rstrip("/"),
         username=username, password=password, tls_verify=spec.tls_verify,
         ssh_port=inv.ssh_port if inv else None, ssh_host_key=inv.ssh_host_key if inv else None,
         tls_server_name=inv.tls_server_name if inv else None,
+        app_username=app_user, app_password=app_password,
     )
+
+
+def _pair(names: CredentialsSpec | None, env: Mapping[str, str], inv_user: str | None,
+          inv_password: str | None) -> tuple[str | None, str | None]:
+    """A username and password: the environment variables named, else the inventory's."""
+    user = env.get(names.username_env) if names else None
+    password = env.get(names.password_env) if names else None
+    return user or inv_user, password or inv_password
 
 
 def endpoint_from_inventory(name: str, inventory: Inventory, *,
@@ -128,6 +144,7 @@ def endpoint_from_inventory(name: str, inventory: Inventory, *,
         name=name, type=inv.type, api=inv.api.rstrip("/"), username=inv.username,
         password=inv.password, tls_verify=tls_verify, ssh_port=inv.ssh_port,
         ssh_host_key=inv.ssh_host_key, tls_server_name=inv.tls_server_name,
+        app_username=inv.app_username, app_password=inv.app_password,
     )
 
 

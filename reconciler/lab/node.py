@@ -42,6 +42,7 @@ class Node:
     def __init__(
         self, state: NodeState, paths: LabPaths, pki: LabPki, builtins: list[TrustEntry],
         *, password: str, username: str = "admin", persist: bool = True,
+        app_username: str = "ccmadmin", app_password: str = "",
     ) -> None:
         self.state = state
         self.paths = paths
@@ -49,6 +50,9 @@ class Node:
         self.builtins = builtins
         self.username = username
         self.password = password
+        # VOS: the application user, the only account SOAP service control takes [3P].
+        self.app_username = app_username
+        self.app_password = app_password
         self.persist = persist
         self.faults = FaultHost(state.faults, self.save)
         self.listener: Listener | None = None

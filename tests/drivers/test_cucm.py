@@ -122,6 +122,26 @@ async def test_a_wrong_ssh_password_is_an_auth_error(lab: LabThread, driver: Mak
     assert lab.node("cucm-pub").ssh_commands == []
 
 
+async def test_soap_takes_the_application_user(lab: LabThread, driver: MakeDriver) -> None:
+    """SOAP service control goes as the application user, the REST API and the CLI as the
+    OS administrator; without the application user no SOAP request is sent at all."""
+    node = lab.node("cucm-pub")
+    d = driver("cucm-pub")
+    assert d.endpoint.app_username == node.app_username != node.username
+    await d.restart_services(("Cisco TFTP",))
+    assert node.service_status["Cisco TFTP"] == "Started"
+
+    lab.reset_counters()
+    with pytest.raises(AuthError, match="app_credentials") as err:
+        await driver("cucm-pub", app_username=None, app_password=None).restart_services(
+            ("Cisco TFTP",))
+    assert "application user" in str(err.value)
+    assert lab.counters("cucm-pub")["total"] == 0  # never the OS administrator's password
+    with pytest.raises(AuthError, match="app_credentials") as err:
+        await driver("cucm-pub", app_password=node.password).restart_services(("Cisco TFTP",))
+    assert err.value.status == 401 and node.password not in str(err.value)
+
+
 async def test_soap_fault_is_reported_with_its_text(lab: LabThread, driver: MakeDriver) -> None:
     d = driver("cucm-pub")
     with pytest.raises(PermanentError) as err:

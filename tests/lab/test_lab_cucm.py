@@ -51,13 +51,21 @@ def trust_pems(c: Any, service: str) -> list[str]:
     return [i["certificate"] for i in items]
 
 
-def ssh_run(lab: LabThread, name: str, commands: list[str]) -> str:
+def soap_client(lab: LabThread, client: Any, name: str) -> Any:
+    """A client with the node's application user: the only account SOAP takes."""
     node = lab.node(name)
+    return client(name, auth=(node.app_username, node.app_password))
+
+
+def ssh_run(lab: LabThread, name: str, commands: list[str],
+            account: tuple[str, str] | None = None) -> str:
+    node = lab.node(name)
+    username, password = account or (node.username, node.password)
 
     async def session() -> str:
         async with asyncssh.connect(
-            "127.0.0.1", lab.lab.ssh_ports[name], username=node.username,
-            password=node.password, known_hosts=None,
+            "127.0.0.1", lab.lab.ssh_ports[name], username=username,
+            password=password, known_hosts=None,
         ) as conn, conn.create_process() as proc:
             out = await proc.stdout.readuntil("admin:")
             for cmd in commands:
@@ -74,8 +82,23 @@ def test_release_12_5_has_no_rest_api(lab: LabThread, client: Any) -> None:
     c = client("cucm-old")
     assert c.get(f"{B}/snapshot/server").status_code == 404
     assert c.get(f"{B}/trust/certificate", params={"service": "tomcat"}).status_code == 404
-    r = c.post(SOAP, content=soap_status("Cisco CallManager"))
+    r = soap_client(lab, client, "cucm-old").post(SOAP, content=soap_status("Cisco CallManager"))
     assert r.status_code == 200 and "Started" in r.text  # SOAP exists on 12.5
+
+
+def test_each_api_takes_its_own_account(lab: LabThread, client: Any) -> None:
+    """REST and the SSH CLI take the platform (OS) administrator, SOAP the application user;
+    each refuses the other's account [3P: two accounts]."""
+    node = lab.node("cucm-pub")
+    os_admin, app_user = client("cucm-pub"), soap_client(lab, client, "cucm-pub")
+    assert os_admin.get(f"{B}/snapshot/server").status_code == 200
+    assert app_user.get(f"{B}/snapshot/server").status_code == 401
+    assert app_user.post(SOAP, content=soap_status("Cisco TFTP")).status_code == 200
+    assert os_admin.post(SOAP, content=soap_status("Cisco TFTP")).status_code == 401
+    with pytest.raises(asyncssh.PermissionDenied):
+        ssh_run(lab, "cucm-pub", ["show version active"],
+                account=(node.app_username, node.app_password))
+    assert "Active Master Version" in ssh_run(lab, "cucm-pub", ["show version active"])
 
 
 def test_trust_list_shapes_and_builtins(lab: LabThread, client: Any) -> None:
@@ -112,6 +135,7 @@ def test_soap_restart_callmanager_and_tomcat_fault(lab: LabThread, client: Any) 
     c = client("cucm-pub")
     new_ca = cert_pem(lab.node("cucm-pub").pki.issuing["new"].cert)
     c.post(f"{B}/trust/certificates", json={"service": ["callmanager"], "certificates": [new_ca]})
+    c = soap_client(lab, client, "cucm-pub")
     r = c.post(SOAP, content=soap_control("Cisco CallManager"),
                headers={"SOAPAction": "soapDoControlServices", "Content-Type": "text/xml"})
     assert r.status_code == 200, r.text
