@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
+import httpx
+
 from reconciler.drivers.base import (
     Endpoint,
     gather_or_cancel,
@@ -64,6 +66,8 @@ STORE_SERVICE = {
     "cup-xmpp-trust": "cup-xmpp",  # [U] (IM&P)
 }
 CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
+RATE_FAULT = "exceeded allowed rate"  # soapGetServiceStatus asks to slow down [3P]
+MAX_RATE_BACKOFF = 30.0  # seconds between status requests at most, after rate faults
 SOAP_NS = "http://schemas.cisco.com/ast/soap"
 SOAP_ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -71,6 +75,10 @@ SOAP_ENVELOPE = (
     f'xmlns:soap="{SOAP_NS}"><soapenv:Header/><soapenv:Body>{{body}}</soapenv:Body>'
     "</soapenv:Envelope>"
 )
+
+
+class RateLimited(TemporaryError):
+    """SOAP "Exceeded allowed rate": back off and ask again later [3P]."""
 
 
 def _entries(data: Any) -> list[dict[str, Any]] | None:
@@ -102,6 +110,8 @@ def _fault_text(root: ET.Element) -> str | None:
 
 class CucmDriver:
     """One node of a VOS product (Unified CM; the kinds that share its APIs)."""
+
+    SERVICE_LIST = ("SOAP", "soapGetServiceStatus")  # where the service list comes from
 
     def __init__(
         self,
@@ -268,7 +278,11 @@ class CucmDriver:
         return service not in CLI_ONLY
 
     async def restart_services(self, services: Sequence[str]) -> None:
-        """SOAP for what SOAP restarts, the SSH CLI for Tomcat and HAProxy; wait until Started."""
+        """Restart ``services``: SOAP for what SOAP restarts (then poll its status until
+        Started), the SSH CLI for Tomcat and HAProxy (``[STARTED]``). Every name is checked
+        against the node's own service list first: SOAP reports an unknown name as
+        "Stopped", not as a fault [3P], so a typo would otherwise look like a dead service."""
+        await self._check_known(services)
         soap = [s for s in services if self._over_soap(s)]
         if soap:
             await self._soap("soapDoControlServices", soap, control="Restart")
@@ -278,17 +292,36 @@ class CucmDriver:
         if soap:
             await self._wait_started(soap)
 
+    async def service_list(self) -> dict[str, str]:
+        """Every service of the node and its status: ``soapGetServiceStatus`` with no names
+        (the documented "all services" form [3P]); the CLI's list where SOAP is not used."""
+        loop = asyncio.get_running_loop()
+        return await self._status_with_backoff((), loop.time() + self.restart_timeout)
+
+    async def _check_known(self, services: Sequence[str]) -> None:
+        known = await self.service_list()
+        unknown = [s for s in services if s not in known]
+        if unknown:
+            method, path = self.SERVICE_LIST
+            raise PermanentError(
+                self.endpoint.name,
+                f"not in the node's service list, nothing restarted: {', '.join(unknown)} "
+                f"(it has {', '.join(sorted(known)) or 'none'})",
+                method=method, path=path,
+                hint="check the service names in the kind's restart table",
+            )
+
     async def _soap(
         self, op: str, services: Sequence[str], control: str | None = None
     ) -> ET.Element:
+        """One ControlCenterServices call. No ``NodeName``: public clients found it
+        unreliable [3P], and without it the node acts on itself."""
         items = "".join(f"<soap:item>{escape(s)}</soap:item>" for s in services)
         if control:
-            node_name = escape(self.endpoint.tls_server_name or self.endpoint.host)
             body = (
-                f"<soap:{op}><soap:ControlServiceRequest><soap:NodeName>{node_name}"
-                f"</soap:NodeName><soap:ControlType>{control}</soap:ControlType>"
-                f"<soap:ServiceList>{items}</soap:ServiceList></soap:ControlServiceRequest>"
-                f"</soap:{op}>"
+                f"<soap:{op}><soap:ControlServiceRequest><soap:ControlType>{control}"
+                f"</soap:ControlType><soap:ServiceList>{items}</soap:ServiceList>"
+                f"</soap:ControlServiceRequest></soap:{op}>"
             )
         else:
             body = f"<soap:{op}><soap:ServiceStatus>{items}</soap:ServiceStatus></soap:{op}>"
@@ -320,12 +353,19 @@ class CucmDriver:
                 path=path,
                 status=exc.status,
             ) from None
+        return self._soap_root(op, response)
+
+    def _soap_root(self, op: str, response: httpx.Response) -> ET.Element:
+        """The answer's XML; a fault is an error (``RateLimited`` for the rate fault)."""
+        method, path = API["soap"]
         where: dict[str, Any] = {"method": method, "path": path, "status": response.status_code}
         try:
             root = ET.fromstring(response.content)
         except ET.ParseError:
             raise BadResponse(self.endpoint.name, f"SOAP {op} answered no XML", **where) from None
         if (fault := _fault_text(root)) is not None:
+            if RATE_FAULT in fault.lower():
+                raise RateLimited(self.endpoint.name, f"SOAP {op}: {fault}", **where)
             raise PermanentError(self.endpoint.name, f"SOAP {op} refused: {fault}", **where)
         if response.status_code != 200:
             raise BadResponse(self.endpoint.name, f"SOAP {op} failed without a SOAP fault", **where)
@@ -346,6 +386,7 @@ class CucmDriver:
         return ep.app_username, ep.app_password
 
     async def service_status(self, services: Sequence[str]) -> dict[str, str]:
+        """Service name -> status (``Started``, ``Stopped``...); no names: every service."""
         root = await self._soap("soapGetServiceStatus", services)
         out: dict[str, str] = {}
         for item in root.iter():
@@ -362,31 +403,50 @@ class CucmDriver:
                 out[name] = status
         return out
 
+    async def _status_with_backoff(self, services: Sequence[str],
+                                   deadline: float) -> dict[str, str]:
+        """``service_status``, waiting out "Exceeded allowed rate" faults (doubling the wait
+        up to ``MAX_RATE_BACKOFF``) until ``deadline``: the node asks to slow down [3P]."""
+        loop = asyncio.get_running_loop()
+        wait = max(self.poll_seconds, 0.01)
+        while True:
+            try:
+                return await self.service_status(services)
+            except RateLimited:
+                if loop.time() + wait > deadline:
+                    raise
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, MAX_RATE_BACKOFF)
+
     async def _wait_started(self, services: Sequence[str]) -> None:
+        """Poll until every service is Started; past ``restart_timeout`` a clear error."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.restart_timeout
         status: dict[str, str] = {}
         while True:
             try:
-                status = await self.service_status(services)
+                status = await self._status_with_backoff(services, deadline)
             except TemporaryError:
                 # The SOAP service lives in Tomcat: while it restarts, the node does not answer.
                 status = {}
             if all(status.get(s) == "Started" for s in services):
                 return
             if loop.time() > deadline:
-                late = ", ".join(s for s in services if status.get(s) != "Started")
+                late = ", ".join(f"{s} ({status.get(s, 'no answer')})" for s in services
+                                 if status.get(s) != "Started")
                 raise TemporaryError(
                     self.endpoint.name,
-                    f"services not Started after {self.restart_timeout:.0f}s: {late}",
+                    f"services not Started {self.restart_timeout:.0f}s after the restart: "
+                    f"{late}",
                 )
             await asyncio.sleep(self.poll_seconds)
 
     async def _ssh(self, command: str) -> str:
         """Run a platform CLI command through the CLI runner and judge its output."""
-        from reconciler.drivers.cucm_cli import cli_result
+        from reconciler.drivers.cucm_cli import cli_result, command_timeout
 
-        return cli_result(self.endpoint, command, await self.cli(command, self.restart_timeout))
+        timeout = min(command_timeout(command), self.restart_timeout)
+        return cli_result(self.endpoint, command, await self.cli(command, timeout))
 
     async def _ssh_session(self, command: str, timeout: float) -> str:
         """The default CLI runner: an SSH session to the node (``cucm_cli``)."""
@@ -416,5 +476,13 @@ class VosCliDriver(CucmDriver):
     Connection: ControlCenterServices there is [U]): every restart goes over the SSH CLI,
     ``utils service restart <name>``, which returns once the service has started."""
 
+    SERVICE_LIST = ("SSH", "utils service list")
+
     def _over_soap(self, service: str) -> bool:
         return False
+
+    async def service_list(self) -> dict[str, str]:
+        """Every service of the node and its status, from ``utils service list``."""
+        from reconciler.drivers.cucm_cli import parse_service_list
+
+        return parse_service_list(await self._ssh("utils service list"))

@@ -59,6 +59,7 @@ class Node:
         self.down = False
         self.service_status: dict[str, str] = {}
         self.ssh_commands: list[str] = []
+        self.soap_status_times: list[float] = []  # for the SOAP rate limit
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -152,6 +153,8 @@ class Node:
             await self._go_down()
         self.service_status[service] = "Starting"
         await asyncio.sleep(self.state.restart_seconds)
+        while not web and self.faults.restart_hangs():  # a service that never starts
+            await asyncio.sleep(0.05)
         if web and "tomcat" in self.state.identities:
             self.state.served = self.state.identities["tomcat"].model_copy(deep=True)
         if service in self.state.restart_pending:

@@ -96,7 +96,9 @@ async def test_tomcat_restarts_over_ssh_with_the_inventory_host_key(lab: LabThre
     lab.reset_counters()
     await d.restart_services(("Cisco Tomcat",))
     assert lab.node("cucm-pub").ssh_commands == ["utils service restart Cisco Tomcat"]
-    assert lab.counters("cucm-pub") == {"GET": 0, "non_get": 0, "total": 0, "SSH": 1}
+    # One SOAP status request (is the name in the node's list?), then the CLI.
+    assert lab.counters("cucm-pub") == {"GET": 0, "POST": 1, "non_get": 1, "total": 1,
+                                        "SSH": 1}
     assert lab.node("cucm-pub").state.restart_pending == []
 
 
@@ -142,11 +144,29 @@ async def test_soap_takes_the_application_user(lab: LabThread, driver: MakeDrive
     assert err.value.status == 401 and node.password not in str(err.value)
 
 
+async def test_an_unknown_service_is_refused_before_any_restart(lab: LabThread,
+                                                                driver: MakeDriver) -> None:
+    """SOAP reports an unknown name as "Stopped", not as a fault [3P]: the driver checks
+    the name against the node's list first, instead of waiting for a service that does not
+    exist, and restarts nothing."""
+    d = driver("cucm-pub")
+    assert (await d.service_status(["Cisco Flux Capacitor"])) == {
+        "Cisco Flux Capacitor": "Stopped"}  # the lab, as a real node: no fault
+    lab.reset_counters()
+    with pytest.raises(PermanentError) as err:
+        await d.restart_services(("Cisco TFTP", "Cisco Flux Capacitor"))
+    assert "not in the node's service list, nothing restarted: Cisco Flux Capacitor" in str(
+        err.value)
+    assert "Cisco TFTP" in str(err.value)  # what the node has
+    assert lab.counters("cucm-pub")["POST"] == 1  # the list only; no soapDoControlServices
+    assert lab.node("cucm-pub").service_status == {}
+
+
 async def test_soap_fault_is_reported_with_its_text(lab: LabThread, driver: MakeDriver) -> None:
     d = driver("cucm-pub")
     with pytest.raises(PermanentError) as err:
-        await d.restart_services(("Cisco Flux Capacitor",))
-    assert "Service Cisco Flux Capacitor not found" in str(err.value)
+        await d._soap("soapDoControlServices", ["Cisco Tomcat"], control="Restart")
+    assert "utils service restart Cisco Tomcat" in str(err.value)
     assert err.value.status == 500
 
 

@@ -67,7 +67,9 @@ def ssh_run(lab: LabThread, name: str, commands: list[str],
             "127.0.0.1", lab.lab.ssh_ports[name], username=username,
             password=password, known_hosts=None,
         ) as conn, conn.create_process() as proc:
-            out = await proc.stdout.readuntil("admin:")
+            out = await proc.stdout.readuntil("Platform Command Line Interface")
+            proc.stdin.write("\n")  # the prompt shows only after a newline
+            out += await proc.stdout.readuntil("admin:")
             for cmd in commands:
                 proc.stdin.write(cmd + "\n")
                 out += await proc.stdout.readuntil("admin:")
@@ -178,6 +180,7 @@ def test_identity_install_and_tomcat_restart_over_ssh(
 
     out = ssh_run(lab, "cucm-pub", ["utils service restart Cisco Tomcat"])
     assert "Cisco Tomcat[STARTED]" in out and out.rstrip().endswith("admin:")
+    assert "\x1b[" in out  # escape codes, as the real CLI sends
     assert served(lab, "cucm-pub") == hashlib.sha256(leaf.public_bytes(Encoding.DER)).hexdigest()
     assert "Cisco Tomcat" not in pending(lab, "cucm-pub")
 
