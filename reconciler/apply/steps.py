@@ -106,12 +106,15 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
     ca = _ca(ctx, action.certificate.sha256)
     if ca.sha256 in sha_set(ctx, await driver.read_store(action.store)):
         return "already present"
-    await driver.trust_add(action.store, [ca.pem])
+    # The store is read back after every upload: a node may skip or replace a CA (CUCM's
+    # same-name rule), and the driver's report says which.
+    outcome = await driver.trust_add(action.store, [ca.pem])
     if ca.sha256 not in sha_set(ctx, await driver.read_store(action.store)):
         raise StepFailed(
             f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
+            + (f": {outcome}" if outcome else "")
         )
-    return f"added '{ca.subject}' to {action.store}"
+    return outcome or f"added '{ca.subject}' to {action.store}"
 
 
 async def trust_remove(ctx: StepContext, action: Action) -> str:

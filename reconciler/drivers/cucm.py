@@ -27,7 +27,7 @@ from reconciler.drivers.base import (
     handshake_certificate,
     session_certificate,
 )
-from reconciler.drivers.cucm_snapshot import ShapeError, Snapshot, parse_snapshot
+from reconciler.drivers.cucm_snapshot import ShapeError, Snapshot, parse_snapshot, upload_outcome
 from reconciler.drivers.errors import (
     AuthError,
     BadResponse,
@@ -221,12 +221,16 @@ class CucmDriver:
             )
         return tuple(p for e in entries for p in split_pems(str(e.get("certificate", ""))))
 
-    async def trust_add(self, store: str, pems: Sequence[str]) -> None:
+    async def trust_add(self, store: str, pems: Sequence[str]) -> str:
+        """Upload CA certificates, then read the store back and say what the node did: a CA
+        named like one already trusted **replaces** it when newer and is **skipped**
+        otherwise (CUCM 15 Security Guide [3P]), so "200 OK" does not mean "added"."""
         if store not in self.stores:
             raise ValueError(
                 f"unknown {self.endpoint.type} trust store {store!r}: one of "
                 f"{', '.join(self.stores)}"
             )
+        before = await self.read_store(store)
         await self._call(
             "trust.add",
             json={
@@ -235,6 +239,7 @@ class CucmDriver:
                 "description": "added by certops",
             },
         )
+        return upload_outcome(store, before, await self.read_store(store), pems)
 
     async def csr_generate(self, sans: Sequence[str]) -> str:
         method, path = API["csr.generate"]

@@ -16,9 +16,12 @@ where the evidence puts it, is ``Unparseable``, naming the fields it saw.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from reconciler.drivers.pemtext import split_pems
 
@@ -105,3 +108,40 @@ def parse_snapshot(data: Any, service_of: Mapping[str, str]) -> Snapshot:
         identity=_identity(identities) if isinstance(identities, list) else None,
         stores={by_lower[s]: pems for s, pems in stores.items()},
     )
+
+
+def _facts(pems: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """SHA-256 -> (subject, serial) of every readable certificate in ``pems``."""
+    out: dict[str, tuple[str, str]] = {}
+    for pem in pems:
+        for one in split_pems(pem):
+            try:
+                cert = x509.load_pem_x509_certificate(one.encode())
+            except ValueError:
+                continue
+            out[cert.fingerprint(hashes.SHA256()).hex()] = (
+                cert.subject.rfc4514_string(), format(cert.serial_number, "x"))
+    return out
+
+
+def upload_outcome(store: str, before: Sequence[str], after: Sequence[str],
+                   uploaded: Sequence[str]) -> str:
+    """What a trust upload did, from the store read before and after it: each CA
+    ``added``, ``replaced`` (a CA of the same name left the store) or ``skipped`` (not in
+    the store; one of the same name stays) [3P: CUCM's same-name rule]."""
+    was, now = _facts(before), _facts(after)
+    parts: list[str] = []
+    for sha, (subject, serial) in _facts(uploaded).items():
+        gone = [f"serial {s}" for h, (subj, s) in was.items() if subj == subject and h not in now]
+        kept = [f"serial {s}" for h, (subj, s) in now.items() if subj == subject and h != sha]
+        if sha in now and gone:
+            parts.append(f"replaced '{subject}' ({', '.join(gone)}) with serial {serial} in "
+                         f"{store}")
+        elif sha in now:
+            parts.append(f"added '{subject}' to {store}")
+        elif kept:
+            parts.append(f"skipped '{subject}' (serial {serial}): {store} keeps the CA of the "
+                         f"same name ({', '.join(kept)}), which the node holds for newer")
+        else:
+            parts.append(f"'{subject}' (serial {serial}) is not in {store} after the upload")
+    return "; ".join(parts)

@@ -181,6 +181,25 @@ async def list_trust(product: VosProduct, node: Node, request: Request) -> Respo
     return JSONResponse({"certificates": items})
 
 
+def _upload(node: Node, service: str, cert: x509.Certificate, description: str) -> bool:
+    """One CA into one store, with CUCM's same-name rule (CUCM 15 Security Guide [3P]): a
+    CA named like one already trusted replaces it when newer and is skipped otherwise
+    [U: "newer" read as a later notBefore; the subject as the name]. True: the store changed.
+    """
+    store = node.state.trust.setdefault(service, [])
+    entry = entry_of(cert, description)
+    if any(e.sha256 == entry.sha256 for e in _store(node, service)):
+        return False
+    same = next((e for e in _store(node, service) if e.subject == entry.subject), None)
+    if same is not None:
+        old = load_certs(same.pem)[0]
+        if cert.not_valid_before_utc <= old.not_valid_before_utc or same not in store:
+            return False  # skipped: an older (or built-in) CA of that name stays
+        store.remove(same)
+    store.append(entry)
+    return True
+
+
 async def add_trust(product: VosProduct, node: Node, request: Request) -> Response:
     body = await json_body(request)
     if body is None:
@@ -198,15 +217,8 @@ async def add_trust(product: VosProduct, node: Node, request: Request) -> Respon
     description = str(body.get("description", ""))
     added: list[str] = []
     for service in (s.lower() for s in services):
-        store = node.state.trust.setdefault(service, [])
-        have = {e.sha256 for e in _store(node, service)}
-        for cert in certs:
-            entry = entry_of(cert, description)
-            if entry.sha256 not in have:
-                store.append(entry)
-                have.add(entry.sha256)
-                if service not in added:
-                    added.append(service)
+        if any(_upload(node, service, cert, description) for cert in certs):
+            added.append(service)
         if service in added:
             node.mark_restart_pending(product.trust_restarts.get(service, ()))
     node.save()
