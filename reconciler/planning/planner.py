@@ -19,7 +19,7 @@ from reconciler.checks.fleet import FleetView, NodeView
 from reconciler.kinds import NodeKind
 from reconciler.model import Code, Finding, LiveNode, Plan, Severity
 from reconciler.model.layout import csr_path
-from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain
+from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.planning.graph import (
     RESTART_KINDS,
     Draft,
@@ -179,8 +179,10 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView) -> CertFacts | None:
     sc = view.node.spec.server_certificate
     if sc is None:
         return None
-    pending = lv.pending_csr or _committed_csr(ctx, view)
+    committed = _committed_csr(ctx, view)
+    pending = lv.pending_csr or committed
     renew = sc.renew_before or ctx.fleet.desired.fleet.policy.renew_before
+    answered = bool(committed and lv.installed and key_matches(lv.installed, committed))
     return CertFacts(
         node=view.name,
         file=sc.file,
@@ -195,6 +197,10 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView) -> CertFacts | None:
         renew_before=renew,
         now=ctx.now,
         issuer=view.issuer,
+        # VOS: the pending CSR cannot be read, so a new one might replace it unseen.
+        pending_unreadable=view.kind.committed_csr_stands_for_pending,
+        replace_pending=sc.replace_pending_csr,
+        csr_answered=answered,
     )
 
 
