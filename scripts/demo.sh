@@ -50,7 +50,21 @@ step "2. certops drift: renewal is due on every node (exit 2 = drift)"
 expect 2 certops drift "$ds" "${inv[@]}"
 
 step "3. certops apply: generate a CSR on each node with the desired SANs (Cisco's step B)"
+# Unified CM cannot show a pending CSR, and a new one would silently replace it, so certops
+# asks first (csr.pending_unknown). The lab's cucm-pub has none: allow it for this apply only.
+csr_flag() {  # csr_flag on|off: server_certificate.replace_pending_csr in cucm-pub's file
+  python - "$ds/nodes/cucm-pub.yaml" "$1" <<'PY'
+import sys
+path, on = sys.argv[1], sys.argv[2] == "on"
+text = open(path).read().replace("  replace_pending_csr: true\n", "")
+if on:
+    text = text.replace("server_certificate:", "server_certificate:\n  replace_pending_csr: true", 1)
+open(path, "w").write(text)
+PY
+}
+csr_flag on
 expect 0 certops apply "$ds" "${inv[@]}" --auto-approve --poll-interval 0.2
+csr_flag off
 ls "$ds/csrs"
 
 step "4. certops lab sign: the NEW CA signs each CSR (full chain, as CAs deliver it)"

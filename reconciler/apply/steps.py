@@ -108,13 +108,16 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
     ca = _ca(ctx, action.certificate.sha256)
     if ca.sha256 in sha_set(ctx, await driver.read_store(action.store)):
         return "already present"
-    await driver.trust_add(action.store, [ca.pem])
+    # The store is read back after every upload: a node may skip or replace a CA (CUCM's
+    # same-name rule), and the driver's report says which.
+    outcome = await driver.trust_add(action.store, [ca.pem])
     _record_restart_owed(ctx, action)
     if ca.sha256 not in sha_set(ctx, await driver.read_store(action.store)):
         raise StepFailed(
             f"{action.store} of {action.node} does not list '{ca.subject}' after the upload"
+            + (f": {outcome}" if outcome else "")
         )
-    return f"added '{ca.subject}' to {action.store}"
+    return outcome or f"added '{ca.subject}' to {action.store}"
 
 
 def _record_restart_owed(ctx: StepContext, action: Action) -> None:
@@ -153,33 +156,43 @@ def _cannot(action: Action, verb: str) -> StepFailed:
 
 
 async def service_restart(ctx: StepContext, action: Action) -> str:
+    """Restart the services; the driver judges each restart by the node's own answer (SOAP
+    status Started, the CLI's ``[STARTED]``) and raises when one fails or never starts.
+
+    After an identity install the TLS handshake must then show the planned certificate.
+    Otherwise wait (bounded) until the API answers again: Cisco Tomcat carries it. Either
+    way the restarts the trust uploads owed are then recorded as done.
+    """
     driver = ctx.drivers[action.node]
     if not isinstance(driver, ServiceRestarter):
         raise _cannot(action, "restart services")
     await driver.restart_services(action.services)
+    done = f"restarted {', '.join(action.services)}"
     install = _install_of(ctx, action.node)
     want = _planned_sha(ctx, action.node)
     if install is not None and install.id in action.depends_on and want:
         await _wait_served(ctx, action.node, want)
         _restart_confirmed(ctx, action)
-        return f"restarted {', '.join(action.services)}; serving the new certificate"
-    # Tomcat carries the API itself: wait until the node answers and no longer reports these
-    # services as waiting for a restart.
+        return f"{done}; serving the new certificate"
+    await _wait_answering(ctx, action, done)
+    _restart_confirmed(ctx, action)
+    return done
+
+
+async def _wait_answering(ctx: StepContext, action: Action, done: str) -> None:
+    """Wait (bounded) until the node's API answers a read again."""
+    driver = ctx.drivers[action.node]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.timing.up_timeout
-    late: list[str] = list(action.services)
-    while loop.time() < deadline:
+    while True:
         try:
-            live = await driver.read()
+            await driver.read()
+            return
         except TemporaryError:
-            live = None
-        if live is not None:
-            late = sorted(set(action.services) & set(live.services_pending))
-            if not late:
-                _restart_confirmed(ctx, action)
-                return f"restarted {', '.join(action.services)}"
+            if loop.time() > deadline:
+                raise StepFailed(f"{done}, but {action.node}'s API does not answer "
+                                 f"{ctx.timing.up_timeout:.0f}s later") from None
         await asyncio.sleep(ctx.timing.poll)
-    raise StepFailed(f"{action.node} still reports a restart pending for {', '.join(late)}")
 
 
 def _restart_confirmed(ctx: StepContext, action: Action) -> None:

@@ -19,6 +19,7 @@ from reconciler.drivers.errors import (
     NotFound,
     PermanentError,
     TemporaryError,
+    Unparseable,
     Unreachable,
 )
 from reconciler.drivers.fleet import Inventory, load_inventory, make_drivers, read_all
@@ -43,6 +44,7 @@ __all__ = [
     "ServiceRestarter",
     "TemporaryError",
     "TrustRemover",
+    "Unparseable",
     "Unreachable",
     "handshake_certificate",
     "load_inventory",

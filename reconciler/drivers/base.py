@@ -37,6 +37,9 @@ class Endpoint:
     proxy: str | None = field(default=None, repr=False)  # proxy URL (may hold credentials)
     connect_timeout: float | None = None
     read_timeout: float | None = None
+    # VOS: the application user for SOAP service control (``username`` is the OS admin).
+    app_username: str | None = None
+    app_password: str | None = None
 
     @property
     def host(self) -> str:
@@ -63,7 +66,8 @@ class Driver(Protocol):
 
     async def read(self) -> LiveNode: ...
     async def read_store(self, store: str) -> tuple[str, ...]: ...
-    async def trust_add(self, store: str, pems: Sequence[str]) -> None: ...
+    # Returns what the node did, when the driver reads it back (e.g. CUCM: replaced/skipped).
+    async def trust_add(self, store: str, pems: Sequence[str]) -> str | None: ...
     async def csr_generate(
         self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
     ) -> str: ...

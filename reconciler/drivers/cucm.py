@@ -19,13 +19,23 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
+import httpx
+
 from reconciler.drivers.base import (
     Endpoint,
     gather_or_cancel,
     handshake_certificate,
     session_certificate,
 )
-from reconciler.drivers.errors import BadResponse, NotFound, PermanentError, TemporaryError
+from reconciler.drivers.cucm_snapshot import ShapeError, Snapshot, parse_snapshot, upload_outcome
+from reconciler.drivers.errors import (
+    AuthError,
+    BadResponse,
+    NotFound,
+    PermanentError,
+    TemporaryError,
+    Unparseable,
+)
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import split_pems
 from reconciler.drivers.seams import CliRunner, Probe
@@ -34,10 +44,11 @@ from reconciler.model import CsrSubjectSpec, LiveNode
 
 BASE = "/platformcom/api/v1/certmgr/config"
 API: dict[str, tuple[str, str]] = {
-    "snapshot": ("GET", BASE + "/snapshot/server"),  # [3P] schema undocumented
-    "trust.list": ("GET", BASE + "/trust/certificate"),  # [3P] ?service=tomcat
+    # [3P, validated live]: identities[].certificate, trusts[].certificate_data[].certificate
+    "snapshot": ("GET", BASE + "/snapshot/server"),
+    "trust.list": ("GET", BASE + "/trust/certificate"),  # [3P] ?service=tomcat; fallback only
     "trust.add": ("POST", BASE + "/trust/certificates"),  # [3P] service is a list
-    "identity.read": ("GET", BASE + "/identity/certificate"),  # [3P, weak] ?service=tomcat
+    "identity.read": ("GET", BASE + "/identity/certificate"),  # [3P, weak]; fallback only
     "csr.generate": ("POST", BASE + "/csr"),  # [3P]
     "identity.install": ("POST", BASE + "/identity/certificates"),  # [3P] leaf+chain
     "soap": ("POST", "/controlcenterservice2/services/ControlCenterServices"),  # [3P]
@@ -55,6 +66,8 @@ STORE_SERVICE = {
     "cup-xmpp-trust": "cup-xmpp",  # [U] (IM&P)
 }
 CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
+RATE_FAULT = "exceeded allowed rate"  # soapGetServiceStatus asks to slow down [3P]
+MAX_RATE_BACKOFF = 30.0  # seconds between status requests at most, after rate faults
 SOAP_NS = "http://schemas.cisco.com/ast/soap"
 SOAP_ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -62,6 +75,10 @@ SOAP_ENVELOPE = (
     f'xmlns:soap="{SOAP_NS}"><soapenv:Header/><soapenv:Body>{{body}}</soapenv:Body>'
     "</soapenv:Envelope>"
 )
+
+
+class RateLimited(TemporaryError):
+    """SOAP "Exceeded allowed rate": back off and ask again later [3P]."""
 
 
 def _entries(data: Any) -> list[dict[str, Any]] | None:
@@ -94,6 +111,8 @@ def _fault_text(root: ET.Element) -> str | None:
 class CucmDriver:
     """One node of a VOS product (Unified CM; the kinds that share its APIs)."""
 
+    SERVICE_LIST = ("SOAP", "soapGetServiceStatus")  # where the service list comes from
+
     def __init__(
         self,
         endpoint: Endpoint,
@@ -118,9 +137,17 @@ class CucmDriver:
         return await self.http.request(method, path, **kwargs)
 
     async def read(self) -> LiveNode:
+        """The node's identity, served certificate and trust stores: the inventory first,
+        the per-store list only for a store the inventory does not name.
+
+        No version and no "restart pending" come from the node (no public source shows
+        either field): a restart is pending when the installed identity is not the served
+        one, which the planner sees from the TLS handshake; trust uploads still waiting for
+        a restart are certops' own record, not the node's.
+        """
         self.http.peer_certificate = None
         try:
-            snap_resp = await self._call("snapshot")
+            snap = await self._snapshot()
         except NotFound:
             # Release 12.5: GUI and SSH only. Read what TLS shows; every change is manual.
             return LiveNode(
@@ -130,40 +157,34 @@ class CucmDriver:
                 version="<14 (no REST API)",
                 served_certificate=await self.served_certificate(),
             )
-        snap = self.http.json(snap_resp, *API["snapshot"])
-        if not isinstance(snap, dict):
-            raise BadResponse(
-                self.endpoint.name,
-                "the inventory is not a JSON object",
-                method="GET",
-                path=API["snapshot"][1],
-            )
         identity, *stores = await gather_or_cancel(
-            self._identity(snap), *(self._store(s) for s in self.stores)
+            self._identity(snap), *(self._store(s, snap) for s in self.stores)
         )
         served = session_certificate(self.http) or await self.served_certificate()
-
-        pending = snap.get("restartPending", [])  # [U] field name
-        if not isinstance(pending, list):
-            pending = []
         return LiveNode(
             name=self.endpoint.name,
             type=self.endpoint.type,
-            version=str(snap.get("version")) if snap.get("version") else None,
             server_certificate=identity,
             served_certificate=served,
             stores=dict(zip(self.stores, stores, strict=True)),
-            services_pending=tuple(sorted(str(s) for s in pending)),
             capabilities=tuple(sorted(self.capabilities)),
         )
 
-    async def _identity(self, snap: dict[str, Any]) -> str | None:
-        """The tomcat identity certificate: from the inventory when it holds the PEM."""
-        for item in snap.get("identity", []) if isinstance(snap.get("identity"), list) else []:
-            if isinstance(item, dict) and str(item.get("service", "")).lower() == "tomcat":
-                pems = split_pems(str(item.get("certificate", "")))
-                if pems:
-                    return pems[0]
+    async def _snapshot(self) -> Snapshot:
+        """The inventory, parsed; ``Unparseable`` naming the fields seen when its shape is
+        not the evidenced one."""
+        method, path = API["snapshot"]
+        data = self.http.json(await self.http.request(method, path), method, path)
+        try:
+            return parse_snapshot(data, {s: STORE_SERVICE[s] for s in self.stores})
+        except ShapeError as exc:
+            raise Unparseable(self.endpoint.name, str(exc), method=method, path=path,
+                              status=200) from None
+
+    async def _identity(self, snap: Snapshot) -> str | None:
+        """The tomcat identity certificate: from the inventory, else its own request."""
+        if snap.identity is not None:
+            return snap.identity
         method, path = API["identity.read"]
         try:
             response = await self.http.request(method, path, params={"service": "tomcat"})
@@ -177,14 +198,16 @@ class CucmDriver:
         """One trust store, one PEM per certificate (to check an upload took effect)."""
         if store not in self.stores:
             raise ValueError(f"unknown {self.endpoint.type} trust store {store!r}")
-        return await self._store(store)
+        return await self._store(store, await self._snapshot())
 
     async def installed_certificate(self) -> str | None:
         """The installed tomcat identity certificate (PEM)."""
-        snap = self.http.json(await self._call("snapshot"), *API["snapshot"])
-        return await self._identity(snap if isinstance(snap, dict) else {})
+        return await self._identity(await self._snapshot())
 
-    async def _store(self, store: str) -> tuple[str, ...]:
+    async def _store(self, store: str, snap: Snapshot) -> tuple[str, ...]:
+        """A trust store: from the inventory when it names the store, else its own list."""
+        if store in snap.stores:
+            return snap.stores[store]
         method, path = API["trust.list"]
         response = await self.http.request(method, path, params={"service": STORE_SERVICE[store]})
         entries = _entries(self.http.json(response, method, path))
@@ -198,12 +221,16 @@ class CucmDriver:
             )
         return tuple(p for e in entries for p in split_pems(str(e.get("certificate", ""))))
 
-    async def trust_add(self, store: str, pems: Sequence[str]) -> None:
+    async def trust_add(self, store: str, pems: Sequence[str]) -> str:
+        """Upload CA certificates, then read the store back and say what the node did: a CA
+        named like one already trusted **replaces** it when newer and is **skipped**
+        otherwise (CUCM 15 Security Guide [3P]), so "200 OK" does not mean "added"."""
         if store not in self.stores:
             raise ValueError(
                 f"unknown {self.endpoint.type} trust store {store!r}: one of "
                 f"{', '.join(self.stores)}"
             )
+        before = await self.read_store(store)
         await self._call(
             "trust.add",
             json={
@@ -212,6 +239,7 @@ class CucmDriver:
                 "description": "added by certops",
             },
         )
+        return upload_outcome(store, before, await self.read_store(store), pems)
 
     async def csr_generate(
         self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
@@ -259,7 +287,11 @@ class CucmDriver:
         return service not in CLI_ONLY
 
     async def restart_services(self, services: Sequence[str]) -> None:
-        """SOAP for what SOAP restarts, the SSH CLI for Tomcat and HAProxy; wait until Started."""
+        """Restart ``services``: SOAP for what SOAP restarts (then poll its status until
+        Started), the SSH CLI for Tomcat and HAProxy (``[STARTED]``). Every name is checked
+        against the node's own service list first: SOAP reports an unknown name as
+        "Stopped", not as a fault [3P], so a typo would otherwise look like a dead service."""
+        await self._check_known(services)
         soap = [s for s in services if self._over_soap(s)]
         if soap:
             await self._soap("soapDoControlServices", soap, control="Restart")
@@ -269,21 +301,41 @@ class CucmDriver:
         if soap:
             await self._wait_started(soap)
 
+    async def service_list(self) -> dict[str, str]:
+        """Every service of the node and its status: ``soapGetServiceStatus`` with no names
+        (the documented "all services" form [3P]); the CLI's list where SOAP is not used."""
+        loop = asyncio.get_running_loop()
+        return await self._status_with_backoff((), loop.time() + self.restart_timeout)
+
+    async def _check_known(self, services: Sequence[str]) -> None:
+        known = await self.service_list()
+        unknown = [s for s in services if s not in known]
+        if unknown:
+            method, path = self.SERVICE_LIST
+            raise PermanentError(
+                self.endpoint.name,
+                f"not in the node's service list, nothing restarted: {', '.join(unknown)} "
+                f"(it has {', '.join(sorted(known)) or 'none'})",
+                method=method, path=path,
+                hint="check the service names in the kind's restart table",
+            )
+
     async def _soap(
         self, op: str, services: Sequence[str], control: str | None = None
     ) -> ET.Element:
+        """One ControlCenterServices call. No ``NodeName``: public clients found it
+        unreliable [3P], and without it the node acts on itself."""
         items = "".join(f"<soap:item>{escape(s)}</soap:item>" for s in services)
         if control:
-            node_name = escape(self.endpoint.tls_server_name or self.endpoint.host)
             body = (
-                f"<soap:{op}><soap:ControlServiceRequest><soap:NodeName>{node_name}"
-                f"</soap:NodeName><soap:ControlType>{control}</soap:ControlType>"
-                f"<soap:ServiceList>{items}</soap:ServiceList></soap:ControlServiceRequest>"
-                f"</soap:{op}>"
+                f"<soap:{op}><soap:ControlServiceRequest><soap:ControlType>{control}"
+                f"</soap:ControlType><soap:ServiceList>{items}</soap:ServiceList>"
+                f"</soap:ControlServiceRequest></soap:{op}>"
             )
         else:
             body = f"<soap:{op}><soap:ServiceStatus>{items}</soap:ServiceStatus></soap:{op}>"
         method, path = API["soap"]
+        account = self._app_account(op)
         try:
             # A SOAP fault comes with status 500: read it to say what the node refused.
             response = await self.http.request(
@@ -291,9 +343,17 @@ class CucmDriver:
                 path,
                 retry=control is None,
                 expect=(200, 500),
+                auth=account,
                 content=SOAP_ENVELOPE.format(body=body).encode(),
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": op},
             )
+        except AuthError as exc:
+            raise AuthError(
+                self.endpoint.name, f"SOAP {op} refused: {exc.detail}", method=method,
+                path=path, status=exc.status,
+                hint="check the application user named in app_credentials (SOAP service "
+                "control does not take the OS administrator)",
+            ) from None
         except PermanentError as exc:
             raise PermanentError(
                 self.endpoint.name,
@@ -302,18 +362,40 @@ class CucmDriver:
                 path=path,
                 status=exc.status,
             ) from None
+        return self._soap_root(op, response)
+
+    def _soap_root(self, op: str, response: httpx.Response) -> ET.Element:
+        """The answer's XML; a fault is an error (``RateLimited`` for the rate fault)."""
+        method, path = API["soap"]
         where: dict[str, Any] = {"method": method, "path": path, "status": response.status_code}
         try:
             root = ET.fromstring(response.content)
         except ET.ParseError:
             raise BadResponse(self.endpoint.name, f"SOAP {op} answered no XML", **where) from None
         if (fault := _fault_text(root)) is not None:
+            if RATE_FAULT in fault.lower():
+                raise RateLimited(self.endpoint.name, f"SOAP {op}: {fault}", **where)
             raise PermanentError(self.endpoint.name, f"SOAP {op} refused: {fault}", **where)
         if response.status_code != 200:
             raise BadResponse(self.endpoint.name, f"SOAP {op} failed without a SOAP fault", **where)
         return root
 
+    def _app_account(self, op: str) -> tuple[str, str]:
+        """The application user, which ControlCenterServices takes (the REST API and the SSH
+        CLI take the OS administrator) [3P]; never the OS administrator's password."""
+        ep = self.endpoint
+        if not ep.app_username or not ep.app_password:
+            method, path = API["soap"]
+            raise AuthError(
+                ep.name, f"SOAP {op} needs the application user, not the OS administrator",
+                method=method, path=path,
+                hint="set the environment variables that app_credentials names in the node "
+                "file (or pass an --inventory with app_username and app_password)",
+            )
+        return ep.app_username, ep.app_password
+
     async def service_status(self, services: Sequence[str]) -> dict[str, str]:
+        """Service name -> status (``Started``, ``Stopped``...); no names: every service."""
         root = await self._soap("soapGetServiceStatus", services)
         out: dict[str, str] = {}
         for item in root.iter():
@@ -330,31 +412,50 @@ class CucmDriver:
                 out[name] = status
         return out
 
+    async def _status_with_backoff(self, services: Sequence[str],
+                                   deadline: float) -> dict[str, str]:
+        """``service_status``, waiting out "Exceeded allowed rate" faults (doubling the wait
+        up to ``MAX_RATE_BACKOFF``) until ``deadline``: the node asks to slow down [3P]."""
+        loop = asyncio.get_running_loop()
+        wait = max(self.poll_seconds, 0.01)
+        while True:
+            try:
+                return await self.service_status(services)
+            except RateLimited:
+                if loop.time() + wait > deadline:
+                    raise
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, MAX_RATE_BACKOFF)
+
     async def _wait_started(self, services: Sequence[str]) -> None:
+        """Poll until every service is Started; past ``restart_timeout`` a clear error."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.restart_timeout
         status: dict[str, str] = {}
         while True:
             try:
-                status = await self.service_status(services)
+                status = await self._status_with_backoff(services, deadline)
             except TemporaryError:
                 # The SOAP service lives in Tomcat: while it restarts, the node does not answer.
                 status = {}
             if all(status.get(s) == "Started" for s in services):
                 return
             if loop.time() > deadline:
-                late = ", ".join(s for s in services if status.get(s) != "Started")
+                late = ", ".join(f"{s} ({status.get(s, 'no answer')})" for s in services
+                                 if status.get(s) != "Started")
                 raise TemporaryError(
                     self.endpoint.name,
-                    f"services not Started after {self.restart_timeout:.0f}s: {late}",
+                    f"services not Started {self.restart_timeout:.0f}s after the restart: "
+                    f"{late}",
                 )
             await asyncio.sleep(self.poll_seconds)
 
     async def _ssh(self, command: str) -> str:
         """Run a platform CLI command through the CLI runner and judge its output."""
-        from reconciler.drivers.cucm_cli import cli_result
+        from reconciler.drivers.cucm_cli import cli_result, command_timeout
 
-        return cli_result(self.endpoint, command, await self.cli(command, self.restart_timeout))
+        timeout = min(command_timeout(command), self.restart_timeout)
+        return cli_result(self.endpoint, command, await self.cli(command, timeout))
 
     async def _ssh_session(self, command: str, timeout: float) -> str:
         """The default CLI runner: an SSH session to the node (``cucm_cli``)."""
@@ -384,5 +485,13 @@ class VosCliDriver(CucmDriver):
     Connection: ControlCenterServices there is [U]): every restart goes over the SSH CLI,
     ``utils service restart <name>``, which returns once the service has started."""
 
+    SERVICE_LIST = ("SSH", "utils service list")
+
     def _over_soap(self, service: str) -> bool:
         return False
+
+    async def service_list(self) -> dict[str, str]:
+        """Every service of the node and its status, from ``utils service list``."""
+        from reconciler.drivers.cucm_cli import parse_service_list
+
+        return parse_service_list(await self._ssh("utils service list"))

@@ -1,8 +1,16 @@
 """The CUCM platform CLI over SSH (asyncssh): the only way to restart Cisco Tomcat [C].
 
-The CLI is interactive: log in, wait for the ``admin:`` prompt, type the command, read until
-the prompt comes back. The host key is checked against the key the inventory names, or the
-user's ``~/.ssh/known_hosts``; certops never accepts an unknown host key silently.
+The conversation, as two independent public clients hold it [3P]: after login the CLI prints
+a banner ("Welcome to the Platform Command Line Interface") and may need a newline before it
+shows the ``admin:`` prompt (certops sends one after ``NUDGE_SECONDS`` of silence, up to
+``NUDGES`` times, and gives up after ``PROMPT_SECONDS``); output may carry terminal escape
+codes (stripped before anything is matched); a service restart prints progress and ends with
+``<service>[STARTED]`` or ``[FAILED]``, which alone judge it (not words like "error"). A
+command has its own timeout (``command_timeout``: a Tomcat restart takes 60–120 s [3P]), so
+a hung CLI is a clear error within minutes, never a silent 15-minute wait.
+
+The host key is checked against the key the inventory names, or the user's
+``~/.ssh/known_hosts``; certops never accepts an unknown host key silently.
 
 Failures map to the project's errors like HTTP ones: a host key that does not match and a
 refused login are permanent (retrying cannot help); no connection is ``Unreachable``.
@@ -26,6 +34,34 @@ from reconciler.drivers.errors import (
 PROMPT = "admin:"
 FAILED = ("failed", "error", "not found", "invalid", "executed command unsuccessfully")
 DEFAULT_PORT = 22
+BANNER = "Welcome to the Platform Command Line Interface"  # [3P]
+NUDGE_SECONDS = 3.0  # silence after which a newline is sent to wake the prompt [3P]
+NUDGES = 3
+PROMPT_SECONDS = 30.0  # from login to the first prompt, newlines included
+RESTART_SECONDS = 300.0  # one `utils service restart`: Tomcat takes 60-120 s [3P]
+COMMAND_SECONDS = 60.0  # any other command
+_RESTART = re.compile(r"^utils\s+service\s+restart\s+(?P<service>.+)$", re.IGNORECASE)
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-~]|\x1b[0-~]|\r")
+
+
+def strip_escapes(text: str) -> str:
+    """The text without terminal escape codes and carriage returns."""
+    return _ESCAPES.sub("", text)
+
+
+def command_timeout(command: str) -> float:
+    """How long one command may take before the CLI counts as hung."""
+    return RESTART_SECONDS if _RESTART.match(command.strip()) else COMMAND_SECONDS
+
+
+def parse_service_list(output: str) -> dict[str, str]:
+    """``utils service list``: ``<name>[<STATUS>]`` per line -> {name: status} [3P]."""
+    out: dict[str, str] = {}
+    for line in strip_escapes(output).splitlines():
+        found = re.match(r"^\s*(?P<name>[^\[\]]+?)\s*\[(?P<status>[A-Za-z ]+)\]", line)
+        if found:
+            out[found["name"]] = found["status"].strip().capitalize()
+    return out
 
 
 def known_hosts_line(endpoint: Endpoint) -> str:
@@ -36,14 +72,14 @@ def known_hosts_line(endpoint: Endpoint) -> str:
     return f"{host} {endpoint.ssh_host_key}\n"
 
 
-async def run_cli(endpoint: Endpoint, command: str, timeout: float = 900.0,
+async def run_cli(endpoint: Endpoint, command: str, timeout: float = RESTART_SECONDS,
                   connect_timeout: float = 30.0) -> str:
     """Run one CLI command at the ``admin:`` prompt; the output, or a DriverError."""
     output = await cli_output(endpoint, command, timeout, connect_timeout)
     return cli_result(endpoint, command, output)
 
 
-async def cli_output(endpoint: Endpoint, command: str, timeout: float = 900.0,
+async def cli_output(endpoint: Endpoint, command: str, timeout: float = RESTART_SECONDS,
                      connect_timeout: float = 30.0) -> str:
     """The SSH part of ``run_cli``: the command's raw output (not yet judged), or a
     DriverError when the session itself fails (login, host key, network, no prompt)."""
@@ -71,10 +107,10 @@ async def cli_output(endpoint: Endpoint, command: str, timeout: float = 900.0,
             connected = True
             process = await conn.create_process(term_type="vt100")
             try:
-                output = await asyncio.wait_for(_converse(process, command), timeout)
-            except TimeoutError:  # (an OSError too: told apart from a connect timeout here)
-                raise TemporaryError(endpoint.name, f"SSH CLI: no prompt after {timeout:.0f}s",
-                                     **where) from None
+                output = await _converse(process, command, timeout)
+            except CliHung as exc:
+                raise TemporaryError(endpoint.name, f"SSH CLI hung: {exc}", **where,
+                                     hint="log in to the node's CLI by hand and look") from None
             process.close()
     except asyncssh.PermissionDenied:
         raise AuthError(endpoint.name, "SSH CLI: the login was refused", **where,
@@ -102,14 +138,29 @@ async def cli_output(endpoint: Endpoint, command: str, timeout: float = 900.0,
 
 
 def cli_result(endpoint: Endpoint, command: str, output: str) -> str:
-    """The output of a command that succeeded; PermanentError when the CLI refused it."""
-    lowered = output.lower()
+    """The output of a command that succeeded; PermanentError when the CLI refused it.
+
+    A restart is judged by its markers only: ``<service>[STARTED]`` is success,
+    ``[FAILED]`` or no ``[STARTED]`` is failure. Other commands fail on the CLI's refusal
+    words ("Executed command unsuccessfully", "Invalid ...")."""
+    text = strip_escapes(output)
+    restart = _RESTART.match(" ".join(command.split()))
+    if restart:
+        service = re.escape(restart["service"].strip())
+        if re.search(service + r"\s*\[STARTED\]", text, re.IGNORECASE) and not re.search(
+                r"\[FAILED\]", text, re.IGNORECASE):
+            return text
+        why = "[FAILED]" if "[failed]" in text.lower() else "no [STARTED]"
+        raise PermanentError(endpoint.name,
+                             f"SSH CLI: {why}: {' '.join(text.split())[-200:]}",
+                             method="SSH", path=command)
+    lowered = text.lower()
     # "success" as a word start only: "Executed command unsuccessfully" is a refusal.
     if any(word in lowered for word in FAILED) and not re.search(r"\bsuccess", lowered):
         raise PermanentError(endpoint.name,
-                             f"SSH CLI refused: {' '.join(output.split())[:200]}",
+                             f"SSH CLI refused: {' '.join(text.split())[:200]}",
                              method="SSH", path=command)
-    return output
+    return text
 
 
 async def _key_matches(asyncssh: Any, endpoint: Endpoint, timeout: float) -> bool:
@@ -126,17 +177,49 @@ async def _key_matches(asyncssh: Any, endpoint: Endpoint, timeout: float) -> boo
     return bool(presented == (endpoint.ssh_host_key or "").split()[:2])
 
 
-async def _converse(process: object, command: str) -> str:
-    await _read_until_prompt(process)
-    process.stdin.write(command + "\n")  # type: ignore[attr-defined]
-    return await _read_until_prompt(process)
+async def _converse(process: Any, command: str, timeout: float) -> str:
+    """Log-in to prompt (``PROMPT_SECONDS``), then the command to the next prompt
+    (``timeout``); the command's output with escape codes stripped."""
+    try:
+        await asyncio.wait_for(wait_for_prompt(process), PROMPT_SECONDS)
+    except TimeoutError:
+        raise CliHung(f"no {PROMPT} prompt {PROMPT_SECONDS:.0f}s after login "
+                      f"(sent {NUDGES} newlines)") from None
+    process.stdin.write(command + "\n")
+    try:
+        return await asyncio.wait_for(_read_until_prompt(process), timeout)
+    except TimeoutError:
+        raise CliHung(f"no {PROMPT} prompt {timeout:.0f}s after the command") from None
 
 
-async def _read_until_prompt(process: object) -> str:
+class CliHung(Exception):
+    """The CLI stopped answering (the message says where); not a network failure."""
+
+
+async def wait_for_prompt(process: Any) -> str:
+    """Read the banner until the prompt; after ``NUDGE_SECONDS`` of silence send a newline
+    (the CLI may need one to show its prompt [3P]), at most ``NUDGES`` times."""
     buf = ""
-    while not buf.rstrip().endswith(PROMPT):
-        chunk = await process.stdout.read(4096)  # type: ignore[attr-defined]
+    nudges = 0
+    while not strip_escapes(buf).rstrip().endswith(PROMPT):
+        try:
+            chunk = await asyncio.wait_for(process.stdout.read(4096), NUDGE_SECONDS)
+        except TimeoutError:
+            if nudges < NUDGES:
+                nudges += 1
+                process.stdin.write("\n")
+            continue
         if not chunk:
             raise EOFError("the CLI closed the session")
         buf += chunk
-    return buf.rstrip()[: -len(PROMPT)]
+    return strip_escapes(buf)
+
+
+async def _read_until_prompt(process: Any) -> str:
+    buf = ""
+    while not strip_escapes(buf).rstrip().endswith(PROMPT):
+        chunk = await process.stdout.read(4096)
+        if not chunk:
+            raise EOFError("the CLI closed the session")
+        buf += chunk
+    return strip_escapes(buf).rstrip()[: -len(PROMPT)]

@@ -69,5 +69,10 @@ class BadResponse(PermanentError):
     """The node answered, but not with what its API documents (garbage, wrong shape)."""
 
 
+class Unparseable(BadResponse):
+    """The node answered JSON of a shape certops does not know (``live.unparseable``): the
+    message names the fields it saw, so that a real node's shape can be added."""
+
+
 class ConfigError(CertopsError):
     """A node cannot be contacted as configured (missing credentials variable, bad URL)."""

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.drivers.base import Driver, Endpoint, gather_or_cancel
-from reconciler.drivers.errors import ConfigError, DriverError
+from reconciler.drivers.errors import ConfigError, DriverError, Unparseable
 from reconciler.drivers.http import (
     HttpSettings,
     NodeHttp,
@@ -26,7 +26,8 @@ from reconciler.drivers.http import (
 )
 from reconciler.drivers.registry import driver_builder
 from reconciler.drivers.seams import NETWORK, DriverFactory
-from reconciler.model import Desired, DesiredNode, LiveNode, PemFile
+from reconciler.kinds.vos import VosNodeSpec
+from reconciler.model import CredentialsSpec, Desired, DesiredNode, LiveNode, PemFile
 from reconciler.model.layout import CAS_DIR
 
 
@@ -40,6 +41,8 @@ class InventoryEntry:
     ssh_host_key: str | None = None
     tls_server_name: str | None = None
     links: tuple[str, ...] = ()
+    app_username: str | None = None  # VOS: the application user (SOAP); username: OS admin
+    app_password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Inventory:
 
 def load_inventory(path: Path) -> Inventory:
     """Read an inventory file (the lab writes one): ``ca_bundle`` (or a ``ca_bundles`` list),
-    and ``nodes: {name: {api, username, password, tls_server_name, ssh, ssh_host_key}}``."""
+    and ``nodes: {name: {api, username, password, tls_server_name, ssh, ssh_host_key,
+    app_username, app_password}}`` (the last two: a VOS node's application user, for SOAP)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -78,6 +82,8 @@ def load_inventory(path: Path) -> Inventory:
             ssh_host_key=_opt_str(entry.get("ssh_host_key")),
             tls_server_name=_opt_str(entry.get("tls_server_name")),
             links=tuple(str(x) for x in entry.get("links") or ()),
+            app_username=_opt_str(entry.get("app_username")),
+            app_password=_opt_str(entry.get("app_password")),
         )
     cas: list[bytes] = []
     bundles = list(data.get("ca_bundles", []) or [])
@@ -104,19 +110,20 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
     proxy and timeouts; an inventory entry (the lab's) overrides the URL, name and SSH."""
     spec = node.spec
     inv = inventory.nodes.get(spec.name)
-    username = password = None
-    if spec.credentials is not None:
-        username = env.get(spec.credentials.username_env)
-        password = env.get(spec.credentials.password_env)
-    if inv is not None:
-        username = username or inv.username
-        password = password or inv.password
+    username, password = _pair(spec.credentials, env, inv.username if inv else None,
+                               inv.password if inv else None)
     if not username or not password:
         names = (f"{spec.credentials.username_env} and {spec.credentials.password_env}"
                  if spec.credentials
                  else "credentials (username_env/password_env in the node file)")
         raise ConfigError(f"{node.file}: {spec.name}: set {names} in the environment "
                           "(or pass an --inventory that holds them)")
+    # The application user (VOS) is needed by SOAP service control only, so plan and drift
+    # run without it (their CI jobs hold read-only secrets); the driver refuses a SOAP call
+    # without it, naming app_credentials, and never falls back to the OS administrator.
+    app = spec.app_credentials if isinstance(spec, VosNodeSpec) else None
+    app_user, app_password = _pair(app, env, inv.app_username if inv else None,
+                                   inv.app_password if inv else None)
     conn = spec.connection
     api = (inv.api if inv else spec.api).rstrip("/")
     return Endpoint(
@@ -128,6 +135,7 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
         api_ca_pems=_ca_file(node, files), api_pins=conn.api_pins,
         proxy=proxy_for(api, env) if conn.proxy == "environment" else None,
         connect_timeout=conn.connect_timeout, read_timeout=conn.read_timeout,
+        app_username=app_user, app_password=app_password,
     )
 
 
@@ -156,6 +164,14 @@ def proxy_for(api: str, env: Mapping[str, str]) -> str | None:
     return next((env[n] for n in names if env.get(n)), None)
 
 
+def _pair(names: CredentialsSpec | None, env: Mapping[str, str], inv_user: str | None,
+          inv_password: str | None) -> tuple[str | None, str | None]:
+    """A username and password: the environment variables named, else the inventory's."""
+    user = env.get(names.username_env) if names else None
+    password = env.get(names.password_env) if names else None
+    return user or inv_user, password or inv_password
+
+
 def endpoint_from_inventory(name: str, inventory: Inventory, *,
                             tls_verify: bool = True) -> Endpoint:
     """An Endpoint straight from an inventory entry (the lab's ``inventory.yaml``), without a
@@ -171,6 +187,7 @@ def endpoint_from_inventory(name: str, inventory: Inventory, *,
         name=name, type=inv.type, api=inv.api.rstrip("/"), username=inv.username,
         password=inv.password, tls_verify=tls_verify, ssh_port=inv.ssh_port,
         ssh_host_key=inv.ssh_host_key, tls_server_name=inv.tls_server_name,
+        app_username=inv.app_username, app_password=inv.app_password,
     )
 
 
@@ -245,7 +262,8 @@ async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16) -> dict
                 return name, await driver.read()
             except DriverError as exc:
                 return name, LiveNode(name=name, type=driver.endpoint.type,
-                                      error=str(exc).removeprefix(f"{name}: "))
+                                      error=str(exc).removeprefix(f"{name}: "),
+                                      unparseable=isinstance(exc, Unparseable))
 
     # Anything but a DriverError is a bug: it propagates, and the other reads are cancelled.
     results = await gather_or_cancel(*(one(n, d) for n, d in sorted(drivers.items())))

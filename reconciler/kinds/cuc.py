@@ -50,8 +50,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from reconciler.kinds.vos import COMMON_STORE_LABELS, COMMON_TRUST_RESTARTS, vos_kind
-from reconciler.model import MultiStoreSpec, TrustStoreSpec
+from reconciler.kinds.vos import (
+    COMMON_STORE_LABELS,
+    COMMON_TRUST_RESTARTS,
+    VosNodeSpec,
+    vos_kind,
+)
+from reconciler.model import TrustStoreSpec
 
 CucStore = Literal["tomcat-trust", "callmanager-trust", "ipsec-trust"]
 
@@ -65,7 +70,7 @@ JETTY = "Connection Jetty"  # [C]
 API_STORES = frozenset({"tomcat-trust"})
 
 
-class CucNodeSpec(MultiStoreSpec):
+class CucNodeSpec(VosNodeSpec):
     """A Unity Connection node (release 14+ for the REST API): one trust store per service."""
 
     STORES: ClassVar[tuple[str, ...]] = ("tomcat-trust", "callmanager-trust", "ipsec-trust")

@@ -13,13 +13,18 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from reconciler.kinds.vos import COMMON_STORE_LABELS, COMMON_TRUST_RESTARTS, vos_kind
-from reconciler.model import MultiStoreSpec, TrustStoreSpec
+from reconciler.kinds.vos import (
+    COMMON_STORE_LABELS,
+    COMMON_TRUST_RESTARTS,
+    VosNodeSpec,
+    vos_kind,
+)
+from reconciler.model import TrustStoreSpec
 
 CucmStore = Literal["tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"]
 
 
-class CucmNodeSpec(MultiStoreSpec):
+class CucmNodeSpec(VosNodeSpec):
     """A Unified CM node (release 14+ for the REST API): one trust store per service."""
 
     STORES: ClassVar[tuple[str, ...]] = (

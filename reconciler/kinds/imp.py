@@ -49,8 +49,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from reconciler.kinds.vos import COMMON_STORE_LABELS, COMMON_TRUST_RESTARTS, vos_kind
-from reconciler.model import MultiStoreSpec, TrustStoreSpec
+from reconciler.kinds.vos import (
+    COMMON_STORE_LABELS,
+    COMMON_TRUST_RESTARTS,
+    VosNodeSpec,
+    vos_kind,
+)
+from reconciler.model import TrustStoreSpec
 
 ImpStore = Literal["tomcat-trust", "cup-trust", "cup-xmpp-trust", "ipsec-trust"]
 
@@ -63,7 +68,7 @@ SIP_PROXY = "Cisco SIP Proxy"  # [C] the service; [U] its exact CLI name
 API_STORES = frozenset({"tomcat-trust"})
 
 
-class ImpNodeSpec(MultiStoreSpec):
+class ImpNodeSpec(VosNodeSpec):
     """An IM and Presence node (release 14+ for the REST API): one trust store per service."""
 
     STORES: ClassVar[tuple[str, ...]] = (

@@ -12,8 +12,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pydantic import Field
+
 from reconciler.kinds.base import Profile, Restart
-from reconciler.model import NodeSpecBase
+from reconciler.model import CredentialsSpec, MultiStoreSpec, NodeSpecBase
+
+
+class VosNodeSpec(MultiStoreSpec):
+    """A node of a VOS product: per-service trust stores and **two accounts**.
+
+    ``credentials`` name the platform (OS) administrator, which the Certificate Management
+    REST API and the SSH CLI take; ``app_credentials`` name the application user (the CCM
+    administrator or an AXL-enabled user), which the ControlCenterServices SOAP API takes
+    [3P: two independent projects; device-apis.md, "Two accounts"]. certops never sends one
+    account's password to the other's API.
+    """
+
+    app_credentials: CredentialsSpec | None = Field(
+        None,
+        description="Environment variables holding the application user (CCM administrator) "
+        "for SOAP service control; `credentials` hold the platform (OS) administrator for the "
+        "REST API and the SSH CLI. Needed where services restart over SOAP (Unified CM).",
+    )
 
 # The GUI/CLI names of the trust stores every VOS product has (the "Certificate Purpose").
 COMMON_STORE_LABELS = {"tomcat-trust": "tomcat-trust", "ipsec-trust": "ipsec-trust"}

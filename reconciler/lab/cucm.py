@@ -12,8 +12,9 @@ matching trust store, 500 on a stale CSR). The SOAP service control endpoint is 
 ``soap``; the SSH CLI in ``ssh``. A node of release 12.5 answers 404 on ``/platformcom``.
 
 A trust change flags the services of ``TRUST_RESTARTS`` as restart pending until they
-restart; an identity install flags ``identity_restarts``. [U]: the inventory schema, the
-``restartPending`` field, the status codes 201/200 and every error text.
+restart; an identity install flags ``identity_restarts``: the lab's own record, shown on its
+control API only (``certops lab status``), never in the REST answers. [U]: every inventory
+key but the PEM ones, the status codes 201/200 and every error text.
 """
 
 from __future__ import annotations
@@ -153,16 +154,21 @@ def _identity_item(node: Node, service: str) -> dict[str, Any] | None:
 
 
 async def snapshot(product: VosProduct, node: Node, request: Request) -> Response:
-    identity = [i for s in product.services if (i := _identity_item(node, s)) is not None]
-    trust = [
-        {"service": store_name(s),
-         "certificates": [_item(e, s, with_pem=False) for e in _store(node, s)]}
-        for s in product.services
-    ]
-    return JSONResponse({
-        "hostname": node.state.fqdn, "version": node.state.version, "identity": identity,
-        "trust": trust, "restartPending": list(node.state.restart_pending),
-    })
+    """The inventory in the evidenced shape: ``identities[].certificate`` and
+    ``trusts[].certificate_data[].certificate`` hold PEM [3P, validated live]. The other
+    keys of an entry (``service``, ``subject``...) are [U] lookalikes. No version and no
+    restart-pending field: nobody has seen one on a real node (the lab's own restart state
+    is on its control API). A node with ``snapshot_shape: identities`` leaves ``trusts``
+    out, so that clients must read each store on its own."""
+    identities = [i for s in product.services if (i := _identity_item(node, s)) is not None]
+    body: dict[str, Any] = {"identities": identities}
+    if node.state.snapshot_shape == "full":
+        body["trusts"] = [
+            {"service": store_name(s),
+             "certificate_data": [_item(e, s) for e in _store(node, s)]}
+            for s in product.services
+        ]
+    return JSONResponse(body)
 
 
 async def list_trust(product: VosProduct, node: Node, request: Request) -> Response:
@@ -173,6 +179,25 @@ async def list_trust(product: VosProduct, node: Node, request: Request) -> Respo
     if node.state.trust_list_shape == "list":
         return JSONResponse(items)
     return JSONResponse({"certificates": items})
+
+
+def _upload(node: Node, service: str, cert: x509.Certificate, description: str) -> bool:
+    """One CA into one store, with CUCM's same-name rule (CUCM 15 Security Guide [3P]): a
+    CA named like one already trusted replaces it when newer and is skipped otherwise
+    [U: "newer" read as a later notBefore; the subject as the name]. True: the store changed.
+    """
+    store = node.state.trust.setdefault(service, [])
+    entry = entry_of(cert, description)
+    if any(e.sha256 == entry.sha256 for e in _store(node, service)):
+        return False
+    same = next((e for e in _store(node, service) if e.subject == entry.subject), None)
+    if same is not None:
+        old = load_certs(same.pem)[0]
+        if cert.not_valid_before_utc <= old.not_valid_before_utc or same not in store:
+            return False  # skipped: an older (or built-in) CA of that name stays
+        store.remove(same)
+    store.append(entry)
+    return True
 
 
 async def add_trust(product: VosProduct, node: Node, request: Request) -> Response:
@@ -192,15 +217,8 @@ async def add_trust(product: VosProduct, node: Node, request: Request) -> Respon
     description = str(body.get("description", ""))
     added: list[str] = []
     for service in (s.lower() for s in services):
-        store = node.state.trust.setdefault(service, [])
-        have = {e.sha256 for e in _store(node, service)}
-        for cert in certs:
-            entry = entry_of(cert, description)
-            if entry.sha256 not in have:
-                store.append(entry)
-                have.add(entry.sha256)
-                if service not in added:
-                    added.append(service)
+        if any(_upload(node, service, cert, description) for cert in certs):
+            added.append(service)
         if service in added:
             node.mark_restart_pending(product.trust_restarts.get(service, ()))
     node.save()

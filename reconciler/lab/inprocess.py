@@ -169,7 +169,9 @@ class InProcessLab:
             name: InventoryEntry(api=f"https://{node.state.fqdn}", type=node.state.type,
                                  username=node.username, password=node.password,
                                  tls_server_name=node.state.fqdn,
-                                 links=tuple(node.state.links))
+                                 links=tuple(node.state.links),
+                                 app_username=node.app_username if node.state.is_vos else None,
+                                 app_password=node.app_password if node.state.is_vos else None)
             for name, node in self.nodes.items()
         }
         return Inventory(nodes=entries, ca_pems=(self.lab.paths.ca_bundle.read_bytes(),))

@@ -19,6 +19,9 @@ Format::
         api: https://127.0.0.1:PORT
         ssh: PORT
         ssh_host_key: ssh-ed25519 AAAA...   # the CLI's host key, to verify
+        username: admin                     # the platform (OS) administrator: REST, SSH
+        app_username: ccmadmin              # the application user: SOAP service control
+        app_password: app-...
         ...
 """
 
@@ -48,6 +51,9 @@ def inventory_of(lab: Lab) -> dict[str, Any]:
             "password": node.password, "version": node.state.version,
             "links": list(node.state.links),
         })
+        if node.state.is_vos:  # the application user, for SOAP (username: the OS admin)
+            entry.update({"app_username": node.app_username,
+                          "app_password": node.app_password})
         nodes[name] = entry
     return {
         "lab_dir": str(lab.paths.root.resolve()),

@@ -42,6 +42,7 @@ class Node:
     def __init__(
         self, state: NodeState, paths: LabPaths, pki: LabPki, builtins: list[TrustEntry],
         *, password: str, username: str = "admin", persist: bool = True,
+        app_username: str = "ccmadmin", app_password: str = "",
     ) -> None:
         self.state = state
         self.paths = paths
@@ -49,12 +50,16 @@ class Node:
         self.builtins = builtins
         self.username = username
         self.password = password
+        # VOS: the application user, the only account SOAP service control takes [3P].
+        self.app_username = app_username
+        self.app_password = app_password
         self.persist = persist
         self.faults = FaultHost(state.faults, self.save)
         self.listener: Listener | None = None
         self.down = False
         self.service_status: dict[str, str] = {}
         self.ssh_commands: list[str] = []
+        self.soap_status_times: list[float] = []  # for the SOAP rate limit
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -148,6 +153,8 @@ class Node:
             await self._go_down()
         self.service_status[service] = "Starting"
         await asyncio.sleep(self.state.restart_seconds)
+        while not web and self.faults.restart_hangs():  # a service that never starts
+            await asyncio.sleep(0.05)
         if web and "tomcat" in self.state.identities:
             self.state.served = self.state.identities["tomcat"].model_copy(deep=True)
         if service in self.state.restart_pending:

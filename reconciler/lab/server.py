@@ -162,7 +162,9 @@ class Lab:
             ):
                 state.faults.append(Fault(match="*", latency_ms=topo.defaults.latency_ms))
             node = Node(state, self.paths, pki, builtins,
-                        username=settings.username, password=settings.password)
+                        username=settings.username, password=settings.password,
+                        app_username=settings.app_username,
+                        app_password=settings.app_password)
             node.save()
             node.write_tls()
             self.nodes[spec.name] = node

@@ -1,5 +1,10 @@
 """Emulated CUCM platform CLI over SSH (asyncssh server), for restarts SOAP cannot do.
 
+The conversation public clients met [3P]: after login a banner ("Welcome to the Platform
+Command Line Interface") and **no prompt until the client sends a newline**; terminal escape
+codes around the prompt and on every output line; a restart prints progress lines and ends
+with ``<service>[STARTED]``. [U]: the exact escape codes and the other banner lines.
+
 Answers at an ``admin:`` prompt (interactive shell) or as a single exec command; the
 commands themselves (``utils service restart <service>``, ``utils service list``,
 ``show version active``) are ``platform_cli.run_command``, shared with the in-process
@@ -21,7 +26,9 @@ from reconciler.lab.node import Node
 from reconciler.lab.platform_cli import run_command
 from reconciler.lab.soap import ALL_SERVICES
 
-PROMPT = "admin:"
+PROMPT = "\x1b[1madmin:\x1b[0m "  # with escape codes, as a terminal CLI sends it
+BANNER = ("\x1b[?1h\x1b=\nCommand Line Interface is starting up, please wait ...\n\n"
+          "   Welcome to the Platform Command Line Interface\n\n")
 
 
 def load_or_create_host_key(path: Path) -> Any:
@@ -47,13 +54,26 @@ class _Server(asyncssh.SSHServer):
         return username == self.node.username and password == self.node.password
 
 
+def _escaped(write: Any) -> Any:
+    """A writer that marks every line with an erase-line escape code, as the CLI does [U]."""
+
+    def out(text: str) -> None:
+        write(text.replace("\n", "\x1b[K\r\n"))
+
+    return out
+
+
 async def _session(node: Node, services: Sequence[str], process: Any) -> None:
-    write = process.stdout.write
+    write = _escaped(process.stdout.write)
     try:
         if process.command:
             process.exit(await run_command(node, process.command, write, services))
             return
-        write(f"\nCommand Line Interface is starting up, please wait ...\n\n{PROMPT}")
+        write(BANNER)
+        if not await process.stdin.readline():  # the prompt waits for a newline [3P]
+            process.exit(0)
+            return
+        write(PROMPT)
         while True:
             line = await process.stdin.readline()
             if not line:

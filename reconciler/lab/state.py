@@ -27,6 +27,7 @@ from reconciler.lab.files import LabPaths, atomic_write
 LabNodeType = Literal["expressway-c", "expressway-e", "vcs", "cucm", "imp", "cuc"]
 EXPRESSWAY_TYPES: tuple[str, ...] = ("expressway-c", "expressway-e", "vcs")
 TrustShape = Literal["list", "wrapped"]
+SnapshotShape = Literal["full", "identities"]
 
 
 class Identity(BaseModel):
@@ -103,6 +104,9 @@ class NodeState(BaseModel):
     builtin_cas: int = 0
     restart_pending: list[str] = Field(default_factory=list)
     trust_list_shape: TrustShape = "wrapped"
+    snapshot_shape: SnapshotShape = "full"
+    soap_rate_limit: int = 0  # SOAP status requests allowed per window (0: no limit)
+    soap_rate_window: float = 60.0
     faults: list[Fault] = Field(default_factory=list)
     api_port: int = 0
     ssh_port: int = 0
@@ -113,17 +117,28 @@ class NodeState(BaseModel):
         return self.type not in EXPRESSWAY_TYPES
 
 
+def _app_password() -> str:
+    return "app-" + secrets.token_urlsafe(12)
+
+
 class LabSettings(BaseModel):
-    """Lab-wide settings kept in ``lab.json``: the lab-only admin credentials."""
+    """Lab-wide settings kept in ``lab.json``: the lab-only credentials. ``username`` is the
+    admin of every node (on VOS the platform (OS) administrator: REST API and SSH CLI);
+    ``app_username`` a VOS node's application user, the only account SOAP takes."""
 
     username: str = "admin"
     password: str
+    app_username: str = "ccmadmin"
+    app_password: str = Field(default_factory=_app_password)
 
 
 def load_settings(paths: LabPaths) -> LabSettings:
     """The lab's settings, created (with a random password) the first time."""
     if paths.settings.exists():
-        return LabSettings.model_validate_json(paths.settings.read_text())
+        settings = LabSettings.model_validate_json(paths.settings.read_text())
+        if "app_password" not in settings.model_fields_set:  # a lab from before: keep it
+            atomic_write(paths.settings, settings.model_dump_json(indent=2), private=True)
+        return settings
     settings = LabSettings(password="lab-" + secrets.token_urlsafe(12))
     atomic_write(paths.settings, settings.model_dump_json(indent=2), private=True)
     return settings

@@ -13,6 +13,7 @@ A topology YAML (read with ruamel.yaml)::
         certificate: {ca: old, days_left: 20, lifetime_days: 365, key: rsa2048}
         restart_seconds: 3
         trust_list_shape: wrapped     # VOS: list | wrapped
+        snapshot_shape: full          # VOS: full | identities (no trusts: read per store)
         faults: [{match: restart, status: 503, count: 1}]
 
 ``seed_node`` turns one entry into a fresh ``NodeState`` (keys, a server certificate from
@@ -35,6 +36,7 @@ from reconciler.lab.state import (
     Identity,
     LabNodeType,
     NodeState,
+    SnapshotShape,
     TrustShape,
     entry_of,
 )
@@ -66,6 +68,7 @@ class TopologyNode(BaseModel):
     certificate: CertSpec = Field(default_factory=CertSpec)
     restart_seconds: float | None = None
     trust_list_shape: TrustShape | None = None
+    snapshot_shape: SnapshotShape = "full"
     builtin_cas: int | None = None
     faults: list[Fault] = Field(default_factory=list)
 
@@ -176,4 +179,5 @@ def seed_node(spec: TopologyNode, defaults: TopologyDefaults, pki: LabPki) -> No
         trust={s: list(entries) if s in product.seeded_trust else [] for s in product.services},
         builtin_cas=spec.builtin_cas if spec.builtin_cas is not None else defaults.builtin_cas,
         trust_list_shape=spec.trust_list_shape or _shape(spec.name),
+        snapshot_shape=spec.snapshot_shape,
     )

@@ -7,8 +7,8 @@ ControlCenterServices endpoint (on IM&P and Unity Connection it is [U], so the l
 404 there and certops restarts through the CLI). Evidence: docs/device-evidence-vos.md; the
 restart tables are the kinds' (``reconciler.kinds.imp``, ``.cuc``), where every [U] is
 explained. What the lab cannot vouch for, as on CUCM: the REST ``service`` values other
-than ``tomcat`` ([U]: ``cup``, ``cup-xmpp``, ``ipsec``, ``callmanager``), the inventory
-schema, the ``restartPending`` field, status codes and texts, and the CLI's output.
+than ``tomcat`` ([U]: ``cup``, ``cup-xmpp``, ``ipsec``, ``callmanager``), every
+inventory key but the PEM ones, status codes and texts, and the CLI's output.
 
 A new VOS product is one ``VosProduct`` here and one line in ``VOS_PRODUCTS`` (and its type
 in ``reconciler.lab.state.LabNodeType``).

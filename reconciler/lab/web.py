@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +29,9 @@ from reconciler.lab.faults import FaultMiddleware
 from reconciler.lab.node import Node
 
 Handler = Callable[[Node, Request], Awaitable[Response]]
+# Which account a route takes: the node's admin (on VOS the platform (OS) administrator, for
+# the REST API) or a VOS node's application user (SOAP service control) [3P: two accounts].
+Account = Literal["admin", "app"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Route:
     operation: str
     handler: Handler
     auth: bool = True
+    account: Account = "admin"
 
 
 def message(status: int, text: str, **extra: Any) -> JSONResponse:
@@ -51,7 +55,8 @@ def pem_text(text: str) -> PlainTextResponse:
     return PlainTextResponse(text, media_type="text/plain")
 
 
-def authorized(node: Node, request: Request) -> bool:
+def authorized(node: Node, request: Request, account: Account = "admin") -> bool:
+    """Basic auth with the route's account; the other account's password is refused."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic":
@@ -60,9 +65,12 @@ def authorized(node: Node, request: Request) -> bool:
         user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return False
-    return secrets.compare_digest(user, node.username) and secrets.compare_digest(
-        password, node.password
+    want_user, want_password = (
+        (node.username, node.password) if account == "admin"
+        else (node.app_username, node.app_password)
     )
+    return bool(want_password) and secrets.compare_digest(user, want_user) and (
+        secrets.compare_digest(password, want_password))
 
 
 def unauthorized(realm: str) -> Response:
@@ -117,7 +125,7 @@ def build_app(
         async def call(request: Request) -> Response:
             if gate is not None and (early := gate(request)) is not None:
                 return early
-            if route.auth and not authorized(node, request):
+            if route.auth and not authorized(node, request, route.account):
                 return unauthorized(realm)
             return await route.handler(node, request)
 

@@ -90,6 +90,7 @@ class Code(StrEnum):
     SAN_DROPPED = "san.dropped", (W,), "the new certificate drops names the live one has"
     SAN_LIVE_DIFFERS = "san.live_differs", (I,), "the live SANs differ: a CSR is planned"
     CSR_WAITING = "csr.waiting", (I,), "a pending CSR waits for its signed certificate"
+    CSR_PENDING_UNKNOWN = "csr.pending_unknown", (W,), "a CSR may be pending and cannot be read"
     TRUST_UNMANAGED = "trust.unmanaged", (I,), "CAs on the node that the desired state omits"
     SHARD_OTHER = "shard.other", (I,), "an action left to another shard"
     SHARD_WAITING = "shard.waiting", (I,), "an action that waits for other shards"

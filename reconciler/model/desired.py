@@ -403,6 +403,12 @@ class ServerCertificateSpec(Frozen):
         description="DNS names (and IP addresses) the certificate must carry (at least one)."
     )
     renew_before: str | None = Field(None, description=f"Overrides the policy: {DURATION_HELP}.")
+    replace_pending_csr: bool = Field(
+        False,
+        description="Where the node's pending CSR cannot be read (Unified CM and the other "
+        "VOS products), allow a new CSR to replace one that may be pending. Set it for one "
+        "apply and remove it once csrs/<node>.csr.pem is committed.",
+    )
 
     _duration = field_validator("renew_before")(_check_duration)
 

@@ -36,6 +36,9 @@ class LiveNode(Frozen):
         (), description="CUCM services that must restart before a trust change takes effect."
     )
     capabilities: tuple[str, ...] = ()
+    unparseable: bool = Field(
+        False, description="``error`` says the node answered a shape certops does not know."
+    )
 
     @property
     def reachable(self) -> bool:

@@ -36,6 +36,9 @@ class CertFacts:
     renew_before: str
     now: datetime
     issuer: str | None = None  # the configured issuer that signs for this node (no file)
+    pending_unreadable: bool = False  # the kind cannot read a pending CSR (VOS)
+    replace_pending: bool = False  # server_certificate.replace_pending_csr
+    csr_answered: bool = False  # the committed CSR's key is the installed certificate's
 
     @property
     def installs_file(self) -> bool:
@@ -57,6 +60,14 @@ class CertFacts:
     def triggered(self) -> bool:
         """A new certificate is needed: renewal is due or the live SANs differ."""
         return self.judges_renewal and (self.due or self.sans_differ)
+
+    @property
+    def may_replace_pending(self) -> bool:
+        """A new CSR may be generated: the node's pending CSR can be read (and is shown),
+        or certops has no reason to suspect one (the CSR it saved was answered by the
+        installed certificate), or the desired state allows replacing it. Cisco's rule:
+        never discard a pending CSR; on Unified CM a new one silently replaces it."""
+        return not self.pending_unreadable or self.replace_pending or self.csr_answered
 
     @property
     def pending_fits(self) -> bool:
@@ -85,6 +96,7 @@ class Step(Enum):
     KEEP = "csr.keep"  # keep the node's pending CSR and save it for the CA
     WAIT = "csr.waiting"  # the committed pending CSR waits for its signed certificate
     ISSUE = "cert.issue"  # CSR (new or kept), issue, install, restart
+    HOLD = "csr.hold"  # a new CSR is needed, but it might replace an unreadable pending one
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,13 @@ def generate_why(facts: CertFacts) -> str:
 def rule_install(facts: CertFacts) -> Decision | None:
     """A committed certificate that is not the installed one is installed."""
     return Decision(Step.INSTALL) if facts.installs_file else None
+
+
+def rule_hold(facts: CertFacts) -> Decision | None:
+    """A new CSR is needed, but a pending one that certops cannot read might be replaced."""
+    if facts.triggered and not facts.pending_fits and not facts.may_replace_pending:
+        return Decision(Step.HOLD)
+    return None
 
 
 def rule_issue(facts: CertFacts) -> Decision | None:
@@ -145,6 +164,7 @@ def rule_restart(facts: CertFacts) -> Decision | None:
 Rule = Callable[[CertFacts], "Decision | None"]
 DECISION_RULES: tuple[Rule, ...] = (
     rule_install,
+    rule_hold,
     rule_issue,
     rule_wait,
     rule_keep,
@@ -152,7 +172,7 @@ DECISION_RULES: tuple[Rule, ...] = (
     rule_restart,
 )
 # Steps after which a pending restart is still needed on its own: an install brings its own.
-RESTART_ALONGSIDE = frozenset({Step.GENERATE, Step.KEEP, Step.WAIT})
+RESTART_ALONGSIDE = frozenset({Step.GENERATE, Step.KEEP, Step.WAIT, Step.HOLD})
 
 
 def decide(facts: CertFacts) -> Decision:
@@ -293,6 +313,26 @@ def note_csr_waiting(facts: CertFacts) -> Note | None:
     )
 
 
+def note_csr_pending_unknown(facts: CertFacts) -> Note | None:
+    """The decision is to hold: say why, and exactly what to do."""
+    if decide(facts).step is not Step.HOLD:
+        return None
+    name = facts.node
+    record = (f"csrs/{name}.csr.pem lacks {', '.join(sorted(facts.want - facts.pending.san_set()))}"
+              if facts.pending is not None else f"no csrs/{name}.csr.pem is committed")
+    return Note(
+        Code.CSR_PENDING_UNKNOWN,
+        Severity.WARNING,
+        f"a new CSR is needed, but the node cannot show whether one is pending (no documented "
+        f"read) and {record}: generating one would silently replace a pending CSR and its key "
+        "(Cisco: never discard a pending CSR), so no csr.generate is planned. If an earlier "
+        f"apply generated one, commit it as csrs/{name}.csr.pem (merge the certops/csrs pull "
+        "request) and have the CA sign it. If none is pending, or it may be replaced, set "
+        "server_certificate.replace_pending_csr: true for one apply, then remove it once "
+        f"csrs/{name}.csr.pem is committed.",
+    )
+
+
 NoteRule = Callable[[CertFacts], "Note | None"]
 NOTE_RULES: tuple[NoteRule, ...] = (
     note_key_mismatch,
@@ -301,6 +341,7 @@ NOTE_RULES: tuple[NoteRule, ...] = (
     note_renewal_due,
     note_san_live_differs,
     note_csr_waiting,
+    note_csr_pending_unknown,
 )
 
 

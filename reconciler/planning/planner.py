@@ -19,7 +19,7 @@ from reconciler.checks.fleet import FleetView, NodeView
 from reconciler.kinds import NodeKind
 from reconciler.model import RESTART_KINDS, Code, Finding, LiveNode, Plan, Severity
 from reconciler.model.layout import csr_path
-from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain
+from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.planning.graph import (
     Draft,
     Drafts,
@@ -135,17 +135,7 @@ def _read_live(
         if snapshot is None and partial:
             continue  # outside the targets (or shard) and their peers: not read on purpose
         if snapshot is None or not snapshot.reachable:
-            why = snapshot.error if snapshot else "not read"
-            findings.append(
-                Finding(
-                    code=Code.NODE_UNREACHABLE,
-                    severity=Severity.ERROR,
-                    node=name,
-                    message=f"{name} could not be read ({why}); nothing can be planned for it "
-                    "or for changes its peers need. Check the node, the URL and the credentials.",
-                    location=fleet.nodes[name].node.pos("api"),
-                )
-            )
+            findings.append(_not_read(fleet, name, snapshot))
             continue
         view, problems = parse_live(snapshot, cache)
         lives[name] = view
@@ -165,6 +155,21 @@ def _restart_rules(fleet: FleetView) -> tuple[set[frozenset[str]], list[Rolling]
         rolling.append(Rolling(order=order, max_unavailable=cluster.max_unavailable))
         inside |= {frozenset((a, b)) for a in cluster.members for b in cluster.members if a != b}
     return desired.linked_pairs() - inside, rolling
+
+
+def _not_read(fleet: FleetView, name: str, snapshot: LiveNode | None) -> Finding:
+    """The finding of a node that could not be read: unreachable, or an unknown answer."""
+    why = snapshot.error if snapshot else "not read"
+    if snapshot is not None and snapshot.unparseable:
+        code = Code.LIVE_UNPARSEABLE
+        message = (f"{name} answered in a shape certops does not know ({why}); nothing can be "
+                   "planned for it. Check the node's API by hand and report the shape.")
+    else:
+        code = Code.NODE_UNREACHABLE
+        message = (f"{name} could not be read ({why}); nothing can be planned for it or for "
+                   "changes its peers need. Check the node, the URL and the credentials.")
+    return Finding(code=code, severity=Severity.ERROR, node=name, message=message,
+                   location=fleet.nodes[name].node.pos("api"))
 
 
 def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
@@ -201,8 +206,10 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView) -> CertFacts | None:
     sc = view.node.spec.server_certificate
     if sc is None:
         return None
-    pending = lv.pending_csr or _committed_csr(ctx, view)
+    committed = _committed_csr(ctx, view)
+    pending = lv.pending_csr or committed
     renew = sc.renew_before or ctx.fleet.desired.fleet.policy.renew_before
+    answered = bool(committed and lv.installed and key_matches(lv.installed, committed))
     return CertFacts(
         node=view.name,
         file=sc.file,
@@ -217,6 +224,10 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView) -> CertFacts | None:
         renew_before=renew,
         now=ctx.now,
         issuer=view.issuer,
+        # VOS: the pending CSR cannot be read, so a new one might replace it unseen.
+        pending_unreadable=view.kind.committed_csr_stands_for_pending,
+        replace_pending=sc.replace_pending_csr,
+        csr_answered=answered,
     )
 
 

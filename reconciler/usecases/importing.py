@@ -104,6 +104,13 @@ def _fields(
             "username_env": f"{env_prefix(live.name)}_USER",
             "password_env": f"{env_prefix(live.name)}_PASSWORD",
         }
+    if "app_credentials" in kind_of(endpoint.type).spec_model.model_fields and (
+        "app_credentials" not in old
+    ):  # VOS: the application user for SOAP service control (two accounts)
+        fields["app_credentials"] = {
+            "username_env": f"{env_prefix(live.name)}_APP_USER",
+            "password_env": f"{env_prefix(live.name)}_APP_PASSWORD",
+        }
     if leaf is not None and cert_ref:
         fields["server_certificate"] = {
             "file": f"../{cert_ref}",

@@ -22,11 +22,11 @@ def test_plan_benchmark_at_n20() -> None:
     rows = bench_plan.bench([20], [0, 20], parallelism=16, builtin=20)
     assert [r["exit"] for r in rows] == [0, 0]
     for row in rows:
-        # Expressway: sysinfo, certificate, CSR, trust list; CUCM: inventory + 4 stores.
-        assert row["req_per_node_max"] == 5
-        assert 4 * 20 <= row["requests"] <= 5 * 20
+        # Expressway: sysinfo, certificate, CSR, trust list; CUCM: the inventory alone.
+        assert row["req_per_node_max"] == 4
+        assert 3 * 20 <= row["requests"] <= 4 * 20
         assert row["cpu_s"] > 0 and row["peak_mb"] > 0
-    assert rows[1]["net_limit_s"] == pytest.approx(5 * 0.020 * 2)
+    assert rows[1]["net_limit_s"] == pytest.approx(4 * 0.020 * 2)
 
 
 def test_validate_benchmark_tree_is_valid() -> None:

@@ -39,7 +39,7 @@ def test_unknown_key_lists_the_allowed_keys_and_a_near_miss() -> None:
     [msg] = node_messages("server_certificate:\n  subject_alt_names: [a]\n  fiel: x.pem\n")
     assert msg == (
         "nodes/expe1.yaml:6:3: unknown key 'fiel'; did you mean 'file'? "
-        "(allowed: file, issuer, renew_before, subject_alt_names)"
+        "(allowed: file, issuer, renew_before, replace_pending_csr, subject_alt_names)"
     )
 
 

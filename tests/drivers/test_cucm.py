@@ -18,18 +18,24 @@ STORES = ["tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"]
 MRA_RESTARTS = ("Cisco CallManager", "Cisco TFTP", "Cisco HAProxy")
 
 
-@pytest.mark.parametrize(("name", "shape", "version"), [
-    ("cucm-pub", "wrapped", "14.0.1.13900-155"),
-    ("cucm-list", "list", "14.0.1.11900-132"),
+@pytest.mark.parametrize(("name", "shape", "snapshot", "gets"), [
+    ("cucm-pub", "wrapped", "full", 1),
+    ("cucm-list", "list", "full", 1),
+    ("cucm-pub", "wrapped", "identities", 5),
+    ("cucm-list", "list", "identities", 5),
 ])
 async def test_read_in_both_trust_list_shapes(lab: LabThread, driver: MakeDriver, name: str,
-                                              shape: str, version: str) -> None:
+                                              shape: str, snapshot: str, gets: int) -> None:
+    """Everything from the inventory in one request where it holds the stores (the evidenced
+    ``trusts[].certificate_data[]``); one list request per store where it does not."""
     node = lab.node(name)
     assert node.state.trust_list_shape == shape
+    node.state.snapshot_shape = snapshot  # type: ignore[assignment]
     lab.reset_counters()
     live = await driver(name).read()
 
-    assert live.error is None and live.type == "cucm" and live.version == version
+    # No version and no restart-pending list: no public source shows either field.
+    assert live.error is None and live.type == "cucm" and live.version is None
     assert sha256(live.server_certificate) == sha256(node.state.identities["tomcat"].cert_pem)
     assert sha256(live.served_certificate) == sha256(node.state.served.cert_pem)
     assert list(live.stores) == STORES
@@ -41,8 +47,8 @@ async def test_read_in_both_trust_list_shapes(lab: LabThread, driver: MakeDriver
     assert live.services_pending == ()
     assert set(live.capabilities) == {"trust.add", "service.restart", "csr.generate",
                                       "cert.install"}
-    # One inventory read and one read per trust store; nothing but GETs.
-    assert lab.counters(name) == {"GET": 5, "non_get": 0, "total": 5}
+    # One inventory read (and one read per trust store it lacks); nothing but GETs.
+    assert lab.counters(name) == {"GET": gets, "non_get": 0, "total": gets}
 
 
 async def test_release_12_5_reads_as_a_node_without_capabilities(lab: LabThread,
@@ -67,17 +73,18 @@ async def test_callmanager_trust_then_soap_and_ssh_restarts(lab: LabThread,
     live = await d.read()
     assert sha256(new_ca) in {sha256(p) for p in live.stores["callmanager-trust"]}
     assert sha256(new_ca) not in {sha256(p) for p in live.stores["tomcat-trust"]}
-    assert live.services_pending == tuple(sorted(MRA_RESTARTS))
+    assert live.services_pending == ()  # the node does not say; certops keeps its own record
+    node = lab.node("cucm-list")
+    assert set(node.state.restart_pending) == set(MRA_RESTARTS)
 
     lab.reset_counters()
     await d.restart_services(MRA_RESTARTS)
-    node = lab.node("cucm-list")
     assert node.ssh_commands == ["utils service restart Cisco HAProxy"]  # SOAP cannot
     counts = lab.counters("cucm-list")
     assert counts["SSH"] == 1
     assert counts["POST"] >= 2  # one soapDoControlServices, then soapGetServiceStatus polls
     assert all(node.service_status.get(s) == "Started" for s in MRA_RESTARTS[:2])
-    assert (await d.read()).services_pending == ()
+    assert node.state.restart_pending == []
 
 
 async def test_tomcat_restarts_over_ssh_with_the_inventory_host_key(lab: LabThread,
@@ -85,12 +92,14 @@ async def test_tomcat_restarts_over_ssh_with_the_inventory_host_key(lab: LabThre
     d = driver("cucm-pub")
     assert d.endpoint.ssh_host_key.startswith("ecdsa-sha2-nistp256 ")
     await d.trust_add("tomcat-trust", [issuing_ca(lab, "cucm-pub")])
-    assert (await d.read()).services_pending == ("Cisco Tomcat",)
+    assert lab.node("cucm-pub").state.restart_pending == ["Cisco Tomcat"]
     lab.reset_counters()
     await d.restart_services(("Cisco Tomcat",))
     assert lab.node("cucm-pub").ssh_commands == ["utils service restart Cisco Tomcat"]
-    assert lab.counters("cucm-pub") == {"GET": 0, "non_get": 0, "total": 0, "SSH": 1}
-    assert (await d.read()).services_pending == ()
+    # One SOAP status request (is the name in the node's list?), then the CLI.
+    assert lab.counters("cucm-pub") == {"GET": 0, "POST": 1, "non_get": 1, "total": 1,
+                                        "SSH": 1}
+    assert lab.node("cucm-pub").state.restart_pending == []
 
 
 @pytest.mark.parametrize("key_type", ["ecdsa-sha2-nistp256", "ssh-ed25519"])
@@ -115,11 +124,49 @@ async def test_a_wrong_ssh_password_is_an_auth_error(lab: LabThread, driver: Mak
     assert lab.node("cucm-pub").ssh_commands == []
 
 
+async def test_soap_takes_the_application_user(lab: LabThread, driver: MakeDriver) -> None:
+    """SOAP service control goes as the application user, the REST API and the CLI as the
+    OS administrator; without the application user no SOAP request is sent at all."""
+    node = lab.node("cucm-pub")
+    d = driver("cucm-pub")
+    assert d.endpoint.app_username == node.app_username != node.username
+    await d.restart_services(("Cisco TFTP",))
+    assert node.service_status["Cisco TFTP"] == "Started"
+
+    lab.reset_counters()
+    with pytest.raises(AuthError, match="app_credentials") as err:
+        await driver("cucm-pub", app_username=None, app_password=None).restart_services(
+            ("Cisco TFTP",))
+    assert "application user" in str(err.value)
+    assert lab.counters("cucm-pub")["total"] == 0  # never the OS administrator's password
+    with pytest.raises(AuthError, match="app_credentials") as err:
+        await driver("cucm-pub", app_password=node.password).restart_services(("Cisco TFTP",))
+    assert err.value.status == 401 and node.password not in str(err.value)
+
+
+async def test_an_unknown_service_is_refused_before_any_restart(lab: LabThread,
+                                                                driver: MakeDriver) -> None:
+    """SOAP reports an unknown name as "Stopped", not as a fault [3P]: the driver checks
+    the name against the node's list first, instead of waiting for a service that does not
+    exist, and restarts nothing."""
+    d = driver("cucm-pub")
+    assert (await d.service_status(["Cisco Flux Capacitor"])) == {
+        "Cisco Flux Capacitor": "Stopped"}  # the lab, as a real node: no fault
+    lab.reset_counters()
+    with pytest.raises(PermanentError) as err:
+        await d.restart_services(("Cisco TFTP", "Cisco Flux Capacitor"))
+    assert "not in the node's service list, nothing restarted: Cisco Flux Capacitor" in str(
+        err.value)
+    assert "Cisco TFTP" in str(err.value)  # what the node has
+    assert lab.counters("cucm-pub")["POST"] == 1  # the list only; no soapDoControlServices
+    assert lab.node("cucm-pub").service_status == {}
+
+
 async def test_soap_fault_is_reported_with_its_text(lab: LabThread, driver: MakeDriver) -> None:
     d = driver("cucm-pub")
     with pytest.raises(PermanentError) as err:
-        await d.restart_services(("Cisco Flux Capacitor",))
-    assert "Service Cisco Flux Capacitor not found" in str(err.value)
+        await d._soap("soapDoControlServices", ["Cisco Tomcat"], control="Restart")
+    assert "utils service restart Cisco Tomcat" in str(err.value)
     assert err.value.status == 500
 
 
@@ -147,12 +194,11 @@ async def test_identity_install_needs_its_ca_in_tomcat_trust(lab: LabThread,
     live = await d.read()
     assert sha256(live.server_certificate) == sha256(leaf)
     assert sha256(live.served_certificate) == sha256(before.served_certificate)  # not yet
-    assert "Cisco Tomcat" in live.services_pending
+    assert live.services_pending == ()  # a pending restart shows as installed != served
 
     await d.restart_services(("Cisco Tomcat",))  # over SSH
     live = await d.read()
     assert sha256(live.served_certificate) == sha256(leaf)
-    assert live.services_pending == ()
 
 
 async def test_malformed_inventory_is_a_bad_response(lab: LabThread, driver: MakeDriver) -> None:
@@ -165,6 +211,7 @@ async def test_malformed_inventory_is_a_bad_response(lab: LabThread, driver: Mak
 
 async def test_a_trust_list_of_an_unknown_shape_is_a_bad_response(lab: LabThread,
                                                                   driver: MakeDriver) -> None:
+    lab.node("cucm-list").state.snapshot_shape = "identities"  # the stores come one by one
     lab.set_fault("cucm-list", Fault(match="trust.list", malformed_json=True, count=1))
     with pytest.raises(BadResponse) as err:
         await driver("cucm-list").read()

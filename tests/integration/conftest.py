@@ -24,6 +24,10 @@ def lab(tmp_path: Path) -> Iterator[LabThread]:
 def desired(tmp_path: Path) -> Path:
     dst = tmp_path / "desired-state"
     shutil.copytree(REPO / "desired-state", dst)
+    # The lab's cucm-pub has no pending CSR: say so (Unified CM cannot show one).
+    node = dst / "nodes" / "cucm-pub.yaml"
+    node.write_text(node.read_text().replace(
+        "server_certificate:", "server_certificate:\n  replace_pending_csr: true", 1))
     return dst
 
 

@@ -43,7 +43,7 @@ def test_fresh_lab_plans_a_renewal_and_sends_no_write(
     for name in ("expe1", "expc1", "cucm-pub"):
         counts = lab.counters(name)
         assert counts["non_get"] == 0, (name, counts)
-        assert counts["GET"] >= 3
+        assert counts["GET"] >= (1 if name == "cucm-pub" else 3)  # CUCM: the inventory alone
     assert set(data["node_fingerprints"]) == {"expe1", "expc1", "cucm-pub"}
 
 

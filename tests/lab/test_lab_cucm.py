@@ -40,9 +40,9 @@ def soap_status(service: str) -> str:
     )
 
 
-def pending(c: Any) -> list[str]:
-    result: list[str] = c.get(f"{B}/snapshot/server").json()["restartPending"]
-    return result
+def pending(lab: LabThread, name: str) -> list[str]:
+    """The lab's own restart-pending record (its control API shows it; the REST API not)."""
+    return list(lab.node(name).state.restart_pending)
 
 
 def trust_pems(c: Any, service: str) -> list[str]:
@@ -51,15 +51,25 @@ def trust_pems(c: Any, service: str) -> list[str]:
     return [i["certificate"] for i in items]
 
 
-def ssh_run(lab: LabThread, name: str, commands: list[str]) -> str:
+def soap_client(lab: LabThread, client: Any, name: str) -> Any:
+    """A client with the node's application user: the only account SOAP takes."""
     node = lab.node(name)
+    return client(name, auth=(node.app_username, node.app_password))
+
+
+def ssh_run(lab: LabThread, name: str, commands: list[str],
+            account: tuple[str, str] | None = None) -> str:
+    node = lab.node(name)
+    username, password = account or (node.username, node.password)
 
     async def session() -> str:
         async with asyncssh.connect(
-            "127.0.0.1", lab.lab.ssh_ports[name], username=node.username,
-            password=node.password, known_hosts=None,
+            "127.0.0.1", lab.lab.ssh_ports[name], username=username,
+            password=password, known_hosts=None,
         ) as conn, conn.create_process() as proc:
-            out = await proc.stdout.readuntil("admin:")
+            out = await proc.stdout.readuntil("Platform Command Line Interface")
+            proc.stdin.write("\n")  # the prompt shows only after a newline
+            out += await proc.stdout.readuntil("admin:")
             for cmd in commands:
                 proc.stdin.write(cmd + "\n")
                 out += await proc.stdout.readuntil("admin:")
@@ -74,8 +84,23 @@ def test_release_12_5_has_no_rest_api(lab: LabThread, client: Any) -> None:
     c = client("cucm-old")
     assert c.get(f"{B}/snapshot/server").status_code == 404
     assert c.get(f"{B}/trust/certificate", params={"service": "tomcat"}).status_code == 404
-    r = c.post(SOAP, content=soap_status("Cisco CallManager"))
+    r = soap_client(lab, client, "cucm-old").post(SOAP, content=soap_status("Cisco CallManager"))
     assert r.status_code == 200 and "Started" in r.text  # SOAP exists on 12.5
+
+
+def test_each_api_takes_its_own_account(lab: LabThread, client: Any) -> None:
+    """REST and the SSH CLI take the platform (OS) administrator, SOAP the application user;
+    each refuses the other's account [3P: two accounts]."""
+    node = lab.node("cucm-pub")
+    os_admin, app_user = client("cucm-pub"), soap_client(lab, client, "cucm-pub")
+    assert os_admin.get(f"{B}/snapshot/server").status_code == 200
+    assert app_user.get(f"{B}/snapshot/server").status_code == 401
+    assert app_user.post(SOAP, content=soap_status("Cisco TFTP")).status_code == 200
+    assert os_admin.post(SOAP, content=soap_status("Cisco TFTP")).status_code == 401
+    with pytest.raises(asyncssh.PermissionDenied):
+        ssh_run(lab, "cucm-pub", ["show version active"],
+                account=(node.app_username, node.app_password))
+    assert "Active Master Version" in ssh_run(lab, "cucm-pub", ["show version active"])
 
 
 def test_trust_list_shapes_and_builtins(lab: LabThread, client: Any) -> None:
@@ -92,17 +117,17 @@ def test_trust_list_shapes_and_builtins(lab: LabThread, client: Any) -> None:
 
 def test_trust_add_flags_the_right_restarts(lab: LabThread, client: Any) -> None:
     c = client("cucm-pub")
-    assert pending(c) == []
+    assert pending(lab, "cucm-pub") == []
     new_ca = cert_pem(lab.node("cucm-pub").pki.issuing["new"].cert)
     r = c.post(f"{B}/trust/certificates",
                json={"service": ["callmanager"], "certificates": [new_ca], "description": "x"})
     assert r.status_code == 201, r.text
-    assert set(pending(c)) == {"Cisco CallManager", "Cisco TFTP", "Cisco HAProxy"}
+    assert set(pending(lab, "cucm-pub")) == {"Cisco CallManager", "Cisco TFTP", "Cisco HAProxy"}
     assert new_ca in trust_pems(c, "callmanager")
     assert new_ca not in trust_pems(c, "tomcat")
     c.post(f"{B}/trust/certificates", json={"service": ["tomcat"], "certificates": [new_ca]})
-    assert "Cisco Tomcat" in pending(c)
-    assert client("cucm-list").get(f"{B}/snapshot/server").json()["restartPending"] == []
+    assert "Cisco Tomcat" in pending(lab, "cucm-pub")
+    assert pending(lab, "cucm-list") == []
     # service must be a list
     bad = c.post(f"{B}/trust/certificates", json={"service": "tomcat", "certificates": [new_ca]})
     assert bad.status_code == 400
@@ -112,6 +137,7 @@ def test_soap_restart_callmanager_and_tomcat_fault(lab: LabThread, client: Any) 
     c = client("cucm-pub")
     new_ca = cert_pem(lab.node("cucm-pub").pki.issuing["new"].cert)
     c.post(f"{B}/trust/certificates", json={"service": ["callmanager"], "certificates": [new_ca]})
+    c = soap_client(lab, client, "cucm-pub")
     r = c.post(SOAP, content=soap_control("Cisco CallManager"),
                headers={"SOAPAction": "soapDoControlServices", "Content-Type": "text/xml"})
     assert r.status_code == 200, r.text
@@ -119,8 +145,8 @@ def test_soap_restart_callmanager_and_tomcat_fault(lab: LabThread, client: Any) 
     assert "Starting" in c.post(SOAP, content=soap_status("Cisco CallManager")).text
     lab.wait_idle("cucm-pub")
     assert "Started" in c.post(SOAP, content=soap_status("Cisco CallManager")).text
-    assert "Cisco CallManager" not in pending(c)
-    assert "Cisco TFTP" in pending(c)
+    assert "Cisco CallManager" not in pending(lab, "cucm-pub")
+    assert "Cisco TFTP" in pending(lab, "cucm-pub")
     fault = c.post(SOAP, content=soap_control("Cisco Tomcat"))
     assert fault.status_code == 500
     assert "<faultstring>" in fault.text and "utils service restart Cisco Tomcat" in fault.text
@@ -150,12 +176,13 @@ def test_identity_install_and_tomcat_restart_over_ssh(
     ident = c.get(f"{B}/identity/certificate", params={"service": "tomcat"}).json()
     assert load_certs(ident["certificate"])[0] == leaf
     assert served(lab, "cucm-pub") == old_served  # not served before Tomcat restarts
-    assert "Cisco Tomcat" in pending(c)
+    assert "Cisco Tomcat" in pending(lab, "cucm-pub")
 
     out = ssh_run(lab, "cucm-pub", ["utils service restart Cisco Tomcat"])
     assert "Cisco Tomcat[STARTED]" in out and out.rstrip().endswith("admin:")
+    assert "\x1b[" in out  # escape codes, as the real CLI sends
     assert served(lab, "cucm-pub") == hashlib.sha256(leaf.public_bytes(Encoding.DER)).hexdigest()
-    assert "Cisco Tomcat" not in pending(client("cucm-pub"))
+    assert "Cisco Tomcat" not in pending(lab, "cucm-pub")
 
 
 def test_ssh_haproxy_restart_and_bad_command(lab: LabThread, client: Any) -> None:
@@ -165,7 +192,7 @@ def test_ssh_haproxy_restart_and_bad_command(lab: LabThread, client: Any) -> Non
     out = ssh_run(lab, "cucm-list", ["utils service restart Cisco HAProxy", "frobnicate"])
     assert "Cisco HAProxy[STARTED]" in out
     assert "Executed command unsuccessfully" in out
-    assert "Cisco HAProxy" not in pending(c)
+    assert "Cisco HAProxy" not in pending(lab, "cucm-list")
     assert lab.counters("cucm-list")["SSH"] == 2
 
 
@@ -184,8 +211,14 @@ def test_stale_csr_gives_500(lab: LabThread, client: Any) -> None:
 
 
 def test_snapshot_inventory(lab: LabThread, client: Any) -> None:
+    """The evidenced shape: identities[].certificate and trusts[].certificate_data[]
+    .certificate hold PEM; no version or restart-pending field nobody has seen."""
     snap = client("cucm-pub").get(f"{B}/snapshot/server").json()
-    assert {i["service"] for i in snap["identity"]} == {"tomcat", "callmanager", "capf", "ipsec"}
-    assert {t["service"] for t in snap["trust"]} == {
+    assert set(snap) == {"identities", "trusts"}
+    assert {i["service"] for i in snap["identities"]} == {"tomcat", "callmanager", "capf", "ipsec"}
+    assert all(load_certs(i["certificate"]) for i in snap["identities"])
+    assert {t["service"] for t in snap["trusts"]} == {
         "tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"}
-    assert snap["version"].startswith("14.")
+    tomcat = next(t for t in snap["trusts"] if t["service"] == "tomcat-trust")
+    assert [d["certificate"] for d in tomcat["certificate_data"]] == trust_pems(
+        client("cucm-pub"), "tomcat")

@@ -24,6 +24,7 @@ from reconciler.planning.lifecycle import (
     notes,
     renewal_due,
     rule_generate,
+    rule_hold,
     rule_install,
     rule_issue,
     rule_keep,
@@ -109,6 +110,21 @@ def test_rule_generate_and_its_reason() -> None:
     assert rule_generate(facts()) is None
 
 
+def test_rule_hold_where_a_pending_csr_cannot_be_read() -> None:
+    """VOS: a new CSR might silently replace a pending one that certops cannot see."""
+    vos = {"due": True, "pending_unreadable": True}
+    assert rule_hold(facts(**vos)) == Decision(Step.HOLD)
+    assert decide(facts(**vos, issuer="ca1")).step is Step.HOLD  # issuance holds too
+    assert decide(facts(**vos, replace_pending=True)).step is Step.GENERATE  # allowed
+    assert decide(facts(**vos, csr_answered=True)).step is Step.GENERATE  # its CSR was used
+    assert rule_hold(facts(due=True)) is None  # the pending CSR is read (Expressway)
+    assert decide(facts(**vos, pending=pki().csr())).step is Step.KEEP  # certops' own CSR
+    assert decide(facts(**vos, restart_pending=True)).restart_pending
+    [note] = [n for n in notes(facts(**vos)) if n.code == "csr.pending_unknown"]
+    assert "no csrs/node1.csr.pem is committed" in note.message
+    assert "server_certificate.replace_pending_csr: true" in note.message
+
+
 def test_rule_restart() -> None:
     assert rule_restart(facts(restart_pending=True)) == Decision(Step.RESTART)
     assert rule_restart(facts()) is None
@@ -117,6 +133,7 @@ def test_rule_restart() -> None:
 def test_decide_order_and_pending_restart() -> None:
     assert [r.__name__ for r in DECISION_RULES] == [
         "rule_install",
+        "rule_hold",
         "rule_issue",
         "rule_wait",
         "rule_keep",
@@ -210,4 +227,4 @@ def test_notes_collects_every_rule(changes: dict[str, object], codes: list[str])
     if changes.get("pending") == "csr":
         changes = {**changes, "pending": pki().csr()}
     assert [n.code for n in notes(facts(**changes))] == codes
-    assert len(NOTE_RULES) == 6
+    assert len(NOTE_RULES) == 7

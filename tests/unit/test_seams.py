@@ -84,7 +84,7 @@ async def test_a_refused_cli_command_is_a_permanent_error(lab: InProcessLab) -> 
     command = "utils service restart Cisco Nothing"
     output = await lab.clis["cucm-pub"](command, 1.0)
     assert "Executed command unsuccessfully" in output
-    with pytest.raises(PermanentError, match="SSH CLI refused"):
+    with pytest.raises(PermanentError, match=r"SSH CLI: no \[STARTED\]"):
         cli_result(endpoint, command, output)
 
 

@@ -33,11 +33,27 @@ LINKS = (("expc1", "expe1"), ("expc1", "cucm-pub"))
 FAST = Timing(down_timeout=0.5, up_timeout=0.5, poll=0.01)
 
 
-def copy_desired(folder: Path) -> Path:
-    """A private copy of the repository's example desired state."""
+def copy_desired(folder: Path, *, replace_pending_csr: bool = True) -> Path:
+    """A private copy of the repository's example desired state.
+
+    The lab's cucm-pub has no pending CSR, and the renewal tests say so: its node file
+    allows a new CSR (``replace_pending_csr``), which Unified CM cannot otherwise be sure of
+    (tests/unit/test_cucm_pending_csr.py has the copy without it)."""
     dst = folder / "desired-state"
     shutil.copytree(REPO / "desired-state", dst)
+    if replace_pending_csr:
+        allow_csr_replacement(dst, "cucm-pub")
     return dst
+
+
+def allow_csr_replacement(root: Path, node: str, allow: bool = True) -> None:
+    """Set (or drop) ``server_certificate.replace_pending_csr`` in ``node``'s file."""
+    path = root / "nodes" / f"{node}.yaml"
+    text = path.read_text().replace("  replace_pending_csr: true\n", "")
+    if allow:
+        text = text.replace("server_certificate:", "server_certificate:\n"
+                            "  replace_pending_csr: true", 1)
+    path.write_text(text)
 
 
 def session_of(lab: InProcessLab, root: Path) -> Session:
