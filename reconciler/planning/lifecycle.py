@@ -279,6 +279,8 @@ def _renewal_step_text(facts: CertFacts) -> str:
         return "the pending CSR waits for its signed certificate (no new CSR is planned)"
     if step is Step.KEEP:
         return "the node's pending CSR has the names and is kept for the CA"
+    if step is Step.HOLD:
+        return "no CSR is planned until csr.pending_unknown is resolved"
     return "a CSR is planned"
 
 
