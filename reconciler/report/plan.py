@@ -150,15 +150,13 @@ def security_findings(plan: Plan) -> list[Finding]:
     return [f for f in plan.findings if f.code == Code.CONNECTION_CHANGED]
 
 
-def plan_markdown(plan: Plan) -> str:
-    """A pull-request comment. ``MARKER`` lets a workflow find and update its own comment."""
-    out = [MARKER, "## certops plan", ""]
+def _markdown_top(plan: Plan) -> list[str]:
+    """What a reviewer must see first: a block, TLS off, connection changes, interruptions."""
+    out: list[str] = []
     if plan.blocked:
-        out.append("**Blocked:** the errors below must be fixed before this can be applied.")
-        out.append("")
+        out += ["**Blocked:** the errors below must be fixed before this can be applied.", ""]
     if plan.tls_verify_off:
-        out.append(f"> ⚠️ TLS verification is **off** for {', '.join(plan.tls_verify_off)}.")
-        out.append("")
+        out += [f"> ⚠️ TLS verification is **off** for {', '.join(plan.tls_verify_off)}.", ""]
     security = security_findings(plan)
     if security:
         out += ["> [!CAUTION]", "> **Security-relevant: this change edits how certops connects "
@@ -171,6 +169,12 @@ def plan_markdown(plan: Plan) -> str:
         out += ["### Restarts (service interruptions), wave by wave", ""]
         out += [f"- {_cell(line)}" for line in waves]
         out.append("")
+    return out
+
+
+def plan_markdown(plan: Plan) -> str:
+    """A pull-request comment. ``MARKER`` lets a workflow find and update its own comment."""
+    out = [MARKER, "## certops plan", "", *_markdown_top(plan)]
     if plan.findings:
         out += ["### Findings", "", "| severity | node | code | message |", "|---|---|---|---|"]
         for f in sorted(plan.findings, key=lambda f: (f.severity.rank, f.node or "", f.code)):
