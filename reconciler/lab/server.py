@@ -225,7 +225,7 @@ class Lab:
     def counters(self, name: str) -> dict[str, int]:
         """Requests by method (``GET``, ``POST``...), ``non_get``, ``writes`` (non-GETs but
         the read-only SOAP status queries), ``total`` and ``SSH``."""
-        return {"GET": 0, "non_get": 0, "writes": 0, "total": 0,
+        return {"GET": 0, "non_get": 0, "writes": 0, "total": 0, "SSH": 0,
                 **self.nodes[name].faults.counters}
 
     def reset_counters(self) -> None:
