@@ -12,7 +12,7 @@ import httpx
 import pytest
 from unitkit import session_of
 
-from reconciler.drivers import Conflict
+from reconciler.drivers import AuthError, Conflict
 from reconciler.drivers.cucm import API, READ_ONLY_SOAP, CucmDriver
 from reconciler.drivers.cucm_cli import active_version
 from reconciler.drivers.fleet import Inventory, make_drivers
@@ -91,6 +91,26 @@ async def test_wrong_application_password_is_named_with_its_fix(
     assert "not-the-app-password" not in text and "capability service.restart: NOT READY" in text
     assert "[ ok ] authentication (REST)" in text  # the OS administrator is still fine
     assert lab.counters("cucm-pub")["writes"] == 0 and report.writes == 0
+
+
+async def test_a_refused_ssh_login_is_named_with_its_fix(lab: InProcessLab,
+                                                       desired: Path) -> None:
+    """The CLI refuses the OS administrator (as asyncssh's PermissionDenied maps to)."""
+
+    async def refused(command: str, timeout: float) -> str:
+        raise AuthError("cucm-pub", "SSH CLI: the login was refused", method="SSH",
+                        path=command)
+
+    session = session_of(lab, desired)
+    session = dataclasses.replace(session, drivers=dataclasses.replace(
+        lab.factory, cli_for=lambda name: refused if name == "cucm-pub" else None))
+    report = await doctor(session, DoctorRequest(nodes=("cucm-pub",)))
+    assert failed_of(report) == [("cucm-pub", "ssh login")]
+    check = next(c for c in report.checks if c.status == "fail")
+    assert "password of the OS administrator admin" in check.fix
+    assert check.account == "OS administrator admin: REST API, SSH CLI"
+    assert "capability service.restart: NOT READY: the SSH login" in "\n".join(
+        doctor_text(report))
 
 
 async def test_missing_application_user_is_named(lab: InProcessLab, desired: Path) -> None:
