@@ -258,8 +258,9 @@ def doctor_cmd(
     directory: Path | None = DIR_ARG, node: list[str] = DOCTOR_NODE_OPT,
     inventory: Path | None = INVENTORY_OPT, record: Path | None = RECORD_OPT,
 ) -> None:
-    """Check reachability, TLS trust, accounts, reads and SSH host keys. Only GETs; exit 1
-    when something must be fixed."""
+    """Check reachability, TLS trust, each account on each API, reads, SSH host keys and a
+    verdict per capability. Writes nothing (GETs, the SOAP status read, `show version
+    active`); exit 1 when something must be fixed."""
     import asyncio
 
     from reconciler.report.doctor import doctor_text

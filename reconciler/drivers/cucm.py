@@ -66,6 +66,8 @@ STORE_SERVICE = {
     "cup-xmpp-trust": "cup-xmpp",  # [U] (IM&P)
 }
 CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
+# ControlCenterServices operations that change nothing (``certops doctor`` sends only these).
+READ_ONLY_SOAP = frozenset({"soapGetServiceStatus"})
 RATE_FAULT = "exceeded allowed rate"  # soapGetServiceStatus asks to slow down [3P]
 MAX_RATE_BACKOFF = 30.0  # seconds between status requests at most, after rate faults
 SOAP_NS = "http://schemas.cisco.com/ast/soap"
@@ -79,6 +81,10 @@ SOAP_ENVELOPE = (
 
 class RateLimited(TemporaryError):
     """SOAP "Exceeded allowed rate": back off and ask again later [3P]."""
+
+
+class UnknownServices(PermanentError):
+    """The node's service list does not name a service certops would restart."""
 
 
 def _entries(data: Any) -> list[dict[str, Any]] | None:
@@ -291,7 +297,7 @@ class CucmDriver:
         Started), the SSH CLI for Tomcat and HAProxy (``[STARTED]``). Every name is checked
         against the node's own service list first: SOAP reports an unknown name as
         "Stopped", not as a fault [3P], so a typo would otherwise look like a dead service."""
-        await self._check_known(services)
+        await self.check_known(services)
         soap = [s for s in services if self._over_soap(s)]
         if soap:
             await self._soap("soapDoControlServices", soap, control="Restart")
@@ -307,18 +313,21 @@ class CucmDriver:
         loop = asyncio.get_running_loop()
         return await self._status_with_backoff((), loop.time() + self.restart_timeout)
 
-    async def _check_known(self, services: Sequence[str]) -> None:
+    async def check_known(self, services: Sequence[str]) -> dict[str, str]:
+        """The node's service list (name -> status); ``PermanentError`` naming every one of
+        ``services`` it does not list. Reads only (``certops doctor`` uses it too)."""
         known = await self.service_list()
         unknown = [s for s in services if s not in known]
         if unknown:
             method, path = self.SERVICE_LIST
-            raise PermanentError(
+            raise UnknownServices(
                 self.endpoint.name,
                 f"not in the node's service list, nothing restarted: {', '.join(unknown)} "
                 f"(it has {', '.join(sorted(known)) or 'none'})",
                 method=method, path=path,
                 hint="check the service names in the kind's restart table",
             )
+        return known
 
     async def _soap(
         self, op: str, services: Sequence[str], control: str | None = None
@@ -467,6 +476,13 @@ class CucmDriver:
             timeout=timeout,
             connect_timeout=self.http.settings.connect_timeout,
         )
+
+    async def cli_version(self) -> str:
+        """``show version active`` over the SSH CLI as the OS administrator (reads only):
+        the active version, or the output's first line when the version line is not there."""
+        from reconciler.drivers.cucm_cli import active_version
+
+        return active_version(await self._ssh("show version active"))
 
     async def served_certificate(self) -> str | None:
         """What the node serves now, through the probe (by default a TLS handshake)."""

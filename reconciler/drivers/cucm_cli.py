@@ -64,6 +64,17 @@ def parse_service_list(output: str) -> dict[str, str]:
     return out
 
 
+def active_version(output: str) -> str:
+    """``show version active``: the ``Active Master Version:`` value [C: the command;
+    U: the line's exact text]; else the first line of the output, else ``?``."""
+    text = strip_escapes(output)
+    found = re.search(r"Active Master Version:\s*(\S+)", text)
+    if found:
+        return found[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0][:80] if lines else "?"
+
+
 def known_hosts_line(endpoint: Endpoint) -> str:
     """The known_hosts line pinning the inventory's host key (OpenSSH syntax: the port is
     written as ``[host]:port`` only when it is not 22)."""

@@ -46,8 +46,11 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.exchanges: list[dict[str, Any]] = []
+        # Every request sent, answered or not: (method, SOAPAction header or "").
+        self.sent: list[tuple[str, str]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.headers.get("soapaction", "")))
         response = await self.inner.handle_async_request(request)
         content = await response.aread()
         ctype = response.headers.get("content-type", "")

@@ -7,7 +7,7 @@ docstring names. Python API for tests::
     from reconciler.lab import Fault, start_lab
     with start_lab(tmp_path, restart_seconds=0.2) as lab:      # example topology
         lab.url("expe1"); lab.set_fault("expe1", Fault(match="restart", status=503, count=1))
-        lab.counters("expe1")  # {"GET": 3, "non_get": 0, "total": 3}
+        lab.counters("expe1")  # {"GET": 3, "non_get": 0, "writes": 0, "total": 3}
 
 Other processes reach a running lab with ``LabClient(DIR)``.
 """

@@ -11,7 +11,10 @@ down and never comes back while the fault is set. ``count`` limits a fault to th
 matching calls (None: until cleared).
 
 Every request is counted by method before anything else (even a 401), so tests can
-assert that ``certops plan`` sends no request other than GET.
+assert that ``certops plan`` sends no request other than GET. ``writes`` counts the requests
+that may change the node: every one but a GET, except a request its route declares a read
+(``reads``: a function of the body; the SOAP ``soapGetServiceStatus`` is a POST that only
+reads), so tests can assert that ``certops doctor`` writes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Per (method, path): None, or a function of the request body that says it only reads.
+ReadsFor = Callable[[str, str], Callable[[bytes], bool] | None]
 
 
 class Fault(BaseModel):
@@ -77,11 +83,14 @@ class FaultHost:
     def restart_hangs(self) -> bool:
         return any(f.restart_hang for f in self.faults)
 
-    def count(self, method: str) -> None:
+    def count(self, method: str, *, reads: bool = False) -> None:
+        """One request; ``reads``: a non-GET that only reads (not counted in ``writes``)."""
         self.counters[method.upper()] += 1
         self.counters["total"] += 1
         if method.upper() != "GET":
             self.counters["non_get"] += 1
+            if not reads:
+                self.counters["writes"] += 1
 
 
 def _transport_of(send: Send) -> asyncio.Transport | None:
@@ -95,18 +104,25 @@ class FaultMiddleware:
     """Counts requests and applies the node's faults before the product app sees them."""
 
     def __init__(
-        self, app: ASGIApp, host: FaultHost, operation_for: Callable[[str, str], str]
+        self, app: ASGIApp, host: FaultHost, operation_for: Callable[[str, str], str],
+        reads_for: ReadsFor | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.operation_for = operation_for
+        self.reads_for = reads_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        self.host.count(method)
+        judge = self.reads_for(method, path) if self.reads_for and method != "GET" else None
+        if judge is not None:
+            body, receive = await _buffered(receive)
+            self.host.count(method, reads=judge(body))
+        else:
+            self.host.count(method)
         faults = self.host.take(path, self.operation_for(method, path))
         for fault in faults:
             if fault.latency_ms:
@@ -128,6 +144,29 @@ class FaultMiddleware:
                 await _send(send, 200, b'{"Message": "The operation was succ', None)
                 return
         await self.app(scope, receive, send)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a ``receive`` that hands it to the app again."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
 
 
 def _error_body(status: int) -> bytes:

@@ -208,7 +208,8 @@ class InProcessLab:
         self.lab.clear_faults(name)
 
     def counters(self, name: str) -> dict[str, int]:
-        """Requests by method, ``non_get``, ``total`` and ``SSH`` commands since the reset."""
+        """Requests by method, ``non_get``, ``writes``, ``total`` and ``SSH`` commands since
+        the reset."""
         return self.lab.counters(name)
 
     def reset_counters(self) -> None:

@@ -223,8 +223,10 @@ class Lab:
         node.save()
 
     def counters(self, name: str) -> dict[str, int]:
-        """Requests by method (``GET``, ``POST``...), ``non_get``, ``total`` and ``SSH``."""
-        return {"GET": 0, "non_get": 0, "total": 0, **self.nodes[name].faults.counters}
+        """Requests by method (``GET``, ``POST``...), ``non_get``, ``writes`` (non-GETs but
+        the read-only SOAP status queries), ``total`` and ``SSH``."""
+        return {"GET": 0, "non_get": 0, "writes": 0, "total": 0, "SSH": 0,
+                **self.nodes[name].faults.counters}
 
     def reset_counters(self) -> None:
         for node in self.nodes.values():

@@ -156,5 +156,21 @@ async def control_center(node: Node, request: Request) -> Response:
     return fault("Unknown operation", "soapenv:Client")
 
 
+READ_ONLY = frozenset({"soapGetServiceStatus"})  # the operations that change nothing
+
+
+def reads_only(body: bytes) -> bool:
+    """Whether a ControlCenterServices request only reads (a status query): the lab's
+    ``writes`` counter leaves it out. Anything else, or no XML, counts as a write."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return False
+    ops = {_local(e.tag) for e in root.iter()} & (READ_ONLY | {"soapDoControlServices"})
+    return bool(ops) and ops <= READ_ONLY
+
+
 # The application user only: the OS administrator gets 401 here [3P: two accounts].
-ROUTES: tuple[Route, ...] = (Route("POST", PATH, "soap", control_center, account="app"),)
+ROUTES: tuple[Route, ...] = (
+    Route("POST", PATH, "soap", control_center, account="app", reads=reads_only),
+)

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp
 
-from reconciler.lab.faults import FaultMiddleware
+from reconciler.lab.faults import FaultMiddleware, ReadsFor
 from reconciler.lab.node import Node
 
 Handler = Callable[[Node, Request], Awaitable[Response]]
@@ -44,6 +44,8 @@ class Route:
     handler: Handler
     auth: bool = True
     account: Account = "admin"
+    # A non-GET route whose body may only read: says so from the body (not a write).
+    reads: Callable[[bytes], bool] | None = None
 
 
 def message(status: int, text: str, **extra: Any) -> JSONResponse:
@@ -115,6 +117,15 @@ def operation_lookup(routes: Sequence[Route], prefix: str = "") -> Callable[[str
     return operation_for
 
 
+def reads_lookup(routes: Sequence[Route], prefix: str = "") -> ReadsFor:
+    table = {(r.method, prefix + r.path): r.reads for r in routes if r.reads is not None}
+
+    def reads_for(method: str, path: str) -> Callable[[bytes], bool] | None:
+        return table.get((method.upper(), path))
+
+    return reads_for
+
+
 def build_app(
     node: Node, routes: Sequence[Route], *, realm: str, prefix: str = "",
     gate: Callable[[Request], Response | None] | None = None,
@@ -146,4 +157,5 @@ def build_app(
 
         st_routes.append(StarletteRoute(path, dispatch, methods=list(handlers)))
     app = Starlette(routes=st_routes)
-    return FaultMiddleware(app, node.faults, operation_lookup(routes, prefix))
+    return FaultMiddleware(app, node.faults, operation_lookup(routes, prefix),
+                           reads_lookup(routes, prefix))

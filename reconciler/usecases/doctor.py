@@ -1,11 +1,14 @@
-"""``certops doctor``: what a user runs first against real nodes. Read-only: GETs only.
+"""``certops doctor``: what a user runs first against real nodes. It writes nothing.
 
 Per node and account: can certops reach it, which certificate its API presents and whether
-certops trusts it (else the CA to add or the pin to set), does the account authenticate,
-the version, which evidenced read operations answer as documented, the SSH host key to pin
-(VOS kinds), and a verdict per capability. Writes are never tried: a capability whose read
-answered is "ready", not proven. ``record`` saves the exchanges, credentials removed
-(``drivers.recording``), so that a user can share them and tests can replay them.
+certops trusts it (else the CA to add or the pin to set), does each account authenticate on
+each API (VOS: the OS administrator on REST and SSH, the application user on SOAP,
+``doctor_vos``), the version, which evidenced read operations answer as documented, the SSH
+host key to pin, and a verdict per capability from the checks it depends on. Requests are
+GETs, plus SOAP ``soapGetServiceStatus`` (a POST that only reads) and ``show version
+active`` over SSH; ``DoctorReport.writes`` counts anything else (always 0). A capability
+whose checks passed is "ready", not proven. ``record`` saves the HTTP exchanges, credentials
+removed (``drivers.recording``), so that a user can share them and tests can replay them.
 """
 
 from __future__ import annotations
@@ -29,15 +32,23 @@ from reconciler.drivers import (
     PermanentError,
     Unreachable,
 )
+from reconciler.drivers.cucm import READ_ONLY_SOAP, CucmDriver
 from reconciler.drivers.fleet import api_tls, endpoint_for, fleet_ca_pems, make_driver
 from reconciler.drivers.recording import RecordingTransport
 from reconciler.kinds import kind_of
 from reconciler.model import Desired
 from reconciler.model.doctor import Check, DoctorReport
+from reconciler.usecases.doctor_vos import (
+    Facts,
+    os_account,
+    soap_checks,
+    ssh_checks,
+    verdict,
+)
 from reconciler.usecases.loading import load_fleet
 from reconciler.usecases.session import Session
 
-# The evidenced read operations, per driver table name; (operation, query, documented
+# The evidenced REST read operations, per driver table name; (operation, query, documented
 # non-2xx answers). Only GETs: doctor never writes.
 READS: dict[str, tuple[tuple[str, dict[str, str], tuple[int, ...]], ...]] = {
     "expressway": (("sysinfo", {}, ()), ("cert.read", {}, ()), ("csr.read", {}, (404,)),
@@ -46,6 +57,7 @@ READS: dict[str, tuple[tuple[str, dict[str, str], tuple[int, ...]], ...]] = {
             ("identity.read", {"service": "tomcat"}, ())),
 }
 OPTIONAL = ("csr.discard", "trust.remove")  # capabilities off until evidenced
+DOCTOR_WAIT = 60.0  # seconds at most for one SSH command or a rate-limited SOAP status
 
 
 @dataclass(frozen=True)
@@ -81,14 +93,16 @@ async def _node(session: Session, desired: Desired, name: str,
                                   or httpx.AsyncHTTPTransport(verify=api_tls(ep, cas)))
     driver = make_driver(ep, cas, session.the_http(),
                          replace(factory, transport_for=lambda _: recorder))
+    if isinstance(driver, CucmDriver):  # doctor waits a minute at most, never a restart's 15
+        driver.restart_timeout = min(driver.restart_timeout, DOCTOR_WAIT)
     try:
         checks = await _checks(session, driver, ep)
     finally:
         await driver.aclose()
     if record is not None:
         _save(record, ep, recorder)
-    counts = _http(driver).counts
-    return checks, sum(n for m, n in counts.items() if m != "GET")
+    return checks, sum(m != "GET" and action not in READ_ONLY_SOAP
+                       for m, action in recorder.sent)
 
 
 async def _checks(session: Session, driver: Driver, ep: Endpoint) -> list[Check]:
@@ -102,88 +116,87 @@ async def _checks(session: Session, driver: Driver, ep: Endpoint) -> list[Check]
     pin = f"sha256:{cert.sha256}" if cert else "?"
     shown = f"{cert.subject}, issuer {cert.issuer}, pin {pin}" if cert else "no certificate"
     out.append(Check(ep.name, "reachable", "ok", f"{ep.api} answers TLS; serves {shown}"))
-    reads = await _reads(driver, ep, out, cert_issuer=cert.issuer if cert else "?", pin=pin)
-    if reads:
-        out.extend(await _version_and_capabilities(driver, ep))
-    out.extend(await _ssh(session, ep))
+    facts: Facts = {}
+    trusted = await _reads(driver, ep, out, facts, cert_issuer=cert.issuer if cert else "?",
+                           pin=pin)
+    if isinstance(driver, CucmDriver):
+        out.extend(await ssh_checks(session, driver, ep, facts))
+        out.extend(await soap_checks(driver, ep, facts, trusted=trusted))
+    out.extend(await _version_and_capabilities(driver, ep, facts))
     return out
 
 
-async def _reads(driver: Driver, ep: Endpoint, out: list[Check], *, cert_issuer: str,
-                 pin: str) -> bool:
-    """TLS trust, authentication and each evidenced read; False when none could be made."""
-    table = _table(driver)
-    for i, (op, query, documented) in enumerate(READS[_family(ep)]):
+async def _reads(driver: Driver, ep: Endpoint, out: list[Check], facts: Facts, *,
+                 cert_issuer: str, pin: str) -> bool:
+    """TLS trust, the REST account's authentication and each evidenced read (GETs); False
+    when certops does not trust the API certificate (nothing else can be asked then)."""
+    table, account = _table(driver), os_account(ep)
+    reads_ok = True
+    for op, query, documented in READS[_family(ep)]:
         method, path = table[op]
         try:
-            response = await _http(driver).request(method, path, params=query, retry=False)
-            status = response.status_code
-        except NotFound as exc:
-            status = exc.status or 404
+            status = await _status(driver, method, path, query)
         except AuthError as exc:
-            out.append(Check(ep.name, "authentication", "fail", str(exc), _auth_fix(ep)))
-            return False
-        except PermanentError as exc:
-            if "TLS verification failed" in str(exc):
+            if "rest.auth" not in facts:  # a 401 came over a trusted TLS session
+                out.append(Check(ep.name, "tls", "ok", "the API certificate is trusted"))
+            out.append(Check(ep.name, "authentication (REST)", "fail", str(exc), _auth_fix(ep),
+                             account))
+            return True
+        except DriverError as exc:
+            if isinstance(exc, PermanentError) and "TLS verification failed" in str(exc):
                 out.append(Check(ep.name, "tls", "fail", f"certops does not trust the API "
                                  f"certificate ({exc})", _tls_fix(cert_issuer, pin)))
                 return False
-            out.append(Check(ep.name, f"read {op}", "fail", str(exc), _op_fix(op)))
+            out.append(Check(ep.name, f"read {op}", "fail", str(exc), _op_fix(op), account))
+            reads_ok = False
             continue
-        except DriverError as exc:
-            out.append(Check(ep.name, f"read {op}", "fail", str(exc), _op_fix(op)))
-            continue
-        if i == 0:
+        if "rest.auth" not in facts:
+            facts["rest.auth"] = ep.username or ""
             out.append(Check(ep.name, "tls", "ok", "the API certificate is trusted"))
-            out.append(Check(ep.name, "authentication", "ok", f"{ep.username} is accepted"))
+            out.append(Check(ep.name, "authentication (REST)", "ok",
+                             f"{ep.username} is accepted", account=account))
         good = status < 300 or status in documented
+        reads_ok = reads_ok and good
         out.append(Check(ep.name, f"read {op}", "ok" if good else "fail",
-                         f"GET {path} answered {status}", "" if good else _op_fix(op)))
+                         f"GET {path} answered {status}", "" if good else _op_fix(op), account))
+    if reads_ok and "rest.auth" in facts:
+        facts["rest.reads"] = ""
     return True
 
 
-async def _version_and_capabilities(driver: Driver, ep: Endpoint) -> list[Check]:
+async def _status(driver: Driver, method: str, path: str, query: dict[str, str]) -> int:
+    """The status of one read; a 404 is an answer here (some reads document it)."""
     try:
-        live = await driver.read()
-    except DriverError as exc:
-        return [Check(ep.name, "version", "fail", str(exc), "see the failed reads above")]
-    out = [Check(ep.name, "version", "ok" if live.version else "info",
-                 live.version or "not reported (the field names are [U])")]
-    for cap in sorted(kind_of(ep.type).capabilities | set(OPTIONAL)):
-        if cap in live.capabilities:
-            out.append(Check(ep.name, f"capability {cap}", "ok",
-                             "evidenced, and its reads answered (doctor never writes)"))
-        else:
-            out.append(Check(ep.name, f"capability {cap}", "info",
-                             "off on this node (not evidenced, or no API): planned as a "
-                             "manual step with the GUI path or CLI command"))
-    return out
+        response = await _http(driver).request(method, path, params=query, retry=False)
+    except NotFound as exc:
+        return exc.status or 404
+    return response.status_code
 
 
-async def _ssh(session: Session, ep: Endpoint) -> list[Check]:
-    """The CLI's host key, and whether the node file pins it (VOS kinds)."""
-    if _family(ep) == "expressway":
-        return []  # no CLI used on Expressway
-    if session.the_factory().cli_for(ep.name) is not None:
-        return [Check(ep.name, "ssh", "info", "the CLI is replaced in this run: not checked")]
-    import asyncssh
+async def _version_and_capabilities(driver: Driver, ep: Endpoint, facts: Facts,
+                                    ) -> list[Check]:
+    """The version, and a verdict per capability; the node is read only where REST
+    authenticated (else the kind's capabilities, each not ready)."""
+    caps: frozenset[str] | tuple[str, ...] = kind_of(ep.type).capabilities
+    version = facts.get("ssh.login")
+    if "rest.auth" in facts:
+        try:
+            live = await driver.read()
+        except DriverError as exc:
+            return [Check(ep.name, "version", "fail", str(exc), "see the failed reads above")]
+        version, caps = live.version or version, live.capabilities
+    out = [Check(ep.name, "version", "ok" if version else "info",
+                 version or ("not reported (the field names are [U])" if "rest.auth" in facts
+                             else "not read (see the problems above)"))]
+    every = sorted(kind_of(ep.type).capabilities | set(OPTIONAL))
+    return out + [verdict(ep, cap, cap in caps, facts, _route(driver)) for cap in every]
 
-    try:
-        key = await asyncio.wait_for(
-            asyncssh.get_server_host_key(ep.host, ep.ssh_port or 22), 10)
-    except (OSError, TimeoutError, asyncssh.Error) as exc:
-        return [Check(ep.name, "ssh", "fail", f"SSH on port {ep.ssh_port or 22}: {exc}",
-                      "set connection.ssh_port, or allow SSH from here")]
-    if key is None:
-        return [Check(ep.name, "ssh", "fail", "the SSH server showed no host key", "")]
-    line = " ".join(key.export_public_key("openssh").decode().split()[:2])
-    fingerprint = key.get_fingerprint("sha256")
-    if ep.ssh_host_key and ep.ssh_host_key.split()[:2] == line.split():
-        return [Check(ep.name, "ssh host key", "ok", f"pinned ({fingerprint})")]
-    what = "does not match the pinned key" if ep.ssh_host_key else "is not pinned"
-    return [Check(ep.name, "ssh host key", "fail", f"the host key {fingerprint} {what}",
-                  f"check it on the console (show ssh host key), then set "
-                  f"connection.ssh_host_key: '{line}'")]
+
+def _route(driver: Driver) -> str:
+    """How the node's services restart: "rest" (Expressway), "soap" or "ssh" (VOS)."""
+    if isinstance(driver, CucmDriver):
+        return "soap" if driver.SERVICE_LIST[0] == "SOAP" else "ssh"
+    return "rest"
 
 
 def _http(driver: Driver) -> NodeHttp:
@@ -207,7 +220,9 @@ def _table(driver: Driver) -> dict[str, tuple[str, str]]:
 
 def _auth_fix(ep: Endpoint) -> str:
     return (f"check the password of {ep.username} (the variables the node file's credentials "
-            "name) and that the account has API access")
+            "name) and that the account has API access"
+            + (" (the REST API takes the OS administrator, not the application user)"
+               if _family(ep) == "vos" else ""))
 
 
 def _tls_fix(issuer: str, pin: str) -> str:

@@ -48,7 +48,8 @@ async def test_read_in_both_trust_list_shapes(lab: LabThread, driver: MakeDriver
     assert set(live.capabilities) == {"trust.add", "service.restart", "csr.generate",
                                       "cert.install"}
     # One inventory read (and one read per trust store it lacks); nothing but GETs.
-    assert lab.counters(name) == {"GET": gets, "non_get": 0, "total": gets}
+    assert lab.counters(name) == {"GET": gets, "non_get": 0, "writes": 0,
+                                  "total": gets, "SSH": 0}
 
 
 async def test_release_12_5_reads_as_a_node_without_capabilities(lab: LabThread,
@@ -62,7 +63,8 @@ async def test_release_12_5_reads_as_a_node_without_capabilities(lab: LabThread,
     assert d.capabilities == kind_of("cucm").capabilities
     assert live.stores == {} and live.server_certificate is None
     assert sha256(live.served_certificate) == sha256(lab.node("cucm-old").state.served.cert_pem)
-    assert lab.counters("cucm-old") == {"GET": 1, "non_get": 0, "total": 1}
+    assert lab.counters("cucm-old") == {"GET": 1, "non_get": 0, "writes": 0,
+                                        "total": 1, "SSH": 0}
 
 
 async def test_callmanager_trust_then_soap_and_ssh_restarts(lab: LabThread,
@@ -97,8 +99,8 @@ async def test_tomcat_restarts_over_ssh_with_the_inventory_host_key(lab: LabThre
     await d.restart_services(("Cisco Tomcat",))
     assert lab.node("cucm-pub").ssh_commands == ["utils service restart Cisco Tomcat"]
     # One SOAP status request (is the name in the node's list?), then the CLI.
-    assert lab.counters("cucm-pub") == {"GET": 0, "POST": 1, "non_get": 1, "total": 1,
-                                        "SSH": 1}
+    assert lab.counters("cucm-pub") == {"GET": 0, "POST": 1, "non_get": 1, "writes": 0,
+                                        "total": 1, "SSH": 1}  # the status query reads
     assert lab.node("cucm-pub").state.restart_pending == []
 
 

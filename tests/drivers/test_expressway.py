@@ -33,7 +33,8 @@ async def test_read_reports_the_node(lab: LabThread, driver: MakeDriver) -> None
     assert set(live.capabilities) == {"trust.add", "csr.generate", "cert.install",
                                       "node.restart"}
     # read() only looks: GETs only, one per documented read (sysinfo, cert, CSR, trust).
-    assert lab.counters("expe1") == {"GET": 4, "non_get": 0, "total": 4}
+    assert lab.counters("expe1") == {"GET": 4, "non_get": 0, "writes": 0, "total": 4,
+                                     "SSH": 0}
 
 
 async def test_read_shows_a_pending_csr_and_older_versions(lab: LabThread,
@@ -113,7 +114,8 @@ async def test_install_of_a_mismatching_certificate_is_refused_once(
     text = str(exc)
     assert text.startswith(f"expe1: POST {XP}/certs/server -> 400: ")
     assert "does not match the private key" in text
-    assert lab.counters("expe1") == {"GET": 0, "POST": 1, "non_get": 1, "total": 1}
+    assert lab.counters("expe1") == {"GET": 0, "POST": 1, "non_get": 1, "writes": 1,
+                                     "total": 1, "SSH": 0}
     assert lab.node("expe1").state.pending_csr is not None  # the refusal kept the CSR
 
 

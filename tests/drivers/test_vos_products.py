@@ -51,7 +51,8 @@ async def test_read_returns_the_kinds_stores(lab: LabThread, driver: MakeDriver,
     assert sha256(live.server_certificate) == sha256(node.state.identities["tomcat"].cert_pem)
     assert len(live.stores["tomcat-trust"]) == 2 + 2  # built-ins + the lab root and CA
     assert set(live.capabilities) == set(kind.capabilities)
-    assert lab.counters(name) == {"GET": 1, "non_get": 0, "total": 1}  # the inventory holds all
+    assert lab.counters(name) == {"GET": 1, "non_get": 0, "writes": 0, "total": 1,
+                                  "SSH": 0}  # the inventory holds all
 
 
 @pytest.mark.lab
@@ -74,7 +75,7 @@ async def test_trust_add_then_restarts_over_the_ssh_cli_only(lab: LabThread,
     # The names are checked against the CLI's own list first.
     assert lab.node(name).ssh_commands == [
         "utils service list", *(f"utils service restart {s}" for s in services)]
-    assert lab.counters(name) == {"GET": 0, "non_get": 0, "total": 0,
+    assert lab.counters(name) == {"GET": 0, "non_get": 0, "writes": 0, "total": 0,
                                   "SSH": 1 + len(services)}
     assert lab.node(name).state.restart_pending == []
 

@@ -84,7 +84,8 @@ def test_counters_and_control_endpoint(lab: LabThread, client: Any) -> None:
     lab.reset_counters()
     c.get(SYS)
     c.get("/api/provisioning/certs/server")
-    assert lab.counters("expe1") == {"GET": 2, "non_get": 0, "total": 2}
+    assert lab.counters("expe1") == {"GET": 2, "non_get": 0, "writes": 0, "total": 2,
+                                      "SSH": 0}
     other = LabClient(lab.lab.paths.root)  # what another process would use
     other.set_fault("expe1", Fault(match="sysinfo", status=503, count=1))
     assert c.get(SYS).status_code == 503
