@@ -12,12 +12,14 @@ steps run, minus the socket.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from typing import Protocol
 
 from cryptography import x509
 
-from reconciler.lab.ca import LabPki, cert_pem, load_certs
+from reconciler.lab.availability import PEER_STORES, Sample, Timeline
+from reconciler.lab.ca import LabPki, cert_pem, load_certs, sha256_hex
 from reconciler.lab.faults import FaultHost
 from reconciler.lab.files import LabPaths, atomic_write
 from reconciler.lab.state import Identity, NodeState, TrustEntry, save_node
@@ -61,6 +63,12 @@ class Node:
         self.ssh_commands: list[str] = []
         self.soap_status_times: list[float] = []  # for the SOAP rate limit
         self._tasks: set[asyncio.Task[None]] = set()
+        self.restarting: set[str] = set()  # services restarting now
+        # Clusters (set by the lab): the other members, and the publisher's name.
+        self.cluster: list[Node] = []
+        self.publisher: str | None = None
+        self.replication_seconds = 0.0
+        self.timeline: Timeline | None = None
 
     @property
     def name(self) -> str:
@@ -69,6 +77,45 @@ class Node:
     def save(self) -> None:
         if self.persist:
             save_node(self.paths, self.state)
+        self.observe()
+
+    # ------------------------------------------------------------ availability
+
+    @property
+    def up(self) -> bool:
+        """The HTTPS port answers and no service is restarting."""
+        return not self.down and not self.restarting
+
+    def observe(self, why: str = "") -> None:
+        """Record a sample of this node in the lab's timeline (see ``availability``)."""
+        if self.timeline is None:
+            return
+        leaf = load_certs(self.state.served.cert_pem)[0]
+        self.timeline.add(Sample(
+            t=time.monotonic(), node=self.name, up=self.up, served_sha=sha256_hex(leaf),
+            served_subject=leaf.subject.rfc4514_string(),
+            served_issuer=leaf.issuer.rfc4514_string(),
+            chain_shas=frozenset(sha256_hex(c) for c in self._lab_chain(leaf)),
+            trusted_shas=frozenset(self._peer_trust()), why=why))
+
+    def _lab_chain(self, leaf: x509.Certificate) -> list[x509.Certificate]:
+        """The lab CAs above ``leaf`` (what a peer may anchor on)."""
+        pool = self.pki.all_cas()
+        chain: list[x509.Certificate] = []
+        current = leaf
+        while (issuer := next((c for c in pool if c.subject == current.issuer
+                               and c not in chain and _signed_by(current, c)), None)):
+            chain.append(issuer)
+            if issuer.subject == issuer.issuer:
+                break
+            current = issuer
+        return chain
+
+    def _peer_trust(self) -> list[str]:
+        shas = [sha256_hex(c) for pem in self.state.trusted_cas for c in load_certs(pem)]
+        for store in PEER_STORES:
+            shas.extend(e.sha256 for e in self.state.trust.get(store, []))
+        return shas
 
     # ------------------------------------------------------------ TLS material
 
@@ -122,6 +169,7 @@ class Node:
 
     async def _go_down(self) -> None:
         self.down = True
+        self.observe("restarting")
         if self.listener is not None:
             await self.listener.stop()
 
@@ -132,6 +180,7 @@ class Node:
             self.write_tls()
             await self.listener.start()
         self.down = False
+        self.observe("back")
 
     async def restart_node(self, delay: float = 0.05) -> None:
         """The Expressway restart: down for ``restart_seconds``, then serve the new cert."""
@@ -148,6 +197,8 @@ class Node:
         """Restart one CUCM service; Cisco Tomcat takes the HTTPS port down meanwhile."""
         await asyncio.sleep(delay)
         self.service_status[service] = "Stopping"
+        self.restarting.add(service)
+        self.observe(f"restarting {service}")
         web = service in WEB_SERVICES
         if web:
             await self._go_down()
@@ -163,6 +214,8 @@ class Node:
         if web:
             await self._come_back()
         self.service_status[service] = "Started"
+        self.restarting.discard(service)
+        self.observe(f"{service} started")
 
     def mark_restart_pending(self, services: Iterable[str]) -> None:
         for service in services:
