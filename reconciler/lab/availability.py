@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 # The stores in which a node holds the CAs of its peers (reconciler.kinds: peer_stores).
 PEER_STORES = ("tomcat", "callmanager")
@@ -129,3 +130,32 @@ def render(samples: Sequence[Sample], origin: float) -> list[str]:
         lines.append(f"{s.t - origin:8.3f}s  {s.node:<10} {state}{served}"
                      + (f"  ({s.why})" if s.why else ""))
     return lines
+
+
+def sample_json(sample: Sample) -> dict[str, Any]:
+    data = asdict(sample)
+    data["chain_shas"], data["trusted_shas"] = sorted(sample.chain_shas), sorted(
+        sample.trusted_shas)
+    return data
+
+
+def sample_of(data: dict[str, Any]) -> Sample:
+    return Sample(**{**data, "chain_shas": frozenset(data["chain_shas"]),
+                     "trusted_shas": frozenset(data["trusted_shas"])})
+
+
+def report(timeline: Timeline, clusters: Sequence[ClusterRule],
+           links: Mapping[str, Iterable[str]], since: int = 0) -> dict[str, Any]:
+    """The samples from position ``since`` on and the invariant's breaches among them (the
+    state at ``since`` as their start): what the control API answers."""
+    start: dict[str, Sample] = {}
+    for sample in timeline.samples[:since]:
+        start[sample.node] = sample
+    samples = timeline.since(since)
+    return {
+        "mark": timeline.mark(),
+        "start": [sample_json(s) for s in start.values()],
+        "samples": [sample_json(s) for s in samples],
+        "violations": violations(samples, clusters, links, start),
+        "clusters": [asdict(c) for c in clusters],
+    }

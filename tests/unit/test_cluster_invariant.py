@@ -235,3 +235,10 @@ def test_a_member_serving_what_a_linked_node_does_not_trust_is_a_breach() -> Non
                        start)
     assert found == ["t=2.000 a serves 'a' (issuer 'new') which b does not trust"]
     assert violations(timeline[:1], [ClusterRule("ab", ("a", "b"))], {"a": {"b"}}, start) == []
+
+
+def test_the_yaml_example_is_clustered_topology() -> None:
+    from reconciler.lab.topology import load_topology
+
+    yaml = load_topology(REPO / "reconciler" / "lab" / "topologies" / "clusters.yaml")
+    assert yaml == clustered_topology(replication_seconds=0.5)
