@@ -16,10 +16,19 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from unitkit import REPO, Events, allow_csr_replacement, apply, plan, use_certificate
+from unitkit import (
+    REPO,
+    Events,
+    allow_csr_replacement,
+    apply,
+    plan,
+    session_of,
+    use_certificate,
+)
 
 from reconciler.lab.availability import Sample, violations
 from reconciler.lab.ca import reuse_rsa_keys
@@ -27,7 +36,10 @@ from reconciler.lab.faults import Fault
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.lab.topology import clustered_topology
 from reconciler.model import Action, ApplyResult
-from reconciler.planning.graph import restart_waves
+from reconciler.model.common import CertSummary
+from reconciler.planning.graph import Draft, action_id, restart_waves
+from reconciler.planning.replication import await_replication, publisher_of
+from reconciler.usecases.loading import load_fleet
 
 EXPE, EXPC = ("expe1", "expe2"), ("expc1", "expc2")
 CUCM = ("cucm-pub", "cucm-sub1", "cucm-sub2")
@@ -242,3 +254,34 @@ def test_the_yaml_example_is_clustered_topology() -> None:
 
     yaml = load_topology(REPO / "reconciler" / "lab" / "topologies" / "clusters.yaml")
     assert yaml == clustered_topology(replication_seconds=0.5)
+
+
+async def test_a_subscriber_waits_only_where_the_publisher_uploads_the_ca(
+    clab: InProcessLab, cdesired: Path
+) -> None:
+    """``await_replication``: only callmanager-trust of a subscriber, only where the
+    publisher was read and its desired trust holds the CA; everything else uploads."""
+    await renewal_ready(clab, cdesired)
+    fleet = load_fleet(session_of(clab, cdesired), datetime.now(UTC)).fleet
+    store = "callmanager-trust"
+    _, entry = sorted(fleet.nodes["cucm-pub"].trust[store].items())[0]
+
+    def add(node: str, where: str = store, summary: CertSummary | None = None) -> Draft:
+        cert = summary or entry.cert.summary()
+        return Draft(id=action_id(node, "trust.add", where, cert.sha256[:16]), kind="trust.add",
+                     node=node, store=where, certificate=cert, reason="planned")
+
+    stranger = entry.cert.summary().model_copy(update={"sha256": "f" * 64})
+    drafts = {d.id: d for d in (add("cucm-pub"), add("cucm-sub1"), add("cucm-sub2"),
+                                add("cucm-sub1", "tomcat-trust"), add("expc1", "trusted-ca-list"),
+                                add("cucm-sub2", summary=stranger))}
+    out = await_replication(fleet, frozenset(NODES), drafts)
+    waits = {d.id for d in out.values() if d.replicated_from == "cucm-pub"}
+    assert waits == {add("cucm-sub1").id, add("cucm-sub2").id}
+    assert all(add("cucm-pub").id in out[w].depends_on for w in waits)
+    # The publisher not read (unreachable, outside the shard): every member uploads.
+    unread = await_replication(fleet, frozenset(NODES) - {"cucm-pub"}, drafts)
+    assert not [d for d in unread.values() if d.replicated_from]
+    assert publisher_of(fleet, "cucm-pub", store) is None
+    assert publisher_of(fleet, "cucm-sub1", "tomcat-trust") is None
+    assert publisher_of(fleet, "expc2", "trusted-ca-list") is None
