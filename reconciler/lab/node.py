@@ -12,6 +12,7 @@ steps run, minus the socket.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterable
 from typing import Protocol
@@ -69,6 +70,7 @@ class Node:
         self.publisher: str | None = None
         self.replication_seconds = 0.0
         self.timeline: Timeline | None = None
+        self._facts: tuple[str, tuple[str, str, str, frozenset[str]]] | None = None
 
     @property
     def name(self) -> str:
@@ -90,13 +92,21 @@ class Node:
         """Record a sample of this node in the lab's timeline (see ``availability``)."""
         if self.timeline is None:
             return
-        leaf = load_certs(self.state.served.cert_pem)[0]
+        sha, subject, issuer, chain = self._served_facts(self.state.served.cert_pem)
         self.timeline.add(Sample(
-            t=time.monotonic(), node=self.name, up=self.up, served_sha=sha256_hex(leaf),
-            served_subject=leaf.subject.rfc4514_string(),
-            served_issuer=leaf.issuer.rfc4514_string(),
-            chain_shas=frozenset(sha256_hex(c) for c in self._lab_chain(leaf)),
+            t=time.monotonic(), node=self.name, up=self.up, served_sha=sha,
+            served_subject=subject, served_issuer=issuer, chain_shas=chain,
             trusted_shas=frozenset(self._peer_trust()), why=why))
+
+    def _served_facts(self, pem: str) -> tuple[str, str, str, frozenset[str]]:
+        """SHA-256, subject, issuer and lab-CA chain of a served leaf (parsed once per PEM:
+        every save samples the node)."""
+        if self._facts is None or self._facts[0] != pem:
+            leaf = load_certs(pem)[0]
+            self._facts = (pem, (sha256_hex(leaf), leaf.subject.rfc4514_string(),
+                                 leaf.issuer.rfc4514_string(),
+                                 frozenset(sha256_hex(c) for c in self._lab_chain(leaf))))
+        return self._facts[1]
 
     def _lab_chain(self, leaf: x509.Certificate) -> list[x509.Certificate]:
         """The lab CAs above ``leaf`` (what a peer may anchor on)."""
@@ -112,7 +122,7 @@ class Node:
         return chain
 
     def _peer_trust(self) -> list[str]:
-        shas = [sha256_hex(c) for pem in self.state.trusted_cas for c in load_certs(pem)]
+        shas = [sha for pem in self.state.trusted_cas for sha in _pem_shas(pem)]
         for store in PEER_STORES:
             shas.extend(e.sha256 for e in self.state.trust.get(store, []))
         return shas
@@ -226,6 +236,11 @@ class Node:
                             given: Iterable[x509.Certificate] = ()) -> Identity:
         return Identity(cert_pem=cert_pem(leaf), key_pem=key_pem,
                         chain_pems=self.chain_for(leaf, given))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pem_shas(pem: str) -> tuple[str, ...]:
+    return tuple(sha256_hex(c) for c in load_certs(pem))
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
