@@ -10,8 +10,11 @@ the safe course.
 So a subscriber's ``trust.add`` to a replicated store becomes a wait: it names the publisher
 (``replicated_from``), depends on the publisher's upload of the same CA, uploads nothing and
 reads its own store until the CA appears, within a deadline (``Timing.replication_timeout``);
-the installs that need that trust already wait for that ``trust.add``. Where the publisher
-was not read, or its desired trust lacks the CA, the member uploads it itself.
+the installs that need that trust already wait for that ``trust.add``. Where this plan
+does not upload the CA on the publisher (the publisher was not read, its desired trust
+lacks the CA, or it already has it and a subscriber still lacks it, which replication
+should have prevented), the member uploads it itself: whether an upload on a subscriber
+replicates is not evidenced [U], but it makes that member trust the CA, the safe course.
 """
 
 from __future__ import annotations
@@ -51,14 +54,13 @@ def await_replication(fleet: FleetView, read: frozenset[str],
         publisher = publisher_of(fleet, draft.node, draft.store)
         if publisher is None or publisher not in read:
             continue
-        sha = draft.certificate.sha256
-        if sha not in fleet.nodes[publisher].trust.get(draft.store, {}):
+        upload = action_id(publisher, "trust.add", draft.store, draft.certificate.sha256[:16])
+        if upload not in drafts:
             continue
-        upload = action_id(publisher, "trust.add", draft.store, sha[:16])
         out[aid] = replace(
             draft,
             replicated_from=publisher,
-            depends_on=draft.depends_on | ({upload} if upload in drafts else set()),
+            depends_on=draft.depends_on | {upload},
             reason=f"{draft.store} lacks '{draft.certificate.subject}': it replicates from the "
             f"publisher {publisher}, so wait until it appears here (no upload on this member)",
         )

@@ -260,7 +260,7 @@ async def test_a_subscriber_waits_only_where_the_publisher_uploads_the_ca(
     clab: InProcessLab, cdesired: Path
 ) -> None:
     """``await_replication``: only callmanager-trust of a subscriber, only where the
-    publisher was read and its desired trust holds the CA; everything else uploads."""
+    plan uploads the CA on the publisher; everything else uploads."""
     await renewal_ready(clab, cdesired)
     fleet = load_fleet(session_of(clab, cdesired), datetime.now(UTC)).fleet
     store = "callmanager-trust"
@@ -282,6 +282,10 @@ async def test_a_subscriber_waits_only_where_the_publisher_uploads_the_ca(
     # The publisher not read (unreachable, outside the shard): every member uploads.
     unread = await_replication(fleet, frozenset(NODES) - {"cucm-pub"}, drafts)
     assert not [d for d in unread.values() if d.replicated_from]
+    # The publisher already has the CA (no upload planned there): the subscribers upload.
+    without = {k: d for k, d in drafts.items() if d.node != "cucm-pub"}
+    assert not [d for d in await_replication(fleet, frozenset(NODES), without).values()
+                if d.replicated_from]
     assert publisher_of(fleet, "cucm-pub", store) is None
     assert publisher_of(fleet, "cucm-sub1", "tomcat-trust") is None
     assert publisher_of(fleet, "expc2", "trusted-ca-list") is None
