@@ -4,7 +4,9 @@ Independent actions run in parallel (bounded); an action starts only when everyt
 depends on is done, so the plan's edges are the whole safety story: trust before install,
 CUCM restarts before the install that needs them, restarts of linked nodes one at a time.
 On the first failure nothing new starts, running actions finish, and every action is
-reported as done, failed, skipped or manual.
+reported as done, failed, skipped or manual. With ``keep_going`` (as Terraform does), the
+actions that do not depend, transitively, on a failed one (or on a manual step) still run;
+those that do are skipped, each naming the failed action it waited for.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ class _Walk:
     running: dict[asyncio.Task[str], _Run] = field(default_factory=dict)
     stop: str | None = None
     checks: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    keep_going: bool = False
+    failures: list[str] = field(default_factory=list)
 
     def ready(self, action: Action) -> bool:
         """Not started yet, and everything it depends on is done."""
@@ -137,8 +141,10 @@ class _Walk:
             if (full and action.kind not in RESTART_KINDS) or not self.ready(action):
                 continue
             if action.kind == "manual":
-                self.stop = f"stopped before the manual step {action.id}: {action.manual}"
                 self.record(action, "manual", action.manual or "")
+                if self.keep_going:
+                    continue
+                self.stop = f"stopped before the manual step {action.id}: {action.manual}"
                 return
             self.notify("started", action, action.reason)
             task = asyncio.create_task(self.guarded(action))
@@ -165,7 +171,12 @@ class _Walk:
         except Exception as exc:  # a bug must not leave other nodes half-done silently
             detail, outcome = f"internal error: {type(exc).__name__}: {exc}", "failed"
         self.record(run.action, outcome, detail, run)
-        if outcome == "failed" and self.stop is None:
+        if outcome != "failed":
+            return
+        self.failures.append(run.action.id)
+        if self.keep_going:
+            return
+        if self.stop is None:
             self.stop = f"{run.action.id} failed: {detail}"
 
     def record(
@@ -194,28 +205,57 @@ class _Walk:
                         "not hold: run certops plan again and apply the whole plan")
         return None
 
+    def blocker(self, action: Action) -> str | None:
+        """The first failed (or manual) action that ``action`` depends on, transitively."""
+        by_id = {a.id: a for a in self.plan.actions}
+        seen: set[str] = set()
+        todo = sorted(action.depends_on)
+        while todo:
+            aid = todo.pop(0)
+            if aid in seen:
+                continue
+            seen.add(aid)
+            result = self.results.get(aid)
+            if result is not None and result.outcome in ("failed", "manual"):
+                return aid
+            todo.extend(sorted(by_id[aid].depends_on) if aid in by_id else ())
+        return None
+
+    def because(self, action: Action, why: str) -> str:
+        """Why ``action`` was not started: the failed action it waited for, or the stop."""
+        blocker = self.blocker(action)
+        if blocker is None:
+            return why
+        what = "failed" if self.results[blocker].outcome == "failed" else "is a manual step"
+        return f"it depends on {blocker}, which {what}"
+
     def skip_the_rest(self) -> None:
+        if self.stop is None and self.failures:
+            self.stop = (f"{len(self.failures)} action(s) failed ({', '.join(self.failures[:5])});"
+                         " --keep-going ran every action that did not depend on them")
         if self.stop is None:
             self.stop = self.missing_dependencies()
         why = self.stop or "a step it depends on did not complete"
         for action in self.plan.actions:
             if action.id not in self.results:
+                because = self.because(action, why)
                 self.results[action.id] = ActionResult(
                     id=action.id,
                     kind=action.kind,
                     node=action.node,
                     outcome="skipped",
-                    detail=f"not started: {why}",
+                    detail=f"not started: {because}",
                 )
-                self.notify("skipped", action, why)
+                self.notify("skipped", action, because)
 
 
 async def execute(
-    plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None
+    plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None,
+    keep_going: bool = False,
 ) -> ApplyResult:
     """Run the plan's actions in dependency order; see the module docstring."""
     t0, started_at = time.monotonic(), datetime.now(UTC)
-    walk = _Walk(plan, ctx, parallelism, listener or (lambda *_: None))
+    walk = _Walk(plan, ctx, parallelism, listener or (lambda *_: None), keep_going=keep_going)
     while True:
         walk.start_ready()
         if not walk.running:
