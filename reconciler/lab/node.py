@@ -4,7 +4,10 @@ The product apps (``expressway``, ``cucm``, ``soap``, ``ssh``) change a ``Node``
 server gives it a ``Listener`` (its HTTPS socket). A restart stops the listener (closing
 the listening socket, so clients get "connection refused"), waits ``restart_seconds``,
 switches the served certificate to the installed one, clears the restart flags and
-listens again on the same port. With a ``restart_hang`` fault the node stays down until
+listens again on the same port. Restarts that take the port down (the node's, Cisco
+Tomcat's) run one at a time: a second one asked for while the first runs waits for it,
+as a real node takes one restart request after the other, so the node never ends up with
+two listeners or on another port. With a ``restart_hang`` fault the node stays down until
 the fault is cleared. Without a listener (in-process, ``httpx.ASGITransport``) the same
 steps run, minus the socket.
 """
@@ -61,6 +64,7 @@ class Node:
         self.ssh_commands: list[str] = []
         self.soap_status_times: list[float] = []  # for the SOAP rate limit
         self._tasks: set[asyncio.Task[None]] = set()
+        self._restarting: asyncio.Lock | None = None
 
     @property
     def name(self) -> str:
@@ -133,9 +137,20 @@ class Node:
             await self.listener.start()
         self.down = False
 
+    def restart_lock(self) -> asyncio.Lock:
+        """Serialises the restarts that take the port down (made in the running loop)."""
+        if self._restarting is None:
+            self._restarting = asyncio.Lock()
+        return self._restarting
+
     async def restart_node(self, delay: float = 0.05) -> None:
-        """The Expressway restart: down for ``restart_seconds``, then serve the new cert."""
+        """The Expressway restart: down for ``restart_seconds``, then serve the new cert;
+        after any restart already running (see the module docstring)."""
         await asyncio.sleep(delay)  # let the 200 answer leave first
+        async with self.restart_lock():
+            await self._restart_node()
+
+    async def _restart_node(self) -> None:
         await self._go_down()
         await asyncio.sleep(self.state.restart_seconds)
         if self.state.server is not None:
@@ -145,8 +160,16 @@ class Node:
         await self._come_back()
 
     async def restart_service(self, service: str, delay: float = 0.0) -> None:
-        """Restart one CUCM service; Cisco Tomcat takes the HTTPS port down meanwhile."""
+        """Restart one CUCM service; Cisco Tomcat takes the HTTPS port down meanwhile (one
+        such restart at a time)."""
         await asyncio.sleep(delay)
+        if service not in WEB_SERVICES:
+            await self._restart_service(service)
+            return
+        async with self.restart_lock():
+            await self._restart_service(service)
+
+    async def _restart_service(self, service: str) -> None:
         self.service_status[service] = "Stopping"
         web = service in WEB_SERVICES
         if web:
