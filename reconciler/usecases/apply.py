@@ -135,12 +135,32 @@ def check_derived(session: Session, plan: Plan, loaded: LoadedFleet,
         raise Refused("the plan file does not name every node it holds back "
                       f"({', '.join(sorted(set(expected.held_back) - set(plan.held_back)))}): "
                       "it was edited after certops plan. Run certops plan again.")
+    check_unread_peers(plan, loaded, live)
     by_id = {a.id: a for a in expected.actions}
     odd = [a.id for a in plan.actions if by_id.get(a.id) != a]
     if odd:
         raise Refused(f"the plan file holds actions that do not follow from the desired state "
                       f"and the nodes ({', '.join(odd[:5])}): it was edited after certops "
                       "plan. Run certops plan again and apply that plan.")
+
+
+SAFE_BESIDE_UNREAD = ("trust.add", "service.restart")
+
+
+def check_unread_peers(plan: Plan, loaded: LoadedFleet, live: Mapping[str, LiveNode]) -> None:
+    """A node linked to a node the plan did not read gets nothing but new trust (and the
+    restart of the services that read it): its certificate, its restart and its removals
+    need the unread peer's state. A partial plan holds such nodes back; a plan file whose
+    findings were edited to pass as a ``--node`` plan must not slip an install past it."""
+    unread = set(loaded.fleet.nodes) - set(live)
+    for action in plan.actions:
+        if action.kind in SAFE_BESIDE_UNREAD:
+            continue
+        near = sorted(p for p in loaded.fleet.desired.peers(action.node) if p in unread)
+        if near:
+            raise Refused(f"the plan file changes {action.node} ({action.id}), which is linked "
+                          f"to {', '.join(near)}, a node the plan did not read: it was edited "
+                          "after certops plan. Run certops plan again and apply that plan.")
 
 
 def check_unblocked(plan: Plan) -> None:

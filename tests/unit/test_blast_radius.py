@@ -197,7 +197,7 @@ async def test_chaos_a_third_faulted_keeps_the_invariant_and_converges(
     for name, fault in CHAOS.items():
         fleet.set_fault(name, fault)
     for _ in range(2):
-        run, result = await apply(fleet, root, keep_going=True)
+        run, _ = await apply(fleet, root, keep_going=True)
         assert run.plan.partial and {"expe-001", "cucm-002"} <= set(run.plan.unread)
         assert_fleet_invariant(fleet)
     renewed = [n for n in names if served_by_new_ca(fleet, n)]
