@@ -205,40 +205,50 @@ class _Walk:
                         "not hold: run certops plan again and apply the whole plan")
         return None
 
-    def blocker(self, action: Action) -> str | None:
-        """The first failed (or manual) action that ``action`` depends on, transitively."""
-        by_id = {a.id: a for a in self.plan.actions}
-        seen: set[str] = set()
-        todo = sorted(action.depends_on)
-        while todo:
-            aid = todo.pop(0)
-            if aid in seen:
-                continue
-            seen.add(aid)
-            result = self.results.get(aid)
-            if result is not None and result.outcome in ("failed", "manual"):
-                return aid
-            todo.extend(sorted(by_id[aid].depends_on) if aid in by_id else ())
-        return None
+    def blockers(self) -> dict[str, str]:
+        """For each action, the first failed (or manual) action it depends on, transitively.
 
-    def because(self, action: Action, why: str) -> str:
-        """Why ``action`` was not started: the failed action it waited for, or the stop."""
-        blocker = self.blocker(action)
+        One pass: the plan's actions are in dependency order."""
+        out: dict[str, str] = {}
+        for action in self.plan.actions:
+            for dep in sorted(action.depends_on):
+                result = self.results.get(dep)
+                if result is not None and result.outcome in ("failed", "manual"):
+                    out[action.id] = dep
+                    break
+                if dep in out:
+                    out[action.id] = out[dep]
+                    break
+        return out
+
+    def because(self, blocker: str | None, why: str) -> str:
+        """Why an action was not started: the failed action it waited for, or the stop."""
         if blocker is None:
             return why
         what = "failed" if self.results[blocker].outcome == "failed" else "is a manual step"
         return f"it depends on {blocker}, which {what}"
 
+    def kept_going(self) -> str | None:
+        """With --keep-going, what went wrong: the failures, then the manual steps."""
+        manual = [a for a, r in self.results.items() if r.outcome == "manual"]
+        if not self.failures and not manual:
+            return None
+        parts = [f"{aid} failed: {self.results[aid].detail}" for aid in self.failures[:3]]
+        parts += [f"{len(self.failures) - 3} more failed"] if len(self.failures) > 3 else []
+        parts += [f"manual step(s) {', '.join(manual[:3])}"] if manual else []
+        return "; ".join(parts) + ("; --keep-going ran every action that did not depend on "
+                                   "them")
+
     def skip_the_rest(self) -> None:
-        if self.stop is None and self.failures:
-            self.stop = (f"{len(self.failures)} action(s) failed ({', '.join(self.failures[:5])});"
-                         " --keep-going ran every action that did not depend on them")
+        if self.stop is None and self.keep_going:
+            self.stop = self.kept_going()
         if self.stop is None:
             self.stop = self.missing_dependencies()
         why = self.stop or "a step it depends on did not complete"
+        blockers = self.blockers()
         for action in self.plan.actions:
             if action.id not in self.results:
-                because = self.because(action, why)
+                because = self.because(blockers.get(action.id), why)
                 self.results[action.id] = ActionResult(
                     id=action.id,
                     kind=action.kind,
