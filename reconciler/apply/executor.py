@@ -4,7 +4,9 @@ Independent actions run in parallel (bounded); an action starts only when everyt
 depends on is done, so the plan's edges are the whole safety story: trust before install,
 CUCM restarts before the install that needs them, restarts of linked nodes one at a time.
 On the first failure nothing new starts, running actions finish, and every action is
-reported as done, failed, skipped or manual.
+reported as done, failed, skipped or manual. With ``keep_going`` (as Terraform does), the
+actions that do not depend, transitively, on a failed one (or on a manual step) still run;
+those that do are skipped, each naming the failed action it waited for.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ class _Walk:
     running: dict[asyncio.Task[str], _Run] = field(default_factory=dict)
     stop: str | None = None
     checks: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    keep_going: bool = False
+    failures: list[str] = field(default_factory=list)
 
     def ready(self, action: Action) -> bool:
         """Not started yet, and everything it depends on is done."""
@@ -146,8 +150,10 @@ class _Walk:
             if (full and action.kind not in RESTART_KINDS) or not self.ready(action):
                 continue
             if action.kind == "manual":
-                self.stop = f"stopped before the manual step {action.id}: {action.manual}"
                 self.record(action, "manual", action.manual or "")
+                if self.keep_going:
+                    continue
+                self.stop = f"stopped before the manual step {action.id}: {action.manual}"
                 return
             self.notify("started", action, action.reason)
             task = asyncio.create_task(self.guarded(action))
@@ -174,7 +180,12 @@ class _Walk:
         except Exception as exc:  # a bug must not leave other nodes half-done silently
             detail, outcome = f"internal error: {type(exc).__name__}: {exc}", "failed"
         self.record(run.action, outcome, detail, run)
-        if outcome == "failed" and self.stop is None:
+        if outcome != "failed":
+            return
+        self.failures.append(run.action.id)
+        if self.keep_going:
+            return
+        if self.stop is None:
             self.stop = f"{run.action.id} failed: {detail}"
 
     def record(
@@ -203,28 +214,67 @@ class _Walk:
                         "not hold: run certops plan again and apply the whole plan")
         return None
 
+    def blockers(self) -> dict[str, str]:
+        """For each action, the first failed (or manual) action it depends on, transitively.
+
+        One pass: the plan's actions are in dependency order."""
+        out: dict[str, str] = {}
+        for action in self.plan.actions:
+            for dep in sorted(action.depends_on):
+                result = self.results.get(dep)
+                if result is not None and result.outcome in ("failed", "manual"):
+                    out[action.id] = dep
+                    break
+                if dep in out:
+                    out[action.id] = out[dep]
+                    break
+        return out
+
+    def because(self, blocker: str | None, why: str) -> str:
+        """Why an action was not started: the failed action it waited for, or the stop."""
+        if blocker is None:
+            return why
+        what = "failed" if self.results[blocker].outcome == "failed" else "is a manual step"
+        return f"it depends on {blocker}, which {what}"
+
+    def kept_going(self) -> str | None:
+        """With --keep-going, what went wrong: the failures, then the manual steps."""
+        manual = [a for a, r in self.results.items() if r.outcome == "manual"]
+        if not self.failures and not manual:
+            return None
+        parts = [f"{aid} failed: {self.results[aid].detail}" for aid in self.failures[:3]]
+        parts += [f"{len(self.failures) - 3} more failed"] if len(self.failures) > 3 else []
+        parts += [f"manual step(s) {', '.join(manual[:3])}"] if manual else []
+        return "; ".join(parts) + ("; --keep-going ran every action that did not depend on "
+                                   "them")
+
     def skip_the_rest(self) -> None:
+        if self.stop is None and self.keep_going:
+            self.stop = self.kept_going()
         if self.stop is None:
             self.stop = self.missing_dependencies()
         why = self.stop or "a step it depends on did not complete"
+        blockers = self.blockers()
         for action in self.plan.actions:
             if action.id not in self.results:
+                because = self.because(blockers.get(action.id), why)
                 self.results[action.id] = ActionResult(
                     id=action.id,
                     kind=action.kind,
                     node=action.node,
                     outcome="skipped",
-                    detail=f"not started: {why}",
+                    detail=f"not started: {because}",
                 )
-                self.notify("skipped", action, why)
+                self.notify("skipped", action, because)
 
 
 async def execute(
-    plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None
+    plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None,
+    keep_going: bool = False,
 ) -> ApplyResult:
     """Run the plan's actions in dependency order; see the module docstring."""
     t0, started_at = time.monotonic(), datetime.now(UTC)
-    walk = _Walk(plan, ctx, parallelism, listener or (lambda *_: None))
+    walk = _Walk(plan, ctx, parallelism, listener or (lambda *_: None), keep_going=keep_going)
     while True:
         walk.start_ready()
         if not walk.running:

@@ -58,6 +58,16 @@ CONNECTION_FROM_OPT = typer.Option(
     help="Take each node's api, connection, credentials and tls_verify (and cas/) from this "
     "base desired-state directory or git ref; nodes whose settings differ are not contacted.",
 )
+STRICT_OPT = typer.Option(
+    False, "--strict",
+    help="A node that cannot be read blocks the whole plan (exit 1) instead of a partial plan "
+    "that holds back that node and the nodes linked to it.",
+)
+KEEP_GOING_OPT = typer.Option(
+    False, "--keep-going",
+    help="After a failed action, still run the actions that do not depend on it (the "
+    "dependent ones are skipped and named).",
+)
 SOURCE_ARG = typer.Argument(
     None, help="A plan file from `certops plan --out`, or a desired-state directory."
 )
@@ -136,7 +146,7 @@ def plan_cmd(
     detailed_exitcode: bool = DETAILED_OPT, node: list[str] = PLAN_NODE_OPT,
     select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
     parallelism: int = PARALLELISM_OPT, at: str | None = PLAN_AT_OPT,
-    connection_from: str | None = CONNECTION_FROM_OPT,
+    connection_from: str | None = CONNECTION_FROM_OPT, strict: bool = STRICT_OPT,
 ) -> None:
     """Read every node's live state and print the ordered plan. Never changes a node."""
     import asyncio
@@ -145,7 +155,7 @@ def plan_cmd(
     from reconciler.usecases.plan import PlanRequest, plan
 
     session = session_for(directory or default_dir(), inventory, parallelism, at=at)
-    request = PlanRequest(tuple(node), tuple(select), connection_from)
+    request = PlanRequest(tuple(node), tuple(select), connection_from, strict)
     made = asyncio.run(plan(session, request)).plan
     if out is not None:
         write_file(out, plan_json(made), session.root)
@@ -164,6 +174,7 @@ def apply_cmd(
     report: Path | None = REPORT_OPT, directory: Path | None = PLAN_DIR_OPT,
     restart_timeout: float = RESTART_TIMEOUT_OPT, poll_interval: float = POLL_OPT,
     max_plan_age: str = MAX_AGE_OPT, lock_timeout: float = LOCK_TIMEOUT_OPT,
+    strict: bool = STRICT_OPT, keep_going: bool = KEEP_GOING_OPT,
 ) -> None:
     """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
     import asyncio
@@ -177,7 +188,7 @@ def apply_cmd(
     session = session_for(src, inventory, parallelism, timing=timing)
     request = ApplyRequest(src, directory or default_dir(), auto_approve,
                            is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),
-                           lock_timeout=lock_timeout)
+                           lock_timeout=lock_timeout, strict=strict, keep_going=keep_going)
     with Console() as console:
         run = asyncio.run(apply(session, request, console.ui()))
     finish_apply(run, report)

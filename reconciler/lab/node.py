@@ -4,7 +4,10 @@ The product apps (``expressway``, ``cucm``, ``soap``, ``ssh``) change a ``Node``
 server gives it a ``Listener`` (its HTTPS socket). A restart stops the listener (closing
 the listening socket, so clients get "connection refused"), waits ``restart_seconds``,
 switches the served certificate to the installed one, clears the restart flags and
-listens again on the same port. With a ``restart_hang`` fault the node stays down until
+listens again on the same port. Restarts that take the port down (the node's, Cisco
+Tomcat's) run one at a time: a second one asked for while the first runs waits for it,
+as a real node takes one restart request after the other, so the node never ends up with
+two listeners or on another port. With a ``restart_hang`` fault the node stays down until
 the fault is cleared. Without a listener (in-process, ``httpx.ASGITransport``) the same
 steps run, minus the socket.
 """
@@ -71,6 +74,7 @@ class Node:
         self.replication_seconds = 0.0
         self.timeline: Timeline | None = None
         self._facts: tuple[str, tuple[str, str, str, frozenset[str]]] | None = None
+        self._restarting: asyncio.Lock | None = None
 
     @property
     def name(self) -> str:
@@ -192,9 +196,20 @@ class Node:
         self.down = False
         self.observe("back")
 
+    def restart_lock(self) -> asyncio.Lock:
+        """Serialises the restarts that take the port down (made in the running loop)."""
+        if self._restarting is None:
+            self._restarting = asyncio.Lock()
+        return self._restarting
+
     async def restart_node(self, delay: float = 0.05) -> None:
-        """The Expressway restart: down for ``restart_seconds``, then serve the new cert."""
+        """The Expressway restart: down for ``restart_seconds``, then serve the new cert;
+        after any restart already running (see the module docstring)."""
         await asyncio.sleep(delay)  # let the 200 answer leave first
+        async with self.restart_lock():
+            await self._restart_node()
+
+    async def _restart_node(self) -> None:
         await self._go_down()
         await asyncio.sleep(self.state.restart_seconds)
         if self.state.server is not None:
@@ -204,8 +219,16 @@ class Node:
         await self._come_back()
 
     async def restart_service(self, service: str, delay: float = 0.0) -> None:
-        """Restart one CUCM service; Cisco Tomcat takes the HTTPS port down meanwhile."""
+        """Restart one CUCM service; Cisco Tomcat takes the HTTPS port down meanwhile (one
+        such restart at a time)."""
         await asyncio.sleep(delay)
+        if service not in WEB_SERVICES:
+            await self._restart_service(service)
+            return
+        async with self.restart_lock():
+            await self._restart_service(service)
+
+    async def _restart_service(self, service: str) -> None:
         self.service_status[service] = "Stopping"
         self.restarting.add(service)
         self.observe(f"restarting {service}")

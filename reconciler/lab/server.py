@@ -40,9 +40,10 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 
 
-def bind(port: int) -> socket.socket:
-    """A listening-ready socket on loopback: ``port`` when free, else any free port."""
-    for candidate in ([port, 0] if port else [0]):
+def bind(port: int, *, same_port: bool = False) -> socket.socket:
+    """A listening-ready socket on loopback: ``port`` when free, else any free port (with
+    ``same_port``, ``port`` or an OSError: a restarted node never moves)."""
+    for candidate in ([port] if same_port else [port, 0] if port else [0]):
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP. Without it Nagle holds each response body until the
         # client's delayed ACK, about 40 ms a request, and the lab, not certops, sets the pace.
@@ -78,6 +79,7 @@ class HttpsListener:
         self.app = app
         self.port = port
         self.server: uvicorn.Server | None = None
+        self.started = False  # it had a port: a restart keeps it
 
     def _context(self) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -85,10 +87,23 @@ class HttpsListener:
         return ctx
 
     async def start(self) -> None:
-        sock = bind(self.port)
+        """Listen (again): on the port it had, once it has one; never a second listener."""
+        if self.server is not None:
+            return
+        sock = await self._bind()
+        self.started = True
         self.port = sock.getsockname()[1]
         self.server = server_for(self.app, self._context())
         await self.server.startup(sockets=[sock])
+
+    async def _bind(self) -> socket.socket:
+        """The node's port; after a restart, the same one, once the old socket is closed."""
+        for _ in range(100):
+            try:
+                return bind(self.port, same_port=self.started)
+            except OSError:
+                await asyncio.sleep(0.02)
+        return bind(self.port, same_port=self.started)
 
     async def stop(self) -> None:
         server, self.server = self.server, None

@@ -70,10 +70,13 @@ class Code(StrEnum):
     RENEWAL_DUE = "renewal.due", (W,), "the certificate is inside its renewal window"
     TLS_VERIFY_OFF = "tls.verify_off", (W,), "TLS verification of the node's API is off"
     # the planner
-    NODE_UNREACHABLE = "node.unreachable", (E,), "a node could not be read"
+    NODE_UNREACHABLE = "node.unreachable", (E, W), "a node could not be read"
+    NODE_HELD_BACK = (
+        "node.held_back", (W,), "a node's actions wait for a node that could not be read"
+    )
     API_LOCKOUT = "api.lockout", (E,), "an install would leave certops unable to verify the API"
     CONNECTION_CHANGED = "connection.changed", (E,), "the change edits how certops reaches a node"
-    LIVE_UNPARSEABLE = "live.unparseable", (E,), "a node answered something unparseable"
+    LIVE_UNPARSEABLE = "live.unparseable", (E, W), "a node answered something unparseable"
     ISSUER_CHANGED = "issuer.changed", (I,), "the new certificate has another issuer"
     ISSUER_UNKNOWN = "issuer.unknown", (E,), "a node names an issuer that certops.yaml lacks"
     ISSUER_NO_CHAIN = "issuer.no_chain", (W,), "an issuer without ca_files: no chain known ahead"

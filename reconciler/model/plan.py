@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
+from reconciler.model.codes import Code
 from reconciler.model.common import CertSummary, Finding, Frozen, Severity
 
 ActionKind = Literal[
@@ -113,6 +114,24 @@ class Plan(Frozen):
     @property
     def blocked(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def unread(self) -> tuple[str, ...]:
+        """Nodes a partial plan could not read (their finding a warning, not --strict)."""
+        trouble = (Code.NODE_UNREACHABLE, Code.LIVE_UNPARSEABLE)
+        return tuple(sorted({f.node for f in self.findings if f.code in trouble and f.node
+                             and f.severity is Severity.WARNING}))
+
+    @property
+    def held_back(self) -> tuple[str, ...]:
+        """Nodes whose actions a partial plan holds back (``node.held_back``)."""
+        return tuple(sorted({f.node for f in self.findings
+                             if f.code == Code.NODE_HELD_BACK and f.node}))
+
+    @property
+    def partial(self) -> bool:
+        """Some nodes could not be read and the plan covers the rest (not --strict)."""
+        return bool(self.unread or self.held_back)
 
     @property
     def has_changes(self) -> bool:

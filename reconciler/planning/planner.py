@@ -30,6 +30,7 @@ from reconciler.planning.graph import (
     ordered,
     serialise_restarts,
 )
+from reconciler.planning.holdback import hold_back, soften, troubled_nodes
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
@@ -79,13 +80,20 @@ def make_plan(
     targets: frozenset[str] | None = None,
     shard: frozenset[str] | None = None,
     api_trust: Mapping[str, ApiTrust] | None = None,
+    strict: bool = False,
 ) -> Plan:
     """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``.
 
     With ``api_trust`` (how certops authenticates each node's API), an install that would
-    leave certops unable to verify the node afterwards is a blocking ``api.lockout``."""
+    leave certops unable to verify the node afterwards is a blocking ``api.lockout``.
+    A node that cannot be read blocks the whole plan only with ``strict``; otherwise the plan
+    is partial: that node and the nodes linked to it are held back (``planning.holdback``)."""
     partial = targets is not None or shard is not None
     lives, read_findings = _read_live(fleet, live, cache, partial=partial)
+    troubled = frozenset() if strict else troubled_nodes(read_findings)
+    if troubled:
+        lives = {n: v for n, v in lives.items() if n not in troubled}
+        read_findings = [soften(f) for f in read_findings]
     ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache)
     drafts, planned = _plan_nodes(ctx)
     links, rolling = _restart_rules(fleet)
@@ -94,8 +102,11 @@ def make_plan(
         keep = closure(drafts, {a for a, d in drafts.items() if d.node in targets})
         drafts = {a: d for a, d in drafts.items() if a in keep}
     deferred: list[Finding] = []
+    if troubled:
+        drafts, deferred = hold_back(fleet, drafts, troubled)
     if shard is not None:
-        drafts, deferred = _defer_to_other_shards(ctx, drafts, shard)
+        drafts, shards = _defer_to_other_shards(ctx, drafts, shard)
+        deferred += shards
     drafts = _to_manual(ctx, drafts)
     actions = tuple(ordered(drafts))
     every = [*findings, *read_findings, *planned, *deferred]

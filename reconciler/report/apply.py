@@ -45,7 +45,13 @@ def apply_errors(result: ApplyResult | None) -> list[str]:
     """What apply says on stderr when it stopped: the reason, then how to finish."""
     if result is None or result.ok:
         return []
-    return [f"Stopped: {result.stopped_because}", HINT]
+    why: dict[str, int] = {}
+    for r in result.results:
+        if r.outcome == "skipped":
+            reason = r.detail.removeprefix("not started: ")
+            why[reason] = why.get(reason, 0) + 1
+    skipped = [f"  {n} skipped: {reason}" for reason, n in sorted(why.items())]
+    return [f"Stopped: {result.stopped_because}", *skipped, HINT]
 
 
 def apply_json(result: ApplyResult) -> str:

@@ -109,8 +109,11 @@ def plan_text(plan: Plan) -> list[str]:
     if plan.findings:
         out.append("Findings:")
         out.extend(f"  {line}" for line in render_findings(plan.findings))
+    out.extend(partial_lines(plan))
     if not plan.actions and plan.blocked:
         out.append("No actions: the errors above block the plan (fix them and plan again).")
+    elif not plan.actions and plan.partial:
+        out.append("No actions for the nodes planned; the nodes left out above are not judged.")
     elif not plan.actions:
         out.append("No changes: the live state matches the desired state.")
     else:
@@ -122,6 +125,21 @@ def plan_text(plan: Plan) -> list[str]:
             out.append("Restarts, wave by wave (a wave starts when the one before it is back):")
             out.extend(f"  {line}" for line in waves)
     out.append(_summary(plan))
+    return out
+
+
+def partial_lines(plan: Plan) -> list[str]:
+    """What a partial plan leaves out: the nodes not read and the nodes held back."""
+    if not plan.partial:
+        return []
+    out = ["PARTIAL PLAN: some nodes could not be read; the rest of the fleet is planned."]
+    if plan.unread:
+        out.append(f"  not read (nothing planned): {', '.join(plan.unread)}")
+    if plan.held_back:
+        out.append(f"  held back (linked to them, or waiting for them): "
+                   f"{', '.join(plan.held_back)}")
+    out.append("  Their actions follow once those nodes can be read; --strict refuses a "
+               "partial plan.")
     return out
 
 
@@ -142,6 +160,8 @@ def _summary(plan: Plan) -> str:
         counts[action.kind] += 1
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no actions"
     state = "BLOCKED by errors" if plan.blocked else ("changes" if plan.actions else "in sync")
+    if plan.partial and not plan.blocked:
+        state = f"PARTIAL ({len(plan.unread) + len(plan.held_back)} node(s) left out), {state}"
     return f"Plan: {state}: {kinds}; {summary_line(plan.findings)}."
 
 
@@ -155,6 +175,12 @@ def _markdown_top(plan: Plan) -> list[str]:
     out: list[str] = []
     if plan.blocked:
         out += ["**Blocked:** the errors below must be fixed before this can be applied.", ""]
+    if plan.partial:
+        out += ["> [!WARNING]", "> **Partial plan:** some nodes could not be read; the rest of "
+                "the fleet is planned."]
+        out += [f"> - not read: {', '.join(plan.unread)}"] if plan.unread else []
+        out += [f"> - held back: {', '.join(plan.held_back)}"] if plan.held_back else []
+        out.append("")
     if plan.tls_verify_off:
         out += [f"> ⚠️ TLS verification is **off** for {', '.join(plan.tls_verify_off)}.", ""]
     security = security_findings(plan)
@@ -192,7 +218,9 @@ def plan_markdown(plan: Plan) -> str:
         for _, action in by_node.get(node, []):
             kinds[action.kind] += 1
         listed = ", ".join(f"{n}× `{k}`" for k, n in sorted(kinds.items()))
-        out.append(f"| {node} | {listed or 'in sync'} |")
+        listed = "**held back**" if node in plan.held_back else listed or "in sync"
+        out.append(f"| {node} | {listed} |")
+    out += [f"| {node} | **not read** |" for node in plan.unread]
     out.append("")
     for node in sorted(by_node):
         out += [f"<details><summary><b>{node}</b>: {len(by_node[node])} action(s)</summary>", ""]

@@ -22,7 +22,7 @@ from reconciler.issuers import issuers_of
 from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
 from reconciler.usecases.loading import LoadedFleet, load_fleet
-from reconciler.usecases.plan import plan_with, select
+from reconciler.usecases.plan import Scope, plan_with, select
 from reconciler.usecases.planfile import Refused, check_age, check_root, load_plan_file
 from reconciler.usecases.session import Session
 
@@ -45,6 +45,8 @@ class ApplyRequest:
     is_tty: bool = False
     max_plan_age: timedelta = DEFAULT_MAX_AGE
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    strict: bool = False  # a fresh plan with a node that cannot be read is refused whole
+    keep_going: bool = False  # after a failure, run what does not depend on it
 
     @property
     def saved(self) -> bool:
@@ -103,11 +105,17 @@ class ApplyRun:
 def rederive(session: Session, plan: Plan, loaded: LoadedFleet,
              live: dict[str, LiveNode]) -> Plan:
     """The plan the planner makes from the same inputs at the saved plan's ``created_at``,
-    findings included: the offline findings of now and the planner's of then. Nodes the
-    saved plan did not read (a shard, ``--node``) are left out on purpose."""
-    read = frozenset(live)
+    findings included: the offline findings of now and the planner's of then. The nodes the
+    saved plan could not read (a partial plan) are given as unread again, so the same nodes
+    are held back; other nodes it did not read (a shard, ``--node``) are left out on
+    purpose."""
+    unread = {n: LiveNode(name=n, type=loaded.fleet.nodes[n].node.spec.type,
+                          error="could not be read when the plan was made")
+              for n in plan.unread if n in loaded.fleet.nodes and n not in live}
+    every = {**live, **unread}
+    read = frozenset(every)
     partial = read != frozenset(loaded.fleet.nodes)
-    return make_plan(loaded.fleet, live, plan.created_at, cache=session.cache,
+    return make_plan(loaded.fleet, every, plan.created_at, cache=session.cache,
                      findings=loaded.findings, targets=read if partial else None)
 
 
@@ -123,12 +131,36 @@ def check_derived(session: Session, plan: Plan, loaded: LoadedFleet,
     """
     expected = rederive(session, plan, loaded, live)
     check_unblocked(expected)
+    if set(expected.held_back) - set(plan.held_back):
+        raise Refused("the plan file does not name every node it holds back "
+                      f"({', '.join(sorted(set(expected.held_back) - set(plan.held_back)))}): "
+                      "it was edited after certops plan. Run certops plan again.")
+    check_unread_peers(plan, loaded, live)
     by_id = {a.id: a for a in expected.actions}
     odd = [a.id for a in plan.actions if by_id.get(a.id) != a]
     if odd:
         raise Refused(f"the plan file holds actions that do not follow from the desired state "
                       f"and the nodes ({', '.join(odd[:5])}): it was edited after certops "
                       "plan. Run certops plan again and apply that plan.")
+
+
+SAFE_BESIDE_UNREAD = ("trust.add", "service.restart")
+
+
+def check_unread_peers(plan: Plan, loaded: LoadedFleet, live: Mapping[str, LiveNode]) -> None:
+    """A node linked to a node the plan did not read gets nothing but new trust (and the
+    restart of the services that read it): its certificate, its restart and its removals
+    need the unread peer's state. A partial plan holds such nodes back; a plan file whose
+    findings were edited to pass as a ``--node`` plan must not slip an install past it."""
+    unread = set(loaded.fleet.nodes) - set(live)
+    for action in plan.actions:
+        if action.kind in SAFE_BESIDE_UNREAD:
+            continue
+        near = sorted(p for p in loaded.fleet.desired.peers(action.node) if p in unread)
+        if near:
+            raise Refused(f"the plan file changes {action.node} ({action.id}), which is linked "
+                          f"to {', '.join(near)}, a node the plan did not read: it was edited "
+                          "after certops plan. Run certops plan again and apply that plan.")
 
 
 def check_unblocked(plan: Plan) -> None:
@@ -169,7 +201,7 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
     names = sorted(saved.node_fingerprints) if saved else select(loaded.fleet, None)
     drivers = session.connect(loaded.fleet.desired, names)
     try:
-        plan = await _plan(session, loaded, drivers, saved, now)
+        plan = await _plan(session, loaded, drivers, saved, now, request.strict)
         check_unblocked(plan)
         if not plan.actions:
             return ApplyRun(plan, None, session.root)
@@ -177,17 +209,19 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
             ui.show(plan)
         if request.needs_prompt() and not ui.prompt(plan):
             return ApplyRun(plan, None, session.root)
-        result = await _execute(session, loaded, drivers, plan, ui.progress(plan))
+        result = await _execute(session, loaded, drivers, plan, ui.progress(plan),
+                                request.keep_going)
         return ApplyRun(plan, result, session.root)
     finally:
         await close_all(drivers)
 
 
 async def _plan(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Driver],
-                saved: Plan | None, now: datetime) -> Plan:
+                saved: Plan | None, now: datetime, strict: bool = False) -> Plan:
     """The saved plan once it is fresh and derived, or a fresh plan made at ``now``."""
     if saved is None:
-        return (await plan_with(session, loaded, drivers, now)).plan
+        chosen = Scope(sorted(drivers), strict=strict)
+        return (await plan_with(session, loaded, drivers, now, chosen)).plan
     live = await check_fresh(saved, dict(drivers), loaded.fleet.desired.digest,
                              session.parallelism, read_pending(session.root))
     check_derived(session, saved, loaded, live)
@@ -195,10 +229,11 @@ async def _plan(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Dri
 
 
 async def _execute(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Driver],
-                   plan: Plan, listener: Listener | None) -> ApplyResult:
+                   plan: Plan, listener: Listener | None, keep_going: bool = False) -> ApplyResult:
     ctx = StepContext(plan=plan, fleet=loaded.fleet, drivers=dict(drivers),
                       desired_root=session.root, timing=session.the_timing(), cache=session.cache,
                       issuers=issuers_of(loaded.fleet.desired.fleet.issuers, session.env,
                                          session.root),
                       now=session.clock())
-    return await execute(plan, ctx, parallelism=session.parallelism, listener=listener)
+    return await execute(plan, ctx, parallelism=session.parallelism, listener=listener,
+                         keep_going=keep_going)

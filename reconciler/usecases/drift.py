@@ -34,9 +34,12 @@ def csr_since(root: Path, node: str) -> datetime | None:
 
 
 async def drift(session: Session, request: PlanRequest | None = None) -> DriftReport:
-    """Read-only: the plan of ``plan`` (same request) and the drift report."""
+    """Read-only: the plan of ``plan`` (same request) and the drift report.
+
+    Always strict: a node that cannot be read is an error of drift (exit 1), so monitoring
+    sees it even while partial plans renew the rest of the fleet."""
     now = session.now()
     session = replace(session, clock=fixed(now))  # the plan and the report judge one moment
-    run = await plan(session, request)
+    run = await plan(session, replace(request or PlanRequest(), strict=True))
     ages = {n: t for n in run.live if (t := csr_since(session.root, n)) is not None}
     return drift_report(run.fleet, run.live, run.plan, now, session.cache, ages)

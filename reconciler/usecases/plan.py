@@ -30,6 +30,7 @@ class PlanRequest:
     targets: tuple[str, ...] = ()
     selectors: tuple[str, ...] = ()
     connection_from: str | None = None  # a base directory or git ref (pull-request runs)
+    strict: bool = False  # a node that cannot be read blocks the whole plan (no partial plan)
 
 
 @dataclass(frozen=True, repr=False)
@@ -56,6 +57,7 @@ class Scope:
     names: list[str]
     targets: frozenset[str] | None = None
     shard: frozenset[str] | None = None
+    strict: bool = False
 
 
 def select(fleet: FleetView, targets: list[str] | None) -> list[str]:
@@ -94,9 +96,10 @@ def scope(fleet: FleetView, request: PlanRequest) -> Scope:
     """The request's nodes: a shard (``--select``), targets and peers (``--node``), or all."""
     if request.selectors:
         shard = select_labels(fleet, list(request.selectors))
-        return Scope(select(fleet, sorted(shard)), shard=shard)
+        return Scope(select(fleet, sorted(shard)), shard=shard, strict=request.strict)
     targets = list(request.targets)
-    return Scope(select(fleet, targets), targets=frozenset(targets) if targets else None)
+    return Scope(select(fleet, targets), targets=frozenset(targets) if targets else None,
+                 strict=request.strict)
 
 
 async def plan(session: Session, request: PlanRequest | None = None) -> PlanRun:
@@ -166,6 +169,7 @@ async def plan_with(
         targets=chosen.targets if chosen else None,
         shard=chosen.shard if chosen else None,
         api_trust=trust,
+        strict=chosen.strict if chosen else False,
     )
     made = made.model_copy(
         update={"git_commit": git_commit(session.root), "desired_root": str(session.root)}

@@ -217,3 +217,26 @@ def test_apply_stops_before_a_manual_step(
     assert code == 1 and "manual step" in out
     outcomes = {r["kind"]: r["outcome"] for r in report(rep)["results"]}
     assert outcomes["manual"] == "manual"
+
+
+def test_keep_going_over_the_cli(
+    lab: LabThread, desired: Path, inventory: Path, tmp_path: Path
+) -> None:
+    """``certops apply --keep-going``: expe1's install fails; the actions that do not depend
+    on it run, those that do are skipped naming it, and stderr groups them."""
+    generate_csrs(desired, inventory)
+    sign_all(lab, desired, "new")
+    lab.set_fault("expe1", Fault(match="cert.upload", status=500, count=50))
+    rep = tmp_path / "report.json"
+    code, out = certops(*apply_args(desired, inventory, "--report", str(rep), "--keep-going"))
+    assert code == 1, out
+    results = report(rep)["results"]
+    failed = [r["id"] for r in results if r["outcome"] == "failed"]
+    assert len(failed) == 1 and failed[0].startswith("expe1/cert.install"), results
+    skipped = [r for r in results if r["outcome"] == "skipped"]
+    assert skipped and all(f"depends on {failed[0]}, which failed" in r["detail"]
+                           for r in skipped)
+    assert any(r["outcome"] == "done" and r["kind"] == "cert.install" for r in results)
+    assert "--keep-going" in out and "skipped: it depends on" in out
+    assert_invariant(lab)
+    lab.clear_faults("expe1")

@@ -125,15 +125,35 @@ async def _generate_csr(lab: LabThread, name: str) -> str:
         return r.text
 
 
-def test_unreachable_node_blocks_the_plan(lab: LabThread, desired: Path, inventory: Path) -> None:
+def test_unreachable_node_blocks_the_plan_with_strict(
+    lab: LabThread, desired: Path, inventory: Path
+) -> None:
     lab.set_fault("expe1", Fault(match="*", drop=True, count=100))
-    code, out = plan(desired, inventory, "--format", "json")
+    code, out = plan(desired, inventory, "--format", "json", "--strict")
     assert code == 1
     data = json.loads(out)
-    codes = [(f["code"], f.get("node")) for f in data["findings"]]
-    assert ("node.unreachable", "expe1") in codes
-    # the other nodes are still read and planned
+    codes = [(f["code"], f.get("node"), f["severity"]) for f in data["findings"]]
+    assert ("node.unreachable", "expe1", "error") in codes
+    # the other nodes are still read
     assert {"expc1", "cucm-pub"} <= set(data["node_fingerprints"])
+
+
+def test_unreachable_node_gives_a_partial_plan(
+    lab: LabThread, desired: Path, inventory: Path
+) -> None:
+    """Without --strict: exit 0 (2 with --detailed-exitcode when the rest has changes), the
+    node a warning, its linked peer expc1 held back and named, in JSON and in text."""
+    lab.set_fault("expe1", Fault(match="*", drop=True, count=100))
+    code, out = plan(desired, inventory, "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    codes = [(f["code"], f.get("node"), f["severity"]) for f in data["findings"]]
+    assert ("node.unreachable", "expe1", "warning") in codes
+    assert not any(n == "expe1" for _, n, _ in codes if _ == "node.held_back")
+    assert "expe1" not in data["node_fingerprints"]
+    assert not any(a["node"] in ("expe1", "expc1") for a in data["actions"])
+    code, text = plan(desired, inventory)
+    assert code == 0 and "PARTIAL PLAN" in text and "not read (nothing planned): expe1" in text
 
 
 def test_missing_credentials_is_one_clear_error(
@@ -150,9 +170,11 @@ def test_missing_credentials_is_one_clear_error(
 
 def test_malformed_json_from_a_node(lab: LabThread, desired: Path, inventory: Path) -> None:
     lab.set_fault("cucm-pub", Fault(match="snapshot", malformed_json=True, count=100))
-    code, out = plan(desired, inventory)
+    code, out = plan(desired, inventory, "--strict")
     assert code == 1
     assert "cucm-pub" in out and "not JSON" in out
+    code, out = plan(desired, inventory)
+    assert code == 0 and "PARTIAL PLAN" in out and "not JSON" in out
 
 
 def test_bad_desired_state_exits_1_before_any_request(

@@ -183,3 +183,25 @@ def test_state_survives_lab_restart(tmp_path: Any, served: Any) -> None:
         assert c.get(f"{P}/certs/generate_csr").text == csr_pem
         assert served(lab, "expe1") == first
         assert lab.lab.listeners["expe1"].port == port  # same port when still free
+
+
+def test_overlapping_restarts_keep_the_port_and_serve_the_new_cert(
+    lab: LabThread, client: Any, served: Any
+) -> None:
+    """Issue 16 item 14: two restarts posted back to back (the second before the first went
+    down) once left the old listener serving the old certificate and opened a new port.
+    Restarts of one node serialise: one port, one listener, the installed certificate."""
+    c = client("expe1")
+    port = lab.lab.listeners["expe1"].port
+    body = {"Additional_FQDNS": ["expe.nart.com", "join.nart.com"]}
+    assert c.post(f"{P}/certs/generate_csr", json=body, headers=CSRF).status_code == 200
+    csr = x509.load_pem_x509_csr(c.get(f"{P}/certs/generate_csr").content)
+    new = lab.node("expe1").pki.sign_csr(csr, "new")
+    assert upload(c, cert_pem(new)).status_code == 200
+    assert c.post(f"{P}/restart", headers=CSRF).status_code == 200
+    assert c.post(f"{P}/restart", headers=CSRF).status_code == 200  # inside the first's 50 ms
+    wait_up(lab, "expe1")
+    assert lab.lab.listeners["expe1"].port == port
+    assert served(lab, "expe1") == sha(cert_pem(new))
+    c2 = client("expe1")
+    assert c2.get(f"{P}/sysinfo").status_code == 200  # the one port answers

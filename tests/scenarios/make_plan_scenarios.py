@@ -183,7 +183,7 @@ def main() -> None:
         description="new issuing CA: trust everywhere first, CUCM restarts, install, restart",
     )
 
-    # The same, with expe1 unreachable: the plan is blocked.
+    # The same, with expe1 unreachable (case.yaml: strict): the plan is blocked.
     live_unreach = dict(live)
     live_unreach["expe1"] = LiveNodeData(
         "expe1", live["expe1"].installed, error="GET /api/provisioning/sysinfo: connection refused"
@@ -194,7 +194,16 @@ def main() -> None:
         live_unreach,
         files,
         in_sync,
-        description="a linked peer cannot be read: blocked",
+        description="a linked peer cannot be read, with --strict: blocked",
+    )
+    # The same without --strict: expc1 (linked to expe1) is held back, the rest is planned.
+    emit(
+        "plan-unreachable-partial",
+        w,
+        live_unreach,
+        files,
+        in_sync,
+        description="a linked peer cannot be read: a partial plan",
     )
 
     # The new certificate drops two SANs the live one has.

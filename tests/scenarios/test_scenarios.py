@@ -1,7 +1,8 @@
 """Scenario tests as data (docs/architecture.md).
 
 Each ``tests/scenarios/<case>/`` holds a desired-state tree (``desired/``) and ``case.yaml``:
-the time to judge at, the expected exit (0 valid / 1 blocked) and the expected findings as
+the time to judge at, the expected exit (0 valid / 1 blocked), ``strict: true`` to plan as
+``certops plan --strict`` does, and the expected findings as
 ``relative/path:line:col severity[code]`` lines (or ``node severity[code]`` where a finding
 has no file position). A case with ``live.json`` (live snapshots per node) is a plan case:
 its plan must equal ``expected-plan.json`` byte for byte. Regenerate those with
@@ -55,7 +56,8 @@ def findings_of(case: str, at: datetime) -> tuple[list[Finding], Plan | None]:
     if not live_file.is_file():
         return findings, None
     live = {n: LiveNode.model_validate(d) for n, d in json.loads(live_file.read_text()).items()}
-    plan = make_plan(fleet, live, at, cache=cache, findings=tuple(findings))
+    strict = bool(load_case(case).get("strict"))  # a node that cannot be read blocks all
+    plan = make_plan(fleet, live, at, cache=cache, findings=tuple(findings), strict=strict)
     return list(plan.findings), plan
 
 

@@ -79,7 +79,7 @@ async def test_blocked_plan_has_one_verdict(lab: InProcessLab, desired: Path) ->
     _, result = await apply(lab, desired)
     assert result is not None and result.ok
     lab.set_fault("expc1", Fault(match="*", drop=True, count=1000))
-    run, _ = await plan(lab, desired)
+    run, _ = await plan(lab, desired, strict=True)
     assert not run.plan.actions
     text = "\n".join(plan_text(run.plan))
     assert run.plan.blocked and "BLOCKED" in text

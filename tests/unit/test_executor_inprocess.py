@@ -178,3 +178,32 @@ async def test_a_restart_waiting_for_its_node_holds_no_parallelism_slot(
     assert r0 is not None and u0 is not None
     assert by_id[restart.id].seconds >= 0.3
     assert u0 - r0 < timedelta(seconds=0.15)  # it did not wait for the restart to end
+
+
+async def test_keep_going_passes_a_manual_step_and_skips_what_waits_for_it(
+    lab: InProcessLab, desired: Path
+) -> None:
+    """With --keep-going a manual step does not stop the independent actions; the one that
+    waits for it is skipped, naming it. Without, apply stops at the manual step."""
+    run, drivers = await plan(lab, desired)
+    new_ca = cert_pem(load_or_create_pki(lab.lab.paths.ca).chain_for("new")[0])
+    ca = CertCache().parse(new_ca.encode())[0]
+    manual = Action(id="expe1/manual/x", kind="manual", node="expe1", manual="by hand",
+                    reason="t")
+    upload = Action(id="expc1/trust.add/x", kind="trust.add", node="expc1",
+                    store="trusted-ca-list", certificate=ca.summary(), reason="t")
+    waiting = Action(id="expe1/trust.add/x", kind="trust.add", node="expe1",
+                     store="trusted-ca-list", certificate=ca.summary(), reason="t",
+                     depends_on=(manual.id,))
+    the_plan = run.plan.model_copy(update={"actions": (manual, upload, waiting)})
+    run.fleet.ca_pool.setdefault(ca.sha256, ca)
+    ctx = StepContext(plan=the_plan, fleet=run.fleet, drivers=drivers, desired_root=desired,
+                      timing=FAST)
+    stopped = await execute(the_plan, ctx)
+    assert [r.outcome for r in stopped.results] == ["manual", "skipped", "skipped"]
+    result = await execute(the_plan, ctx, keep_going=True)
+    by_id = {r.id: r for r in result.results}
+    assert by_id[manual.id].outcome == "manual" and by_id[upload.id].outcome == "done"
+    assert by_id[waiting.id].outcome == "skipped"
+    assert f"depends on {manual.id}, which is a manual step" in by_id[waiting.id].detail
+    assert new_ca not in lab.nodes["expe1"].state.trusted_cas

@@ -23,7 +23,7 @@ from reconciler.lab.inprocess import FAST_HTTP, InProcessLab
 from reconciler.model import Action, ApplyResult
 from reconciler.pki import CertCache, build_chain
 from reconciler.usecases.loading import load_fleet
-from reconciler.usecases.plan import PlanRun, plan_with
+from reconciler.usecases.plan import PlanRun, Scope, plan_with
 from reconciler.usecases.session import Session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,13 +62,16 @@ def session_of(lab: InProcessLab, root: Path) -> Session:
                    timing=FAST)
 
 
-async def plan(lab: InProcessLab, root: Path) -> tuple[PlanRun, dict[str, Driver]]:
-    """``certops plan`` on the in-process lab: the plan and the drivers it read with."""
+async def plan(lab: InProcessLab, root: Path,
+               strict: bool = False) -> tuple[PlanRun, dict[str, Driver]]:
+    """``certops plan [--strict]`` on the in-process lab: the plan and the drivers it read
+    with."""
     session = session_of(lab, root)
     now = datetime.now(UTC)
     loaded = load_fleet(session, now)
     drivers = lab.drivers(loaded.fleet.desired)
-    return await plan_with(session, loaded, drivers, now), drivers
+    chosen = Scope(sorted(drivers), strict=strict)
+    return await plan_with(session, loaded, drivers, now, chosen), drivers
 
 
 @dataclass
@@ -89,9 +92,10 @@ class Events:
         return [a for e, a in self.seen[first:] if e == "started"]
 
 
-async def apply(lab: InProcessLab, root: Path,
-                events: Events | None = None) -> tuple[PlanRun, ApplyResult | None]:
-    """``certops apply DIR --auto-approve``: plan, then execute (None when nothing to do)."""
+async def apply(lab: InProcessLab, root: Path, events: Events | None = None, *,
+                keep_going: bool = False) -> tuple[PlanRun, ApplyResult | None]:
+    """``certops apply DIR --auto-approve [--keep-going]``: plan, then execute (None when
+    nothing to do)."""
     run, drivers = await plan(lab, root)
     assert not run.plan.blocked, [f.render() for f in run.plan.findings]
     if not run.plan.actions:
@@ -99,7 +103,7 @@ async def apply(lab: InProcessLab, root: Path,
     issuers = issuers_of(run.fleet.desired.fleet.issuers, {"PATH": "/usr/bin:/bin"})
     ctx = StepContext(plan=run.plan, fleet=run.fleet, drivers=drivers, desired_root=root,
                       timing=FAST, issuers=issuers)
-    return run, await execute(run.plan, ctx, listener=events)
+    return run, await execute(run.plan, ctx, listener=events, keep_going=keep_going)
 
 
 def use_certificate(root: Path, node: str, pem: str) -> None:
