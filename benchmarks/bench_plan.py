@@ -1,73 +1,120 @@
-"""certops plan against a synthetic lab fleet: wall time vs the network limit, CPU, memory.
+"""certops plan against a synthetic lab fleet: wall time vs the network limit, CPU, memory,
+side by side with its peers in the same run: the naive threaded reader (``naive_reader.py``)
+and, with ``--vs DIR``, certops from another checkout (the "before" of a change).
 
-Network limit = (requests on the longest per-node chain × L) × ceil(N / parallelism).
-Why: certops reads each node over one keep-alive connection, so a node's requests are
-sequential (a chain: Expressway sysinfo, certificate, CSR, trust list = 4; Unified CM
-inventory + 4 trust stores = 5), nodes are read ``parallelism`` at a time, and the lab adds
-L to every request. Nothing can finish sooner; the ratio says how close certops gets.
+Network limit (issue 14), with the request counts of the five-request CUCM read (4 per
+Expressway, 5 per CUCM), so that fewer requests count as a gain:
+
+    limit = max(chain × L × ceil(N / parallelism), all requests × L / parallelism)
+
+Why: a node's requests go over one keep-alive connection (a chain), nodes are read
+``parallelism`` at a time, and the lab adds L to every request: no reader finishes sooner.
+Every command of a latency runs in turn (A B C A B C ...), ``--repeat`` times; the table has
+each one's median and its median ratio, pair by pair, to the naive reader and to ``--vs``.
 
     python benchmarks/bench_plan.py [--sizes 50,200,1000] [--latencies 0,20,100] [--quick]
+    python benchmarks/bench_plan.py --sizes 1000 --latencies 20 --repeat 3 --vs ../before
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import statistics
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import certops, lab, proc_cpu, save, table
+from common import CERTOPS, ROOT, Measure, RunningLab, certops, lab, proc_cpu, run, save, table
+from ruamel.yaml import YAML
 
-CHAIN = {"expressway": 4, "cucm": 5}
+OLD_CHAIN = {"expressway": 4, "cucm": 5}  # requests per node before the one-request CUCM read
+NAIVE = Path(__file__).resolve().parent / "naive_reader.py"
 
 
-def bench(
-    sizes: list[int], latencies: list[int], parallelism: int, builtin: int
-) -> list[dict[str, Any]]:
+def network_limit(types: list[str], latency_ms: int, parallelism: int) -> float:
+    """The larger of the longest chain's bound and the all-requests bound, in seconds."""
+    counts = [OLD_CHAIN["expressway"] if t.startswith(("expressway", "vcs")) else
+              OLD_CHAIN["cucm"] for t in types]
+    if not counts:
+        return 0.0
+    chain = max(counts) * latency_ms / 1000 * math.ceil(len(types) / parallelism)
+    return max(chain, sum(counts) * latency_ms / 1000 / parallelism)
+
+
+def commands(desired: Path, running: RunningLab, parallelism: int,
+             vs: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The readers to compare: name -> (argv, environment)."""
+    plan = [*CERTOPS, "plan", str(desired), "--inventory", str(running.inventory),
+            "--parallelism", str(parallelism), "--format", "json"]
+    cmds = {"certops": (plan, {"PYTHONPATH": str(ROOT)})}
+    if vs is not None:
+        cmds["before"] = (plan, {"PYTHONPATH": str(vs.resolve())})
+    cmds["naive"] = ([sys.executable, str(NAIVE), "--inventory", str(running.inventory),
+                      "--parallelism", str(parallelism)], {})
+    return cmds
+
+
+def one_run(running: RunningLab, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+    running.reset()
+    lab_cpu0 = proc_cpu(running.pid)
+    m: Measure = run(argv, env=env)
+    counts = running.requests()
+    return {"m": m, "lab_cpu": proc_cpu(running.pid) - lab_cpu0,
+            "requests": sum(c.get("total", 0) for c in counts.values()),
+            "per_node": max(c.get("total", 0) for c in counts.values())}
+
+
+def summarise(name: str, runs: list[dict[str, Any]], n: int, latency: int,
+              limit: float) -> dict[str, Any]:
+    wall = statistics.median(r["m"].wall for r in runs)
+    cpu = statistics.median(r["m"].cpu for r in runs)
+    return {
+        "reader": name, "N": n, "L_ms": latency,
+        "exit": max(r["m"].code for r in runs),
+        "wall_s": wall, "requests": runs[-1]["requests"],
+        "req_per_node_max": runs[-1]["per_node"], "net_limit_s": limit,
+        "wall/limit": wall / limit if limit else "n/a",
+        "cpu_s": cpu, "cpu_ms_per_node": cpu / n * 1000,
+        "peak_mb": max(r["m"].peak_rss_mb for r in runs),
+        "lab_cpu_share": statistics.median(r["lab_cpu"] / r["m"].wall for r in runs),
+    }
+
+
+def ratios(rows: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) -> None:
+    """Each reader's median pairwise wall ratio to the naive reader and to ``before``."""
+    for row in rows:
+        mine = runs[row["reader"]]
+        for peer in ("naive", "before"):
+            if peer in runs:
+                row[f"÷{peer}"] = statistics.median(
+                    a["m"].wall / b["m"].wall for a, b in zip(mine, runs[peer], strict=True))
+
+
+def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int,
+          repeat: int = 1, vs: Path | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             with lab(Path(tmp) / f"lab{n}", n, builtin_cas=builtin) as running:
                 desired = Path(tmp) / f"desired{n}"
-                certops("import", str(desired), "--inventory", str(running.inventory), check=True)
+                certops("import", str(desired), "--inventory", str(running.inventory),
+                        env={"PYTHONPATH": str(ROOT)}, check=True)
+                inventory = YAML(typ="safe").load(running.inventory.read_text())
+                types = [str(e["type"]) for e in inventory["nodes"].values()]
+                cmds = commands(desired, running, parallelism, vs)
                 for latency in latencies:
                     running.set_latency(latency)
-                    running.reset()
-                    lab_cpu0 = proc_cpu(running.pid)
-                    m = certops(
-                        "plan",
-                        str(desired),
-                        "--inventory",
-                        str(running.inventory),
-                        "--parallelism",
-                        str(parallelism),
-                        "--format",
-                        "json",
-                    )
-                    lab_cpu = proc_cpu(running.pid) - lab_cpu0
-                    counts = running.requests()
-                    total = sum(c.get("total", 0) for c in counts.values())
-                    per_node = max(c.get("total", 0) for c in counts.values())
-                    limit = per_node * latency / 1000 * math.ceil(n / parallelism)
-                    rows.append(
-                        {
-                            "N": n,
-                            "L_ms": latency,
-                            "exit": m.code,
-                            "wall_s": m.wall,
-                            "requests": total,
-                            "req_per_node_max": per_node,
-                            "net_limit_s": limit,
-                            "wall/limit": m.wall / limit if limit else "n/a",
-                            "cpu_s": m.cpu,
-                            "cpu_ms_per_node": m.cpu / n * 1000,
-                            "peak_mb": m.peak_rss_mb,
-                            "lab_cpu_s": lab_cpu,
-                            "lab_cpu_share": lab_cpu / m.wall,
-                        }
-                    )
-                    print(table(rows[-1:], list(rows[-1])), flush=True)
+                    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cmds}
+                    for _ in range(repeat):
+                        for name, (argv, env) in cmds.items():
+                            runs[name].append(one_run(running, argv, env))
+                    limit = network_limit(types, latency, parallelism)
+                    new = [summarise(k, v, n, latency, limit) for k, v in runs.items()]
+                    ratios(new, runs)
+                    rows += new
+                    print(table(new, list(new[0])), flush=True)
     return rows
 
 
@@ -77,13 +124,18 @@ def main() -> None:
     ap.add_argument("--latencies", default="0,20,100")
     ap.add_argument("--parallelism", type=int, default=16)
     ap.add_argument("--builtin-cas", type=int, default=150)
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each reader, alternated")
+    ap.add_argument("--vs", type=Path, help="another checkout of certops to compare with")
+    ap.add_argument("--name", default="plan", help="results/NAME.json")
     ap.add_argument("--quick", action="store_true", help="N=20 and L=0,20 only")
     args = ap.parse_args()
     sizes = [20] if args.quick else [int(x) for x in args.sizes.split(",")]
     latencies = [0, 20] if args.quick else [int(x) for x in args.latencies.split(",")]
-    rows = bench(sizes, latencies, args.parallelism, args.builtin_cas)
-    print(table(rows, list(rows[0])))
-    print(f"wrote {save('plan', rows)}")
+    rows = bench(sizes, latencies, args.parallelism, args.builtin_cas, args.repeat, args.vs)
+    columns = sorted({c for r in rows for c in r}, key=lambda c: list(rows[-1]).index(c)
+                     if c in rows[-1] else 99)
+    print(table(rows, columns))
+    print(f"wrote {save(args.name, rows)}")
 
 
 if __name__ == "__main__":

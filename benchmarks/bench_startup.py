@@ -1,24 +1,51 @@
-"""Start-up cost: `certops --help`, `certops --version`, and what `validate` imports.
+"""Start-up cost: `certops --help` beside a bare typer app's `--help` (``bare_typer_app.py``,
+run in turn with it, the ratio taken run by run; with ``--vs DIR`` also certops from another
+checkout), `certops --version`, and what `validate` imports.
 
-python benchmarks/bench_startup.py
+python benchmarks/bench_startup.py [--runs 15] [--vs ../before]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
+from pathlib import Path
 from typing import Any
 
-from common import certops, run, save, table
+from common import CERTOPS, ROOT, Measure, certops, run, save, table
+
+BARE = Path(__file__).resolve().parent / "bare_typer_app.py"
+
+
+def help_vs_bare(runs: int, vs: Path | None) -> list[dict[str, Any]]:
+    """``certops --help`` (this checkout, and ``vs``) and the bare app's, alternated."""
+    cmds = {"certops --help": ([*CERTOPS, "--help"], {"PYTHONPATH": str(ROOT)})}
+    if vs is not None:
+        cmds["before: certops --help"] = ([*CERTOPS, "--help"], {"PYTHONPATH": str(vs.resolve())})
+    cmds["bare typer app --help"] = ([sys.executable, str(BARE), "--help"], {})
+    seen: dict[str, list[Measure]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, (argv, env) in cmds.items():
+            seen[name].append(run(argv, env=env))
+    bare = seen["bare typer app --help"]
+    return [{"command": name, "median_wall_s": statistics.median(m.wall for m in ms),
+             "min_wall_s": min(m.wall for m in ms), "peak_mb": max(m.peak_rss_mb for m in ms),
+             "÷bare": statistics.median(m.wall / b.wall for m, b in zip(ms, bare, strict=True))}
+            for name, ms in seen.items()]
 
 
 def main() -> None:
-    rows: list[dict[str, Any]] = []
-    for args in (["--help"], ["--version"], ["validate", "--help"]):
-        runs = [certops(*args) for _ in range(7)]
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--vs", type=Path, help="another checkout of certops to compare with")
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = help_vs_bare(args.runs, args.vs)
+    for args_ in (["--version"], ["validate", "--help"]):
+        runs = [certops(*args_) for _ in range(7)]
         rows.append(
             {
-                "command": "certops " + " ".join(args),
+                "command": "certops " + " ".join(args_),
                 "median_wall_s": statistics.median(r.wall for r in runs),
                 "min_wall_s": min(r.wall for r in runs),
                 "peak_mb": max(r.peak_rss_mb for r in runs),
@@ -42,7 +69,7 @@ def main() -> None:
             "median_wall_s": probe.output.strip() or "none",
         }
     )
-    print(table(rows, ["command", "median_wall_s", "min_wall_s", "peak_mb"]))
+    print(table(rows, ["command", "median_wall_s", "min_wall_s", "peak_mb", "÷bare"]))
     print(f"wrote {save('startup', rows)}")
 
 

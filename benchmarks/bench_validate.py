@@ -3,7 +3,11 @@
 The synthetic tree: certops.yaml with a link per Expressway pair, 1,000 node files (Expressway
 C/E pairs and CUCM publishers, 20-30 lines each, each listing two CA files), two CAs in cas/.
 
-    python benchmarks/bench_validate.py [--nodes 1000]
+Beside it, in turn (A B C A B C ...): a plain ruamel load of the same files
+(``plain_ruamel_load.py``) and, with ``--vs DIR``, certops from another checkout; the ratio to
+the plain load is taken run by run.
+
+    python benchmarks/bench_validate.py [--nodes 1000] [--runs 5] [--vs ../before]
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, certops, save, table
+from common import CERTOPS, ROOT, Measure, run, save, table
 
 CAS = ROOT / "tests" / "scenarios" / "new-ca-valid" / "desired" / "cas"
+PLAIN = Path(__file__).resolve().parent / "plain_ruamel_load.py"
 
 
 def make_tree(root: Path, count: int) -> None:
@@ -53,25 +59,40 @@ def make_tree(root: Path, count: int) -> None:
     )
 
 
+def compare(root: Path, runs: int, vs: Path | None) -> list[dict[str, Any]]:
+    """certops validate (this checkout, and ``vs``) and the plain load, alternated."""
+    cmds = {"certops validate": ([*CERTOPS, "validate", str(root)], {"PYTHONPATH": str(ROOT)})}
+    if vs is not None:
+        cmds["before: certops validate"] = (cmds["certops validate"][0],
+                                            {"PYTHONPATH": str(vs.resolve())})
+    cmds["plain ruamel load"] = ([sys.executable, str(PLAIN), str(root)], {})
+    seen: dict[str, list[Measure]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, (argv, env) in cmds.items():
+            seen[name].append(run(argv, env=env))
+    plain = seen["plain ruamel load"]
+    rows = []
+    for name, ms in seen.items():
+        assert all(m.code == 0 for m in ms), ms[0].output[-1000:]
+        rows.append({
+            "what": name, "wall_s": statistics.median(m.wall for m in ms),
+            "cpu_s": statistics.median(m.cpu for m in ms),
+            "peak_mb": max(m.peak_rss_mb for m in ms),
+            "÷plain": statistics.median(m.wall / p.wall for m, p in zip(ms, plain, strict=True)),
+        })
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--nodes", type=int, default=1000)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--vs", type=Path, help="another checkout of certops to compare with")
     args = ap.parse_args()
-    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "desired"
         make_tree(root, args.nodes)
-        runs = [certops("validate", str(root)) for _ in range(args.runs)]
-        assert all(r.code == 0 for r in runs), runs[0].output[-1000:]
-        rows.append(
-            {
-                "what": f"validate {args.nodes} node files",
-                "wall_s": statistics.median(r.wall for r in runs),
-                "cpu_s": statistics.median(r.cpu for r in runs),
-                "peak_mb": max(r.peak_rss_mb for r in runs),
-            }
-        )
+        rows = compare(root, args.runs, args.vs)
     print(table(rows, list(rows[0])))
     print(f"wrote {save('validate', rows)}")
 

@@ -10,8 +10,6 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from reconciler.model import CertopsError, Finding
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -40,16 +38,18 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
-        except CertopsError as exc:
-            # The user's to fix: each finding on its line (file:line:col), then the verdict.
-            if State.debug:
-                traceback.print_exc()
-            for finding in sorted(exc.findings, key=Finding.sort_key):
-                print(finding.render(), file=sys.stderr)
-            print(f"certops: error: {exc}", file=sys.stderr)
-            raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:
+            # Imported here: the models (pydantic) are not needed to print --help.
+            from reconciler.model import CertopsError, Finding
 
+            if isinstance(exc, CertopsError):
+                # The user's to fix: each finding on its line (file:line:col), then the verdict.
+                if State.debug:
+                    traceback.print_exc()
+                for finding in sorted(exc.findings, key=Finding.sort_key):
+                    print(finding.render(), file=sys.stderr)
+                print(f"certops: error: {exc}", file=sys.stderr)
+                raise typer.Exit(EXIT_ERROR) from None
             if State.debug:
                 traceback.print_exc()
             label = (

@@ -20,13 +20,11 @@ import typer
 from reconciler.cli.app import default_dir
 from reconciler.cli.errors import EXIT_CHANGES, EXIT_ERROR, UsageProblem, friendly
 from reconciler.cli.offline import parse_at
-from reconciler.desired.safewrite import write_file
-from reconciler.pki import CertCache
-from reconciler.usecases.session import Session, fixed, utc_now
 
 if TYPE_CHECKING:
     from reconciler.apply.steps import Timing
     from reconciler.usecases.apply import ApplyRun
+    from reconciler.usecases.session import Session
 
 
 class PlanFormat(StrEnum):
@@ -107,10 +105,19 @@ IMPORT_INVENTORY_OPT = typer.Option(
 )
 
 
+def write_file(path: Path, text: str | bytes, root: Path | None) -> None:
+    """``safewrite.write_file``, imported when a command writes (not for ``--help``)."""
+    from reconciler.desired.safewrite import write_file as safe_write
+
+    safe_write(path, text, root)
+
+
 def session_for(root: Path, inventory: Path | None, parallelism: int, *, at: str | None = None,
                 timing: Timing | None = None) -> Session:
     """The session of one command: options, the environment, a fresh cache."""
     from reconciler.drivers import load_inventory
+    from reconciler.pki import CertCache
+    from reconciler.usecases.session import Session, fixed, utc_now
 
     return Session(
         root=root, env=os.environ, clock=fixed(parse_at(at)) if at else utc_now,

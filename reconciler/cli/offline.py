@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,6 +188,8 @@ def _kind_rules(usage: str, node_type: str | None) -> Any:
 
 
 def _system_roots(cache: CertCache) -> list[Any]:
+    import ssl
+
     paths = ssl.get_default_verify_paths()
     for candidate in (paths.cafile, paths.openssl_cafile, "/etc/ssl/certs/ca-certificates.crt"):
         if candidate and Path(candidate).is_file():

@@ -19,14 +19,19 @@ from common import certops  # noqa: E402
 
 @pytest.mark.lab
 def test_plan_benchmark_at_n20() -> None:
-    rows = bench_plan.bench([20], [0, 20], parallelism=16, builtin=20)
-    assert [r["exit"] for r in rows] == [0, 0]
+    both = bench_plan.bench([20], [0, 20], parallelism=16, builtin=20)
+    assert [r["exit"] for r in both] == [0, 0, 0, 0]
+    # The naive threaded reader runs beside certops, on the same endpoints.
+    assert [r["reader"] for r in both] == ["certops", "naive"] * 2
+    rows = [r for r in both if r["reader"] == "certops"]
     for row in rows:
         # Expressway: sysinfo, certificate, CSR, trust list; CUCM: the inventory alone.
         assert row["req_per_node_max"] == 4
         assert 3 * 20 <= row["requests"] <= 4 * 20
         assert row["cpu_s"] > 0 and row["peak_mb"] > 0
-    assert rows[1]["net_limit_s"] == pytest.approx(4 * 0.020 * 2)
+    # The old chain (5 per CUCM) bounds it: 5 requests × 20 ms × ceil(20 / 16).
+    assert rows[1]["net_limit_s"] == pytest.approx(5 * 0.020 * 2)
+    assert both[3]["requests"] == rows[1]["requests"]
 
 
 def test_validate_benchmark_tree_is_valid() -> None:
