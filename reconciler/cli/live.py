@@ -92,6 +92,20 @@ IMPORT_DIR_ARG = typer.Argument(..., help="Desired-state directory to write (cre
 IMPORT_NODE_OPT = typer.Option(
     [], "--node", help="Import only these nodes (default: every node of the inventory)."
 )
+PIN_OPT = typer.Option(
+    False, "--pin-certificates",
+    help="Also write certs/<node>.pem and pin it with file: (default: keep the live "
+    "certificate until its renewal is due, then plan a CSR).",
+)
+SKIP_BUILTIN_OPT = typer.Option(
+    False, "--skip-builtin",
+    help="Recommended: write and list only the CAs some live certificate of the fleet chains "
+    "to; leave the rest (built-in CAs) unmanaged on the nodes.",
+)
+WRITE_OPT = typer.Option(
+    False, "--write", help="Change existing files (default: show their diff; new files are "
+    "always written).",
+)
 IMPORT_INVENTORY_OPT = typer.Option(
     None, "--inventory", help="Nodes to import: name, type, api (e.g. the lab's inventory.yaml).",
 )
@@ -234,16 +248,21 @@ def drift_cmd(
 def import_cmd(
     directory: Path = IMPORT_DIR_ARG, node: list[str] = IMPORT_NODE_OPT,
     inventory: Path | None = IMPORT_INVENTORY_OPT, parallelism: int = PARALLELISM_OPT,
+    pin_certificates: bool = PIN_OPT, skip_builtin: bool = SKIP_BUILTIN_OPT,
+    write: bool = WRITE_OPT,
 ) -> None:
-    """Write the desired state from live nodes, so that the first plan is empty."""
+    """Write the desired state from live nodes. Existing files change only with --write
+    (their diff is shown); exit 2 when a diff was not applied."""
     import asyncio
 
     from reconciler.report.importing import import_text
     from reconciler.usecases.importing import ImportRequest, import_fleet
 
     session = session_for(directory, inventory, parallelism)
-    result = asyncio.run(import_fleet(session, ImportRequest(tuple(node))))
-    echo_lines(import_text(result.root, result.nodes, result.ca_files))
+    request = ImportRequest(tuple(node), pin_certificates, skip_builtin, write)
+    result = asyncio.run(import_fleet(session, request))
+    echo_lines(import_text(result))
+    exit_with(0 if result.applied else EXIT_CHANGES)
 
 
 DOCTOR_NODE_OPT = typer.Option([], "--node", help="Only these nodes.")
