@@ -86,6 +86,10 @@ METRICS_OPT = typer.Option(
     None, "--metrics-file",
     help="Write Prometheus text-format metrics here (node-exporter textfile collector).",
 )
+ALL_CAS_OPT = typer.Option(
+    False, "--all-cas", help="Metrics: a not-after series for every CA of the trust stores "
+    "too (default: the node certificates and the CAs the node files list).",
+)
 DRIFT_NODE_OPT = typer.Option([], "--node", help="Only these nodes.")
 DRIFT_AT_OPT = typer.Option(None, "--at", help="Judge as of this time (ISO 8601).")
 IMPORT_DIR_ARG = typer.Argument(..., help="Desired-state directory to write (created if missing).")
@@ -223,6 +227,7 @@ def drift_cmd(
     metrics_file: Path | None = METRICS_OPT, node: list[str] = DRIFT_NODE_OPT,
     select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
     parallelism: int = PARALLELISM_OPT, at: str | None = DRIFT_AT_OPT,
+    all_cas: bool = ALL_CAS_OPT,
 ) -> None:
     """Report drift, expiry and trust-store hygiene (read-only).
 
@@ -238,7 +243,7 @@ def drift_cmd(
     report = asyncio.run(drift(session, PlanRequest(tuple(node), tuple(select))))
     if metrics_file is not None:
         # atomic, never through a link: the collector never reads half a file
-        write_file(metrics_file, drift_metrics(report), session.root)
+        write_file(metrics_file, drift_metrics(report, all_cas=all_cas), session.root)
     emit(fmt, lambda: drift_json(report), lambda: drift_markdown(report),
          lambda: drift_text(report))
     exit_with(EXIT_ERROR if report.has_errors else 0 if report.in_sync else EXIT_CHANGES)

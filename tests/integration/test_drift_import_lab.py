@@ -149,6 +149,14 @@ def test_drift_kinds_and_exit_codes(
         if s.labels["store"] == "server"
     ]
     assert len(not_after) == 3 and all(s.value > 1.7e9 for s in not_after)
+    # by default only managed certificates: the nodes' own and the CAs they must trust
+    series = families["certops_certificate_not_after_timestamp_seconds"].samples
+    cas = {s.labels["subject"] for s in series if s.labels["store"] not in ("server", "served")}
+    assert cas and all("certops Lab" in subject for subject in cas), cas
+    assert drift(desired, inventory, "--metrics-file", str(metrics), "--all-cas")[0] == 2
+    families = {f.name: f for f in text_string_to_metric_families(metrics.read_text())}
+    every = families["certops_certificate_not_after_timestamp_seconds"].samples
+    assert len(every) > len(series) + 20  # the lab's built-in CAs on cucm-pub
 
     # CSRs generated on the nodes wait for their certificates
     generate_csrs(desired, inventory)
