@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from reconciler.model.layout import CAS_DIR
 
-if TYPE_CHECKING:
-    from reconciler.usecases.importing import ImportResult
+
+class ImportOutcome(Protocol):
+    """What ``certops import`` did (``reconciler.usecases.importing.ImportResult``)."""
+
+    @property
+    def nodes(self) -> tuple[str, ...]: ...
+    @property
+    def ca_files(self) -> int: ...
+    @property
+    def root(self) -> Path: ...
+    @property
+    def written(self) -> tuple[str, ...]: ...
+    @property
+    def diffs(self) -> tuple[str, ...]: ...
+    @property
+    def unmanaged_cas(self) -> int: ...
+    @property
+    def applied(self) -> bool: ...
 
 
-def import_text(result: ImportResult) -> list[str]:
+def import_text(result: ImportOutcome) -> list[str]:
     """The diffs of existing files, what was imported where, and what to run next."""
     root, nodes = result.root, result.nodes
     lines = [d.rstrip("\n") for d in result.diffs]
