@@ -50,7 +50,12 @@ DETAILED_OPT = typer.Option(
     False, "--detailed-exitcode", help="Exit 2 when the plan has changes (0 none, 1 error)."
 )
 PLAN_NODE_OPT = typer.Option(
-    [], "--node", help="Plan only these nodes (and the peer trust they need)."
+    [], "--node", help="Plan only these nodes and the peer trust they need: never another "
+    "node's certificate (an action that waits for one is held, target.held)."
+)
+APPLY_NODE_OPT = typer.Option(
+    [], "--node", help="Apply only these nodes' changes and the peer trust they need (as plan "
+    "--node: never another node's certificate); with a plan file, it must have been made so.",
 )
 PLAN_AT_OPT = typer.Option(None, "--at", help="Plan as of this time (ISO 8601).")
 CONNECTION_FROM_OPT = typer.Option(
@@ -182,6 +187,7 @@ def apply_cmd(
     report: Path | None = REPORT_OPT, directory: Path | None = PLAN_DIR_OPT,
     restart_timeout: float = RESTART_TIMEOUT_OPT, poll_interval: float = POLL_OPT,
     max_plan_age: str = MAX_AGE_OPT, lock_timeout: float = LOCK_TIMEOUT_OPT,
+    node: list[str] = APPLY_NODE_OPT,
 ) -> None:
     """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
     import asyncio
@@ -195,7 +201,7 @@ def apply_cmd(
     session = session_for(src, inventory, parallelism, timing=timing)
     request = ApplyRequest(src, directory or default_dir(), auto_approve,
                            is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),
-                           lock_timeout=lock_timeout)
+                           lock_timeout=lock_timeout, targets=tuple(node))
     with Console() as console:
         run = asyncio.run(apply(session, request, console.ui()))
     finish_apply(run, report)

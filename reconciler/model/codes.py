@@ -95,6 +95,9 @@ class Code(StrEnum):
     LINK_MISSING = (
         "link.missing", (W,), "the live trust shows two nodes connect, no link joins them"
     )
+    TARGET_HELD = (
+        "target.held", (I,), "with --node: an action that waits for another node's change"
+    )
     SHARD_OTHER = "shard.other", (I,), "an action left to another shard"
     SHARD_WAITING = "shard.waiting", (I,), "an action that waits for other shards"
     # drift and trust-store hygiene

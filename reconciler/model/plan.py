@@ -92,6 +92,10 @@ class Plan(Frozen):
         "files differ from it.",
     )
     desired_root: str | None = Field(None, description="The desired-state directory planned.")
+    targets: tuple[str, ...] = Field(
+        (), description="The --node targets the plan was narrowed to (empty: every node, or "
+        "a shard).",
+    )
     node_fingerprints: dict[str, str] = Field(default_factory=dict)
     node_state: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Per node, a SHA-256 per part of its live state."

@@ -25,7 +25,6 @@ from reconciler.planning.graph import (
     Drafts,
     Rolling,
     action_id,
-    closure,
     merge,
     ordered,
     serialise_restarts,
@@ -33,6 +32,7 @@ from reconciler.planning.graph import (
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
+from reconciler.planning.targets import narrow_to_targets
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
 SERVE_NEW = "serve the newly installed certificate"
@@ -89,10 +89,9 @@ def make_plan(
     drafts, planned = _plan_nodes(ctx)
     links, rolling = _restart_rules(fleet)
     drafts = serialise_restarts(drafts, links, rolling)
-    if targets is not None:
-        keep = closure(drafts, {a for a, d in drafts.items() if d.node in targets})
-        drafts = {a: d for a, d in drafts.items() if a in keep}
     deferred: list[Finding] = []
+    if targets is not None:  # only trust on the other nodes (planning/targets.py)
+        drafts, deferred = narrow_to_targets(drafts, targets)
     if shard is not None:
         drafts, deferred = _defer_to_other_shards(ctx, drafts, shard)
     drafts = _to_manual(ctx, drafts)

@@ -22,7 +22,7 @@ from reconciler.issuers import issuers_of
 from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
 from reconciler.usecases.loading import LoadedFleet, load_fleet
-from reconciler.usecases.plan import plan_with, select
+from reconciler.usecases.plan import PlanRequest, Scope, plan_with, scope
 from reconciler.usecases.planfile import Refused, check_age, check_root, load_plan_file
 from reconciler.usecases.session import Session
 
@@ -45,6 +45,7 @@ class ApplyRequest:
     is_tty: bool = False
     max_plan_age: timedelta = DEFAULT_MAX_AGE
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    targets: tuple[str, ...] = ()  # --node: as `certops plan --node` (planning/targets.py)
 
     @property
     def saved(self) -> bool:
@@ -107,8 +108,9 @@ def rederive(session: Session, plan: Plan, loaded: LoadedFleet,
     saved plan did not read (a shard, ``--node``) are left out on purpose."""
     read = frozenset(live)
     partial = read != frozenset(loaded.fleet.nodes)
+    targets = frozenset(plan.targets) or (read if partial else None)  # --node, or a shard
     return make_plan(loaded.fleet, live, plan.created_at, cache=session.cache,
-                     findings=loaded.findings, targets=read if partial else None)
+                     findings=loaded.findings, targets=targets)
 
 
 def check_derived(session: Session, plan: Plan, loaded: LoadedFleet,
@@ -147,6 +149,9 @@ def _saved_plan(request: ApplyRequest, root: Path, now: datetime) -> Plan | None
     saved = load_plan_file(request.source)
     check_age(saved, now, request.max_plan_age)
     check_root(saved, root)
+    if request.targets and sorted(request.targets) != sorted(saved.targets):
+        raise Refused(f"--node {' '.join(request.targets)}: the plan file was made for "
+                      f"{', '.join(saved.targets) or 'every node'}; apply it without --node")
     return saved
 
 
@@ -166,10 +171,11 @@ async def apply(session: Session, request: ApplyRequest, ui: ApplyUi) -> ApplyRu
 async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
                         saved: Plan | None, now: datetime) -> ApplyRun:
     loaded = load_fleet(session, now)  # once, for the plan and the steps alike
-    names = sorted(saved.node_fingerprints) if saved else select(loaded.fleet, None)
+    chosen = scope(loaded.fleet, PlanRequest(request.targets))
+    names = sorted(saved.node_fingerprints) if saved else chosen.names
     drivers = session.connect(loaded.fleet.desired, names)
     try:
-        plan = await _plan(session, loaded, drivers, saved, now)
+        plan = await _plan(session, loaded, drivers, saved, now, chosen)
         check_unblocked(plan)
         if not plan.actions:
             return ApplyRun(plan, None, session.root)
@@ -184,10 +190,10 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
 
 
 async def _plan(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Driver],
-                saved: Plan | None, now: datetime) -> Plan:
+                saved: Plan | None, now: datetime, chosen: Scope | None = None) -> Plan:
     """The saved plan once it is fresh and derived, or a fresh plan made at ``now``."""
     if saved is None:
-        return (await plan_with(session, loaded, drivers, now)).plan
+        return (await plan_with(session, loaded, drivers, now, chosen)).plan
     live = await check_fresh(saved, dict(drivers), loaded.fleet.desired.digest,
                              session.parallelism, read_pending(session.root))
     check_derived(session, saved, loaded, live)

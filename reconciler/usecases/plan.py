@@ -169,6 +169,7 @@ async def plan_with(
     )
     made = made.model_copy(update={
         "git_commit": git_commit(session.root), "desired_root": str(session.root),
+        "targets": tuple(sorted(chosen.targets)) if chosen and chosen.targets else (),
         "findings": _with_missing_links(made, loaded, live, session),
     })
     return PlanRun(plan=made, fleet=loaded.fleet, live=live)
