@@ -124,9 +124,10 @@ def session_for(root: Path, inventory: Path | None, parallelism: int, *, at: str
                 timing: Timing | None = None) -> Session:
     """The session of one command: options, the environment, a fresh cache."""
     from reconciler.drivers import load_inventory
+    from reconciler.usecases.credentials import with_credentials
 
     return Session(
-        root=root, env=os.environ, clock=fixed(parse_at(at)) if at else utc_now,
+        root=root, env=with_credentials(os.environ), clock=fixed(parse_at(at)) if at else utc_now,
         cache=CertCache(), inventory=load_inventory(inventory) if inventory else None,
         parallelism=parallelism, timing=timing,
     )
