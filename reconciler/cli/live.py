@@ -195,6 +195,7 @@ def apply_cmd(
 
     from reconciler.apply.steps import Timing
     from reconciler.cli.console import Console
+    from reconciler.cli.logs import audited
     from reconciler.usecases.apply import ApplyRequest, apply
 
     src = source or default_dir()
@@ -204,7 +205,7 @@ def apply_cmd(
                            is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),
                            lock_timeout=lock_timeout, targets=tuple(node))
     with Console() as console:
-        run = asyncio.run(apply(session, request, console.ui()))
+        run = asyncio.run(apply(session, request, audited(console.ui())))
     finish_apply(run, report)
 
 
