@@ -106,10 +106,25 @@ def _renewal_findings(
             view,
             pos,
             f"{source} expires on {leaf.not_after:%Y-%m-%d} ({days} days left; renew_before "
-            f"{renew}): request a new certificate.",
+            f"{renew}): {_renew_how(view)}",
             Severity.WARNING,
         )
     ]
+
+
+def _renew_how(view: NodeView) -> str:
+    """What to change so that a renewal happens: a pinned file never renews by itself."""
+    sc = view.node.spec.server_certificate
+    if sc is None or sc.file is None or sc.issuer is not None:
+        return "request a new certificate."
+    return (
+        f"the certificate is pinned by server_certificate.file: '{sc.file}' in "
+        f"{view.node.file}, so certops will not renew it. Either remove that file: line, and "
+        "certops plans a CSR on the node (have your CA sign it, then pin the new certificate "
+        "again or leave file: out), or replace it with issuer: NAME (an issuer of "
+        "certops.yaml) so that apply has the certificate signed and installed; or commit a "
+        f"renewed certificate over {sc.file}."
+    )
 
 
 def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:

@@ -42,8 +42,18 @@ def build_app(*, with_lab: bool = False) -> typer.Typer:
         version: bool = typer.Option(
             False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
+        verbose: bool = typer.Option(
+            False, "-v", "--verbose", help="Log every request and apply step to stderr."
+        ),
+        log_file: Path | None = typer.Option(
+            None, "--log-file", help="Append the audit trail here: one JSON line per request "
+            "and apply step (node, operation, status, duration_ms; no credentials).",
+        ),
     ) -> None:
+        from reconciler.cli.logs import configure
+
         State.debug = debug
+        configure(verbose, log_file)
 
     from reconciler.cli import offline
 

@@ -48,7 +48,12 @@ DETAILED_OPT = typer.Option(
     False, "--detailed-exitcode", help="Exit 2 when the plan has changes (0 none, 1 error)."
 )
 PLAN_NODE_OPT = typer.Option(
-    [], "--node", help="Plan only these nodes (and the peer trust they need)."
+    [], "--node", help="Plan only these nodes and the peer trust they need: never another "
+    "node's certificate (an action that waits for one is held, target.held)."
+)
+APPLY_NODE_OPT = typer.Option(
+    [], "--node", help="Apply only these nodes' changes and the peer trust they need (as plan "
+    "--node: never another node's certificate); with a plan file, it must have been made so.",
 )
 PLAN_AT_OPT = typer.Option(None, "--at", help="Plan as of this time (ISO 8601).")
 CONNECTION_FROM_OPT = typer.Option(
@@ -94,11 +99,29 @@ METRICS_OPT = typer.Option(
     None, "--metrics-file",
     help="Write Prometheus text-format metrics here (node-exporter textfile collector).",
 )
+ALL_CAS_OPT = typer.Option(
+    False, "--all-cas", help="Metrics: a not-after series for every CA of the trust stores "
+    "too (default: the node certificates and the CAs the node files list).",
+)
 DRIFT_NODE_OPT = typer.Option([], "--node", help="Only these nodes.")
 DRIFT_AT_OPT = typer.Option(None, "--at", help="Judge as of this time (ISO 8601).")
 IMPORT_DIR_ARG = typer.Argument(..., help="Desired-state directory to write (created if missing).")
 IMPORT_NODE_OPT = typer.Option(
     [], "--node", help="Import only these nodes (default: every node of the inventory)."
+)
+PIN_OPT = typer.Option(
+    False, "--pin-certificates",
+    help="Also write certs/<node>.pem and pin it with file: (default: keep the live "
+    "certificate until its renewal is due, then plan a CSR).",
+)
+SKIP_BUILTIN_OPT = typer.Option(
+    False, "--skip-builtin",
+    help="Recommended: write and list only the CAs some live certificate of the fleet chains "
+    "to; leave the rest (built-in CAs) unmanaged on the nodes.",
+)
+WRITE_OPT = typer.Option(
+    False, "--write", help="Change existing files (default: show their diff; new files are "
+    "always written).",
 )
 IMPORT_INVENTORY_OPT = typer.Option(
     None, "--inventory", help="Nodes to import: name, type, api (e.g. the lab's inventory.yaml).",
@@ -117,10 +140,11 @@ def session_for(root: Path, inventory: Path | None, parallelism: int, *, at: str
     """The session of one command: options, the environment, a fresh cache."""
     from reconciler.drivers import load_inventory
     from reconciler.pki import CertCache
+    from reconciler.usecases.credentials import with_credentials
     from reconciler.usecases.session import Session, fixed, utc_now
 
     return Session(
-        root=root, env=os.environ, clock=fixed(parse_at(at)) if at else utc_now,
+        root=root, env=with_credentials(os.environ), clock=fixed(parse_at(at)) if at else utc_now,
         cache=CertCache(), inventory=load_inventory(inventory) if inventory else None,
         parallelism=parallelism, timing=timing,
     )
@@ -182,12 +206,14 @@ def apply_cmd(
     restart_timeout: float = RESTART_TIMEOUT_OPT, poll_interval: float = POLL_OPT,
     max_plan_age: str = MAX_AGE_OPT, lock_timeout: float = LOCK_TIMEOUT_OPT,
     strict: bool = STRICT_OPT, keep_going: bool = KEEP_GOING_OPT,
+    node: list[str] = APPLY_NODE_OPT,
 ) -> None:
     """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
     import asyncio
 
     from reconciler.apply.steps import Timing
     from reconciler.cli.console import Console
+    from reconciler.cli.logs import audited
     from reconciler.usecases.apply import ApplyRequest, apply
 
     src = source or default_dir()
@@ -195,9 +221,10 @@ def apply_cmd(
     session = session_for(src, inventory, parallelism, timing=timing)
     request = ApplyRequest(src, directory or default_dir(), auto_approve,
                            is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),
-                           lock_timeout=lock_timeout, strict=strict, keep_going=keep_going)
+                           lock_timeout=lock_timeout, strict=strict, keep_going=keep_going,
+                           targets=tuple(node))
     with Console() as console:
-        run = asyncio.run(apply(session, request, console.ui()))
+        run = asyncio.run(apply(session, request, audited(console.ui())))
     finish_apply(run, report)
 
 
@@ -227,6 +254,7 @@ def drift_cmd(
     metrics_file: Path | None = METRICS_OPT, node: list[str] = DRIFT_NODE_OPT,
     select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
     parallelism: int = PARALLELISM_OPT, at: str | None = DRIFT_AT_OPT,
+    all_cas: bool = ALL_CAS_OPT,
 ) -> None:
     """Report drift, expiry and trust-store hygiene (read-only).
 
@@ -242,7 +270,7 @@ def drift_cmd(
     report = asyncio.run(drift(session, PlanRequest(tuple(node), tuple(select))))
     if metrics_file is not None:
         # atomic, never through a link: the collector never reads half a file
-        write_file(metrics_file, drift_metrics(report), session.root)
+        write_file(metrics_file, drift_metrics(report, all_cas=all_cas), session.root)
     emit(fmt, lambda: drift_json(report), lambda: drift_markdown(report),
          lambda: drift_text(report))
     exit_with(EXIT_ERROR if report.has_errors else 0 if report.in_sync else EXIT_CHANGES)
@@ -252,16 +280,21 @@ def drift_cmd(
 def import_cmd(
     directory: Path = IMPORT_DIR_ARG, node: list[str] = IMPORT_NODE_OPT,
     inventory: Path | None = IMPORT_INVENTORY_OPT, parallelism: int = PARALLELISM_OPT,
+    pin_certificates: bool = PIN_OPT, skip_builtin: bool = SKIP_BUILTIN_OPT,
+    write: bool = WRITE_OPT,
 ) -> None:
-    """Write the desired state from live nodes, so that the first plan is empty."""
+    """Write the desired state from live nodes. Existing files change only with --write
+    (their diff is shown); exit 2 when a diff was not applied."""
     import asyncio
 
     from reconciler.report.importing import import_text
     from reconciler.usecases.importing import ImportRequest, import_fleet
 
     session = session_for(directory, inventory, parallelism)
-    result = asyncio.run(import_fleet(session, ImportRequest(tuple(node))))
-    echo_lines(import_text(result.root, result.nodes, result.ca_files))
+    request = ImportRequest(tuple(node), pin_certificates, skip_builtin, write)
+    result = asyncio.run(import_fleet(session, request))
+    echo_lines(import_text(result))
+    exit_with(0 if result.applied else EXIT_CHANGES)
 
 
 DOCTOR_NODE_OPT = typer.Option([], "--node", help="Only these nodes.")

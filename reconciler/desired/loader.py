@@ -191,7 +191,10 @@ def _load_node(
     findings += problems
     if spec is not None:
         positions = entry.doc.positions | _shorthand_aliases(entry.doc, spec)
-        entry.node = DesiredNode(spec=spec, file=entry.rel, positions=_lasting(positions))
+        roots = tuple(dict.fromkeys(Path(f(tree.root)).as_posix()
+                                    for f in (os.path.abspath, os.path.realpath)))
+        entry.node = DesiredNode(spec=spec, file=entry.rel, positions=_lasting(positions),
+                                 roots=roots)
 
 
 LONG_LIST = 32
@@ -315,8 +318,9 @@ def _check_ref(
     finding: Finding | None
     ok = True
     if tree.escapes(rel):
+        shown = printable(rel) if os.path.isabs(rel) else tree.display(rel)
         finding = error(Code.INPUT_FILE_OUTSIDE, f"'{ref}' resolves to "
-                        f"{os.path.normpath(tree.display(rel))}, "
+                        f"{os.path.normpath(shown)}, "
                         "outside the desired-state directory: copy the file into cas/ or "
                         "certs/ and reference it from there", where, node)
     elif not tree.is_file(rel):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.util
+import logging
 import random
 import ssl
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +131,9 @@ def only_these_cas(ca_pems: tuple[bytes, ...]) -> ssl.SSLContext:
     return ctx
 
 
+AUDIT = logging.getLogger("certops.audit")  # configured by the CLI (reconciler/cli/logs.py)
+
+
 @dataclass
 class NodeHttp:
     """HTTP to one node: base URL, credentials, TLS context, retry policy, request counters."""
@@ -185,7 +190,7 @@ class NodeHttp:
             kwargs["extensions"] = {"sni_hostname": self.server_name}
         for attempt in range(1, attempts + 1):
             self.counts[method.upper()] += 1
-            outcome = await self._attempt(method, path, expect, kwargs)
+            outcome = await self._audited_attempt(method, path, expect, kwargs)
             if isinstance(outcome, httpx.Response):
                 return outcome
             error, retry_after = outcome
@@ -197,6 +202,27 @@ class NodeHttp:
             await asyncio.sleep(wait)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _audited_attempt(
+        self, method: str, path: str, expect: tuple[int, ...], kwargs: dict[str, Any]
+    ) -> httpx.Response | tuple[TemporaryError, float | None]:
+        """``_attempt``, recorded on the ``certops.audit`` logger (``--log-file``, ``-v``):
+        node, method and path (no query string), status, duration; never a credential."""
+        start = time.monotonic()
+        status: str | int = "error"
+        try:
+            outcome = await self._attempt(method, path, expect, kwargs)
+            status = (outcome.status_code if isinstance(outcome, httpx.Response)
+                      else type(outcome[0]).__name__)
+            return outcome
+        except Exception as exc:
+            status = type(exc).__name__
+            raise
+        finally:
+            AUDIT.info("request", extra={
+                "event": "request", "node": self.node,
+                "operation": f"{method.upper()} {path.split('?', 1)[0]}", "status": status,
+                "duration_ms": round((time.monotonic() - start) * 1000, 1)})
 
     async def _attempt(
         self, method: str, path: str, expect: tuple[int, ...], kwargs: dict[str, Any]

@@ -116,6 +116,17 @@ class HttpsListener:
             if transport is not None:
                 transport.abort()  # a rebooting box drops its connections too
         await asyncio.sleep(0)
+        await _cancel(list(server.server_state.tasks))  # requests still in the app
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they are done, so that none is left pending when the
+    loop closes ("Task was destroyed but it is pending!")."""
+    tasks = [t for t in tasks if not t.done() and t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=5)
 
 
 @dataclass
@@ -267,6 +278,11 @@ class Lab:
             node.faults.counters.clear()
 
 
+async def _cancel_all() -> None:
+    """Every other task of the running loop (a node's restart, an SSH session...)."""
+    await _cancel(list(asyncio.all_tasks()))
+
+
 class LabThread:
     """A ``Lab`` running in a background thread's event loop; a context manager."""
 
@@ -289,6 +305,8 @@ class LabThread:
         if self._thread.is_alive():
             with contextlib.suppress(Exception):
                 self.run(self.lab.stop(), timeout=10)
+            with contextlib.suppress(Exception):  # the loop is the lab's: nothing left pending
+                self.run(_cancel_all(), timeout=10)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
         self.loop.close()

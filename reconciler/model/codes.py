@@ -95,6 +95,12 @@ class Code(StrEnum):
     CSR_WAITING = "csr.waiting", (I,), "a pending CSR waits for its signed certificate"
     CSR_PENDING_UNKNOWN = "csr.pending_unknown", (W,), "a CSR may be pending and cannot be read"
     TRUST_UNMANAGED = "trust.unmanaged", (I,), "CAs on the node that the desired state omits"
+    LINK_MISSING = (
+        "link.missing", (W,), "the live trust shows two nodes connect, no link joins them"
+    )
+    TARGET_HELD = (
+        "target.held", (I,), "with --node: an action that waits for another node's change"
+    )
     SHARD_OTHER = "shard.other", (I,), "an action left to another shard"
     SHARD_WAITING = "shard.waiting", (I,), "an action that waits for other shards"
     # drift and trust-store hygiene

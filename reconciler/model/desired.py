@@ -531,6 +531,9 @@ class DesiredNode(Frozen):
     spec: NodeSpecBase
     file: str
     positions: dict[str, SourcePos] = Field(default_factory=dict)
+    # The desired-state directory as written and as resolved (absolute): an absolute file
+    # reference inside it is read as the root-relative path it names.
+    roots: tuple[str, ...] = Field((), exclude=True, repr=False)
 
     @property
     def name(self) -> str:
@@ -541,7 +544,13 @@ class DesiredNode(Frozen):
         return nearest(self.positions, path, self.file)
 
     def resolve(self, ref: str) -> str:
-        """Root-relative path of a file reference written relative to this node file."""
+        """Root-relative path of a file reference written relative to this node file (or
+        written as an absolute path inside the desired-state directory)."""
+        if posixpath.isabs(ref):
+            target = posixpath.normpath(ref)
+            for root in self.roots:
+                if target.startswith(root.rstrip("/") + "/"):
+                    return target[len(root.rstrip("/")) + 1:]
         return _resolve_in(self.file, ref)
 
 

@@ -11,6 +11,8 @@ CAS_DIR = "cas"
 CERTS_DIR = "certs"
 CSRS_DIR = "csrs"
 NODES_DIR = "nodes"
+# Copies of the JSON Schemas that the files' `$schema` lines name (written by import).
+SCHEMAS_DIR = "schemas"
 
 CSR_SUFFIX = ".csr.pem"
 # certops's own records inside the desired-state directory (the loader skips it): the apply

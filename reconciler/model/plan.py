@@ -100,6 +100,10 @@ class Plan(Frozen):
         "files differ from it.",
     )
     desired_root: str | None = Field(None, description="The desired-state directory planned.")
+    targets: tuple[str, ...] = Field(
+        (), description="The --node targets the plan was narrowed to (empty: every node, or "
+        "a shard).",
+    )
     node_fingerprints: dict[str, str] = Field(default_factory=dict)
     node_state: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Per node, a SHA-256 per part of its live state."
@@ -110,6 +114,14 @@ class Plan(Frozen):
     )
     findings: tuple[Finding, ...] = ()
     actions: tuple[Action, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_targets(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A plan of every node keeps its exact form; only a --node plan records its targets.
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("targets"):
+            data.pop("targets", None)
+        return data
 
     @property
     def blocked(self) -> bool:

@@ -39,6 +39,9 @@ class CertRecord:
     node: str
     store: str  # "server", "served" or a trust store name
     cert: CertInfo
+    # the node's certificate, a CA its node file lists (or derives) in ``store``, or one that
+    # the live certificate of the node or a peer chains through
+    managed: bool = True
 
 
 @dataclass(frozen=True, repr=False)
@@ -93,7 +96,8 @@ def drift_report(
                 records.append(CertRecord(name, label, cert))
         leaves = _leaves_in_use(fleet, views, name)
         for store, certs in sorted(lv.stores.items()):
-            records.extend(CertRecord(name, store, c) for c in certs.values())
+            managed = _listed(fleet, name, store) | _in_use(list(certs.values()), leaves)
+            records.extend(CertRecord(name, store, c, c.sha256 in managed) for c in certs.values())
             findings += _store_hygiene(name, store, list(certs.values()), leaves, now)
             findings += _duplicates(name, store, lv, certs)
         findings += _csr_pending(name, lv, plan, now, csr_ages)
@@ -103,6 +107,21 @@ def drift_report(
         certificates=tuple(records),
         up=up,
     )
+
+
+def _listed(fleet: FleetView, name: str, store: str) -> set[str]:
+    """The fingerprints of the CAs ``name``'s node file lists in ``store``, or that it must
+    trust there (its own and its peers' chains, derive_trust)."""
+    view = fleet.nodes.get(name)
+    if view is None:
+        return set()
+    return {c.sha256 for c in view.listed.get(store, ())} | set(view.trust.get(store, {}))
+
+
+def _in_use(certs: list[CertInfo], leaves: list[CertInfo]) -> set[str]:
+    """The fingerprints of the CAs in ``certs`` that some of ``leaves`` chains through."""
+    anchors = [c for c in certs if c.self_signed]
+    return {ca.sha256 for leaf in leaves for ca in build_chain(leaf, certs, anchors).chain[1:]}
 
 
 def _action_drift(plan: Plan) -> list[Finding]:

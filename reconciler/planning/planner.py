@@ -25,7 +25,6 @@ from reconciler.planning.graph import (
     Drafts,
     Rolling,
     action_id,
-    closure,
     merge,
     ordered,
     serialise_restarts,
@@ -35,6 +34,7 @@ from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, not
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
 from reconciler.planning.replication import await_replication
+from reconciler.planning.targets import narrow_to_targets
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
 SERVE_NEW = "serve the newly installed certificate"
@@ -98,12 +98,12 @@ def make_plan(
     drafts, planned = _plan_nodes(ctx)
     links, rolling = _restart_rules(fleet)
     drafts = serialise_restarts(drafts, links, rolling)
-    if targets is not None:
-        keep = closure(drafts, {a for a, d in drafts.items() if d.node in targets})
-        drafts = {a: d for a, d in drafts.items() if a in keep}
     deferred: list[Finding] = []
+    if targets is not None:  # only trust on the other nodes (planning/targets.py)
+        drafts, deferred = narrow_to_targets(drafts, targets)
     if troubled:
-        drafts, deferred = hold_back(fleet, drafts, troubled)
+        drafts, held = hold_back(fleet, drafts, troubled)
+        deferred += held
     if shard is not None:
         drafts, shards = _defer_to_other_shards(ctx, drafts, shard)
         deferred += shards

@@ -80,8 +80,12 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def drift_metrics(report: DriftReport) -> str:
-    """Prometheus text exposition format (for node-exporter's textfile collector)."""
+def drift_metrics(report: DriftReport, *, all_cas: bool = False) -> str:
+    """Prometheus text exposition format (for node-exporter's textfile collector).
+
+    Not-after series cover the managed certificates (each node's own, and the CAs its node
+    file lists); ``all_cas`` adds every other CA of the trust stores (a CUCM's built-in
+    CAs: hundreds of series)."""
     out = [
         "# HELP certops_certificate_not_after_timestamp_seconds Not-after time of a certificate "
         "seen on a node (Unix time).",
@@ -90,7 +94,7 @@ def drift_metrics(report: DriftReport) -> str:
     seen: set[tuple[str, str, str]] = set()
     for rec in report.certificates:
         key = (rec.node, rec.store, rec.cert.sha256)
-        if key in seen:
+        if key in seen or not (rec.managed or all_cas):
             continue
         seen.add(key)
         labels = (

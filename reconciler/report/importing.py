@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from reconciler.model.layout import CAS_DIR
 
 
-def import_text(root: Path, nodes: Sequence[str], ca_files: int) -> list[str]:
-    """What was imported where, and what to run next."""
-    return [
+class ImportOutcome(Protocol):
+    """What ``certops import`` did (``reconciler.usecases.importing.ImportResult``)."""
+
+    @property
+    def nodes(self) -> tuple[str, ...]: ...
+    @property
+    def ca_files(self) -> int: ...
+    @property
+    def root(self) -> Path: ...
+    @property
+    def written(self) -> tuple[str, ...]: ...
+    @property
+    def diffs(self) -> tuple[str, ...]: ...
+    @property
+    def unmanaged_cas(self) -> int: ...
+    @property
+    def applied(self) -> bool: ...
+
+
+def import_text(result: ImportOutcome) -> list[str]:
+    """The diffs of existing files, what was imported where, and what to run next."""
+    root, nodes = result.root, result.nodes
+    lines = [d.rstrip("\n") for d in result.diffs]
+    lines.append(
         f"Imported {len(nodes)} node(s) into {root} "
-        f"({ca_files} CA files under {CAS_DIR}/): {', '.join(nodes)}.",
-        f"Next: certops validate {root} && certops plan {root}",
-    ]
+        f"({result.ca_files} CA files under {CAS_DIR}/): {', '.join(nodes)}."
+    )
+    if result.unmanaged_cas:
+        lines.append(f"Left {result.unmanaged_cas} CA(s) that no live certificate of the fleet "
+                     "chains to unmanaged (--skip-builtin): not written, not listed.")
+    if not result.applied:
+        lines.append(f"{len(result.diffs)} existing file(s) would change (diff above): nothing "
+                     "of them was written; run again with --write to apply the diff.")
+        return lines
+    lines.append(f"Wrote {len(result.written)} file(s).")
+    lines.append(f"Next: certops validate {root} && certops plan {root}")
+    return lines

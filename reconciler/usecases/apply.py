@@ -22,7 +22,7 @@ from reconciler.issuers import issuers_of
 from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
 from reconciler.usecases.loading import LoadedFleet, load_fleet
-from reconciler.usecases.plan import Scope, plan_with, select
+from reconciler.usecases.plan import PlanRequest, Scope, plan_with, scope
 from reconciler.usecases.planfile import Refused, check_age, check_root, load_plan_file
 from reconciler.usecases.session import Session
 
@@ -47,6 +47,7 @@ class ApplyRequest:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     strict: bool = False  # a fresh plan with a node that cannot be read is refused whole
     keep_going: bool = False  # after a failure, run what does not depend on it
+    targets: tuple[str, ...] = ()  # --node: as `certops plan --node` (planning/targets.py)
 
     @property
     def saved(self) -> bool:
@@ -115,8 +116,9 @@ def rederive(session: Session, plan: Plan, loaded: LoadedFleet,
     every = {**live, **unread}
     read = frozenset(every)
     partial = read != frozenset(loaded.fleet.nodes)
+    targets = frozenset(plan.targets) or (read if partial else None)  # --node, or a shard
     return make_plan(loaded.fleet, every, plan.created_at, cache=session.cache,
-                     findings=loaded.findings, targets=read if partial else None)
+                     findings=loaded.findings, targets=targets)
 
 
 def check_derived(session: Session, plan: Plan, loaded: LoadedFleet,
@@ -179,6 +181,9 @@ def _saved_plan(request: ApplyRequest, root: Path, now: datetime) -> Plan | None
     saved = load_plan_file(request.source)
     check_age(saved, now, request.max_plan_age)
     check_root(saved, root)
+    if request.targets and sorted(request.targets) != sorted(saved.targets):
+        raise Refused(f"--node {' '.join(request.targets)}: the plan file was made for "
+                      f"{', '.join(saved.targets) or 'every node'}; apply it without --node")
     return saved
 
 
@@ -198,10 +203,11 @@ async def apply(session: Session, request: ApplyRequest, ui: ApplyUi) -> ApplyRu
 async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
                         saved: Plan | None, now: datetime) -> ApplyRun:
     loaded = load_fleet(session, now)  # once, for the plan and the steps alike
-    names = sorted(saved.node_fingerprints) if saved else select(loaded.fleet, None)
+    chosen = scope(loaded.fleet, PlanRequest(request.targets, strict=request.strict))
+    names = sorted(saved.node_fingerprints) if saved else chosen.names
     drivers = session.connect(loaded.fleet.desired, names)
     try:
-        plan = await _plan(session, loaded, drivers, saved, now, request.strict)
+        plan = await _plan(session, loaded, drivers, saved, now, chosen)
         check_unblocked(plan)
         if not plan.actions:
             return ApplyRun(plan, None, session.root)
@@ -217,10 +223,9 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
 
 
 async def _plan(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Driver],
-                saved: Plan | None, now: datetime, strict: bool = False) -> Plan:
+                saved: Plan | None, now: datetime, chosen: Scope | None = None) -> Plan:
     """The saved plan once it is fresh and derived, or a fresh plan made at ``now``."""
     if saved is None:
-        chosen = Scope(sorted(drivers), strict=strict)
         return (await plan_with(session, loaded, drivers, now, chosen)).plan
     live = await check_fresh(saved, dict(drivers), loaded.fleet.desired.digest,
                              session.parallelism, read_pending(session.root))

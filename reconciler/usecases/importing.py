@@ -1,22 +1,30 @@
-"""``certops import``: write the desired state from live nodes, so the first plan is empty.
+"""``certops import``: write the desired state from live nodes, a repository you would commit.
 
-Reads every node (read-only), then writes ``cas/`` (each CA once, named from its subject),
-``certs/<node>.pem`` (the live certificate with its chain), ``nodes/<node>.yaml`` (live SANs,
-trust stores as lists of CA files) and the links into ``certops.yaml``. Existing files are
-updated in place, keeping comments and key order. Nothing is written unless every node
+Reads every node (read-only), then stages ``cas/`` (each CA once, named from its subject),
+``nodes/<node>.yaml`` (the node's real address, live SANs, trust stores as lists of CA
+files), the links into ``certops.yaml`` and the JSON Schemas under ``schemas/``. By default
+the live certificate is kept until its renewal is due, then certops plans a CSR; with
+``pin_certificates`` it is also written as ``certs/<node>.pem`` and named by ``file:``.
+With ``skip_builtin`` only the CAs some live leaf of the fleet chains to are written and
+listed; the rest (a CUCM's built-in CAs) stay unmanaged on the nodes.
+
+New files are written; an existing file that would change is shown as a diff and changed
+only with ``write`` (comments and key order kept). Nothing is written unless every node
 could be read.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.drivers import ConfigError, Driver, Endpoint, Inventory
-from reconciler.drivers.fleet import close_all, make_driver, read_all
+from reconciler.drivers.fleet import InventoryEntry, close_all, make_driver, read_all
 from reconciler.kinds import KINDS, NODE_TYPES, kind_of
 from reconciler.model import CertopsError, LiveNode
 from reconciler.model.layout import CAS_DIR, CSRS_DIR, NODES_DIR, node_path
@@ -30,9 +38,12 @@ class ImportFailed(CertopsError):
 
 @dataclass(frozen=True)
 class ImportRequest:
-    """The nodes to import (default: every node of the inventory)."""
+    """The nodes to import (default: every node of the inventory), and how."""
 
     nodes: tuple[str, ...] = ()
+    pin_certificates: bool = False  # certs/<node>.pem and file: (else keep live until due)
+    skip_builtin: bool = False  # only CAs a live leaf of the fleet chains to
+    write: bool = False  # change existing files (new files are always written)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,10 @@ class ImportResult:
     nodes: tuple[str, ...]
     ca_files: int
     root: Path
+    written: tuple[str, ...] = ()
+    diffs: tuple[str, ...] = ()  # unified diffs of existing files (applied only with write)
+    unmanaged_cas: int = 0  # CAs left out by skip_builtin
+    applied: bool = True  # False: existing files differ and write was not asked
 
 
 def env_prefix(name: str) -> str:
@@ -88,9 +103,56 @@ def _endpoint(root: Path, name: str, inventory: Inventory, env: Mapping[str, str
     )
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def address(api: str, inv: InventoryEntry | None) -> tuple[str, dict[str, str]]:
+    """The node's real address for its file, and the ``connection`` settings it needs.
+
+    An inventory that maps the node to loopback (the lab, a tunnel) keeps that mapping: the
+    file gets ``https://<tls_server_name>``. An IP address gets ``connection.tls_server_name``
+    (the name its certificate carries); the inventory's SSH host key becomes the pin."""
+    conn: dict[str, str] = {}
+    if inv is None:
+        return api, conn
+    host = urlsplit(inv.api).hostname or ""
+    name = inv.tls_server_name
+    if name and _is_ip(host) and ipaddress.ip_address(host).is_loopback:
+        api = f"https://{name}"
+    elif name and _is_ip(host):
+        conn["tls_server_name"] = name
+    if inv.ssh_host_key:
+        conn["ssh_host_key"] = " ".join(inv.ssh_host_key.split()[:2])
+    return api, conn
+
+
+def _credentials(name: str, node_type: str, old: dict[str, Any]) -> dict[str, Any]:
+    """The environment variable names of the node's accounts (unless the file has them)."""
+    fields: dict[str, Any] = {}
+    if "credentials" not in old:
+        fields["credentials"] = {
+            "username_env": f"{env_prefix(name)}_USER",
+            "password_env": f"{env_prefix(name)}_PASSWORD",
+        }
+    if "app_credentials" in kind_of(node_type).spec_model.model_fields and (
+        "app_credentials" not in old
+    ):  # VOS: the application user for SOAP service control (two accounts)
+        fields["app_credentials"] = {
+            "username_env": f"{env_prefix(name)}_APP_USER",
+            "password_env": f"{env_prefix(name)}_APP_PASSWORD",
+        }
+    return fields
+
+
 def _fields(
     live: LiveNode,
     endpoint: Endpoint,
+    inv: InventoryEntry | None,
     old: dict[str, Any],
     cert_ref: str | None,
     store_refs: dict[str, list[str]],
@@ -98,24 +160,16 @@ def _fields(
 ) -> dict[str, Any]:
     leaf = cache.parse_text(live.server_certificate)[0] if live.server_certificate else None
     fields: dict[str, Any] = {"name": live.name, "type": endpoint.type}
-    fields["api"] = old.get("api") or endpoint.api
-    if "credentials" not in old:
-        fields["credentials"] = {
-            "username_env": f"{env_prefix(live.name)}_USER",
-            "password_env": f"{env_prefix(live.name)}_PASSWORD",
-        }
-    if "app_credentials" in kind_of(endpoint.type).spec_model.model_fields and (
-        "app_credentials" not in old
-    ):  # VOS: the application user for SOAP service control (two accounts)
-        fields["app_credentials"] = {
-            "username_env": f"{env_prefix(live.name)}_APP_USER",
-            "password_env": f"{env_prefix(live.name)}_APP_PASSWORD",
-        }
-    if leaf is not None and cert_ref:
-        fields["server_certificate"] = {
-            "file": f"../{cert_ref}",
-            "subject_alt_names": [*leaf.dns_names, *leaf.ip_addresses],
-        }
+    api, conn = address(endpoint.api, inv)
+    fields["api"] = old.get("api") or api
+    have = old.get("connection") or {}
+    if conn := {k: v for k, v in conn.items() if k not in have}:
+        fields["connection"] = conn
+    fields.update(_credentials(live.name, endpoint.type, old))
+    if leaf is not None:
+        sc: dict[str, Any] = {"file": f"../{cert_ref}"} if cert_ref else {}
+        sc["subject_alt_names"] = [*leaf.dns_names, *leaf.ip_addresses]
+        fields["server_certificate"] = sc
     refs = {s: [f"../{r}" for r in files] for s, files in store_refs.items()}
     fields["trust"] = kind_of(endpoint.type).trust_yaml(refs)
     return fields
@@ -123,8 +177,11 @@ def _fields(
 
 async def import_fleet(session: Session, request: ImportRequest | None = None) -> ImportResult:
     """Read the nodes, then write cas/, certs/, nodes/ and the links (see the module docstring)."""
+    from reconciler.desired.writer import commit_files, stage_schemas
+
+    request = request or ImportRequest()
     root, inventory = session.root, session.the_inventory()
-    names = sorted((request.nodes if request else ()) or inventory.nodes)
+    names = sorted(request.nodes or inventory.nodes)
     if not names:
         raise ConfigError("no nodes to import: pass --node NAME or an --inventory listing nodes")
     endpoints = {n: _endpoint(root, n, inventory, session.env) for n in names}
@@ -134,10 +191,16 @@ async def import_fleet(session: Session, request: ImportRequest | None = None) -
         raise ImportFailed(
             "nothing was written; these nodes could not be read: " + "; ".join(failed)
         )
-    refs = _write_files(session, names, endpoints, live)
-    _write_links(root, names, inventory)
+    out: dict[str, str] = {}
+    refs, unmanaged = _stage_files(session, names, endpoints, live, request, out)
+    _stage_links(root, names, inventory, out)
+    stage_schemas(out)
+    root.mkdir(parents=True, exist_ok=True)
+    written, diffs = commit_files(root, out, overwrite=request.write)
     (root / CSRS_DIR).mkdir(exist_ok=True)
-    return ImportResult(nodes=tuple(names), ca_files=len(set(refs.values())), root=root)
+    return ImportResult(nodes=tuple(names), ca_files=len(set(refs.values())), root=root,
+                        written=tuple(written), diffs=tuple(diffs), unmanaged_cas=unmanaged,
+                        applied=request.write or not diffs)
 
 
 async def _read(session: Session, endpoints: dict[str, Endpoint]) -> dict[str, LiveNode]:
@@ -154,38 +217,60 @@ async def _read(session: Session, endpoints: dict[str, Endpoint]) -> dict[str, L
         await close_all(drivers)
 
 
-def _write_files(session: Session, names: list[str], endpoints: dict[str, Endpoint],
-                 live: dict[str, LiveNode]) -> dict[str, str]:
-    """cas/ (each CA once), certs/<node>.pem and nodes/<node>.yaml; CA sha256 -> file."""
-    from reconciler.desired.writer import write_cas, write_certificate, write_node
-
-    root, cache = session.root, session.cache
+def _store_cas(live: dict[str, LiveNode], cache: CertCache) -> dict[str, CertInfo]:
+    """Every CA of every node's trust stores, once (by fingerprint)."""
     all_cas: dict[str, CertInfo] = {}
     for snapshot in live.values():
         for pems in snapshot.stores.values():
             for pem in pems:
                 for cert in cache.parse_text(pem):
                     all_cas.setdefault(cert.sha256, cert)
-    root.mkdir(parents=True, exist_ok=True)
-    refs = write_cas(root, list(all_cas.values()), cache)
+    return all_cas
+
+
+def _chains(live: dict[str, LiveNode], all_cas: dict[str, CertInfo],
+            cache: CertCache) -> dict[str, tuple[CertInfo, ...]]:
+    """Each node's live certificate with the chain the trust stores give it."""
     anchors = [c for c in all_cas.values() if c.self_signed]
+    return {
+        name: build_chain(cache.parse_text(snap.server_certificate)[0],
+                          list(all_cas.values()), anchors).chain
+        for name, snap in live.items() if snap.server_certificate
+    }
+
+
+def _stage_files(session: Session, names: list[str], endpoints: dict[str, Endpoint],
+                 live: dict[str, LiveNode], request: ImportRequest,
+                 out: dict[str, str]) -> tuple[dict[str, str], int]:
+    """cas/, certs/<node>.pem (pinned only) and nodes/<node>.yaml into ``out``; returns
+    CA sha256 -> file, and how many CAs ``skip_builtin`` left unmanaged."""
+    from reconciler.desired.writer import write_cas, write_certificate, write_node
+
+    root, cache = session.root, session.cache
+    all_cas = _store_cas(live, cache)
+    chains = _chains(live, all_cas, cache)
+    managed = {c.sha256 for chain in chains.values() for c in chain[1:]}
+    kept = {k: c for k, c in all_cas.items() if not request.skip_builtin or k in managed}
+    refs = write_cas(root, list(kept.values()), cache, out)
     for name in names:
         snapshot = live[name]
         store_refs = {
-            store: sorted({refs[c.sha256] for p in pems for c in cache.parse_text(p)})
+            store: sorted({refs[c.sha256] for p in pems for c in cache.parse_text(p)
+                           if c.sha256 in kept})
             for store, pems in sorted(snapshot.stores.items())
         }
+        if request.skip_builtin:  # a store with nothing managed is not listed at all
+            store_refs = {s: files for s, files in store_refs.items() if files}
         cert_ref = None
-        if snapshot.server_certificate:
-            leaf = cache.parse_text(snapshot.server_certificate)[0]
-            chain = build_chain(leaf, list(all_cas.values()), anchors).chain
-            cert_ref = write_certificate(root, name, chain)
-        old = _existing(root, name)
-        write_node(root, name, _fields(snapshot, endpoints[name], old, cert_ref, store_refs, cache))
-    return refs
+        if request.pin_certificates and name in chains:
+            cert_ref = write_certificate(name, chains[name], out)
+        fields = _fields(snapshot, endpoints[name], session.the_inventory().nodes.get(name),
+                         _existing(root, name), cert_ref, store_refs, cache)
+        write_node(root, name, fields, out)
+    return refs, len(all_cas) - len(kept)
 
 
-def _write_links(root: Path, names: list[str], inventory: Inventory) -> None:
+def _stage_links(root: Path, names: list[str], inventory: Inventory, out: dict[str, str]) -> None:
     """The inventory's links between nodes that are imported or described, into certops.yaml."""
     from reconciler.desired.writer import write_fleet
 
@@ -196,4 +281,4 @@ def _write_links(root: Path, names: list[str], inventory: Inventory) -> None:
         for peer in (inventory.nodes[n].links if n in inventory.nodes else ())
         if peer in known  # a link to a node that is neither imported nor described is dropped
     }
-    write_fleet(root, [(a, b) for a, b in sorted(links)])
+    write_fleet(root, [(a, b) for a, b in sorted(links)], out)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
 from reconciler.desired.pending import merge_pending, read_pending
-from reconciler.model import LiveNode, Plan
+from reconciler.model import Finding, LiveNode, Plan
 from reconciler.planning import make_plan
 from reconciler.usecases.loading import LoadedFleet, git_commit, load_fleet
 from reconciler.usecases.session import Session
@@ -171,7 +171,18 @@ async def plan_with(
         api_trust=trust,
         strict=chosen.strict if chosen else False,
     )
-    made = made.model_copy(
-        update={"git_commit": git_commit(session.root), "desired_root": str(session.root)}
-    )
+    made = made.model_copy(update={
+        "git_commit": git_commit(session.root), "desired_root": str(session.root),
+        "targets": tuple(sorted(chosen.targets)) if chosen and chosen.targets else (),
+        "findings": _with_missing_links(made, loaded, live, session),
+    })
     return PlanRun(plan=made, fleet=loaded.fleet, live=live)
+
+
+def _with_missing_links(made: Plan, loaded: LoadedFleet, live: Mapping[str, LiveNode],
+                        session: Session) -> tuple[Finding, ...]:
+    """The plan's findings plus ``link.missing`` (reconciler.planning.links), sorted."""
+    from reconciler.planning.links import missing_links
+
+    extra = missing_links(loaded.fleet, live, session.cache)
+    return tuple(sorted((*made.findings, *extra), key=Finding.sort_key))

@@ -149,6 +149,23 @@ def test_symlink_out_of_the_tree_is_outside(fleet: Path, tmp_path: Path) -> None
     assert "input.file_outside" in codes(result)
 
 
+def test_absolute_file_path_inside_the_tree_is_accepted(fleet: Path) -> None:
+    path = fleet / "nodes" / "expe1.yaml"
+    absolute = (fleet / "cas" / "issuing.pem").resolve()
+    path.write_text(path.read_text().replace("../cas/issuing.pem", str(absolute)))
+    result = load(fleet, CertCache())
+    assert codes(result) == [], [f.message for f in result.findings]
+
+
+def test_absolute_file_path_outside_is_named_as_written(fleet: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.pem"
+    outside.write_bytes((fleet / "cas" / "root.pem").read_bytes())
+    path = fleet / "nodes" / "expe1.yaml"
+    path.write_text(path.read_text().replace("../cas/issuing.pem", str(outside)))
+    [finding] = [f for f in load(fleet, CertCache()).findings if f.code == "input.file_outside"]
+    assert f"resolves to {outside}, outside the desired-state directory" in finding.message
+
+
 def test_key_scan_reads_large_binaries_and_large_text(fleet: Path) -> None:
     """A key inside a binary over 1 MB counts too (it used to be skipped: issue 16)."""
     key = throwaway_key()

@@ -108,6 +108,7 @@ async def apply(lab: InProcessLab, root: Path, events: Events | None = None, *,
 
 def use_certificate(root: Path, node: str, pem: str) -> None:
     """Commit a signed certificate for ``node`` into the desired state."""
+    (root / "certs").mkdir(exist_ok=True)  # an import without --pin-certificates has none
     (root / "certs" / f"{node}.pem").write_text(pem)
     node_file = root / "nodes" / f"{node}.yaml"
     text = node_file.read_text()

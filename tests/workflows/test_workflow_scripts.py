@@ -440,3 +440,13 @@ def test_a_missing_shard_report_is_not_in_sync(tmp_path: Path) -> None:
     drift_shard(tmp_path, "site-dc1", 0)
     run = issue_run(tmp_path, [OPEN_ISSUE], result="failure")
     assert not run.named("issues.update") and run.failed
+
+
+@needs_jq
+@pytest.mark.parametrize("path", [PLAN, APPLY, DRIFT], ids=lambda p: p.name)
+def test_each_credential_value_is_masked(tmp_path: Path, path: Path) -> None:
+    job = {PLAN: "plan", APPLY: "apply", DRIFT: "drift"}[path]
+    secret = json.dumps({"EXPE1_USER": "admin-e", "EXPE1_PASSWORD": "pa ssé", "X": ""})
+    run = run_step(path, job, "mask", tmp_path, expressions={"CERTOPS_CREDENTIALS": secret})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["::add-mask::admin-e", "::add-mask::pa ssé"]

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -200,15 +201,33 @@ def test_secrets_only_from_the_secrets_context_into_env(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", certops_workflows())
-def test_steps_that_talk_to_nodes_get_every_node_credential(path: Path) -> None:
-    wanted = node_credential_envs()
-    assert wanted, "the example node files name their credentials"
-    callers = [(job, s) for job, s in steps(load(path)) if talks_to_nodes(s)]
+def test_steps_that_talk_to_nodes_get_the_credentials_secret_masked_first(path: Path) -> None:
+    """One JSON secret (CERTOPS_CREDENTIALS, read by certops itself) instead of two env lines
+    per node; an earlier step of the same job masks each of its values."""
+    assert node_credential_envs(), "the example node files name their credentials"
+    workflow = load(path)
+    callers = [(job, s) for job, s in steps(workflow) if talks_to_nodes(s)]
     assert callers
     for job_id, spec in callers:
         env = spec.get("env", {})
-        missing = sorted(wanted - set(env))
-        assert not missing, f"{job_id}/{spec.get('id')}: no {missing}"
+        assert env.get("CERTOPS_CREDENTIALS") == "${{ secrets.CERTOPS_CREDENTIALS }}", job_id
+        assert not [k for k in env if SECRET_NAME.search(k)], f"{job_id}: per-node secrets"
+        job_steps = workflow["jobs"][job_id]["steps"]
+        before = job_steps[:job_steps.index(spec)]
+        assert any("::add-mask::" in str(s.get("run", "")) for s in before), job_id
+
+
+def test_one_install_spec_is_a_pinned_git_reference_to_this_project() -> None:
+    """certops is not on PyPI: the spec installs this project from git, pinned."""
+    from packaging.requirements import Requirement
+
+    spec = load(PLAN)["env"]["CERTOPS_PIP_SPEC"]
+    req = Requirement(spec)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert req.name == project["name"]
+    assert req.url and req.url.startswith("git+https://github.com/")
+    ref = req.url.rsplit("@", 1)[1]
+    assert ref == f"v{project['version']}" or re.fullmatch(r"[0-9a-f]{40}", ref), ref
 
 
 @pytest.mark.parametrize("path", certops_workflows())
@@ -435,3 +454,17 @@ def test_sharding_matrix_over_select(path: Path, job: str, step_id: str) -> None
     assert 'args+=(--select "$SELECT")' in spec["run"]
     text = path.read_text()
     assert re.search(r'#\s+- \{shard: site-dc1, select: "site=dc1"\}', text), "example matrix"
+
+
+@pytest.mark.parametrize("path", certops_workflows())
+def test_the_directory_is_one_env_value_and_the_path_filter_matches_it(path: Path) -> None:
+    """CERTOPS_DIR is used everywhere; only `on: paths:` (no expressions allowed there by
+    GitHub) repeats it, and must agree."""
+    workflow = load(path)
+    directory = workflow["env"]["CERTOPS_DIR"]
+    for job_id, spec in steps(workflow):
+        for key in ("run", "with"):
+            assert directory not in str(spec.get(key, "")), f"{job_id}: {key} names {directory}"
+    for event in workflow["on"].values():
+        if isinstance(event, dict) and "paths" in event:
+            assert f"{directory}/**" in event["paths"]
