@@ -88,11 +88,20 @@ async def still_as_planned(plan: Plan, ctx: StepContext, node: str) -> None:
     if now.fingerprint() != want:
         before, parts = plan.node_state.get(node, {}), now.fingerprint_parts()
         changed = sorted(k for k in set(before) | set(parts) if before.get(k) != parts.get(k))
+        if changed and set(changed) <= _replicated_here(plan, node):
+            return
         raise StepFailed(
             f"{node} changed since the plan ({', '.join(changed) or 'its state'}) just before "
             "the first change to it: someone else is changing it. Nothing was sent to "
             f"{node}; run certops plan again"
         )
+
+
+def _replicated_here(plan: Plan, node: str) -> set[str]:
+    """The stores of ``node`` that this plan's own uploads on its cluster's publisher change
+    by replication (``replicated_from``): a change there is expected, not someone else's."""
+    return {a.store for a in plan.actions
+            if a.node == node and a.replicated_from and a.store is not None}
 
 
 @dataclass

@@ -46,6 +46,9 @@ class Timing:
     down_timeout: float = 60.0
     up_timeout: float = 900.0
     poll: float = 1.0
+    # How long a cluster member waits for a CA its publisher uploaded to appear in its own
+    # store ([U]: Cisco gives no figure; database replication usually takes seconds).
+    replication_timeout: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
     ca = _ca(ctx, action.certificate.sha256)
     if ca.sha256 in sha_set(ctx, await driver.read_store(action.store)):
         return "already present"
+    if action.replicated_from:
+        return await _await_replicated(ctx, action, ca)
     # The store is read back after every upload: a node may skip or replace a CA (CUCM's
     # same-name rule), and the driver's report says which.
     outcome = await driver.trust_add(action.store, [ca.pem])
@@ -118,6 +123,25 @@ async def trust_add(ctx: StepContext, action: Action) -> str:
             + (f": {outcome}" if outcome else "")
         )
     return outcome or f"added '{ca.subject}' to {action.store}"
+
+
+async def _await_replicated(ctx: StepContext, action: Action, ca: CertInfo) -> str:
+    """A replicated store: read it until the publisher's upload appears, or fail at the
+    deadline (nothing is uploaded here: the publisher's copy is the cluster's)."""
+    driver = ctx.drivers[action.node]
+    assert action.store
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.timing.replication_timeout
+    while ca.sha256 not in sha_set(ctx, await driver.read_store(action.store)):
+        if loop.time() >= deadline:
+            raise StepFailed(
+                f"{action.store} of {action.node} still lacks '{ca.subject}' "
+                f"{ctx.timing.replication_timeout:.0f}s after {action.replicated_from} had it: "
+                "check the cluster's database replication (utils dbreplication runtimestate), "
+                "then re-run certops apply")
+        await asyncio.sleep(ctx.timing.poll)
+    _record_restart_owed(ctx, action)
+    return f"'{ca.subject}' replicated from {action.replicated_from} into {action.store}"
 
 
 def _record_restart_owed(ctx: StepContext, action: Action) -> None:

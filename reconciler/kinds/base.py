@@ -63,6 +63,8 @@ class NodeKind(Protocol):
 
     @property
     def cluster_has_publisher(self) -> bool: ...
+    @property
+    def replicated_stores(self) -> frozenset[str]: ...
 
     @property
     def builtin_acme(self) -> str | None: ...
@@ -106,6 +108,8 @@ class Profile:
     cluster_group: str = ""
     # A cluster of this kind has a publisher that restarts first (VOS).
     cluster_has_publisher: bool = False
+    # Stores whose uploads on a cluster's publisher replicate to the other members.
+    replicated_stores: frozenset[str] = frozenset()
     # The GUI path of the node's own ACME client, where the product has one.
     builtin_acme: str | None = None
 

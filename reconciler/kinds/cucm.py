@@ -40,6 +40,9 @@ class CucmNodeSpec(VosNodeSpec):
 CUCM = vos_kind(
     type_="cucm",
     cluster_group="ucm",  # IM and Presence nodes join the Unified CM cluster [C]
+    # callmanager-trust uploads replicate from the publisher [C] (device-apis.md, "Cluster
+    # behaviour"); capf-trust is per node [C]; tomcat-trust and ipsec-trust: [U], per node.
+    replicated_stores=frozenset({"callmanager-trust"}),
     title="Unified CM",
     spec_model=CucmNodeSpec,
     os_admin="Cisco Unified OS Administration",

@@ -76,6 +76,7 @@ def vos_kind(
     capabilities: frozenset[str] = CAPABILITIES,
     api_stores: frozenset[str] | None = None,
     cluster_group: str = "",
+    replicated_stores: frozenset[str] = frozenset(),
 ) -> Profile:
     """A VOS product: the platform's rules with the product's stores, services and GUI.
 
@@ -101,4 +102,5 @@ def vos_kind(
         api_stores=api_stores,
         cluster_group=cluster_group or type_,
         cluster_has_publisher=True,  # publisher first, then subscribers one at a time [C]
+        replicated_stores=replicated_stores,
     )

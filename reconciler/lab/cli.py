@@ -1,4 +1,4 @@
-"""``certops lab``: start, inspect and stop the lab, sign CSRs, inject faults.
+"""``certops lab``: start, inspect and stop the lab, sign CSRs, inject faults, timelines.
 
 The main CLI mounts ``app`` as the ``lab`` sub-command; ``python -m reconciler.lab.cli``
 runs it alone. Every command takes ``--dir DIR`` (default ``.certops-lab``). This is the
@@ -264,6 +264,38 @@ def fault(
         state.faults.append(new)
     save_node(paths, state)
     typer.echo(f"{node}: faults {'cleared' if new is None else 'updated'} (applies at next start)")
+
+
+@app.command()
+def timeline(
+    directory: Path = DirOpt,
+    since: int = typer.Option(0, "--since", min=0, help="Start at this mark (see --mark)."),
+    mark: bool = typer.Option(False, "--mark", help="Print the current mark and exit."),
+) -> None:
+    """Each node's availability over time (down/up, the certificate served) and the
+    cluster invariant checked at every change; exit 1 when it was breached."""
+    from reconciler.lab.availability import render, sample_of
+
+    client = LabClient.running(directory)
+    if client is None:
+        _fail(f"no lab is running in {directory}")
+        return
+    data = client.timeline(since)
+    if mark:
+        typer.echo(str(data["mark"]))
+        return
+    samples = [sample_of(s) for s in data["samples"]]
+    origin = samples[0].t if samples else 0.0
+    for line in render(samples, origin):
+        typer.echo(line)
+    for cluster in data["clusters"]:
+        typer.echo(f"cluster {cluster['name']}: {len(cluster['members'])} members, at least "
+                   f"{len(cluster['members']) - cluster['max_unavailable']} up at every instant")
+    if data["violations"]:
+        for text in data["violations"]:
+            typer.echo(f"INVARIANT BREACHED: {text}")
+        raise typer.Exit(1)
+    typer.echo(f"invariant held at all {len(samples)} changes")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Plain HTTP on loopback, protected by a random token kept in ``DIR/control.json`` (0600)
 next to the URL and the lab's pid. It lets ``certops lab fault`` / ``status`` / ``down``
 (and tests in other processes) set and clear faults, read and reset request counters and
-stop the lab, without the lab re-reading files per request.
+read the availability timeline and stop the lab, without the lab re-reading files per request.
 """
 
 from __future__ import annotations
@@ -80,6 +80,18 @@ def control_app(lab: Lab, token: str) -> Starlette:
                 return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse([f.model_dump() for f in lab.nodes[name].state.faults])
 
+    async def timeline(request: Request) -> Response:
+        """The availability timeline from ``?since=N`` (a mark) on, with the breaches."""
+        if (bad := guard(request)) is not None:
+            return bad
+        from reconciler.lab.availability import report
+
+        try:
+            since = int(request.query_params.get("since", "0"))
+        except ValueError:
+            return JSONResponse({"error": "since must be an integer"}, status_code=400)
+        return JSONResponse(report(lab.timeline, lab.clusters, lab.links, since))
+
     async def shutdown(request: Request) -> Response:
         if (bad := guard(request)) is not None:
             return bad
@@ -90,6 +102,7 @@ def control_app(lab: Lab, token: str) -> Starlette:
         Route("/status", status),
         Route("/counters", counters, methods=["GET", "POST"]),
         Route("/faults/{name}", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/timeline", timeline),
         Route("/shutdown", shutdown, methods=["POST"]),
     ])
 
@@ -164,6 +177,11 @@ class LabClient:
 
     def clear_faults(self, node: str) -> None:
         self._json(self.http.delete(f"/faults/{node}"))
+
+    def timeline(self, since: int = 0) -> dict[str, Any]:
+        result: dict[str, Any] = self._json(self.http.get("/timeline",
+                                                          params={"since": since}))
+        return result
 
     def shutdown(self) -> None:
         self._json(self.http.post("/shutdown"))

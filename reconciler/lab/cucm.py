@@ -19,6 +19,7 @@ key but the PEM ones, the status codes 201/200 and every error text.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -49,6 +50,10 @@ TRUST_RESTARTS: dict[str, tuple[str, ...]] = {
     "ipsec": ("Cisco DRF Master", "Cisco DRF Local"),
 }
 FIRST_14SU1 = (14, 0, 1, 11900)
+# Stores whose uploads on a Unified CM publisher replicate to the subscribers
+# (device-apis.md, "Cluster behaviour" [C]). capf-trust is per node [C]; tomcat-trust and
+# ipsec-trust are not stated either way [U]: the lab keeps them per node.
+REPLICATED_FROM_PUBLISHER = ("callmanager",)
 
 
 def identity_restarts(service: str, version: str) -> tuple[str, ...]:
@@ -222,11 +227,31 @@ async def add_trust(product: VosProduct, node: Node, request: Request) -> Respon
         if service in added:
             node.mark_restart_pending(product.trust_restarts.get(service, ()))
     node.save()
+    _replicate(product, node, [s for s in added if s in REPLICATED_FROM_PUBLISHER], certs,
+               description)
     return JSONResponse(
         {"message": "Certificates uploaded", "service": [store_name(s) for s in added],
          "restartRequired": [r for s in added for r in product.trust_restarts.get(s, ())]},
         status_code=201,
     )
+
+
+def _replicate(product: VosProduct, node: Node, services: list[str],
+               certs: list[x509.Certificate], description: str) -> None:
+    """On a Unified CM publisher: the uploads reach every subscriber after the cluster's
+    ``replication_seconds`` (their services then owe the same restarts)."""
+    if product.type != "cucm" or node.publisher != node.name or not services:
+        return
+
+    async def later() -> None:
+        await asyncio.sleep(node.replication_seconds)
+        for member in node.cluster:
+            for service in services:
+                if any([_upload(member, service, c, description) for c in certs]):
+                    member.mark_restart_pending(product.trust_restarts.get(service, ()))
+            member.save()
+
+    node.spawn(later())
 
 
 async def read_identity(product: VosProduct, node: Node, request: Request) -> Response:

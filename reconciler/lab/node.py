@@ -12,12 +12,15 @@ steps run, minus the socket.
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
 from collections.abc import Iterable
 from typing import Protocol
 
 from cryptography import x509
 
-from reconciler.lab.ca import LabPki, cert_pem, load_certs
+from reconciler.lab.availability import PEER_STORES, Sample, Timeline
+from reconciler.lab.ca import LabPki, cert_pem, load_certs, sha256_hex
 from reconciler.lab.faults import FaultHost
 from reconciler.lab.files import LabPaths, atomic_write
 from reconciler.lab.state import Identity, NodeState, TrustEntry, save_node
@@ -61,6 +64,13 @@ class Node:
         self.ssh_commands: list[str] = []
         self.soap_status_times: list[float] = []  # for the SOAP rate limit
         self._tasks: set[asyncio.Task[None]] = set()
+        self.restarting: set[str] = set()  # services restarting now
+        # Clusters (set by the lab): the other members, and the publisher's name.
+        self.cluster: list[Node] = []
+        self.publisher: str | None = None
+        self.replication_seconds = 0.0
+        self.timeline: Timeline | None = None
+        self._facts: tuple[str, tuple[str, str, str, frozenset[str]]] | None = None
 
     @property
     def name(self) -> str:
@@ -69,6 +79,53 @@ class Node:
     def save(self) -> None:
         if self.persist:
             save_node(self.paths, self.state)
+        self.observe()
+
+    # ------------------------------------------------------------ availability
+
+    @property
+    def up(self) -> bool:
+        """The HTTPS port answers and no service is restarting."""
+        return not self.down and not self.restarting
+
+    def observe(self, why: str = "") -> None:
+        """Record a sample of this node in the lab's timeline (see ``availability``)."""
+        if self.timeline is None:
+            return
+        sha, subject, issuer, chain = self._served_facts(self.state.served.cert_pem)
+        self.timeline.add(Sample(
+            t=time.monotonic(), node=self.name, up=self.up, served_sha=sha,
+            served_subject=subject, served_issuer=issuer, chain_shas=chain,
+            trusted_shas=frozenset(self._peer_trust()), why=why))
+
+    def _served_facts(self, pem: str) -> tuple[str, str, str, frozenset[str]]:
+        """SHA-256, subject, issuer and lab-CA chain of a served leaf (parsed once per PEM:
+        every save samples the node)."""
+        if self._facts is None or self._facts[0] != pem:
+            leaf = load_certs(pem)[0]
+            self._facts = (pem, (sha256_hex(leaf), leaf.subject.rfc4514_string(),
+                                 leaf.issuer.rfc4514_string(),
+                                 frozenset(sha256_hex(c) for c in self._lab_chain(leaf))))
+        return self._facts[1]
+
+    def _lab_chain(self, leaf: x509.Certificate) -> list[x509.Certificate]:
+        """The lab CAs above ``leaf`` (what a peer may anchor on)."""
+        pool = self.pki.all_cas()
+        chain: list[x509.Certificate] = []
+        current = leaf
+        while (issuer := next((c for c in pool if c.subject == current.issuer
+                               and c not in chain and _signed_by(current, c)), None)):
+            chain.append(issuer)
+            if issuer.subject == issuer.issuer:
+                break
+            current = issuer
+        return chain
+
+    def _peer_trust(self) -> list[str]:
+        shas = [sha for pem in self.state.trusted_cas for sha in _pem_shas(pem)]
+        for store in PEER_STORES:
+            shas.extend(e.sha256 for e in self.state.trust.get(store, []))
+        return shas
 
     # ------------------------------------------------------------ TLS material
 
@@ -122,6 +179,7 @@ class Node:
 
     async def _go_down(self) -> None:
         self.down = True
+        self.observe("restarting")
         if self.listener is not None:
             await self.listener.stop()
 
@@ -132,6 +190,7 @@ class Node:
             self.write_tls()
             await self.listener.start()
         self.down = False
+        self.observe("back")
 
     async def restart_node(self, delay: float = 0.05) -> None:
         """The Expressway restart: down for ``restart_seconds``, then serve the new cert."""
@@ -148,6 +207,8 @@ class Node:
         """Restart one CUCM service; Cisco Tomcat takes the HTTPS port down meanwhile."""
         await asyncio.sleep(delay)
         self.service_status[service] = "Stopping"
+        self.restarting.add(service)
+        self.observe(f"restarting {service}")
         web = service in WEB_SERVICES
         if web:
             await self._go_down()
@@ -163,6 +224,8 @@ class Node:
         if web:
             await self._come_back()
         self.service_status[service] = "Started"
+        self.restarting.discard(service)
+        self.observe(f"{service} started")
 
     def mark_restart_pending(self, services: Iterable[str]) -> None:
         for service in services:
@@ -173,6 +236,11 @@ class Node:
                             given: Iterable[x509.Certificate] = ()) -> Identity:
         return Identity(cert_pem=cert_pem(leaf), key_pem=key_pem,
                         chain_pems=self.chain_for(leaf, given))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pem_shas(pem: str) -> tuple[str, ...]:
+    return tuple(sha256_hex(c) for c in load_certs(pem))
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
+from reconciler.lab.availability import ClusterRule, Timeline
 from reconciler.lab.ca import load_or_create_builtins, load_or_create_pki
 from reconciler.lab.cucm import vos_app
 from reconciler.lab.expressway import expressway_app
@@ -127,6 +128,9 @@ class Lab:
         self.control_url = ""
         self.control_server: uvicorn.Server | None = None
         self.stopped = asyncio.Event()
+        self.timeline = Timeline()
+        self.clusters: list[ClusterRule] = []
+        self.links: dict[str, set[str]] = {}
 
     def topology(self) -> Topology:
         o = self.options
@@ -165,9 +169,24 @@ class Lab:
                         username=settings.username, password=settings.password,
                         app_username=settings.app_username,
                         app_password=settings.app_password)
+            node.timeline = self.timeline
             node.save()
             node.write_tls()
             self.nodes[spec.name] = node
+        self._wire_clusters(topo)
+
+    def _wire_clusters(self, topo: Topology) -> None:
+        """Each member knows the others (replication) and the publisher; the invariant's
+        rules and links come from the topology."""
+        self.links = topo.linked()
+        for name, cluster in topo.clusters.items():
+            self.clusters.append(ClusterRule(name, tuple(cluster.members),
+                                             cluster.max_unavailable))
+            members = [self.nodes[m] for m in cluster.members if m in self.nodes]
+            for node in members:
+                node.cluster = [m for m in members if m is not node]
+                node.publisher = cluster.publisher
+                node.replication_seconds = cluster.replication_seconds
 
     async def start(self) -> None:
         """Build the nodes and open every port."""

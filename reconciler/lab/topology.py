@@ -15,6 +15,9 @@ A topology YAML (read with ruamel.yaml)::
         trust_list_shape: wrapped     # VOS: list | wrapped
         snapshot_shape: full          # VOS: full | identities (no trusts: read per store)
         faults: [{match: restart, status: 503, count: 1}]
+    clusters:                         # optional: members restart in turn, see availability
+      cucm: {members: [cucm-pub, cucm-sub1], publisher: cucm-pub, max_unavailable: 1,
+             replication_seconds: 0.5}
 
 ``seed_node`` turns one entry into a fresh ``NodeState`` (keys, a server certificate from
 the chosen lab CA expiring in ``days_left`` days, trust holding the lab root + that CA).
@@ -81,12 +84,33 @@ class TopologyDefaults(BaseModel):
     key: KeyKind = "rsa2048"
 
 
+class TopologyCluster(BaseModel):
+    """Nodes that serve as one. On a Unified CM cluster with a ``publisher``, a
+    callmanager-trust upload on the publisher appears on every subscriber after
+    ``replication_seconds`` (device-apis.md, "Cluster behaviour" [C])."""
+
+    model_config = ConfigDict(extra="forbid")
+    members: list[str] = Field(min_length=1)
+    publisher: str | None = None
+    max_unavailable: int = Field(1, ge=1)
+    replication_seconds: float = Field(0.0, ge=0)
+
+
 class Topology(BaseModel):
-    """A whole lab: defaults and nodes."""
+    """A whole lab: defaults, nodes and clusters."""
 
     model_config = ConfigDict(extra="forbid")
     defaults: TopologyDefaults = Field(default_factory=TopologyDefaults)
     nodes: list[TopologyNode]
+    clusters: dict[str, TopologyCluster] = Field(default_factory=dict)
+
+    def linked(self) -> dict[str, set[str]]:
+        """node -> the nodes it opens TLS to: its links and its cluster's other members."""
+        out: dict[str, set[str]] = {n.name: set(n.links) for n in self.nodes}
+        for cluster in self.clusters.values():
+            for member in cluster.members:
+                out.setdefault(member, set()).update(m for m in cluster.members if m != member)
+        return out
 
 
 def load_topology(path: Path) -> Topology:
@@ -107,6 +131,31 @@ def example_topology() -> Topology:
         TopologyNode(name="cucm-pub", type="cucm", fqdn="cucm-pub.nart.com",
                      sans=["cucm-pub.nart.com", "cucm.nart.com"], links=["expc1"]),
     ])
+
+
+def clustered_topology(replication_seconds: float = 0.0) -> Topology:
+    """An Expressway-E pair, an Expressway-C pair and a Unified CM publisher with two
+    subscribers, OLD-CA certificates 20 days from expiry. Every E is linked to every C,
+    every C to every Unified CM node; each member's SANs hold its cluster's shared name."""
+    expe = ["expe1", "expe2"]
+    expc = ["expc1", "expc2"]
+    cucm = ["cucm-pub", "cucm-sub1", "cucm-sub2"]
+
+    def node(name: str, kind: LabNodeType, shared: str, links: list[str]) -> TopologyNode:
+        fqdn = f"{name}.nart.com"
+        return TopologyNode(name=name, type=kind, fqdn=fqdn, sans=[fqdn, shared], links=links)
+
+    nodes = [
+        *(node(n, "expressway-e", "expe.nart.com", list(expc)) for n in expe),
+        *(node(n, "expressway-c", "expc.nart.com", [*expe, *cucm]) for n in expc),
+        *(node(n, "cucm", "cucm.nart.com", list(expc)) for n in cucm),
+    ]
+    return Topology(nodes=nodes, clusters={
+        "expe": TopologyCluster(members=expe),
+        "expc": TopologyCluster(members=expc),
+        "cucm": TopologyCluster(members=cucm, publisher="cucm-pub",
+                                replication_seconds=replication_seconds),
+    })
 
 
 def synthetic_topology(count: int) -> Topology:

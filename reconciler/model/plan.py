@@ -32,8 +32,8 @@ PHASES: dict[str, int] = {
 # Actions during which the node (or some of its services) is down.
 RESTART_KINDS: tuple[str, ...] = ("node.restart", "service.restart")
 # Fields of an action that are left out of its JSON while unset, so that plans without
-# issuance keep their exact form.
-ISSUE_FIELDS = ("issuer", "certificate_from")
+# issuance (or cluster replication) keep their exact form.
+ISSUE_FIELDS = ("issuer", "certificate_from", "replicated_from")
 FORMAT_VERSION = 1
 
 
@@ -59,6 +59,13 @@ class Action(Frozen):
         None,
         description="For a 'cert.install' whose certificate is known only after apply: the id "
         "of the 'cert.issue' action whose output it installs (certificate is then null).",
+    )
+
+    replicated_from: str | None = Field(
+        None,
+        description="For a 'trust.add' on a cluster member whose store replicates from the "
+        "publisher: the publisher. The step uploads nothing: it waits (with a deadline) until "
+        "the CA appears in the member's store.",
     )
 
     @model_serializer(mode="wrap")

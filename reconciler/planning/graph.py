@@ -29,6 +29,7 @@ class Draft:
     manual: str | None = None
     issuer: str | None = None
     certificate_from: str | None = None
+    replicated_from: str | None = None
 
     def after(self, ids: Iterable[str]) -> Draft:
         """This draft, also waiting for ``ids``."""
@@ -49,6 +50,7 @@ class Draft:
             manual=self.manual,
             issuer=self.issuer,
             certificate_from=self.certificate_from,
+            replicated_from=self.replicated_from,
         )
 
     @property

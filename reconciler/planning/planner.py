@@ -33,6 +33,7 @@ from reconciler.planning.graph import (
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
+from reconciler.planning.replication import await_replication
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
 SERVE_NEW = "serve the newly installed certificate"
@@ -183,6 +184,7 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
         findings.extend(planned.findings)
     for name in names:
         drafts = merge(drafts, _plan_trust(ctx.fleet.nodes[name], ctx.lives[name], ctx.now))
+    drafts = await_replication(ctx.fleet, frozenset(names), drafts)
     for name in names:
         drafts = _link_install(ctx, ctx.fleet.nodes[name], drafts)
     restarts = frozenset(a for a, d in drafts.items() if d.kind in RESTART_KINDS)

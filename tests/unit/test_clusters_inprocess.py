@@ -17,7 +17,7 @@ from unitkit import Events, apply, plan, use_certificate
 
 from reconciler.lab.ca import reuse_rsa_keys
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.lab.topology import Topology, TopologyNode, example_topology
+from reconciler.lab.topology import Topology, TopologyCluster, TopologyNode, example_topology
 from reconciler.model import Plan
 from reconciler.planning.graph import restart_waves
 
@@ -43,6 +43,9 @@ def with_subscriber() -> Topology:
         name="cucm-sub1", type="cucm", fqdn="cucm-sub1.nart.com",
         sans=["cucm-sub1.nart.com", "cucm.nart.com"], links=["expc1"],
     ))
+    # One cluster in the lab too: callmanager-trust uploads on cucm-pub replicate to cucm-sub1.
+    topology.clusters["cucm"] = TopologyCluster(members=["cucm-pub", "cucm-sub1"],
+                                                publisher="cucm-pub")
     return topology
 
 

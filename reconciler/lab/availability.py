@@ -1,0 +1,161 @@
+"""Each node's availability over time, and the cluster invariant checked against it.
+
+A node records a ``Sample`` whenever its availability, its served certificate or its trust
+may have changed (``Node.observe``): when it goes down, when it comes back, when a service
+starts or ends a restart, and at every save of its state (a trust upload, an install). The
+samples of all nodes, in time order, are the lab's timeline; between two samples nothing
+changes, so checking the invariant after each sample checks it at every instant.
+
+The invariant (issue 12): at every instant, each cluster has at least
+``members - max_unavailable`` members up, and every member that is up serves a certificate
+that every node linked to it (the other members, and every member of every linked cluster)
+trusts. "Up" means: the HTTPS port answers and no service is restarting (a CallManager
+restart drops the phones registered to that node). "Trusts" means: one CA of the served
+certificate's chain (as the lab's CAs make it) is in one of the peer's stores that hold
+peers' CAs (Expressway: its trusted CA list; Unified CM: tomcat-trust, callmanager-trust).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# The stores in which a node holds the CAs of its peers (reconciler.kinds: peer_stores).
+PEER_STORES = ("tomcat", "callmanager")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What one node looked like from ``t`` (monotonic seconds) on."""
+
+    t: float
+    node: str
+    up: bool
+    served_sha: str  # SHA-256 of the served leaf
+    served_subject: str
+    served_issuer: str
+    chain_shas: frozenset[str]  # the served leaf's issuers, as the lab's CAs make them
+    trusted_shas: frozenset[str]  # the CAs in the node's peer-trust stores
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterRule:
+    """One cluster as the invariant sees it."""
+
+    name: str
+    members: tuple[str, ...]
+    max_unavailable: int = 1
+
+
+@dataclass
+class Timeline:
+    """Samples of every node, in the order they were taken."""
+
+    samples: list[Sample] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, sample: Sample) -> None:
+        last = self.last(sample.node)
+        if last is not None and _same(last, sample):
+            return
+        self.samples.append(sample)
+
+    def last(self, node: str) -> Sample | None:
+        return next((s for s in reversed(self.samples) if s.node == node), None)
+
+    def mark(self) -> int:
+        """A position to read the timeline from (``since``)."""
+        return len(self.samples)
+
+    def since(self, mark: int) -> list[Sample]:
+        return self.samples[mark:]
+
+
+def _same(a: Sample, b: Sample) -> bool:
+    return (a.up, a.served_sha, a.trusted_shas) == (b.up, b.served_sha, b.trusted_shas)
+
+
+
+
+def violations(samples: Sequence[Sample], clusters: Iterable[ClusterRule],
+               links: Mapping[str, Iterable[str]], start: Mapping[str, Sample] | None = None,
+               ) -> list[str]:
+    """Every breach of the invariant, replaying ``samples`` from the ``start`` states.
+
+    ``links``: node -> the nodes linked to it (both directions, clusters expanded).
+    """
+    rules = list(clusters)
+    state: dict[str, Sample] = dict(start or {})
+    out: list[str] = []
+    for sample in samples:
+        state[sample.node] = sample
+        out.extend(_breaches(sample.t, state, rules, links))
+    return out
+
+
+def _breaches(t: float, state: Mapping[str, Sample], rules: Sequence[ClusterRule],
+              links: Mapping[str, Iterable[str]]) -> list[str]:
+    out: list[str] = []
+    for rule in rules:
+        known = [state[m] for m in rule.members if m in state]
+        down = [s.node for s in known if not s.up]
+        if len(down) > rule.max_unavailable:
+            out.append(f"t={t:.3f} cluster {rule.name}: {', '.join(down)} down at once "
+                       f"(max_unavailable {rule.max_unavailable})")
+    for node, sample in state.items():
+        if not sample.up:
+            continue
+        for peer in links.get(node, ()):
+            other = state.get(peer)
+            if other is not None and not (sample.chain_shas & other.trusted_shas):
+                out.append(f"t={t:.3f} {node} serves '{sample.served_subject}' (issuer "
+                           f"'{sample.served_issuer}') which {peer} does not trust")
+    return out
+
+
+def render(samples: Sequence[Sample], origin: float) -> list[str]:
+    """One line per change of availability or served certificate, relative to ``origin``."""
+    lines: list[str] = []
+    last: dict[str, tuple[bool, str]] = {}
+    for s in samples:
+        key = (s.up, s.served_sha if s.up else "")
+        if last.get(s.node) == key:
+            continue
+        last[s.node] = key
+        state = "UP  " if s.up else "DOWN"
+        served = f" serves {s.served_sha[:12]} from '{s.served_issuer}'" if s.up else ""
+        lines.append(f"{s.t - origin:8.3f}s  {s.node:<10} {state}{served}"
+                     + (f"  ({s.why})" if s.why else ""))
+    return lines
+
+
+def sample_json(sample: Sample) -> dict[str, Any]:
+    data = asdict(sample)
+    data["chain_shas"], data["trusted_shas"] = sorted(sample.chain_shas), sorted(
+        sample.trusted_shas)
+    return data
+
+
+def sample_of(data: dict[str, Any]) -> Sample:
+    return Sample(**{**data, "chain_shas": frozenset(data["chain_shas"]),
+                     "trusted_shas": frozenset(data["trusted_shas"])})
+
+
+def report(timeline: Timeline, clusters: Sequence[ClusterRule],
+           links: Mapping[str, Iterable[str]], since: int = 0) -> dict[str, Any]:
+    """The samples from position ``since`` on and the invariant's breaches among them (the
+    state at ``since`` as their start): what the control API answers."""
+    start: dict[str, Sample] = {}
+    for sample in timeline.samples[:since]:
+        start[sample.node] = sample
+    samples = timeline.since(since)
+    return {
+        "mark": timeline.mark(),
+        "start": [sample_json(s) for s in start.values()],
+        "samples": [sample_json(s) for s in samples],
+        "violations": violations(samples, clusters, links, start),
+        "clusters": [asdict(c) for c in clusters],
+    }
