@@ -33,6 +33,7 @@ from reconciler.planning.graph import (
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
+from reconciler.planning.multiserver import manual_distribution, plan_multi_server
 from reconciler.planning.replication import await_replication
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
@@ -96,7 +97,7 @@ def make_plan(
     deferred: list[Finding] = []
     if shard is not None:
         drafts, deferred = _defer_to_other_shards(ctx, drafts, shard)
-    drafts = _to_manual(ctx, drafts)
+    drafts = manual_distribution(fleet, _to_manual(ctx, drafts))
     actions = tuple(ordered(drafts))
     every = [*findings, *read_findings, *planned, *deferred]
     if api_trust:
@@ -187,6 +188,7 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
     drafts = await_replication(ctx.fleet, frozenset(names), drafts)
     for name in names:
         drafts = _link_install(ctx, ctx.fleet.nodes[name], drafts)
+    drafts = plan_multi_server(ctx.fleet, ctx.lives, drafts)
     restarts = frozenset(a for a, d in drafts.items() if d.kind in RESTART_KINDS)
     for name in names:
         planned = _plan_prune(ctx, ctx.fleet.nodes[name], ctx.lives[name], restarts)
