@@ -15,19 +15,22 @@ certificate needs on top:
   the new certificate;
 - the install waits for every member's, and every member's linked peers', trust of the
   new chain (the per-node rule asks only the publisher's own peers);
+- certops must still verify every member's API afterwards (``api.lockout`` per member);
 - a member whose installed certificate is not served yet (an earlier apply stopped before
   its restart) restarts Tomcat even when nothing is installed now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.checks.fleet import FleetView, NodeView
-from reconciler.model import ClusterSpec
+from reconciler.model import Action, ClusterSpec, Finding
+from reconciler.pki import CertInfo
 from reconciler.planning.graph import Draft, Drafts, action_id, merge
 from reconciler.planning.live import LiveView
+from reconciler.planning.lockout import ApiTrust, lockout_findings
 
 MULTI_SERVER_NOTE = "multi-server (SAN) CSR for cluster {cluster}, distribution multi-server"
 
@@ -135,3 +138,27 @@ def _restart(view: NodeView, after: tuple[str, ...], reason: str) -> Draft:
         services=restart.services,
         depends_on=frozenset(after),
     )
+
+
+def multi_server_lockout(
+    fleet: FleetView,
+    actions: Sequence[Action],
+    planned: Mapping[str, tuple[CertInfo, tuple[CertInfo, ...]]],
+    trust: Mapping[str, ApiTrust],
+) -> list[Finding]:
+    """``api.lockout`` for the members: each member's API presents the publisher's
+    multi-server certificate after the cluster distributes it."""
+    installs: list[Action] = []
+    leaves: dict[str, tuple[CertInfo, tuple[CertInfo, ...]]] = {}
+    for action in actions:
+        found = fleet.desired.multi_server_of(action.node)
+        if action.kind != "cert.install" or found is None or action.node not in planned:
+            continue
+        cluster = found[1]
+        if cluster.publisher != action.node:
+            continue
+        for member in cluster.members:
+            if member != action.node:
+                installs.append(action.model_copy(update={"node": member}))
+                leaves[member] = planned[action.node]
+    return lockout_findings(installs, leaves, trust)

@@ -33,7 +33,11 @@ from reconciler.planning.graph import (
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
-from reconciler.planning.multiserver import manual_distribution, plan_multi_server
+from reconciler.planning.multiserver import (
+    manual_distribution,
+    multi_server_lockout,
+    plan_multi_server,
+)
 from reconciler.planning.replication import await_replication
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
@@ -101,7 +105,9 @@ def make_plan(
     actions = tuple(ordered(drafts))
     every = [*findings, *read_findings, *planned, *deferred]
     if api_trust:
-        every += lockout_findings(actions, _planned_leaves(fleet), api_trust)
+        leaves = _planned_leaves(fleet)
+        every += lockout_findings(actions, leaves, api_trust)
+        every += multi_server_lockout(fleet, actions, leaves, api_trust)
     return Plan(
         created_at=now,
         desired_digest=fleet.desired.digest,

@@ -189,3 +189,17 @@ def test_multi_server_needs_a_publisher(tmp_path: Path) -> None:
     fleet.write_text(fleet.read_text().replace("    publisher: cucm-pub ", "    # "))
     found = _findings(root)
     assert any(c == Code.CLUSTER_INVALID and "name its publisher" in m for c, _, m in found)
+
+
+async def test_a_member_pinned_to_its_old_certificate_is_a_lockout(
+    clab: InProcessLab, msdesired: Path
+) -> None:
+    """The publisher's install changes what every member's API presents: a member whose
+    API certops pins to the old certificate blocks the plan (api.lockout on the member)."""
+    await renewal_ready(clab, msdesired)
+    node = msdesired / "nodes" / "cucm-sub2.yaml"
+    node.write_text(node.read_text() + f"connection:\n  api_pins: ['sha256:{'0' * 64}']\n")
+    run, _ = await plan(clab, msdesired)
+    locked = [f for f in run.plan.findings if f.code == Code.API_LOCKOUT]
+    assert [f.node for f in locked] == ["cucm-sub2"]
+    assert "cucm-pub/cert.install" in locked[0].message and run.plan.blocked
