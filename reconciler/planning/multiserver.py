@@ -48,7 +48,11 @@ def plan_multi_server(
         out = _mark_csr(out, name, publisher)
         install = installs_on(out, publisher)
         if install is not None:
-            out[install.id] = install.after(_trust_deps(fleet, cluster, out))
+            others = ", ".join(m for m in cluster.members if m != publisher)
+            install = replace(install.after(_trust_deps(fleet, cluster, out)), reason=(
+                f"{install.reason}; cluster {name}'s multi-server certificate: the cluster "
+                f"distributes it to {others or 'no other member'}"))
+            out[install.id] = install
         out = merge(out, _member_restarts(fleet, lives, name, cluster, install))
     return out
 

@@ -203,3 +203,24 @@ async def test_a_member_pinned_to_its_old_certificate_is_a_lockout(
     locked = [f for f in run.plan.findings if f.code == Code.API_LOCKOUT]
     assert [f.node for f in locked] == ["cucm-sub2"]
     assert "cucm-pub/cert.install" in locked[0].message and run.plan.blocked
+
+
+async def test_the_plan_shows_one_install_and_the_rolling_tomcat_restarts(
+    clab: InProcessLab, msdesired: Path
+) -> None:
+    """What an operator reads: the multi-server CSR, one install on the publisher, then a
+    Tomcat restart on every member, publisher first, one wave each."""
+    from reconciler.report.plan import plan_text
+
+    _, result = await apply(clab, msdesired)
+    assert result is not None and result.ok
+    sign_saved(clab, msdesired)
+    run, _ = await plan(clab, msdesired)
+    text = "\n".join(plan_text(run.plan))
+    cucm = [a for a in run.plan.actions if a.node in CUCM
+            and (a.kind == "cert.install" or a.id.endswith("/service.restart/identity"))]
+    assert [(a.node, a.kind) for a in cucm] == [
+        ("cucm-pub", "cert.install"), ("cucm-pub", "service.restart"),
+        ("cucm-sub1", "service.restart"), ("cucm-sub2", "service.restart")]
+    assert "the cluster distributes it to cucm-sub1, cucm-sub2" in text
+    assert "serve cluster cucm's multi-server certificate" in text
