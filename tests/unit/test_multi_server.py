@@ -224,3 +224,25 @@ async def test_the_plan_shows_one_install_and_the_rolling_tomcat_restarts(
         ("cucm-sub1", "service.restart"), ("cucm-sub2", "service.restart")]
     assert "the cluster distributes it to cucm-sub1, cucm-sub2" in text
     assert "serve cluster cucm's multi-server certificate" in text
+
+
+def test_a_csr_by_hand_names_the_multi_server_distribution(tmp_path: Path) -> None:
+    """No REST API (release 12.5): the publisher's manual CSR step names the GUI's
+    "Multi-server (SAN)" distribution; another node's keeps "this server"."""
+    from reconciler.planning.graph import Draft
+    from reconciler.planning.multiserver import manual_distribution
+
+    root = tmp_path / "ds"
+    shutil.copytree(REPO / "desired-state-clusters", root)
+    make_multi_server(root)
+    cache = CertCache()
+    loaded = load(root, cache)
+    assert loaded.desired is not None
+    fleet = build_view(loaded.desired, cache)
+    text = fleet.nodes["cucm-pub"].kind.manual("csr.generate", sans="a")
+    drafts = {f"{n}/csr.generate": Draft(id=f"{n}/csr.generate", kind="manual", node=n,
+                                         reason="x", manual=text)
+              for n in ("cucm-pub", "expc1")}
+    out = manual_distribution(fleet, drafts)
+    assert "Distribution: Multi-server (SAN)" in (out["cucm-pub/csr.generate"].manual or "")
+    assert out["expc1/csr.generate"].manual == text
