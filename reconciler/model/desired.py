@@ -207,7 +207,8 @@ class ClusterSpec(Frozen):
     At most ``max_unavailable`` members restart at once, each back (serving the planned
     certificate, its services started) before the next begins; the ``publisher`` of a Unified
     CM cluster restarts first. Members are linked to each other (peers authenticate each
-    other), and a link that names the cluster means every member.
+    other), and a link that names the cluster means every member. With ``tomcat_identity:
+    multi-server`` the members share one tomcat certificate generated on the publisher.
     """
 
     members: tuple[str, ...] = Field(min_length=1, description="The member nodes' names.")
