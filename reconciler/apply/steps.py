@@ -20,6 +20,7 @@ from reconciler.desired.safewrite import UnsafeWrite, write_inside
 from reconciler.drivers import (
     Driver,
     DriverError,
+    MultiServerCsrGenerator,
     NodeRestarter,
     PendingCsrDiscarder,
     PendingCsrReader,
@@ -192,9 +193,12 @@ async def service_restart(ctx: StepContext, action: Action) -> str:
         raise _cannot(action, "restart services")
     await driver.restart_services(action.services)
     done = f"restarted {', '.join(action.services)}"
-    install = _install_of(ctx, action.node)
-    want = _planned_sha(ctx, action.node)
-    if install is not None and install.id in action.depends_on and want:
+    # The install this restart makes served: the node's own, or on a member of a cluster
+    # with one multi-server certificate, the publisher's, which the cluster distributes.
+    install = next((a for a in ctx.plan.actions
+                    if a.kind == "cert.install" and a.id in action.depends_on), None)
+    want = _planned_sha(ctx, install.node) if install is not None else None
+    if want:
         await _wait_served(ctx, action.node, want)
         _restart_confirmed(ctx, action)
         return f"{done}; serving the new certificate"
@@ -245,7 +249,7 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
             how = "discarded a pending CSR with other names and generated a new one"
         else:
             how = "generated a CSR"
-        csr_pem = await driver.csr_generate(sorted(want), csr_subject(ctx, action.node))
+        csr_pem = await _generate(ctx, action, sorted(want))
     try:
         csr = ctx.cache.parse_csr(csr_pem.encode())
     except PkiError as exc:
@@ -259,6 +263,18 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
                          f"{exc}") from None
     ctx.csrs[action.node] = csr_pem  # for a cert.issue later in this apply
     return f"{how}; saved {path} for the CA"
+
+
+async def _generate(ctx: StepContext, action: Action, sans: list[str]) -> str:
+    """A new CSR: the node's own, or on the publisher of a cluster with one multi-server
+    certificate, the cluster's (distribution multi-server)."""
+    driver = ctx.drivers[action.node]
+    subject = csr_subject(ctx, action.node)
+    if ctx.fleet.desired.multi_server_of(action.node) is None:
+        return await driver.csr_generate(sans, subject)
+    if not isinstance(driver, MultiServerCsrGenerator):
+        raise _cannot(action, "generate a multi-server (SAN) CSR")
+    return await driver.csr_generate_multi_server(sans, subject)
 
 
 def csr_subject(ctx: StepContext, node: str) -> CsrSubjectSpec:

@@ -186,6 +186,17 @@ def _set_issuer(
         ca_pool.setdefault(cert.sha256, cert)
 
 
+def identity_source(fleet: FleetView, name: str) -> NodeView | None:
+    """The node whose certificate ``name`` serves: itself, or, in a cluster with one
+    multi-server (SAN) certificate, the publisher that holds it."""
+    cluster_name = fleet.desired.cluster_of(name)
+    cluster = fleet.desired.fleet.clusters[cluster_name] if cluster_name else None
+    publisher = cluster.publisher if cluster is not None and cluster.multi_server else None
+    if publisher is not None and publisher in fleet.nodes:
+        return fleet.nodes[publisher]
+    return fleet.nodes.get(name)
+
+
 def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, TrustEntry]]:
     """Per store, the CAs (by SHA-256) that ``view``'s node must trust, with the reason."""
     out: dict[str, dict[str, TrustEntry]] = {s: {} for s in view.node.spec.stores()}
@@ -201,8 +212,9 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, Tru
         return out
     sources: list[tuple[NodeView, tuple[str, ...]]] = [(view, kind.own_stores)]
     for peer in fleet.desired.peers(view.name):
-        if peer in fleet.nodes:
-            sources.append((fleet.nodes[peer], kind.peer_stores))
+        source = identity_source(fleet, peer)
+        if source is not None:
+            sources.append((source, kind.peer_stores))
     for source, stores in sources:
         reason = source.chain_reason()
         for cert in source.known_chain():

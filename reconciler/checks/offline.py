@@ -7,8 +7,10 @@ with a stable code, the node and the file position to fix. Live checks (issue 4)
 from __future__ import annotations
 
 import difflib
+import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
 from reconciler.model import Code, Finding, Severity, SourcePos, parse_duration
@@ -303,6 +305,51 @@ def check_cluster_names(fleet: FleetView, view: NodeView) -> list[Finding]:
     ]
 
 
+def member_fqdn(view: NodeView) -> str | None:
+    """The name a member is reached by: ``connection.tls_server_name``, else the API URL's
+    host unless it is an IP address (then unknown)."""
+    spec = view.node.spec
+    host = spec.connection.tls_server_name or (urlsplit(spec.api).hostname or "")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower() or None
+    return None
+
+
+def check_multi_server(fleet: FleetView, view: NodeView) -> list[Finding]:
+    """A multi-server cluster: the publisher's certificate names every member and the
+    cluster's shared names; the other members carry no tomcat certificate settings."""
+    name = fleet.desired.cluster_of(view.name)
+    cluster = fleet.desired.fleet.clusters[name] if name else None
+    if cluster is None or not cluster.multi_server or cluster.publisher is None:
+        return []
+    sc = view.node.spec.server_certificate
+    if view.name != cluster.publisher:
+        if sc is None:
+            return []
+        return [_error(
+            Code.CLUSTER_MULTI_SERVER, view, view.node.pos("server_certificate"),
+            f"{view.name} is a member of cluster '{name}' (tomcat_identity: multi-server): "
+            f"its tomcat certificate is the cluster's, generated on {cluster.publisher} and "
+            "distributed by the cluster. Remove server_certificate from this file and list "
+            f"{view.name}'s name in {cluster.publisher}'s subject_alt_names.",
+        )]
+    members = [fleet.nodes[m] for m in cluster.members if m in fleet.nodes]
+    want = {f for m in members if (f := member_fqdn(m))} | {n.lower() for n in cluster.shared_names}
+    have = {n.lower() for n in sc.subject_alt_names} if sc else set()
+    missing = sorted(want - have)
+    if not missing:
+        return []
+    return [_error(
+        Code.CLUSTER_MULTI_SERVER, view,
+        view.node.pos("server_certificate", "subject_alt_names") if sc else view.node.pos(),
+        f"{view.name} publishes the multi-server certificate of cluster '{name}', which every "
+        f"member serves: its subject_alt_names lack {', '.join(missing)} (every member's FQDN "
+        "and the cluster's shared_names).",
+    )]
+
+
 def check_issuer(fleet: FleetView, view: NodeView) -> list[Finding]:
     """The issuer a node names must be defined in certops.yaml; with a ``file`` it waits."""
     sc = view.node.spec.server_certificate
@@ -370,6 +417,7 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_same_subject(fleet, view)
         out += check_listed_cas(fleet, view, now)
         out += check_cluster_names(fleet, view)
+        out += check_multi_server(fleet, view)
         out += check_issuer(fleet, view)
     out += check_issuers(fleet)
     return sorted(out, key=Finding.sort_key)

@@ -148,6 +148,9 @@ def cluster_findings(
             bad(f"the publisher of cluster '{name}' must be one of its members of a kind "
                 "with a publisher (Unified CM, IM and Presence, Unity Connection)",
                 "clusters", name, "publisher")
+        if cluster.multi_server and publisher is None:
+            bad(f"cluster '{name}' has tomcat_identity: multi-server, which is generated on "
+                "the publisher: name its publisher", "clusters", name, "tomcat_identity")
     return findings
 
 

@@ -3,6 +3,7 @@
 from reconciler.drivers.base import (
     Driver,
     Endpoint,
+    MultiServerCsrGenerator,
     NodeRestarter,
     PendingCsrDiscarder,
     PendingCsrReader,
@@ -35,6 +36,7 @@ __all__ = [
     "Endpoint",
     "HttpSettings",
     "Inventory",
+    "MultiServerCsrGenerator",
     "NodeHttp",
     "NodeRestarter",
     "NotFound",

@@ -98,6 +98,15 @@ class PendingCsrDiscarder(Protocol):
 
 
 @runtime_checkable
+class MultiServerCsrGenerator(Protocol):
+    """A VOS publisher generates a cluster's multi-server (SAN) tomcat CSR (Unified CM)."""
+
+    async def csr_generate_multi_server(
+        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str: ...
+
+
+@runtime_checkable
 class NodeRestarter(Protocol):
     """The whole node restarts to serve a new certificate (Expressway)."""
 

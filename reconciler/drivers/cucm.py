@@ -65,6 +65,11 @@ STORE_SERVICE = {
     "cup-trust": "cup",  # [U] (IM&P)
     "cup-xmpp-trust": "cup-xmpp",  # [U] (IM&P)
 }
+# The CSR body's "distribution" by the cluster's tomcat_identity. "this-server" [3P] (netSSL's
+# renewal path, device-apis.md). "multi-server" [U]: the GUI offers "Multi-server (SAN)" [C]
+# (device-evidence-vos.md), but no source shows the REST value; this is certops' guess, and a
+# wrong one shows as the node's 400 on the publisher's csr.generate, before anything changes.
+DISTRIBUTION = {"per-node": "this-server", "multi-server": "multi-server"}
 CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
 # ControlCenterServices operations that change nothing (``certops doctor`` sends only these).
 READ_ONLY_SOAP = frozenset({"soapGetServiceStatus"})
@@ -248,14 +253,16 @@ class CucmDriver:
         return upload_outcome(store, before, await self.read_store(store), pems)
 
     async def csr_generate(
-        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None,
+        *, distribution: str = "per-node",
     ) -> str:
         """Generate a tomcat CSR. ``subject`` is not sent: the certmgr CSR body has no
-        evidenced subject fields besides ``commonName`` ([U], device-apis.md)."""
+        evidenced subject fields besides ``commonName`` ([U], device-apis.md).
+        ``distribution``: a key of ``DISTRIBUTION`` (the cluster's tomcat_identity)."""
         method, path = API["csr.generate"]
         body: dict[str, Any] = {
             "service": "tomcat",
-            "distribution": "this-server",
+            "distribution": DISTRIBUTION[distribution],
             "keyType": "rsa",
             "keyLength": 2048,
             "hashAlgorithm": "sha256",
@@ -269,6 +276,12 @@ class CucmDriver:
         if not isinstance(csr, str) or "CERTIFICATE REQUEST" not in csr:
             raise BadResponse(self.endpoint.name, "no CSR in the answer", method=method, path=path)
         return csr if csr.endswith("\n") else csr + "\n"
+
+    async def csr_generate_multi_server(
+        self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str:
+        """Generate the cluster's multi-server (SAN) tomcat CSR on the publisher."""
+        return await self.csr_generate(sans, subject, distribution="multi-server")
 
     def _common_name(self, sans: Sequence[str]) -> str | None:
         """The node's FQDN: the name its certificate is verified against, else the URL's host

@@ -278,6 +278,9 @@ async def generate_csr(product: VosProduct, node: Node, request: Request) -> Res
     alt = body.get("altNames", [])
     if not isinstance(alt, list):
         return _bad(400, "altNames must be a list")
+    distribution = str(body.get("distribution") or "this-server")
+    if refused := _distribution_refused(product, node, service, distribution, alt):
+        return refused
     cn = str(body.get("commonName") or node.state.fqdn)
     key = new_key(kind)  # type: ignore[arg-type]
     try:
@@ -287,9 +290,37 @@ async def generate_csr(product: VosProduct, node: Node, request: Request) -> Res
         return _bad(400, str(exc))
     pem = csr.public_bytes(Encoding.PEM).decode()
     # A new CSR replaces the pending one: a certificate for the old CSR is now stale.
-    node.state.pending_csrs[service] = PendingCsr(csr_pem=pem, key_pem=key_pem(key))
+    node.state.pending_csrs[service] = PendingCsr(csr_pem=pem, key_pem=key_pem(key),
+                                                  distribution=distribution)
     node.save()
     return JSONResponse({"csr": pem})
+
+
+def _distribution_refused(product: VosProduct, node: Node, service: str, distribution: str,
+                          alt: list[Any]) -> Response | None:
+    """A multi-server (SAN) CSR: tomcat only [C], on a cluster's publisher, naming every
+    member's FQDN (the lab's reading: a member not named could not serve it)."""
+    if distribution == "this-server":
+        return None
+    if distribution != "multi-server":
+        return _bad(400, f"unknown distribution {distribution!r}")
+    if product.type != "cucm" or service != "tomcat" or node.publisher != node.name:
+        return _bad(400, "a multi-server (SAN) CSR is generated for tomcat on the publisher")
+    names = {str(a).lower() for a in alt}
+    missing = sorted(m.state.fqdn for m in (node, *node.cluster) if m.state.fqdn not in names)
+    if missing:
+        return _bad(400, f"a multi-server (SAN) CSR must name every member: {', '.join(missing)}")
+    return None
+
+
+def _distribute(product: VosProduct, node: Node, service: str) -> None:
+    """A multi-server certificate installed on the publisher reaches every member, each
+    serving it after its own Tomcat restart [C: pushed to all nodes automatically]."""
+    identity = node.state.identities[service]
+    for member in node.cluster:
+        member.state.identities[service] = identity.model_copy(deep=True)
+        member.mark_restart_pending(product.identity_restarts(service, member.state.version))
+        member.save()
 
 
 def _issuer_trusted(node: Node, leaf: x509.Certificate, service: str) -> bool:
@@ -325,8 +356,10 @@ async def install_identity(product: VosProduct, node: Node, request: Request) ->
     key = spki(leaf.public_key())
     pending = node.state.pending_csrs.get(service)
     current = node.state.identities.get(service)
+    multi = False
     if pending is not None and key == spki(load_key(pending.key_pem).public_key()):
         key_text = pending.key_pem
+        multi = pending.distribution == "multi-server"
         del node.state.pending_csrs[service]
     elif current is not None and key == spki(load_key(current.key_pem).public_key()):
         key_text = current.key_pem
@@ -337,6 +370,8 @@ async def install_identity(product: VosProduct, node: Node, request: Request) ->
     )
     node.mark_restart_pending(product.identity_restarts(service, node.state.version))
     node.save()
+    if multi:
+        _distribute(product, node, service)
     return JSONResponse({"message": "Certificate uploaded", "service": service}, status_code=200)
 
 

@@ -43,6 +43,9 @@ class PendingCsr(BaseModel):
 
     csr_pem: str
     key_pem: str
+    # "this-server", or "multi-server": the cluster's CSR, generated on the publisher; its
+    # certificate is distributed to every member on install [C].
+    distribution: str = "this-server"
 
 
 class TrustEntry(BaseModel):

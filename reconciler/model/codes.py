@@ -45,6 +45,10 @@ class Code(StrEnum):
     LINK_DUPLICATE = "link.duplicate", (W,), "the same link twice"
     CLUSTER_INVALID = "cluster.invalid", (E,), "a cluster's members or publisher do not add up"
     CLUSTER_SHARED_NAMES = "cluster.shared_names", (E,), "a member lacks the cluster's names"
+    CLUSTER_MULTI_SERVER = (
+        "cluster.multi_server", (E,),
+        "a multi-server certificate lacks a member's name, or a member has its own",
+    )
     CA_DUPLICATE = "ca.duplicate", (W,), "the same CA certificate in two files under cas/"
     CSR_MISNAMED = "csr.misnamed", (W,), "a CSR saved as csrs/<node>.pem, not csrs/<node>.csr.pem"
     # certificate checks (pki, kinds)

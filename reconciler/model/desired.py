@@ -207,7 +207,8 @@ class ClusterSpec(Frozen):
     At most ``max_unavailable`` members restart at once, each back (serving the planned
     certificate, its services started) before the next begins; the ``publisher`` of a Unified
     CM cluster restarts first. Members are linked to each other (peers authenticate each
-    other), and a link that names the cluster means every member.
+    other), and a link that names the cluster means every member. With ``tomcat_identity:
+    multi-server`` the members share one tomcat certificate generated on the publisher.
     """
 
     members: tuple[str, ...] = Field(min_length=1, description="The member nodes' names.")
@@ -222,6 +223,18 @@ class ClusterSpec(Frozen):
         description="Names every member's certificate must carry (the cluster FQDN and the "
         "names clients may reach any peer by), besides its own.",
     )
+    tomcat_identity: Literal["per-node", "multi-server"] = Field(
+        "per-node",
+        description="VOS (Unified CM): 'per-node', a tomcat certificate per member; "
+        "'multi-server', one multi-server (SAN) certificate generated on the publisher for "
+        "the whole cluster, which the cluster distributes to every member. Only the "
+        "publisher's node file then has server_certificate, naming every member.",
+    )
+
+    @property
+    def multi_server(self) -> bool:
+        """One multi-server (SAN) tomcat certificate for the whole cluster."""
+        return self.tomcat_identity == "multi-server"
 
 
 class _Dns01Base(Frozen):
@@ -603,6 +616,17 @@ class Desired(Frozen):
     def cluster_of(self, node: str) -> str | None:
         """The name of the cluster ``node`` belongs to, if any."""
         return next((n for n, c in sorted(self.fleet.clusters.items()) if node in c.members), None)
+
+    def multi_server_of(self, node: str) -> tuple[str, ClusterSpec] | None:
+        """The cluster (name, spec) whose one multi-server (SAN) tomcat certificate ``node``
+        serves (``tomcat_identity: multi-server`` with a publisher), if any."""
+        name = self.cluster_of(node)
+        if name is None:
+            return None
+        cluster = self.fleet.clusters[name]
+        if not cluster.multi_server or cluster.publisher is None:
+            return None
+        return name, cluster
 
     def fleet_pos(self, *path: str | int) -> SourcePos:
         """Position of a key path in ``certops.yaml`` (see ``DesiredNode.pos``)."""

@@ -33,6 +33,11 @@ from reconciler.planning.holdback import hold_back, soften, troubled_nodes
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
+from reconciler.planning.multiserver import (
+    manual_distribution,
+    multi_server_lockout,
+    plan_multi_server,
+)
 from reconciler.planning.replication import await_replication
 from reconciler.planning.targets import narrow_to_targets
 
@@ -107,11 +112,13 @@ def make_plan(
     if shard is not None:
         drafts, shards = _defer_to_other_shards(ctx, drafts, shard)
         deferred += shards
-    drafts = _to_manual(ctx, drafts)
+    drafts = manual_distribution(fleet, _to_manual(ctx, drafts))
     actions = tuple(ordered(drafts))
     every = [*findings, *read_findings, *planned, *deferred]
     if api_trust:
-        every += lockout_findings(actions, _planned_leaves(fleet), api_trust)
+        leaves = _planned_leaves(fleet)
+        every += lockout_findings(actions, leaves, api_trust)
+        every += multi_server_lockout(fleet, actions, leaves, api_trust)
     return Plan(
         created_at=now,
         desired_digest=fleet.desired.digest,
@@ -198,6 +205,7 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
     drafts = await_replication(ctx.fleet, frozenset(names), drafts)
     for name in names:
         drafts = _link_install(ctx, ctx.fleet.nodes[name], drafts)
+    drafts = plan_multi_server(ctx.fleet, ctx.lives, drafts)
     restarts = frozenset(a for a, d in drafts.items() if d.kind in RESTART_KINDS)
     for name in names:
         planned = _plan_prune(ctx, ctx.fleet.nodes[name], ctx.lives[name], restarts)
