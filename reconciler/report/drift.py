@@ -86,6 +86,34 @@ def drift_metrics(report: DriftReport, *, all_cas: bool = False) -> str:
     Not-after series cover the managed certificates (each node's own, and the CAs its node
     file lists); ``all_cas`` adds every other CA of the trust stores (a CUCM's built-in
     CAs: hundreds of series)."""
+    out = _not_after_series(report, all_cas)
+    out += [
+        "# HELP certops_node_up Whether certops could read the node (1) or not (0).",
+        "# TYPE certops_node_up gauge",
+    ]
+    out += [
+        f'certops_node_up{{node="{_label(n)}"}} {int(ok)}' for n, ok in sorted(report.up.items())
+    ]
+    out += _drift_item_series(report)
+    out += [
+        "# HELP certops_planned_actions Changes a plan would make now, per node and kind.",
+        "# TYPE certops_planned_actions gauge",
+    ]
+    kinds = Counter((a.node, a.kind) for a in report.plan.actions)
+    out += [
+        f'certops_planned_actions{{node="{_label(n)}",kind="{k}"}} {c}'
+        for (n, k), c in sorted(kinds.items())
+    ]
+    out += [
+        "# HELP certops_in_sync 1 when the whole fleet is in sync.",
+        "# TYPE certops_in_sync gauge",
+        f"certops_in_sync {int(report.in_sync)}",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _not_after_series(report: DriftReport, all_cas: bool) -> list[str]:
+    """One not-after gauge per certificate seen on a node (managed ones unless ``all_cas``)."""
     out = [
         "# HELP certops_certificate_not_after_timestamp_seconds Not-after time of a certificate "
         "seen on a node (Unix time).",
@@ -106,14 +134,12 @@ def drift_metrics(report: DriftReport, *, all_cas: bool = False) -> str:
             f"certops_certificate_not_after_timestamp_seconds{{{labels}}} "
             f"{int(rec.cert.not_after.timestamp())}"
         )
-    out += [
-        "# HELP certops_node_up Whether certops could read the node (1) or not (0).",
-        "# TYPE certops_node_up gauge",
-    ]
-    out += [
-        f'certops_node_up{{node="{_label(n)}"}} {int(ok)}' for n, ok in sorted(report.up.items())
-    ]
-    out += [
+    return out
+
+
+def _drift_item_series(report: DriftReport) -> list[str]:
+    """Drift and hygiene items per node and severity."""
+    out = [
         "# HELP certops_drift_items Drift and hygiene items per node and severity.",
         "# TYPE certops_drift_items gauge",
     ]
@@ -126,18 +152,4 @@ def drift_metrics(report: DriftReport, *, all_cas: bool = False) -> str:
             out.append(
                 f'certops_drift_items{{node="{_label(node)}",severity="{sev}"}} {per[node][sev]}'
             )
-    out += [
-        "# HELP certops_planned_actions Changes a plan would make now, per node and kind.",
-        "# TYPE certops_planned_actions gauge",
-    ]
-    kinds = Counter((a.node, a.kind) for a in report.plan.actions)
-    out += [
-        f'certops_planned_actions{{node="{_label(n)}",kind="{k}"}} {c}'
-        for (n, k), c in sorted(kinds.items())
-    ]
-    out += [
-        "# HELP certops_in_sync 1 when the whole fleet is in sync.",
-        "# TYPE certops_in_sync gauge",
-        f"certops_in_sync {int(report.in_sync)}",
-    ]
-    return "\n".join(out) + "\n"
+    return out
