@@ -36,6 +36,9 @@ FAILED = ("failed", "error", "not found", "invalid", "executed command unsuccess
 DEFAULT_PORT = 22
 BANNER = "Welcome to the Platform Command Line Interface"  # [3P]
 NUDGE_SECONDS = 3.0  # silence after which a newline is sent to wake the prompt [3P]
+# Once the banner has been seen, a shorter silence is enough: the prompt follows it at once
+# or only after a newline [3P]. (A newline too many only shows one more prompt.)
+BANNER_QUIET_SECONDS = 1.0
 NUDGES = 3
 PROMPT_SECONDS = 30.0  # from login to the first prompt, newlines included
 RESTART_SECONDS = 300.0  # one `utils service restart`: Tomcat takes 60-120 s [3P]
@@ -213,8 +216,9 @@ async def wait_for_prompt(process: Any) -> str:
     buf = ""
     nudges = 0
     while not strip_escapes(buf).rstrip().endswith(PROMPT):
+        quiet = BANNER_QUIET_SECONDS if BANNER in strip_escapes(buf) else NUDGE_SECONDS
         try:
-            chunk = await asyncio.wait_for(process.stdout.read(4096), NUDGE_SECONDS)
+            chunk = await asyncio.wait_for(process.stdout.read(4096), quiet)
         except TimeoutError:
             if nudges < NUDGES:
                 nudges += 1
@@ -227,10 +231,22 @@ async def wait_for_prompt(process: Any) -> str:
 
 
 async def _read_until_prompt(process: Any) -> str:
+    """The command's output, up to the prompt that follows it. A bare prompt first (the
+    answer to a nudge newline the CLI did not need) is skipped, not taken for the end."""
     buf = ""
-    while not strip_escapes(buf).rstrip().endswith(PROMPT):
+    while True:
         chunk = await process.stdout.read(4096)
         if not chunk:
             raise EOFError("the CLI closed the session")
         buf += chunk
-    return strip_escapes(buf).rstrip()[: -len(PROMPT)]
+        text = _skip_bare_prompts(strip_escapes(buf)).rstrip()
+        if text.endswith(PROMPT):
+            return text[: -len(PROMPT)]
+
+
+def _skip_bare_prompts(text: str) -> str:
+    """``text`` without the empty prompts at its start (from newlines sent while waiting)."""
+    rest = text.lstrip()
+    while rest.startswith(PROMPT):
+        rest = rest[len(PROMPT):].lstrip()
+    return rest

@@ -54,6 +54,7 @@ class Script:
 @pytest.fixture(autouse=True)
 def quick(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(cli, "NUDGE_SECONDS", 0.02)
+    monkeypatch.setattr(cli, "BANNER_QUIET_SECONDS", 0.02)
     monkeypatch.setattr(cli, "PROMPT_SECONDS", 0.3)
     yield
 
@@ -102,3 +103,21 @@ def test_the_service_list_and_escape_codes() -> None:
     text = "\x1b[KCisco Tomcat[STARTED]\r\nCisco DRF Local[STOPPED]  Service Not Activated\n"
     assert parse_service_list(text) == {"Cisco Tomcat": "Started", "Cisco DRF Local": "Stopped"}
     assert strip_escapes("\x1b[?1h\x1b=a\x1b[0mb\r\n") == "ab\n"
+
+
+async def test_a_stray_prompt_before_the_output_is_not_taken_for_its_end() -> None:
+    """A nudge newline the CLI did not need shows one more prompt before the command's
+    output: the output is still read up to the prompt after it."""
+    from reconciler.drivers.cucm_cli import _read_until_prompt
+
+    class Out:
+        def __init__(self, chunks: list[str]) -> None:
+            self.chunks = chunks
+
+        async def read(self, n: int) -> str:
+            return self.chunks.pop(0) if self.chunks else ""
+
+    class Proc:
+        stdout = Out(["admin: ", "Cisco Tomcat[STARTED]\n", "admin: "])
+
+    assert (await _read_until_prompt(Proc())).strip() == "Cisco Tomcat[STARTED]"
