@@ -13,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+DEMO=demo-clusters
+# shellcheck source=scripts/demo-lib.sh
+source scripts/demo-lib.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/certops-demo-clusters.XXXXXX")
 lab="$work/lab"
@@ -24,13 +27,6 @@ start=$(date +%s)
 NODES=(expe1 expe2 expc1 expc2 cucm-pub cucm-sub1 cucm-sub2)
 CUCM=(cucm-pub cucm-sub1 cucm-sub2)
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on a surprise
-  local want=$1; shift
-  set +e; "$@"; local rc=$?; set -e
-  echo "(exit code $rc)"
-  [ "$rc" = "$want" ] || { echo "demo: expected exit code $want from: $*" >&2; exit 1; }
-}
 issuer() {  # the issuer of what a node serves in a TLS handshake
   python - "$lab" "$1" <<'PY'
 import ssl, sys
@@ -40,16 +36,6 @@ inv = YAML(typ="safe").load(open(f"{sys.argv[1]}/inventory.yaml"))
 host, port = inv["nodes"][sys.argv[2]]["api"].removeprefix("https://").split(":")
 cert = x509.load_pem_x509_certificate(ssl.get_server_certificate((host, int(port))).encode())
 print(f"{sys.argv[2]:<10} serves {cert.subject.rfc4514_string()}  issued by {cert.issuer.rfc4514_string()}")
-PY
-}
-csr_flag() {  # csr_flag on|off NODE: server_certificate.replace_pending_csr (see demo.sh)
-  python - "$ds/nodes/$2.yaml" "$1" <<'PY'
-import sys
-path, on = sys.argv[1], sys.argv[2] == "on"
-text = open(path).read().replace("  replace_pending_csr: true\n", "")
-if on:
-    text = text.replace("server_certificate:", "server_certificate:\n  replace_pending_csr: true", 1)
-open(path, "w").write(text)
 PY
 }
 inv=(--inventory "$lab/inventory.yaml")
@@ -75,14 +61,7 @@ ls "$ds/csrs"
 step "4. certops lab sign: the NEW CA signs each peer's CSR (one certificate per peer)"
 for node in "${NODES[@]}"; do
   certops lab sign "$ds/csrs/$node.csr.pem" --ca new --out "$ds/certs/$node.pem" --dir "$lab"
-  python - "$ds/nodes/$node.yaml" "$node" <<'PY'
-import sys
-path, node = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if "file: ../certs/" not in text:
-    text = text.replace("server_certificate:", f"server_certificate:\n  file: ../certs/{node}.pem", 1)
-open(path, "w").write(text)
-PY
+  use_certificate "$node"
 done
 certops validate "$ds"
 

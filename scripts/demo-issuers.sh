@@ -15,6 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+DEMO=demo-issuers
+# shellcheck source=scripts/demo-lib.sh
+source scripts/demo-lib.sh
 for bin in pebble openssl; do
   command -v "$bin" >/dev/null || { echo "demo-issuers: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
 done
@@ -29,13 +32,6 @@ cleanup() {
 trap cleanup EXIT
 cp -r desired-state "$ds"
 start=$(date +%s)
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on a surprise
-  local want=$1; shift
-  set +e; "$@"; local rc=$?; set -e
-  echo "(exit code $rc)"
-  [ "$rc" = "$want" ] || { echo "demo-issuers: expected exit code $want from: $*" >&2; exit 1; }
-}
 
 step "1. the CAs: Pebble (ACME) + BIND 9 (RFC 2136, TSIG) on loopback; openssl ca"
 python -m reconciler.lab.acme_ca up --dir "$acme" nart.com vngtp.aca vngtpres.aca vngtp.lab
@@ -102,9 +98,9 @@ expect 2 certops drift "$ds" "${inv[@]}"
 step "5. ONE certops apply: CSRs, signatures (ACME + openssl ca), trust first, installs, restarts"
 # Unified CM cannot show whether a CSR is pending, and a new one would replace it: certops asks
 # first (csr.pending_unknown). The lab's cucm-pub has none pending: allow it for this apply.
-sed -i "0,/server_certificate:/s//server_certificate:\n  replace_pending_csr: true/" "$ds/nodes/cucm-pub.yaml"
+csr_flag on cucm-pub
 expect 0 certops apply "$ds" "${inv[@]}" --auto-approve --poll-interval 0.2 --report "$work/report.json"
-sed -i "/  replace_pending_csr: true/d" "$ds/nodes/cucm-pub.yaml"
+csr_flag off cucm-pub
 ls "$ds/certs" "$ds/csrs"
 
 step "6. certops plan: nothing left (exit 0), certops drift: in sync (exit 0)"

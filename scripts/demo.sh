@@ -12,6 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+DEMO=demo
+# shellcheck source=scripts/demo-lib.sh
+source scripts/demo-lib.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/certops-demo.XXXXXX")
 lab="$work/lab"
@@ -21,13 +24,6 @@ trap cleanup EXIT
 cp -r desired-state "$ds"
 start=$(date +%s)
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on a surprise
-  local want=$1; shift
-  set +e; "$@"; local rc=$?; set -e
-  echo "(exit code $rc)"
-  [ "$rc" = "$want" ] || { echo "demo: expected exit code $want from: $*" >&2; exit 1; }
-}
 served() {  # print what a node serves in a TLS handshake
   python - "$lab" "$1" <<'PY'
 import ssl, sys
@@ -50,34 +46,16 @@ step "2. certops drift: renewal is due on every node (exit 2 = drift)"
 expect 2 certops drift "$ds" "${inv[@]}"
 
 step "3. certops apply: generate a CSR on each node with the desired SANs (Cisco's step B)"
-# Unified CM cannot show a pending CSR, and a new one would silently replace it, so certops
-# asks first (csr.pending_unknown). The lab's cucm-pub has none: allow it for this apply only.
-csr_flag() {  # csr_flag on|off: server_certificate.replace_pending_csr in cucm-pub's file
-  python - "$ds/nodes/cucm-pub.yaml" "$1" <<'PY'
-import sys
-path, on = sys.argv[1], sys.argv[2] == "on"
-text = open(path).read().replace("  replace_pending_csr: true\n", "")
-if on:
-    text = text.replace("server_certificate:", "server_certificate:\n  replace_pending_csr: true", 1)
-open(path, "w").write(text)
-PY
-}
-csr_flag on
+# Unified CM cannot show a pending CSR: allow replacing it for this one apply (demo-lib.sh).
+csr_flag on cucm-pub
 expect 0 certops apply "$ds" "${inv[@]}" --auto-approve --poll-interval 0.2
-csr_flag off
+csr_flag off cucm-pub
 ls "$ds/csrs"
 
 step "4. certops lab sign: the NEW CA signs each CSR (full chain, as CAs deliver it)"
 for node in expe1 expc1 cucm-pub; do
   certops lab sign "$ds/csrs/$node.csr.pem" --ca new --out "$ds/certs/$node.pem" --dir "$lab"
-  python - "$ds/nodes/$node.yaml" "$node" <<'PY'
-import sys
-path, node = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if "file: ../certs/" not in text:
-    text = text.replace("server_certificate:", f"server_certificate:\n  file: ../certs/{node}.pem", 1)
-open(path, "w").write(text)
-PY
+  use_certificate "$node"
 done
 certops validate "$ds"
 

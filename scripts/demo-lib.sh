@@ -1,0 +1,36 @@
+# Helpers the demo scripts share (sourced, not run): headings, exit-code checks, and the
+# small edits a person would make to node files during a renewal. Needs $ds (the demo's
+# desired-state copy) and DEMO (the script's name, for messages).
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on a surprise
+  local want=$1; shift
+  set +e; "$@"; local rc=$?; set -e
+  echo "(exit code $rc)"
+  [ "$rc" = "$want" ] || { echo "$DEMO: expected exit code $want from: $*" >&2; exit 1; }
+}
+
+# Unified CM cannot show a pending CSR, and a new one would silently replace it, so certops
+# asks first (csr.pending_unknown). The lab's nodes have none: allow it for one apply.
+csr_flag() {  # csr_flag on|off NODE: server_certificate.replace_pending_csr in NODE's file
+  python - "$ds/nodes/$2.yaml" "$1" <<'PY'
+import sys
+path, on = sys.argv[1], sys.argv[2] == "on"
+text = open(path).read().replace("  replace_pending_csr: true\n", "")
+if on:
+    text = text.replace("server_certificate:", "server_certificate:\n  replace_pending_csr: true", 1)
+open(path, "w").write(text)
+PY
+}
+
+use_certificate() {  # use_certificate NODE: point NODE's file at certs/NODE.pem (signed)
+  python - "$ds/nodes/$1.yaml" "$1" <<'PY'
+import sys
+path, node = sys.argv[1], sys.argv[2]
+text = open(path).read()
+if "file: ../certs/" not in text:
+    text = text.replace("server_certificate:", f"server_certificate:\n  file: ../certs/{node}.pem", 1)
+open(path, "w").write(text)
+PY
+}
