@@ -9,8 +9,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from reconciler.model import PHASES, RESTART_KINDS, Action, ActionKind, CertSummary
+
+if TYPE_CHECKING:  # only for annotations: graph.py stays below the fleet view
+    from reconciler.checks.fleet import NodeView
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,20 @@ class Draft:
 
 
 Drafts = Mapping[str, Draft]
+
+
+def serving_restart(view: NodeView, after: Iterable[str], reason: str) -> Draft:
+    """The kind's restart that makes a newly installed certificate served (the node, or its
+    identity service), with the one id the rolling and linking rules know it by."""
+    restart = view.kind.after_install
+    return Draft(
+        id=action_id(view.name, restart.kind, restart.part),
+        kind=restart.kind,
+        node=view.name,
+        reason=reason,
+        services=restart.services,
+        depends_on=frozenset(after),
+    )
 
 
 def action_id(node: str, kind: str, *parts: str) -> str:

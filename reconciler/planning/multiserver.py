@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from reconciler.checks.fleet import FleetView, NodeView
+from reconciler.checks.fleet import FleetView
 from reconciler.model import Action, ClusterSpec, Finding
 from reconciler.pki import CertInfo
-from reconciler.planning.graph import Draft, Drafts, action_id, merge
+from reconciler.planning.graph import Draft, Drafts, action_id, merge, serving_restart
 from reconciler.planning.live import LiveView
 from reconciler.planning.lockout import ApiTrust, lockout_findings
 
@@ -120,28 +120,15 @@ def _member_restarts(
             continue
         view = fleet.nodes[member]
         if install is not None:
-            out.append(_restart(view, (install.id,), (
+            out.append(serving_restart(view, (install.id,), (
                 f"serve cluster {name}'s multi-server certificate, which the install on "
                 f"{cluster.publisher} distributes to every member")))
         elif lives[member].restart_pending:
-            out.append(_restart(view, (), (
+            out.append(serving_restart(view, (), (
                 f"the cluster {name}'s multi-server certificate is installed here but not "
                 "served yet (restart pending)")))
     return out
 
-
-def _restart(view: NodeView, after: tuple[str, ...], reason: str) -> Draft:
-    """The kind's identity restart (Cisco Tomcat) on a member, with the planner's id, so
-    the cluster's rolling order applies to it."""
-    restart = view.kind.after_install
-    return Draft(
-        id=action_id(view.name, restart.kind, restart.part),
-        kind=restart.kind,
-        node=view.name,
-        reason=reason,
-        services=restart.services,
-        depends_on=frozenset(after),
-    )
 
 
 def multi_server_lockout(

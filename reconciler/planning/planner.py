@@ -28,6 +28,7 @@ from reconciler.planning.graph import (
     merge,
     ordered,
     serialise_restarts,
+    serving_restart,
 )
 from reconciler.planning.holdback import hold_back, soften, troubled_nodes
 from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
@@ -379,7 +380,7 @@ def _certificate_drafts(view: NodeView, facts: CertFacts, decision: Decision) ->
     """The actions of one certificate decision."""
     out: list[Draft] = []
     if decision.restart_pending or decision.step is Step.RESTART:
-        out.append(_restart(view, (), NOT_SERVED))
+        out.append(serving_restart(view, (), NOT_SERVED))
     if decision.step is Step.INSTALL:
         out.extend(_install_file(view, facts))
     elif decision.step is Step.GENERATE:
@@ -390,18 +391,6 @@ def _certificate_drafts(view: NodeView, facts: CertFacts, decision: Decision) ->
         out.extend(_issue(view, facts, decision))
     return out
 
-
-def _restart(view: NodeView, after: tuple[str, ...], reason: str) -> Draft:
-    """The restart that makes a newly installed certificate served."""
-    restart = view.kind.after_install
-    return Draft(
-        id=action_id(view.name, restart.kind, restart.part),
-        kind=restart.kind,
-        node=view.name,
-        reason=reason,
-        services=restart.services,
-        depends_on=frozenset(after),
-    )
 
 
 def _replacing(installed: CertInfo | None) -> str:
@@ -420,7 +409,7 @@ def _install_file(view: NodeView, facts: CertFacts) -> list[Draft]:
         subject_alt_names=tuple(sorted(leaf.san_set())),
         reason=f"install {facts.file} (leaf only, PEM){_replacing(facts.installed)}",
     )
-    return [install, _restart(view, (install.id,), SERVE_NEW)]
+    return [install, serving_restart(view, (install.id,), SERVE_NEW)]
 
 
 def _csr_generate(view: NodeView, facts: CertFacts, why: str) -> Draft:
@@ -474,7 +463,7 @@ def _issue(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:
         reason=f"install the certificate issuer {issuer} signs ({payload}; known after "
         f"apply){_replacing(facts.installed)}",
     )
-    return [csr, issue, install, _restart(view, (install.id,), SERVE_NEW)]
+    return [csr, issue, install, serving_restart(view, (install.id,), SERVE_NEW)]
 
 
 # --- trust ------------------------------------------------------------------------------
