@@ -96,21 +96,33 @@ def write_inside(root: Path, rel: str, data: str | bytes) -> Path:
     """
     parts = _parts(rel)
     blob = data.encode() if isinstance(data, str) else data
+    fd, shown = _parent_dir(root, parts, "write under")
+    try:
+        _write_at(fd, parts[-1], blob, f"{shown}/{parts[-1]}")
+    finally:
+        os.close(fd)
+    return root.joinpath(*parts)
+
+
+def _parent_dir(root: Path, parts: tuple[str, ...], doing: str) -> tuple[int, str]:
+    """A descriptor of the directory that holds ``parts[-1]``, opened one level at a time
+    below ``root`` without following a link, and its path for messages. The caller closes
+    it."""
     try:
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        raise UnsafeWrite(f"cannot write under {root}: {exc.strerror}") from None
+        raise UnsafeWrite(f"cannot {doing} {root}: {exc.strerror}") from None
+    shown = str(root)
     try:
-        shown = str(root)
         for name in parts[:-1]:
             shown = f"{shown}/{name}"
             sub = _open_dir(fd, name, shown)
             os.close(fd)
             fd = sub
-        _write_at(fd, parts[-1], blob, f"{shown}/{parts[-1]}")
-    finally:
+    except BaseException:
         os.close(fd)
-    return root.joinpath(*parts)
+        raise
+    return fd, shown
 
 
 def inside(root: Path, path: Path) -> str | None:
@@ -145,17 +157,8 @@ def open_inside(root: Path, rel: str) -> int:
     """A read-write descriptor of ``root/rel`` (created if missing), never through a link;
     for lock files. The caller closes it."""
     parts = _parts(rel)
+    fd, shown = _parent_dir(root, parts, "open")
     try:
-        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise UnsafeWrite(f"cannot open {root}: {exc.strerror}") from None
-    try:
-        shown = str(root)
-        for name in parts[:-1]:
-            shown = f"{shown}/{name}"
-            sub = _open_dir(fd, name, shown)
-            os.close(fd)
-            fd = sub
         _check_target(fd, parts[-1], f"{shown}/{parts[-1]}")
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         return os.open(parts[-1], flags, 0o644, dir_fd=fd)
