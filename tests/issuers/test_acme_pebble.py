@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,12 +29,11 @@ from acmekit import (
 from cryptography.hazmat.primitives import hashes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from unitkit import FAST, copy_desired, served
+from unitkit import FAST, served
 
 import reconciler.issuers.acme as acme_module
 from reconciler.issuers import AcmeIssuer, IssueFailed
 from reconciler.lab.acme_ca import AcmeLab
-from reconciler.lab.ca import reuse_rsa_keys
 from reconciler.lab.inprocess import FAST_HTTP, InProcessLab
 from reconciler.model import ApplyResult
 from reconciler.model.layout import order_path
@@ -56,17 +55,6 @@ def acme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeLab]:
     finally:
         lab.down()
 
-
-@pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[InProcessLab]:
-    reuse_rsa_keys()
-    async with InProcessLab.start(tmp_path / "lab") as running:
-        yield running
-
-
-@pytest.fixture
-def desired(tmp_path: Path) -> Path:
-    return copy_desired(tmp_path)
 
 
 @pytest.fixture

@@ -7,26 +7,10 @@ second apply, a misbehaving node) with the refusal certops must give.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
-from unitkit import copy_desired
+from labfixtures import desired, lab
 
-from reconciler.lab.ca import reuse_rsa_keys
-from reconciler.lab.inprocess import InProcessLab
-
-
-@pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[InProcessLab]:
-    reuse_rsa_keys()
-    async with InProcessLab.start(tmp_path / "lab") as running:
-        yield running
-
-
-@pytest.fixture
-def desired(tmp_path: Path) -> Path:
-    return copy_desired(tmp_path)
+__all__ = ["desired", "lab"]

@@ -14,7 +14,6 @@ action starts after the first failure) and a second run converges.
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,14 +45,6 @@ CUCM = ("cucm-pub", "cucm-sub1", "cucm-sub2")
 NODES = (*EXPE, *EXPC, *CUCM)
 NEW_CA = "CN=certops Lab Issuing CA New"
 
-
-@pytest.fixture
-async def clab(tmp_path: Path) -> AsyncIterator[InProcessLab]:
-    reuse_rsa_keys()
-    async with InProcessLab.start(tmp_path / "lab",
-                                  topology=clustered_topology(replication_seconds=0.02),
-                                  ) as running:
-        yield running
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ every instant of the apply.
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,9 +28,7 @@ from unitkit import REPO, allow_csr_replacement, apply, plan, served, use_certif
 
 from reconciler.checks import build_view, offline_findings
 from reconciler.desired import load
-from reconciler.lab.ca import reuse_rsa_keys
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.lab.topology import clustered_topology
 from reconciler.model import Code
 from reconciler.pki import CertCache
 from reconciler.planning.graph import restart_waves
@@ -68,14 +65,6 @@ async def renewal_ready(lab: InProcessLab, root: Path) -> None:
     assert result is not None and result.ok, result
     sign_saved(lab, root)
 
-
-@pytest.fixture
-async def clab(tmp_path: Path) -> AsyncIterator[InProcessLab]:
-    reuse_rsa_keys()
-    async with InProcessLab.start(tmp_path / "lab",
-                                  topology=clustered_topology(replication_seconds=0.02),
-                                  ) as running:
-        yield running
 
 
 @pytest.fixture
