@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,11 @@ from typer.testing import CliRunner
 from reconciler.cli.app import build_app
 from reconciler.lab import LabThread
 from reconciler.lab.ca import cert_pem, load_or_create_pki
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from unitkit import use_certificate
+
+__all__ = ["use_certificate"]
 from reconciler.pki import CertCache, build_chain
 
 runner = CliRunner()
@@ -55,18 +61,6 @@ def sign(lab: LabThread, csr_pem: str, ca: str = "new", **kw: Any) -> str:
     pki = load_or_create_pki(lab.lab.paths.ca)
     leaf = pki.sign_csr(x509.load_pem_x509_csr(csr_pem.encode()), ca, **kw)
     return "".join(cert_pem(c) for c in [leaf, *pki.chain_for(ca)])
-
-
-def use_certificate(desired: Path, node: str, pem: str) -> None:
-    """Commit a signed certificate for ``node`` into the desired state."""
-    (desired / "certs" / f"{node}.pem").write_text(pem)
-    node_file = desired / "nodes" / f"{node}.yaml"
-    text = node_file.read_text()
-    if "file: ../certs/" not in text:
-        text = text.replace(
-            "server_certificate:", f"server_certificate:\n  file: ../certs/{node}.pem", 1
-        )
-        node_file.write_text(text)
 
 
 def generate_csrs(desired: Path, inventory: Path) -> None:
