@@ -12,6 +12,9 @@ keeps such pairs quiet until the change would break them.)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.x509 import Name
 
 from reconciler.checks import FleetView, NodeView
 from reconciler.model import Finding, LiveNode, Severity
@@ -39,40 +42,72 @@ def _stores(live: LiveNode, cache: CertCache) -> dict[str, list[CertInfo]]:
     return out
 
 
+@dataclass(frozen=True)
+class _Held:
+    """One node's trust as the pair check needs it, built once per node (not per pair):
+    every CA it holds or will be given, and its live CAs by subject, in store order."""
+
+    shas: frozenset[str]
+    by_subject: dict[Name, list[tuple[str, CertInfo]]]
+
+    @classmethod
+    def of(cls, view: NodeView, stores: dict[str, list[CertInfo]]) -> _Held:
+        by_subject: dict[Name, list[tuple[str, CertInfo]]] = {}
+        for store, cas in sorted(stores.items()):
+            for ca in cas:
+                by_subject.setdefault(ca.cert.subject, []).append((store, ca))
+        shas = {c.sha256 for cas in stores.values() for c in cas}
+        shas |= {sha for entries in view.trust.values() for sha in entries}
+        return cls(frozenset(shas), by_subject)
+
+    def issuer_of(self, leaf: CertInfo) -> tuple[str, CertInfo] | None:
+        """The first (store, CA) that issued ``leaf``, looked up by the leaf's issuer DN."""
+        return next(((store, ca) for store, ca in self.by_subject.get(leaf.cert.issuer, ())
+                     if issued_by(leaf, ca)), None)
+
+
+def _changing(fleet: FleetView, live: Mapping[str, LiveNode],
+              cache: CertCache) -> dict[str, tuple[CertInfo, tuple[CertInfo, ...]]]:
+    """Peers whose next certificate is known and is not the live one: live leaf, next chain.
+    Only these can break a connection, so only these are paired (a fleet in sync has none)."""
+    out: dict[str, tuple[CertInfo, tuple[CertInfo, ...]]] = {}
+    for name, snap in live.items():
+        view = fleet.nodes.get(name)
+        if view is None or not snap.reachable:
+            continue
+        leaf, nxt = _live_leaf(snap, cache), view.known_chain()
+        if leaf is None or not nxt or (view.leaf and view.leaf.sha256 == leaf.sha256):
+            continue
+        out[name] = (leaf, nxt)
+    return out
+
+
 def missing_links(fleet: FleetView, live: Mapping[str, LiveNode],
                   cache: CertCache) -> list[Finding]:
     """A warning per node that trusts a peer's current issuer, is not linked to that peer,
     and would not trust the peer's next certificate."""
-    leaves = {n: leaf for n, snap in live.items()
-              if snap.reachable and (leaf := _live_leaf(snap, cache)) is not None}
+    changing = _changing(fleet, live, cache)
     out: list[Finding] = []
+    if not changing:
+        return out
     for name, view in sorted(fleet.nodes.items()):
         snap = live.get(name)
         if snap is None or not snap.reachable:
             continue
-        stores = _stores(snap, cache)
+        held = _Held.of(view, _stores(snap, cache))
         linked = set(fleet.desired.peers(name))
-        for peer, leaf in sorted(leaves.items()):
-            if peer == name or peer in linked or peer not in fleet.nodes:
+        for peer, (leaf, nxt) in sorted(changing.items()):
+            if peer == name or peer in linked or nxt[0].sha256 in held.shas:
                 continue
-            finding = _pair(fleet, view, stores, fleet.nodes[peer], leaf)
-            if finding is not None:
-                out.append(finding)
+            evidence = held.issuer_of(leaf)
+            if evidence is not None:
+                out.append(_finding(fleet, view, fleet.nodes[peer], evidence, nxt))
     return out
 
 
-def _pair(fleet: FleetView, view: NodeView, stores: dict[str, list[CertInfo]],
-          peer: NodeView, live_leaf: CertInfo) -> Finding | None:
-    """The finding for ``view`` trusting ``peer``'s current issuer but not its next one."""
-    evidence = next(((store, ca) for store, cas in sorted(stores.items()) for ca in cas
-                     if issued_by(live_leaf, ca)), None)
-    nxt = peer.known_chain()
-    if evidence is None or not nxt or (peer.leaf and peer.leaf.sha256 == live_leaf.sha256):
-        return None
-    held = {c.sha256 for cas in stores.values() for c in cas}
-    held |= {sha for entries in view.trust.values() for sha in entries}
-    if nxt[0].sha256 in held:
-        return None
+def _finding(fleet: FleetView, view: NodeView, peer: NodeView,
+             evidence: tuple[str, CertInfo], nxt: tuple[CertInfo, ...]) -> Finding:
+    """``view`` trusts ``peer``'s current issuer (``evidence``) but not its next one."""
     store, ca = evidence
     a, b = sorted((view.name, peer.name))
     return Finding(
