@@ -34,12 +34,11 @@ from reconciler.model import (
     SourcePos,
 )
 from reconciler.model.common import printable
-from reconciler.model.layout import CONFIG_FILE, NODES_DIR
+from reconciler.model.layout import CONFIG_FILE, NODE_SUFFIXES, NODES_DIR
 from reconciler.pki import CertCache
 
 FLEET_FILE = CONFIG_FILE
 NODE_DIR = NODES_DIR
-NODE_SUFFIXES = (".yaml", ".yml")
 
 START_HINT = (
     "start one with `certops import`, or copy desired-state/ from the example in the README"

@@ -8,13 +8,12 @@ the node file always win. A missing credential is an error before any request is
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from reconciler.drivers.base import Driver, Endpoint, gather_or_cancel
@@ -31,6 +30,9 @@ from reconciler.drivers.seams import NETWORK, DriverFactory
 from reconciler.kinds.vos import VosNodeSpec
 from reconciler.model import CredentialsSpec, Desired, DesiredNode, LiveNode, PemFile
 from reconciler.model.layout import CAS_DIR
+
+if TYPE_CHECKING:
+    from reconciler.drivers.workers import ReadPool
 
 
 @dataclass(frozen=True)
@@ -220,9 +222,9 @@ def node_settings(endpoint: Endpoint, settings: HttpSettings) -> HttpSettings:
     return settings
 
 
-# How to build each network driver again in a worker process (see ``read_all``).
+# How to build each network driver again in a worker process (reconciler.drivers.workers).
 Recipe = tuple[Endpoint, list[bytes], HttpSettings]
-_RECIPES: weakref.WeakKeyDictionary[Any, Recipe] = weakref.WeakKeyDictionary()
+RECIPES: weakref.WeakKeyDictionary[Any, Recipe] = weakref.WeakKeyDictionary()
 
 
 def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings,
@@ -236,7 +238,7 @@ def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings
                     proxy=endpoint.proxy)
     driver = driver_builder(endpoint.type)(endpoint, http, factory)
     if factory is NETWORK:
-        _RECIPES[driver] = (endpoint, ca_pems, settings)
+        RECIPES[driver] = (endpoint, ca_pems, settings)
     return driver
 
 
@@ -262,79 +264,18 @@ def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
             for n, e in endpoints.items()}
 
 
-# Reading is CPU-bound (TLS, HTTP parsing, PEM splitting): with CERTOPS_READ_WORKERS=K,
-# K worker processes read a share of the nodes each (from WORKERS_FROM nodes on), so that more
-# cores work. Off by default: on the shared 2-core benchmark machine, already busy, a worker
-# did not pay for its start-up (benchmarks/README.md); measure on the machine that runs it.
-WORKERS_FROM = 64
-
-
-def read_workers(count: int, setting: str | None = None) -> int:
-    """How many worker processes read beside this one, for ``count`` network drivers."""
-    wanted = os.environ.get("CERTOPS_READ_WORKERS") if setting is None else setting
-    if count < WORKERS_FROM or wanted is None or not wanted.strip().isdigit():
-        return 0
-    return min(int(wanted), 7, count // WORKERS_FROM)
-
-
-async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16) -> dict[str, LiveNode]:
+async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16,
+                   pool: ReadPool | None = None) -> dict[str, LiveNode]:
     """Read every node concurrently (bounded); a node that fails becomes a LiveNode with error.
 
-    At most ``parallelism`` nodes are read at once in all: with worker processes, each
-    process reads its share of the nodes with its share of ``parallelism``."""
-    names = sorted(drivers)
-    movable = [n for n in names if drivers[n] in _RECIPES]
-    workers = min(read_workers(len(movable)), max(0, parallelism - 1))
-    if not workers:
-        return await _read_here(drivers, parallelism)
-    shares = [movable[i::workers + 1] for i in range(1, workers + 1)]
-    moved = {n for share in shares for n in share}
-    here = {n: d for n, d in drivers.items() if n not in moved}
-    gates = _split(parallelism, [len(here), *(len(s) for s in shares)])
-    return await _read_with_workers(here, gates[0], [
-        ([_RECIPES[drivers[n]] for n in share], gate)
-        for share, gate in zip(shares, gates[1:], strict=True)])
+    At most ``parallelism`` nodes are read at once in all; with a ``pool`` (worker
+    processes, reconciler.drivers.workers) a share of them is read in each worker."""
+    if pool is not None:
+        return await pool.read(drivers, parallelism)
+    return await read_here(drivers, parallelism)
 
 
-def _split(parallelism: int, sizes: list[int]) -> list[int]:
-    """``parallelism`` shared out in proportion to ``sizes`` (at least one each)."""
-    total = max(1, sum(sizes))
-    gates = [max(1, parallelism * size // total) for size in sizes]
-    gates[0] += max(0, parallelism - sum(gates))
-    return gates
-
-
-async def _read_with_workers(here: Mapping[str, Driver], gate: int,
-                             jobs: list[tuple[list[Recipe], int]]) -> dict[str, LiveNode]:
-    """This process reads ``here``; each job's nodes are read in a worker process."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    loop = asyncio.get_running_loop()
-    spawn = multiprocessing.get_context("spawn")  # no fork of a running event loop
-    with ProcessPoolExecutor(len(jobs), mp_context=spawn) as pool:
-        remote = [loop.run_in_executor(pool, read_in_worker, recipes, g) for recipes, g in jobs]
-        results = await gather_or_cancel(_read_here(here, gate), *remote)
-    merged: dict[str, LiveNode] = {}
-    for part in results:
-        merged.update(part)
-    return dict(sorted(merged.items()))
-
-
-def read_in_worker(recipes: list[Recipe], parallelism: int) -> dict[str, LiveNode]:
-    """In a worker process: build the drivers again, read them, close them."""
-    drivers = {e.name: make_driver(e, cas, settings) for e, cas, settings in recipes}
-
-    async def go() -> dict[str, LiveNode]:
-        try:
-            return await _read_here(drivers, parallelism)
-        finally:
-            await close_all(drivers)
-
-    return asyncio.run(go())
-
-
-async def _read_here(drivers: Mapping[str, Driver], parallelism: int) -> dict[str, LiveNode]:
+async def read_here(drivers: Mapping[str, Driver], parallelism: int) -> dict[str, LiveNode]:
     """Read every node of ``drivers`` in this process, ``parallelism`` at a time."""
     gate = asyncio.Semaphore(max(1, parallelism))
 

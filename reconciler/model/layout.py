@@ -11,6 +11,7 @@ CAS_DIR = "cas"
 CERTS_DIR = "certs"
 CSRS_DIR = "csrs"
 NODES_DIR = "nodes"
+NODE_SUFFIXES = (".yaml", ".yml")  # the files under nodes/ that are node files
 # Copies of the JSON Schemas that the files' `$schema` lines name (written by import).
 SCHEMAS_DIR = "schemas"
 

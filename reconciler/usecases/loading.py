@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 from reconciler.checks import FleetView, build_view, offline_findings
 from reconciler.desired import load
 from reconciler.model import CertopsError, Finding, Severity
+from reconciler.model.layout import NODE_SUFFIXES, NODES_DIR
 from reconciler.usecases.session import Session
 
 # Errors in these code families leave no desired state to plan from.
@@ -46,6 +48,16 @@ def load_fleet(session: Session, now: datetime) -> LoadedFleet:
     fleet = build_view(loaded.desired, session.cache)
     findings = (*loaded.findings, *offline_findings(fleet, session.cache, now))
     return LoadedFleet(fleet, findings)
+
+
+def count_node_files(root: Path) -> int:
+    """How many node files the desired state has, from a directory listing (nothing parsed):
+    enough to size the reading before the files are loaded."""
+    try:
+        with os.scandir(root / NODES_DIR) as entries:
+            return sum(1 for e in entries if e.name.endswith(NODE_SUFFIXES))
+    except OSError:
+        return 0
 
 
 DIRTY = "-dirty"  # as `git describe --dirty`: the planned files differ from the commit

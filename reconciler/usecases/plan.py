@@ -7,6 +7,7 @@ then ``checks`` and ``planning`` on plain data. Nothing here writes to a node.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -15,11 +16,12 @@ from reconciler.checks import FleetView
 from reconciler.desired.pending import merge_pending, read_pending
 from reconciler.model import Finding, LiveNode, Plan
 from reconciler.planning import make_plan
-from reconciler.usecases.loading import LoadedFleet, git_commit, load_fleet
+from reconciler.usecases.loading import LoadedFleet, count_node_files, git_commit, load_fleet
 from reconciler.usecases.session import Session
 
 if TYPE_CHECKING:
     from reconciler.drivers import Driver
+    from reconciler.drivers.workers import ReadPool
 
 
 @dataclass(frozen=True)
@@ -106,20 +108,34 @@ async def plan(session: Session, request: PlanRequest | None = None) -> PlanRun:
     """Read-only: load, read every node in scope (bounded concurrency), and plan."""
     from reconciler.drivers.fleet import close_all
 
-    now = session.now()
-    loaded = load_fleet(session, now)
     request = request or PlanRequest()
-    chosen = scope(loaded.fleet, request)
-    if request.connection_from is None:
-        drivers = session.connect(loaded.fleet.desired, chosen.names)
-        skipped: dict[str, LiveNode] = {}
-    else:
-        drivers, skipped, loaded = connect_from_base(session, loaded, chosen.names,
-                                                     request.connection_from)
-    try:
-        return await plan_with(session, loaded, drivers, now, chosen, skipped)
-    finally:
-        await close_all(drivers)
+    with _read_pool(session, request) as pool:  # workers start while the fleet loads
+        now = session.now()
+        loaded = load_fleet(session, now)
+        chosen = scope(loaded.fleet, request)
+        if request.connection_from is None:
+            drivers = session.connect(loaded.fleet.desired, chosen.names)
+            skipped: dict[str, LiveNode] = {}
+        else:
+            drivers, skipped, loaded = connect_from_base(session, loaded, chosen.names,
+                                                         request.connection_from)
+        try:
+            return await plan_with(session, loaded, drivers, now, chosen, skipped, pool)
+        finally:
+            await close_all(drivers)
+
+
+def _read_pool(session: Session, request: PlanRequest) -> AbstractContextManager[ReadPool | None]:
+    """Worker processes for reading a whole fleet (reconciler.drivers.workers), started before
+    the desired state is loaded; none for a targeted plan or a plan against another base."""
+    from reconciler.drivers.workers import ReadPool
+
+    whole = not (request.targets or request.selectors or request.connection_from)
+    if whole and session.drivers is None:  # the real network only: fakes stay in-process
+        pool = ReadPool.start(count_node_files(session.root), session.env)
+        if pool is not None:
+            return pool
+    return nullcontext(None)
 
 
 def connect_from_base(
@@ -150,6 +166,7 @@ async def plan_with(
     now: datetime,
     chosen: Scope | None = None,
     skipped: Mapping[str, LiveNode] | None = None,
+    pool: ReadPool | None = None,
 ) -> PlanRun:
     """Plan ``loaded`` against the live state that ``drivers`` read (the caller closes them);
     ``skipped`` are nodes not contacted on purpose (their error says why)."""
@@ -157,7 +174,8 @@ async def plan_with(
     from reconciler.usecases.apitrust import api_trust_of
 
     # What the nodes say, plus the restarts certops recorded as still owed (desired.pending).
-    read = merge_pending(await read_all(drivers, session.parallelism), read_pending(session.root))
+    read = merge_pending(await read_all(drivers, session.parallelism, pool),
+                         read_pending(session.root))
     live = {**(skipped or {}), **read}
     trust = api_trust_of(drivers, loaded.fleet.desired, session.the_inventory(), session.cache)
     made = make_plan(

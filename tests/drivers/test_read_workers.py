@@ -1,25 +1,26 @@
-"""Reading in worker processes (CERTOPS_READ_WORKERS): how many, and how the nodes and the
-parallelism are shared out. The reads themselves are the drivers' own."""
+"""Reading in worker processes (reconciler.drivers.workers): how many, and how the nodes and
+the parallelism are shared out."""
 
 from __future__ import annotations
 
-from reconciler.drivers.fleet import WORKERS_FROM, _split, read_workers
+from reconciler.drivers.workers import MAX_WORKERS, WORKERS_FROM, read_workers, split
 
 
-def test_no_workers_unless_asked_and_the_fleet_is_large() -> None:
-    assert read_workers(1000, None) == 0
-    assert read_workers(1000, "") == 0
-    assert read_workers(1000, "two") == 0
-    assert read_workers(WORKERS_FROM - 1, "1") == 0
+def test_how_many_workers() -> None:
+    assert read_workers(1000, None, cores=2) == 1  # unset: one per spare core
+    assert read_workers(1000, "", cores=8) == MAX_WORKERS
+    assert read_workers(1000, None, cores=1) == 0
+    assert read_workers(1000, "two", cores=8) == 0  # not a number: none
+    assert read_workers(WORKERS_FROM - 1, "1") == 0  # too few nodes to pay for a worker
     assert read_workers(1000, "1") == 1
-    assert read_workers(1000, "0") == 0
-    assert read_workers(1000, "50") == 7  # at most 7
+    assert read_workers(1000, "0", cores=8) == 0
+    assert read_workers(1000, "50") == MAX_WORKERS
     assert read_workers(2 * WORKERS_FROM, "4") == 2  # at least WORKERS_FROM nodes each
 
 
 def test_parallelism_is_shared_in_proportion_and_never_exceeded() -> None:
-    assert _split(16, [500, 500]) == [8, 8]
-    assert _split(16, [334, 333, 333]) == [6, 5, 5]
-    gates = _split(3, [1, 100, 100])
+    assert split(16, [500, 500]) == [8, 8]
+    assert split(16, [334, 333, 333]) == [6, 5, 5]
+    gates = split(3, [1, 100, 100])
     assert sum(gates) >= 3 and min(gates) >= 1
-    assert sum(_split(16, [667, 333])) == 16
+    assert sum(split(16, [667, 333])) == 16
