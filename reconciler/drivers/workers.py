@@ -6,7 +6,9 @@ state is loaded: their start-up (importing httpx, cryptography, the drivers: ~0.
 another core while this process loads and checks the desired state. Only then are the
 drivers made (every configuration problem is still raised before any request) and each
 worker is sent the recipes of its share of the nodes: endpoint, CA bundle, HTTP settings.
-Nothing leaves this process before the desired state has been loaded and checked.
+Nothing leaves this process before the desired state has been loaded and checked. When the
+audit trail is on (``-v``, ``--log-file``), each worker sends its request records back and
+they are written here, with the time the worker made them.
 
 ``CERTOPS_READ_WORKERS``: a number of workers, ``0`` for none; unset means one worker per
 spare core (at most ``MAX_WORKERS``) once there are ``WORKERS_FROM`` nodes or more.
@@ -15,6 +17,7 @@ spare core (at most ``MAX_WORKERS``) once there are ``WORKERS_FROM`` nodes or mo
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from collections.abc import Mapping
@@ -22,6 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from reconciler.drivers.base import Driver, gather_or_cancel
+from reconciler.drivers.http import AUDIT
 from reconciler.model import LiveNode
 
 if TYPE_CHECKING:
@@ -91,14 +95,16 @@ class ReadPool:
         self.moved = len(moved)
         here = {n: d for n, d in drivers.items() if n not in moved}
         gates = split(parallelism, [len(here), *(len(s) for s in shares)])
-        loop = asyncio.get_running_loop()
+        loop, audit = asyncio.get_running_loop(), audit_on()
         remote = [loop.run_in_executor(self._pool, read_in_worker,
-                                       [RECIPES[drivers[n]] for n in share], gate)
+                                       [RECIPES[drivers[n]] for n in share], gate, audit)
                   for share, gate in zip(shares, gates[1:], strict=True)]
-        results = await gather_or_cancel(read_here(here, gates[0]), *remote)
-        merged: dict[str, LiveNode] = {}
-        for part in results:
+        mine, *theirs = await gather_or_cancel(read_here(here, gates[0]), *remote)
+        merged = dict(mine)
+        for part, records in theirs:
             merged.update(part)
+            for record in records:
+                AUDIT.handle(logging.makeLogRecord(record))
         return dict(sorted(merged.items()))
 
 
@@ -110,10 +116,34 @@ def split(parallelism: int, sizes: list[int]) -> list[int]:
     return gates
 
 
-def read_in_worker(recipes: list[Recipe], parallelism: int) -> dict[str, LiveNode]:
-    """In a worker process: build the drivers again, read them, close them."""
+def audit_on() -> bool:
+    """The audit trail is written somewhere (reconciler.cli.logs attached a real handler)."""
+    return any(not isinstance(h, logging.NullHandler) for h in AUDIT.handlers)
+
+
+class _Collect(logging.Handler):
+    """In a worker: keep each audit record's fields, to be written by the parent."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[dict[str, object]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append({k: v for k, v in vars(record).items()
+                             if isinstance(v, str | int | float | type(None))})
+
+
+def read_in_worker(recipes: list[Recipe], parallelism: int,
+                   audit: bool = False) -> tuple[dict[str, LiveNode], list[dict[str, object]]]:
+    """In a worker process: build the drivers again, read them, close them; with ``audit``,
+    also the audit records of the requests made."""
     from reconciler.drivers.fleet import close_all, make_driver, read_here
 
+    collect = _Collect()
+    if audit:
+        AUDIT.setLevel(logging.INFO)
+        AUDIT.propagate = False
+        AUDIT.addHandler(collect)
     drivers = {e.name: make_driver(e, cas, settings) for e, cas, settings in recipes}
 
     async def go() -> dict[str, LiveNode]:
@@ -122,4 +152,7 @@ def read_in_worker(recipes: list[Recipe], parallelism: int) -> dict[str, LiveNod
         finally:
             await close_all(drivers)
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go()), collect.records
+    finally:
+        AUDIT.removeHandler(collect)

@@ -33,3 +33,31 @@ def test_a_worker_reads_what_this_process_reads(lab: LabThread, desired: Path,
     assert list(split) == names
     assert split == here
     assert all(node.reachable for node in here.values())  # type: ignore[attr-defined]
+
+
+def test_the_audit_trail_holds_the_workers_requests(lab: LabThread, desired: Path,
+                                                    inventory: Path, tmp_path: Path) -> None:
+    import json
+
+    from reconciler.cli.logs import configure
+
+    log = tmp_path / "audit.jsonl"
+    configure(False, log)
+    try:
+        session = Session(root=desired, inventory=load_inventory(inventory))
+        loaded = load_fleet(session, session.now())
+        names = sorted(loaded.fleet.nodes)
+        with ReadPool(1, min_share=1) as pool:
+
+            async def read() -> None:
+                drivers = session.connect(loaded.fleet.desired, names)
+                try:
+                    await pool.read(drivers, 4)
+                finally:
+                    await close_all(drivers)
+
+            asyncio.run(read())
+    finally:
+        configure(False, None)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {r["node"] for r in records if r.get("event") == "request"} == set(names)
