@@ -43,12 +43,14 @@ def network_limit(types: list[str], latency_ms: int, parallelism: int) -> float:
     return max(chain, sum(counts) * latency_ms / 1000 / parallelism)
 
 
-def commands(desired: Path, running: RunningLab, parallelism: int,
-             vs: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
+def commands(desired: Path, running: RunningLab, parallelism: int, vs: Path | None,
+             one_core: bool = False) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The readers to compare: name -> (argv, environment)."""
     plan = [*CERTOPS, "plan", str(desired), "--inventory", str(running.inventory),
             "--parallelism", str(parallelism), "--format", "json"]
     cmds = {"certops": (plan, {"PYTHONPATH": str(ROOT)})}
+    if one_core:  # the same code without read workers: what the second core buys
+        cmds["certops-1proc"] = (plan, {"PYTHONPATH": str(ROOT), "CERTOPS_READ_WORKERS": "0"})
     if vs is not None:
         cmds["before"] = (plan, {"PYTHONPATH": str(vs.resolve())})
     cmds["naive"] = ([sys.executable, str(NAIVE), "--inventory", str(running.inventory),
@@ -93,7 +95,7 @@ def ratios(rows: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) ->
 
 
 def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int,
-          repeat: int = 1, vs: Path | None = None) -> list[dict[str, Any]]:
+          repeat: int = 1, vs: Path | None = None, one_core: bool = False) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -103,7 +105,7 @@ def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int
                         env={"PYTHONPATH": str(ROOT)}, check=True)
                 inventory = YAML(typ="safe").load(running.inventory.read_text())
                 types = [str(e["type"]) for e in inventory["nodes"].values()]
-                cmds = commands(desired, running, parallelism, vs)
+                cmds = commands(desired, running, parallelism, vs, one_core)
                 for latency in latencies:
                     running.set_latency(latency)
                     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cmds}
@@ -126,12 +128,15 @@ def main() -> None:
     ap.add_argument("--builtin-cas", type=int, default=150)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each reader, alternated")
     ap.add_argument("--vs", type=Path, help="another checkout of certops to compare with")
+    ap.add_argument("--one-core", action="store_true",
+                    help="also run certops without read workers (CERTOPS_READ_WORKERS=0)")
     ap.add_argument("--name", default="plan", help="results/NAME.json")
     ap.add_argument("--quick", action="store_true", help="N=20 and L=0,20 only")
     args = ap.parse_args()
     sizes = [20] if args.quick else [int(x) for x in args.sizes.split(",")]
     latencies = [0, 20] if args.quick else [int(x) for x in args.latencies.split(",")]
-    rows = bench(sizes, latencies, args.parallelism, args.builtin_cas, args.repeat, args.vs)
+    rows = bench(sizes, latencies, args.parallelism, args.builtin_cas, args.repeat, args.vs,
+                 args.one_core)
     columns = sorted({c for r in rows for c in r}, key=lambda c: list(rows[-1]).index(c)
                      if c in rows[-1] else 99)
     print(table(rows, columns))
