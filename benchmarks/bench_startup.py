@@ -18,21 +18,40 @@ from common import CERTOPS, ROOT, Measure, certops, run, save, table
 BARE = Path(__file__).resolve().parent / "bare_typer_app.py"
 
 
+def checkout_env(root: Path) -> dict[str, str]:
+    """The environment that runs certops from ``root``, and checks that it does.
+
+    ``python -m`` puts the current directory first on ``sys.path``, ahead of PYTHONPATH: run
+    from inside a checkout, both sides of a ``--vs`` comparison would import that checkout.
+    PYTHONSAFEPATH (Python 3.11) leaves it out, so PYTHONPATH decides.
+    """
+    env = {"PYTHONPATH": str(root), "PYTHONSAFEPATH": "1"}
+    probe = run([sys.executable, "-c", "import reconciler; print(reconciler.__file__)"], env=env)
+    if not Path(probe.output.strip()).is_relative_to(root):
+        raise SystemExit(f"certops would be imported from {probe.output.strip()}, not {root}")
+    return env
+
+
 def help_vs_bare(runs: int, vs: Path | None) -> list[dict[str, Any]]:
     """``certops --help`` (this checkout, and ``vs``) and the bare app's, alternated."""
-    cmds = {"certops --help": ([*CERTOPS, "--help"], {"PYTHONPATH": str(ROOT)})}
+    cmds = {"certops --help": ([*CERTOPS, "--help"], checkout_env(ROOT))}
     if vs is not None:
-        cmds["before: certops --help"] = ([*CERTOPS, "--help"], {"PYTHONPATH": str(vs.resolve())})
+        cmds["before: certops --help"] = ([*CERTOPS, "--help"], checkout_env(vs.resolve()))
     cmds["bare typer app --help"] = ([sys.executable, str(BARE), "--help"], {})
     seen: dict[str, list[Measure]] = {name: [] for name in cmds}
     for _ in range(runs):
         for name, (argv, env) in cmds.items():
             seen[name].append(run(argv, env=env))
-    bare = seen["bare typer app --help"]
+    peers = {"÷bare": seen["bare typer app --help"], "÷before": seen.get("before: certops --help")}
     return [{"command": name, "median_wall_s": statistics.median(m.wall for m in ms),
              "min_wall_s": min(m.wall for m in ms), "peak_mb": max(m.peak_rss_mb for m in ms),
-             "÷bare": statistics.median(m.wall / b.wall for m, b in zip(ms, bare, strict=True))}
+             **{column: run_by_run(ms, peer) for column, peer in peers.items() if peer}}
             for name, ms in seen.items()]
+
+
+def run_by_run(ms: list[Measure], peer: list[Measure]) -> float:
+    """The median of the wall-time ratios of runs made one after the other."""
+    return statistics.median(m.wall / p.wall for m, p in zip(ms, peer, strict=True))
 
 
 def main() -> None:
@@ -69,7 +88,7 @@ def main() -> None:
             "median_wall_s": probe.output.strip() or "none",
         }
     )
-    print(table(rows, ["command", "median_wall_s", "min_wall_s", "peak_mb", "÷bare"]))
+    print(table(rows, ["command", "median_wall_s", "min_wall_s", "peak_mb", "÷bare", "÷before"]))
     print(f"wrote {save('startup', rows)}")
 
 

@@ -1,7 +1,9 @@
 """The ``certops`` command: the only layer that prints.
 
 Imports stay lazy so that ``certops --help`` and ``certops validate`` do not pay for httpx or
-the lab. ``certops lab`` is mounted only when asked for: production code never imports the lab.
+the lab: a command's module is imported, and its click objects built, only when the command
+is named (``reconciler.cli.app.COMMANDS``). Production code never imports the lab: ``certops
+lab`` mounts the lab's own typer app only when that command is asked for.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ def main(argv: list[str] | None = None) -> None:
     from reconciler.cli.app import build_app
 
     args = sys.argv[1:] if argv is None else argv
-    app = build_app(with_lab=_wants_lab(args))
     try:
-        app(args=args, prog_name="certops")
+        build_app()(args=args, prog_name="certops")
     except BrokenPipeError:
         # `certops inspect ... | head`: the reader went away; that is not an error.
         import os
@@ -24,8 +25,3 @@ def main(argv: list[str] | None = None) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
-
-
-def _wants_lab(args: list[str]) -> bool:
-    rest = [a for a in args if a not in ("--debug",)]
-    return bool(rest) and rest[0] == "lab"

@@ -179,7 +179,7 @@ def plan_cmd(
     parallelism: int = PARALLELISM_OPT, at: str | None = PLAN_AT_OPT,
     connection_from: str | None = CONNECTION_FROM_OPT, strict: bool = STRICT_OPT,
 ) -> None:
-    """Read every node's live state and print the ordered plan. Never changes a node."""
+    """``certops plan`` (help: ``COMMANDS`` in ``reconciler.cli.app``): read, plan, print."""
     import asyncio
 
     from reconciler.report.plan import plan_json, plan_markdown, plan_text
@@ -208,7 +208,7 @@ def apply_cmd(
     strict: bool = STRICT_OPT, keep_going: bool = KEEP_GOING_OPT,
     node: list[str] = APPLY_NODE_OPT,
 ) -> None:
-    """Execute a plan: trust first, then certificates, then restarts, verifying each step."""
+    """``certops apply`` (help: ``COMMANDS`` in ``reconciler.cli.app``): at the terminal."""
     import asyncio
 
     from reconciler.apply.steps import Timing
@@ -256,10 +256,7 @@ def drift_cmd(
     parallelism: int = PARALLELISM_OPT, at: str | None = DRIFT_AT_OPT,
     all_cas: bool = ALL_CAS_OPT,
 ) -> None:
-    """Report drift, expiry and trust-store hygiene (read-only).
-
-    Exit 0 in sync, 2 drift, 1 error.
-    """
+    """``certops drift`` (help: ``COMMANDS`` in ``reconciler.cli.app``): report, metrics."""
     import asyncio
 
     from reconciler.report.drift import drift_json, drift_markdown, drift_metrics, drift_text
@@ -283,8 +280,7 @@ def import_cmd(
     pin_certificates: bool = PIN_OPT, skip_builtin: bool = SKIP_BUILTIN_OPT,
     write: bool = WRITE_OPT,
 ) -> None:
-    """Write the desired state from live nodes. Existing files change only with --write
-    (their diff is shown); exit 2 when a diff was not applied."""
+    """``certops import`` (help: ``COMMANDS`` in ``reconciler.cli.app``): read, write, diff."""
     import asyncio
 
     from reconciler.report.importing import import_text
@@ -309,9 +305,7 @@ def doctor_cmd(
     directory: Path | None = DIR_ARG, node: list[str] = DOCTOR_NODE_OPT,
     inventory: Path | None = INVENTORY_OPT, record: Path | None = RECORD_OPT,
 ) -> None:
-    """Check reachability, TLS trust, each account on each API, reads, SSH host keys and a
-    verdict per capability. Writes nothing (GETs, the SOAP status read, `show version
-    active`); exit 1 when something must be fixed."""
+    """``certops doctor`` (help: ``COMMANDS`` in ``reconciler.cli.app``): check, print."""
     import asyncio
 
     from reconciler.report.doctor import doctor_text

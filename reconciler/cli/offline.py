@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from reconciler.cli.app import OutputFormat, default_dir
+from reconciler.cli.app import default_dir
 from reconciler.cli.errors import EXIT_ERROR, UsageProblem, friendly
 
 if TYPE_CHECKING:
     from reconciler.pki import CertCache
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def parse_at(value: str | None) -> datetime:
@@ -57,7 +63,7 @@ def validate_cmd(
     directory: Path | None = DIR_ARG, fmt: OutputFormat = FORMAT_OPT,
     at: str | None = VALIDATE_AT_OPT,
 ) -> None:
-    """Load the desired state and run every offline check. Exit 0 valid, 1 errors."""
+    """``certops validate`` (help: ``COMMANDS`` in ``reconciler.cli.app``): load, check, print."""
     from reconciler.report.validate import validate_json, validate_text
     from reconciler.usecases.session import Session, fixed
     from reconciler.usecases.validate import validate
@@ -86,7 +92,7 @@ def inspect_cmd(
     files: list[Path] = FILES_ARG, fmt: OutputFormat = FORMAT_OPT,
     at: str | None = INSPECT_AT_OPT,
 ) -> None:
-    """Show the facts of certificates, chains and CSRs, like Expressway's 'Show decoded'."""
+    """``certops inspect`` (help: ``COMMANDS`` in ``reconciler.cli.app``): each file in turn."""
     from reconciler.pki import CertCache
 
     now, cache = parse_at(at), CertCache()
@@ -151,7 +157,7 @@ def verify_cmd(
     node_type: str | None = NODE_TYPE_OPT, min_rsa_bits: int = MIN_RSA_OPT,
     fmt: OutputFormat = FORMAT_OPT,
 ) -> None:
-    """Verify a certificate chain and the policy checks. Exit 0 valid, 1 otherwise."""
+    """``certops verify`` (help: ``COMMANDS`` in ``reconciler.cli.app``): chain, then policy."""
     from reconciler.model import Policy
     from reconciler.pki import CertCache, PkiError, split_leaf, verify
     from reconciler.report.certs import verify_data, verify_text
@@ -204,7 +210,7 @@ def schema_cmd(
         None, "--out", help="Write the schema files into this directory."
     ),
 ) -> None:
-    """Print the JSON Schema of the desired-state files (for editors and CI)."""
+    """``certops schema`` (help: ``COMMANDS`` in ``reconciler.cli.app``): print or write."""
     from reconciler.desired.schema import fleet_schema, node_schema, plan_schema, write_schemas
 
     if out is not None:
