@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from reconciler.model.layout import CAS_DIR
+from reconciler.model.layout import CA_SETS_DIR, CAS_DIR
 
 
 class ImportOutcome(Protocol):
@@ -15,6 +15,8 @@ class ImportOutcome(Protocol):
     def nodes(self) -> tuple[str, ...]: ...
     @property
     def ca_files(self) -> int: ...
+    @property
+    def ca_sets(self) -> int: ...
     @property
     def root(self) -> Path: ...
     @property
@@ -31,9 +33,10 @@ def import_text(result: ImportOutcome) -> list[str]:
     """The diffs of existing files, what was imported where, and what to run next."""
     root, nodes = result.root, result.nodes
     lines = [d.rstrip("\n") for d in result.diffs]
+    sets = f", {result.ca_sets} CA sets under {CA_SETS_DIR}/" if result.ca_sets else ""
     lines.append(
         f"Imported {len(nodes)} node(s) into {root} "
-        f"({result.ca_files} CA files under {CAS_DIR}/): {', '.join(nodes)}."
+        f"({result.ca_files} CA files under {CAS_DIR}/{sets}): {', '.join(nodes)}."
     )
     if result.unmanaged_cas:
         lines.append(f"Left {result.unmanaged_cas} CA(s) that no live certificate of the fleet "
