@@ -172,6 +172,12 @@ class _Lists:
         self.ca_pool = ca_pool
         self.files: dict[str, ListedFile] = {}
         self._certs: dict[tuple[str, ...], tuple[CertInfo, ...]] = {}
+        self._paths: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def interned(self, paths: tuple[str, ...]) -> tuple[str, ...]:
+        """One tuple object per distinct list: nodes keep their lists' paths for the checks,
+        and 1,000 copies of a 600-file list would hold 600,000 strings."""
+        return self._paths.setdefault(paths, paths)
 
     def certs(self, paths: tuple[str, ...]) -> tuple[CertInfo, ...]:
         """Every CA the list names, in list order; its CAs join the pool the first time."""
@@ -207,7 +213,7 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
     for node in desired.nodes:
         view = NodeView(node=node)
         for store, spec in node.spec.stores().items():
-            paths = tuple(node.resolve(ref) for ref in spec.cas)
+            paths = lists.interned(tuple(node.resolve(ref) for ref in spec.cas))
             view.sources[store] = paths
             view.listed[store] = lists.certs(paths)
         sc = node.spec.server_certificate
