@@ -437,8 +437,7 @@ class ServerCertificateSpec(Frozen):
 
 class TrustStoreSpec(Frozen):
 
-    """A trust store: the CA files and CA sets that must be in it, and whether others are
-    removed."""
+    """A trust store: the CA files and CA sets it must hold, and whether others are removed."""
 
     cas: tuple[str, ...] = Field(
         (),
