@@ -105,7 +105,7 @@ def _set_problem(certs: tuple[CertInfo, ...]) -> str | None:
     for number, cert in enumerate(certs, 1):
         if not cert.is_ca:
             return (f"certificate {number} of {len(certs)} ('{cert.subject}') is not a CA "
-                    f"certificate: a CA set holds CA certificates only; remove it from the "
+                    "certificate: a CA set holds CA certificates only; remove it from the "
                     "set (server certificates go under certs/)")
     return None
 
