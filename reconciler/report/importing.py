@@ -26,6 +26,8 @@ class ImportOutcome(Protocol):
     @property
     def unmanaged_cas(self) -> int: ...
     @property
+    def superseded(self) -> tuple[str, ...]: ...
+    @property
     def applied(self) -> bool: ...
 
 
@@ -41,6 +43,11 @@ def import_text(result: ImportOutcome) -> list[str]:
     if result.unmanaged_cas:
         lines.append(f"Left {result.unmanaged_cas} CA(s) that no live certificate of the fleet "
                      "chains to unmanaged (--skip-builtin): not written, not listed.")
+    if result.superseded:
+        shown = ", ".join(result.superseded[:3]) + (", …" if len(result.superseded) > 3 else "")
+        lines.append(f"{len(result.superseded)} file(s) under {CAS_DIR}/ hold only built-in CAs "
+                     f"that the node files name through {CA_SETS_DIR}/ now ({shown}): delete "
+                     "them once no node file names them (certops validate says if one does).")
     if not result.applied:
         lines.append(f"{len(result.diffs)} existing file(s) would change (diff above): nothing "
                      "of them was written; run again with --write to apply the diff.")

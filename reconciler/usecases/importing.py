@@ -61,6 +61,9 @@ class ImportResult:
     written: tuple[str, ...] = ()
     diffs: tuple[str, ...] = ()  # unified diffs of existing files (applied only with write)
     unmanaged_cas: int = 0  # CAs left out by skip_builtin
+    # files under cas/ holding only built-in CAs, which the node files now name through
+    # ca-sets/ (a directory imported before CA sets existed): to delete once nothing names them
+    superseded: tuple[str, ...] = ()
     applied: bool = True  # False: existing files differ and write was not asked
 
 
@@ -207,7 +210,8 @@ async def import_fleet(session: Session, request: ImportRequest | None = None) -
     (root / CSRS_DIR).mkdir(exist_ok=True)
     return ImportResult(nodes=tuple(names), ca_files=staged.ca_files, ca_sets=staged.ca_sets,
                         root=root, written=tuple(written), diffs=tuple(diffs),
-                        unmanaged_cas=staged.unmanaged, applied=request.write or not diffs)
+                        unmanaged_cas=staged.unmanaged, superseded=staged.superseded,
+                        applied=request.write or not diffs)
 
 
 async def _read(session: Session, endpoints: dict[str, Endpoint]) -> dict[str, LiveNode]:
@@ -253,6 +257,7 @@ class _Staged:
     ca_files: int
     ca_sets: int
     unmanaged: int
+    superseded: tuple[str, ...]
 
 
 # A store's CAs by kind: managed (a live leaf chains to it) or built-in.
@@ -335,7 +340,18 @@ def _stage_files(session: Session, names: list[str], endpoints: dict[str, Endpoi
     unmanaged = {c.sha256 for certs in builtin.values() for c in certs}
     named = {refs[c.sha256] for certs in mine.values() for c in certs}
     return _Staged(ca_files=len(named), ca_sets=len(set(sets.values())),
-                   unmanaged=len(unmanaged) if request.skip_builtin else 0)
+                   unmanaged=len(unmanaged) if request.skip_builtin else 0,
+                   superseded=_superseded(refs, named, unmanaged) if sets else ())
+
+
+def _superseded(refs: dict[str, str], named: set[str], builtin: set[str]) -> tuple[str, ...]:
+    """The existing files under cas/ that hold only built-in CAs (now in CA sets) and that no
+    imported node names: ``refs`` maps every CA of cas/ to its file."""
+    holds: dict[str, set[str]] = {}
+    for sha, path in refs.items():
+        holds.setdefault(path, set()).add(sha)
+    return tuple(sorted(path for path, shas in holds.items()
+                        if path not in named and shas <= builtin))
 
 
 def _stage_links(root: Path, names: list[str], inventory: Inventory, out: dict[str, str]) -> None:

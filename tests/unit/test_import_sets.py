@@ -13,6 +13,7 @@ from unitkit import apply, plan, session_of
 
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.pki import CertCache
+from reconciler.report.importing import import_text
 from reconciler.usecases.importing import ImportRequest, ImportResult, import_fleet
 
 STORES = ("callmanager-trust", "capf-trust", "ipsec-trust", "tomcat-trust")
@@ -137,3 +138,21 @@ async def test_several_contents_of_a_store_get_digest_names(
     caught_up = await imported(clab, root, write=True)
     assert caught_up.written == ("nodes/cucm-sub2.yaml",)
     assert tomcat["cucm-pub"] in (root / "nodes" / "cucm-sub2.yaml").read_text()
+
+
+async def test_builtins_of_an_older_import_move_to_sets(
+    lab: InProcessLab, tmp_path: Path
+) -> None:
+    root = tmp_path / "imported"
+    (root / "cas").mkdir(parents=True)  # as an import before CA sets wrote them
+    for number, pem in enumerate(builtin_pems(lab)):
+        (root / "cas" / f"builtin-{number}.pem").write_text(pem)
+    result = await imported(lab, root)
+    assert result.superseded == ("cas/builtin-0.pem", "cas/builtin-1.pem", "cas/builtin-2.pem")
+    assert "../cas/builtin-" not in (root / "nodes" / "cucm-pub.yaml").read_text()
+    assert "../ca-sets/cucm-tomcat-trust.pem" in (root / "nodes" / "cucm-pub.yaml").read_text()
+    lines = import_text(result)
+    assert any(line.startswith("3 file(s) under cas/ hold only built-in CAs that the node "
+                               "files name through ca-sets/ now (cas/builtin-0.pem, "
+                               "cas/builtin-1.pem, cas/builtin-2.pem): delete them")
+               for line in lines), lines
