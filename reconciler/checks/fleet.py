@@ -9,17 +9,22 @@ for its chain, so that trust is planned ahead exactly as for a committed certifi
 Which stores hold a node's own chain and which its peers' is the node's kind's to say
 (``reconciler.kinds``: for Unified CM, a peer's chain goes to tomcat-trust and
 callmanager-trust, its own to tomcat-trust).
+
+A list may name CA set files (``ca-sets/``) beside CA files: every CA of a set is listed. A
+file is read once per run, its entries are built once, and the stores of a thousand nodes that
+name the same files share one mapping of them.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from reconciler.kinds import NodeKind, kind_of
 from reconciler.model import Desired, DesiredNode, PemFile
-from reconciler.model.layout import CAS_DIR
+from reconciler.model.layout import CAS_DIR, is_ca_set
 from reconciler.pki import CertCache, CertInfo, ChainResult, PkiError, build_chain, split_leaf
 
 
@@ -29,8 +34,25 @@ class TrustEntry:
 
     cert: CertInfo
     reason: str  # "listed" or "chain of <node>'s certificate"
-    file: str | None  # root-relative path of a file under cas/ holding it, if any
+    # root-relative path of a file under cas/ holding it, else of the CA set that lists it
+    file: str | None
     listed: bool
+
+
+# The entries of a store, by SHA-256. Read-only: stores that list the same files share one
+# mapping (a thousand Unified CM nodes naming the same CA sets), copied before it is changed.
+Entries = Mapping[str, TrustEntry]
+
+
+@dataclass(frozen=True)
+class ListedFile:
+    """A CA file or CA set file that trust lists name: parsed once per run, with the entries
+    that list its CAs, shared by every node and store that names it."""
+
+    path: str
+    certs: tuple[CertInfo, ...]
+    entries: Entries
+    first_expiry: datetime | None  # the earliest notAfter: most files need no closer look
 
 
 @dataclass
@@ -42,7 +64,9 @@ class NodeView:
     bundled: tuple[CertInfo, ...] = ()  # the other certificates of a full-chain file
     chain: ChainResult | None = None
     listed: dict[str, tuple[CertInfo, ...]] = field(default_factory=dict)
-    trust: dict[str, dict[str, TrustEntry]] = field(default_factory=dict)
+    # per store, the root-relative paths its list names, in list order (index = list item)
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    trust: dict[str, Entries] = field(default_factory=dict)
     issuer: str | None = None  # the issuer that signs for this node during apply (no file)
     issuer_chain: tuple[CertInfo, ...] = ()  # that issuer's declared CA certificates
 
@@ -76,6 +100,23 @@ class FleetView:
     nodes: dict[str, NodeView]
     ca_files: dict[str, str]  # sha256 -> root-relative path under cas/ (first by name)
     ca_pool: dict[str, CertInfo]  # sha256 -> every CA known to the desired state
+    listed_files: dict[str, ListedFile] = field(default_factory=dict)  # path -> file
+    _merged: dict[tuple[str, ...], Entries] = field(default_factory=dict, repr=False)
+
+    def listed_entries(self, paths: tuple[str, ...]) -> Entries:
+        """The entries of a list of files (later files win, as a list read in order would):
+        computed once per distinct list, and one file's own entries when it names one."""
+        found = self._merged.get(paths)
+        if found is None:
+            if len(paths) == 1:
+                found = self.listed_files[paths[0]].entries
+            else:
+                merged: dict[str, TrustEntry] = {}
+                for path in paths:
+                    merged.update(self.listed_files[path].entries)
+                found = merged
+            self._merged[paths] = found
+        return found
 
 
 def parse_file(cache: CertCache, pem: PemFile | None) -> tuple[CertInfo, ...]:
@@ -108,27 +149,73 @@ def derives_trust(desired: Desired, node: DesiredNode) -> bool:
     return desired.fleet.defaults.derive_trust
 
 
+def _listed_file(path: str, certs: tuple[CertInfo, ...], ca_files: dict[str, str]) -> ListedFile:
+    """The entries a file contributes to every list that names it, built once."""
+    set_path = path if is_ca_set(path) else None
+    entries = {
+        cert.sha256: TrustEntry(cert, "listed", ca_files.get(cert.sha256) or set_path,
+                                listed=True)
+        for cert in certs
+    }
+    first = min((c.not_after for c in certs), default=None)
+    return ListedFile(path=path, certs=certs, entries=entries, first_expiry=first)
+
+
+class _Lists:
+    """The trust lists of the fleet, read once: each file, and each distinct list of files
+    (a thousand nodes naming the same CA sets share one tuple of certificates)."""
+
+    def __init__(self, read: Callable[[str], tuple[CertInfo, ...]], ca_files: dict[str, str],
+                 ca_pool: dict[str, CertInfo]) -> None:
+        self.read = read
+        self.ca_files = ca_files
+        self.ca_pool = ca_pool
+        self.files: dict[str, ListedFile] = {}
+        self._certs: dict[tuple[str, ...], tuple[CertInfo, ...]] = {}
+        self._paths: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def interned(self, paths: tuple[str, ...]) -> tuple[str, ...]:
+        """One tuple object per distinct list: nodes keep their lists' paths for the checks,
+        and 1,000 copies of a 600-file list would hold 600,000 strings."""
+        return self._paths.setdefault(paths, paths)
+
+    def certs(self, paths: tuple[str, ...]) -> tuple[CertInfo, ...]:
+        """Every CA the list names, in list order; its CAs join the pool the first time."""
+        found = self._certs.get(paths)
+        if found is None:
+            for path in paths:
+                if path not in self.files:
+                    self.files[path] = _listed_file(path, self.read(path), self.ca_files)
+            found = tuple(c for path in paths for c in self.files[path].certs)
+            for cert in found:
+                self.ca_pool.setdefault(cert.sha256, cert)
+            self._certs[paths] = found
+        return found
+
+
 def build_view(desired: Desired, cache: CertCache) -> FleetView:
     """Parse every certificate the desired state names and derive each node's effective trust."""
     ca_files: dict[str, str] = {}
     ca_pool: dict[str, CertInfo] = {}
+    read = _file_reader(desired, cache)
     for path in sorted(desired.files):
         if path.startswith(f"{CAS_DIR}/"):
-            for cert in parse_file(cache, desired.files[path]):
+            for cert in read(path):
                 ca_files.setdefault(cert.sha256, path)
                 ca_pool.setdefault(cert.sha256, cert)
+    for path in sorted(desired.files):
+        if is_ca_set(path):  # after cas/: a CA's own file is where messages point
+            for cert in read(path):
+                ca_pool.setdefault(cert.sha256, cert)
 
-    read = _file_reader(desired, cache)
+    lists = _Lists(read, ca_files, ca_pool)
     views: dict[str, NodeView] = {}
     for node in desired.nodes:
         view = NodeView(node=node)
         for store, spec in node.spec.stores().items():
-            certs: list[CertInfo] = []
-            for ref in spec.cas:
-                certs.extend(read(node.resolve(ref)))
-            view.listed[store] = tuple(certs)
-            for cert in certs:
-                ca_pool.setdefault(cert.sha256, cert)
+            paths = lists.interned(tuple(node.resolve(ref) for ref in spec.cas))
+            view.sources[store] = paths
+            view.listed[store] = lists.certs(paths)
         sc = node.spec.server_certificate
         if sc is not None and sc.file:
             certs_in_file = parse_file(cache, desired.files.get(node.resolve(sc.file)))
@@ -149,7 +236,8 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
             candidates = [*view.bundled, *ca_pool.values()]
             view.chain = build_chain(view.leaf, candidates, anchors)
 
-    fleet = FleetView(desired=desired, nodes=views, ca_files=ca_files, ca_pool=ca_pool)
+    fleet = FleetView(desired=desired, nodes=views, ca_files=ca_files, ca_pool=ca_pool,
+                      listed_files=lists.files)
     for view in views.values():
         view.trust = effective_trust(fleet, view)
     return fleet
@@ -197,17 +285,18 @@ def identity_source(fleet: FleetView, name: str) -> NodeView | None:
     return fleet.nodes.get(name)
 
 
-def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, TrustEntry]]:
-    """Per store, the CAs (by SHA-256) that ``view``'s node must trust, with the reason."""
-    out: dict[str, dict[str, TrustEntry]] = {s: {} for s in view.node.spec.stores()}
+def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, Entries]:
+    """Per store, the CAs (by SHA-256) that ``view``'s node must trust, with the reason.
+
+    A store's listed CAs are the mapping its list of files shares with every node naming
+    the same files; it is copied only when the node's chains add a CA the list lacks."""
+    out: dict[str, Entries] = {
+        store: fleet.listed_entries(view.sources.get(store, ()))
+        for store in view.node.spec.stores()
+    }
     kind = view.kind
     for store in (*kind.own_stores, *kind.peer_stores):
         out.setdefault(store, {})
-    for store, certs in view.listed.items():
-        for cert in certs:
-            out[store][cert.sha256] = TrustEntry(
-                cert, "listed", fleet.ca_files.get(cert.sha256), listed=True
-            )
     if not derives_trust(fleet.desired, view.node):
         return out
     sources: list[tuple[NodeView, tuple[str, ...]]] = [(view, kind.own_stores)]
@@ -215,12 +304,18 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, dict[str, Tru
         source = identity_source(fleet, peer)
         if source is not None:
             sources.append((source, kind.peer_stores))
+    own: dict[str, dict[str, TrustEntry]] = {}  # stores copied for this node
     for source, stores in sources:
         reason = source.chain_reason()
         for cert in source.known_chain():
             for store in stores:
-                out[store].setdefault(
-                    cert.sha256,
-                    TrustEntry(cert, reason, fleet.ca_files.get(cert.sha256), listed=False),
+                if cert.sha256 in out[store]:
+                    continue  # listed, or already derived from an earlier source
+                mine = own.get(store)
+                if mine is None:
+                    mine = own[store] = dict(out[store])
+                    out[store] = mine
+                mine[cert.sha256] = TrustEntry(
+                    cert, reason, fleet.ca_files.get(cert.sha256), listed=False
                 )
     return out

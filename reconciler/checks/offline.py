@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
 from reconciler.model import Code, Finding, Severity, SourcePos, parse_duration
-from reconciler.model.layout import csr_path, misnamed_csr_path
+from reconciler.model.layout import csr_path, is_ca_set, misnamed_csr_path
 from reconciler.pki import CertCache, CertInfo, PkiError, key_matches, same_subject, verify
 
 
@@ -141,7 +141,8 @@ def check_trust_gate(fleet: FleetView, view: NodeView) -> list[Finding]:
         stores = kind.own_stores if source is view else kind.peer_stores
         for ca in source.known_chain():
             for store in stores:
-                if any(c.sha256 == ca.sha256 for c in view.listed.get(store, ())):
+                entry = view.trust.get(store, {}).get(ca.sha256)
+                if entry is not None and entry.listed:  # one lookup: a list may hold 600 CAs
                     continue
                 whose = "its own" if source is view else f"{source.name}'s"
                 if source.chain is None:
@@ -235,11 +236,23 @@ def check_node_settings(view: NodeView) -> list[Finding]:
     ]
 
 
-def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
-    """Several CAs with the same subject in one list confuse Expressway's chain building."""
+SubjectMemo = dict[tuple[str, ...], dict[str, int]]
+
+
+def check_same_subject(
+    fleet: FleetView, view: NodeView, memo: SubjectMemo | None = None
+) -> list[Finding]:
+    """Several CAs with the same subject in one list confuse Expressway's chain building.
+    ``memo`` keeps the answer per list of files: many nodes list the same CA sets."""
     out: list[Finding] = []
     for store, certs in view.listed.items():
-        for subject, count in same_subject(certs).items():
+        paths = view.sources.get(store, ())
+        found = memo.get(paths) if memo is not None else None
+        if found is None:
+            found = same_subject(certs)
+            if memo is not None:
+                memo[paths] = found
+        for subject, count in found.items():
             out.append(
                 _error(
                     Code.TRUST_SAME_SUBJECT,
@@ -254,33 +267,33 @@ def check_same_subject(fleet: FleetView, view: NodeView) -> list[Finding]:
 
 
 def check_listed_cas(fleet: FleetView, view: NodeView, now: datetime) -> list[Finding]:
-    """A CA listed in a trust store must still be valid: an expired one is never uploaded."""
+    """A CA listed in a trust store must still be valid: an expired one is never uploaded.
+    Each file of the list is looked into only when its earliest notAfter has passed."""
     out: list[Finding] = []
-    spec = view.node.spec
-    for store, certs in view.listed.items():
-        refs = spec.stores()[store].cas if store in spec.stores() else ()
-        for cert in certs:
-            if cert.not_after > now:
+    for store, paths in view.sources.items():
+        for index, path in enumerate(paths):
+            listed = fleet.listed_files.get(path)
+            if listed is None or listed.first_expiry is None or listed.first_expiry > now:
                 continue
-            index = next(
-                (i for i, ref in enumerate(refs)
-                 if fleet.ca_files.get(cert.sha256) == view.node.resolve(ref)),
-                None,
-            )
-            where: tuple[str | int, ...] = (
-                (*spec.store_path(store), "cas", index) if index is not None else ("trust",)
-            )
-            out.append(
-                _error(
-                    Code.CA_EXPIRED,
-                    view,
-                    view.node.pos(*where),
-                    f"'{cert.subject}' in {store} expired on {cert.not_after:%Y-%m-%d}: it is "
-                    "never uploaded; remove it from the list (and replace it with its "
-                    "successor if a certificate still chains to it).",
-                )
-            )
+            for cert in listed.certs:
+                if cert.not_after <= now:
+                    out.append(_expired_listed(view, store, index, path, cert))
     return out
+
+
+def _expired_listed(view: NodeView, store: str, index: int, path: str, cert: CertInfo) -> Finding:
+    """``ca.expired`` at the list item that names the CA's file (or the CA set holding it)."""
+    spec = view.node.spec
+    fix = (f"remove it from the CA set {path}" if is_ca_set(path)
+           else "remove it from the list")
+    return _error(
+        Code.CA_EXPIRED,
+        view,
+        view.node.pos(*spec.store_path(store), "cas", index),
+        f"'{cert.subject}' in {store} expired on {cert.not_after:%Y-%m-%d}: it is "
+        f"never uploaded; {fix} (and replace it with its successor if a certificate still "
+        "chains to it).",
+    )
 
 
 def check_cluster_names(fleet: FleetView, view: NodeView) -> list[Finding]:
@@ -407,6 +420,7 @@ def check_issuers(fleet: FleetView) -> list[Finding]:
 def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[Finding]:
     """Every offline finding for every node, sorted."""
     out: list[Finding] = []
+    subjects: SubjectMemo = {}
     for name in sorted(fleet.nodes):
         view = fleet.nodes[name]
         out += check_certificate(fleet, view, now)
@@ -414,7 +428,7 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_csr(fleet, view, cache)
         out += check_csr_name(fleet, view)
         out += check_node_settings(view)
-        out += check_same_subject(fleet, view)
+        out += check_same_subject(fleet, view, subjects)
         out += check_listed_cas(fleet, view, now)
         out += check_cluster_names(fleet, view)
         out += check_multi_server(fleet, view)

@@ -116,8 +116,8 @@ PIN_OPT = typer.Option(
 )
 SKIP_BUILTIN_OPT = typer.Option(
     False, "--skip-builtin",
-    help="Recommended: write and list only the CAs some live certificate of the fleet chains "
-    "to; leave the rest (built-in CAs) unmanaged on the nodes.",
+    help="Write and list only the CAs some live certificate of the fleet chains to; leave the "
+    "rest (built-in CAs) unmanaged on the nodes (default: one CA set per store under ca-sets/).",
 )
 WRITE_OPT = typer.Option(
     False, "--write", help="Change existing files (default: show their diff; new files are "

@@ -17,7 +17,7 @@ from reconciler.desired import crossfile, keyscan
 from reconciler.desired.digest import desired_digest
 from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.locate import position, walk
-from reconciler.desired.pemfiles import FOLDERS, SUFFIXES, PemCatalog, Role
+from reconciler.desired.pemfiles import FOLDERS, SUFFIXES, PemCatalog, Role, reference_role
 from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.sourcetree import SourceTree
 from reconciler.desired.yamlsource import YamlDoc, parse_yaml
@@ -65,7 +65,7 @@ class _NodeFile:
 
 
 def load(root: Path, cache: CertCache) -> LoadResult:
-    """Read ``root`` (certops.yaml, nodes/, cas/, certs/, csrs/) and check it all."""
+    """Read ``root`` (certops.yaml, nodes/, cas/, ca-sets/, certs/, csrs/) and check it all."""
     tree = SourceTree(root)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
@@ -306,6 +306,7 @@ def _check_ref(
 ) -> bool:
     """Whether the file ``ref`` (``rel`` from the root) can serve as ``role``; a finding
     at the reference when it cannot."""
+    role = reference_role(rel, role)
     if not ref.isprintable():  # a NUL or a newline: no such file, and no path to build
         findings.append(error(Code.INPUT_FILE_MISSING, f"file name '{printable(ref)}' holds "
                               "control characters: write the file's name", where_of(), node))

@@ -1,8 +1,9 @@
 """The certificate files of a desired state: what each holds, and whether it fits where it is.
 
-A file's role comes from its folder (``cas/`` one CA certificate, ``certs/`` a signed
-certificate or full chain, ``csrs/`` a CSR) or from what references it (a trust list names
-one CA; ``server_certificate.file`` a certificate). Problems with a file in one of the folders
+A file's role comes from its folder (``cas/`` one CA certificate, ``ca-sets/`` a named set of
+CA certificates, ``certs/`` a signed certificate or full chain, ``csrs/`` a CSR) or from what
+references it (a trust list names one CA, or a set when the file is under ``ca-sets/``;
+``server_certificate.file`` a certificate). Problems with a file in one of the folders
 are reported at the file; problems that only the reference reveals, at the reference. Only
 files without problems reach ``Desired.files``, so later layers can rely on them.
 
@@ -18,15 +19,21 @@ from typing import Literal
 from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.sourcetree import SourceTree
 from reconciler.model import Code, Finding, PemFile, SourcePos
-from reconciler.model.layout import CAS_DIR, CERTS_DIR, CSRS_DIR
+from reconciler.model.layout import CA_SETS_DIR, CAS_DIR, CERTS_DIR, CSRS_DIR, is_ca_set
 from reconciler.pki import CertCache, CertInfo, PkiError, split_leaf
 
-Role = Literal["ca", "certificate", "csr"]
-FOLDERS: dict[str, Role] = {CAS_DIR: "ca", CERTS_DIR: "certificate", CSRS_DIR: "csr"}
+Role = Literal["ca", "ca-set", "certificate", "csr"]
+FOLDERS: dict[str, Role] = {
+    CAS_DIR: "ca", CA_SETS_DIR: "ca-set", CERTS_DIR: "certificate", CSRS_DIR: "csr",
+}
 SUFFIXES = (".pem", ".crt", ".cer", ".der", ".csr", ".req")
+# A set stands for a store's built-in CAs (Unified CM ships about 150 per store); the cap
+# keeps a stray file (a whole OS bundle, a concatenated log) from costing minutes to check.
+MAX_CA_SET = 2000
 
 _WANTED: dict[Role, str] = {
     "ca": "one CA certificate (PEM or DER)",
+    "ca-set": "one or more CA certificates (a PEM bundle)",
     "certificate": "a signed certificate (PEM or DER, the leaf or the full chain)",
     "csr": "a certificate signing request (PEM or DER)",
 }
@@ -76,15 +83,51 @@ def problem(content: Content, role: Role) -> str | None:
         return f"{content.cert_error}; it must hold {wanted}"
     if role == "certificate":
         return _leaf_problem(content.certs)
+    if role == "ca-set":
+        return _set_problem(content.certs)
     if role == "ca":
         if len(content.certs) > 1:
             return (f"holds {len(content.certs)} certificates where one CA certificate is "
-                    "expected (one CA per file): split it into one file per CA certificate")
+                    "expected (one CA per file): split it into one file per CA certificate, "
+                    f"or move it under {CA_SETS_DIR}/ to list it as a set of CAs")
         if not content.certs[0].is_ca:
             return (f"'{content.certs[0].subject}' is not a CA certificate: only CA "
                     "certificates belong in cas/ and trust lists; server certificates go "
                     "under certs/")
     return None
+
+
+def _set_problem(certs: tuple[CertInfo, ...]) -> str | None:
+    """A set file holds CA certificates only, at most ``MAX_CA_SET`` of them."""
+    if len(certs) > MAX_CA_SET:
+        return (f"holds {len(certs)} certificates, more than {MAX_CA_SET}: a CA set holds "
+                "the CAs of one trust store; split it into several set files")
+    for number, cert in enumerate(certs, 1):
+        if not cert.is_ca:
+            return (f"certificate {number} of {len(certs)} ('{cert.subject}') is not a CA "
+                    "certificate: a CA set holds CA certificates only; remove it from the "
+                    "set (server certificates go under certs/)")
+    return None
+
+
+def reference_role(rel: str, role: Role) -> Role:
+    """The role a referenced file plays: a CA reference to a file under ``ca-sets/`` names
+    a set (every CA in it), anywhere else one CA."""
+    return "ca-set" if role == "ca" and is_ca_set(rel) else role
+
+
+def set_duplicates(certs: tuple[CertInfo, ...]) -> list[tuple[CertInfo, int]]:
+    """The certificates a set holds more than once, with how many times, in file order."""
+    counts: dict[str, int] = {}
+    for cert in certs:
+        counts[cert.sha256] = counts.get(cert.sha256, 0) + 1
+    seen: set[str] = set()
+    out: list[tuple[CertInfo, int]] = []
+    for cert in certs:
+        if counts[cert.sha256] > 1 and cert.sha256 not in seen:
+            seen.add(cert.sha256)
+            out.append((cert, counts[cert.sha256]))
+    return out
 
 
 MAX_CHAIN = 16  # a leaf and its CAs: real chains hold 2 to 4 certificates
@@ -119,7 +162,8 @@ class PemCatalog:
         self._good_as: set[tuple[str, Role]] = set()
 
     def scan_folders(self) -> list[Finding]:
-        """Check every file under cas/, certs/ and csrs/ against its folder's role."""
+        """Check every file under cas/, ca-sets/, certs/ and csrs/ against its folder's role
+        (each file once, however many nodes name it)."""
         findings: list[Finding] = []
         first_ca: dict[str, str] = {}
         for folder, role in FOLDERS.items():
@@ -130,6 +174,9 @@ class PemCatalog:
                     self._bad.add(rel)
                     continue
                 self._good.add(rel)
+                self._good_as.add((rel, role))
+                if role == "ca-set":
+                    findings += self._set_duplicates(rel)
                 if role == "ca":
                     digest = self._content[rel].certs[0].sha256
                     if digest in first_ca:
@@ -173,6 +220,19 @@ class PemCatalog:
             return None
         prefix = "" if where.line == 0 else f"{display}: "
         return error(Code.INPUT_PEM, prefix + why, where, node)
+
+    def _set_duplicates(self, rel: str) -> list[Finding]:
+        """A warning at a set file for each CA it holds more than once (harmless, but the
+        copies are noise in every review of the set)."""
+        return [
+            warning(
+                Code.CA_DUPLICATE,
+                f"'{cert.subject}' (SHA-256 {cert.sha256[:16]}…) is {count} times in this "
+                "CA set: keep one copy",
+                at_file(self.tree.display(rel)),
+            )
+            for cert, count in set_duplicates(self._content[rel].certs)
+        ]
 
     def _duplicate_ca(self, rel: str, first: str) -> Finding:
         return warning(

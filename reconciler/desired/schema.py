@@ -80,7 +80,8 @@ def _allow_trust_shorthand(defs: dict[str, Any]) -> None:
     if store is None:
         return
     shorthand = {"type": "array", "items": {"type": "string"},
-                 "description": "Shorthand for {cas: [...]}: the CA files, relative to this file."}
+                 "description": "Shorthand for {cas: [...]}: the CA files and CA set files, "
+                                "relative to this file."}
     defs["TrustStoreSpec"] = {
         "title": store.get("title", "TrustStoreSpec"),
         "description": store.get("description", ""),

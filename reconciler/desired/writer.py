@@ -1,4 +1,5 @@
-"""Writing the desired state (for ``certops import``): CA files, certificates, node files.
+"""Writing the desired state (for ``certops import``): CA files, CA sets, certificates,
+node files.
 
 Existing YAML files are updated with ruamel.yaml's round trip, so comments, key order and
 keys certops does not manage survive; new files start with the ``$schema`` line editors use,
@@ -11,6 +12,7 @@ files are written, changed ones only when asked. Only public material is ever wr
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -21,7 +23,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reconciler.desired.safewrite import write_inside
-from reconciler.model.layout import CAS_DIR, CONFIG_FILE, SCHEMAS_DIR, cert_path, node_path
+from reconciler.model.common import printable
+from reconciler.model.layout import (
+    CA_SETS_DIR,
+    CAS_DIR,
+    CONFIG_FILE,
+    SCHEMAS_DIR,
+    cert_path,
+    node_path,
+)
 from reconciler.pki import CertCache, CertInfo, PkiError
 
 NODE_SCHEMA = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/node.schema.json\n"
@@ -114,6 +124,87 @@ def write_cas(
         out[f"{CAS_DIR}/{name}"] = ca.pem
         known[ca.sha256] = f"{CAS_DIR}/{name}"
     return known
+
+
+SetKey = frozenset[str]  # the SHA-256s of a set's CAs: its content, whatever the file's order
+
+
+def write_ca_sets(
+    root: Path, wanted: Mapping[str, tuple[str, Sequence[Sequence[CertInfo]]]], cache: CertCache,
+    out: Staged,
+) -> dict[tuple[str, SetKey], str]:
+    """Each distinct content of each group as a CA set file; (group, content) -> its path.
+
+    ``wanted`` maps a group (``cucm-tomcat-trust``) to its title and its distinct contents.
+    A group's only content is ``ca-sets/<group>.pem``; several are ``<group>-<digest>.pem``,
+    the digest taken from the content, so names depend on nothing but what the nodes hold. A
+    file of the group that already holds a content is kept as it is (re-import changes
+    nothing); a content that changed is written over the group's file, so the update is a
+    diff to review like any other."""
+    existing = _group_sets(root, cache)
+    paths: dict[tuple[str, SetKey], str] = {}
+    for group, (title, contents) in sorted(wanted.items()):
+        for certs in contents:
+            key = frozenset(c.sha256 for c in certs)
+            path = existing.get((group, key))
+            if path is None:
+                path = f"{CA_SETS_DIR}/{set_name(group, key, several=len(contents) > 1)}"
+                out[path] = ca_set_text(title, certs)
+            paths[(group, key)] = path
+    return paths
+
+
+def set_name(group: str, key: SetKey, *, several: bool) -> str:
+    """``<group>.pem``, or with several contents in the group ``<group>-<8 hex>.pem``."""
+    if not several:
+        return f"{group}.pem"
+    digest = hashlib.sha256("\n".join(sorted(key)).encode()).hexdigest()[:8]
+    return f"{group}-{digest}.pem"
+
+
+_SET_FILE = re.compile(r"^(?P<group>.+?)(?:-[0-9a-f]{8})?\.pem$")
+
+
+def _group_sets(root: Path, cache: CertCache) -> dict[tuple[str, SetKey], str]:
+    """The set files already under ca-sets/: (group, content) -> path, both the group its
+    name gives with the digest and without (a digest-like tail may be the group's own)."""
+    found: dict[tuple[str, SetKey], str] = {}
+    for path in sorted((root / CA_SETS_DIR).glob("*.pem")):
+        try:
+            key = frozenset(c.sha256 for c in cache.parse(path.read_bytes()))
+        except (PkiError, OSError):
+            continue
+        match = _SET_FILE.match(path.name)
+        for group in {path.name.removesuffix(".pem"), match["group"] if match else ""}:
+            found.setdefault((group, key), f"{CA_SETS_DIR}/{path.name}")
+    return found
+
+
+def ca_set_text(title: str, certs: Sequence[CertInfo]) -> str:
+    """A CA set file: a header, then each CA (sorted by subject) under a comment naming its
+    subject, SHA-256 and notAfter, so that a diff of the set reads as which CAs changed."""
+    lines = [
+        *(f"# {line}" for line in title.splitlines()),
+        "# Written by `certops import`. One PEM block per CA, sorted by subject; the comment",
+        "# lines are for review (certops reads the PEM blocks only).",
+        "",
+    ]
+    for cert in sorted(certs, key=lambda c: (c.subject, c.sha256)):
+        lines += [
+            f"# subject:  {printable(cert.subject)}",
+            f"# SHA-256:  {colon_hex(cert.sha256)}",
+            f"# notAfter: {cert.not_after:%Y-%m-%d %H:%M:%S} UTC",
+            cert.pem.rstrip("\n"),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def colon_hex(digest: str) -> str:
+    """``AB:CD:…``, as OpenSSL and the nodes' GUIs show fingerprints. Also what keeps the key
+    scan cheap: its bare-base64 pattern backtracks on long unbroken runs of hex digits."""
+    upper = digest.upper()
+    return ":".join(upper[i:i + 2] for i in range(0, len(upper), 2))
 
 
 def write_certificate(node: str, chain: Sequence[CertInfo], out: Staged) -> str:

@@ -49,7 +49,7 @@ class Code(StrEnum):
         "cluster.multi_server", (E,),
         "a multi-server certificate lacks a member's name, or a member has its own",
     )
-    CA_DUPLICATE = "ca.duplicate", (W,), "the same CA certificate in two files under cas/"
+    CA_DUPLICATE = "ca.duplicate", (W,), "the same CA in two files under cas/ or twice in a set"
     CSR_MISNAMED = "csr.misnamed", (W,), "a CSR saved as csrs/<node>.pem, not csrs/<node>.csr.pem"
     # certificate checks (pki, kinds)
     SAN_MISMATCH = "san.mismatch", (E,), "the certificate's SANs differ from subject_alt_names"

@@ -437,9 +437,13 @@ class ServerCertificateSpec(Frozen):
 
 class TrustStoreSpec(Frozen):
 
-    """A trust store: the CA files that must be in it, and whether others are removed."""
+    """A trust store: the CA files and CA sets it must hold, and whether others are removed."""
 
-    cas: tuple[str, ...] = Field((), description="CA certificate files, relative to this file.")
+    cas: tuple[str, ...] = Field(
+        (),
+        description="CA certificate files (one CA each, under cas/) and CA set files (several "
+        "CAs each, under ca-sets/: every CA of the set is listed), relative to this file.",
+    )
     prune: bool = Field(
         False,
         description="Remove CAs that are not listed (never one a live or planned leaf needs).",
@@ -448,7 +452,7 @@ class TrustStoreSpec(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _list_shorthand(cls, value: object) -> object:
-        # A bare list is the common case: `trust: [../cas/a.pem, ../cas/b.pem]`.
+        # A bare list is the common case: `trust: [../cas/a.pem, ../ca-sets/builtin.pem]`.
         return {"cas": value} if isinstance(value, list | tuple) else value
 
 

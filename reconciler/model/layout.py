@@ -8,6 +8,9 @@ from __future__ import annotations
 
 CONFIG_FILE = "certops.yaml"
 CAS_DIR = "cas"
+# Named CA sets: one PEM bundle per file (a Unified CM store's built-in CAs, say); a trust list
+# names a set file as it names a CA file, and lists every CA in it.
+CA_SETS_DIR = "ca-sets"
 CERTS_DIR = "certs"
 CSRS_DIR = "csrs"
 NODES_DIR = "nodes"
@@ -44,6 +47,9 @@ def node_path(node: str) -> str:
     return f"{NODES_DIR}/{node}.yaml"
 
 
+def is_ca_set(rel: str) -> bool:
+    """Whether the root-relative path ``rel`` is a CA set file (under ``ca-sets/``)."""
+    return rel.startswith(f"{CA_SETS_DIR}/")
 
 
 def order_path(issuer: str, node: str) -> str:

@@ -1,12 +1,18 @@
 """``certops import``: write the desired state from live nodes, a repository you would commit.
 
-Reads every node (read-only), then stages ``cas/`` (each CA once, named from its subject),
-``nodes/<node>.yaml`` (the node's real address, live SANs, trust stores as lists of CA
-files), the links into ``certops.yaml`` and the JSON Schemas under ``schemas/``. By default
-the live certificate is kept until its renewal is due, then certops plans a CSR; with
-``pin_certificates`` it is also written as ``certs/<node>.pem`` and named by ``file:``.
-With ``skip_builtin`` only the CAs some live leaf of the fleet chains to are written and
-listed; the rest (a CUCM's built-in CAs) stay unmanaged on the nodes.
+Reads every node (read-only), then stages ``cas/`` (each managed CA once, named from its
+subject), ``ca-sets/`` (the built-in CAs), ``nodes/<node>.yaml`` (the node's real address,
+live SANs, trust stores as lists of CA files and CA sets), the links into ``certops.yaml``
+and the JSON Schemas under ``schemas/``. By default the live certificate is kept until its
+renewal is due, then certops plans a CSR; with ``pin_certificates`` it is also written as
+``certs/<node>.pem`` and named by ``file:``.
+
+A CA that some live leaf of the fleet chains to is managed: one file under ``cas/``. The
+others (a Unified CM's ~150 built-in CAs per store) are built-in: each store's are written as
+one CA set per distinct content per kind and store (``ca-sets/cucm-tomcat-trust.pem``), so a
+node file names four sets instead of 600 CA files, and the set, a PEM bundle, still lets
+certops restore a deleted built-in. With ``skip_builtin`` they are not written at all and
+stay unmanaged on the nodes.
 
 New files are written; an existing file that would change is shown as a diff and changed
 only with ``write`` (comments and key order kept). Nothing is written unless every node
@@ -51,9 +57,13 @@ class ImportResult:
     nodes: tuple[str, ...]
     ca_files: int
     root: Path
+    ca_sets: int = 0  # CA set files the node files name
     written: tuple[str, ...] = ()
     diffs: tuple[str, ...] = ()  # unified diffs of existing files (applied only with write)
     unmanaged_cas: int = 0  # CAs left out by skip_builtin
+    # files under cas/ holding only built-in CAs, which the node files now name through
+    # ca-sets/ (a directory imported before CA sets existed): to delete once nothing names them
+    superseded: tuple[str, ...] = ()
     applied: bool = True  # False: existing files differ and write was not asked
 
 
@@ -192,14 +202,15 @@ async def import_fleet(session: Session, request: ImportRequest | None = None) -
             "nothing was written; these nodes could not be read: " + "; ".join(failed)
         )
     out: dict[str, str] = {}
-    refs, unmanaged = _stage_files(session, names, endpoints, live, request, out)
+    staged = _stage_files(session, names, endpoints, live, request, out)
     _stage_links(root, names, inventory, out)
     stage_schemas(out)
     root.mkdir(parents=True, exist_ok=True)
     written, diffs = commit_files(root, out, overwrite=request.write)
     (root / CSRS_DIR).mkdir(exist_ok=True)
-    return ImportResult(nodes=tuple(names), ca_files=len(set(refs.values())), root=root,
-                        written=tuple(written), diffs=tuple(diffs), unmanaged_cas=unmanaged,
+    return ImportResult(nodes=tuple(names), ca_files=staged.ca_files, ca_sets=staged.ca_sets,
+                        root=root, written=tuple(written), diffs=tuple(diffs),
+                        unmanaged_cas=staged.unmanaged, superseded=staged.superseded,
                         applied=request.write or not diffs)
 
 
@@ -239,25 +250,84 @@ def _chains(live: dict[str, LiveNode], all_cas: dict[str, CertInfo],
     }
 
 
+@dataclass(frozen=True)
+class _Staged:
+    """What ``_stage_files`` staged: CA files and CA sets named, built-ins left out."""
+
+    ca_files: int
+    ca_sets: int
+    unmanaged: int
+    superseded: tuple[str, ...]
+
+
+# A store's CAs by kind: managed (a live leaf chains to it) or built-in.
+_StoreCas = dict[tuple[str, str], list[CertInfo]]  # (node, store) -> CAs, in store order
+
+
+def _store_split(
+    live: dict[str, LiveNode], managed: set[str], cache: CertCache
+) -> tuple[_StoreCas, _StoreCas]:
+    """Each node's stores split into their managed and their built-in CAs (each CA once)."""
+    mine: _StoreCas = {}
+    builtin: _StoreCas = {}
+    for name, snapshot in live.items():
+        for store, pems in sorted(snapshot.stores.items()):
+            certs = {c.sha256: c for p in pems for c in cache.parse_text(p)}.values()
+            mine[(name, store)] = [c for c in certs if c.sha256 in managed]
+            builtin[(name, store)] = [c for c in certs if c.sha256 not in managed]
+    return mine, builtin
+
+
+def _set_group(node_type: str, store: str) -> str:
+    """The CA set group of a kind's store: its built-ins differ by product, not by node."""
+    return f"{node_type}-{store}"
+
+
+def _stage_sets(
+    root: Path, builtin: _StoreCas, endpoints: dict[str, Endpoint], cache: CertCache,
+    out: dict[str, str],
+) -> dict[tuple[str, str], str]:
+    """The built-in CAs as CA sets (``write_ca_sets``); (node, store) -> the set's path."""
+    from reconciler.desired.writer import SetKey, write_ca_sets
+
+    contents: dict[str, dict[SetKey, list[CertInfo]]] = {}
+    titles: dict[str, str] = {}
+    for (name, store), certs in sorted(builtin.items()):
+        if certs:
+            node_type = endpoints[name].type
+            group = _set_group(node_type, store)
+            contents.setdefault(group, {}).setdefault(frozenset(c.sha256 for c in certs), certs)
+            titles[group] = (f"CA set {group}: the built-in CAs of {store} on {node_type} "
+                             "nodes\n(the CAs of the store that no certificate of the fleet "
+                             "chains to)")
+    wanted = {group: (titles[group], list(by_key.values())) for group, by_key in contents.items()}
+    paths = write_ca_sets(root, wanted, cache, out)
+    return {
+        (name, store): paths[(_set_group(endpoints[name].type, store),
+                              frozenset(c.sha256 for c in certs))]
+        for (name, store), certs in builtin.items() if certs
+    }
+
+
 def _stage_files(session: Session, names: list[str], endpoints: dict[str, Endpoint],
                  live: dict[str, LiveNode], request: ImportRequest,
-                 out: dict[str, str]) -> tuple[dict[str, str], int]:
-    """cas/, certs/<node>.pem (pinned only) and nodes/<node>.yaml into ``out``; returns
-    CA sha256 -> file, and how many CAs ``skip_builtin`` left unmanaged."""
+                 out: dict[str, str]) -> _Staged:
+    """cas/, ca-sets/, certs/<node>.pem (pinned only) and nodes/<node>.yaml into ``out``."""
     from reconciler.desired.writer import write_cas, write_certificate, write_node
 
     root, cache = session.root, session.cache
     all_cas = _store_cas(live, cache)
     chains = _chains(live, all_cas, cache)
     managed = {c.sha256 for chain in chains.values() for c in chain[1:]}
-    kept = {k: c for k, c in all_cas.items() if not request.skip_builtin or k in managed}
-    refs = write_cas(root, list(kept.values()), cache, out)
+    mine, builtin = _store_split(live, managed, cache)
+    refs = write_cas(root, [c for k, c in all_cas.items() if k in managed], cache, out)
+    sets = {} if request.skip_builtin else _stage_sets(root, builtin, endpoints, cache, out)
     for name in names:
         snapshot = live[name]
         store_refs = {
-            store: sorted({refs[c.sha256] for p in pems for c in cache.parse_text(p)
-                           if c.sha256 in kept})
-            for store, pems in sorted(snapshot.stores.items())
+            store: sorted({refs[c.sha256] for c in mine[(name, store)]}
+                          | ({sets[(name, store)]} if (name, store) in sets else set()))
+            for store in sorted(snapshot.stores)
         }
         if request.skip_builtin:  # a store with nothing managed is not listed at all
             store_refs = {s: files for s, files in store_refs.items() if files}
@@ -267,7 +337,21 @@ def _stage_files(session: Session, names: list[str], endpoints: dict[str, Endpoi
         fields = _fields(snapshot, endpoints[name], session.the_inventory().nodes.get(name),
                          _existing(root, name), cert_ref, store_refs, cache)
         write_node(root, name, fields, out)
-    return refs, len(all_cas) - len(kept)
+    unmanaged = {c.sha256 for certs in builtin.values() for c in certs}
+    named = {refs[c.sha256] for certs in mine.values() for c in certs}
+    return _Staged(ca_files=len(named), ca_sets=len(set(sets.values())),
+                   unmanaged=len(unmanaged) if request.skip_builtin else 0,
+                   superseded=_superseded(refs, named, unmanaged) if sets else ())
+
+
+def _superseded(refs: dict[str, str], named: set[str], builtin: set[str]) -> tuple[str, ...]:
+    """The existing files under cas/ that hold only built-in CAs (now in CA sets) and that no
+    imported node names: ``refs`` maps every CA of cas/ to its file."""
+    holds: dict[str, set[str]] = {}
+    for sha, path in refs.items():
+        holds.setdefault(path, set()).add(sha)
+    return tuple(sorted(path for path, shas in holds.items()
+                        if path not in named and shas <= builtin))
 
 
 def _stage_links(root: Path, names: list[str], inventory: Inventory, out: dict[str, str]) -> None:

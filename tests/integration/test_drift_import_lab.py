@@ -30,11 +30,14 @@ def test_pinned_import_gives_an_empty_plan(
     code, out = certops("plan", str(root), "--inventory", str(inventory), "--detailed-exitcode")
     assert code == 0, out
     assert "No changes" in out
-    # the CUCM stores were imported per store, CAs deduplicated by fingerprint
+    # the CUCM stores were imported per store, CAs deduplicated by fingerprint; the
+    # built-in CAs as one CA set per store
     cucm = (root / "nodes" / "cucm-pub.yaml").read_text()
     assert "tomcat-trust:" in cucm and "callmanager-trust:" in cucm
+    assert "- ../ca-sets/cucm-tomcat-trust.pem" in cucm
     ca_files = list((root / "cas").glob("*.pem"))
     assert len(ca_files) == len({p.read_text() for p in ca_files})
+    assert "lab-0" not in " ".join(p.name for p in ca_files)
 
 
 def test_default_import_keeps_the_live_certificate_until_due(

@@ -6,6 +6,7 @@ every diff; they are the specification.
 
     python tests/scenarios/make_plan_scenarios.py            # every case
     python tests/scenarios/make_plan_scenarios.py --issue    # only the issuance cases
+    python tests/scenarios/make_plan_scenarios.py --ca-set   # only the CA set case
 """
 
 from __future__ import annotations
@@ -373,9 +374,46 @@ def issue_cases() -> None:
     with_issuer("issuer-unknown", "lab-ca", "lab-cx", chain)
 
 
+CA_SET_TRUST = """\
+trust:
+  tomcat-trust: [../ca-sets/cucm-builtin.pem, ../cas/lab-root.pem, ../cas/issuing-old.pem]
+  callmanager-trust:
+    cas: [../ca-sets/cucm-builtin.pem, ../cas/lab-root.pem, ../cas/issuing-old.pem]
+    prune: true
+  capf-trust: [../ca-sets/cucm-builtin.pem]
+"""
+
+
+def ca_set_case() -> None:
+    """cucm-pub's stores name a CA set of two built-ins; the node lacks one of them."""
+    w = World()
+    p = w.pki
+    long = {"not_before": utc(2026, 6, 1), "not_after": utc(2027, 6, 1)}
+    live = w.live()
+    for n in ("expe1", "expc1"):
+        live[n].installed = make_leaf(CN[n], SANS[n], p.old, **long)
+    deleted = make_ca("Cisco Root CA M2")  # a built-in someone deleted from the node
+    files = {f"certs/{n}.pem": chain_pem(d.installed, p.old, p.root) for n, d in live.items()}
+    case = "plan-ca-set"
+    emit(case, w, live, files, {n: f"{n}.pem" for n in SANS},
+         description="a CA set's member the node lacks is uploaded to every store naming the "
+         "set; prune keeps the members it has")
+    root = HERE / case / "desired"
+    (root / "ca-sets").mkdir()
+    (root / "ca-sets" / "cucm-builtin.pem").write_bytes(
+        b"# the built-in CAs of cucm-pub\n" + w.builtin.pem + b"# deleted on the node\n"
+        + deleted.pem)
+    node = root / "nodes" / "cucm-pub.yaml"
+    text = node.read_text()
+    node.write_text(text[: text.index("trust:\n")] + CA_SET_TRUST)
+
+
 if __name__ == "__main__":
     if "--issue" in sys.argv[1:]:
         issue_cases()
+    elif "--ca-set" in sys.argv[1:]:
+        ca_set_case()
     else:
         main()
         issue_cases()
+        ca_set_case()
