@@ -69,6 +69,9 @@ class NodeKind(Protocol):
     @property
     def builtin_acme(self) -> str | None: ...
 
+    @property
+    def ships_builtin_cas(self) -> bool: ...
+
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
     def needs_client_auth(self, version: str | None) -> bool: ...
     def store_capable(self, store: str) -> bool: ...
@@ -112,6 +115,9 @@ class Profile:
     replicated_stores: frozenset[str] = frozenset()
     # The GUI path of the node's own ACME client, where the product has one.
     builtin_acme: str | None = None
+    # The product ships its trust stores full of vendor CAs (VOS: ~100+ per store): import
+    # writes those as CA sets; a kind without them gets one file per CA, each reviewable.
+    ships_builtin_cas: bool = False
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""

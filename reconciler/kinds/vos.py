@@ -103,4 +103,5 @@ def vos_kind(
         cluster_group=cluster_group or type_,
         cluster_has_publisher=True,  # publisher first, then subscribers one at a time [C]
         replicated_stores=replicated_stores,
+        ships_builtin_cas=True,  # the platform's default trust certificates [C]
     )

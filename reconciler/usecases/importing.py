@@ -265,16 +265,20 @@ _StoreCas = dict[tuple[str, str], list[CertInfo]]  # (node, store) -> CAs, in st
 
 
 def _store_split(
-    live: dict[str, LiveNode], managed: set[str], cache: CertCache
+    live: dict[str, LiveNode], managed: set[str], cache: CertCache, keep_all: set[str]
 ) -> tuple[_StoreCas, _StoreCas]:
-    """Each node's stores split into their managed and their built-in CAs (each CA once)."""
+    """Each node's stores split into the CAs written one file each and the built-in CAs
+    (each CA once). Managed CAs (a live leaf chains to them) are written as files; so is every
+    CA of a node in ``keep_all`` (a kind that ships no built-in CAs: each is someone's
+    decision, reviewed on its own)."""
     mine: _StoreCas = {}
     builtin: _StoreCas = {}
     for name, snapshot in live.items():
         for store, pems in sorted(snapshot.stores.items()):
             certs = {c.sha256: c for p in pems for c in cache.parse_text(p)}.values()
-            mine[(name, store)] = [c for c in certs if c.sha256 in managed]
-            builtin[(name, store)] = [c for c in certs if c.sha256 not in managed]
+            as_file = name in keep_all
+            mine[(name, store)] = [c for c in certs if as_file or c.sha256 in managed]
+            builtin[(name, store)] = [c for c in certs if not as_file and c.sha256 not in managed]
     return mine, builtin
 
 
@@ -319,8 +323,11 @@ def _stage_files(session: Session, names: list[str], endpoints: dict[str, Endpoi
     all_cas = _store_cas(live, cache)
     chains = _chains(live, all_cas, cache)
     managed = {c.sha256 for chain in chains.values() for c in chain[1:]}
-    mine, builtin = _store_split(live, managed, cache)
-    refs = write_cas(root, [c for k, c in all_cas.items() if k in managed], cache, out)
+    keep_all = set() if request.skip_builtin else {
+        n for n in live if not kind_of(endpoints[n].type).ships_builtin_cas}
+    mine, builtin = _store_split(live, managed, cache, keep_all)
+    as_files = {c.sha256 for certs in mine.values() for c in certs}
+    refs = write_cas(root, [c for k, c in all_cas.items() if k in as_files], cache, out)
     sets = {} if request.skip_builtin else _stage_sets(root, builtin, endpoints, cache, out)
     for name in names:
         snapshot = live[name]

@@ -156,3 +156,25 @@ async def test_builtins_of_an_older_import_move_to_sets(
                                "files name through ca-sets/ now (cas/builtin-0.pem, "
                                "cas/builtin-1.pem, cas/builtin-2.pem): delete them")
                for line in lines), lines
+
+
+async def test_an_expressway_ca_no_leaf_chains_to_stays_a_file_of_its_own(
+    lab: InProcessLab, tmp_path: Path
+) -> None:
+    """Expressway ships no built-in CAs: a partner's CA in its list was someone's decision,
+    so import writes it under cas/ where a change to it is reviewed on its own."""
+    partner = builtin_pems(lab)[0]  # any CA that no certificate of the fleet chains to
+    lab.nodes["expe1"].state.trusted_cas.append(partner)
+    root = tmp_path / "imported"
+    result = await imported(lab, root)
+    sha = CertCache().parse(partner.encode())[0].sha256
+    assert result.ca_sets == 4  # the Unified CM's only
+    assert not [p for p in (root / "ca-sets").iterdir() if p.name.startswith("expressway")]
+    node = (root / "nodes" / "expe1.yaml").read_text()
+    listed = re.findall(r"\.\./cas/([^\s]+\.pem)", node)
+    assert len(listed) == 3, node  # the lab's root, issuing CA and the partner's
+    cache = CertCache()
+    assert sha in {cache.parse((root / "cas" / f).read_bytes())[0].sha256 for f in listed}
+    skipped = await imported(lab, tmp_path / "skipped", skip_builtin=True)
+    assert "../cas/" in (tmp_path / "skipped" / "nodes" / "expe1.yaml").read_text()
+    assert skipped.unmanaged_cas == 3  # the partner CA is also held by the CUCM's sets
