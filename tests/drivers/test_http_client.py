@@ -68,3 +68,31 @@ async def test_a_cookie_the_node_sets_is_sent_back() -> None:
     await http.aclose()
     assert "cookie" not in seen[0].headers
     assert seen[1].headers["cookie"] == "JSESSIONID=abc"
+
+
+def test_nodes_without_a_proxy_use_asyncio_streams() -> None:
+    from reconciler.drivers.http import AsyncioTransport
+    from reconciler.drivers.netstream import AsyncioBackend
+
+    direct = NodeHttp("n", "https://node.example", ("u", "p"))
+    transport = direct.client._transport  # type: ignore[attr-defined]
+    assert isinstance(transport, AsyncioTransport)
+    assert isinstance(transport._pool._network_backend, AsyncioBackend)
+    proxied = NodeHttp("n", "https://node.example", ("u", "p"), proxy="http://proxy:3128")
+    assert not isinstance(proxied.client._transport, AsyncioTransport)  # type: ignore[attr-defined]
+
+
+def test_readable_is_true_for_data_and_for_a_closed_peer() -> None:
+    import socket
+
+    from reconciler.drivers.netstream import _readable
+
+    a, b = socket.socketpair()
+    with a, b:
+        assert not _readable(a)
+        b.send(b"x")
+        assert _readable(a)
+        a.recv(1)
+        b.close()
+        assert _readable(a)
+    assert _readable(None)
