@@ -2,7 +2,10 @@
 
 Every driver request goes through ``NodeHttp.request``. One ``httpx.AsyncClient`` per node
 keeps a keep-alive connection pool; TLS verification is on unless the node file says
-``tls_verify: false``, and then only for that node.
+``tls_verify: false``, and then only for that node. Reading is CPU-bound at fleet scale, so
+the per-request path is kept short: credentials as a header built once, URLs parsed once,
+the cookie jar only for answers that set a cookie, and httpcore on asyncio streams
+(``netstream``) rather than anyio's.
 """
 
 from __future__ import annotations
