@@ -168,9 +168,13 @@ class CucmDriver:
                 version="<14 (no REST API)",
                 served_certificate=await self.served_certificate(),
             )
-        identity, *stores = await gather_or_cancel(
-            self._identity(snap), *(self._store(s, snap) for s in self.stores)
-        )
+        if snap.identity is not None and all(s in snap.stores for s in self.stores):
+            # Everything came with the inventory (the usual case): no request, no tasks.
+            identity, stores = snap.identity, [snap.stores[s] for s in self.stores]
+        else:
+            identity, *stores = await gather_or_cancel(
+                self._identity(snap), *(self._store(s, snap) for s in self.stores)
+            )
         served = session_certificate(self.http) or await self.served_certificate()
         return LiveNode(
             name=self.endpoint.name,

@@ -175,3 +175,29 @@ async def test_closed_port_is_unreachable(driver: MakeDriver) -> None:
         await d.read()
     with pytest.raises(Unreachable):
         await d.restart()  # never reached a node: not a restart under way
+
+
+async def test_a_node_that_accepts_but_never_answers_the_handshake_times_out(
+        driver: MakeDriver) -> None:
+    """The TLS handshake is bounded by the connect timeout (asyncio streams, netstream)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        d = driver("expe1", api=f"https://127.0.0.1:{port}",
+                   settings=HttpSettings(retries=0, connect_timeout=0.3, read_timeout=5))
+        t0 = time.monotonic()
+        with pytest.raises(Unreachable) as err:
+            await d.http.request("GET", SYSINFO)
+    assert time.monotonic() - t0 < 2
+    assert "timed out (ConnectTimeout)" in str(err.value) and err.value.sent is False
+
+
+async def test_the_keep_alive_connection_serves_every_request(lab: LabThread,
+                                                              driver: MakeDriver) -> None:
+    d = driver("expe1")
+    for _ in range(3):
+        assert (await d.http.request("GET", SYSINFO)).status_code == 200
+    assert d.http.peer_certificate is not None  # seen on the connection's TLS session
+    pool = d.http.client._transport._pool  # type: ignore[attr-defined]
+    assert len(pool.connections) == 1

@@ -61,3 +61,18 @@ def test_threads_get_one_object(pki: Pki) -> None:
     assert len({id(x) for x in seen}) == 1
     assert cache.stats.hits + cache.stats.misses == 200
 
+
+
+def test_live_store_texts_cost_a_lookup_once_their_certificate_is_known(pki: Pki) -> None:
+    """What the planner does with 600 CAs per node: the first node's text is parsed (or
+    found by content), every later node's equal text is one dict lookup, and a text framed
+    differently from the file (CRLF) finds the same certificate by its DER, not parsed."""
+    cache = CertCache()
+    (from_file,) = cache.parse(pki.root.pem)  # the desired side: cas/<root>.pem
+    texts = ["".join([pki.root.pem.decode()]) for _ in range(3)]  # equal, distinct strings
+    assert all(cache.parse_text(t)[0] is from_file for t in texts)
+    crlf = pki.root.pem.decode().replace("\n", "\r\n")
+    assert cache.parse_text(crlf)[0] is from_file
+    stats = cache.stats
+    assert stats.der_misses == 1  # one x509 parse in all
+    assert stats.misses == 2 and stats.hits == 1  # the file, the CRLF text; the first text

@@ -60,6 +60,37 @@ def test_any_other_shape_names_the_fields_it_saw(data: object, named: str) -> No
     assert named in str(err.value)
 
 
+def _trust(*items: object) -> dict[str, object]:
+    return {"trusts": [{"service": "tomcat-trust", "certificate_data": list(items)}]}
+
+
+@pytest.mark.parametrize(("data", "named"), [
+    (_trust({"certificate": PEM}, "x"), "trusts[0].certificate_data[1] is str"),
+    (_trust({"certificate": PEM}, {"pem": PEM}),
+     "trusts[0].certificate_data[1].certificate is NoneType, not PEM text"),
+    (_trust({"certificate": ["x"]}), "trusts[0].certificate_data[0].certificate is list"),
+    # a string where a certificate should be is not read as "no certificate"
+    (_trust({"certificate": "not a certificate"}),
+     "trusts[0].certificate_data[0].certificate is text without a PEM certificate"),
+    (_trust({"certificate": ""}), "certificate_data[0].certificate is text without a PEM"),
+    (_trust({"certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n"}), "without a PEM"),
+])
+def test_a_trust_entry_that_is_not_pem_is_a_shape_error(data: object, named: str) -> None:
+    with pytest.raises(ShapeError) as err:
+        parse_snapshot(data, STORES)
+    assert named in str(err.value)
+
+
+def test_trust_entries_are_split_like_a_bundle() -> None:
+    """CRLF, whitespace and text around the blocks, and several blocks in one entry."""
+    crlf = PEM.replace("\n", "\r\n")
+    other = PEM.replace("MIIB", "MIIC")
+    snap = parse_snapshot(_trust({"certificate": crlf}, {"certificate": "  \n" + PEM + "\n\n"},
+                                 {"certificate": "issuer: x\n" + PEM + "junk\n" + other}),
+                          STORES)
+    assert snap.stores["tomcat-trust"] == (crlf.rstrip("\r\n") + "\n", PEM, PEM, other)
+
+
 async def test_an_unknown_inventory_is_live_unparseable_in_the_plan(
     lab: InProcessLab, desired: Path
 ) -> None:

@@ -1,0 +1,98 @@
+"""NodeHttp's client against a mock transport: what goes on the wire is what httpx's own
+BasicAuth, URL joining and cookie handling would send."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from reconciler.drivers.http import NodeHttp, basic_authorization
+
+
+def _recorder(seen: list[httpx.Request], cookie: str | None = None) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {"set-cookie": cookie} if cookie and len(seen) == 1 else {}
+        return httpx.Response(200, json={}, headers=headers)
+
+    return httpx.MockTransport(answer)
+
+
+def _expected_authorization(user: str, password: str) -> str:
+    request = httpx.Request("GET", "https://x/")
+    return next(httpx.BasicAuth(user, password).auth_flow(request)).headers["Authorization"]
+
+
+@pytest.mark.parametrize(("user", "password"), [("admin", "s3cret"), ("ädmin", "pä:ss wörd")])
+def test_basic_authorization_is_what_httpx_sends(user: str, password: str) -> None:
+    assert basic_authorization(user, password) == _expected_authorization(user, password)
+
+
+async def test_every_request_carries_the_credentials_and_a_request_may_name_others() -> None:
+    seen: list[httpx.Request] = []
+    http = NodeHttp("n", "https://node.example", ("admin", "pw"), transport=_recorder(seen))
+    await http.request("GET", "/api/a")
+    await http.request("POST", "/soap", auth=("app", "apppw"))
+    await http.request("GET", "/api/b")
+    await http.aclose()
+    assert [r.headers["authorization"] for r in seen] == [
+        _expected_authorization("admin", "pw"), _expected_authorization("app", "apppw"),
+        _expected_authorization("admin", "pw")]
+    assert "pw" not in repr(http) and "pw" not in repr(seen[0].headers)
+
+
+@pytest.mark.parametrize(("base", "path", "url"), [
+    ("https://node.example", "/api/x", "https://node.example/api/x"),
+    ("https://node.example:8443/", "api/x", "https://node.example:8443/api/x"),
+    ("https://node.example/prefix", "/api/x?service=tomcat",
+     "https://node.example/prefix/api/x?service=tomcat"),
+    ("https://[::1]:8443", "/a b", "https://[::1]:8443/a%20b"),
+])
+async def test_urls_are_joined_as_httpx_joins_base_url(base: str, path: str, url: str) -> None:
+    seen: list[httpx.Request] = []
+    http = NodeHttp("n", base, ("u", "p"), transport=_recorder(seen))
+    await http.request("GET", path, params={"k": "v"})
+    await http.aclose()
+    joined = httpx.AsyncClient(base_url=base).build_request("GET", path, params={"k": "v"}).url
+    assert seen[0].url == joined
+    assert str(http.url(path)) == url
+
+
+async def test_a_cookie_the_node_sets_is_sent_back() -> None:
+    seen: list[httpx.Request] = []
+    http = NodeHttp("n", "https://node.example", ("u", "p"),
+                    transport=_recorder(seen, cookie="JSESSIONID=abc; Path=/; Secure"))
+    await http.request("GET", "/api/a")
+    await http.request("GET", "/api/b")
+    assert http.client.cookies.get("JSESSIONID") == "abc"
+    await http.aclose()
+    assert "cookie" not in seen[0].headers
+    assert seen[1].headers["cookie"] == "JSESSIONID=abc"
+
+
+def test_nodes_without_a_proxy_use_asyncio_streams() -> None:
+    from reconciler.drivers.http import AsyncioTransport
+    from reconciler.drivers.netstream import AsyncioBackend
+
+    direct = NodeHttp("n", "https://node.example", ("u", "p"))
+    transport = direct.client._transport  # type: ignore[attr-defined]
+    assert isinstance(transport, AsyncioTransport)
+    assert isinstance(transport._pool._network_backend, AsyncioBackend)
+    proxied = NodeHttp("n", "https://node.example", ("u", "p"), proxy="http://proxy:3128")
+    assert not isinstance(proxied.client._transport, AsyncioTransport)  # type: ignore[attr-defined]
+
+
+def test_readable_is_true_for_data_and_for_a_closed_peer() -> None:
+    import socket
+
+    from reconciler.drivers.netstream import _readable
+
+    a, b = socket.socketpair()
+    with a, b:
+        assert not _readable(a)
+        b.send(b"x")
+        assert _readable(a)
+        a.recv(1)
+        b.close()
+        assert _readable(a)
+    assert _readable(None)
