@@ -46,13 +46,18 @@ def network_limit(types: list[str], latency_ms: int, parallelism: int) -> float:
 def commands(desired: Path, running: RunningLab, parallelism: int, vs: Path | None,
              one_core: bool = False) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The readers to compare: name -> (argv, environment)."""
-    plan = [*CERTOPS, "plan", str(desired), "--inventory", str(running.inventory),
-            "--parallelism", str(parallelism), "--format", "json"]
-    cmds = {"certops": (plan, {"PYTHONPATH": str(ROOT)})}
+    def plan_of(directory: Path) -> list[str]:
+        return [*CERTOPS, "plan", str(directory), "--inventory", str(running.inventory),
+                "--parallelism", str(parallelism), "--format", "json"]
+
+    plan = plan_of(desired)
+    cmds = {"certops": (plan, {"PYTHONPATH": str(ROOT), "PYTHONSAFEPATH": "1"})}
     if one_core:  # the same code without read workers: what the second core buys
-        cmds["certops-1proc"] = (plan, {"PYTHONPATH": str(ROOT), "CERTOPS_READ_WORKERS": "0"})
-    if vs is not None:
-        cmds["before"] = (plan, {"PYTHONPATH": str(vs.resolve())})
+        cmds["certops-1proc"] = (plan, {"PYTHONPATH": str(ROOT), "PYTHONSAFEPATH": "1",
+                                        "CERTOPS_READ_WORKERS": "0"})
+    if vs is not None:  # its own import: each version plans what its own import writes
+        cmds["before"] = (plan_of(desired.with_name(desired.name + "-before")),
+                          {"PYTHONPATH": str(vs.resolve()), "PYTHONSAFEPATH": "1"})
     cmds["naive"] = ([sys.executable, str(NAIVE), "--inventory", str(running.inventory),
                       "--parallelism", str(parallelism)], {})
     return cmds
@@ -102,7 +107,11 @@ def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int
             with lab(Path(tmp) / f"lab{n}", n, builtin_cas=builtin) as running:
                 desired = Path(tmp) / f"desired{n}"
                 certops("import", str(desired), "--inventory", str(running.inventory),
-                        env={"PYTHONPATH": str(ROOT)}, check=True)
+                        env={"PYTHONPATH": str(ROOT), "PYTHONSAFEPATH": "1"}, check=True)
+                if vs is not None:
+                    certops("import", str(desired) + "-before", "--inventory",
+                            str(running.inventory), check=True,
+                            env={"PYTHONPATH": str(vs.resolve()), "PYTHONSAFEPATH": "1"})
                 inventory = YAML(typ="safe").load(running.inventory.read_text())
                 types = [str(e["type"]) for e in inventory["nodes"].values()]
                 cmds = commands(desired, running, parallelism, vs, one_core)

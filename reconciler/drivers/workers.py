@@ -10,18 +10,19 @@ Nothing leaves this process before the desired state has been loaded and checked
 audit trail is on (``-v``, ``--log-file``), each worker sends its request records back and
 they are written here, with the time the worker made them.
 
-``CERTOPS_READ_WORKERS``: a number of workers, ``0`` for none; unset means one worker per
-spare core (at most ``MAX_WORKERS``) once there are ``WORKERS_FROM`` nodes or more.
+Opt-in, with ``CERTOPS_READ_WORKERS``: a number of workers, or ``auto`` for one per spare
+core (at most ``MAX_WORKERS``), and only once there are ``WORKERS_FROM`` nodes per worker.
+Unset means none: on the 2-core benchmark machine, where the emulated fleet shares the cores,
+a worker cost more than it gave (benchmarks/README.md); where the nodes are remote and cores
+are spare, measure with ``benchmarks/bench_plan.py --one-core`` before turning it on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from reconciler.drivers.base import Driver, gather_or_cancel
@@ -40,9 +41,10 @@ def read_workers(count: int, setting: str | None, cores: int | None = None) -> i
     """How many worker processes should read beside this one, for ``count`` nodes."""
     if cores is None:
         cores = os.cpu_count() or 1
-    if setting is None or not setting.strip():
+    setting = (setting or "").strip().lower()
+    if setting == "auto":
         wanted = cores - 1
-    elif setting.strip().isdigit():
+    elif setting.isdigit():
         wanted = int(setting)
     else:
         return 0
@@ -58,6 +60,9 @@ class ReadPool:
     """Worker processes started early, each to read a share of the nodes."""
 
     def __init__(self, workers: int, min_share: int = WORKERS_FROM) -> None:
+        import multiprocessing  # here: a plan without workers does not pay for the import
+        from concurrent.futures import Future, ProcessPoolExecutor
+
         spawn = multiprocessing.get_context("spawn")  # no fork of a running event loop
         self.workers, self.min_share = workers, min_share
         self.moved = 0  # nodes the workers read in the last ``read`` (for tests, benchmarks)

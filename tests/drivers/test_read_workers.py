@@ -7,9 +7,11 @@ from reconciler.drivers.workers import MAX_WORKERS, WORKERS_FROM, read_workers, 
 
 
 def test_how_many_workers() -> None:
-    assert read_workers(1000, None, cores=2) == 1  # unset: one per spare core
-    assert read_workers(1000, "", cores=8) == MAX_WORKERS
-    assert read_workers(1000, None, cores=1) == 0
+    assert read_workers(1000, None, cores=8) == 0  # unset: none (opt-in)
+    assert read_workers(1000, "", cores=8) == 0
+    assert read_workers(1000, "auto", cores=2) == 1  # auto: one per spare core
+    assert read_workers(1000, " AUTO ", cores=16) == MAX_WORKERS
+    assert read_workers(1000, "auto", cores=1) == 0
     assert read_workers(1000, "two", cores=8) == 0  # not a number: none
     assert read_workers(WORKERS_FROM - 1, "1") == 0  # too few nodes to pay for a worker
     assert read_workers(1000, "1") == 1
