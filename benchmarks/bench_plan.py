@@ -26,7 +26,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import CERTOPS, ROOT, Measure, RunningLab, certops, lab, proc_cpu, run, save, table
+from common import (
+    CERTOPS,
+    ROOT,
+    Measure,
+    RunningLab,
+    byte_compiled,
+    certops,
+    lab,
+    proc_cpu,
+    run,
+    save,
+    table,
+)
 from ruamel.yaml import YAML
 
 OLD_CHAIN = {"expressway": 4, "cucm": 5}  # requests per node before the one-request CUCM read
@@ -102,6 +114,8 @@ def ratios(rows: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) ->
 def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int,
           repeat: int = 1, vs: Path | None = None, one_core: bool = False) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    for checkout in (ROOT, vs) if vs is not None else (ROOT,):
+        byte_compiled(checkout)
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             with lab(Path(tmp) / f"lab{n}", n, builtin_cas=builtin) as running:
