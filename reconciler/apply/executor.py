@@ -137,7 +137,13 @@ class _Walk:
     position: dict[str, int] = field(default_factory=dict)
     ready_restarts: set[int] = field(default_factory=set)
     ready_others: set[int] = field(default_factory=set)
+    ready_manual: set[int] = field(default_factory=set)  # among ready_others
     slots: int = 0
+    # For each action, the restarts on the longest chain from it on (itself included): what
+    # it delays if it waits for a slot. Ready actions start longest chain first, then in
+    # plan order, so that the installs whose restarts others wait for (an Expressway-E
+    # before its linked -C) do not queue behind the rest.
+    chain: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.users = {a.id: [] for a in self.plan.actions}
@@ -151,10 +157,21 @@ class _Walk:
             self.waiting[action.id] = len(deps)
             if not deps:
                 self.make_ready(action)
+        # Plans list dependencies first, so one pass from the end sees every user before
+        # the action it waits for (in a plan cut out of order the figure is only lower: the
+        # order of starts changes, never what may start).
+        for action in reversed(self.plan.actions):
+            after = max((self.chain.get(u, 0) for u in self.users[action.id]), default=0)
+            self.chain[action.id] = after + (action.kind in RESTART_KINDS)
+
+    def priority(self, pos: int) -> tuple[int, int]:
+        return (-self.chain[self.plan.actions[pos].id], pos)
 
     def make_ready(self, action: Action) -> None:
         pos = self.position[action.id]
         (self.ready_restarts if action.kind in RESTART_KINDS else self.ready_others).add(pos)
+        if action.kind == "manual":
+            self.ready_manual.add(pos)
 
     def ready(self, action: Action) -> bool:
         """Not started yet, and everything it depends on is done."""
@@ -167,20 +184,27 @@ class _Walk:
         return self.slots
 
     def start_ready(self) -> None:
-        """Start what is ready, in plan order, up to the parallelism; stop at the first
-        manual step. Restarts start whatever the slots; the others only while one is free
-        (as it fills, the later ones wait)."""
+        """Start what is ready (longest restart chain first, then in plan order), up to the
+        parallelism; stop at the first manual step. Restarts start whatever the slots; the
+        others only while one is free (as it fills, the later ones wait). A manual step that
+        stops the walk (not with keep_going) lets only what comes before it in the plan
+        start, then stops."""
         if self.stop is not None:
             return
         candidates = set(self.ready_restarts)
         if self.slots < self.parallelism:
             candidates |= self.ready_others
-        for pos in sorted(candidates):
+        order = sorted(candidates, key=self.priority)
+        if self.ready_manual and not self.keep_going:
+            cut = min(self.ready_manual)
+            order = [p for p in order if p < cut] + [cut]
+        for pos in order:
             action = self.plan.actions[pos]
             restart = action.kind in RESTART_KINDS
             if not restart and self.slots >= self.parallelism:
                 continue
             (self.ready_restarts if restart else self.ready_others).discard(pos)
+            self.ready_manual.discard(pos)
             if action.kind == "manual":
                 self.record(action, "manual", action.manual or "")
                 if self.keep_going:

@@ -92,12 +92,31 @@ async def test_restarts_wait_outside_the_slots_and_the_others_stay_within(steps:
         assert order[f"expe-{s:03d}/node.restart"] > order[f"expe-{s:03d}/cert.install"]
 
 
-async def test_ready_actions_start_in_plan_order(steps: Steps) -> None:
-    """With one slot, the installs run one by one in the plan's order."""
-    actions = sites(5)
+async def test_ready_actions_with_equal_chains_start_in_plan_order(steps: Steps) -> None:
+    """With one slot, installs whose restart chains are as long run in the plan's order."""
+    actions = tuple(a for a in sites(5) if a.node.startswith("expe"))
     await run(actions, parallelism=1)
     installs = [aid for aid in steps.started if aid.endswith("cert.install")]
     assert installs == [a.id for a in actions if a.kind == "cert.install"]
+
+
+async def test_installs_on_the_longest_restart_chain_start_first(steps: Steps) -> None:
+    """The plan lists the -C installs before the -E ones (node order), but each -E's restart
+    is followed by its -C's: the -E installs start first, so that their restarts (which
+    the -C restarts wait for) are not held behind installs that have time to spare."""
+    actions = sites(4)
+    plan_order = [a for a in actions if a.kind == "cert.install" and a.node.startswith("expc")]
+    plan_order += [a for a in actions if a not in plan_order]
+    result = await run(tuple(plan_order), parallelism=1)
+    assert result.ok
+    installs = [aid for aid in steps.started if aid.endswith("cert.install")]
+    assert installs == [*(f"expe-{s:03d}/cert.install" for s in range(4)),
+                        *(f"expc-{s:03d}/cert.install" for s in range(4))]
+    walk = _Walk(Plan(created_at=datetime.now(UTC), desired_digest="d",
+                      actions=tuple(plan_order)),
+                 cast(StepContext, SimpleNamespace(replaced={})), 1, lambda *_: None)
+    assert walk.chain["expe-000/cert.install"] == 2
+    assert walk.chain["expc-000/cert.install"] == walk.chain["expc-000/node.restart"] == 1
 
 
 async def test_a_failure_stops_new_work_and_skips_what_waits_for_it(steps: Steps) -> None:
@@ -129,14 +148,21 @@ async def test_a_dependency_the_plan_does_not_hold_is_never_done(steps: Steps) -
 
 
 async def test_a_manual_step_stops_what_comes_after_it_in_plan_order(steps: Steps) -> None:
+    """Whatever its restart chain, an action after a ready manual step in the plan does not
+    start; one before it does."""
+    before = Action(id="expc-000/cert.install", kind="cert.install", node="expc-000",
+                    reason="t")
     manual = Action(id="cucm-000/manual/x", kind="manual", node="cucm-000", manual="by hand",
                     reason="t")
     after = Action(id="expe-000/cert.install", kind="cert.install", node="expe-000",
                    reason="t")
-    result = await run((manual, after), parallelism=16)
+    restart = Action(id="expe-000/node.restart", kind="node.restart", node="expe-000",
+                     reason="t", depends_on=(after.id,))
+    result = await run((before, manual, after, restart), parallelism=16)
     outcomes = {r.id: r.outcome for r in result.results}
-    assert outcomes == {manual.id: "manual", after.id: "skipped"}
-    assert steps.started == []
+    assert outcomes == {before.id: "done", manual.id: "manual", after.id: "skipped",
+                        restart.id: "skipped"}
+    assert steps.started == [before.id]
 
 
 async def test_the_walk_touches_only_what_a_finished_step_unblocks(steps: Steps) -> None:
