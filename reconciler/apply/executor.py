@@ -3,6 +3,8 @@
 Independent actions run in parallel (bounded); an action starts only when everything it
 depends on is done, so the plan's edges are the whole safety story: trust before install,
 CUCM restarts before the install that needs them, restarts of linked nodes one at a time.
+Restarts hold no slot of the parallelism while they wait for their node; of the steps ready
+at once, those with the longest chain of restarts after them start first.
 On the first failure nothing new starts, running actions finish, and every action is
 reported as done, failed, skipped or manual. With ``keep_going`` (as Terraform does), the
 actions that do not depend, transitively, on a failed one (or on a manual step) still run;
