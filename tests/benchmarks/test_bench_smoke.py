@@ -12,6 +12,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import bench_apply  # noqa: E402
 import bench_plan  # noqa: E402
 import bench_validate  # noqa: E402
 from common import certops  # noqa: E402
@@ -42,3 +43,60 @@ def test_validate_benchmark_tree_is_valid() -> None:
         result = certops("validate", str(root))
         assert result.code == 0, result.output[-2000:]
         assert "valid: 50 nodes" in result.output
+
+
+def test_apply_limit_is_the_longest_restart_chain_or_what_the_budgets_force() -> None:
+    """The restart-bound limit of bench_apply.py, on hand-made plans (no lab)."""
+    site = [
+        {"id": "e/cert.install", "kind": "cert.install", "node": "e", "depends_on": []},
+        {"id": "c/cert.install", "kind": "cert.install", "node": "c", "depends_on": []},
+        {"id": "e/node.restart", "kind": "node.restart", "node": "e",
+         "depends_on": ["e/cert.install"]},
+        {"id": "c/node.restart", "kind": "node.restart", "node": "c",
+         "depends_on": ["c/cert.install", "e/node.restart"]},
+    ]
+    assert bench_apply.critical_path(site, 60.0) == (120.0, 2)
+    unlinked = [{**a, "depends_on": [d for d in a["depends_on"] if "restart" not in d]}
+                for a in site]
+    assert bench_apply.critical_path(unlinked, 60.0) == (60.0, 1)
+    # The budgets alone: linked nodes that both restart, 2R, whatever the plan's edges.
+    linked = {frozenset(("e", "c"))}
+    assert bench_apply.budget_bound({"e", "c"}, linked, [], 60.0) == 120.0
+    assert bench_apply.budget_bound({"e"}, linked, [], 60.0) == 60.0
+    assert bench_apply.budget_bound(set(), linked, [], 60.0) == 0.0
+    # A cluster of five restarting members, two at a time: three waves.
+    members = ("p", "s1", "s2", "s3", "s4")
+    assert bench_apply.budget_bound(set(members), set(), [(members, 2)], 60.0) == 180.0
+
+
+def test_apply_timeline_from_the_report() -> None:
+    """At-once counts and start lags, from each action's start and seconds."""
+    t0 = "2026-12-01T10:00:00+00:00"
+    results = [
+        {"id": "i", "kind": "cert.install", "started_at": t0, "seconds": 1.0, "depends_on": []},
+        {"id": "r1", "kind": "node.restart", "started_at": "2026-12-01T10:00:01+00:00",
+         "seconds": 5.0, "depends_on": ["i"]},
+        {"id": "r2", "kind": "node.restart", "started_at": "2026-12-01T10:00:06.500000+00:00",
+         "seconds": 5.0, "depends_on": ["r1"]},
+        {"id": "r3", "kind": "node.restart", "started_at": "2026-12-01T10:00:02+00:00",
+         "seconds": 5.0, "depends_on": []},
+    ]
+    kinds = bench_apply.RESTART_KINDS
+    assert bench_apply.most_at_once(results, kinds, inside=True) == 2
+    assert bench_apply.most_at_once(results, kinds, inside=False) == 1
+    times = bench_apply.timeline(results, t0)
+    assert times["installs_end_s"] == pytest.approx(1.0)
+    assert times["restart_lag_max_s"] == pytest.approx(2.0)  # r3: ready at 0, started at 2
+
+
+@pytest.mark.lab
+def test_apply_benchmark_at_n20() -> None:
+    """The renewal end to end at N = 20 (7 sites; restarts of 0.5 s): every action done,
+    the next plan empty, the limit two restarts (each -E before its linked -C)."""
+    row = bench_apply.bench(20, 0.5, parallelism=4, poll=0.2, builtin=20)
+    assert row["renewals"] == 14 and row["actions"] == 28 and row["done"] == 28
+    assert row["apply_exit"] == 0 and row["apply_ok"] and row["replan_exit"] == 0
+    assert row["restart_waves"] == 2
+    assert row["critical_path_s"] == row["budget_bound_s"] == row["limit_s"] == 1.0
+    assert row["others_at_once"] <= 4  # the installs stay within --parallelism
+    assert row["apply_cpu_s"] > 0 and row["apply_peak_mb"] > 0
