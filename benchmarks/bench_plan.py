@@ -31,8 +31,8 @@ from common import (
     ROOT,
     Measure,
     RunningLab,
-    byte_compiled,
     certops,
+    checkout_env,
     lab,
     proc_cpu,
     run,
@@ -56,20 +56,20 @@ def network_limit(types: list[str], latency_ms: int, parallelism: int) -> float:
 
 
 def commands(desired: Path, running: RunningLab, parallelism: int, vs: Path | None,
-             one_core: bool = False) -> dict[str, tuple[list[str], dict[str, str]]]:
+             workers: bool = False) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The readers to compare: name -> (argv, environment)."""
     def plan_of(directory: Path) -> list[str]:
         return [*CERTOPS, "plan", str(directory), "--inventory", str(running.inventory),
                 "--parallelism", str(parallelism), "--format", "json"]
 
     plan = plan_of(desired)
-    cmds = {"certops": (plan, {"PYTHONPATH": str(ROOT), "PYTHONSAFEPATH": "1"})}
-    if one_core:  # the same code without read workers: what the second core buys
-        cmds["certops-1proc"] = (plan, {"PYTHONPATH": str(ROOT), "PYTHONSAFEPATH": "1",
-                                        "CERTOPS_READ_WORKERS": "0"})
+    mine = checkout_env(ROOT)
+    cmds = {"certops": (plan, mine)}
+    if workers:  # the same code with read workers (opt-in): what the other cores buy
+        cmds["certops-workers"] = (plan, {**mine, "CERTOPS_READ_WORKERS": "auto"})
     if vs is not None:  # its own import: each version plans what its own import writes
         cmds["before"] = (plan_of(desired.with_name(desired.name + "-before")),
-                          {"PYTHONPATH": str(vs.resolve()), "PYTHONSAFEPATH": "1"})
+                          checkout_env(vs.resolve()))
     cmds["naive"] = ([sys.executable, str(NAIVE), "--inventory", str(running.inventory),
                       "--parallelism", str(parallelism)], {})
     return cmds
@@ -112,23 +112,20 @@ def ratios(rows: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) ->
 
 
 def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int,
-          repeat: int = 1, vs: Path | None = None, one_core: bool = False) -> list[dict[str, Any]]:
+          repeat: int = 1, vs: Path | None = None, workers: bool = False) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for checkout in (ROOT, vs) if vs is not None else (ROOT,):
-        byte_compiled(checkout)
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             with lab(Path(tmp) / f"lab{n}", n, builtin_cas=builtin) as running:
                 desired = Path(tmp) / f"desired{n}"
                 certops("import", str(desired), "--inventory", str(running.inventory),
-                        env={"PYTHONPATH": str(ROOT), "PYTHONSAFEPATH": "1"}, check=True)
+                        env=checkout_env(ROOT), check=True)
                 if vs is not None:
                     certops("import", str(desired) + "-before", "--inventory",
-                            str(running.inventory), check=True,
-                            env={"PYTHONPATH": str(vs.resolve()), "PYTHONSAFEPATH": "1"})
+                            str(running.inventory), check=True, env=checkout_env(vs.resolve()))
                 inventory = YAML(typ="safe").load(running.inventory.read_text())
                 types = [str(e["type"]) for e in inventory["nodes"].values()]
-                cmds = commands(desired, running, parallelism, vs, one_core)
+                cmds = commands(desired, running, parallelism, vs, workers)
                 for latency in latencies:
                     running.set_latency(latency)
                     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cmds}
@@ -151,15 +148,15 @@ def main() -> None:
     ap.add_argument("--builtin-cas", type=int, default=150)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each reader, alternated")
     ap.add_argument("--vs", type=Path, help="another checkout of certops to compare with")
-    ap.add_argument("--one-core", action="store_true",
-                    help="also run certops without read workers (CERTOPS_READ_WORKERS=0)")
+    ap.add_argument("--workers", action="store_true",
+                    help="also run certops with read workers (CERTOPS_READ_WORKERS=auto)")
     ap.add_argument("--name", default="plan", help="results/NAME.json")
     ap.add_argument("--quick", action="store_true", help="N=20 and L=0,20 only")
     args = ap.parse_args()
     sizes = [20] if args.quick else [int(x) for x in args.sizes.split(",")]
     latencies = [0, 20] if args.quick else [int(x) for x in args.latencies.split(",")]
     rows = bench(sizes, latencies, args.parallelism, args.builtin_cas, args.repeat, args.vs,
-                 args.one_core)
+                 args.workers)
     columns = sorted({c for r in rows for c in r}, key=lambda c: list(rows[-1]).index(c)
                      if c in rows[-1] else 99)
     print(table(rows, columns))

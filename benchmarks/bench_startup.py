@@ -13,23 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common import CERTOPS, ROOT, Measure, certops, run, save, table
+from common import CERTOPS, ROOT, Measure, certops, checkout_env, run, save, table
 
 BARE = Path(__file__).resolve().parent / "bare_typer_app.py"
-
-
-def checkout_env(root: Path) -> dict[str, str]:
-    """The environment that runs certops from ``root``, and checks that it does.
-
-    ``python -m`` puts the current directory first on ``sys.path``, ahead of PYTHONPATH: run
-    from inside a checkout, both sides of a ``--vs`` comparison would import that checkout.
-    PYTHONSAFEPATH (Python 3.11) leaves it out, so PYTHONPATH decides.
-    """
-    env = {"PYTHONPATH": str(root), "PYTHONSAFEPATH": "1"}
-    probe = run([sys.executable, "-c", "import reconciler; print(reconciler.__file__)"], env=env)
-    if not Path(probe.output.strip()).is_relative_to(root):
-        raise SystemExit(f"certops would be imported from {probe.output.strip()}, not {root}")
-    return env
 
 
 def help_vs_bare(runs: int, vs: Path | None) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import CERTOPS, ROOT, Measure, run, save, table
+from common import CERTOPS, ROOT, Measure, checkout_env, run, save, table
 
 CAS = ROOT / "tests" / "scenarios" / "new-ca-valid" / "desired" / "cas"
 PLAIN = Path(__file__).resolve().parent / "plain_ruamel_load.py"
@@ -61,10 +61,10 @@ def make_tree(root: Path, count: int) -> None:
 
 def compare(root: Path, runs: int, vs: Path | None) -> list[dict[str, Any]]:
     """certops validate (this checkout, and ``vs``) and the plain load, alternated."""
-    cmds = {"certops validate": ([*CERTOPS, "validate", str(root)], {"PYTHONPATH": str(ROOT)})}
+    cmds = {"certops validate": ([*CERTOPS, "validate", str(root)], checkout_env(ROOT))}
     if vs is not None:
         cmds["before: certops validate"] = (cmds["certops validate"][0],
-                                            {"PYTHONPATH": str(vs.resolve())})
+                                            checkout_env(vs.resolve()))
     cmds["plain ruamel load"] = ([sys.executable, str(PLAIN), str(root)], {})
     seen: dict[str, list[Measure]] = {name: [] for name in cmds}
     for _ in range(runs):

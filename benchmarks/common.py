@@ -74,6 +74,22 @@ def byte_compiled(checkout: Path) -> None:
                    check=True, stdout=subprocess.DEVNULL)
 
 
+def checkout_env(root: Path) -> dict[str, str]:
+    """The environment that runs certops from ``root`` (byte-compiled first), and checks
+    that it does.
+
+    ``python -m`` puts the current directory first on ``sys.path``, ahead of PYTHONPATH: run
+    from inside a checkout, both sides of a ``--vs`` comparison would import that checkout.
+    PYTHONSAFEPATH (Python 3.11) leaves it out, so PYTHONPATH decides.
+    """
+    byte_compiled(root)
+    env = {"PYTHONPATH": str(root), "PYTHONSAFEPATH": "1"}
+    probe = run([sys.executable, "-c", "import reconciler; print(reconciler.__file__)"], env=env)
+    if not Path(probe.output.strip()).is_relative_to(root):
+        raise SystemExit(f"certops would be imported from {probe.output.strip()}, not {root}")
+    return env
+
+
 def certops(*args: str, **kw: Any) -> Measure:
     return run([*CERTOPS, *args], **kw)
 

@@ -14,7 +14,7 @@ Opt-in, with ``CERTOPS_READ_WORKERS``: a number of workers, or ``auto`` for one 
 core (at most ``MAX_WORKERS``), and only once there are ``WORKERS_FROM`` nodes per worker.
 Unset means none: on the 2-core benchmark machine, where the emulated fleet shares the cores,
 a worker cost more than it gave (benchmarks/README.md); where the nodes are remote and cores
-are spare, measure with ``benchmarks/bench_plan.py --one-core`` before turning it on.
+are spare, measure with ``benchmarks/bench_plan.py --workers`` before turning it on.
 """
 
 from __future__ import annotations
