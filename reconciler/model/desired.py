@@ -583,7 +583,16 @@ class Desired(Frozen):
     digest: str = ""
 
     def node(self, name: str) -> DesiredNode | None:
-        return next((n for n in self.nodes if n.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, DesiredNode]:
+        """Nodes by name, built once (a scan per look-up made fleet-wide loops quadratic);
+        the first of a repeated name, as the scan found it."""
+        out: dict[str, DesiredNode] = {}
+        for node in self.nodes:
+            out.setdefault(node.name, node)
+        return out
 
     def peers(self, name: str) -> tuple[str, ...]:
         """Names of the nodes linked to ``name`` (through clusters too), sorted."""
