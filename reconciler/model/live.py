@@ -59,7 +59,12 @@ class LiveNode(Frozen):
 
     def fingerprint(self) -> str:
         """SHA-256 over the canonical form of every part (see ``fingerprint_parts``)."""
-        return _sha(self.fingerprint_parts())
+        return fingerprint_of(self.fingerprint_parts())
+
+
+def fingerprint_of(parts: dict[str, str]) -> str:
+    """A node's fingerprint from its ``fingerprint_parts`` (when those are at hand already)."""
+    return _sha(parts)
 
 
 def _sha(value: object) -> str:

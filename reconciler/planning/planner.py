@@ -19,6 +19,7 @@ from reconciler.checks.fleet import FleetView, NodeView
 from reconciler.kinds import NodeKind
 from reconciler.model import RESTART_KINDS, Code, Finding, LiveNode, Plan, Severity
 from reconciler.model.layout import csr_path
+from reconciler.model.live import fingerprint_of
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.planning.graph import (
     Draft,
@@ -120,11 +121,12 @@ def make_plan(
         leaves = _planned_leaves(fleet)
         every += lockout_findings(actions, leaves, api_trust)
         every += multi_server_lockout(fleet, actions, leaves, api_trust)
+    state = {n: v.live.fingerprint_parts() for n, v in sorted(lives.items())}
     return Plan(
         created_at=now,
         desired_digest=fleet.desired.digest,
-        node_fingerprints={n: v.live.fingerprint() for n, v in sorted(lives.items())},
-        node_state={n: v.live.fingerprint_parts() for n, v in sorted(lives.items())},
+        node_fingerprints={n: fingerprint_of(parts) for n, parts in state.items()},
+        node_state=state,
         live_certificates={
             n: v.installed.summary() for n, v in sorted(lives.items()) if v.installed
         },
