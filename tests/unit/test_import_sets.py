@@ -12,7 +12,7 @@ from pathlib import Path
 from unitkit import apply, plan, session_of
 
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.pki import CertCache
+from reconciler.pki import CertCache, CertInfo
 from reconciler.report.importing import import_text
 from reconciler.usecases.importing import ImportRequest, ImportResult, import_fleet
 
@@ -27,6 +27,16 @@ async def imported(lab: InProcessLab, root: Path, **options: bool) -> ImportResu
 def builtin_pems(lab: InProcessLab) -> list[str]:
     node = lab.nodes["cucm-pub"]
     return [entry.pem for entry in node.builtins[: node.state.builtin_cas]]
+
+
+async def imported_then_one_builtin_less(lab: InProcessLab,
+                                         tmp_path: Path) -> tuple[Path, CertInfo]:
+    """The lab imported, then the Unified CM's third built-in CA gone from every store."""
+    root = tmp_path / "imported"
+    await imported(lab, root)
+    gone = CertCache().parse(builtin_pems(lab)[-1].encode())[0]
+    lab.nodes["cucm-pub"].state.builtin_cas = 2
+    return root, gone
 
 
 async def test_builtins_become_one_set_per_store_and_managed_cas_stay_files(
@@ -86,10 +96,7 @@ async def test_an_imported_fleet_is_in_sync_and_prune_keeps_the_set(
 async def test_a_deleted_builtin_is_uploaded_again_from_the_set(
     lab: InProcessLab, tmp_path: Path
 ) -> None:
-    root = tmp_path / "imported"
-    await imported(lab, root)
-    lost = CertCache().parse(builtin_pems(lab)[-1].encode())[0]
-    lab.nodes["cucm-pub"].state.builtin_cas = 2  # someone deleted the third built-in
+    root, lost = await imported_then_one_builtin_less(lab, tmp_path)  # someone deleted it
     run, _ = await plan(lab, root)
     adds = [a for a in run.plan.actions if a.kind == "trust.add"]
     assert sorted(a.store or "" for a in adds) == list(STORES)
@@ -105,10 +112,7 @@ async def test_a_deleted_builtin_is_uploaded_again_from_the_set(
 async def test_a_changed_builtin_set_is_a_diff_to_review(
     lab: InProcessLab, tmp_path: Path
 ) -> None:
-    root = tmp_path / "imported"
-    await imported(lab, root)
-    gone = CertCache().parse(builtin_pems(lab)[-1].encode())[0]
-    lab.nodes["cucm-pub"].state.builtin_cas = 2  # a new release of the node ships fewer
+    root, gone = await imported_then_one_builtin_less(lab, tmp_path)  # a release ships fewer
     result = await imported(lab, root)
     assert not result.applied and len(result.diffs) == 4
     diff = next(d for d in result.diffs if "cucm-tomcat-trust.pem" in d)
