@@ -103,5 +103,7 @@ def vos_kind(
         cluster_group=cluster_group or type_,
         cluster_has_publisher=True,  # publisher first, then subscribers one at a time [C]
         replicated_stores=replicated_stores,
-        ships_builtin_cas=True,  # the platform's default trust certificates [C]
+        # [U] no public list of the platform's default trust certificates is cited here: this
+        # only decides how import writes the CAs no live leaf chains to (sets, not files).
+        ships_builtin_cas=True,
     )
