@@ -34,7 +34,7 @@ from reconciler.model import (
     SourcePos,
 )
 from reconciler.model.common import printable
-from reconciler.model.layout import CONFIG_FILE, NODE_SUFFIXES, NODES_DIR
+from reconciler.model.layout import CA_SETS_DIR, CONFIG_FILE, NODE_SUFFIXES, NODES_DIR
 from reconciler.pki import CertCache
 
 FLEET_FILE = CONFIG_FILE
@@ -299,6 +299,17 @@ def _where(doc: YamlDoc, loc: tuple[str | int, ...]) -> Callable[[], SourcePos]:
     return lambda: position(doc.positions, walk(doc.data, loc).path, key=False)
 
 
+def _outside(tree: SourceTree, rel: str) -> str:
+    """Where a reference that leaves the tree really goes: the path it names, or, through a
+    symlink inside the tree, the symlink's target (the link's own path would look inside)."""
+    if os.path.isabs(rel):
+        return printable(os.path.normpath(rel))
+    textual = tree.display(rel)
+    if rel == ".." or rel.startswith("../"):
+        return os.path.normpath(textual)
+    return printable(os.path.realpath(tree.root / rel))
+
+
 def _check_ref(
     tree: SourceTree, catalog: PemCatalog, ref: str, rel: str, role: Role,
     where_of: Callable[[], SourcePos], node: str | None,
@@ -318,11 +329,9 @@ def _check_ref(
     finding: Finding | None
     ok = True
     if tree.escapes(rel):
-        shown = printable(rel) if os.path.isabs(rel) else tree.display(rel)
-        finding = error(Code.INPUT_FILE_OUTSIDE, f"'{ref}' resolves to "
-                        f"{os.path.normpath(shown)}, "
-                        "outside the desired-state directory: copy the file into cas/ or "
-                        "certs/ and reference it from there", where, node)
+        finding = error(Code.INPUT_FILE_OUTSIDE, f"'{ref}' resolves to {_outside(tree, rel)}, "
+                        "outside the desired-state directory: copy the file itself into cas/, "
+                        f"{CA_SETS_DIR}/ or certs/ and reference it from there", where, node)
     elif not tree.is_file(rel):
         finding = error(Code.INPUT_FILE_MISSING, f"file '{ref}' not found (looked for "
                         f"{tree.display(rel)})", where, node)

@@ -147,6 +147,10 @@ def test_symlink_out_of_the_tree_is_outside(fleet: Path, tmp_path: Path) -> None
     path.write_text(path.read_text().replace("../cas/issuing.pem", "../cas/linked.pem"))
     result = load(fleet, CertCache())
     assert "input.file_outside" in codes(result)
+    # at the reference: where the link really leads (its own path would look inside)
+    at_reference = [f.message for f in result.findings
+                    if f.code == "input.file_outside" and "'../cas/linked.pem'" in f.message]
+    assert at_reference and f"resolves to {outside.resolve()}, outside" in at_reference[0]
 
 
 def test_absolute_file_path_inside_the_tree_is_accepted(fleet: Path) -> None:
