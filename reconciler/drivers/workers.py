@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from reconciler.drivers.base import Driver, gather_or_cancel
+from reconciler.drivers.errors import ConfigError
 from reconciler.drivers.http import AUDIT
 from reconciler.model import LiveNode
 
@@ -42,12 +43,15 @@ def read_workers(count: int, setting: str | None, cores: int | None = None) -> i
     if cores is None:
         cores = os.cpu_count() or 1
     setting = (setting or "").strip().lower()
+    if not setting:
+        return 0
     if setting == "auto":
         wanted = cores - 1
     elif setting.isdigit():
         wanted = int(setting)
     else:
-        return 0
+        raise ConfigError(f"{SETTING} is {setting!r}: set a number of worker processes "
+                          "(0 for none) or auto (one per spare core), or unset it")
     return max(0, min(wanted, MAX_WORKERS, count // WORKERS_FROM))
 
 
