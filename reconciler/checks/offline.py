@@ -7,7 +7,6 @@ with a stable code, the node and the file position to fix. Live checks (issue 4)
 from __future__ import annotations
 
 import difflib
-import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -15,7 +14,15 @@ from urllib.parse import urlsplit
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
 from reconciler.model import Code, Finding, Severity, SourcePos, parse_duration
 from reconciler.model.layout import csr_path, is_ca_set, misnamed_csr_path
-from reconciler.pki import CertCache, CertInfo, PkiError, key_matches, same_subject, verify
+from reconciler.pki import (
+    CertCache,
+    CertInfo,
+    PkiError,
+    ip_of,
+    key_matches,
+    same_subject,
+    verify,
+)
 
 
 def _at(finding: Finding, view: NodeView, pos: SourcePos) -> Finding:
@@ -323,11 +330,7 @@ def member_fqdn(view: NodeView) -> str | None:
     host unless it is an IP address (then unknown)."""
     spec = view.node.spec
     host = spec.connection.tls_server_name or (urlsplit(spec.api).hostname or "")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return host.lower() or None
-    return None
+    return None if ip_of(host) is not None else host.lower() or None
 
 
 def check_multi_server(fleet: FleetView, view: NodeView) -> list[Finding]:

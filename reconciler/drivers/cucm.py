@@ -13,7 +13,6 @@ over the SSH CLI. Both read the trust stores of the endpoint's kind.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +40,7 @@ from reconciler.drivers.pemtext import split_pems
 from reconciler.drivers.seams import CliRunner, Probe
 from reconciler.kinds import kind_of
 from reconciler.model import CsrSubjectSpec, LiveNode
+from reconciler.pki import ip_of
 
 BASE = "/platformcom/api/v1/certmgr/config"
 API: dict[str, tuple[str, str]] = {
@@ -98,14 +98,6 @@ def _entries(data: Any) -> list[dict[str, Any]] | None:
     if isinstance(data, dict):
         data = data.get("certificates", data.get("certificate"))
     return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else None
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _fault_text(root: ET.Element) -> str | None:
@@ -293,7 +285,7 @@ class CucmDriver:
         ep = self.endpoint
         if ep.tls_server_name:
             return ep.tls_server_name
-        if ep.host and not _is_ip(ep.host):
+        if ep.host and ip_of(ep.host) is None:
             return ep.host
         return sans[0] if sans else None
 

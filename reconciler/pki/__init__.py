@@ -17,7 +17,7 @@ from reconciler.pki.findings import (
     leaf_findings,
     wildcard_findings,
 )
-from reconciler.pki.names import covers
+from reconciler.pki.names import covers, ip_of
 from reconciler.pki.parse import parse_certificates, parse_csr
 from reconciler.pki.pem import contains_private_key, pem_kinds
 from reconciler.pki.verify import VerifyResult, verify
@@ -36,6 +36,7 @@ __all__ = [
     "chain_findings",
     "contains_private_key",
     "covers",
+    "ip_of",
     "issued_by",
     "key_matches",
     "leaf_findings",

@@ -48,6 +48,7 @@ def dns_matches(pattern: str, host: str) -> bool:
 
 
 def ip_of(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``name`` as an IP address (brackets of an IPv6 URL host allowed), or None."""
     try:
         return ipaddress.ip_address(name.strip().strip("[]"))
     except ValueError:

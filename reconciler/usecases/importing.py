@@ -21,7 +21,6 @@ could be read.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from reconciler.drivers.fleet import InventoryEntry, close_all, make_driver, rea
 from reconciler.kinds import KINDS, NODE_TYPES, kind_of
 from reconciler.model import CertopsError, LiveNode
 from reconciler.model.layout import CAS_DIR, CSRS_DIR, NODES_DIR, node_path
-from reconciler.pki import CertCache, CertInfo, build_chain
+from reconciler.pki import CertCache, CertInfo, build_chain, ip_of
 from reconciler.usecases.session import Session
 
 
@@ -113,14 +112,6 @@ def _endpoint(root: Path, name: str, inventory: Inventory, env: Mapping[str, str
     )
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def address(api: str, inv: InventoryEntry | None) -> tuple[str, dict[str, str]]:
     """The node's real address for its file, and the ``connection`` settings it needs.
 
@@ -132,9 +123,9 @@ def address(api: str, inv: InventoryEntry | None) -> tuple[str, dict[str, str]]:
         return api, conn
     host = urlsplit(inv.api).hostname or ""
     name = inv.tls_server_name
-    if name and _is_ip(host) and ipaddress.ip_address(host).is_loopback:
+    if name and (ip := ip_of(host)) is not None and ip.is_loopback:
         api = f"https://{name}"
-    elif name and _is_ip(host):
+    elif name and ip_of(host) is not None:
         conn["tls_server_name"] = name
     if inv.ssh_host_key:
         conn["ssh_host_key"] = " ".join(inv.ssh_host_key.split()[:2])
