@@ -11,18 +11,11 @@
 # that every linked node trusts. Runs in a temporary copy of desired-state-clusters/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH"
 DEMO=demo-clusters
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/certops-demo-clusters.XXXXXX")
-lab="$work/lab"
-ds="$work/desired-state-clusters"
-cleanup() { certops lab down --dir "$lab" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-cp -r desired-state-clusters "$ds"
+workspace desired-state-clusters
 start=$(date +%s)
 NODES=(expe1 expe2 expc1 expc2 cucm-pub cucm-sub1 cucm-sub2)
 CUCM=(cucm-pub cucm-sub1 cucm-sub2)

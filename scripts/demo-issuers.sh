@@ -13,8 +13,6 @@
 # (scripts/system-deps.sh installs them as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH"
 DEMO=demo-issuers
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
@@ -22,15 +20,9 @@ for bin in pebble openssl; do
   command -v "$bin" >/dev/null || { echo "demo-issuers: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/certops-issuers.XXXXXX")
-lab="$work/lab"; ds="$work/desired-state"; acme="$work/acme"
-cleanup() {
-  certops lab down --dir "$lab" >/dev/null 2>&1 || true
-  python -m reconciler.lab.acme_ca down --dir "$acme" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cp -r desired-state "$ds"
+demo_cleanup() { python -m reconciler.lab.acme_ca down --dir "$acme" >/dev/null 2>&1 || true; }
+workspace desired-state
+acme="$work/acme"
 start=$(date +%s)
 
 step "1. the CAs: Pebble (ACME) + BIND 9 (RFC 2136, TSIG) on loopback; openssl ca"

@@ -1,6 +1,24 @@
-# Helpers the demo scripts share (sourced, not run): headings, exit-code checks, and the
-# small edits a person would make to node files during a renewal. Needs $ds (the demo's
-# desired-state copy) and DEMO (the script's name, for messages).
+# Helpers the demo scripts share (sourced from the repository root, not run): the set-up,
+# a temporary workspace, headings, exit-code checks, and the small edits a person would make
+# to node files during a renewal. Needs DEMO (the script's name, for messages).
+
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+# workspace SRC: a temporary copy of the directory SRC as $ds, $lab for the lab, both removed
+# on exit (the lab stopped first; a demo may define demo_cleanup for what else it started).
+workspace() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/certops-$DEMO.XXXXXX")
+  lab="$work/lab"
+  ds="$work/$(basename "$1")"
+  trap _cleanup EXIT
+  cp -r "$1" "$ds"
+}
+_cleanup() {
+  certops lab down --dir "$lab" >/dev/null 2>&1 || true
+  if declare -F demo_cleanup >/dev/null; then demo_cleanup; fi
+  rm -rf "$work"
+}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

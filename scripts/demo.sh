@@ -10,18 +10,11 @@
 # Runs in a temporary copy of desired-state/ and leaves this tree clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH"
 DEMO=demo
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/certops-demo.XXXXXX")
-lab="$work/lab"
-ds="$work/desired-state"
-cleanup() { certops lab down --dir "$lab" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-cp -r desired-state "$ds"
+workspace desired-state
 start=$(date +%s)
 
 served() {  # print what a node serves in a TLS handshake
