@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from unitkit import plan, session_of
+import pytest
+from unitkit import plan, session_of, snapshot
 
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Plan
 from reconciler.report.plan import plan_json
-from reconciler.usecases.apply import ApplyRequest, ApplyRun, ApplyUi, apply
+from reconciler.usecases.apply import ApplyRequest, ApplyRun, ApplyUi, Refused, apply
 
 
 def never(plan: Plan) -> bool:
@@ -36,3 +37,11 @@ async def apply_file(lab: InProcessLab, root: Path, path: Path, **options: Any) 
     """``certops apply PLAN --dir ROOT``."""
     request = ApplyRequest(path, directory=root, **options)
     return await apply(session_of(lab, root), request, ApplyUi(prompt=never))
+
+
+async def refused_unchanged(lab: InProcessLab, root: Path, path: Path, match: str) -> None:
+    """``certops apply PLAN`` is refused with ``match``, and no node changed at all."""
+    before = snapshot(lab)
+    with pytest.raises(Refused, match=match):
+        await apply_file(lab, root, path)
+    assert snapshot(lab) == before

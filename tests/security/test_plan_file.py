@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from attack import apply_file, edit, saved_plan
-from unitkit import generate_csrs, snapshot, use_certificate
+from attack import apply_file, edit, refused_unchanged, saved_plan
+from unitkit import generate_csrs, use_certificate
 
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Severity
@@ -27,10 +27,7 @@ async def test_deleted_error_findings_do_not_unblock_a_plan(
     assert plan.blocked and any(f.code == "eku.missing" for f in plan.findings)
     edit(path, findings=[f.model_dump(mode="json") for f in plan.findings
                          if f.severity is not Severity.ERROR])
-    before = snapshot(lab)
-    with pytest.raises(Refused, match=r"(?s)error findings.*eku\.missing"):
-        await apply_file(lab, desired, path)
-    assert snapshot(lab) == before
+    await refused_unchanged(lab, desired, path, r"(?s)error findings.*eku\.missing")
 
 
 async def test_a_plan_from_another_directory_is_refused(
@@ -40,10 +37,7 @@ async def test_a_plan_from_another_directory_is_refused(
     other = tmp_path / "other"
     shutil.copytree(desired, other)
     _, path = await saved_plan(lab, other, tmp_path)
-    before = snapshot(lab)
-    with pytest.raises(Refused, match="made from the desired-state directory"):
-        await apply_file(lab, desired, path)
-    assert snapshot(lab) == before
+    await refused_unchanged(lab, desired, path, "made from the desired-state directory")
 
 
 async def test_the_plan_does_not_choose_the_directory(
