@@ -100,23 +100,12 @@ class FleetView:
     nodes: dict[str, NodeView]
     ca_files: dict[str, str]  # sha256 -> root-relative path under cas/ (first by name)
     ca_pool: dict[str, CertInfo]  # sha256 -> every CA known to the desired state
-    listed_files: dict[str, ListedFile] = field(default_factory=dict)  # path -> file
-    _merged: dict[tuple[str, ...], Entries] = field(default_factory=dict, repr=False)
+    lists: TrustLists = field(repr=False)
 
-    def listed_entries(self, paths: tuple[str, ...]) -> Entries:
-        """The entries of a list of files (later files win, as a list read in order would):
-        computed once per distinct list, and one file's own entries when it names one."""
-        found = self._merged.get(paths)
-        if found is None:
-            if len(paths) == 1:
-                found = self.listed_files[paths[0]].entries
-            else:
-                merged: dict[str, TrustEntry] = {}
-                for path in paths:
-                    merged.update(self.listed_files[path].entries)
-                found = merged
-            self._merged[paths] = found
-        return found
+    @property
+    def listed_files(self) -> dict[str, ListedFile]:
+        """Every file a trust list names, by root-relative path."""
+        return self.lists.files
 
 
 def parse_file(cache: CertCache, pem: PemFile | None) -> tuple[CertInfo, ...]:
@@ -161,9 +150,10 @@ def _listed_file(path: str, certs: tuple[CertInfo, ...], ca_files: dict[str, str
     return ListedFile(path=path, certs=certs, entries=entries, first_expiry=first)
 
 
-class _Lists:
+class TrustLists:
     """The trust lists of the fleet, read once: each file, and each distinct list of files
-    (a thousand nodes naming the same CA sets share one tuple of certificates)."""
+    (a thousand nodes naming the same CA sets share one tuple of certificates and one
+    mapping of entries)."""
 
     def __init__(self, read: Callable[[str], tuple[CertInfo, ...]], ca_files: dict[str, str],
                  ca_pool: dict[str, CertInfo]) -> None:
@@ -173,6 +163,7 @@ class _Lists:
         self.files: dict[str, ListedFile] = {}
         self._certs: dict[tuple[str, ...], tuple[CertInfo, ...]] = {}
         self._paths: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._entries: dict[tuple[str, ...], Entries] = {}
 
     def interned(self, paths: tuple[str, ...]) -> tuple[str, ...]:
         """One tuple object per distinct list: nodes keep their lists' paths for the checks,
@@ -192,6 +183,21 @@ class _Lists:
             self._certs[paths] = found
         return found
 
+    def entries(self, paths: tuple[str, ...]) -> Entries:
+        """The entries of a list of files read by ``certs`` (later files win, as a list read
+        in order would): one file's own entries when the list names one file."""
+        found = self._entries.get(paths)
+        if found is None:
+            if len(paths) == 1:
+                found = self.files[paths[0]].entries
+            else:
+                merged: dict[str, TrustEntry] = {}
+                for path in paths:
+                    merged.update(self.files[path].entries)
+                found = merged
+            self._entries[paths] = found
+        return found
+
 
 def build_view(desired: Desired, cache: CertCache) -> FleetView:
     """Parse every certificate the desired state names and derive each node's effective trust."""
@@ -208,7 +214,7 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
             for cert in read(path):
                 ca_pool.setdefault(cert.sha256, cert)
 
-    lists = _Lists(read, ca_files, ca_pool)
+    lists = TrustLists(read, ca_files, ca_pool)
     views: dict[str, NodeView] = {}
     for node in desired.nodes:
         view = NodeView(node=node)
@@ -237,7 +243,7 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
             view.chain = build_chain(view.leaf, candidates, anchors)
 
     fleet = FleetView(desired=desired, nodes=views, ca_files=ca_files, ca_pool=ca_pool,
-                      listed_files=lists.files)
+                      lists=lists)
     for view in views.values():
         view.trust = effective_trust(fleet, view)
     return fleet
@@ -291,7 +297,7 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, Entries]:
     A store's listed CAs are the mapping its list of files shares with every node naming
     the same files; it is copied only when the node's chains add a CA the list lacks."""
     out: dict[str, Entries] = {
-        store: fleet.listed_entries(view.sources.get(store, ()))
+        store: fleet.lists.entries(view.sources.get(store, ()))
         for store in view.node.spec.stores()
     }
     kind = view.kind
