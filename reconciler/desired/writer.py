@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reconciler.desired.safewrite import write_inside
-from reconciler.model.common import printable
+from reconciler.model.common import colon_hex, printable
 from reconciler.model.layout import (
     CA_SETS_DIR,
     CAS_DIR,
@@ -192,19 +192,13 @@ def ca_set_text(title: str, certs: Sequence[CertInfo]) -> str:
     for cert in sorted(certs, key=lambda c: (c.subject, c.sha256)):
         lines += [
             f"# subject:  {printable(cert.subject)}",
+            # colons, as the nodes show it; a bare 64-hex run would also slow the key scan
             f"# SHA-256:  {colon_hex(cert.sha256)}",
             f"# notAfter: {cert.not_after:%Y-%m-%d %H:%M:%S} UTC",
             cert.pem.rstrip("\n"),
             "",
         ]
     return "\n".join(lines)
-
-
-def colon_hex(digest: str) -> str:
-    """``AB:CD:…``, as OpenSSL and the nodes' GUIs show fingerprints. Also what keeps the key
-    scan cheap: its bare-base64 pattern backtracks on long unbroken runs of hex digits."""
-    upper = digest.upper()
-    return ":".join(upper[i:i + 2] for i in range(0, len(upper), 2))
 
 
 def write_certificate(node: str, chain: Sequence[CertInfo], out: Staged) -> str:

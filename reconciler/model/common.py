@@ -8,6 +8,12 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 
+def colon_hex(hexstr: str) -> str:
+    """``ab12...`` as ``AB:12:...``, the way OpenSSL, Expressway and CUCM show fingerprints
+    and key identifiers."""
+    return ":".join(hexstr[i : i + 2] for i in range(0, len(hexstr), 2)).upper()
+
+
 def printable(text: str) -> str:
     """``text`` with every non-printable character escaped (``\\n``, ``\\x1b``, an undecodable
     file-name byte as ``\\xff``): what a message quotes from a file name stays on one line."""

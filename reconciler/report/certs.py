@@ -10,13 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from reconciler.model.common import colon_hex
 from reconciler.pki import EKU_LABELS, CertInfo, CsrInfo, VerifyResult
 from reconciler.report.findings import finding_data, render_findings
-
-
-def colon_hex(hexstr: str) -> str:
-    """``ab12...`` as ``AB:12:...``, the way Expressway and CUCM show fingerprints."""
-    return ":".join(hexstr[i : i + 2] for i in range(0, len(hexstr), 2)).upper()
 
 
 def _key(info: CertInfo | CsrInfo) -> str:
