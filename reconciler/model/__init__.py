@@ -23,11 +23,13 @@ from reconciler.model.desired import (
     NodeSpecBase,
     PemFile,
     Policy,
+    RestartSettings,
     Rfc2136Spec,
     ServerCertificateSpec,
     SingleStoreSpec,
     TrustStoreSpec,
     parse_duration,
+    parse_span,
 )
 from reconciler.model.errors import CertopsError
 from reconciler.model.live import LiveNode
@@ -66,6 +68,7 @@ __all__ = [
     "PemFile",
     "Plan",
     "Policy",
+    "RestartSettings",
     "Rfc2136Spec",
     "ServerCertificateSpec",
     "Severity",
@@ -73,4 +76,5 @@ __all__ = [
     "SourcePos",
     "TrustStoreSpec",
     "parse_duration",
+    "parse_span",
 ]

@@ -42,6 +42,28 @@ def parse_duration(text: str, not_before: datetime, not_after: datetime) -> time
     raise ValueError(f"{text!r} is not {DURATION_HELP}")
 
 
+_SPAN = re.compile(r"^(?P<n>\d+)(?P<unit>[smhdw])$")
+SPAN_HELP = "a duration like '90s', '15m', '4h', '30d' or '2w'"
+_SPAN_UNIT = {
+    "s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1),
+    "d": timedelta(days=1), "w": timedelta(weeks=1),
+}
+
+
+def parse_span(text: str) -> timedelta:
+    """An absolute duration: ``90s``, ``15m``, ``4h``, ``30d``, ``2w`` (windows, drain)."""
+    m = _SPAN.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not {SPAN_HELP}")
+    return int(m["n"]) * _SPAN_UNIT[m["unit"]]
+
+
+def _check_span(value: str | None) -> str | None:
+    if value is not None:
+        parse_span(value)
+    return value
+
+
 def _check_duration(value: str | None) -> str | None:
     if value is not None and not (_DURATION.match(value) or _SHARE.match(value)):
         raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
@@ -96,8 +118,29 @@ class CsrSubjectSpec(Frozen):
         return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
+OnDrainTimeout = Literal["restart", "stop"]
+_WINDOW_HELP = (
+    "Name of a change window (certops.yaml windows:) in which this node's disruptive steps "
+    "(restarts) may run; the nearest of node file, cluster and defaults wins; none: any time."
+)
+_DRAIN_HELP = (
+    "Drain before a restart: put the node into maintenance mode and wait until its active "
+    "calls end (Expressway); the nearest of node file, cluster and defaults wins."
+)
+_DRAIN_TIMEOUT_HELP = f"How long to wait for the calls to end: {SPAN_HELP}."
+_ON_DRAIN_TIMEOUT_HELP = (
+    "When calls remain after drain_timeout: 'restart' anyway (they drop) or 'stop' (the "
+    "restart stays owed for the next window)."
+)
+
+
 class Defaults(Frozen):
     """Per-node settings that most nodes share."""
+
+    restart_window: str | None = Field(None, description=_WINDOW_HELP)
+    drain: bool = Field(True, description=_DRAIN_HELP)
+    drain_timeout: str = Field("30m", description=_DRAIN_TIMEOUT_HELP)
+    on_drain_timeout: OnDrainTimeout = Field("stop", description=_ON_DRAIN_TIMEOUT_HELP)
 
     derive_trust: bool = Field(
         True,
@@ -109,6 +152,20 @@ class Defaults(Frozen):
         description="Subject fields of the CSRs that nodes generate (a node's csr: overrides "
         "them field by field).",
     )
+
+    _span = field_validator("drain_timeout")(_check_span)
+
+
+class RestartSettings(Frozen):
+    """When and how a node's disruptive steps run, set on a node file or a cluster (each
+    unset value falls back to the next level: node file, cluster, defaults)."""
+
+    restart_window: str | None = Field(None, description=_WINDOW_HELP)
+    drain: bool | None = Field(None, description=_DRAIN_HELP)
+    drain_timeout: str | None = Field(None, description=_DRAIN_TIMEOUT_HELP)
+    on_drain_timeout: OnDrainTimeout | None = Field(None, description=_ON_DRAIN_TIMEOUT_HELP)
+
+    _span = field_validator("drain_timeout")(_check_span)
 
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -201,7 +258,7 @@ def _san_name(name: str) -> str:
 SanName = Annotated[str, AfterValidator(_san_name)]
 
 
-class ClusterSpec(Frozen):
+class ClusterSpec(RestartSettings):
     """Nodes of one kind that serve as one: an Expressway cluster, a Unified CM cluster.
 
     At most ``max_unavailable`` members restart at once, each back (serving the planned
@@ -456,7 +513,7 @@ class TrustStoreSpec(Frozen):
         return {"cas": value} if isinstance(value, list | tuple) else value
 
 
-class NodeSpecBase(Frozen):
+class NodeSpecBase(RestartSettings):
     """What every node file holds, whatever its kind. Each device kind (``reconciler.kinds``)
     subclasses it with its ``type`` literal and its ``trust`` shape."""
 
