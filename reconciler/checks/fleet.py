@@ -56,6 +56,34 @@ class ListedFile:
 
 
 @dataclass
+class RoleView:
+    """A certificate role other than the kind's primary one (``certificates:``), parsed: the
+    primary role stays in ``NodeView``'s own fields, so every existing path reads it as
+    before."""
+
+    role: str
+    name: str  # the node's name
+    file: str | None = None
+    leaf: CertInfo | None = None
+    bundled: tuple[CertInfo, ...] = ()
+    chain: ChainResult | None = None
+    issuer: str | None = None
+    issuer_chain: tuple[CertInfo, ...] = ()
+    copy_from: str | None = None
+
+    def chain_cas(self) -> tuple[CertInfo, ...]:
+        return self.chain.chain[1:] if self.chain else ()
+
+    def known_chain(self) -> tuple[CertInfo, ...]:
+        return self.chain_cas() if self.chain else self.issuer_chain
+
+    def chain_reason(self) -> str:
+        if self.chain is None and self.issuer:
+            return f"chain of issuer {self.issuer} for {self.name} {self.role}"
+        return f"chain of {self.name}'s {self.role} certificate"
+
+
+@dataclass
 class NodeView:
     """One node with its desired certificate parsed and its chain built."""
 
@@ -69,6 +97,7 @@ class NodeView:
     trust: dict[str, Entries] = field(default_factory=dict)
     issuer: str | None = None  # the issuer that signs for this node during apply (no file)
     issuer_chain: tuple[CertInfo, ...] = ()  # that issuer's declared CA certificates
+    roles: dict[str, RoleView] = field(default_factory=dict)  # the other declared roles
 
     @property
     def name(self) -> str:
@@ -234,6 +263,7 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
                 if cert.is_ca:
                     ca_pool.setdefault(cert.sha256, cert)
         _set_issuer(desired, view, read, ca_pool)
+        view.roles = _role_views(desired, cache, view, read, ca_pool)
         views[node.name] = view
 
     anchors = [c for c in ca_pool.values() if c.self_signed]
@@ -241,12 +271,45 @@ def build_view(desired: Desired, cache: CertCache) -> FleetView:
         if view.leaf is not None:
             candidates = [*view.bundled, *ca_pool.values()]
             view.chain = build_chain(view.leaf, candidates, anchors)
+        for role in view.roles.values():
+            if role.leaf is not None:
+                role.chain = build_chain(role.leaf, [*role.bundled, *ca_pool.values()], anchors)
 
     fleet = FleetView(desired=desired, nodes=views, ca_files=ca_files, ca_pool=ca_pool,
                       lists=lists)
     for view in views.values():
         view.trust = effective_trust(fleet, view)
     return fleet
+
+
+def _role_views(
+    desired: Desired, cache: CertCache, view: NodeView,
+    read: Callable[[str], tuple[CertInfo, ...]], ca_pool: dict[str, CertInfo],
+) -> dict[str, RoleView]:
+    """The node's declared roles other than the primary one, their files parsed."""
+    node = view.node
+    primary = view.kind.role_table.primary
+    out: dict[str, RoleView] = {}
+    for role, spec in sorted(node.spec.certificates.items()):
+        if role == primary:
+            continue  # role.twice or the primary role under certificates: (loader)
+        rv = RoleView(role=role, name=node.name, file=spec.file, copy_from=spec.copy_from)
+        if spec.file:
+            certs = parse_file(cache, desired.files.get(node.resolve(spec.file)))
+            try:
+                rv.leaf, rv.bundled = split_leaf(certs) if certs else (None, ())
+            except PkiError:
+                rv.leaf = None
+            for cert in rv.bundled:
+                if cert.is_ca:
+                    ca_pool.setdefault(cert.sha256, cert)
+        elif spec.issuer and spec.issuer in desired.fleet.issuers:
+            rv.issuer = spec.issuer
+            rv.issuer_chain = issuer_cas(desired, spec.issuer, read)
+            for cert in rv.issuer_chain:
+                ca_pool.setdefault(cert.sha256, cert)
+        out[role] = rv
+    return out
 
 
 def issuer_of(desired: Desired, node: DesiredNode) -> str | None:
@@ -305,11 +368,16 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, Entries]:
         out.setdefault(store, {})
     if not derives_trust(fleet.desired, view.node):
         return out
-    sources: list[tuple[NodeView, tuple[str, ...]]] = [(view, kind.own_stores)]
+    sources: list[tuple[NodeView | RoleView, tuple[str, ...]]] = [(view, kind.own_stores)]
+    sources += [(role, kind.own_stores) for role in view.roles.values()]
     for peer in fleet.desired.peers(view.name):
         source = identity_source(fleet, peer)
         if source is not None:
             sources.append((source, kind.peer_stores))
+        other = fleet.nodes.get(peer)
+        if other is not None and other.kind.role_table.link_to(kind.type):
+            # the roles the peer presents when it connects to this node (its client role)
+            sources += [(role, kind.peer_stores) for role in other.roles.values()]
     own: dict[str, dict[str, TrustEntry]] = {}  # stores copied for this node
     for source, stores in sources:
         reason = source.chain_reason()

@@ -7,11 +7,12 @@ with a stable code, the node and the file position to fix. Live checks (issue 4)
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
+from reconciler.kinds.roles import parse_version
 from reconciler.model import Code, Finding, Severity, SourcePos, parse_duration
 from reconciler.model.layout import csr_path, is_ca_set, misnamed_csr_path
 from reconciler.pki import (
@@ -66,7 +67,7 @@ def certificate_findings(
         intermediates=[c for c in pool if not c.self_signed],
         roots=[c for c in pool if c.self_signed],
         at=now,
-        usages=policy.required_eku if required_eku is None else required_eku,
+        usages=required_eku if required_eku is not None else role_eku(fleet, view, None),
         policy=policy,
         kind_rules=view.kind.leaf_findings,
     )
@@ -74,6 +75,24 @@ def certificate_findings(
     out += _san_findings(view, leaf, source, file_pos)
     out += _renewal_findings(fleet, view, leaf, now, source, file_pos)
     return out
+
+
+def role_eku(fleet: FleetView, view: NodeView, role: str | None,
+             version: str | None = None, settings: Mapping[str, str] | None = None,
+             ) -> tuple[str, ...]:
+    """The EKUs a certificate of ``role`` (None: the primary) must carry: the fleet's
+    ``policy.required_eku`` where set (an override), else the kind's rule for the role at
+    ``version`` (unknown: what every version needs, as ``validate`` knows no version)."""
+    override = fleet.desired.fleet.policy.required_eku
+    if override is not None:
+        return tuple(override)
+    table = view.kind.role_table
+    name = role or table.primary
+    if version is None:
+        need = table.minimum_eku(name)
+    else:
+        need = table.needed_eku(name, parse_version(version), settings)
+    return tuple(sorted(need, key=("serverAuth", "clientAuth").index))
 
 
 def _san_findings(view: NodeView, leaf: CertInfo, source: str, pos: SourcePos) -> list[Finding]:

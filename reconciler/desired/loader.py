@@ -18,6 +18,7 @@ from reconciler.desired.digest import desired_digest
 from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.locate import position, walk
 from reconciler.desired.pemfiles import FOLDERS, SUFFIXES, PemCatalog, Role, reference_role
+from reconciler.desired.rolecheck import role_findings
 from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.sourcetree import SourceTree
 from reconciler.desired.yamlsource import YamlDoc, parse_yaml
@@ -149,6 +150,9 @@ def _usable_nodes(
     for entry in node_files:
         if entry.node is not None and entry.doc is not None:
             entry.refs_ok = _check_refs(tree, catalog, entry.node, entry.doc, findings, inputs)
+            problems = role_findings(entry.node)
+            findings += problems
+            entry.refs_ok = entry.refs_ok and not problems
             entry.doc = None  # its positions were only needed to place findings: free them
     unique, problems = crossfile.unique_nodes(e.node for e in node_files if e.node is not None)
     findings += problems + crossfile.name_mismatches(unique)
@@ -350,6 +354,9 @@ def _references(node: DesiredNode) -> list[tuple[tuple[str | int, ...], str, Rol
     refs: list[tuple[tuple[str | int, ...], str, Role]] = []
     if spec.server_certificate is not None and spec.server_certificate.file is not None:
         refs.append((("server_certificate", "file"), spec.server_certificate.file, "certificate"))
+    for role, cert in sorted(spec.certificates.items()):
+        if cert.file is not None:
+            refs.append((("certificates", role, "file"), cert.file, "certificate"))
     for name, store in spec.stores().items():
         base = spec.store_path(name)
         refs += [((*base, "cas", i), ref, "ca") for i, ref in enumerate(store.cas)]

@@ -19,8 +19,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from reconciler.kinds.roles import CLIENT_AUTH, RoleProfile, RoleTable, parse_version
 from reconciler.model import Finding, NodeSpecBase
 from reconciler.pki import CertInfo
+
+# A kind that declares no roles: one certificate, ``server``, that needs both EKUs (the
+# conservative reading of FN74362/FN74345 for a product certops knows nothing more about).
+ONE_ROLE = RoleTable(primary="server", roles={"server": RoleProfile("server")})
 
 RestartKind = Literal["node.restart", "service.restart"]
 
@@ -72,6 +77,9 @@ class NodeKind(Protocol):
     @property
     def ships_builtin_cas(self) -> bool: ...
 
+    @property
+    def role_table(self) -> RoleTable: ...
+
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
     def needs_client_auth(self, version: str | None) -> bool: ...
     def store_capable(self, store: str) -> bool: ...
@@ -118,6 +126,8 @@ class Profile:
     # The product ships its trust stores full of vendor CAs (VOS: ~100+ per store): import
     # writes those as CA sets; a kind without them gets one file per CA, each reviewable.
     ships_builtin_cas: bool = False
+    # Certificate roles, their EKUs by version and who connects to whom (kinds.roles).
+    role_table: RoleTable = ONE_ROLE
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""
@@ -126,8 +136,12 @@ class Profile:
     def needs_client_auth(self, version: str | None) -> bool:
         """Whether the node's server certificate must carry clientAuth (TLS Web Client
         Authentication) at software ``version``: it also opens TLS connections as a client
-        with it (zones, trunks, mutual TLS). Conservative default: yes."""
-        return True
+        with it (zones, trunks, mutual TLS). The role table's row for the primary role
+        decides; a kind without rows (or an unknown version): yes."""
+        table = self.role_table
+        if not table.eku_rows:
+            return True
+        return CLIENT_AUTH in table.needed_eku(table.primary, parse_version(version))
 
     def store_capable(self, store: str) -> bool:
         """Whether the driver may change ``store`` over the API (else the step is manual),

@@ -8,12 +8,13 @@ call as far as is known (a manual step). VCS runs the same software and API.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from reconciler.kinds.base import Profile, Restart
+from reconciler.kinds.roles import RoleTable
+from reconciler.kinds.expressway_roles import EXPRESSWAY_C_ROLES, EXPRESSWAY_E_ROLES
 from reconciler.model import Finding, SingleStoreSpec
 from reconciler.pki import CertInfo, wildcard_findings
 
@@ -40,13 +41,6 @@ BUILTIN_ACME = (
     "Deploy (the new certificate is served without a restart)"
 )
 
-# X15.5 splits the server and the client certificate: from then on the server certificate
-# need not carry clientAuth. Before it, traversal zones and Unified CM mutual TLS present
-# the server certificate as a TLS client. [U: from Cisco's X15.5 release notes as cited in
-# issue 13; the version format 'X15.5.1' parsed below is what the lab reports]
-CLIENT_CERT_SPLIT = (15, 5)
-_VERSION = re.compile(r"^X?(\d+)\.(\d+)")
-
 # What the REST API is evidenced to do (device-apis.md); deleting one CA and discarding a
 # pending CSR ("csr.discard", DELETE on generate_csr: [U]) are not among them.
 CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
@@ -66,18 +60,12 @@ class ExpresswayKind(Profile):
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         return wildcard_findings(cert, "Expressway")
 
-    def needs_client_auth(self, version: str | None) -> bool:
-        """Before X15.5 (or when the version is unknown or unreadable): yes."""
-        m = _VERSION.match(version or "")
-        if m is None:
-            return True
-        return (int(m[1]), int(m[2])) < CLIENT_CERT_SPLIT
-
     def trust_yaml(self, refs: Mapping[str, list[str]]) -> object:
         return list(refs.get(STORE, []))
 
 
-def _expressway(type_: str, title: str, builtin_acme: str | None = None) -> ExpresswayKind:
+def _expressway(type_: str, title: str, roles: RoleTable,
+                builtin_acme: str | None = None) -> ExpresswayKind:
     return ExpresswayKind(
         type=type_,
         title=title,
@@ -92,9 +80,11 @@ def _expressway(type_: str, title: str, builtin_acme: str | None = None) -> Expr
         manual_steps=GUI,
         cluster_group=type_,  # a cluster's peers are all C, all E, or all VCS
         builtin_acme=builtin_acme,
+        role_table=roles,
     )
 
 
-EXPRESSWAY_C = _expressway("expressway-c", "Expressway-C")
-EXPRESSWAY_E = _expressway("expressway-e", "Expressway-E", BUILTIN_ACME)
-VCS = _expressway("vcs", "VCS")
+EXPRESSWAY_C = _expressway("expressway-c", "Expressway-C", EXPRESSWAY_C_ROLES)
+EXPRESSWAY_E = _expressway("expressway-e", "Expressway-E", EXPRESSWAY_E_ROLES, BUILTIN_ACME)
+# VCS runs the Expressway software; no notice names it, so it takes the C's rules [U].
+VCS = _expressway("vcs", "VCS", EXPRESSWAY_C_ROLES)

@@ -15,6 +15,23 @@ from collections.abc import Mapping
 from pydantic import Field
 
 from reconciler.kinds.base import Profile, Restart
+from reconciler.kinds.expressway_roles import SIP_EKU_CHECKING
+from reconciler.kinds.roles import BOTH, EkuRow, LinkUse, RoleProfile, RoleTable
+
+# FN74345 [C]: every release up to 15SU4 and all of 14 need clientAuth on each certificate
+# with a client role (tomcat: LDAP, SIP OAuth over MRA; CallManager: SIP trunks, inter-node
+# links; TVS; ipsec). 15SU5 separates server and client certificates, but their names, CLI
+# and REST are not published [U]: certops keeps both EKUs on tomcat at every version and
+# reports what else a node lists (issue 22 adds the other identities as roles).
+VOS_ROWS = (EkuRow("tomcat", BOTH, "[C] FN74345 (to 15SU4 and 14); 15SU5 [U]",
+                   why="Tomcat is also a TLS client (LDAP, SIP OAuth over MRA)"),)
+VOS_LINKS = (
+    LinkUse("cucm", "inter-node and inter-cluster links (CallManager, SIP)", "[C] FN74345"),
+    LinkUse("expressway-c", "SIP trunk / neighbour zone with mutual TLS", "[C] FN74362",
+            ignore_setting=SIP_EKU_CHECKING),
+)
+VOS_ROLES = RoleTable(primary="tomcat", roles={"tomcat": RoleProfile("tomcat")},
+                      eku_rows=VOS_ROWS, connects_to=VOS_LINKS)
 from reconciler.model import CredentialsSpec, MultiStoreSpec, NodeSpecBase
 
 
@@ -106,4 +123,5 @@ def vos_kind(
         # [U] no public list of the platform's default trust certificates is cited here: this
         # only decides how import writes the CAs no live leaf chains to (sets, not files).
         ships_builtin_cas=True,
+        role_table=VOS_ROLES,
     )

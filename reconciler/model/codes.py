@@ -117,3 +117,19 @@ class Code(StrEnum):
     DRIFT_TRUST = "drift.trust", (W,), "a trust store differs"
     DRIFT_RESTART_PENDING = "drift.restart_pending", (W,), "a restart is pending"
     DRIFT_MANUAL = "drift.manual", (W,), "a manual step is due"
+    # certificate roles and the clientAuth sunset (planning/roles.py)
+    ROLE_UNKNOWN = "role.unknown", (E,), "a certificates: role the node's kind does not have"
+    ROLE_TWICE = "role.twice", (E,), "the primary role in server_certificate and certificates:"
+    ROLE_UNDECLARED = "role.undeclared", (W,), "the node has a certificate role the file omits"
+    ROLE_UNREADABLE = "role.unreadable", (W,), "the node's API does not list a role's store"
+    ROLE_COPY = "role.copy", (W,), "a client role copies the server certificate (no clientAuth)"
+    EKU_UPLOAD_SWITCH = (
+        "eku.upload_switch", (W,), "X15.4 Expressway-E: serverAuth-only needs the upload switch"
+    )
+    EKU_CHECKING_MODE = "eku.checking_mode", (I,), "the node's SIP TLS EKU checking mode"
+    LINK_VERSION_MISMATCH = (
+        "link.version_mismatch", (W,), "the C and E of a traversal pair run other versions"
+    )
+    RENEWAL_FORECAST = (
+        "renewal.forecast", (W,), "a renewal months ahead would fail: the issuer lacks an EKU"
+    )

@@ -84,9 +84,13 @@ class Policy(Frozen):
         ("sha256", "sha384", "sha512"),
         description="Signature hashes accepted on leaves and intermediates (not on roots).",
     )
-    required_eku: tuple[EkuName, ...] = Field(
-        ("serverAuth", "clientAuth"),
-        description="Extended Key Usages every server certificate must carry.",
+    required_eku: tuple[EkuName, ...] | None = Field(
+        None,
+        description="An override: the Extended Key Usages every certificate must carry, "
+        "whatever its role and the node's version. Unset (the default), each role needs what "
+        "its kind requires at the node's live version (Expressway before X15.5: both; from "
+        "X15.5: server serverAuth, client clientAuth; Unified CM: both); `validate`, which "
+        "knows no version, checks what every version needs.",
     )
     renew_before: str = Field("30d", description=f"When renewal is due: {DURATION_HELP}.")
 
@@ -180,6 +184,11 @@ class _IssuerBase(Frozen):
     """What every issuer declares: its known chain and what its certificates carry."""
 
     ca_files: tuple[str, ...] = Field((), description=_CA_FILES_HELP)
+    public: bool = Field(
+        False,
+        description="A public (WebPKI) CA: from 2027-03-15 its TLS certificates carry "
+        "serverAuth only (Chrome root program), whatever a CSR asks; plans say so.",
+    )
 
 
 class CommandIssuerSpec(_IssuerBase):
@@ -492,6 +501,38 @@ class ServerCertificateSpec(Frozen):
         return names
 
 
+class CertificateSpec(ServerCertificateSpec):
+    """A certificate of the node by role (``certificates:``): the keys of
+    ``server_certificate``, plus ``copy_from`` for a role that takes a copy of another."""
+
+    subject_alt_names: tuple[SanName, ...] = Field(
+        (),
+        description="DNS names (and IP addresses) the certificate must carry (at least one, "
+        "unless copy_from is set).",
+    )
+    copy_from: str | None = Field(
+        None,
+        description="Expressway X15.5+ client role: copy this role's certificate (e.g. "
+        "'server') into the client store instead of a certificate of its own (Cisco's "
+        "'Upload server certificate file as client certificate'). Every far end must then "
+        "ignore clientAuth: the plan names each such link.",
+    )
+
+    @field_validator("subject_alt_names")
+    @classmethod
+    def _not_empty(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        return names  # checked with copy_from below
+
+    @model_validator(mode="after")
+    def _names_or_copy(self) -> CertificateSpec:
+        if self.copy_from is None and not self.subject_alt_names:
+            raise ValueError("list subject_alt_names (at least one), or set copy_from")
+        if self.copy_from is not None and (self.file or self.issuer or self.subject_alt_names):
+            raise ValueError("copy_from takes the other role's certificate: leave out file, "
+                             "issuer and subject_alt_names")
+        return self
+
+
 class TrustStoreSpec(Frozen):
 
     """A trust store: the CA files and CA sets it must hold, and whether others are removed."""
@@ -532,6 +573,12 @@ class NodeSpecBase(RestartSettings):
         None, description="Overrides defaults.csr field by field for this node's CSRs."
     )
     server_certificate: ServerCertificateSpec | None = None
+    certificates: dict[str, CertificateSpec] = Field(
+        default_factory=dict,
+        description="The node's certificates by role (Expressway X15.5+: server, client; "
+        "Unified CM: tomcat). server_certificate is the kind's primary role written the old "
+        "way; declare the primary role in one place only.",
+    )
 
     # The trust stores of this kind, in a fixed order (set by each kind's spec class).
     STORES: ClassVar[tuple[str, ...]] = ()
@@ -539,6 +586,19 @@ class NodeSpecBase(RestartSettings):
     def stores(self) -> dict[str, TrustStoreSpec]:
         """The trust stores the file declares, by store name, in ``STORES`` order."""
         raise NotImplementedError
+
+    def role_specs(self, primary: str) -> dict[str, ServerCertificateSpec]:
+        """Every declared certificate by role, ``server_certificate`` as ``primary``."""
+        out: dict[str, ServerCertificateSpec] = dict(self.certificates)
+        if self.server_certificate is not None:
+            out.setdefault(primary, self.server_certificate)
+        return out
+
+    def role_path(self, role: str, primary: str) -> tuple[str, ...]:
+        """Where role ``role``'s spec is written in the node file."""
+        if role == primary and self.server_certificate is not None:
+            return ("server_certificate",)
+        return ("certificates", role)
 
     def store_path(self, store: str) -> tuple[str, ...]:
         """Where ``store`` is written in the node file (``("trust",)`` or ``("trust", name)``)."""

@@ -27,9 +27,16 @@ PENDING_FILE = f"{STATE_DIR}/pending-restarts.json"
 ORDERS_DIR = f"{STATE_DIR}/orders"
 
 
-def csr_path(node: str) -> str:
-    """Where a node's CSR is saved for the CA: ``csrs/<node>.csr.pem``."""
-    return f"{CSRS_DIR}/{node}{CSR_SUFFIX}"
+def role_stem(node: str, role: str | None = None) -> str:
+    """``<node>`` for the primary role (None), ``<node>.<role>`` for another certificate role:
+    the stem of the role's CSR and certificate files."""
+    return node if role is None else f"{node}.{role}"
+
+
+def csr_path(node: str, role: str | None = None) -> str:
+    """Where a node's CSR is saved for the CA: ``csrs/<node>.csr.pem``; another role's:
+    ``csrs/<node>.<role>.csr.pem``."""
+    return f"{CSRS_DIR}/{role_stem(node, role)}{CSR_SUFFIX}"
 
 
 def misnamed_csr_path(node: str) -> str:
@@ -37,9 +44,10 @@ def misnamed_csr_path(node: str) -> str:
     return f"{CSRS_DIR}/{node}.pem"
 
 
-def cert_path(node: str) -> str:
-    """Where a node's signed certificate (leaf or full chain) goes: ``certs/<node>.pem``."""
-    return f"{CERTS_DIR}/{node}.pem"
+def cert_path(node: str, role: str | None = None) -> str:
+    """Where a node's signed certificate (leaf or full chain) goes: ``certs/<node>.pem``;
+    another role's: ``certs/<node>.<role>.pem``."""
+    return f"{CERTS_DIR}/{role_stem(node, role)}.pem"
 
 
 def node_path(node: str) -> str:

@@ -39,6 +39,21 @@ class LiveNode(Frozen):
     unparseable: bool = Field(
         False, description="``error`` says the node answered a shape certops does not know."
     )
+    role_certificates: dict[str, str] = Field(
+        default_factory=dict,
+        description="Certificates of roles other than the primary one (role -> PEM), e.g. "
+        "an Expressway X15.5's client certificate.",
+    )
+    role_pending_csrs: dict[str, str] = Field(
+        default_factory=dict, description="Pending CSRs of roles other than the primary one."
+    )
+    roles_unreadable: tuple[str, ...] = Field(
+        (), description="Roles the node has but whose store its API does not list (manual)."
+    )
+    settings: dict[str, str] = Field(
+        default_factory=dict,
+        description="Node settings that decide EKU rules, as read (name -> value).",
+    )
 
     @property
     def reachable(self) -> bool:
@@ -55,6 +70,14 @@ class LiveNode(Frozen):
         }
         for store, pems in sorted(self.stores.items()):
             parts[store] = sorted(_digest(p) for p in pems)
+        # Parts of other roles and settings appear only when present: the fingerprints of
+        # nodes without them stay what they were.
+        for role, pem in sorted(self.role_certificates.items()):
+            parts[f"{role} certificate"] = _norm(pem)
+        for role, pem in sorted(self.role_pending_csrs.items()):
+            parts[f"{role} pending CSR"] = _norm(pem)
+        if self.settings:
+            parts["settings"] = sorted(self.settings.items())
         return {k: _sha(v) for k, v in parts.items()}
 
     def fingerprint(self) -> str:

@@ -34,7 +34,7 @@ PHASES: dict[str, int] = {
 RESTART_KINDS: tuple[str, ...] = ("node.restart", "service.restart")
 # Fields of an action that are left out of its JSON while unset, so that plans without
 # issuance (or cluster replication) keep their exact form.
-ISSUE_FIELDS = ("issuer", "certificate_from", "replicated_from")
+ISSUE_FIELDS = ("issuer", "certificate_from", "replicated_from", "role")
 FORMAT_VERSION = 1
 
 
@@ -62,6 +62,11 @@ class Action(Frozen):
         "of the 'cert.issue' action whose output it installs (certificate is then null).",
     )
 
+    role: str | None = Field(
+        None,
+        description="The certificate role the action changes (csr.generate, cert.issue, "
+        "cert.install), left out for the kind's primary role (server_certificate).",
+    )
     replicated_from: str | None = Field(
         None,
         description="For a 'trust.add' on a cluster member whose store replicates from the "

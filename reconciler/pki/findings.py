@@ -134,6 +134,9 @@ def signature_findings(cert: CertInfo, policy: Policy, what: str) -> list[Findin
 
 
 LeafRules = Callable[[CertInfo], list[Finding]]
+# A certificate checked alone, without a role or a version to judge it by: Cisco's renewal
+# procedure's rule, both EKUs (the per-role rules are reconciler.kinds.roles).
+DEFAULT_EKU = ("serverAuth", "clientAuth")
 
 
 def leaf_findings(
@@ -151,7 +154,8 @@ def leaf_findings(
             f"'{cert.subject}' is a CA certificate (basicConstraints CA:TRUE), not a server "
             "certificate: use the server certificate the CA issued for this node's CSR.",
         ))
-    out += eku_findings(cert, policy.required_eku if required_eku is None else required_eku)
+    usages = required_eku if required_eku is not None else policy.required_eku
+    out += eku_findings(cert, DEFAULT_EKU if usages is None else usages)
     out += key_findings(cert, policy, "the certificate")
     out += signature_findings(cert, policy, "the certificate")
     if at is not None:

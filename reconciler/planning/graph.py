@@ -34,6 +34,7 @@ class Draft:
     issuer: str | None = None
     certificate_from: str | None = None
     replicated_from: str | None = None
+    role: str | None = None  # a certificate role other than the primary one
 
     def after(self, ids: Iterable[str]) -> Draft:
         """This draft, also waiting for ``ids``."""
@@ -55,6 +56,7 @@ class Draft:
             issuer=self.issuer,
             certificate_from=self.certificate_from,
             replicated_from=self.replicated_from,
+            role=self.role,
         )
 
     @property

@@ -17,6 +17,8 @@ class LiveView:
     served: CertInfo | None = None
     pending_csr: CsrInfo | None = None
     stores: dict[str, dict[str, CertInfo]] = field(default_factory=dict)  # store -> sha -> cert
+    role_installed: dict[str, CertInfo] = field(default_factory=dict)  # other roles
+    role_pending: dict[str, CsrInfo] = field(default_factory=dict)
 
     def store_has(self, store: str, sha256: str) -> bool:
         return sha256 in self.stores.get(store, {})
@@ -66,6 +68,16 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
             view.pending_csr = cache.parse_csr(live.pending_csr.encode())
         except PkiError as exc:
             bad("a pending CSR", exc)
+    for role, pem in live.role_certificates.items():
+        try:
+            view.role_installed[role] = cache.parse_text(pem)[0]
+        except PkiError as exc:
+            bad(f"the {role} certificate", exc)
+    for role, pem in live.role_pending_csrs.items():
+        try:
+            view.role_pending[role] = cache.parse_csr(pem.encode())
+        except PkiError as exc:
+            bad(f"a pending {role} CSR", exc)
     for store, pems in live.stores.items():
         certs: dict[str, CertInfo] = {}
         for pem in pems:

@@ -1,0 +1,161 @@
+"""Certificate roles as kind-profile data: which roles a node has, what each needs, by version.
+
+A node holds certificates by role (Expressway from X15.5: ``server`` and ``client``; Unified
+CM: ``tomcat``, and from issue 22 its other identities). Everything that differs by product
+and version is a row of a table here, built by each kind module and tagged with its source
+([C] Cisco, [3P] third party, [U] unconfirmed; docs/device-evidence.md, "Certificate roles
+and the clientAuth sunset"):
+
+- ``RoleProfile``: a role, the version it appears from, what restarts after its install,
+  the GUI path where no API is known, and whether it may copy another role's certificate;
+- ``EkuRow``: from/until which version a role's certificate must carry which EKUs, and
+  the node setting that relaxes it (Expressway X15.4's ``EnableServerEkuUpload``);
+- ``LinkUse``: who connects to whom (the side that opens the TLS connection presents its
+  client-role certificate) and whether the far end checks clientAuth, by version/setting.
+
+Pure data and small lookups; the findings built on them are ``planning.roles``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+Version = tuple[int, ...]
+SERVER_AUTH = "serverAuth"
+CLIENT_AUTH = "clientAuth"
+BOTH = frozenset({SERVER_AUTH, CLIENT_AUTH})
+SERVER_ONLY = frozenset({SERVER_AUTH})
+CLIENT_ONLY = frozenset({CLIENT_AUTH})
+_NUMBERS = re.compile(r"\d+")
+
+
+def parse_version(text: str | None) -> Version | None:
+    """``X15.5.1`` → (15, 5, 1); ``15.0.1.12900-234`` → (15, 0, 1, 12900); None: unknown."""
+    if not text:
+        return None
+    found = tuple(int(n) for n in _NUMBERS.findall(text)[:4])
+    return found or None
+
+
+def in_range(version: Version | None, since: Version | None, until: Version | None) -> bool:
+    """``since <= version < until``; an unknown version matches only an open-ended row (the
+    conservative reading: the oldest rules apply)."""
+    if version is None:
+        return since is None
+    return (since is None or version >= since) and (until is None or version < until)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A node setting that decides an EKU rule, and how to change it by hand."""
+
+    name: str  # as the product's CLI writes it
+    relaxed: str  # the value that relaxes the rule ("On" / "Off")
+    default: str  # the value when certops cannot read it [C or U, see the row's tag]
+    command: str  # the exact CLI command that sets ``relaxed``
+    tag: str
+
+
+@dataclass(frozen=True)
+class EkuRow:
+    """``role`` needs ``eku`` on nodes of versions ``since <= v < until``; with ``setting``
+    at its relaxed value, ``relaxed_eku`` instead."""
+
+    role: str
+    eku: frozenset[str]
+    tag: str  # "[C] FN74362, TAC 225482"
+    since: Version | None = None
+    until: Version | None = None
+    setting: Setting | None = None
+    relaxed_eku: frozenset[str] | None = None
+    why: str = ""  # which connections need it, for messages
+
+
+@dataclass(frozen=True)
+class RoleProfile:
+    """One certificate role of a kind."""
+
+    name: str
+    since: Version | None = None  # the version from which the node has this role apart
+    manual_install: str = ""  # the GUI path of an install by hand
+    manual_csr: str = ""  # the GUI path of a CSR by hand
+    may_copy: tuple[str, ...] = ()  # roles whose certificate may be copied into this one
+    restart_tag: str = ""  # the source of what restarts after an install of this role
+
+
+@dataclass(frozen=True)
+class LinkUse:
+    """A node of this kind opens TLS to a peer of ``peer_type`` for ``what``: it presents its
+    client-role certificate (its only one before the split) and the peer checks it.
+
+    ``checks_client_auth_until``: the peer's version from which it stops checking clientAuth
+    on this connection (None: it always checks); ``ignore_setting`` on the peer turns the check
+    off where the product has one."""
+
+    peer_type: str
+    what: str
+    tag: str
+    checks_client_auth_until: Version | None = None
+    ignore_setting: Setting | None = None
+
+
+@dataclass(frozen=True)
+class RoleTable:
+    """Every role fact of one kind."""
+
+    primary: str
+    roles: Mapping[str, RoleProfile]
+    eku_rows: tuple[EkuRow, ...] = ()
+    connects_to: tuple[LinkUse, ...] = ()
+    # The role presented when the node connects out, from the version it exists on; before
+    # it (or on a kind without one) the primary role's certificate plays both parts.
+    client_role: str | None = None
+    # Settings the driver reads when the API allows and the plan reports.
+    settings: tuple[Setting, ...] = field(default=())
+
+    def has_role(self, role: str, version: Version | None) -> bool:
+        """Whether a node at ``version`` has ``role`` as a certificate of its own."""
+        profile = self.roles.get(role)
+        if profile is None:
+            return False
+        return profile.since is None or (version is not None and version >= profile.since)
+
+    def presenting_role(self, version: Version | None) -> str:
+        """The role whose certificate the node presents when it connects out."""
+        if self.client_role and self.has_role(self.client_role, version):
+            return self.client_role
+        return self.primary
+
+    def row(self, role: str, version: Version | None) -> EkuRow | None:
+        """The EKU row of ``role`` at ``version`` (the first that matches)."""
+        return next((r for r in self.eku_rows
+                     if r.role == role and in_range(version, r.since, r.until)), None)
+
+    def needed_eku(
+        self, role: str, version: Version | None, settings: Mapping[str, str] | None = None
+    ) -> frozenset[str]:
+        """What ``role``'s certificate must carry at ``version`` with ``settings``."""
+        row = self.row(role, version)
+        if row is None:
+            return SERVER_ONLY if role == self.primary else CLIENT_ONLY
+        if row.setting is not None and row.relaxed_eku is not None:
+            value = (settings or {}).get(row.setting.name, row.setting.default)
+            if value == row.setting.relaxed:
+                return row.relaxed_eku
+        return row.eku
+
+    def minimum_eku(self, role: str) -> frozenset[str]:
+        """What ``role`` needs at every version (``validate`` knows no version)."""
+        rows = [r for r in self.eku_rows if r.role == role]
+        needs = [r.relaxed_eku if r.relaxed_eku is not None else r.eku for r in rows]
+        if not needs:
+            return SERVER_ONLY if role == self.primary else CLIENT_ONLY
+        out = needs[0]
+        for n in needs[1:]:
+            out = out & n
+        return out
+
+    def link_to(self, peer_type: str) -> tuple[LinkUse, ...]:
+        return tuple(u for u in self.connects_to if u.peer_type == peer_type)
