@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.apply.steps import IssuedCert, StepContext, StepFailed, sha_set
-from reconciler.checks.offline import certificate_findings
+from reconciler.checks.offline import certificate_findings, role_eku
 from reconciler.desired.safewrite import UnsafeWrite, write_inside
 from reconciler.drivers import PendingCsrReader
 from reconciler.issuers import Issued, IssueFailed
@@ -75,16 +75,13 @@ def _parse(ctx: StepContext, chain_pem: str, issuer: str) -> tuple[CertInfo, tup
         raise StepFailed(f"issuer {issuer} returned no usable certificate: {exc}") from None
 
 
-async def _required_eku(ctx: StepContext, node: str, leaf: CertInfo) -> tuple[str, ...]:
-    """The policy's EKUs, without clientAuth where the node's kind says its live version
-    separates server and client certificates (read only when it matters)."""
-    required = tuple(ctx.fleet.desired.fleet.policy.required_eku)
-    if "clientAuth" not in required or "clientAuth" in leaf.eku:
-        return required
+async def _required_eku(ctx: StepContext, node: str, leaf: CertInfo,
+                        role: str | None = None) -> tuple[str, ...]:
+    """What the role needs at the node's live version and settings (read now: the kind's
+    role table, or the fleet's ``required_eku`` override; ``checks.offline.role_eku``)."""
     live = await ctx.drivers[node].read()
-    if ctx.fleet.nodes[node].kind.needs_client_auth(live.version):
-        return required
-    return tuple(u for u in required if u != "clientAuth")
+    view = ctx.fleet.nodes[node]
+    return role_eku(ctx.fleet, view, role, live.version or "", live.settings)
 
 
 def _check_offline(

@@ -371,9 +371,9 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, Entries]:
     sources: list[tuple[NodeView | RoleView, tuple[str, ...]]] = [(view, kind.own_stores)]
     sources += [(role, kind.own_stores) for role in view.roles.values()]
     for peer in fleet.desired.peers(view.name):
-        source = identity_source(fleet, peer)
-        if source is not None:
-            sources.append((source, kind.peer_stores))
+        identity = identity_source(fleet, peer)
+        if identity is not None:
+            sources.append((identity, kind.peer_stores))
         other = fleet.nodes.get(peer)
         if other is not None and other.kind.role_table.link_to(kind.type):
             # the roles the peer presents when it connects to this node (its client role)

@@ -84,10 +84,14 @@ def role_eku(fleet: FleetView, view: NodeView, role: str | None,
     ``policy.required_eku`` where set (an override), else the kind's rule for the role at
     ``version`` (unknown: what every version needs, as ``validate`` knows no version)."""
     override = fleet.desired.fleet.policy.required_eku
-    if override is not None:
-        return tuple(override)
     table = view.kind.role_table
     name = role or table.primary
+    if override is not None:
+        # As before roles: the override, without clientAuth on the primary role where the
+        # node's live version separates server and client certificates.
+        if name == table.primary and version and not view.kind.needs_client_auth(version):
+            return tuple(u for u in override if u != "clientAuth")
+        return tuple(override)
     if version is None:
         need = table.minimum_eku(name)
     else:

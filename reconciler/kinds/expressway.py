@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from reconciler.kinds.base import Profile, Restart
-from reconciler.kinds.roles import RoleTable
 from reconciler.kinds.expressway_roles import EXPRESSWAY_C_ROLES, EXPRESSWAY_E_ROLES
+from reconciler.kinds.roles import RoleTable
 from reconciler.model import Finding, SingleStoreSpec
 from reconciler.pki import CertInfo, wildcard_findings
 

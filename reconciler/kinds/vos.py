@@ -17,6 +17,7 @@ from pydantic import Field
 from reconciler.kinds.base import Profile, Restart
 from reconciler.kinds.expressway_roles import SIP_EKU_CHECKING
 from reconciler.kinds.roles import BOTH, EkuRow, LinkUse, RoleProfile, RoleTable
+from reconciler.model import CredentialsSpec, MultiStoreSpec, NodeSpecBase
 
 # FN74345 [C]: every release up to 15SU4 and all of 14 need clientAuth on each certificate
 # with a client role (tomcat: LDAP, SIP OAuth over MRA; CallManager: SIP trunks, inter-node
@@ -32,7 +33,6 @@ VOS_LINKS = (
 )
 VOS_ROLES = RoleTable(primary="tomcat", roles={"tomcat": RoleProfile("tomcat")},
                       eku_rows=VOS_ROWS, connects_to=VOS_LINKS)
-from reconciler.model import CredentialsSpec, MultiStoreSpec, NodeSpecBase
 
 
 class VosNodeSpec(MultiStoreSpec):

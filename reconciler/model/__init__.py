@@ -7,6 +7,7 @@ from reconciler.model.codes import Code
 from reconciler.model.common import CertSummary, Finding, Severity, SourcePos
 from reconciler.model.desired import (
     AcmeIssuerSpec,
+    CertificateSpec,
     ClusterSpec,
     CommandIssuerSpec,
     ConnectionSpec,
@@ -25,7 +26,6 @@ from reconciler.model.desired import (
     Policy,
     RestartSettings,
     Rfc2136Spec,
-    CertificateSpec,
     ServerCertificateSpec,
     SingleStoreSpec,
     TrustStoreSpec,
@@ -47,6 +47,7 @@ __all__ = [
     "ActionResult",
     "ApplyResult",
     "CertSummary",
+    "CertificateSpec",
     "CertopsError",
     "ClusterSpec",
     "Code",
@@ -71,7 +72,6 @@ __all__ = [
     "Policy",
     "RestartSettings",
     "Rfc2136Spec",
-    "CertificateSpec",
     "ServerCertificateSpec",
     "Severity",
     "SingleStoreSpec",

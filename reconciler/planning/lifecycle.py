@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import Enum
 
 from reconciler.model import Code, Severity, parse_duration
+from reconciler.model.layout import cert_path, csr_path
 from reconciler.pki import CertInfo, CsrInfo, key_matches
 
 
@@ -39,6 +40,21 @@ class CertFacts:
     pending_unreadable: bool = False  # the kind cannot read a pending CSR (VOS)
     replace_pending: bool = False  # server_certificate.replace_pending_csr
     csr_answered: bool = False  # the committed CSR's key is the installed certificate's
+    role: str | None = None  # a certificate role other than the kind's primary one
+
+    @property
+    def csr_file(self) -> str:
+        """Where this certificate's CSR is saved (``csrs/<node>[.<role>].csr.pem``)."""
+        return csr_path(self.node, self.role)
+
+    @property
+    def cert_file(self) -> str:
+        return cert_path(self.node, self.role)
+
+    @property
+    def spec_key(self) -> str:
+        """The node-file key this certificate is declared under."""
+        return "server_certificate" if self.role is None else f"certificates.{self.role}"
 
     @property
     def installs_file(self) -> bool:
@@ -214,7 +230,7 @@ def note_key_mismatch(facts: CertFacts) -> Note | None:
         Severity.ERROR,
         f"{facts.file} matches neither {name}'s pending CSR nor its current key: the "
         "node would refuse the install. Have the CA sign the node's pending CSR "
-        f"(csrs/{name}.csr.pem), or remove `file` to generate a new CSR.",
+        f"({facts.csr_file}), or remove `file` to generate a new CSR.",
         AT_FILE,
     )
 
@@ -305,13 +321,12 @@ def note_csr_waiting(facts: CertFacts) -> Note | None:
     """The decision is to wait for the CA to sign the committed pending CSR."""
     if decide(facts).step is not Step.WAIT:
         return None
-    name = facts.node
     return Note(
         Code.CSR_WAITING,
         Severity.INFO,
-        f"the pending CSR csrs/{name}.csr.pem waits for a signed certificate: have "
-        f"the CA sign it and commit the result as certs/{name}.pem with "
-        "server_certificate.file set.",
+        f"the pending CSR {facts.csr_file} waits for a signed certificate: have "
+        f"the CA sign it and commit the result as {facts.cert_file} with "
+        f"{facts.spec_key}.file set.",
     )
 
 
@@ -319,19 +334,19 @@ def note_csr_pending_unknown(facts: CertFacts) -> Note | None:
     """The decision is to hold: say why, and exactly what to do."""
     if decide(facts).step is not Step.HOLD:
         return None
-    name = facts.node
-    record = (f"csrs/{name}.csr.pem lacks {', '.join(sorted(facts.want - facts.pending.san_set()))}"
-              if facts.pending is not None else f"no csrs/{name}.csr.pem is committed")
+    name = facts.csr_file
+    record = (f"{name} lacks {', '.join(sorted(facts.want - facts.pending.san_set()))}"
+              if facts.pending is not None else f"no {name} is committed")
     return Note(
         Code.CSR_PENDING_UNKNOWN,
         Severity.WARNING,
         f"a new CSR is needed, but the node cannot show whether one is pending (no documented "
         f"read) and {record}: generating one would silently replace a pending CSR and its key "
         "(Cisco: never discard a pending CSR), so no csr.generate is planned. If an earlier "
-        f"apply generated one, commit it as csrs/{name}.csr.pem (merge the certops/csrs pull "
+        f"apply generated one, commit it as {name} (merge the certops/csrs pull "
         "request) and have the CA sign it. If none is pending, or it may be replaced, set "
-        "server_certificate.replace_pending_csr: true for one apply, then remove it once "
-        f"csrs/{name}.csr.pem is committed.",
+        f"{facts.spec_key}.replace_pending_csr: true for one apply, then remove it once "
+        f"{name} is committed.",
     )
 
 

@@ -17,7 +17,16 @@ from datetime import datetime
 
 from reconciler.checks.fleet import FleetView, NodeView
 from reconciler.kinds import NodeKind
-from reconciler.model import RESTART_KINDS, Code, Finding, LiveNode, Plan, Severity
+from reconciler.kinds.roles import parse_version
+from reconciler.model import (
+    RESTART_KINDS,
+    Code,
+    Finding,
+    LiveNode,
+    Plan,
+    ServerCertificateSpec,
+    Severity,
+)
 from reconciler.model.layout import csr_path
 from reconciler.model.live import fingerprint_of
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
@@ -41,6 +50,7 @@ from reconciler.planning.multiserver import (
     plan_multi_server,
 )
 from reconciler.planning.replication import await_replication
+from reconciler.planning.roles import node_rules, version_mismatch
 from reconciler.planning.targets import narrow_to_targets
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
@@ -205,6 +215,7 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
         findings.extend(planned.findings)
     for name in names:
         drafts = merge(drafts, _plan_trust(ctx.fleet.nodes[name], ctx.lives[name], ctx.now))
+    findings.extend(version_mismatch(ctx.fleet, ctx.lives))
     drafts = await_replication(ctx.fleet, frozenset(names), drafts)
     drafts = _link_installs(ctx, names, drafts)
     drafts = plan_multi_server(ctx.fleet, ctx.lives, drafts)
@@ -219,47 +230,55 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
 # --- the certificate: facts → decision (planning.lifecycle) → drafts ----------------------
 
 
-def _sans(view: NodeView) -> frozenset[str]:
-    sc = view.node.spec.server_certificate
-    return frozenset(n.lower() for n in sc.subject_alt_names) if sc else frozenset()
+def _spec(view: NodeView, role: str | None) -> ServerCertificateSpec | None:
+    """The spec of ``role`` (None: the primary role, ``server_certificate``)."""
+    if role is None:
+        return view.node.spec.server_certificate
+    return view.node.spec.certificates.get(role)
 
 
-def _facts(ctx: _Ctx, view: NodeView, lv: LiveView) -> CertFacts | None:
-    """What the node's certificate decision depends on (None: the certificate is unmanaged)."""
-    sc = view.node.spec.server_certificate
+def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> CertFacts | None:
+    """What a certificate decision depends on (None: the certificate is unmanaged): the
+    primary role's (``role`` None) or another declared role's, by one code path."""
+    sc = _spec(view, role)
     if sc is None:
         return None
-    committed = _committed_csr(ctx, view)
-    pending = lv.pending_csr or committed
+    rv = view.roles.get(role) if role else None
+    installed = lv.installed if role is None else lv.role_installed.get(role)
+    live_pending = lv.pending_csr if role is None else lv.role_pending.get(role)
+    committed = _committed_csr(ctx, view, role)
+    pending = live_pending or committed
     renew = sc.renew_before or ctx.fleet.desired.fleet.policy.renew_before
-    answered = bool(committed and lv.installed and key_matches(lv.installed, committed))
+    answered = bool(committed and installed and key_matches(installed, committed))
     return CertFacts(
         node=view.name,
         file=sc.file,
-        want=_sans(view),
-        leaf=view.leaf,
-        installed=lv.installed,
-        restart_pending=lv.restart_pending,
-        live_pending=lv.pending_csr is not None,
+        want=frozenset(n.lower() for n in sc.subject_alt_names),
+        leaf=view.leaf if rv is None else rv.leaf,
+        installed=installed,
+        # only the primary certificate is served on the API port, where a restart shows
+        restart_pending=lv.restart_pending if role is None else False,
+        live_pending=live_pending is not None,
         pending=pending,
-        pending_is_committed=_is_committed(ctx, view.name, pending),
-        due=renewal_due(lv.installed, renew, ctx.now),
+        pending_is_committed=_is_committed(ctx, csr_path(view.name, role), pending),
+        due=renewal_due(installed, renew, ctx.now),
         renew_before=renew,
         now=ctx.now,
-        issuer=view.issuer,
+        issuer=view.issuer if rv is None else rv.issuer,
         # VOS: the pending CSR cannot be read, so a new one might replace it unseen.
         pending_unreadable=view.kind.committed_csr_stands_for_pending,
         replace_pending=sc.replace_pending_csr,
         csr_answered=answered,
+        role=role,
     )
 
 
-def _committed_csr(ctx: _Ctx, view: NodeView) -> CsrInfo | None:
+def _committed_csr(ctx: _Ctx, view: NodeView, role: str | None = None) -> CsrInfo | None:
     """Where the node's pending CSR cannot be read (Unified CM), the one certops saved stands
     in for it."""
     if not view.kind.committed_csr_stands_for_pending:
         return None
-    pem = ctx.fleet.desired.files.get(csr_path(view.name))
+    pem = ctx.fleet.desired.files.get(csr_path(view.name, role))
     if pem is None:
         return None
     try:
@@ -268,52 +287,79 @@ def _committed_csr(ctx: _Ctx, view: NodeView) -> CsrInfo | None:
         return None
 
 
-def _is_committed(ctx: _Ctx, name: str, pending: CsrInfo | None) -> bool:
-    """``pending`` is the CSR committed as csrs/<name>.csr.pem."""
-    committed = ctx.fleet.desired.files.get(f"csrs/{name}.csr.pem")
+def _is_committed(ctx: _Ctx, path: str, pending: CsrInfo | None) -> bool:
+    """``pending`` is the CSR committed at ``path`` (csrs/<node>[.<role>].csr.pem)."""
+    committed = ctx.fleet.desired.files.get(path)
     if pending is None or committed is None:
         return False
     return pending.pem.strip() == committed.data.decode(errors="replace").strip()
 
 
 def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> Planned:
-    facts = _facts(ctx, view, lv)
+    """Every declared role's certificate (the primary one first), one code path for all,
+    with the role rules of ``planning.roles``; installs wait for the manual steps those
+    rules need first (X15.4's upload switch)."""
+    found, first = node_rules(ctx.fleet, view, lv, ctx.now)
+    version = parse_version(lv.live.version)
+    table = view.kind.role_table
+    drafts: dict[str, Draft] = {d.id: d for d in first}
+    findings = list(found)
+    roles = [None, *(r for r in sorted(view.roles) if table.has_role(r, version))]
+    for role in roles:
+        planned = _plan_role(ctx, view, lv, role)
+        findings.extend(planned.findings)
+        for draft in planned.drafts:
+            if draft.kind in ("cert.install", "manual") and draft.id not in drafts:
+                draft = draft.after(d.id for d in first)
+            drafts[draft.id] = _merged(drafts.get(draft.id), draft)
+    return Planned(tuple(drafts.values()), tuple(findings))
+
+
+def _merged(old: Draft | None, new: Draft) -> Draft:
+    """One draft for an id planned by two roles (the node's one restart after both
+    installs): the first, waiting for what both wait for."""
+    return new if old is None else old.after(new.depends_on)
+
+
+def _plan_role(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None) -> Planned:
+    facts = _facts(ctx, view, lv, role)
     if facts is None:
         return Planned()
+    at = view.node.spec.role_path(role, "") if role else None
     found = tuple(
-        ctx.finding(n.code, n.severity, view.name, n.message, n.at) for n in notes(facts)
-    ) + tuple(_client_auth_findings(ctx, view, lv))
+        ctx.finding(n.code, n.severity, view.name, n.message,
+                    (*at, *n.at[1:]) if at else n.at) for n in notes(facts)
+    )
+    rv = view.roles.get(role) if role else None
+    if rv is not None and rv.copy_from is not None:
+        return Planned(tuple(_copy_drafts(view, lv, rv.copy_from, role or "")), found)
     decision = decide(facts)
-    if decision.step is Step.ISSUE and _builtin_acme(ctx, view):
+    if role is None and decision.step is Step.ISSUE and _builtin_acme(ctx, view):
         return _plan_builtin_acme(ctx, view, facts, found)
     drafts = _certificate_drafts(view, facts, decision)
-    if facts.live_pending and "csr.discard" not in lv.live.capabilities:
+    if role is None and facts.live_pending and "csr.discard" not in lv.live.capabilities:
         drafts = _discard_by_hand(view, drafts)
     return Planned(tuple(drafts), found)
 
 
-def _client_auth_findings(ctx: _Ctx, view: NodeView, lv: LiveView) -> list[Finding]:
-    """``issuer.no_client_auth``: the issuer declares certificates without clientAuth, and
-    the node's kind needs it at the node's live version (its links would break)."""
-    spec = ctx.fleet.desired.fleet.issuers.get(view.issuer) if view.issuer else None
-    if spec is None or "clientAuth" in spec.eku:
+def _copy_drafts(view: NodeView, lv: LiveView, source: str, role: str) -> list[Draft]:
+    """``copy_from``: the role holds a copy of the source role's certificate. When the live
+    copy differs from the source (or the source is being replaced), copying it is a manual
+    step: the GUI's "Upload server certificate file as client certificate" has no
+    published API [U]."""
+    copy = lv.role_installed.get(role)
+    source_live = lv.installed
+    if copy is not None and source_live is not None and copy.sha256 == source_live.sha256:
         return []
-    if "clientAuth" not in ctx.fleet.desired.fleet.policy.required_eku:
-        return []
-    version = lv.live.version
-    if not view.kind.needs_client_auth(version):
-        return []
-    peers = ctx.fleet.desired.peers(view.name)
-    links = ", ".join(f"{view.name} <-> {p}" for p in peers) or "none listed in certops.yaml"
-    return [ctx.finding(
-        Code.ISSUER_NO_CLIENT_AUTH, Severity.ERROR, view.name,
-        f"issuer {view.issuer} issues certificates with {', '.join(spec.eku)} only (its eku in "
-        f"certops.yaml), but {view.name} ({view.kind.title} {version or 'of unknown version'}) "
-        "also presents its server certificate as a TLS client: without TLS Web Client "
-        f"Authentication its links would break ({links}). Use an issuer whose profile "
-        "includes clientAuth, or upgrade the node to a version that separates server and "
-        "client certificates (Expressway X15.5).",
-        at=("server_certificate", "issuer"),
+    return [Draft(
+        id=action_id(view.name, "manual", role, "copy"),
+        kind="manual",
+        node=view.name,
+        role=role,
+        reason=f"copy the {source} certificate into the {role} store (copy_from: {source}; "
+        "no API is published for it: do it by hand)",
+        manual="Maintenance > Security > Server certificate > Upload new certificate, with "
+        "'Upload server certificate file as client certificate' selected",
     )]
 
 
@@ -398,17 +444,24 @@ def _replacing(installed: CertInfo | None) -> str:
     return f", replacing serial {installed.serial}" if installed else ""
 
 
+def _role_words(facts: CertFacts) -> str:
+    """`` (client role)`` in reasons of another role's actions; nothing for the primary."""
+    return f" ({facts.role} role)" if facts.role else ""
+
+
 def _install_file(view: NodeView, facts: CertFacts) -> list[Draft]:
     """Install the committed certificate, then restart."""
     leaf = facts.leaf
     assert leaf is not None  # Step.INSTALL is decided only with a desired leaf
     install = Draft(
-        id=action_id(view.name, "cert.install", leaf.sha256[:16]),
+        id=action_id(view.name, "cert.install", facts.role or "", leaf.sha256[:16]),
         kind="cert.install",
         node=view.name,
         certificate=leaf.summary(),
         subject_alt_names=tuple(sorted(leaf.san_set())),
-        reason=f"install {facts.file} (leaf only, PEM){_replacing(facts.installed)}",
+        reason=f"install {facts.file}{_role_words(facts)} (leaf only, PEM)"
+        f"{_replacing(facts.installed)}",
+        role=facts.role,
     )
     return [install, serving_restart(view, (install.id,), SERVE_NEW)]
 
@@ -416,11 +469,13 @@ def _install_file(view: NodeView, facts: CertFacts) -> list[Draft]:
 def _csr_generate(view: NodeView, facts: CertFacts, why: str) -> Draft:
     name = view.name
     return Draft(
-        id=action_id(name, "csr.generate"),
+        id=action_id(name, "csr.generate", facts.role or ""),
         kind="csr.generate",
         node=name,
         subject_alt_names=tuple(sorted(facts.want)),
-        reason=f"generate a CSR on the node ({why}); save it as csrs/{name}.csr.pem",
+        reason=f"generate a CSR on the node{_role_words(facts)} ({why}); save it as "
+        f"{facts.csr_file}",
+        role=facts.role,
     )
 
 
@@ -428,41 +483,45 @@ def _csr_keep(view: NodeView, facts: CertFacts) -> Draft:
     name, pending = view.name, facts.pending
     assert pending is not None  # kept only when it fits
     return Draft(
-        id=action_id(name, "csr.generate"),
+        id=action_id(name, "csr.generate", facts.role or ""),
         kind="csr.generate",
         node=name,
         subject_alt_names=tuple(sorted(pending.san_set())),
-        reason=f"keep the node's pending CSR (it has the desired names) and save it "
-        f"as csrs/{name}.csr.pem for the CA",
+        reason=f"keep the node's pending CSR{_role_words(facts)} (it has the desired names) "
+        f"and save it as {facts.csr_file} for the CA",
+        role=facts.role,
     )
 
 
 def _issue(view: NodeView, facts: CertFacts, decision: Decision) -> list[Draft]:
     """CSR → issue (the certificate is known after apply) → install → restart."""
-    name, issuer = view.name, facts.issuer
+    name, issuer, role = view.name, facts.issuer, facts.role
     if decision.keep_pending:
         csr = _csr_keep(view, facts)
     else:
         csr = _csr_generate(view, facts, decision.why)
     issue = Draft(
-        id=action_id(name, "cert.issue"),
+        id=action_id(name, "cert.issue", role or ""),
         kind="cert.issue",
         node=name,
         issuer=issuer,
         subject_alt_names=csr.subject_alt_names,
         depends_on=frozenset({csr.id}),
-        reason=f"have issuer {issuer} sign the node's CSR (certops.yaml issuers)",
+        reason=f"have issuer {issuer} sign the node's CSR{_role_words(facts)} (certops.yaml "
+        "issuers)",
+        role=role,
     )
     payload = "with its chain" if view.kind.install_with_chain else "leaf only, PEM"
     install = Draft(
-        id=action_id(name, "cert.install", "issued"),
+        id=action_id(name, "cert.install", role or "", "issued"),
         kind="cert.install",
         node=name,
         certificate_from=issue.id,
         subject_alt_names=csr.subject_alt_names,
         depends_on=frozenset({issue.id}),
-        reason=f"install the certificate issuer {issuer} signs ({payload}; known after "
-        f"apply){_replacing(facts.installed)}",
+        reason=f"install the certificate issuer {issuer} signs{_role_words(facts)} ({payload}; "
+        f"known after apply){_replacing(facts.installed)}",
+        role=role,
     )
     return [csr, issue, install, serving_restart(view, (install.id,), SERVE_NEW)]
 
@@ -531,24 +590,29 @@ def _link_installs(ctx: _Ctx, names: list[str], drafts: Drafts) -> dict[str, Dra
         by_node.setdefault(draft.node, []).append(draft)
     out = dict(drafts)
     for name in names:
-        linked = _link_install(ctx, ctx.fleet.nodes[name], drafts, by_node)
-        if linked is not None:
+        for linked in _link_install(ctx, ctx.fleet.nodes[name], drafts, by_node):
             out[linked.id] = linked
     return out
 
 
 def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts,
-                  by_node: Mapping[str, list[Draft]]) -> Draft | None:
-    """A node's install, waiting for its own and its peers' trust of the new chain (the
-    desired leaf's, or the issuer's declared one); None when the node has no install."""
-    install = next(
-        (d for d in by_node.get(view.name, ()) if
-         d.kind == "cert.install" or (d.kind == "manual" and d.issuer is not None)),
-        None,
-    )
-    if install is None:
-        return None
-    chain = {c.sha256 for c in view.known_chain()}
+                  by_node: Mapping[str, list[Draft]]) -> list[Draft]:
+    """A node's installs (one per role), each waiting for its own and its peers' trust of
+    the new chain (the desired leaf's, or the issuer's declared one)."""
+    installs = [d for d in by_node.get(view.name, ()) if
+                d.kind == "cert.install" or (d.kind == "manual" and d.issuer is not None)]
+    out: list[Draft] = []
+    for install in installs:
+        role = view.roles.get(install.role) if install.role else None
+        chain = {c.sha256 for c in (role or view).known_chain()}
+        out.append(install.after(_trust_deps(ctx, view, chain, drafts, by_node)))
+    return out
+
+
+def _trust_deps(ctx: _Ctx, view: NodeView, chain: set[str], drafts: Drafts,
+                by_node: Mapping[str, list[Draft]]) -> list[str]:
+    """The trust actions (and their restarts) that put ``chain`` into the node's own stores
+    and every linked peer's."""
     holders = [(view.name, view.kind.own_stores)]
     for peer in ctx.fleet.desired.peers(view.name):
         if peer in ctx.fleet.nodes:
@@ -565,7 +629,7 @@ def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts,
             ):
                 deps.extend([draft.id, *([restart.id] if restart else [])])
     deps.extend(_pending_restart_deps(ctx, holders, drafts))
-    return install.after(deps)
+    return deps
 
 
 def _pending_restart_deps(
@@ -713,8 +777,9 @@ def _to_manual(ctx: _Ctx, drafts: Drafts) -> dict[str, Draft]:
     for aid, draft in drafts.items():
         lv = ctx.lives.get(draft.node)
         kind = ctx.fleet.nodes[draft.node].kind
+        capability = f"{draft.kind}:{draft.role}" if draft.role else draft.kind
         if lv is None or draft.kind in ("cert.issue", "manual") or (
-            draft.kind in lv.live.capabilities
+            capability in lv.live.capabilities
             and (not draft.store or kind.store_capable(draft.store))
         ):
             out[aid] = draft
@@ -729,7 +794,13 @@ def _manual(kind: NodeKind, draft: Draft) -> Draft:
     extra = {"file": f"(the certificate {draft.certificate_from} returns)"} if (
         draft.certificate_from
     ) else {}
-    text = kind.manual(
+    role = kind.role_table.roles.get(draft.role or "")
+    template = {"cert.install": role.manual_install, "csr.generate": role.manual_csr}.get(
+        draft.kind, "") if role is not None else ""
+    values = {"sans": ", ".join(draft.subject_alt_names),
+              "file": f"(the certificate {draft.certificate_from} returns)"
+              if draft.certificate_from else "(the certificate file)"}
+    text = template.format(**values) if template else kind.manual(
         draft.kind,
         store=draft.store or "",
         subject=cert.subject if cert else "",

@@ -107,7 +107,7 @@ async def test_x15_0_node_is_blocked_at_plan_for_an_issuer_without_client_auth(
 ) -> None:
     with_acme_issuer(desired, acme, rfc2136(acme))  # eku: [serverAuth] (the ACME default)
     orders = acme.orders_placed()
-    with pytest.raises(Exception, match=r"issuer\.no_client_auth.*expe1 <-> expc1"):
+    with pytest.raises(Exception, match=r"issuer\.no_client_auth.*expe1 -> expc1"):
         await apply(lab, desired, secret_env(acme, account))
     assert acme.orders_placed() == orders  # nothing was asked of the CA
 
