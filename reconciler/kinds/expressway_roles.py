@@ -67,6 +67,9 @@ CLIENT_ROLE = RoleProfile(
     "Generate CSR, then Download",
     may_copy=("server",),
     restart_tag="[U] not published whether a client upload needs a restart: certops restarts",
+    # TAC 225693's order of the migration [C]: the private client certificate first, then
+    # the public server certificates.
+    install_first=True,
 )
 ROLES = {"server": SERVER_ROLE, "client": CLIENT_ROLE}
 

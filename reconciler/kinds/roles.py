@@ -83,6 +83,9 @@ class RoleProfile:
     manual_csr: str = ""  # the GUI path of a CSR by hand
     may_copy: tuple[str, ...] = ()  # roles whose certificate may be copied into this one
     restart_tag: str = ""  # the source of what restarts after an install of this role
+    # Installed before the primary role's certificate on the same node: the node's client
+    # side moves off the shared (upgrade-copied) certificate before its server side changes.
+    install_first: bool = False
 
 
 @dataclass(frozen=True)

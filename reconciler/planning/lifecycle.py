@@ -280,7 +280,8 @@ def note_renewal_due(facts: CertFacts) -> Note | None:
     return Note(
         Code.RENEWAL_DUE,
         Severity.WARNING,
-        f"the live certificate expires on {installed.not_after:%Y-%m-%d} ({days} "
+        f"the live {facts.role + ' ' if facts.role else ''}certificate expires on "
+        f"{installed.not_after:%Y-%m-%d} ({days} "
         f"days left, renew_before {facts.renew_before}): {planned}.",
     )
 

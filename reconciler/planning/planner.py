@@ -312,7 +312,19 @@ def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> Planned:
             if draft.kind in ("cert.install", "manual") and draft.id not in drafts:
                 draft = draft.after(d.id for d in first)
             drafts[draft.id] = _merged(drafts.get(draft.id), draft)
-    return Planned(tuple(drafts.values()), tuple(findings))
+    return Planned(tuple(_installs_in_order(view, drafts).values()), tuple(findings))
+
+
+def _installs_in_order(view: NodeView, drafts: dict[str, Draft]) -> dict[str, Draft]:
+    """The primary role's install waits for the installs of roles the kind installs first
+    (Expressway X15.5: the client certificate before the server certificate)."""
+    roles = view.kind.role_table.roles
+    first = [d.id for d in drafts.values() if d.kind == "cert.install" and d.role
+             and roles.get(d.role) is not None and roles[d.role].install_first]
+    if not first:
+        return drafts
+    return {aid: d.after(first) if d.kind == "cert.install" and d.role is None else d
+            for aid, d in drafts.items()}
 
 
 def _merged(old: Draft | None, new: Draft) -> Draft:
