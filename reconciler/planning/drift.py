@@ -81,6 +81,7 @@ def drift_report(
 ) -> DriftReport:
     """The plan's changes as drift items, plus expiry and hygiene findings per node."""
     from reconciler.planning.live import parse_live
+    from reconciler.planning.roles import forecast
 
     findings: list[Finding] = [*plan.findings, *_action_drift(plan)]
     records: list[CertRecord] = []
@@ -91,9 +92,12 @@ def drift_report(
         if snapshot.reachable
     }
     for name, lv in views.items():
-        for label, cert in (("server", lv.installed), ("served", lv.served)):
+        for label, cert in (("server", lv.installed), ("served", lv.served),
+                            *sorted(lv.role_installed.items())):
             if cert is not None:
                 records.append(CertRecord(name, label, cert))
+        if name in fleet.nodes:  # renewals months ahead that their issuer cannot make
+            findings += forecast(fleet, fleet.nodes[name], lv, now)
         leaves = _leaves_in_use(fleet, views, name)
         for store, certs in sorted(lv.stores.items()):
             managed = _listed(fleet, name, store) | _in_use(list(certs.values()), leaves)
