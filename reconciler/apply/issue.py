@@ -17,10 +17,10 @@ from pathlib import Path
 from reconciler.apply.steps import IssuedCert, StepContext, StepFailed, sha_set
 from reconciler.checks.offline import certificate_findings, role_eku
 from reconciler.desired.safewrite import UnsafeWrite, write_inside
-from reconciler.drivers import PendingCsrReader
+from reconciler.drivers import PendingCsrReader, RoleCertificates
 from reconciler.issuers import Issued, IssueFailed
 from reconciler.model import Action, Severity
-from reconciler.model.layout import cert_path, csr_path
+from reconciler.model.layout import cert_path, csr_path, role_stem
 from reconciler.pki import CertInfo, PkiError, key_matches, split_leaf
 
 # How far a CA's clock may run ahead of ours for a certificate it issued just now.
@@ -28,43 +28,50 @@ CLOCK_SKEW = timedelta(seconds=60)
 
 
 async def cert_issue(ctx: StepContext, action: Action) -> str:
-    """Submit the node's CSR to the planned issuer; check, keep and save what comes back."""
-    node = action.node
+    """Submit the CSR of the node's role to the planned issuer; check, keep and save what
+    comes back (another role's certificate under ``<node>.<role>`` names)."""
+    node, role = action.node, action.role
+    stem = role_stem(node, role)
     issuer = ctx.issuers.get(action.issuer or "")
     if issuer is None:
         raise StepFailed(f"issuer {action.issuer!r} is not in certops.yaml: re-run certops plan")
-    csr_pem = await _csr_of(ctx, node)
+    csr_pem = await _csr_of(ctx, node, role)
     try:
-        result = await issuer.submit(node, csr_pem)
+        result = await issuer.submit(stem, csr_pem)
     except IssueFailed as exc:
         raise StepFailed(str(exc)) from None
     if not isinstance(result, Issued):
         raise StepFailed(
-            f"issuer {issuer.name} has not signed the CSR of {node} yet (ticket "
+            f"issuer {issuer.name} has not signed the CSR of {stem} yet (ticket "
             f"{result.ticket}): run certops apply again later"
         )
     leaf, bundled = _parse(ctx, result.chain_pem, issuer.name)
-    usages = await _required_eku(ctx, node, leaf)
-    _check_offline(ctx, node, leaf, bundled, csr_pem, issuer.name, usages)
+    usages = await _required_eku(ctx, node, leaf, role)
+    _check_offline(ctx, node, leaf, bundled, csr_pem, issuer.name, usages, role)
     await _check_trusted(ctx, node, [c for c in bundled if c.is_ca])
-    path = _save(ctx, node, result.chain_pem)
-    ctx.issued[node] = IssuedCert(leaf=leaf, chain=tuple(c for c in bundled if c.is_ca))
+    path = _save(ctx, node, result.chain_pem, role)
+    ctx.issued[stem] = IssuedCert(leaf=leaf, chain=tuple(c for c in bundled if c.is_ca))
     note = f" ({result.note})" if result.note else ""
     return (f"issued serial {leaf.serial} by '{leaf.issuer}' through {issuer.name}{note}; "
             f"saved {path}")
 
 
-async def _csr_of(ctx: StepContext, node: str) -> str:
+async def _csr_of(ctx: StepContext, node: str, role: str | None = None) -> str:
     """The CSR this apply generated or kept, else the saved one, else the node's pending one."""
-    if node in ctx.csrs:
-        return ctx.csrs[node]
-    saved = ctx.desired_root / csr_path(node)
+    stem = role_stem(node, role)
+    if stem in ctx.csrs:
+        return ctx.csrs[stem]
+    saved = ctx.desired_root / csr_path(node, role)
     if saved.is_file():
         return saved.read_text()
     driver = ctx.drivers[node]
-    pending = await driver.csr_read() if isinstance(driver, PendingCsrReader) else None
+    pending: str | None = None
+    if role and isinstance(driver, RoleCertificates):
+        pending = await driver.role_csr_read(role)
+    elif not role and isinstance(driver, PendingCsrReader):
+        pending = await driver.csr_read()
     if pending is None:
-        raise StepFailed(f"{node} has no CSR to submit: re-run certops plan")
+        raise StepFailed(f"{stem} has no CSR to submit: re-run certops plan")
     return pending
 
 
@@ -86,12 +93,13 @@ async def _required_eku(ctx: StepContext, node: str, leaf: CertInfo,
 
 def _check_offline(
     ctx: StepContext, node: str, leaf: CertInfo, bundled: tuple[CertInfo, ...], csr: str, by: str,
-    usages: tuple[str, ...],
+    usages: tuple[str, ...], role: str | None = None,
 ) -> None:
     """Every offline rule, plus the key match with the CSR; StepFailed on any error."""
     view = ctx.fleet.nodes[node]
     what = f"the certificate {by} issued"
-    found = certificate_findings(ctx.fleet, view, leaf, bundled, _judged_at(ctx), what, usages)
+    found = certificate_findings(ctx.fleet, view, leaf, bundled, _judged_at(ctx), what, usages,
+                                 role)
     errors = [f.message for f in found if f.severity is Severity.ERROR]
     try:
         if not key_matches(leaf, ctx.cache.parse_csr(csr.encode())):
@@ -133,10 +141,10 @@ async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> No
                 )
 
 
-def _save(ctx: StepContext, node: str, chain_pem: str) -> Path:
-    """Write the issued chain to certs/<node>.pem atomically, never through a link."""
+def _save(ctx: StepContext, node: str, chain_pem: str, role: str | None = None) -> Path:
+    """Write the issued chain to certs/<node>[.<role>].pem atomically, never through a link."""
     try:
-        return write_inside(ctx.desired_root, cert_path(node), chain_pem)
+        return write_inside(ctx.desired_root, cert_path(node, role), chain_pem)
     except UnsafeWrite as exc:
         raise StepFailed(f"not installed: the certificate issued for {node} cannot be saved: "
                          f"{exc}") from None

@@ -24,13 +24,14 @@ from reconciler.drivers import (
     NodeRestarter,
     PendingCsrDiscarder,
     PendingCsrReader,
+    RoleCertificates,
     ServiceRestarter,
     TemporaryError,
     TrustRemover,
 )
 from reconciler.issuers import Issuer
 from reconciler.model import Action, CsrSubjectSpec, Plan
-from reconciler.model.layout import csr_path
+from reconciler.model.layout import csr_path, role_stem
 from reconciler.pki import CertCache, CertInfo, PkiError
 
 SERVED_TIMEOUT = 5.0  # seconds for one look at the served certificate while a node restarts
@@ -74,8 +75,17 @@ class StepContext:
     issuers: Mapping[str, Issuer] = field(default_factory=dict)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     cache: CertCache = field(default_factory=CertCache)
-    csrs: dict[str, str] = field(default_factory=dict)  # node -> CSR generated or kept now
-    issued: dict[str, IssuedCert] = field(default_factory=dict)  # node -> cert.issue output
+    # keyed by role_stem(node, role): <node>, or <node>.<role> for another certificate role
+    csrs: dict[str, str] = field(default_factory=dict)  # CSR generated or kept now
+    issued: dict[str, IssuedCert] = field(default_factory=dict)  # cert.issue output
+
+
+def role_driver(ctx: StepContext, action: Action) -> RoleCertificates:
+    """The driver of a node whose action changes another role's certificate."""
+    driver = ctx.drivers[action.node]
+    if not isinstance(driver, RoleCertificates):
+        raise _cannot(action, f"change its {action.role} certificate")
+    return driver
 
 
 def sha_set(ctx: StepContext, pems: Sequence[str]) -> set[str]:
@@ -196,7 +206,8 @@ async def service_restart(ctx: StepContext, action: Action) -> str:
     # The install this restart makes served: the node's own, or on a member of a cluster
     # with one multi-server certificate, the publisher's, which the cluster distributes.
     install = next((a for a in ctx.plan.actions
-                    if a.kind == "cert.install" and a.id in action.depends_on), None)
+                    if a.kind == "cert.install" and a.role is None
+                    and a.id in action.depends_on), None)
     want = _planned_sha(ctx, install.node) if install is not None else None
     if want:
         await _wait_served(ctx, action.node, want)
@@ -232,6 +243,8 @@ def _restart_confirmed(ctx: StepContext, action: Action) -> None:
 
 
 async def csr_generate(ctx: StepContext, action: Action) -> str:
+    if action.role:
+        return await _role_csr_generate(ctx, action)
     driver = ctx.drivers[action.node]
     want = {n.lower() for n in action.subject_alt_names}
     pending = await driver.csr_read() if isinstance(driver, PendingCsrReader) else None
@@ -265,6 +278,36 @@ async def csr_generate(ctx: StepContext, action: Action) -> str:
     return f"{how}; saved {path} for the CA"
 
 
+async def _role_csr_generate(ctx: StepContext, action: Action) -> str:
+    """Another role's CSR: its pending one if it has the names, else a new one; saved as
+    csrs/<node>.<role>.csr.pem. A pending CSR with other names is never discarded here."""
+    driver, role = role_driver(ctx, action), action.role or ""
+    want = {n.lower() for n in action.subject_alt_names}
+    pending = await driver.role_csr_read(role)
+    if pending is not None and want <= ctx.cache.parse_csr(pending.encode()).san_set():
+        csr_pem, how = pending, f"kept the pending {role} CSR"
+    elif pending is not None:
+        raise StepFailed(f"{action.node} has a pending {role} CSR with other names: discard it "
+                         "on the node, then re-run certops plan")
+    else:
+        subject = csr_subject(ctx, action.node)
+        csr_pem, how = await driver.role_csr_generate(role, sorted(want), subject), \
+            f"generated a {role} CSR"
+    try:
+        csr = ctx.cache.parse_csr(csr_pem.encode())
+    except PkiError as exc:
+        raise StepFailed(f"the node returned an unreadable {role} CSR: {exc}") from None
+    if not want <= csr.san_set():
+        raise StepFailed(f"the {role} CSR lacks {', '.join(sorted(want - csr.san_set()))}")
+    try:
+        path = write_inside(ctx.desired_root, csr_path(action.node, role), csr_pem)
+    except UnsafeWrite as exc:
+        raise StepFailed(f"the {role} CSR of {action.node} was generated but not saved: "
+                         f"{exc}") from None
+    ctx.csrs[role_stem(action.node, role)] = csr_pem
+    return f"{how}; saved {path} for the CA"
+
+
 async def _generate(ctx: StepContext, action: Action, sans: list[str]) -> str:
     """A new CSR: the node's own, or on the publisher of a cluster with one multi-server
     certificate, the cluster's (distribution multi-server)."""
@@ -286,15 +329,39 @@ def csr_subject(ctx: StepContext, node: str) -> CsrSubjectSpec:
 
 def _to_install(ctx: StepContext, action: Action) -> tuple[CertInfo, tuple[CertInfo, ...]]:
     """The leaf and CA chain an install uploads: from git, or from this apply's cert.issue."""
+    if action.certificate_from is None and action.role:
+        role = ctx.fleet.nodes[action.node].roles.get(action.role)
+        want = action.certificate.sha256 if action.certificate else None
+        if role is None or role.leaf is None or role.leaf.sha256 != want:
+            raise StepFailed(f"the {action.role} certificate file of {action.node} changed "
+                             "since the plan: re-run certops plan")
+        return role.leaf, role.chain_cas()
     if action.certificate_from is None:
         return _leaf(ctx, action), ctx.fleet.nodes[action.node].chain_cas()
-    issued = ctx.issued.get(action.node)
+    issued = ctx.issued.get(role_stem(action.node, action.role))
     if issued is None:
         raise StepFailed(f"{action.certificate_from} has not produced a certificate in this apply")
     return issued.leaf, issued.chain
 
 
+async def _role_install(ctx: StepContext, action: Action) -> str:
+    """Another role's certificate: uploaded (leaf only), then read back from its store."""
+    driver, role = role_driver(ctx, action), action.role or ""
+    leaf, _cas = _to_install(ctx, action)
+    old = await driver.role_certificate(role)
+    if old is not None and leaf.sha256 in sha_set(ctx, [old]):
+        return f"{role} certificate already installed"
+    await driver.role_install(role, leaf.pem, [])
+    now = await driver.role_certificate(role)
+    if now is None or leaf.sha256 not in sha_set(ctx, [now]):
+        raise StepFailed(f"{action.node}'s {role} store does not show serial {leaf.serial} "
+                         "after the upload")
+    return f"installed serial {leaf.serial} as the {role} certificate (leaf only, PEM)"
+
+
 async def cert_install(ctx: StepContext, action: Action) -> str:
+    if action.role:
+        return await _role_install(ctx, action)
     driver = ctx.drivers[action.node]
     leaf, cas = _to_install(ctx, action)
     old = await driver.installed_certificate()
@@ -340,7 +407,9 @@ async def node_restart(ctx: StepContext, action: Action) -> str:
 
 
 def _install_of(ctx: StepContext, node: str) -> Action | None:
-    return next((a for a in ctx.plan.actions if a.node == node and a.kind == "cert.install"), None)
+    """The install of the node's primary certificate (the one its API port serves)."""
+    return next((a for a in ctx.plan.actions if a.node == node and a.kind == "cert.install"
+                 and a.role is None), None)
 
 
 def _planned_sha(ctx: StepContext, node: str) -> str | None:

@@ -13,7 +13,14 @@ from urllib.parse import urlsplit
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
 from reconciler.kinds.roles import parse_version
-from reconciler.model import Code, Finding, Severity, SourcePos, parse_duration
+from reconciler.model import (
+    Code,
+    Finding,
+    ServerCertificateSpec,
+    Severity,
+    SourcePos,
+    parse_duration,
+)
 from reconciler.model.layout import csr_path, is_ca_set, misnamed_csr_path
 from reconciler.pki import (
     CertCache,
@@ -52,6 +59,7 @@ def certificate_findings(
     now: datetime,
     source: str,
     required_eku: Sequence[str] | None = None,
+    role: str | None = None,
 ) -> list[Finding]:
     """Every offline rule on ``leaf`` as the server certificate of ``view``'s node.
 
@@ -60,20 +68,35 @@ def certificate_findings(
     the policy's EKUs for a node whose kind and live version need no clientAuth.
     """
     policy = fleet.desired.fleet.policy
-    file_pos = view.node.pos("server_certificate", "file")
+    at = view.node.spec.role_path(role, "") if role else ("server_certificate",)
+    file_pos = view.node.pos(*at, "file")
     pool = [*bundled, *fleet.ca_pool.values()]
     result = verify(
         leaf,
         intermediates=[c for c in pool if not c.self_signed],
         roots=[c for c in pool if c.self_signed],
         at=now,
-        usages=required_eku if required_eku is not None else role_eku(fleet, view, None),
+        usages=required_eku if required_eku is not None else role_eku(fleet, view, role),
         policy=policy,
         kind_rules=view.kind.leaf_findings,
     )
     out = [_at(f, view, file_pos) for f in result.findings]
-    out += _san_findings(view, leaf, source, file_pos)
-    out += _renewal_findings(fleet, view, leaf, now, source, file_pos)
+    out += _san_findings(view, leaf, source, file_pos, role)
+    out += _renewal_findings(fleet, view, leaf, now, source, file_pos, role)
+    return out
+
+
+def _role_spec(view: NodeView, role: str | None) -> ServerCertificateSpec | None:
+    spec = view.node.spec
+    return spec.server_certificate if role is None else spec.certificates.get(role)
+
+
+def check_role_certificates(fleet: FleetView, view: NodeView, now: datetime) -> list[Finding]:
+    """The offline rules on each committed certificate of another role (``certificates:``)."""
+    out: list[Finding] = []
+    for name, rv in sorted(view.roles.items()):
+        if rv.leaf is not None and rv.file:
+            out += certificate_findings(fleet, view, rv.leaf, rv.bundled, now, rv.file, role=name)
     return out
 
 
@@ -99,9 +122,10 @@ def role_eku(fleet: FleetView, view: NodeView, role: str | None,
     return tuple(sorted(need, key=("serverAuth", "clientAuth").index))
 
 
-def _san_findings(view: NodeView, leaf: CertInfo, source: str, pos: SourcePos) -> list[Finding]:
+def _san_findings(view: NodeView, leaf: CertInfo, source: str, pos: SourcePos,
+                  role: str | None = None) -> list[Finding]:
     """Cisco's step C: the certificate carries exactly the names the node file lists."""
-    sc = view.node.spec.server_certificate
+    sc = _role_spec(view, role)
     want = {n.lower() for n in sc.subject_alt_names} if sc else set()
     have = leaf.san_set()
     if want == have:
@@ -123,10 +147,11 @@ def _san_findings(view: NodeView, leaf: CertInfo, source: str, pos: SourcePos) -
 
 
 def _renewal_findings(
-    fleet: FleetView, view: NodeView, leaf: CertInfo, now: datetime, source: str, pos: SourcePos
+    fleet: FleetView, view: NodeView, leaf: CertInfo, now: datetime, source: str, pos: SourcePos,
+    role: str | None = None,
 ) -> list[Finding]:
     """A certificate already inside its renewal window."""
-    sc = view.node.spec.server_certificate
+    sc = _role_spec(view, role)
     renew = (sc.renew_before if sc else None) or fleet.desired.fleet.policy.renew_before
     due = leaf.not_after - parse_duration(renew, leaf.not_before, leaf.not_after)
     if not due <= now < leaf.not_after:
@@ -450,6 +475,7 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
     for name in sorted(fleet.nodes):
         view = fleet.nodes[name]
         out += check_certificate(fleet, view, now)
+        out += check_role_certificates(fleet, view, now)
         out += check_trust_gate(fleet, view)
         out += check_csr(fleet, view, cache)
         out += check_csr_name(fleet, view)

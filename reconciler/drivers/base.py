@@ -107,6 +107,20 @@ class MultiServerCsrGenerator(Protocol):
 
 
 @runtime_checkable
+class RoleCertificates(Protocol):
+    """Certificates of roles other than the kind's primary one (Expressway X15.5's client
+    store): read, CSR, install. Which roles a node offers is in its ``LiveNode``
+    (``capabilities`` ``cert.install:<role>``, ``csr.generate:<role>``)."""
+
+    async def role_certificate(self, role: str) -> str | None: ...
+    async def role_csr_read(self, role: str) -> str | None: ...
+    async def role_csr_generate(
+        self, role: str, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str: ...
+    async def role_install(self, role: str, leaf_pem: str, chain_pems: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
 class NodeRestarter(Protocol):
     """The whole node restarts to serve a new certificate (Expressway)."""
 

@@ -19,11 +19,13 @@ from reconciler.drivers.base import (
     session_certificate,
 )
 from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
+from reconciler.drivers.expressway_roles import RoleStores
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
 from reconciler.drivers.seams import Probe
 from reconciler.kinds import kind_of
 from reconciler.kinds.expressway import STORE as EXPRESSWAY_STORE
+from reconciler.kinds.roles import parse_version
 from reconciler.model import CsrSubjectSpec, LiveNode
 
 API: dict[str, tuple[str, str]] = {
@@ -85,6 +87,7 @@ class ExpresswayDriver:
         self.http = http
         self.capabilities = kind_of(endpoint.type).capabilities
         self.probe: Probe = probe or self._handshake
+        self.roles = RoleStores(endpoint.name, http)
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -118,16 +121,60 @@ class ExpresswayDriver:
                 method="GET",
                 path=API["cert.read"][1],
             )
-        return LiveNode(
+        version = next((str(info[k]) for k in SYSINFO_VERSION if k in info), None)
+        live = LiveNode(
             name=self.endpoint.name,
             type=self.endpoint.type,
-            version=next((str(info[k]) for k in SYSINFO_VERSION if k in info), None),
+            version=version,
             server_certificate=server_pems[0],
             served_certificate=served,
             pending_csr=csr,
             stores={EXPRESSWAY_STORE: split_pems(trust.text)},
             capabilities=tuple(sorted(self.capabilities)),
         )
+        return await self._read_roles(live)
+
+    async def _read_roles(self, live: LiveNode) -> LiveNode:
+        """The roles the node has at its version beyond the server one (X15.5: client),
+        through the resources its own RAML lists; the ones it does not list: unreadable."""
+        table = kind_of(self.endpoint.type).role_table
+        version = parse_version(live.version)
+        roles = [r for r in table.roles if r != table.primary and table.has_role(r, version)]
+        await self.roles.discover(roles)
+        if not roles:
+            return live
+        certs: dict[str, str] = {}
+        pending: dict[str, str] = {}
+        caps = set(live.capabilities)
+        unreadable: list[str] = []
+        for role in roles:
+            cert = await self.roles.certificate(role)
+            if cert is None:
+                unreadable.append(role)
+                continue
+            certs[role] = cert
+            csr = await self.roles.csr_read(role)
+            if csr is not None:
+                pending[role] = csr
+            caps |= {f"{cap}:{role}" for cap in self.roles.store(role).capabilities}
+        return live.model_copy(update={
+            "role_certificates": certs, "role_pending_csrs": pending,
+            "roles_unreadable": tuple(unreadable), "capabilities": tuple(sorted(caps))})
+
+    async def role_certificate(self, role: str) -> str | None:
+        return await self.roles.certificate(role)
+
+    async def role_csr_read(self, role: str) -> str | None:
+        return await self.roles.csr_read(role)
+
+    async def role_csr_generate(
+        self, role: str, sans: Sequence[str], subject: CsrSubjectSpec | None = None
+    ) -> str:
+        return await self.roles.csr_generate(role, csr_body(sans, subject))
+
+    async def role_install(self, role: str, leaf_pem: str, chain_pems: Sequence[str]) -> None:
+        """Upload the role's leaf alone, as PEM (as the server store takes it)."""
+        await self.roles.install(role, leaf_pem)
 
     async def read_store(self, store: str) -> tuple[str, ...]:
         """The trusted CA list, one PEM per certificate (to check an upload took effect)."""
