@@ -36,6 +36,8 @@ from reconciler.lab.ca import (
     new_key,
     spki,
 )
+from reconciler.lab.eku import has_client_store, server_upload_refusal
+from reconciler.lab.expressway_client import CLIENT_ROUTES
 from reconciler.lab.node import Node
 from reconciler.lab.state import Identity, PendingCsr
 from reconciler.lab.web import Route, build_app, json_body, message, multipart_file, pem_text
@@ -99,6 +101,10 @@ async def upload_server_cert(node: Node, request: Request) -> Response:
         return message(400, MSG_CA)
     if any(n.startswith("*") for n in dns_sans(leaf)):
         return message(400, MSG_WILDCARD)
+    refusal = server_upload_refusal(node.state.type, node.state.version, node.state.settings,
+                                    leaf)
+    if refusal is not None:
+        return message(400, refusal)
     key = spki(leaf.public_key())
     pending = node.state.pending_csr
     current = node.state.server or node.state.served
@@ -126,6 +132,16 @@ async def read_csr(node: Node, request: Request) -> Response:
 async def generate_csr(node: Node, request: Request) -> Response:
     if node.state.pending_csr is not None:
         return message(CONFLICT_STATUS, "Conflict")
+    made = await new_pending_csr(node, request)
+    if isinstance(made, Response):
+        return made
+    node.state.pending_csr = made
+    node.save()
+    return message(200, OK)
+
+
+async def new_pending_csr(node: Node, request: Request) -> PendingCsr | Response:
+    """A CSR (and its key, kept on the node) from the generate_csr body, or the refusal."""
     body = await json_body(request)
     if body is None:
         return message(400, "The request body is not a JSON object")
@@ -151,9 +167,7 @@ async def generate_csr(node: Node, request: Request) -> Response:
         csr = make_csr(key, node.state.fqdn, fqdns, subject_extra=extra, digest=digest)
     except ValueError as exc:
         return message(400, str(exc))
-    node.state.pending_csr = PendingCsr(csr_pem=_csr_pem(csr), key_pem=key_pem(key))
-    node.save()
-    return message(200, OK)
+    return PendingCsr(csr_pem=_csr_pem(csr), key_pem=key_pem(key))
 
 
 def _csr_pem(csr: x509.CertificateSigningRequest) -> str:
@@ -204,9 +218,19 @@ async def sysinfo(node: Node, request: Request) -> Response:
 
 
 async def raml(node: Node, request: Request) -> Response:
+    """The node's API description: the server store's resources, and on X15.5 the client
+    store's beside them, shaped like the server store's (the lab's assumption [U])."""
     text = (f"#%RAML 1.0\ntitle: {_product(node)[0]} provisioning API\n"
-            f"version: {node.state.version}\n")
+            f"version: {node.state.version}\n/api:\n  /provisioning:\n    /certs:\n"
+            + _store_raml("server"))
+    if has_client_store(node.state.version) and node.state.raml_client:
+        text += _store_raml("client")
     return PlainTextResponse(text, media_type="application/raml+yaml")
+
+
+def _store_raml(store: str) -> str:
+    return (f"      /{store}:\n        get:\n        post:\n"
+            "        /generate_csr:\n          get:\n          post:\n")
 
 
 ROUTES: tuple[Route, ...] = (
@@ -219,6 +243,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/provisioning/restart", "restart", restart),
     Route("GET", "/api/provisioning/sysinfo", "sysinfo", sysinfo),
     Route("GET", "/api/raml", "raml", raml),
+    *CLIENT_ROUTES,
 )
 
 

@@ -111,6 +111,14 @@ class NodeState(BaseModel):
     soap_rate_limit: int = 0  # SOAP status requests allowed per window (0: no limit)
     soap_rate_window: float = 60.0
     faults: list[Fault] = Field(default_factory=list)
+    # Expressway X15.5: the client certificate store (the upgrade copies the server
+    # certificate and key into it [C] TAC 225693), its pending CSR, the settings that decide
+    # EKU checks (xConfiguration name -> value), and whether the node's RAML lists the client
+    # store's resources (the lab's assumption [U]; off to show the manual steps).
+    client: Identity | None = None
+    client_pending_csr: PendingCsr | None = None
+    settings: dict[str, str] = Field(default_factory=dict)
+    raml_client: bool = True
     api_port: int = 0
     ssh_port: int = 0
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 
 from reconciler.lab.ca import CaName, KeyKind, LabPki, cert_pem, key_pem, new_key
+from reconciler.lab.eku import has_client_store
 from reconciler.lab.faults import Fault
 from reconciler.lab.state import (
     EXPRESSWAY_TYPES,
@@ -74,6 +75,10 @@ class TopologyNode(BaseModel):
     snapshot_shape: SnapshotShape = "full"
     builtin_cas: int | None = None
     faults: list[Fault] = Field(default_factory=list)
+    # Expressway: settings that decide EKU checks (e.g. "SIP TLS Certificate ExtendedKeyUsage
+    # Checking Mode": "Off"), and whether an X15.5's RAML lists the client store.
+    settings: dict[str, str] = Field(default_factory=dict)
+    raml_client: bool = True
 
 
 class TopologyDefaults(BaseModel):
@@ -210,9 +215,13 @@ def seed_node(spec: TopologyNode, defaults: TopologyDefaults, pki: LabPki) -> No
     }
     if spec.type in EXPRESSWAY_TYPES:
         ident = _identity(pki, spec.certificate, kind, fqdn, spec.sans, now)
-        return NodeState(**common, version=spec.version or EXPRESSWAY_VERSION,
+        version = spec.version or EXPRESSWAY_VERSION
+        # X15.5+: the upgrade copied the certificate and key into the client store [C].
+        client = ident.model_copy(deep=True) if has_client_store(version) else None
+        return NodeState(**common, version=version,
                          served=ident, server=ident.model_copy(deep=True),
-                         trusted_cas=trust_pems)
+                         trusted_cas=trust_pems, client=client, settings=dict(spec.settings),
+                         raml_client=spec.raml_client)
     product = VOS_PRODUCTS[spec.type]
     identities = {
         service: _identity(pki, spec.certificate, kind if service == "tomcat" else "ec256",
