@@ -11,13 +11,14 @@ node's ``cert.install`` and written to ``certs/`` so git shows what every node s
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.apply.steps import IssuedCert, StepContext, StepFailed, sha_set
 from reconciler.checks.offline import certificate_findings, role_eku
 from reconciler.desired.safewrite import UnsafeWrite, write_inside
-from reconciler.drivers import PendingCsrReader, RoleCertificates
+from reconciler.drivers import PendingCsrReader, RoleCertificates, TemporaryError
 from reconciler.issuers import Issued, IssueFailed
 from reconciler.model import Action, Severity
 from reconciler.model.layout import cert_path, csr_path, role_stem
@@ -131,7 +132,7 @@ async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> No
             holders.append((peer, ctx.fleet.nodes[peer].kind.peer_stores))
     for holder, stores in holders:
         for store in stores:
-            have = sha_set(ctx, await ctx.drivers[holder].read_store(store))
+            have = sha_set(ctx, await _read_store(ctx, holder, store))
             missing = [c.subject for c in cas if c.sha256 not in have]
             if missing:
                 raise StepFailed(
@@ -139,6 +140,20 @@ async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> No
                     f"the new certificate of {node} chains to; list the issuer's CA files in "
                     "certops.yaml (issuers.<name>.ca_files) so the plan adds them first"
                 )
+
+
+async def _read_store(ctx: StepContext, holder: str, store: str) -> tuple[str, ...]:
+    """A store of ``holder``, waiting (bounded) while the node is restarting: a linked peer
+    may restart for its own install while this node's certificate is being issued."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.timing.up_timeout
+    while True:
+        try:
+            return await ctx.drivers[holder].read_store(store)
+        except TemporaryError:
+            if loop.time() > deadline:
+                raise
+        await asyncio.sleep(ctx.timing.poll)
 
 
 def _save(ctx: StepContext, node: str, chain_pem: str, role: str | None = None) -> Path:

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from reconciler.lab.handshakes import refused_handshakes
+
 # The stores in which a node holds the CAs of its peers (reconciler.kinds: peer_stores).
 PEER_STORES = ("tomcat", "callmanager")
 
@@ -39,6 +41,16 @@ class Sample:
     chain_shas: frozenset[str]  # the served leaf's issuers, as the lab's CAs make them
     trusted_shas: frozenset[str]  # the CAs in the node's peer-trust stores
     why: str = ""
+    # What the mutual-TLS link check needs (lab.handshakes): the node's kind and version,
+    # the certificate it presents when it connects out (X15.5: its client certificate; else
+    # the served one) with its lab-CA chain, the EKUs of both, and its EKU settings.
+    node_type: str = ""
+    version: str = ""
+    client_sha: str = ""
+    client_chain_shas: frozenset[str] = frozenset()
+    client_eku: tuple[str, ...] = ()
+    served_eku: tuple[str, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,8 @@ class Timeline:
 
 
 def _same(a: Sample, b: Sample) -> bool:
-    return (a.up, a.served_sha, a.trusted_shas) == (b.up, b.served_sha, b.trusted_shas)
+    return ((a.up, a.served_sha, a.trusted_shas, a.client_sha, a.settings)
+            == (b.up, b.served_sha, b.trusted_shas, b.client_sha, b.settings))
 
 
 
@@ -132,16 +145,23 @@ def render(samples: Sequence[Sample], origin: float) -> list[str]:
     return lines
 
 
+_SETS = ("chain_shas", "trusted_shas", "client_chain_shas")
+_TUPLES = ("client_eku", "served_eku")
+
+
 def sample_json(sample: Sample) -> dict[str, Any]:
     data = asdict(sample)
-    data["chain_shas"], data["trusted_shas"] = sorted(sample.chain_shas), sorted(
-        sample.trusted_shas)
+    for key in _SETS:
+        data[key] = sorted(getattr(sample, key))
+    data["settings"] = [list(pair) for pair in sample.settings]
     return data
 
 
 def sample_of(data: dict[str, Any]) -> Sample:
-    return Sample(**{**data, "chain_shas": frozenset(data["chain_shas"]),
-                     "trusted_shas": frozenset(data["trusted_shas"])})
+    fixed: dict[str, object] = {key: frozenset(data.get(key, ())) for key in _SETS}
+    fixed |= {key: tuple(data.get(key, ())) for key in _TUPLES}
+    fixed["settings"] = tuple((str(k), str(v)) for k, v in data.get("settings", ()))
+    return Sample(**{**data, **fixed})
 
 
 def report(timeline: Timeline, clusters: Sequence[ClusterRule],
@@ -158,4 +178,5 @@ def report(timeline: Timeline, clusters: Sequence[ClusterRule],
         "samples": [sample_json(s) for s in samples],
         "violations": violations(samples, clusters, links, start),
         "clusters": [asdict(c) for c in clusters],
+        "refused": refused_handshakes(samples, links, start),
     }

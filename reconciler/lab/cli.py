@@ -291,6 +291,10 @@ def timeline(
     for cluster in data["clusters"]:
         typer.echo(f"cluster {cluster['name']}: {len(cluster['members'])} members, at least "
                    f"{len(cluster['members']) - cluster['max_unavailable']} up at every instant")
+    refused = data.get("refused", [])
+    typer.echo(f"refused handshakes: {len(refused)}")
+    for text in refused:
+        typer.echo(f"  {text}")
     if data["violations"]:
         for text in data["violations"]:
             typer.echo(f"INVARIANT BREACHED: {text}")

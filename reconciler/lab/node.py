@@ -18,12 +18,13 @@ import asyncio
 import functools
 import time
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography import x509
 
 from reconciler.lab.availability import PEER_STORES, Sample, Timeline
 from reconciler.lab.ca import LabPki, cert_pem, load_certs, sha256_hex
+from reconciler.lab.eku import ekus, has_client_store
 from reconciler.lab.faults import FaultHost
 from reconciler.lab.files import LabPaths, atomic_write
 from reconciler.lab.state import Identity, NodeState, TrustEntry, save_node
@@ -97,20 +98,47 @@ class Node:
         if self.timeline is None:
             return
         sha, subject, issuer, chain = self._served_facts(self.state.served.cert_pem)
+        client = self._client_facts()
         self.timeline.add(Sample(
             t=time.monotonic(), node=self.name, up=self.up, served_sha=sha,
             served_subject=subject, served_issuer=issuer, chain_shas=chain,
-            trusted_shas=frozenset(self._peer_trust()), why=why))
+            trusted_shas=frozenset(self._peer_trust()), why=why,
+            node_type=self.state.type, version=self.state.version, **client))
+
+    def _client_facts(self) -> dict[str, Any]:
+        """What the node presents when it connects out (X15.5: its client certificate, else
+        the served one; a VOS node its tomcat identity [U: the lab's simplification]), and
+        the EKUs of it and of the served certificate."""
+        client = self.state.client if has_client_store(self.state.version) else None
+        identity = client or self.state.served
+        pem = identity.cert_pem
+        if identity is self.state.served:
+            sha, _subject, _issuer, chain = self._served_facts(pem)
+        else:
+            sha, _subject, _issuer, chain = self._leaf_facts(pem, identity.chain_pems)
+        return {
+            "client_sha": sha, "client_chain_shas": chain,
+            "client_eku": tuple(sorted(_ekus_of(pem))),
+            "served_eku": tuple(sorted(_ekus_of(self.state.served.cert_pem))),
+            "settings": tuple(sorted(self.state.settings.items())),
+        }
 
     def _served_facts(self, pem: str) -> tuple[str, str, str, frozenset[str]]:
-        """SHA-256, subject, issuer and lab-CA chain of a served leaf (parsed once per PEM:
+        """SHA-256, subject, issuer and CA chain of a served leaf (parsed once per PEM:
         every save samples the node)."""
         if self._facts is None or self._facts[0] != pem:
-            leaf = load_certs(pem)[0]
-            self._facts = (pem, (sha256_hex(leaf), leaf.subject.rfc4514_string(),
-                                 leaf.issuer.rfc4514_string(),
-                                 frozenset(sha256_hex(c) for c in self._lab_chain(leaf))))
+            self._facts = (pem, self._leaf_facts(pem, self.state.served.chain_pems))
         return self._facts[1]
+
+    def _leaf_facts(self, pem: str, chain_pems: Iterable[str],
+                    ) -> tuple[str, str, str, frozenset[str]]:
+        """SHA-256, subject, issuer, and the CAs above the leaf: the lab's, and those the
+        node sends after it (a CA outside the lab, such as a test issuer's)."""
+        leaf = load_certs(pem)[0]
+        above = {sha256_hex(c) for c in self._lab_chain(leaf)}
+        above |= {sha for chain_pem in chain_pems for sha in _pem_shas(chain_pem)}
+        return (sha256_hex(leaf), leaf.subject.rfc4514_string(), leaf.issuer.rfc4514_string(),
+                frozenset(above))
 
     def _lab_chain(self, leaf: x509.Certificate) -> list[x509.Certificate]:
         """The lab CAs above ``leaf`` (what a peer may anchor on)."""
@@ -259,6 +287,11 @@ class Node:
                             given: Iterable[x509.Certificate] = ()) -> Identity:
         return Identity(cert_pem=cert_pem(leaf), key_pem=key_pem,
                         chain_pems=self.chain_for(leaf, given))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ekus_of(pem: str) -> frozenset[str]:
+    return frozenset(ekus(load_certs(pem)[0]))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -617,7 +617,13 @@ def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts,
     for install in installs:
         role = view.roles.get(install.role) if install.role else None
         chain = {c.sha256 for c in (role or view).known_chain()}
-        out.append(install.after(_trust_deps(ctx, view, chain, drafts, by_node)))
+        deps = _trust_deps(ctx, view, chain, drafts, by_node)
+        out.append(install.after(deps))
+        # cert.issue checks the trust gate on the live stores of the node and its peers:
+        # it runs once that trust is there (and no peer is restarting for it).
+        issue = drafts.get(install.certificate_from or "")
+        if issue is not None and issue.kind == "cert.issue":
+            out.append(issue.after(deps))
     return out
 
 

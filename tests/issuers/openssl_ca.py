@@ -43,9 +43,14 @@ authorityKeyIdentifier = keyid
 SIGN = """\
 #!/bin/sh
 set -e
-openssl ca -batch -notext -config "{dir}/ca.cnf" -in /dev/stdin -out "{dir}/last.pem" \
+# One signature at a time: openssl ca rewrites its serial and index files (an apply issues
+# for several nodes at once).
+exec 9>"{dir}/sign.lock"
+flock 9
+out=$(mktemp "{dir}/issued/out.XXXXXX")
+openssl ca -batch -notext -config "{dir}/ca.cnf" -in /dev/stdin -out "$out" \
   2>"{dir}/last.log" || {{ cat "{dir}/last.log" >&2; exit 1; }}
-cat "{dir}/last.pem" "{dir}/root.pem"
+cat "$out" "{dir}/root.pem"
 """
 
 
@@ -60,7 +65,8 @@ def have_openssl() -> bool:
     return shutil.which("openssl") is not None
 
 
-def make_openssl_ca(directory: Path, *, client_auth: bool = True) -> OpensslCa:
+def make_openssl_ca(directory: Path, *, client_auth: bool = True,
+                    name: str = "certops test openssl CA") -> OpensslCa:
     """A fresh CA under ``directory`` (see the module docstring)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "issued").mkdir(exist_ok=True)
@@ -71,7 +77,7 @@ def make_openssl_ca(directory: Path, *, client_auth: bool = True) -> OpensslCa:
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
          "-nodes", "-keyout", str(directory / "root.key"), "-out", str(directory / "root.pem"),
-         "-days", "3650", "-subj", "/O=certops test/CN=certops test openssl CA",
+         "-days", "3650", "-subj", f"/O=certops test/CN={name}",
          "-addext", "basicConstraints=critical,CA:TRUE",
          "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
         check=True, capture_output=True,
