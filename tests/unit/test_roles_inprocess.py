@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuers"))
 from openssl_ca import OpensslCa, have_openssl, make_openssl_ca
 
 from reconciler.lab.availability import report
+from reconciler.lab.ca import load_certs
 from reconciler.lab.eku import ekus
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.lab.ca import load_certs
 from reconciler.lab.state import Identity
 from reconciler.lab.topology import Topology, example_topology
 from reconciler.model import Code
