@@ -36,7 +36,7 @@ from reconciler.drivers.cucm import READ_ONLY_SOAP, CucmDriver
 from reconciler.drivers.fleet import api_tls, endpoint_for, fleet_ca_pems, make_driver
 from reconciler.drivers.recording import RecordingTransport
 from reconciler.kinds import kind_of
-from reconciler.model import Desired
+from reconciler.model import Desired, LiveNode
 from reconciler.model.doctor import Check, DoctorReport
 from reconciler.usecases.doctor_vos import (
     Facts,
@@ -179,6 +179,7 @@ async def _version_and_capabilities(driver: Driver, ep: Endpoint, facts: Facts,
     authenticated (else the kind's capabilities, each not ready)."""
     caps: frozenset[str] | tuple[str, ...] = kind_of(ep.type).capabilities
     version = facts.get("ssh.login")
+    live: LiveNode | None = None
     if "rest.auth" in facts:
         try:
             live = await driver.read()
@@ -189,7 +190,30 @@ async def _version_and_capabilities(driver: Driver, ep: Endpoint, facts: Facts,
                  version or ("not reported (the field names are [U])" if "rest.auth" in facts
                              else "not read (see the problems above)"))]
     every = sorted(kind_of(ep.type).capabilities | set(OPTIONAL))
-    return out + [verdict(ep, cap, cap in caps, facts, _route(driver)) for cap in every]
+    out += [verdict(ep, cap, cap in caps, facts, _route(driver)) for cap in every]
+    return out + (_role_checks(ep, live) if live is not None else [])
+
+
+def _role_checks(ep: Endpoint, live: LiveNode) -> list[Check]:
+    """Per certificate role beyond the primary one (X15.5's client store): automated where
+    the node's own RAML lists its resources, else manual steps with the GUI path."""
+    out: list[Check] = []
+    table = kind_of(ep.type).role_table
+    for role in live.roles_unreadable:
+        gui = table.roles[role].manual_install.split(" > Upload")[0]
+        out.append(Check(ep.name, f"role {role}", "info",
+                         f"the node's API description (GET /api/raml) lists no {role} "
+                         f"certificate store: certops cannot read it, and its CSR and install "
+                         f"are manual steps ({gui})",
+                         "check the certificate by hand; tell the certops maintainers what "
+                         "the node's RAML lists"))
+    for role in sorted(live.role_certificates):
+        auto = [c for c in ("csr.generate", "cert.install") if f"{c}:{role}" in live.capabilities]
+        manual = [c for c in ("csr.generate", "cert.install") if c not in auto]
+        detail = (f"read through the resources the node's RAML lists; automated: "
+                  f"{', '.join(auto) or 'none'}; manual: {', '.join(manual) or 'none'}")
+        out.append(Check(ep.name, f"role {role}", "ok" if not manual else "info", detail))
+    return out
 
 
 def _route(driver: Driver) -> str:

@@ -171,6 +171,13 @@ def _fields(
         sc: dict[str, Any] = {"file": f"../{cert_ref}"} if cert_ref else {}
         sc["subject_alt_names"] = [*leaf.dns_names, *leaf.ip_addresses]
         fields["server_certificate"] = sc
+    # Other roles the node has (an X15.5's client certificate): declared with their names,
+    # so that certops renews them too (never left to expire unseen).
+    roles = {role: {"subject_alt_names": [*cert.dns_names, *cert.ip_addresses]}
+             for role, pem in sorted(live.role_certificates.items())
+             for cert in cache.parse_text(pem)[:1]}
+    if roles:
+        fields["certificates"] = roles
     refs = {s: [f"../{r}" for r in files] for s, files in store_refs.items()}
     fields["trust"] = kind_of(endpoint.type).trust_yaml(refs)
     return fields

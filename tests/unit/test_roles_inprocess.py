@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from unitkit import apply as unitkit_apply
-from unitkit import plan
+from unitkit import plan, session_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuers"))
 from openssl_ca import OpensslCa, have_openssl, make_openssl_ca
@@ -27,6 +27,8 @@ from reconciler.lab.inprocess import InProcessLab
 from reconciler.lab.state import Identity
 from reconciler.lab.topology import Topology, example_topology
 from reconciler.model import Code
+from reconciler.usecases.doctor import DoctorRequest, doctor
+from reconciler.usecases.importing import ImportRequest, import_fleet
 
 pytestmark = pytest.mark.skipif(not have_openssl(), reason="openssl is not installed")
 PAIR = ("expe1", "expc1")
@@ -155,3 +157,26 @@ async def test_without_the_client_store_in_the_raml_the_steps_are_manual(
     assert {a.node for a in manual} == set(PAIR)
     assert all("Maintenance > Security > Client certificate" in (a.manual or "")
                for a in manual)
+
+
+async def test_import_declares_the_client_role_of_an_x15_5_node(
+    lab155: InProcessLab, tmp_path: Path
+) -> None:
+    root = tmp_path / "imported"
+    await import_fleet(session_of(lab155, root), ImportRequest())
+    text = (root / "nodes" / "expc1.yaml").read_text()
+    assert "certificates:\n  client:\n    subject_alt_names:\n" in text
+    assert "certificates:" not in (root / "nodes" / "cucm-pub.yaml").read_text()
+
+
+@pytest.mark.parametrize("listed", [True, False])
+async def test_doctor_says_whether_the_client_store_is_automated(
+    tmp_path: Path, desired: Path, listed: bool
+) -> None:
+    async with InProcessLab.start(tmp_path / "lab", topology=x155(listed)) as lab:
+        report = await doctor(session_of(lab, desired), DoctorRequest(nodes=("expc1",)))
+    (check,) = [c for c in report.checks if c.check == "role client"]
+    if listed:
+        assert check.status == "ok" and "automated: csr.generate, cert.install" in check.detail
+    else:
+        assert "Maintenance > Security > Client certificate" in check.detail
