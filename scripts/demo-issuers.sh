@@ -6,9 +6,11 @@
 # the Expressway-E, and a `command` issuer (`openssl ca`) for the Expressway-C and Unified CM.
 # `certops apply` generates the CSRs on the nodes, has them signed, uploads the new CA chains
 # to every node first, installs, restarts and proves each certificate served; then `certops
-# plan` is empty and `certops drift` exits 0. The lab's Expressway-E runs X15.5 here, which
+# plan` is empty and `certops drift` exits 0. The lab's Expressway pair runs X15.5 here, which
 # separates server and client certificates, so the ACME issuer's default `eku: [serverAuth]`
-# is allowed for it (on X15.0 the plan would refuse it: issuer.no_client_auth).
+# is allowed for its server certificate (on X15.0 the plan would refuse it:
+# issuer.no_client_auth), and its client certificate (`certificates: {client: ...}`) comes
+# from the command CA, which issues clientAuth (scripts/demo-eku.sh shows the whole migration).
 # Runs in a temporary directory and leaves this tree clean. Needs pebble, bind9, openssl
 # (scripts/system-deps.sh installs them as root).
 set -euo pipefail
@@ -67,17 +69,21 @@ for node in expe1 expc1 cucm-pub; do
   issuer=corp; [ "$node" = expe1 ] && issuer=pebble
   sed -i "0,/server_certificate:/s//server_certificate:\n  issuer: $issuer/" "$ds/nodes/$node.yaml"
 done
+for node in expe1 expc1; do  # X15.5's client stores: they need clientAuth, so the command CA
+  printf 'certificates:\n  client:\n    issuer: corp\n    subject_alt_names: [%s.nart.com]\n' \
+    "$node" >> "$ds/nodes/$node.yaml"
+done
 sed -n '/^issuers:/,$p' "$ds/certops.yaml"
 certops validate "$ds"
 
-step "3. certops lab up: the example fleet, the Expressway-E on X15.5"
+step "3. certops lab up: the example fleet, the Expressway pair on X15.5 (the same version)"
 cat > "$work/topology.yaml" <<'YAML'
 nodes:
   - {name: expe1, type: expressway-e, fqdn: expe1.nart.com, version: X15.5.1, links: [expc1],
      sans: [expe.nart.com, expe1.nart.com, expe2.nart.com, join.nart.com, meeting.nart.com,
             meet.nart.com, guest.vngtp.aca, guest.vngtpres.aca, vngtp.lab, nart.com]}
-  - {name: expc1, type: expressway-c, fqdn: expc1.nart.com, links: [expe1, cucm-pub],
-     sans: [expc.nart.com, expc1.nart.com]}
+  - {name: expc1, type: expressway-c, fqdn: expc1.nart.com, version: X15.5.1,
+     links: [expe1, cucm-pub], sans: [expc.nart.com, expc1.nart.com]}
   - {name: cucm-pub, type: cucm, fqdn: cucm-pub.nart.com, links: [expc1],
      sans: [cucm-pub.nart.com, cucm.nart.com]}
 YAML

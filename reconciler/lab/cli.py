@@ -193,12 +193,18 @@ def sign(
     days: int = typer.Option(365, "--days", min=1, help="Validity of the certificate in days."),
     no_client_auth: bool = typer.Option(False, "--no-client-auth",
                                         help="Leave out the clientAuth EKU."),
+    profile: str = typer.Option("private", "--profile",
+                                help="private: serverAuth and clientAuth (an enterprise CA); "
+                                "public: serverAuth only, as public CAs issue from 2027."),
     drop_san: list[str] = typer.Option([], "--drop-san", help="Leave out this SAN."),
     leaf_only: bool = typer.Option(False, "--leaf-only", help="Write the leaf alone."),
 ) -> None:
     """Sign a CSR as an enterprise CA would; write leaf, issuing CA and root."""
     if ca not in ("old", "new"):
         _fail("--ca must be old or new")
+    if profile not in ("private", "public"):
+        _fail("--profile must be private or public")
+    no_client_auth = no_client_auth or profile == "public"
     try:
         request = x509.load_pem_x509_csr(csr.read_bytes())
     except (OSError, ValueError) as exc:

@@ -120,7 +120,9 @@ class Code(StrEnum):
     # certificate roles and the clientAuth sunset (planning/roles.py)
     ROLE_UNKNOWN = "role.unknown", (E,), "a certificates: role the node's kind does not have"
     ROLE_TWICE = "role.twice", (E,), "the primary role in server_certificate and certificates:"
-    ROLE_UNDECLARED = "role.undeclared", (W,), "the node has a certificate role the file omits"
+    ROLE_UNDECLARED = (
+        "role.undeclared", (I, W), "the node has a certificate role the file omits"
+    )
     ROLE_UNREADABLE = "role.unreadable", (W,), "the node's API does not list a role's store"
     ROLE_COPY = "role.copy", (W,), "a client role copies the server certificate (no clientAuth)"
     EKU_UPLOAD_SWITCH = (

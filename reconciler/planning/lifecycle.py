@@ -311,10 +311,11 @@ def note_san_live_differs(facts: CertFacts) -> Note | None:
         parts.append(f"lacks {', '.join(missing)}")
     if extra := sorted(installed.san_set() - facts.want):
         parts.append(f"carries {', '.join(extra)} that the new one will drop")
+    live = f"the live {facts.role} certificate" if facts.role else "the live certificate"
     return Note(
         Code.SAN_LIVE_DIFFERS,
         Severity.INFO,
-        f"the live certificate {' and '.join(parts)}: a CSR with the desired names is planned.",
+        f"{live} {' and '.join(parts)}: a CSR with the desired names is planned.",
     )
 
 

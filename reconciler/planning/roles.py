@@ -31,6 +31,7 @@ from reconciler.kinds.roles import CLIENT_AUTH, SERVER_AUTH, parse_version
 from reconciler.model import Code, Finding, ServerCertificateSpec, Severity, parse_duration
 from reconciler.pki import CertInfo
 from reconciler.planning.graph import Draft, action_id
+from reconciler.planning.lifecycle import renewal_due
 from reconciler.planning.live import LiveView
 
 UPGRADE = "upgrade the Expressway-C and -E together to X15.5, which separates server and " \
@@ -209,9 +210,11 @@ def copy_findings(fleet: FleetView, view: NodeView, lv: LiveView,
                      (*state.at, "copy_from"))]
 
 
-def undeclared_findings(view: NodeView, lv: LiveView, now: datetime) -> list[Finding]:
+def undeclared_findings(view: NodeView, lv: LiveView, now: datetime,
+                        policy_renew: str) -> list[Finding]:
     """Roles the node has at its version that the node file does not declare: reported with
-    expiry and EKUs (or as unreadable), never left to expire unseen."""
+    expiry and EKUs (or as unreadable), never left to expire unseen; a warning once the
+    certificate is inside the policy's renewal window."""
     table = view.kind.role_table
     version = parse_version(lv.live.version)
     names = {s.role for s in declared(view)}
@@ -229,7 +232,8 @@ def undeclared_findings(view: NodeView, lv: LiveView, now: datetime) -> list[Fin
                                 ("name",)))
             continue
         days = (cert.not_after - now).days
-        out.append(_finding(view, Code.ROLE_UNDECLARED, Severity.WARNING,
+        due = renewal_due(cert, policy_renew, now)
+        out.append(_finding(view, Code.ROLE_UNDECLARED, Severity.WARNING if due else Severity.INFO,
                             f"{view.name} has a {role} certificate that the node file does not "
                             f"declare: '{cert.subject}' from '{cert.issuer}', EKU "
                             f"{', '.join(cert.eku) or 'none'}, expires {cert.not_after:%Y-%m-%d} "
@@ -302,7 +306,7 @@ def node_rules(fleet: FleetView, view: NodeView, lv: LiveView,
         findings += found + leaf_eku_findings(fleet, view, lv, state)
         findings += copy_findings(fleet, view, lv, state)
         drafts += extra
-    findings += undeclared_findings(view, lv, now)
+    findings += undeclared_findings(view, lv, now, fleet.desired.fleet.policy.renew_before)
     findings += checking_mode(view, lv)
     return findings, drafts
 

@@ -54,6 +54,8 @@ def certificate_text(action: Action) -> str | None:
 
 def action_line(index: int, action: Action) -> list[str]:
     head = f"  {index:>3}. {action.kind:<15} {action.node}"
+    if action.role:
+        head += f" <{action.role}>"
     if action.store:
         head += f" [{action.store}]"
     if action.services:

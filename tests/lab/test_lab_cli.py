@@ -217,3 +217,15 @@ def test_every_lab_option_has_help_text() -> None:
         for param in command.params:
             if param.param_type_name == "option":
                 assert getattr(param, "help", None), f"certops lab {name} {param.opts[0]}: no help"
+
+
+def test_sign_public_profile_is_server_auth_only(tmp_path: Path) -> None:
+    """The lab's enterprise CA stays private (both EKUs); ``--profile public`` signs as a
+    public CA of 2027 does: serverAuth only."""
+    csr, lab_dir, out = _csr(tmp_path), tmp_path / "lab", tmp_path / "public.pem"
+    res = runner.invoke(app, ["sign", str(csr), "--ca", "new", "--out", str(out),
+                              "--dir", str(lab_dir), "--profile", "public"])
+    assert res.exit_code == 0, res.output
+    assert _ekus(load_certs(out.read_text())[0]) == {ExtendedKeyUsageOID.SERVER_AUTH}
+    assert runner.invoke(app, ["sign", str(csr), "--out", str(out), "--dir", str(lab_dir),
+                               "--profile", "webpki"]).exit_code == 1
