@@ -68,7 +68,10 @@ def test_issued_plan_renders_known_after_apply(tmp_path: Path) -> None:
     issue = next(a for a in plan.actions if a.kind == "cert.issue")
     install = next(a for a in plan.actions if a.kind == "cert.install")
     assert (issue.id, issue.issuer) == ("expe1/cert.issue", "lab-ca")
-    assert issue.depends_on == ("expe1/csr.generate",)
+    # the issue checks the trust gate on live stores: it waits for the trust it checks
+    assert issue.depends_on == ("expc1/trust.add/trusted-ca-list/1f2d05f5723346df",
+                                "expe1/csr.generate",
+                                "expe1/trust.add/trusted-ca-list/1f2d05f5723346df")
     assert install.id == "expe1/cert.install/issued"
     assert install.certificate is None and install.certificate_from == "expe1/cert.issue"
     text = "\n".join(plan_text(plan))
