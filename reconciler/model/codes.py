@@ -123,8 +123,12 @@ class Code(StrEnum):
     ROLE_UNDECLARED = (
         "role.undeclared", (I, W), "the node has a certificate role the file omits"
     )
-    ROLE_UNREADABLE = "role.unreadable", (W,), "the node's API does not list a role's store"
-    ROLE_COPY = "role.copy", (W,), "a client role copies the server certificate (no clientAuth)"
+    ROLE_UNREADABLE = (
+        "role.unreadable", (I, W), "a role's store is not listed, or not on this version yet"
+    )
+    ROLE_COPY = (
+        "role.copy", (I, W), "a client role copies the server certificate (no clientAuth)"
+    )
     EKU_UPLOAD_SWITCH = (
         "eku.upload_switch", (W,), "X15.4 Expressway-E: serverAuth-only needs the upload switch"
     )

@@ -297,22 +297,52 @@ def _is_committed(ctx: _Ctx, path: str, pending: CsrInfo | None) -> bool:
 
 def _plan_certificate(ctx: _Ctx, view: NodeView, lv: LiveView) -> Planned:
     """Every declared role's certificate (the primary one first), one code path for all,
-    with the role rules of ``planning.roles``; installs wait for the manual steps those
-    rules need first (X15.4's upload switch)."""
+    with the role rules of ``planning.roles``; the manual steps those rules need first (X15.4's
+    upload switch) join the plan only where a primary install is planned, and it waits for
+    them."""
     found, first = node_rules(ctx.fleet, view, lv, ctx.now)
     version = parse_version(lv.live.version)
     table = view.kind.role_table
-    drafts: dict[str, Draft] = {d.id: d for d in first}
-    findings = list(found)
+    drafts: dict[str, Draft] = {}
+    findings: list[Finding] = []
     roles = [None, *(r for r in sorted(view.roles) if table.has_role(r, version))]
     for role in roles:
         planned = _plan_role(ctx, view, lv, role)
         findings.extend(planned.findings)
         for draft in planned.drafts:
-            if draft.kind in ("cert.install", "manual") and draft.id not in drafts:
-                draft = draft.after(d.id for d in first)
             drafts[draft.id] = _merged(drafts.get(draft.id), draft)
-    return Planned(tuple(_installs_in_order(view, drafts).values()), tuple(findings))
+    installs = [d.id for d in drafts.values() if d.role is None and (
+        d.kind == "cert.install" or (d.kind == "manual" and d.issuer is not None))]
+    if installs and first:
+        drafts = {d.id: d for d in first} | {
+            aid: d.after(f.id for f in first) if aid in installs else d
+            for aid, d in drafts.items()}
+    else:
+        found = [f for f in found if f.code != Code.EKU_UPLOAD_SWITCH]
+    drafts = _copy_follows(view, lv, drafts, installs)
+    found = [_copy_severity(f, drafts) for f in found]
+    return Planned(tuple(_installs_in_order(view, drafts).values()), (*found, *findings))
+
+
+def _copy_follows(view: NodeView, lv: LiveView, drafts: dict[str, Draft],
+                  installs: list[str]) -> dict[str, Draft]:
+    """A role that copies the primary certificate copies the new one after its install."""
+    out = dict(drafts)
+    for name, rv in sorted(view.roles.items()):
+        if rv.copy_from is None or not installs:
+            continue
+        copy = next((d for d in _copy_drafts(view, lv, rv.copy_from, name, force=True)), None)
+        if copy is not None:
+            out[copy.id] = _merged(out.get(copy.id), copy.after(installs))
+    return out
+
+
+def _copy_severity(finding: Finding, drafts: Mapping[str, Draft]) -> Finding:
+    """``role.copy`` is a warning while a copy is planned, a note once it is done."""
+    if finding.code != Code.ROLE_COPY:
+        return finding
+    planned = any(d.kind == "manual" and d.id.endswith("/copy") for d in drafts.values())
+    return finding if planned else finding.model_copy(update={"severity": Severity.INFO})
 
 
 def _installs_in_order(view: NodeView, drafts: dict[str, Draft]) -> dict[str, Draft]:
@@ -354,14 +384,16 @@ def _plan_role(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None) -> Pla
     return Planned(tuple(drafts), found)
 
 
-def _copy_drafts(view: NodeView, lv: LiveView, source: str, role: str) -> list[Draft]:
+def _copy_drafts(view: NodeView, lv: LiveView, source: str, role: str,
+                 force: bool = False) -> list[Draft]:
     """``copy_from``: the role holds a copy of the source role's certificate. When the live
-    copy differs from the source (or the source is being replaced), copying it is a manual
-    step: the GUI's "Upload server certificate file as client certificate" has no
-    published API [U]."""
+    copy differs from the source (or, ``force``, the source is being replaced), copying it
+    is a manual step: the GUI's "Upload server certificate file as client certificate" has
+    no published API [U]."""
     copy = lv.role_installed.get(role)
     source_live = lv.installed
-    if copy is not None and source_live is not None and copy.sha256 == source_live.sha256:
+    same = copy is not None and source_live is not None and copy.sha256 == source_live.sha256
+    if same and not force:
         return []
     return [Draft(
         id=action_id(view.name, "manual", role, "copy"),

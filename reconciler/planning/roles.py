@@ -297,7 +297,7 @@ def node_rules(fleet: FleetView, view: NodeView, lv: LiveView,
     for state in declared(view):
         if not state.primary and not view.kind.role_table.has_role(state.role, version):
             findings.append(_finding(
-                view, Code.ROLE_UNREADABLE, Severity.WARNING,
+                view, Code.ROLE_UNREADABLE, Severity.INFO,
                 f"{view.name} runs {_version_text(lv)}, which has no {state.role} certificate "
                 f"of its own (its one certificate plays every role): certificates.{state.role} "
                 "is planned once the node runs a release that has it.", state.at))
