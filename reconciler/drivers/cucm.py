@@ -175,6 +175,8 @@ class CucmDriver:
             served_certificate=served,
             stores=dict(zip(self.stores, stores, strict=True)),
             capabilities=tuple(sorted(self.capabilities)),
+            # separate client certificates the release lists (15SU5), reported, not managed
+            role_certificates=dict(snap.clients),
         )
 
     async def _snapshot(self) -> Snapshot:

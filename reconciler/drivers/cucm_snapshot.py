@@ -39,6 +39,9 @@ class Snapshot:
 
     identity: str | None = None
     stores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Identities whose name says "client" (15SU5's separate client certificates: their names
+    # are not published [U], so they are enumerated, never hard-coded): name -> PEM.
+    clients: dict[str, str] = field(default_factory=dict)
 
 
 def _fields(value: Any) -> str:
@@ -68,6 +71,20 @@ def _identity(items: list[Any]) -> str | None:
             pems = _pems(entry.get("certificate"), f"identities[{i}].certificate")
             return pems[0] if pems else None
     return None
+
+
+def _clients(items: list[Any]) -> dict[str, str]:
+    """Every identity whose name (the first string among ``LABEL_KEYS``) contains "client"."""
+    out: dict[str, str] = {}
+    for i, entry in enumerate(items):
+        if not isinstance(entry, dict):
+            continue
+        name = next((v.strip() for k in LABEL_KEYS if isinstance(v := entry.get(k), str)), "")
+        if "client" in name.lower():
+            pems = _pems(entry.get("certificate"), f"identities[{i}].certificate")
+            if pems:
+                out[name] = pems[0]
+    return out
 
 
 def _entry_pems(item: Any, i: int, j: int) -> tuple[str, ...]:
@@ -120,6 +137,7 @@ def parse_snapshot(data: Any, service_of: Mapping[str, str]) -> Snapshot:
     return Snapshot(
         identity=_identity(identities) if isinstance(identities, list) else None,
         stores={by_lower[s]: pems for s, pems in stores.items()},
+        clients=_clients(identities) if isinstance(identities, list) else {},
     )
 
 

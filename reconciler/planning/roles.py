@@ -242,6 +242,26 @@ def undeclared_findings(view: NodeView, lv: LiveView, now: datetime,
     return out
 
 
+def listed_findings(view: NodeView, lv: LiveView, now: datetime,
+                    policy_renew: str) -> list[Finding]:
+    """Certificates the node lists beside its roles that its kind has no role for (Unified
+    CM 15SU5's separate client certificates: their names are not published [U]): reported
+    with expiry and EKUs, so they never expire unseen."""
+    out: list[Finding] = []
+    for name, cert in sorted(lv.role_installed.items()):
+        if name in view.kind.role_table.roles:
+            continue
+        due = renewal_due(cert, policy_renew, now)
+        out.append(_finding(view, Code.ROLE_UNDECLARED, Severity.WARNING if due else Severity.INFO,
+                            f"{view.name} lists a certificate '{name}' that certops does not "
+                            f"manage yet (a separate client certificate of this release; the "
+                            f"names are not published [U]): '{cert.subject}' from "
+                            f"'{cert.issuer}', EKU {', '.join(cert.eku) or 'none'}, expires "
+                            f"{cert.not_after:%Y-%m-%d} ({(cert.not_after - now).days} days). "
+                            "Renew it by hand until certops models it.", ("name",)))
+    return out
+
+
 def checking_mode(view: NodeView, lv: LiveView) -> list[Finding]:
     """The SIP TLS EKU checking mode as read, where the kind has it at this version."""
     table = view.kind.role_table
@@ -307,6 +327,7 @@ def node_rules(fleet: FleetView, view: NodeView, lv: LiveView,
         findings += copy_findings(fleet, view, lv, state)
         drafts += extra
     findings += undeclared_findings(view, lv, now, fleet.desired.fleet.policy.renew_before)
+    findings += listed_findings(view, lv, now, fleet.desired.fleet.policy.renew_before)
     findings += checking_mode(view, lv)
     return findings, drafts
 

@@ -180,6 +180,14 @@ def main() -> None:
     write("role-version-mismatch", r, r.live({"expe1": "X15.4.0", "expc1": "X15.5.1"}),
           "the C and the E of the traversal pair on different versions: a finding",
           {"expe1": "private-ca", "expc1": "private-ca"})
+    live = r.live({"expe1": "X15.5.1", "expc1": "X15.5.1"})
+    for n in ("expe1", "expc1"):
+        live[n].roles = {"client": copy_of(live[n].installed)}
+    live["cucm-pub"].roles = {"tomcat-client": copy_of(live["expc1"].installed)}
+    write("role-vos-listed-client", r, live,
+          "Unified CM lists a separate client certificate (15SU5; names not public): "
+          "reported with its expiry, not managed",
+          {}, {n: CLIENT_PRIVATE.format(name=n) for n in ("expe1", "expc1")})
     write("role-vos-public-blocked", r, r.live({"expe1": "X15.3.2", "expc1": "X15.3.2"}),
           "Unified CM (up to 15SU4 and 14): tomcat needs both EKUs: public issuer blocked",
           {"cucm-pub": "public-acme"})

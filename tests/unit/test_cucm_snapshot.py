@@ -112,3 +112,16 @@ async def test_an_unknown_inventory_is_live_unparseable_in_the_plan(
     assert "identity, restartPending, trust, version" in found[0].message
     assert not [a for a in run.plan.actions if a.node == "cucm-pub"]
     assert run.live["cucm-pub"].services_pending == ()
+
+
+def test_separate_client_certificates_are_enumerated_by_name() -> None:
+    """15SU5 lists separate client certificates whose names are not published: every
+    identity whose name says "client" is read, whatever the name."""
+    data = {"identities": [{"service": "tomcat", "certificate": PEM},
+                           {"name": "Tomcat-Client", "certificate": PEM},
+                           {"service": "callmanager-client", "certificate": PEM},
+                           {"service": "ipsec", "certificate": PEM}], "trusts": []}
+    snap = parse_snapshot(data, STORES)
+    assert sorted(snap.clients) == ["Tomcat-Client", "callmanager-client"]
+    assert parse_snapshot({"identities": [{"service": "tomcat", "certificate": PEM}]},
+                          STORES).clients == {}
