@@ -87,7 +87,9 @@ class ExpresswayDriver:
         self.http = http
         self.capabilities = kind_of(endpoint.type).capabilities
         self.probe: Probe = probe or self._handshake
-        self.roles = RoleStores(endpoint.name, http)
+        table = kind_of(endpoint.type).role_table
+        self.roles = RoleStores(endpoint.name, http,
+                                {r: p.api_resource for r, p in table.roles.items()})
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]

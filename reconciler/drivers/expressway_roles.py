@@ -3,14 +3,15 @@ run time in the node's own API description (``drivers.raml``).
 
 No public document names the client store's REST resources [U]. The node lists its API at
 ``GET /api/raml`` [C]; a role's resources are used only where that list has them, under
-the names of the server store's (``.../certs/<role>``, ``.../certs/<role>/generate_csr``;
-the lab's assumption, documented as [U]). A role the node has but does not list is
+the resource the kind's role table names (``RoleProfile.api_resource``: the server store's
+shape, ``.../certs/client`` and ``.../certs/client/generate_csr``; the lab's assumption,
+documented as [U]). A role the node has but does not list is
 reported unreadable, and its steps are manual (the kind's GUI path).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.drivers.errors import BadResponse, NotFound
@@ -37,17 +38,18 @@ class RoleStore:
                                            ("csr.generate", self.csr_generate)) if path)
 
 
-def discover(raml: str, roles: Sequence[str]) -> dict[str, RoleStore]:
-    """Each role's store, found by the server store's shape (``/certs/<role>``)."""
+def discover(raml: str, resources_of: Mapping[str, str]) -> dict[str, RoleStore]:
+    """Each role's store, found by the resource its kind names (``role -> /certs/client``,
+    the server store's shape) and its ``/generate_csr`` beneath it."""
     found = resources(raml)
     return {
         role: RoleStore(
-            read=find(found, "GET", f"/certs/{role}"),
-            upload=find(found, "POST", f"/certs/{role}"),
-            csr_read=find(found, "GET", f"/certs/{role}/generate_csr"),
-            csr_generate=find(found, "POST", f"/certs/{role}/generate_csr"),
+            read=find(found, "GET", resource),
+            upload=find(found, "POST", resource),
+            csr_read=find(found, "GET", f"{resource}/generate_csr"),
+            csr_generate=find(found, "POST", f"{resource}/generate_csr"),
         )
-        for role in roles
+        for role, resource in resources_of.items() if resource
     }
 
 
@@ -57,6 +59,7 @@ class RoleStores:
 
     name: str
     http: NodeHttp
+    resources_of: Mapping[str, str]  # role -> its resource (the kind's role table)
     stores: dict[str, RoleStore] = field(default_factory=dict)
 
     async def discover(self, roles: Sequence[str]) -> None:
@@ -64,7 +67,7 @@ class RoleStores:
             self.stores = {}
             return
         response = await self.http.request(*RAML)
-        self.stores = discover(response.text, roles)
+        self.stores = discover(response.text, {r: self.resources_of.get(r, "") for r in roles})
 
     def store(self, role: str) -> RoleStore:
         return self.stores.get(role) or RoleStore()
@@ -73,7 +76,8 @@ class RoleStores:
         """The role's store, reading the node's RAML first if this session has not."""
         if role not in self.stores:
             response = await self.http.request(*RAML)
-            self.stores.update(discover(response.text, [role]))
+            self.stores.update(discover(response.text,
+                                        {role: self.resources_of.get(role, "")}))
         return self.store(role)
 
     async def certificate(self, role: str) -> str | None:

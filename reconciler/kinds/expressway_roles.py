@@ -70,6 +70,8 @@ CLIENT_ROLE = RoleProfile(
     # TAC 225693's order of the migration [C]: the private client certificate first, then
     # the public server certificates.
     install_first=True,
+    # [U] no public document names it: the server store's shape, found in /api/raml
+    api_resource="/certs/client",
 )
 ROLES = {"server": SERVER_ROLE, "client": CLIENT_ROLE}
 

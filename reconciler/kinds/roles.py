@@ -86,6 +86,9 @@ class RoleProfile:
     # Installed before the primary role's certificate on the same node: the node's client
     # side moves off the shared (upgrade-copied) certificate before its server side changes.
     install_first: bool = False
+    # The resource of the role's store as the node's own API description would list it
+    # (the driver looks for it there: GET /api/raml on Expressway); "" for none.
+    api_resource: str = ""
 
 
 @dataclass(frozen=True)
