@@ -21,7 +21,7 @@ no clock (``now`` is an argument).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -125,7 +125,8 @@ def issuer_findings(
     lacking = [u for u in need if u not in spec.eku]
     if not lacking:
         return [], []
-    switch = _upload_switch(fleet, view, lv, state, tuple(spec.eku))
+    switch = _upload_switch(fleet, view, lv, state, tuple(spec.eku),
+                            f"issuer {state.issuer}", "issuer")
     if switch is not None:
         return switch
     links = outbound_links(fleet, view, lv, state.role) if CLIENT_AUTH in lacking else []
@@ -143,7 +144,8 @@ def issuer_findings(
 
 
 def _upload_switch(
-    fleet: FleetView, view: NodeView, lv: LiveView, state: RoleState, eku: tuple[str, ...]
+    fleet: FleetView, view: NodeView, lv: LiveView, state: RoleState, eku: Sequence[str],
+    source: str, key: str,
 ) -> tuple[list[Finding], list[Draft]] | None:
     """X15.4 Expressway-E: a serverAuth-only certificate is fine once the upload switch is
     On. Read On: nothing to do; otherwise a manual step with the exact command, first."""
@@ -161,36 +163,42 @@ def _upload_switch(
         kind="manual",
         node=view.name,
         reason=f"{view.name} ({view.kind.title} {_version_text(lv)}) takes the serverAuth-only "
-        f"certificate of issuer {state.issuer} only with {setting.name} On ({seen})",
+        f"certificate of {source} only with {setting.name} On ({seen})",
         manual=f"CLI (admin): {setting.command}",
     )
-    message = (f"{view.name} {state.role}: issuer {state.issuer} issues serverAuth only; "
+    verb = "issues" if key == "issuer" else "is"
+    message = (f"{view.name} {state.role}: {source} {verb} serverAuth only; "
                f"{view.kind.title} {_version_text(lv)} accepts it only after "
                f"'{setting.command}' ({setting.tag}); the setting {seen}, so the plan does "
                "that by hand before the install. Its client connections (B2B, federation, "
                "neighbour zones) then present a certificate without clientAuth.")
     return [_finding(view, Code.EKU_UPLOAD_SWITCH, Severity.WARNING, message,
-                     (*state.at, "issuer"))], [draft]
+                     (*state.at, key))], [draft]
 
 
 def leaf_eku_findings(fleet: FleetView, view: NodeView, lv: LiveView,
-                      state: RoleState) -> list[Finding]:
+                      state: RoleState) -> tuple[list[Finding], list[Draft]]:
     """A committed certificate that lacks an EKU the role needs at the live version (the
-    offline check knows no version and judged it by what every version needs)."""
+    offline check knows no version and judged it by what every version needs); X15.4's
+    switch first where it would take it."""
     if state.leaf is None:
-        return []
+        return [], []
     need = needed(fleet, view, lv, state.role)
     offline = role_eku(fleet, view, state.role)  # reported by the offline check already
     lacking = [u for u in need if u not in state.leaf.eku and u not in offline]
     if not lacking:
-        return []
+        return [], []
+    switch = _upload_switch(fleet, view, lv, state, state.leaf.eku,
+                            f"{state.spec.file}", "file")
+    if switch is not None:
+        return switch
     links = outbound_links(fleet, view, lv, state.role)
     return [_finding(view, Code.EKU_MISSING, Severity.ERROR,
                      f"{view.name} {state.role}: {state.spec.file} lacks {', '.join(lacking)}, "
                      f"which the {state.role} role needs on {view.kind.title} "
                      f"{_version_text(lv)} (links: {'; '.join(links) or 'none listed'}). "
                      f"Ways out: {_ways_out(view, lv, state.role, lacking[0])}.",
-                     (*state.at, "file"))]
+                     (*state.at, "file"))], []
 
 
 def copy_findings(fleet: FleetView, view: NodeView, lv: LiveView,
@@ -323,9 +331,9 @@ def node_rules(fleet: FleetView, view: NodeView, lv: LiveView,
                 "is planned once the node runs a release that has it.", state.at))
             continue
         found, extra = issuer_findings(fleet, view, lv, state)
-        findings += found + leaf_eku_findings(fleet, view, lv, state)
-        findings += copy_findings(fleet, view, lv, state)
-        drafts += extra
+        on_leaf, first = leaf_eku_findings(fleet, view, lv, state)
+        findings += found + on_leaf + copy_findings(fleet, view, lv, state)
+        drafts += extra + first
     findings += undeclared_findings(view, lv, now, fleet.desired.fleet.policy.renew_before)
     findings += listed_findings(view, lv, now, fleet.desired.fleet.policy.renew_before)
     findings += checking_mode(view, lv)

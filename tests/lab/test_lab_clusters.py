@@ -81,6 +81,8 @@ def test_timeline_records_restarts_and_checks_the_invariant(clab: LabThread) -> 
     held = timeline(clab, "--since", since)
     assert held.exit_code == 0, held.output
     assert "expe1      DOWN" in held.output and "invariant held" in held.output
+    # the link check as mutual TLS with roles: the lab's own certificates (both EKUs, one CA)
+    assert "\nrefused handshakes: 0\n" in held.output
     # Both Expressway-E peers down at once: the cluster's budget (1) is exceeded.
     assert expe1.post(f"{P}/restart", headers=CSRF).status_code == 200
     assert expe2.post(f"{P}/restart", headers=CSRF).status_code == 200

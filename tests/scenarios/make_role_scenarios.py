@@ -20,7 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from make_plan_scenarios import LiveNodeData, World, emit
-from make_scenarios import HERE, write_case
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from make_scenarios import HERE, chain_pem, write_case
 from pkitools import Issued, make_ca
 
 ISSUERS = """\
@@ -138,6 +139,7 @@ def main() -> None:
     write("role-x154-e-switch-on", r, live,
           "X15.4: the E shows the upload switch On: no manual step",
           {"expe1": "public-acme", "expc1": "private-ca"})
+    x154_file(r)
     write("role-x154-c-public-blocked", r, r.live(x),
           "X15.4: the C still needs both EKUs: a public issuer is blocked (never the switch)",
           {"expe1": "private-ca", "expc1": "public-acme"})
@@ -193,6 +195,21 @@ def main() -> None:
           {"cucm-pub": "public-acme"})
 
     offline(r)
+
+
+def x154_file(r: Roles) -> None:
+    """X15.4 E with a committed serverAuth-only certificate: the upload switch first."""
+    live = r.live({"expe1": "X15.4.0", "expc1": "X15.4.0"})
+    live["expe1"].pending_csr = r.world.csr("expe1")
+    leaf = r.world.signed("expe1", r.world.pki.new, eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+    case = "role-x154-e-file-switch"
+    files = {"cas/public-root.pem": r.public.pem, "cas/private-root.pem": r.private.pem,
+             "certs/expe1.pem": chain_pem(leaf, r.world.pki.new, r.world.pki.root)}
+    emit(case, r.world, dict(live), files, {"expe1": "expe1.pem"},  # type: ignore[arg-type]
+         description="X15.4: a committed serverAuth-only certificate on the E waits for the "
+         "upload switch (a manual step first)")
+    fleet = HERE / case / "desired" / "certops.yaml"
+    fleet.write_text(fleet.read_text().replace("  required_eku: [serverAuth, clientAuth]\n", ""))
 
 
 def offline(r: Roles) -> None:
