@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_plan_scenarios import LiveNodeData, World, emit
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from make_plan_scenarios import LiveNodeData, World, emit
 from make_scenarios import HERE, chain_pem, write_case
 from pkitools import Issued, make_ca
 
