@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from reconciler.checks.fleet import FleetView, NodeView, derives_trust
+from reconciler.checks.windows import window_findings
 from reconciler.kinds.roles import parse_version
 from reconciler.model import (
     Code,
@@ -486,4 +487,5 @@ def offline_findings(fleet: FleetView, cache: CertCache, now: datetime) -> list[
         out += check_multi_server(fleet, view)
         out += check_issuer(fleet, view)
     out += check_issuers(fleet)
+    out += window_findings(fleet)
     return sorted(out, key=Finding.sort_key)

@@ -79,7 +79,10 @@ def reword(err: ErrorDetails, model: type[BaseModel]) -> str:
 def allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     """The keys the model accepts in the mapping at ``loc`` (empty when it is not a model)."""
     found = type_at(model, loc)
-    return sorted(found.model_fields) if _is_model(found) else []
+    if not _is_model(found):
+        return []
+    # A key spelled differently from its field (``from``, a Python keyword) by its alias.
+    return sorted(f.alias or name for name, f in found.model_fields.items())
 
 
 def type_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
@@ -88,7 +91,9 @@ def type_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
     for segment in loc:
         current = _unwrap(current)
         if _is_model(current):
-            field = current.model_fields.get(str(segment))
+            fields = current.model_fields
+            field = fields.get(str(segment)) or next(
+                (f for f in fields.values() if f.alias == str(segment)), None)
             if field is None:
                 return None
             current = field.annotation

@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal, Protocol
 
 from reconciler.kinds.roles import CLIENT_AUTH, RoleProfile, RoleTable, parse_version
@@ -28,6 +29,14 @@ from reconciler.pki import CertInfo
 ONE_ROLE = RoleTable(primary="server", roles={"server": RoleProfile("server")})
 
 RestartKind = Literal["node.restart", "service.restart"]
+
+# The action kinds that interrupt service on a node of a kind, unless its profile says
+# otherwise: a restart of the node or of its services (calls, registrations, web logins
+# drop). A CSR, a trust upload and a certificate upload do not: on these products none of
+# them takes effect before the restart that follows it (docs/device-evidence.md).
+# "node.drain" is the maintenance-mode step before an Expressway restart: new calls go to
+# the peers, so it disrupts too and runs only in the node's window.
+DISRUPTIVE: frozenset[str] = frozenset({"node.restart", "service.restart", "node.drain"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,10 @@ class NodeKind(Protocol):
 
     @property
     def ships_builtin_cas(self) -> bool: ...
+    @property
+    def disruptive(self) -> frozenset[str]: ...
+    @property
+    def restart_estimate(self) -> timedelta: ...
 
     @property
     def role_table(self) -> RoleTable: ...
@@ -128,6 +141,11 @@ class Profile:
     ships_builtin_cas: bool = False
     # Certificate roles, their EKUs by version and who connects to whom (kinds.roles).
     role_table: RoleTable = ONE_ROLE
+    # The action kinds that interrupt service (run only in the node's change window).
+    disruptive: frozenset[str] = DISRUPTIVE
+    # How long one node's restart is expected to take, to judge whether a change window can
+    # hold a cluster's rolling restarts (window.short). Each kind sets its own, tagged.
+    restart_estimate: timedelta = timedelta(minutes=10)
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import ClassVar, Literal
 
 from reconciler.kinds.base import Profile, Restart
@@ -44,6 +45,11 @@ BUILTIN_ACME = (
 # What the REST API is evidenced to do (device-apis.md); deleting one CA and discarding a
 # pending CSR ("csr.discard", DELETE on generate_csr: [U]) are not among them.
 CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
+
+# A restart of an Expressway drops every call through it; the node "stops answering for a
+# while (minutes on real hardware)" [C: Cisco's guides say minutes, no figure]. 10 minutes
+# is certops' estimate for a window's length check (window.short) [U].
+RESTART_ESTIMATE = timedelta(minutes=10)
 
 
 class ExpresswayNodeSpec(SingleStoreSpec):
@@ -81,6 +87,7 @@ def _expressway(type_: str, title: str, roles: RoleTable,
         cluster_group=type_,  # a cluster's peers are all C, all E, or all VCS
         builtin_acme=builtin_acme,
         role_table=roles,
+        restart_estimate=RESTART_ESTIMATE,
     )
 
 

@@ -11,6 +11,7 @@ tables; ``reconciler.kinds.cucm`` is the model.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from pydantic import Field
 
@@ -74,6 +75,11 @@ MANUAL_TEMPLATES = {
     "Certificate/Certificate chain (Certificate Purpose: tomcat, file: {{file}})",
 }
 
+# One node's service restarts (Cisco Tomcat, CallManager, TFTP, one after the other): a
+# Tomcat restart takes 60–120 s [3P: two independent CLI clients, docs/device-apis.md];
+# 5 minutes for the services of one node is certops' estimate for window.short [U].
+RESTART_ESTIMATE = timedelta(minutes=5)
+
 # What the Certificate Management REST API (release 14+), SOAP and the CLI are evidenced to
 # do; a node without the REST API (12.5) reports no capabilities and every step is manual.
 CAPABILITIES = frozenset({"trust.add", "service.restart", "csr.generate", "cert.install"})
@@ -124,4 +130,5 @@ def vos_kind(
         # only decides how import writes the CAs no live leaf chains to (sets, not files).
         ships_builtin_cas=True,
         role_table=VOS_ROLES,
+        restart_estimate=RESTART_ESTIMATE,
     )

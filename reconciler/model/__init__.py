@@ -19,6 +19,7 @@ from reconciler.model.desired import (
     ExecDnsSpec,
     ExpresswayAcmeIssuerSpec,
     FleetSpec,
+    FreezeSpec,
     IssuerSpec,
     MultiStoreSpec,
     NodeSpecBase,
@@ -29,12 +30,21 @@ from reconciler.model.desired import (
     ServerCertificateSpec,
     SingleStoreSpec,
     TrustStoreSpec,
+    WindowSpec,
     parse_duration,
     parse_span,
 )
 from reconciler.model.errors import CertopsError
 from reconciler.model.live import LiveNode
-from reconciler.model.plan import FORMAT_VERSION, PHASES, RESTART_KINDS, Action, ActionKind, Plan
+from reconciler.model.plan import (
+    FORMAT_VERSION,
+    PHASES,
+    RESTART_KINDS,
+    Action,
+    ActionKind,
+    NodeWindow,
+    Plan,
+)
 from reconciler.model.result import ActionResult, ApplyResult, Outcome
 
 __all__ = [
@@ -62,10 +72,12 @@ __all__ = [
     "ExpresswayAcmeIssuerSpec",
     "Finding",
     "FleetSpec",
+    "FreezeSpec",
     "IssuerSpec",
     "LiveNode",
     "MultiStoreSpec",
     "NodeSpecBase",
+    "NodeWindow",
     "Outcome",
     "PemFile",
     "Plan",
@@ -77,6 +89,7 @@ __all__ = [
     "SingleStoreSpec",
     "SourcePos",
     "TrustStoreSpec",
+    "WindowSpec",
     "parse_duration",
     "parse_span",
 ]

@@ -49,6 +49,13 @@ class Code(StrEnum):
         "cluster.multi_server", (E,),
         "a multi-server certificate lacks a member's name, or a member has its own",
     )
+    WINDOW_UNKNOWN = (
+        "window.unknown", (E,), "restart_window names a window that certops.yaml lacks"
+    )
+    WINDOW_CRON = "window.cron", (E,), "a change window's cron expression is not valid"
+    WINDOW_TIMEZONE = "window.timezone", (E,), "a window or freeze names an unknown time zone"
+    WINDOW_SHORT = "window.short", (W,), "a window is shorter than the restarts it must hold"
+    FREEZE_ORDER = "freeze.order", (E,), "a freeze ends (to) before it starts (from)"
     CA_DUPLICATE = "ca.duplicate", (W,), "the same CA in two files under cas/ or twice in a set"
     CSR_MISNAMED = "csr.misnamed", (W,), "a CSR saved as csrs/<node>.pem, not csrs/<node>.csr.pem"
     # certificate checks (pki, kinds)
@@ -104,6 +111,11 @@ class Code(StrEnum):
     )
     TARGET_HELD = (
         "target.held", (I,), "with --node: an action that waits for another node's change"
+    )
+    FREEZE_ACTIVE = "freeze.active", (W,), "a change freeze covers now: apply changes no node"
+    RESTART_RECORD_MISSING = (
+        "restart.record_missing", (W,),
+        "no record of owed restarts: the services that read a CA restart to be safe",
     )
     SHARD_OTHER = "shard.other", (I,), "an action left to another shard"
     SHARD_WAITING = "shard.waiting", (I,), "an action that waits for other shards"

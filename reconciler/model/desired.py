@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from reconciler.model.common import Frozen, SourcePos
 
@@ -437,8 +437,39 @@ IssuerSpec = Annotated[
 AnyIssuerSpec = CommandIssuerSpec | AcmeIssuerSpec | ExpresswayAcmeIssuerSpec
 
 
+class WindowSpec(Frozen):
+    """A change window: it opens at each time ``cron`` matches (in ``timezone``) and stays
+    open for ``duration``. Disruptive steps (restarts) of the nodes that name it run only
+    then; everything else runs at any time."""
+
+    cron: str = Field(
+        description="When the window opens: a five-field cron expression (minute hour "
+        "day-of-month month day-of-week), read in `timezone`; e.g. '0 22 * * 1-5'."
+    )
+    duration: str = Field(description=f"How long it stays open: {SPAN_HELP}.")
+    timezone: str = Field(
+        "UTC", description="IANA time zone the cron expression is read in (Europe/Zurich); "
+        "daylight saving time is followed."
+    )
+
+    _span = field_validator("duration")(_check_span)
+
+
+class FreezeSpec(Frozen):
+    """A change freeze: from the start of ``from`` to the end of ``to`` (whole days in
+    ``timezone``), apply changes no node, whatever the windows say."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    from_: date = Field(alias="from", description="First day of the freeze (YYYY-MM-DD).")
+    to: date = Field(description="Last day of the freeze, included (YYYY-MM-DD).")
+    reason: str = Field(min_length=1, description="Why: shown when an apply is refused.")
+    timezone: str = Field("UTC", description="IANA time zone of the days (default UTC).")
+
+
 class FleetSpec(Frozen):
-    """``certops.yaml``: policy, links between nodes, clusters, defaults, issuers."""
+    """``certops.yaml``: policy, links between nodes, clusters, defaults, issuers, change
+    windows and freezes."""
 
     policy: Policy = Field(default_factory=Policy)
     links: tuple[tuple[str, str], ...] = Field(
@@ -452,6 +483,14 @@ class FleetSpec(Frozen):
     defaults: Defaults = Field(default_factory=Defaults)
     issuers: dict[str, IssuerSpec] = Field(
         default_factory=dict, description="Issuers that node files name in server_certificate."
+    )
+    windows: dict[str, WindowSpec] = Field(
+        default_factory=dict,
+        description="Change windows by name; restart_window (defaults, a cluster, a node file) "
+        "names one. Outside its window a node's restarts are owed, not run.",
+    )
+    freeze: tuple[FreezeSpec, ...] = Field(
+        (), description="Change freezes: while one covers the moment, apply changes no node."
     )
 
 

@@ -93,6 +93,24 @@ class Action(Frozen):
         return self.certificate_from is not None
 
 
+class NodeWindow(Frozen):
+    """The change window a node's disruptive steps wait for, as of the plan's time."""
+
+    window: str = Field(description="The window's name (certops.yaml windows:).")
+    timezone: str = Field(description="The window's time zone.")
+    open: bool = Field(description="Whether the window is open at the plan's created_at.")
+    closes_at: datetime | None = Field(None, description="When it closes (UTC), while open.")
+    next_open: datetime = Field(description="When it next opens after created_at (UTC).")
+    next_open_local: str = Field(description="The same moment in the window's time zone.")
+
+    def next_text(self) -> str:
+        """``2026-12-07 22:00 Europe/Zurich = 21:00 UTC``."""
+        utc = self.next_open.strftime("%H:%M")
+        if self.next_open.strftime("%Y-%m-%d") != self.next_open_local[:10]:
+            utc = self.next_open.strftime("%Y-%m-%d %H:%M")
+        return f"{self.next_open_local} {self.timezone} = {utc} UTC"
+
+
 class Plan(Frozen):
     """What ``certops plan`` writes and ``certops apply`` executes."""
 
@@ -119,13 +137,21 @@ class Plan(Frozen):
     )
     findings: tuple[Finding, ...] = ()
     actions: tuple[Action, ...] = ()
+    restart_windows: dict[str, NodeWindow] = Field(
+        default_factory=dict,
+        description="Per node with a disruptive action, the change window it waits for "
+        "(left out when no node has one).",
+    )
 
     @model_serializer(mode="wrap")
     def _omit_unset_targets(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # A plan of every node keeps its exact form; only a --node plan records its targets.
+        # A plan of every node keeps its exact form; only a --node plan records its targets,
+        # only a plan with windows its restart_windows.
         data = handler(self)
-        if isinstance(data, dict) and not data.get("targets"):
-            data.pop("targets", None)
+        if isinstance(data, dict):
+            for key in ("targets", "restart_windows"):
+                if not data.get(key):
+                    data.pop(key, None)
         return data
 
     @property

@@ -52,6 +52,7 @@ from reconciler.planning.multiserver import (
 from reconciler.planning.replication import await_replication
 from reconciler.planning.roles import node_rules, version_mismatch
 from reconciler.planning.targets import narrow_to_targets
+from reconciler.planning.windows import WindowPolicy, disruptive_kinds, plan_windows
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
 SERVE_NEW = "serve the newly installed certificate"
@@ -131,6 +132,9 @@ def make_plan(
         leaves = _planned_leaves(fleet)
         every += lockout_findings(actions, leaves, api_trust)
         every += multi_server_lockout(fleet, actions, leaves, api_trust)
+    policy = WindowPolicy(fleet.desired)
+    windows, frozen = plan_windows(policy, disruptive_kinds(fleet), actions, now)
+    every += frozen
     state = {n: v.live.fingerprint_parts() for n, v in sorted(lives.items())}
     return Plan(
         created_at=now,
@@ -145,6 +149,7 @@ def make_plan(
         ),
         findings=tuple(sorted(every, key=Finding.sort_key)),
         actions=actions,
+        restart_windows=windows,
     )
 
 

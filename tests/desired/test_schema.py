@@ -44,7 +44,8 @@ def test_trust_store_schema_accepts_the_bare_list() -> None:
 def test_fleet_schema() -> None:
     schema = fleet_schema()
     assert schema["$schema"].startswith("https://json-schema.org/")
-    assert set(schema["properties"]) == {"policy", "links", "clusters", "defaults", "issuers"}
+    assert set(schema["properties"]) == {"policy", "links", "clusters", "defaults", "issuers",
+                                         "windows", "freeze"}
 
 
 def test_write_schemas(tmp_path: Path) -> None:

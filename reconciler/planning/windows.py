@@ -1,0 +1,194 @@
+"""The window policy: may a disruptive step run on a node now, and if not, until when.
+
+Pure: the time is always an argument. A node's restarts wait for the nearest
+``restart_window`` (node file, cluster, defaults; none: any time). A window opens at each
+moment its cron expression matches, read in its own time zone (daylight saving time as
+cronsim follows it: a start in the skipped hour runs at the first minute after it, one in
+the repeated hour once), and stays open ``duration`` of real time. A freeze covers whole
+days, ``from`` to ``to`` included, in its own zone: while one covers the moment, nothing
+that changes a node runs. The executor asks ``WindowGate.hold`` before each disruptive
+step; the planner and the reports ask ``node_window`` what to say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from cronsim import CronSim
+
+from reconciler.checks.fleet import FleetView
+from reconciler.checks.windows import cron_problem, window_of, zone
+from reconciler.model import (
+    Action,
+    Code,
+    Desired,
+    Finding,
+    FreezeSpec,
+    NodeWindow,
+    Severity,
+    WindowSpec,
+    parse_span,
+)
+
+_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One change window, compiled: its name, cron, length and zone."""
+
+    name: str
+    cron: str
+    duration: timedelta
+    tz: ZoneInfo
+
+    @classmethod
+    def of(cls, name: str, spec: WindowSpec) -> Window:
+        """The window as validated (checks/windows.py); a bad zone or span raises ValueError."""
+        tz = zone(spec.timezone)
+        if tz is None:
+            raise ValueError(f"window '{name}': unknown time zone {spec.timezone!r}")
+        return cls(name, spec.cron, parse_span(spec.duration), tz)
+
+    def last_start(self, now: datetime) -> datetime:
+        """The latest opening at or before ``now`` (aware, in the window's zone)."""
+        local = now.astimezone(self.tz).replace(microsecond=0) + _SECOND
+        return next(CronSim(self.cron, local, reverse=True))
+
+    def closes_at(self, now: datetime) -> datetime | None:
+        """When the window open at ``now`` closes (UTC); None: it is closed at ``now``."""
+        end = self.last_start(now).astimezone(UTC) + self.duration
+        return end if now < end else None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.closes_at(now) is not None
+
+    def next_open(self, now: datetime) -> datetime:
+        """The first opening after ``now`` (aware, in the window's zone)."""
+        return next(CronSim(self.cron, now.astimezone(self.tz)))
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A freeze in force: its reason and the moments it starts and ends (UTC)."""
+
+    reason: str
+    starts: datetime
+    ends: datetime
+
+    @classmethod
+    def of(cls, spec: FreezeSpec) -> Freeze:
+        tz = zone(spec.timezone) or ZoneInfo("UTC")
+        start = datetime.combine(spec.from_, time(0), tz).astimezone(UTC)
+        end = datetime.combine(spec.to + timedelta(days=1), time(0), tz).astimezone(UTC)
+        return cls(spec.reason, start, end)
+
+    def covers(self, now: datetime) -> bool:
+        return self.starts <= now < self.ends
+
+    def describe(self) -> str:
+        last = (self.ends - _SECOND).date()
+        return f"change freeze '{self.reason}' ({self.starts.date()} to {last} UTC)"
+
+
+def local_and_utc(moment: datetime, tz: ZoneInfo) -> str:
+    """``2026-12-07 22:00 Europe/Zurich = 21:00 UTC`` (the UTC date too when it differs)."""
+    local = moment.astimezone(tz)
+    utc = moment.astimezone(UTC)
+    fmt = "%H:%M" if utc.date() == local.date() else "%Y-%m-%d %H:%M"
+    return f"{local:%Y-%m-%d %H:%M} {tz.key} = {utc.strftime(fmt)} UTC"
+
+
+class WindowPolicy:
+    """The windows and freezes of one desired state, asked with a time."""
+
+    def __init__(self, desired: Desired) -> None:
+        self.desired = desired
+        # A window that does not validate is left out: its window.* error blocks the plan.
+        self.windows = {n: Window.of(n, s) for n, s in desired.fleet.windows.items()
+                        if cron_problem(s.cron) is None and zone(s.timezone) is not None
+                        and _span_ok(s.duration)}
+        self.freezes = tuple(Freeze.of(f) for f in desired.fleet.freeze)
+
+    def window(self, node: str) -> Window | None:
+        """The window a node's disruptive steps wait for (None: any time)."""
+        name = window_of(self.desired, node)
+        return self.windows.get(name) if name is not None else None
+
+    def freeze_at(self, now: datetime) -> Freeze | None:
+        """The freeze that covers ``now``, if any (the first listed)."""
+        return next((f for f in self.freezes if f.covers(now)), None)
+
+    def closed_because(self, node: str, now: datetime) -> str | None:
+        """Why ``node`` may not be disrupted at ``now`` (None: it may)."""
+        window = self.window(node)
+        if window is None or window.is_open(now):
+            return None
+        return (f"owed to window {window.name} (closed; next opens "
+                f"{local_and_utc(window.next_open(now), window.tz)})")
+
+    def node_window(self, node: str, now: datetime) -> NodeWindow | None:
+        """What a plan says about a node's window at ``now`` (None: no window)."""
+        window = self.window(node)
+        if window is None:
+            return None
+        closes = window.closes_at(now)
+        upcoming = window.next_open(now)
+        return NodeWindow(
+            window=window.name,
+            timezone=window.tz.key,
+            open=closes is not None,
+            closes_at=closes,
+            next_open=upcoming.astimezone(UTC),
+            next_open_local=upcoming.strftime("%Y-%m-%d %H:%M"),
+        )
+
+
+def disruptive_kinds(fleet: FleetView) -> dict[str, frozenset[str]]:
+    """Per node, the action kinds that disrupt its service (its kind's profile says)."""
+    return {name: view.kind.disruptive for name, view in fleet.nodes.items()}
+
+
+def _span_ok(text: str) -> bool:
+    try:
+        parse_span(text)
+    except ValueError:
+        return False
+    return True
+
+
+def plan_windows(policy: WindowPolicy, disruptive: dict[str, frozenset[str]],
+                 actions: tuple[Action, ...], now: datetime
+                 ) -> tuple[dict[str, NodeWindow], list[Finding]]:
+    """What a plan made at ``now`` says about windows: the window of each node with a
+    disruptive action, and a ``freeze.active`` warning while a freeze covers ``now``."""
+    nodes = sorted({a.node for a in actions if a.kind in disruptive.get(a.node, frozenset())})
+    notes = {n: w for n in nodes if (w := policy.node_window(n, now)) is not None}
+    freeze = policy.freeze_at(now)
+    findings = []
+    if freeze is not None and actions:
+        index = next(i for i, f in enumerate(policy.freezes) if f is freeze)
+        findings.append(Finding(
+            code=Code.FREEZE_ACTIVE, severity=Severity.WARNING,
+            location=policy.desired.fleet_pos("freeze", index),
+            message=f"{freeze.describe()} covers the plan's time: certops apply changes no "
+                    "node until it ends (then plan again)."))
+    return notes, findings
+
+
+@dataclass(frozen=True)
+class WindowGate:
+    """What the executor asks before a step: is it disruptive on its node, and may it run
+    now. ``override`` (``apply --outside-window --reason``) lets every step run."""
+
+    policy: WindowPolicy
+    disruptive: dict[str, frozenset[str]]  # node -> the action kinds that disrupt it
+    override: str | None = None
+
+    def hold(self, node: str, kind: str, now: datetime) -> str | None:
+        """Why the step must wait (it is then owed), or None to run it."""
+        if self.override is not None or kind not in self.disruptive.get(node, frozenset()):
+            return None
+        return self.policy.closed_because(node, now)
