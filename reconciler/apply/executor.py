@@ -6,9 +6,14 @@ CUCM restarts before the install that needs them, restarts of linked nodes one a
 Restarts hold no slot of the parallelism while they wait for their node; of the steps ready
 at once, those with the longest chain of restarts after them start first.
 On the first failure nothing new starts, running actions finish, and every action is
-reported as done, failed, skipped or manual. With ``keep_going`` (as Terraform does), the
-actions that do not depend, transitively, on a failed one (or on a manual step) still run;
-those that do are skipped, each naming the failed action it waited for.
+reported as done, failed, skipped, manual or owed.
+A disruptive step (a restart) is asked of the window policy (``planning/windows.py``, the
+``WindowGate``) just before it would start, at the clock's time: outside its node's change
+window it is **owed**, not run, and so is every action that depends on it, transitively; a
+window that closes during the walk only stops new disruptive steps (running ones finish).
+With ``keep_going`` (as Terraform does), the actions that do not depend, transitively, on a
+failed one (or on a manual step) still run; those that do are skipped, each naming the
+failed action it waited for.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from reconciler.model import (
     Outcome,
     Plan,
 )
+from reconciler.model.result import FINE
+from reconciler.planning.windows import WindowGate
 
 Listener = Callable[[str, Action, str], None]  # (event, action, detail): started/done/failed
 
@@ -129,6 +136,9 @@ class _Walk:
     checks: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     keep_going: bool = False
     failures: list[str] = field(default_factory=list)
+    # The change windows (None: every step may run) and the clock they are judged by.
+    gate: WindowGate | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # Kept as the walk goes, so that each step's start and end costs what it touches, not
     # the whole plan (a 1,000-node apply: ~1,300 actions, ~330 restarts waiting at once):
     # for each action not yet ready, how many of its dependencies are not done yet; the
@@ -207,6 +217,10 @@ class _Walk:
                 continue
             (self.ready_restarts if restart else self.ready_others).discard(pos)
             self.ready_manual.discard(pos)
+            owed = self.gate.hold(action.node, action.kind, self.clock()) if self.gate else None
+            if owed is not None:
+                self.record(action, "owed", owed)
+                continue
             if action.kind == "manual":
                 self.record(action, "manual", action.manual or "")
                 if self.keep_going:
@@ -270,6 +284,14 @@ class _Walk:
                     self.make_ready(self.plan.actions[self.position[user]])
         self.notify(outcome, action, detail)
 
+    def owed_only(self) -> bool:
+        """Nothing failed and every action not run waits for an owed one: the walk is done
+        for now (the window's run does the rest)."""
+        if any(r.outcome not in FINE for r in self.results.values()):
+            return False
+        blockers = self.blockers()
+        return all(a.id in self.results or a.id in blockers for a in self.plan.actions)
+
     def missing_dependencies(self) -> str | None:
         """Why nothing could start although nothing failed: actions wait for ids that are
         not in the plan (a plan cut down to a subset of its actions)."""
@@ -282,14 +304,15 @@ class _Walk:
         return None
 
     def blockers(self) -> dict[str, str]:
-        """For each action, the first failed (or manual) action it depends on, transitively.
+        """For each action, the first failed, manual or owed action it depends on,
+        transitively.
 
         One pass: the plan's actions are in dependency order."""
         out: dict[str, str] = {}
         for action in self.plan.actions:
             for dep in sorted(action.depends_on):
                 result = self.results.get(dep)
-                if result is not None and result.outcome in ("failed", "manual"):
+                if result is not None and result.outcome in ("failed", "manual", "owed"):
                     out[action.id] = dep
                     break
                 if dep in out:
@@ -318,13 +341,18 @@ class _Walk:
     def skip_the_rest(self) -> None:
         if self.stop is None and self.keep_going:
             self.stop = self.kept_going()
-        if self.stop is None:
+        if self.stop is None and not self.owed_only():
             self.stop = self.missing_dependencies()
         why = self.stop or "a step it depends on did not complete"
         blockers = self.blockers()
         for action in self.plan.actions:
-            if action.id not in self.results:
-                because = self.because(blockers.get(action.id), why)
+            blocker = blockers.get(action.id)
+            if action.id not in self.results and blocker is not None and \
+                    self.results[blocker].outcome == "owed":
+                self.record(action, "owed", f"waits for {blocker}, "
+                            f"{self.results[blocker].detail}")
+            elif action.id not in self.results:
+                because = self.because(blocker, why)
                 self.results[action.id] = ActionResult(
                     id=action.id,
                     kind=action.kind,
@@ -337,11 +365,14 @@ class _Walk:
 
 async def execute(
     plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None,
-    keep_going: bool = False,
+    keep_going: bool = False, gate: WindowGate | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> ApplyResult:
-    """Run the plan's actions in dependency order; see the module docstring."""
+    """Run the plan's actions in dependency order; see the module docstring. ``gate`` holds
+    the disruptive steps outside their windows, judged at ``clock()`` (default: now)."""
     t0, started_at = time.monotonic(), datetime.now(UTC)
-    walk = _Walk(plan, ctx, parallelism, listener or (lambda *_: None), keep_going=keep_going)
+    walk = _Walk(plan, ctx, parallelism, listener or (lambda *_: None), keep_going=keep_going,
+                 gate=gate, clock=clock or (lambda: datetime.now(UTC)))
     while True:
         walk.start_ready()
         if not walk.running:
@@ -354,7 +385,8 @@ async def execute(
         started_at=started_at,
         seconds=round(time.monotonic() - t0, 3),
         desired_digest=plan.desired_digest,
-        ok=all(r.outcome == "done" for r in walk.results.values()),
+        ok=all(r.outcome in FINE for r in walk.results.values()),
         results=tuple(walk.results[a.id] for a in plan.actions),
         stopped_because=walk.stop,
+        outside_window=gate.override if gate else None,
     )

@@ -49,7 +49,8 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("plan", "live.plan_cmd",
           "Read every node's live state and print the ordered plan. Never changes a node."),
     Entry("apply", "live.apply_cmd",
-          "Execute a plan: trust first, then certificates, then restarts, verifying each step."),
+          "Execute a plan: trust first, then certificates, then restarts, verifying each step.\n\n"
+          "Restarts outside their change window are owed (exit 0); a freeze refuses."),
     Entry("drift", "live.drift_cmd",
           "Report drift, expiry and trust-store hygiene (read-only).\n\n"
           "Exit 0 in sync, 2 drift, 1 error."),

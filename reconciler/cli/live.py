@@ -71,6 +71,14 @@ KEEP_GOING_OPT = typer.Option(
     help="After a failed action, still run the actions that do not depend on it (the "
     "dependent ones are skipped and named).",
 )
+OUTSIDE_WINDOW_OPT = typer.Option(
+    False, "--outside-window",
+    help="Run disruptive steps (restarts) now even where their node's change window is "
+    "closed; needs --reason. A change freeze still refuses.",
+)
+REASON_OPT = typer.Option(
+    None, "--reason", help="Why --outside-window (goes into the report and the audit log)."
+)
 SOURCE_ARG = typer.Argument(
     None, help="A plan file from `certops plan --out`, or a desired-state directory."
 )
@@ -206,14 +214,15 @@ def apply_cmd(
     restart_timeout: float = RESTART_TIMEOUT_OPT, poll_interval: float = POLL_OPT,
     max_plan_age: str = MAX_AGE_OPT, lock_timeout: float = LOCK_TIMEOUT_OPT,
     strict: bool = STRICT_OPT, keep_going: bool = KEEP_GOING_OPT,
-    node: list[str] = APPLY_NODE_OPT,
+    node: list[str] = APPLY_NODE_OPT, outside_window: bool = OUTSIDE_WINDOW_OPT,
+    reason: str | None = REASON_OPT,
 ) -> None:
     """``certops apply`` (help: ``COMMANDS`` in ``reconciler.cli.app``): at the terminal."""
     import asyncio
 
     from reconciler.apply.steps import Timing
     from reconciler.cli.console import Console
-    from reconciler.cli.logs import audited
+    from reconciler.cli.logs import audit_override, audited
     from reconciler.usecases.apply import ApplyRequest, apply
 
     src = source or default_dir()
@@ -222,7 +231,10 @@ def apply_cmd(
     request = ApplyRequest(src, directory or default_dir(), auto_approve,
                            is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),
                            lock_timeout=lock_timeout, strict=strict, keep_going=keep_going,
-                           targets=tuple(node))
+                           targets=tuple(node), outside_window=outside_window, reason=reason)
+    override = request.override()
+    if override is not None:
+        audit_override(override)
     with Console() as console:
         run = asyncio.run(apply(session, request, audited(console.ui())))
     finish_apply(run, report)

@@ -63,6 +63,13 @@ def configure(verbose: bool, log_file: Path | None) -> None:
         AUDIT.addHandler(logging.NullHandler())
 
 
+def audit_override(reason: str) -> None:
+    """``apply --outside-window --reason``: who overrides the change windows says why."""
+    AUDIT.warning("override", extra={
+        "event": "outside_window", "operation": "apply --outside-window",
+        "status": "override", "detail": reason[:500]})
+
+
 def audited(ui: ApplyUi) -> ApplyUi:
     """``ui`` whose progress listener also logs each step's start and outcome."""
     from dataclasses import replace

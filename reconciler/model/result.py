@@ -1,4 +1,9 @@
-"""What ``certops apply`` reports: per action its outcome, timing and what it replaced."""
+"""What ``certops apply`` reports: per action its outcome, timing and what it replaced.
+
+``owed``: a disruptive step (a restart) outside its node's change window, or a step that
+depends on one; it runs in the window (docs/architecture.md, Change windows). An apply
+whose only unfinished steps are owed is ``ok``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from pydantic import Field
 
 from reconciler.model.common import Frozen
 
-Outcome = Literal["done", "failed", "skipped", "manual"]
+Outcome = Literal["done", "failed", "skipped", "manual", "owed"]
+# Outcomes of an apply that did what it may: done, or waiting for a change window.
+FINE: tuple[str, ...] = ("done", "owed")
 
 
 class ActionResult(Frozen):
@@ -33,3 +40,12 @@ class ApplyResult(Frozen):
     ok: bool
     results: tuple[ActionResult, ...] = ()
     stopped_because: str | None = None
+    outside_window: str | None = Field(
+        None, description="apply --outside-window: the reason given for running disruptive "
+        "steps outside their change windows.",
+    )
+
+    @property
+    def owed(self) -> tuple[ActionResult, ...]:
+        """The steps left for a change window."""
+        return tuple(r for r in self.results if r.outcome == "owed")

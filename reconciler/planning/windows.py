@@ -52,15 +52,22 @@ class Window:
             raise ValueError(f"window '{name}': unknown time zone {spec.timezone!r}")
         return cls(name, spec.cron, parse_span(spec.duration), tz)
 
-    def last_start(self, now: datetime) -> datetime:
-        """The latest opening at or before ``now`` (aware, in the window's zone)."""
-        local = now.astimezone(self.tz).replace(microsecond=0) + _SECOND
-        return next(CronSim(self.cron, local, reverse=True))
+    def open_since(self, now: datetime) -> datetime | None:
+        """The latest opening whose window still covers ``now`` (UTC); None: closed.
+
+        Walked forward in real time from ``now - duration``: cronsim's reverse walk goes by
+        the wall clock, which misses an opening in the first pass of a repeated hour."""
+        latest = None
+        for start in CronSim(self.cron, (now - self.duration).astimezone(self.tz)):
+            if start > now:
+                return latest
+            latest = start.astimezone(UTC)
+        return latest  # pragma: no cover (cron iterations never end)
 
     def closes_at(self, now: datetime) -> datetime | None:
         """When the window open at ``now`` closes (UTC); None: it is closed at ``now``."""
-        end = self.last_start(now).astimezone(UTC) + self.duration
-        return end if now < end else None
+        since = self.open_since(now)
+        return since + self.duration if since is not None else None
 
     def is_open(self, now: datetime) -> bool:
         return self.closes_at(now) is not None
@@ -188,7 +195,11 @@ class WindowGate:
     override: str | None = None
 
     def hold(self, node: str, kind: str, now: datetime) -> str | None:
-        """Why the step must wait (it is then owed), or None to run it."""
+        """Why the step must wait (it is then owed), or None to run it. A freeze that began
+        during the walk holds every step, override or not (freeze wins)."""
+        freeze = self.policy.freeze_at(now)
+        if freeze is not None:
+            return f"held by the {freeze.describe()}"
         if self.override is not None or kind not in self.disruptive.get(node, frozenset()):
             return None
         return self.policy.closed_because(node, now)

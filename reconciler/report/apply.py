@@ -9,7 +9,8 @@ import json
 
 from reconciler.model import Action, ApplyResult
 
-MARKS = {"done": "ok     ", "failed": "FAILED ", "skipped": "skipped", "manual": "MANUAL "}
+MARKS = {"done": "ok     ", "failed": "FAILED ", "skipped": "skipped", "manual": "MANUAL ",
+         "owed": "owed   "}
 NO_CHANGES = "No changes: the live state matches the desired state."
 DECLINED = "Nothing applied."
 HINT = "Run `certops plan` to see what is left; `certops apply` finishes it."
@@ -38,7 +39,23 @@ def apply_text(result: ApplyResult | None, planned: int) -> list[str]:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     verdict = "complete" if result.ok else "INCOMPLETE"
-    return [f"Apply {verdict}: {summary} in {result.seconds:.1f}s."]
+    if result.ok and result.owed:
+        verdict = "complete for now (the owed steps run in their change window)"
+    out = [f"Apply {verdict}: {summary} in {result.seconds:.1f}s."]
+    if result.outside_window:
+        out.append(f"Outside the change windows (--outside-window): {result.outside_window}")
+    return out + owed_lines(result)
+
+
+def owed_lines(result: ApplyResult) -> list[str]:
+    """The steps left for a change window, each with the window and when it next opens;
+    ``certops apply`` in that window runs them (the scheduled workflow does)."""
+    if not result.owed:
+        return []
+    out = [f"Owed ({len(result.owed)}): run `certops apply` in the window (the scheduled "
+           "workflow does):"]
+    out += [f"  {r.kind} {r.node}: {r.detail}" for r in result.owed]
+    return out
 
 
 def apply_errors(result: ApplyResult | None) -> list[str]:

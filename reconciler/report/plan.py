@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from reconciler.model import Action, CertSummary, Code, Finding, Plan
+from reconciler.model import RESTART_KINDS, Action, CertSummary, Code, Finding, Plan
 from reconciler.pki import EKU_LABELS
 from reconciler.planning.graph import restart_waves
 from reconciler.report.findings import render_findings, summary_line
@@ -126,6 +126,11 @@ def plan_text(plan: Plan) -> list[str]:
         if waves:
             out.append("Restarts, wave by wave (a wave starts when the one before it is back):")
             out.extend(f"  {line}" for line in waves)
+        windows = window_lines(plan)
+        if windows:
+            out.append("Change windows (apply runs the rest now; the restarts, and what "
+                       "waits for them, are owed until the window):")
+            out.extend(f"  {line}" for line in windows)
     out.append(_summary(plan))
     return out
 
@@ -154,6 +159,27 @@ def wave_lines(plan: Plan) -> list[str]:
         what = ", ".join(action.services) if action.services else "the whole node"
         waves[wave].append(f"{action.node} ({what})")
     return [f"wave {w}: {'; '.join(sorted(waves[w]))}" for w in sorted(waves)]
+
+
+def when_text(plan: Plan, node: str) -> str | None:
+    """When a node's changes happen, for a node whose restarts wait for a window:
+    ``installs at merge; restarts in window nightly (next: 2026-12-07 22:00 Europe/Zurich =
+    21:00 UTC)``. None: the node has no window (its restarts run at once, as planned)."""
+    window = plan.restart_windows.get(node)
+    if window is None:
+        return None
+    if window.open and window.closes_at is not None:
+        restarts = (f"restarts now, in window {window.window} (open until "
+                    f"{window.closes_at:%Y-%m-%d %H:%M} UTC; next: {window.next_text()})")
+    else:
+        restarts = f"restarts in window {window.window} (next: {window.next_text()})"
+    others = any(a.node == node and a.kind not in RESTART_KINDS for a in plan.actions)
+    return f"installs at merge; {restarts}" if others else restarts
+
+
+def window_lines(plan: Plan) -> list[str]:
+    """Per node with a change window: when its changes and its restarts run."""
+    return [f"{node}: {when_text(plan, node)}" for node in sorted(plan.restart_windows)]
 
 
 def _summary(plan: Plan) -> str:
@@ -196,6 +222,11 @@ def _markdown_top(plan: Plan) -> list[str]:
     if waves:
         out += ["### Restarts (service interruptions), wave by wave", ""]
         out += [f"- {_cell(line)}" for line in waves]
+        out.append("")
+    if plan.restart_windows:
+        out += ["### When (change windows)", ""]
+        out += [f"- **{node}**: {_cell(when_text(plan, node) or '')}"
+                for node in sorted(plan.restart_windows)]
         out.append("")
     return out
 

@@ -21,6 +21,7 @@ from reconciler.drivers.fleet import close_all
 from reconciler.issuers import issuers_of
 from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
+from reconciler.planning.windows import WindowGate, WindowPolicy, disruptive_kinds
 from reconciler.usecases.loading import LoadedFleet, load_fleet
 from reconciler.usecases.plan import PlanRequest, Scope, plan_with, scope
 from reconciler.usecases.planfile import Refused, check_age, check_root, load_plan_file
@@ -48,6 +49,8 @@ class ApplyRequest:
     strict: bool = False  # a fresh plan with a node that cannot be read is refused whole
     keep_going: bool = False  # after a failure, run what does not depend on it
     targets: tuple[str, ...] = ()  # --node: as `certops plan --node` (planning/targets.py)
+    outside_window: bool = False  # run disruptive steps outside their change windows...
+    reason: str | None = None  # ...for this reason (required with outside_window)
 
     @property
     def saved(self) -> bool:
@@ -58,6 +61,19 @@ class ApplyRequest:
         if self.saved:
             return self.directory or DEFAULT_DIR
         return self.source
+
+    def override(self) -> str | None:
+        """The reason to run outside the windows (None: the windows decide); Refused when
+        --outside-window comes without a reason, or a reason without --outside-window."""
+        reason = (self.reason or "").strip()
+        if self.outside_window and not reason:
+            raise Refused('--outside-window needs --reason "TEXT": why restarts may run '
+                          "outside their change windows now (it goes into the report and the "
+                          "audit log). Nothing was changed.")
+        if reason and not self.outside_window:
+            raise Refused("--reason goes with --outside-window; without it the change "
+                          "windows decide. Nothing was changed.")
+        return reason or None
 
     def needs_prompt(self) -> bool:
         """Whether to ask before applying; Refused when asking is impossible."""
@@ -193,6 +209,7 @@ async def apply(session: Session, request: ApplyRequest, ui: ApplyUi) -> ApplyRu
     root = request.root()
     session = session.at(root)
     now = session.now()
+    request.override()
     saved = _saved_plan(request, root, now)
     if not root.is_dir():
         raise Refused(f"the desired-state directory {root} does not exist: pass --dir")
@@ -211,12 +228,15 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
         check_unblocked(plan)
         if not plan.actions:
             return ApplyRun(plan, None, session.root)
+        policy = WindowPolicy(loaded.fleet.desired)
+        check_no_freeze(policy, session.now())
         if not saved:
             ui.show(plan)
         if request.needs_prompt() and not ui.prompt(plan):
             return ApplyRun(plan, None, session.root)
+        gate = WindowGate(policy, disruptive_kinds(loaded.fleet), request.override())
         result = await _execute(session, loaded, drivers, plan, ui.progress(plan),
-                                request.keep_going)
+                                request.keep_going, gate)
         return ApplyRun(plan, result, session.root)
     finally:
         await close_all(drivers)
@@ -233,12 +253,23 @@ async def _plan(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Dri
     return saved
 
 
+def check_no_freeze(policy: WindowPolicy, now: datetime) -> None:
+    """A freeze in force refuses the whole apply before anything is sent (freeze wins over
+    windows and --outside-window)."""
+    freeze = policy.freeze_at(now)
+    if freeze is not None:
+        raise Refused(f"{freeze.describe()} is in force: certops apply changes no node until "
+                      "it ends. Nothing was sent to any node; apply again after the freeze "
+                      f"(or remove it from certops.yaml through review).")
+
+
 async def _execute(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Driver],
-                   plan: Plan, listener: Listener | None, keep_going: bool = False) -> ApplyResult:
+                   plan: Plan, listener: Listener | None, keep_going: bool = False,
+                   gate: WindowGate | None = None) -> ApplyResult:
     ctx = StepContext(plan=plan, fleet=loaded.fleet, drivers=dict(drivers),
                       desired_root=session.root, timing=session.the_timing(), cache=session.cache,
                       issuers=issuers_of(loaded.fleet.desired.fleet.issuers, session.env,
                                          session.root),
                       now=session.clock())
     return await execute(plan, ctx, parallelism=session.parallelism, listener=listener,
-                         keep_going=keep_going)
+                         keep_going=keep_going, gate=gate, clock=session.clock)

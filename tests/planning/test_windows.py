@@ -1,0 +1,154 @@
+"""The window policy (planning/windows.py): which window, open or not, when it closes and
+next opens, in the window's zone and UTC, across daylight saving time; freezes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reconciler.model import (
+    ClusterSpec,
+    Defaults,
+    Desired,
+    DesiredNode,
+    FleetSpec,
+    FreezeSpec,
+    WindowSpec,
+)
+from reconciler.model.desired import SingleStoreSpec
+from reconciler.planning.windows import Freeze, Window, WindowGate, WindowPolicy, local_and_utc
+
+ZURICH = ZoneInfo("Europe/Zurich")
+NIGHTLY = WindowSpec(cron="0 22 * * 1-5", duration="4h", timezone="Europe/Zurich")
+
+
+def at(*parts: int, tz: ZoneInfo = ZURICH) -> datetime:
+    return datetime(*parts, tzinfo=tz)  # type: ignore[misc]
+
+
+def nightly() -> Window:
+    return Window.of("nightly", NIGHTLY)
+
+
+def test_the_issues_weekday_window() -> None:
+    window = nightly()
+    # Sunday 6 December 2026, noon: closed; next Monday 22:00 Zurich (CET, UTC+1).
+    sunday = at(2026, 12, 6, 12, 0)
+    assert not window.is_open(sunday)
+    assert window.next_open(sunday) == at(2026, 12, 7, 22, 0)
+    assert local_and_utc(window.next_open(sunday), window.tz) == (
+        "2026-12-07 22:00 Europe/Zurich = 21:00 UTC")
+    # Monday 22:00 sharp it opens, 4 hours later (Tuesday 02:00) it closes.
+    assert window.is_open(at(2026, 12, 7, 22, 0))
+    assert window.closes_at(at(2026, 12, 7, 23, 30)) == datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+    assert window.is_open(at(2026, 12, 8, 1, 59))
+    assert not window.is_open(at(2026, 12, 8, 2, 0))
+    assert not window.is_open(at(2026, 12, 7, 21, 59))
+    # Friday 22:00 opens; Saturday 01:00 still open (the Friday window); Saturday 22:00 not.
+    assert window.is_open(at(2026, 12, 12, 1, 0))
+    assert not window.is_open(at(2026, 12, 12, 22, 30))
+    assert window.next_open(at(2026, 12, 12, 22, 30)) == at(2026, 12, 14, 22, 0)
+
+
+def test_dst_spring_forward_keeps_local_time_and_real_length() -> None:
+    window = nightly()
+    # 29 March 2026: CET -> CEST. Friday 27 March 22:00 is UTC+1, Monday 30 March UTC+2.
+    assert window.next_open(at(2026, 3, 27, 12, 0)).astimezone(UTC) == datetime(
+        2026, 3, 27, 21, 0, tzinfo=UTC)
+    monday = window.next_open(at(2026, 3, 28, 12, 0))
+    assert monday == at(2026, 3, 30, 22, 0)
+    assert monday.astimezone(UTC) == datetime(2026, 3, 30, 20, 0, tzinfo=UTC)
+    assert local_and_utc(monday, window.tz) == "2026-03-30 22:00 Europe/Zurich = 20:00 UTC"
+    # The Friday window spans the night before the change: 4 real hours, to 02:00 CET.
+    assert window.closes_at(at(2026, 3, 28, 1, 0)) == datetime(2026, 3, 28, 1, 0, tzinfo=UTC)
+
+
+def test_dst_a_start_in_the_skipped_hour_runs_at_the_first_minute_after_it() -> None:
+    early = Window.of("early", WindowSpec(cron="30 2 * * *", duration="1h",
+                                          timezone="Europe/Zurich"))
+    # 02:30 does not exist on 29 March 2026: the window opens at 03:00 CEST (01:00 UTC).
+    start = early.next_open(at(2026, 3, 28, 12, 0))
+    assert start.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert early.is_open(datetime(2026, 3, 29, 1, 30, tzinfo=UTC))
+    assert not early.is_open(datetime(2026, 3, 29, 2, 0, tzinfo=UTC))
+
+
+def test_dst_fall_back_opens_once_and_lasts_real_time() -> None:
+    early = Window.of("early", WindowSpec(cron="30 2 * * *", duration="1h",
+                                          timezone="Europe/Zurich"))
+    # 25 October 2026: 02:00-03:00 happens twice; the window opens at the first 02:30
+    # (CEST, 00:30 UTC) and closes an hour of real time later (01:30 UTC), not at 03:30.
+    start = early.next_open(at(2026, 10, 24, 12, 0))
+    assert start.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert early.is_open(datetime(2026, 10, 25, 1, 15, tzinfo=UTC))
+    assert not early.is_open(datetime(2026, 10, 25, 1, 45, tzinfo=UTC))
+    assert early.next_open(datetime(2026, 10, 25, 1, 45, tzinfo=UTC)).date() == date(2026, 10, 26)
+
+
+def test_a_window_longer_than_its_period_is_always_open() -> None:
+    every = Window.of("demo", WindowSpec(cron="* * * * *", duration="5m"))
+    moment = datetime(2026, 12, 6, 5, 7, 31, 500, tzinfo=UTC)
+    assert every.is_open(moment)
+    assert every.closes_at(moment) == datetime(2026, 12, 6, 5, 12, tzinfo=UTC)
+
+
+def test_freezes_cover_whole_days_in_their_zone() -> None:
+    spec = FreezeSpec.model_validate({"from": date(2026, 12, 20), "to": date(2027, 1, 4),
+                                      "reason": "year-end freeze",
+                                      "timezone": "Europe/Zurich"})
+    freeze = Freeze.of(spec)
+    assert not freeze.covers(at(2026, 12, 19, 23, 59))
+    assert freeze.covers(at(2026, 12, 20, 0, 0))
+    assert freeze.covers(at(2027, 1, 4, 23, 59))
+    assert not freeze.covers(at(2027, 1, 5, 0, 0))
+    assert "year-end freeze" in freeze.describe()
+
+
+def _desired(**fleet: object) -> Desired:
+    nodes = tuple(
+        DesiredNode(spec=SingleStoreSpec(type="x", name=n, api="https://x",
+                                         restart_window=w), file=f"nodes/{n}.yaml")
+        for n, w in (("a", None), ("b", "weekend"), ("c", None), ("d", None)))
+    return Desired(root=".", fleet=FleetSpec.model_validate(fleet), nodes=nodes)
+
+
+def test_the_nearest_window_wins_and_none_means_any_time() -> None:
+    weekend = WindowSpec(cron="0 8 * * 6", duration="2h")
+    desired = _desired(
+        windows={"nightly": NIGHTLY, "weekend": weekend},
+        clusters={"pair": ClusterSpec(members=("c",), restart_window="weekend")},
+        defaults=Defaults(restart_window="nightly"))
+    policy = WindowPolicy(desired)
+    assert {n: getattr(policy.window(n), "name", None) for n in "abcd"} == {
+        "a": "nightly", "b": "weekend", "c": "weekend", "d": "nightly"}
+    assert WindowPolicy(_desired(windows={"weekend": weekend})).window("a") is None
+
+
+def test_the_gate_holds_only_disruptive_steps_outside_the_window() -> None:
+    desired = _desired(windows={"nightly": NIGHTLY}, defaults=Defaults(restart_window="nightly"),
+                       freeze=(FreezeSpec.model_validate({"from": date(2026, 12, 20),
+                                                          "to": date(2027, 1, 4),
+                                                          "reason": "year-end"}),))
+    disruptive = {n: frozenset({"node.restart"}) for n in "abcd"}
+    gate = WindowGate(WindowPolicy(desired), disruptive)
+    noon = at(2026, 12, 7, 12, 0)
+    assert gate.hold("a", "cert.install", noon) is None
+    held = gate.hold("a", "node.restart", noon)
+    assert held == ("owed to window nightly (closed; next opens 2026-12-07 22:00 "
+                    "Europe/Zurich = 21:00 UTC)")
+    assert gate.hold("a", "node.restart", noon + timedelta(hours=11)) is None
+    override = WindowGate(WindowPolicy(desired), disruptive, override="P1 outage")
+    assert override.hold("a", "node.restart", noon) is None
+    # A freeze holds everything, override or not.
+    frozen = at(2026, 12, 24, 23, 0)
+    for g in (gate, override):
+        assert "year-end" in (g.hold("a", "cert.install", frozen) or "")
+
+
+@pytest.mark.parametrize("bad", ["0 25 * * *", "0 22 * *", "hello world a b c"])
+def test_a_bad_window_is_left_out_of_the_policy(bad: str) -> None:
+    desired = _desired(windows={"nightly": WindowSpec(cron=bad, duration="4h")},
+                       defaults=Defaults(restart_window="nightly"))
+    assert WindowPolicy(desired).windows == {}
