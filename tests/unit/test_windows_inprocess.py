@@ -1,0 +1,181 @@
+"""Change windows on the in-process lab: the example fleet's renewal with its restarts
+waiting for a window (``windows:``, ``restart_window``), through the apply use case with
+the session's clock injected (never a patched ``datetime``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from unitkit import assert_invariant, issuer_of, ready_to_install, session_of, snapshot
+
+from reconciler.lab.availability import Timeline
+from reconciler.lab.inprocess import InProcessLab
+from reconciler.model import Action, Plan
+from reconciler.report.apply import apply_text
+from reconciler.report.plan import plan_markdown, plan_text
+from reconciler.usecases.apply import ApplyRequest, ApplyRun, ApplyUi, Refused, apply
+from reconciler.usecases.session import Session, fixed
+
+WINDOWS = """
+windows:
+  nightly: {cron: "0 22 * * 1-5", duration: 4h, timezone: Europe/Zurich}
+"""
+# Monday 7 December 2026: noon is outside the window, 22:30 Zurich (21:30 UTC) inside.
+NOON = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
+NIGHT = datetime(2026, 12, 7, 21, 30, tzinfo=UTC)
+RESTARTS = ("node.restart", "service.restart")
+
+
+def with_window(root: Path, extra: str = "") -> None:
+    """Every node restarts in window ``nightly`` (defaults.restart_window)."""
+    path = root / "certops.yaml"
+    text = path.read_text().replace("defaults:\n", "defaults:\n  restart_window: nightly\n", 1)
+    path.write_text(text + WINDOWS + extra)
+
+
+def at(lab: InProcessLab, root: Path, clock: object) -> Session:
+    moment = clock if callable(clock) else fixed(clock)  # type: ignore[arg-type]
+    return replace(session_of(lab, root), clock=moment)
+
+
+def approve(plan: Plan) -> bool:
+    return True
+
+
+async def run(session: Session, root: Path, ui: ApplyUi | None = None,
+              **options: object) -> ApplyRun:
+    return await apply(session, ApplyRequest(root, auto_approve=True, **options),  # type: ignore[arg-type]
+                       ui or ApplyUi(prompt=approve))
+
+
+async def renewal(lab: InProcessLab, desired: Path) -> Timeline:
+    """CSRs generated and signed (nothing disruptive so far), then the window set; the
+    timeline that records every restart from then on."""
+    await ready_to_install(lab, desired)
+    with_window(desired)
+    timeline = Timeline()
+    for node in lab.nodes.values():
+        node.timeline = timeline
+    return timeline
+
+
+def restarts(timeline: Timeline) -> list[str]:
+    """Every restart the nodes went through (node: what), from their own samples."""
+    return [f"{s.node}: {s.why}" for s in timeline.samples if s.why.startswith("restarting")]
+
+
+async def test_a_closed_window_disrupts_nothing_and_the_open_one_converges(
+        lab: InProcessLab, desired: Path) -> None:
+    timeline = await renewal(lab, desired)
+    served_before = {n: lab.nodes[n].state.served.cert_pem for n in lab.nodes}
+
+    closed = await run(at(lab, desired, NOON), desired)
+    result = closed.result
+    assert result is not None and result.ok and result.owed
+    # Nothing disruptive ran: no node restarted, every node serves what it served.
+    assert restarts(timeline) == []
+    assert {n: lab.nodes[n].state.served.cert_pem for n in lab.nodes} == served_before
+    outcomes = {r.id: r.outcome for r in result.results}
+    assert all(outcomes[a.id] == "owed" for a in closed.plan.actions if a.kind in RESTARTS)
+    assert any(o == "done" for o in outcomes.values())  # the trust went up at once
+    text = "\n".join(apply_text(result, len(closed.plan.actions)))
+    assert "complete for now" in text
+    assert "owed to window nightly (closed; next opens 2026-12-07 22:00 Europe/Zurich = " \
+           "21:00 UTC)" in text
+    # Every step that waits for an owed restart is owed too, naming it.
+    by_id = {a.id: a for a in closed.plan.actions}
+    for r in result.owed:
+        if by_id[r.id].kind not in RESTARTS:
+            assert r.detail.startswith("waits for ")
+    assert_invariant(lab)
+
+    opened = await run(at(lab, desired, NIGHT), desired)
+    assert opened.result is not None and opened.result.ok and not opened.result.owed
+    assert {r.kind for r in opened.result.results} & set(RESTARTS)
+    assert {s.split(":")[0] for s in restarts(timeline)} == set(lab.nodes)
+    for node in lab.nodes:
+        assert "New" in issuer_of(lab, node), node
+    assert_invariant(lab)
+    again = await run(at(lab, desired, NIGHT), desired)
+    assert again.result is None and not again.plan.actions  # converged
+
+
+async def test_the_plan_says_which_restarts_wait_for_which_window(
+        lab: InProcessLab, desired: Path) -> None:
+    await renewal(lab, desired)
+    closed = await run(at(lab, desired, NOON), desired, ApplyUi(prompt=lambda p: False))
+    plan = closed.plan
+    assert set(plan.restart_windows) == {a.node for a in plan.actions if a.kind in RESTARTS}
+    note = plan.restart_windows["expc1"]
+    assert (note.window, note.open, note.next_text()) == (
+        "nightly", False, "2026-12-07 22:00 Europe/Zurich = 21:00 UTC")
+    text = "\n".join(plan_text(plan))
+    assert ("expc1: installs at merge; restarts in window nightly (next: 2026-12-07 22:00 "
+            "Europe/Zurich = 21:00 UTC)") in text
+    assert "**expc1**: installs at merge; restarts in window nightly (next: " in \
+        plan_markdown(plan)
+    assert '"restart_windows"' in plan.model_dump_json()
+
+
+async def test_a_window_closing_mid_apply_stops_new_restarts(
+        lab: InProcessLab, desired: Path) -> None:
+    await renewal(lab, desired)
+    # The clock says "in the window" until the first restart has finished, then "after it".
+    now = {"t": NIGHT}
+    finished: list[str] = []
+
+    def follow(plan: Plan) -> object:
+        def notify(event: str, action: Action, detail: str) -> None:
+            if event == "done" and action.kind in RESTARTS and not finished:
+                finished.append(action.id)
+                now["t"] = NIGHT + timedelta(hours=5)  # 02:30 Zurich: closed
+        return notify
+
+    ui = ApplyUi(prompt=approve, progress=follow)  # type: ignore[arg-type]
+    ran = await run(at(lab, desired, lambda: now["t"]), desired, ui)
+    result = ran.result
+    assert result is not None and result.ok and finished
+    restarts = [r for r in result.results if r.kind in RESTARTS]
+    started = [r for r in restarts if r.outcome == "done"]
+    owed = [r for r in restarts if r.outcome == "owed"]
+    # The restarts that started before the close finished; none started after it.
+    assert finished[0] in {r.id for r in started}
+    assert owed and all("next opens 2026-12-08 22:00 Europe/Zurich" in r.detail for r in owed)
+    for r in started:
+        assert r.started_at is not None
+    assert_invariant(lab)
+
+
+async def test_a_freeze_refuses_with_its_reason_and_sends_nothing(
+        lab: InProcessLab, desired: Path) -> None:
+    await renewal(lab, desired)
+    path = desired / "certops.yaml"
+    path.write_text(path.read_text() + "freeze:\n  - {from: 2026-12-01, to: 2026-12-31, "
+                    "reason: year-end freeze}\n")
+    before = snapshot(lab)
+    for options in ({}, {"outside_window": True, "reason": "P1 incident"}):
+        with pytest.raises(Refused, match="year-end freeze"):
+            await run(at(lab, desired, NIGHT), desired, **options)
+    assert snapshot(lab) == before
+
+
+async def test_the_override_needs_a_reason_and_records_it(
+        lab: InProcessLab, desired: Path) -> None:
+    await renewal(lab, desired)
+    before = snapshot(lab)
+    for options in ({"outside_window": True}, {"outside_window": True, "reason": "  "},
+                    {"reason": "no flag"}):
+        with pytest.raises(Refused, match="--outside-window"):
+            await run(at(lab, desired, NOON), desired, **options)
+    assert snapshot(lab) == before
+    forced = await run(at(lab, desired, NOON), desired, outside_window=True,
+                       reason="CHG-1234 approved emergency renewal")
+    result = forced.result
+    assert result is not None and result.ok and not result.owed
+    assert result.outside_window == "CHG-1234 approved emergency renewal"
+    assert "CHG-1234" in "\n".join(apply_text(result, len(forced.plan.actions)))
+    for node in lab.nodes:
+        assert "New" in issuer_of(lab, node), node
