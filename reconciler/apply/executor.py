@@ -61,14 +61,15 @@ async def check_fresh(
     pending: Pending | None = None,
 ) -> dict[str, LiveNode]:
     """Re-read every node the plan knows and compare with the plan's fingerprints (the
-    record of restarts still owed, ``pending``, folded in as the planner saw it)."""
+    record of restarts still owed, ``pending``, and the restarts the plan assumed owed
+    without a record, folded in as the planner saw them)."""
     reasons: list[str] = []
     if plan.desired_digest != desired_digest:
         reasons.append("the desired state (files) changed")
     live = await read_all(
         {n: drivers[n] for n in plan.node_fingerprints if n in drivers}, parallelism
     )
-    live = merge_pending(live, pending or {})
+    live = merge_pending(merge_pending(live, pending or {}), plan.assumed_owed)
     for name, fingerprint in sorted(plan.node_fingerprints.items()):
         node = live.get(name)
         if node is None:
@@ -95,7 +96,7 @@ async def still_as_planned(plan: Plan, ctx: StepContext, node: str) -> None:
     if want is None:
         raise StepFailed(f"the plan has no fingerprint of {node}: run certops plan again")
     live = merge_pending({node: await ctx.drivers[node].read()}, read_pending(ctx.desired_root))
-    now = live[node]
+    now = merge_pending(live, plan.assumed_owed)[node]
     if now.fingerprint() != want:
         before, parts = plan.node_state.get(node, {}), now.fingerprint_parts()
         changed = sorted(k for k in set(before) | set(parts) if before.get(k) != parts.get(k))

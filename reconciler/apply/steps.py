@@ -153,7 +153,7 @@ def _record_restart_owed(ctx: StepContext, action: Action) -> None:
     if not services:
         return
     try:
-        mark_pending(ctx.desired_root, action.node, services)
+        mark_pending(ctx.desired_root, action.node, services, action.store or "", ctx.now)
     except (UnsafeWrite, OSError) as exc:
         raise StepFailed(f"uploaded, but the pending restart of {action.node} could not be "
                          f"recorded: {exc}") from None

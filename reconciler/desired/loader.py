@@ -18,6 +18,7 @@ from reconciler.desired.digest import desired_digest
 from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.locate import position, walk
 from reconciler.desired.pemfiles import FOLDERS, SUFFIXES, PemCatalog, Role, reference_role
+from reconciler.desired.pending import record_problem
 from reconciler.desired.rolecheck import role_findings
 from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.sourcetree import SourceTree
@@ -35,7 +36,13 @@ from reconciler.model import (
     SourcePos,
 )
 from reconciler.model.common import printable
-from reconciler.model.layout import CA_SETS_DIR, CONFIG_FILE, NODE_SUFFIXES, NODES_DIR
+from reconciler.model.layout import (
+    CA_SETS_DIR,
+    CONFIG_FILE,
+    NODE_SUFFIXES,
+    NODES_DIR,
+    OWED_RESTARTS_FILE,
+)
 from reconciler.pki import CertCache
 
 FLEET_FILE = CONFIG_FILE
@@ -79,6 +86,10 @@ def load(root: Path, cache: CertCache) -> LoadResult:
 
     secret, findings = keyscan.scan(tree)
     findings += _layout_findings(tree)
+    bad_record = record_problem(root)
+    if bad_record is not None:
+        findings.append(error(Code.INPUT_READ, bad_record,
+                              at_file(tree.display(OWED_RESTARTS_FILE))))
     inputs = {FLEET_FILE}
     fleet_doc = _parse(tree, FLEET_FILE, secret, findings)
     fleet: FleetSpec | None = None

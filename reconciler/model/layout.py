@@ -18,9 +18,15 @@ NODE_SUFFIXES = (".yaml", ".yml")  # the files under nodes/ that are node files
 # Copies of the JSON Schemas that the files' `$schema` lines name (written by import).
 SCHEMAS_DIR = "schemas"
 
+# The restarts still owed after trust uploads (which a node cannot show): committed, so that
+# a later CI run in a fresh clone finds them (desired/pending.py); the apply workflow commits
+# it back with csrs/ and certs/.
+OWED_RESTARTS_FILE = "owed-restarts.json"
+
 CSR_SUFFIX = ".csr.pem"
 # certops's own records inside the desired-state directory (the loader skips it): the apply
-# lock, restarts still owed after trust uploads, issuer orders in flight. Public data only.
+# lock, issuer orders in flight, and the owed restarts of older versions (read, then folded
+# into OWED_RESTARTS_FILE). Public data only.
 STATE_DIR = ".certops"
 LOCK_FILE = f"{STATE_DIR}/apply.lock"
 PENDING_FILE = f"{STATE_DIR}/pending-restarts.json"

@@ -142,6 +142,12 @@ class Plan(Frozen):
         description="Per node with a disruptive action, the change window it waits for "
         "(left out when no node has one).",
     )
+    assumed_owed: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Per node, the services the plan restarts to be safe because the record "
+        "of owed restarts is missing (restart.record_missing); apply folds them into the "
+        "live state as the planner did (left out when empty).",
+    )
 
     @model_serializer(mode="wrap")
     def _omit_unset_targets(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -149,7 +155,7 @@ class Plan(Frozen):
         # only a plan with windows its restart_windows.
         data = handler(self)
         if isinstance(data, dict):
-            for key in ("targets", "restart_windows"):
+            for key in ("targets", "restart_windows", "assumed_owed"):
                 if not data.get(key):
                     data.pop(key, None)
         return data

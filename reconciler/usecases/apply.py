@@ -15,7 +15,7 @@ from pathlib import Path
 from reconciler.apply.executor import Listener, check_fresh, execute
 from reconciler.apply.steps import StepContext
 from reconciler.desired.lock import apply_lock
-from reconciler.desired.pending import read_pending
+from reconciler.desired.pending import ensure_record, read_pending
 from reconciler.drivers import Driver
 from reconciler.drivers.fleet import close_all
 from reconciler.issuers import issuers_of
@@ -237,6 +237,8 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
         gate = WindowGate(policy, disruptive_kinds(loaded.fleet), request.override())
         result = await _execute(session, loaded, drivers, plan, ui.progress(plan),
                                 request.keep_going, gate)
+        if loaded.fleet.desired.fleet.windows and result.ok and not result.owed:
+            ensure_record(session.root)  # from now on, a missing record means a lost one
         return ApplyRun(plan, result, session.root)
     finally:
         await close_all(drivers)

@@ -6,16 +6,17 @@ then ``checks`` and ``planning`` on plain data. Nothing here writes to a node.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
-from reconciler.desired.pending import merge_pending, read_pending
+from reconciler.desired.pending import merge_pending, read_pending, record_exists
 from reconciler.model import Finding, LiveNode, Plan
 from reconciler.planning import make_plan
+from reconciler.planning.owed import assumed_owed
 from reconciler.usecases.loading import LoadedFleet, count_node_files, git_commit, load_fleet
 from reconciler.usecases.session import Session
 
@@ -189,12 +190,32 @@ async def plan_with(
         api_trust=trust,
         strict=chosen.strict if chosen else False,
     )
+    made, live = _assume_owed(session, loaded, live, made, lambda lv: make_plan(
+        loaded.fleet, lv, now, cache=session.cache, findings=loaded.findings,
+        targets=chosen.targets if chosen else None, shard=chosen.shard if chosen else None,
+        api_trust=trust, strict=chosen.strict if chosen else False))
     made = made.model_copy(update={
         "git_commit": git_commit(session.root), "desired_root": str(session.root),
         "targets": tuple(sorted(chosen.targets)) if chosen and chosen.targets else (),
         "findings": _with_missing_links(made, loaded, live, session),
     })
     return PlanRun(plan=made, fleet=loaded.fleet, live=live)
+
+
+def _assume_owed(session: Session, loaded: LoadedFleet, live: dict[str, LiveNode], made: Plan,
+                 replan: Callable[[dict[str, LiveNode]], Plan]) -> tuple[Plan, dict[str, LiveNode]]:
+    """With change windows and no committed record of owed restarts, plan again with the
+    restarts a missing record may hide assumed owed (``planning/owed.py``)."""
+    if not loaded.fleet.desired.fleet.windows or record_exists(session.root):
+        return made, live
+    assumed, why = assumed_owed(loaded.fleet, live, made.actions, session.cache)
+    if not assumed:
+        return made, live
+    live = merge_pending(live, assumed)
+    again = replan(live)
+    return again.model_copy(update={
+        "assumed_owed": assumed,
+        "findings": tuple(sorted((*again.findings, *why), key=Finding.sort_key))}), live
 
 
 def _with_missing_links(made: Plan, loaded: LoadedFleet, live: Mapping[str, LiveNode],

@@ -17,7 +17,7 @@ from reconciler.desired.lock import LockBusy, apply_lock
 from reconciler.drivers.cucm import CucmDriver
 from reconciler.lab import Fault
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.model.layout import PENDING_FILE
+from reconciler.model.layout import OWED_RESTARTS_FILE
 from reconciler.usecases.loading import load_fleet
 
 
@@ -83,7 +83,7 @@ async def test_a_replan_keeps_installs_behind_an_owed_restart(
         "cucm-pub/service.restart/trust"}
     lab.clear_faults("cucm-pub")
     lab.nodes["cucm-pub"].state.restart_pending = []  # a real node has no such field
-    assert "cucm-pub" in json.loads((desired / PENDING_FILE).read_text())
+    assert "cucm-pub" in json.loads((desired / OWED_RESTARTS_FILE).read_text())
     run, _ = await plan(lab, desired)
     by_id = {a.id: a for a in run.plan.actions}
     assert "cucm-pub/service.restart/trust" in by_id
@@ -93,7 +93,7 @@ async def test_a_replan_keeps_installs_behind_an_owed_restart(
         assert "cucm-pub/service.restart/trust" in install.depends_on, install
     _, finished = await apply(lab, desired)
     assert finished is not None and finished.ok
-    assert json.loads((desired / PENDING_FILE).read_text()) == {}
+    assert json.loads((desired / OWED_RESTARTS_FILE).read_text()) == {}
 
 
 async def test_restart_timeout_and_poll_reach_the_cucm_driver(

@@ -450,3 +450,70 @@ def test_each_credential_value_is_masked(tmp_path: Path, path: Path) -> None:
     run = run_step(path, job, "mask", tmp_path, expressions={"CERTOPS_CREDENTIALS": secret})
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["::add-mask::admin-e", "::add-mask::pa ssé"]
+
+
+# --- change windows: the scheduled apply and the record of owed restarts ------------------------
+
+WINDOWS = CERTOPS["windows"]
+
+
+def test_the_window_run_applies_main_and_passes_the_override_with_its_reason(
+        tmp_path: Path) -> None:
+    run = run_step(WINDOWS, "windows", "apply", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.calls == [["apply", "--auto-approve", "desired-state", "--report",
+                          "reports/windows.json"]]
+    assert "certops apply (change windows)" in run.summary
+    forced = run_step(WINDOWS, "windows", "apply", tmp_path, expressions={
+        "OUTSIDE_WINDOW": "true", "REASON": "CHG-1234; rm -rf / $(reboot)"})
+    assert forced.calls[0][-3:] == ["--outside-window", "--reason",
+                                    "CHG-1234; rm -rf / $(reboot)"]  # one argument, not code
+    failed = run_step(WINDOWS, "windows", "apply", tmp_path,
+                      fake={"FAKE_APPLY": json.dumps({"fresh": "fail"})})
+    assert failed.returncode == 1
+
+
+@pytest.mark.parametrize("workflow,job", [(APPLY, "apply"), (WINDOWS, "windows")])
+def test_a_changed_record_of_owed_restarts_is_collected_for_the_commit(
+        tmp_path: Path, workflow: Path, job: str) -> None:
+    root = tmp_path / "desired-state"
+    root.mkdir()
+    (root / "owed-restarts.json").write_text("{}\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "fleet")
+    same = run_step(workflow, job, "record", tmp_path)
+    assert same.returncode == 0 and same.outputs["changed"] == ""
+    (root / "owed-restarts.json").write_text('{"cucm-pub": {"services": ["Cisco Tomcat"]}}\n')
+    changed = run_step(workflow, job, "record", tmp_path)
+    assert changed.returncode == 0 and changed.outputs["changed"] == "true"
+    assert "cucm-pub" in (tmp_path / "record-out" / "owed-restarts.json").read_text()
+
+
+def test_the_record_is_pushed_to_the_branch_and_replayed_on_a_moved_one(tmp_path: Path) -> None:
+    """The owed-record job's script against a real bare remote: the record lands on main,
+    also when another commit moved main since the checkout."""
+    remote, work, other = tmp_path / "remote.git", tmp_path / "work", tmp_path / "other"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    subprocess.run(["git", "clone", "-q", str(remote), str(work)], check=True,
+                   capture_output=True)
+    (work / "desired-state").mkdir()
+    (work / "desired-state" / "certops.yaml").write_text("{}\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "fleet")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    subprocess.run(["git", "clone", "-q", str(remote), str(other)], check=True,
+                   capture_output=True)
+    (other / "desired-state" / "nodes.txt").write_text("a merge meanwhile\n")
+    git(other, "add", "-A")
+    git(other, "commit", "-qm", "another merge")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    (work / "record-in").mkdir()
+    (work / "record-in" / "owed-restarts.json").write_text('{"cucm-pub": {"services": []}}\n')
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "GITHUB_RUN_ID": "99"}
+    run = run_step(WINDOWS, "owed-record", "push", work, expressions={"REF": "main"}, fake=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    log = subprocess.run(["git", "log", "--format=%s", "main"], cwd=remote, check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    assert log == ["certops: restarts owed after run 99", "another merge", "fleet"]

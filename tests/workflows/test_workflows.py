@@ -22,15 +22,21 @@ from workflowkit import CERTOPS, REPO, WORKFLOW_DIR, load, scalars, step, steps
 
 ALL_WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml")) + sorted(WORKFLOW_DIR.glob("*.yaml"))
 PLAN, APPLY, DRIFT = CERTOPS["plan"], CERTOPS["apply"], CERTOPS["drift"]
+WINDOWS = CERTOPS["windows"]
 PLAN_MARKER = "<!-- certops-plan -->"
 DRIFT_MARKER = "<!-- certops-drift -->"
 
 # The write scopes each workflow may hold, and in which job: nothing else writes.
 WRITE_SCOPES = {
     PLAN: {("comment", "pull-requests")},
-    APPLY: {("csr-pull-request", "contents"), ("csr-pull-request", "pull-requests")},
+    APPLY: {("csr-pull-request", "contents"), ("csr-pull-request", "pull-requests"),
+            ("owed-record", "contents")},
     DRIFT: {("issue", "issues")},
+    WINDOWS: {("owed-record", "contents")},
 }
+# The environment of the jobs that hold node credentials: the scheduled window runs apply
+# only what main holds, without a reviewer at 22:00 (docs/ci.md, "Change windows").
+CREDENTIAL_ENVIRONMENT = {APPLY: "production", WINDOWS: "production-windows"}
 # Node 20 is gone from GitHub's runners: these are the first majors that run on Node 24.
 MIN_MAJOR = {
     "actions/checkout": 5,
@@ -173,7 +179,7 @@ def test_least_privilege_permissions(path: Path) -> None:
 @pytest.mark.parametrize("path", certops_workflows())
 def test_jobs_with_node_credentials_have_read_only_tokens_and_an_environment(path: Path) -> None:
     workflow = load(path)
-    expected_env = "production" if path == APPLY else "certops-read"
+    expected_env = CREDENTIAL_ENVIRONMENT.get(path, "certops-read")
     credentialed = {job_id for job_id, spec in steps(workflow)
                     if any("secrets." in str(v) for v in spec.get("env", {}).values())}
     assert credentialed, "some job must read the nodes"
@@ -249,7 +255,7 @@ def test_checkout_keeps_no_token_unless_it_pushes(path: Path) -> None:
     for job_id, spec in steps(load(path)):
         if str(spec.get("uses", "")).startswith("actions/checkout@"):
             persist = (spec.get("with") or {}).get("persist-credentials", True)
-            pushes = job_id == "csr-pull-request"
+            pushes = job_id in ("csr-pull-request", "owed-record")
             assert persist is pushes, f"{job_id}: persist-credentials {persist}"
 
 
@@ -468,3 +474,27 @@ def test_the_directory_is_one_env_value_and_the_path_filter_matches_it(path: Pat
     for event in workflow["on"].values():
         if isinstance(event, dict) and "paths" in event:
             assert f"{directory}/**" in event["paths"]
+
+
+# --- certops-windows.yml -----------------------------------------------------------------------
+
+
+def test_windows_runs_on_a_schedule_serialised_with_apply() -> None:
+    workflow = load(WINDOWS)
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    assert workflow["on"]["schedule"][0]["cron"]
+    assert set(workflow["on"]["workflow_dispatch"]["inputs"]) == {"outside_window", "reason"}
+    assert workflow["concurrency"] == load(APPLY)["concurrency"]
+    assert workflow["env"]["CERTOPS_DIR"] == load(APPLY)["env"]["CERTOPS_DIR"]
+    run = step(workflow, "windows", "apply")["run"]
+    assert 'certops "${args[@]}"' in run and "--outside-window --reason" in run
+
+
+def test_the_record_commit_does_not_start_another_apply() -> None:
+    paths = load(APPLY)["on"]["push"]["paths"]
+    assert "!desired-state/owed-restarts.json" in paths
+    for path in (APPLY, WINDOWS):
+        job = load(path)["jobs"]["owed-record"]
+        assert "environment" not in job, "the commit job needs no node credentials"
+        assert 'git add -- "$CERTOPS_DIR/owed-restarts.json"' in step(
+            load(path), "owed-record", "push")["run"]

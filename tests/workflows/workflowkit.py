@@ -29,6 +29,7 @@ CERTOPS = {
     "plan": WORKFLOW_DIR / "certops-plan.yml",
     "apply": WORKFLOW_DIR / "certops-apply.yml",
     "drift": WORKFLOW_DIR / "certops-drift.yml",
+    "windows": WORKFLOW_DIR / "certops-windows.yml",
 }
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 
