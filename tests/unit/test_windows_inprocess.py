@@ -4,67 +4,18 @@ the session's clock injected (never a patched ``datetime``)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from unitkit import assert_invariant, issuer_of, ready_to_install, session_of, snapshot
+from unitkit import assert_invariant, issuer_of, snapshot
+from windowkit import NIGHT, NOON, RESTARTS, approve, at, renewal, restarts, run
 
-from reconciler.lab.availability import Timeline
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Action, Plan
 from reconciler.report.apply import apply_text
 from reconciler.report.plan import plan_markdown, plan_text
-from reconciler.usecases.apply import ApplyRequest, ApplyRun, ApplyUi, Refused, apply
-from reconciler.usecases.session import Session, fixed
-
-WINDOWS = """
-windows:
-  nightly: {cron: "0 22 * * 1-5", duration: 4h, timezone: Europe/Zurich}
-"""
-# Monday 7 December 2026: noon is outside the window, 22:30 Zurich (21:30 UTC) inside.
-NOON = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
-NIGHT = datetime(2026, 12, 7, 21, 30, tzinfo=UTC)
-RESTARTS = ("node.restart", "service.restart")
-
-
-def with_window(root: Path, extra: str = "") -> None:
-    """Every node restarts in window ``nightly`` (defaults.restart_window)."""
-    path = root / "certops.yaml"
-    text = path.read_text().replace("defaults:\n", "defaults:\n  restart_window: nightly\n", 1)
-    path.write_text(text + WINDOWS + extra)
-
-
-def at(lab: InProcessLab, root: Path, clock: object) -> Session:
-    moment = clock if callable(clock) else fixed(clock)  # type: ignore[arg-type]
-    return replace(session_of(lab, root), clock=moment)
-
-
-def approve(plan: Plan) -> bool:
-    return True
-
-
-async def run(session: Session, root: Path, ui: ApplyUi | None = None,
-              **options: object) -> ApplyRun:
-    return await apply(session, ApplyRequest(root, auto_approve=True, **options),  # type: ignore[arg-type]
-                       ui or ApplyUi(prompt=approve))
-
-
-async def renewal(lab: InProcessLab, desired: Path) -> Timeline:
-    """CSRs generated and signed (nothing disruptive so far), then the window set; the
-    timeline that records every restart from then on."""
-    await ready_to_install(lab, desired)
-    with_window(desired)
-    timeline = Timeline()
-    for node in lab.nodes.values():
-        node.timeline = timeline
-    return timeline
-
-
-def restarts(timeline: Timeline) -> list[str]:
-    """Every restart the nodes went through (node: what), from their own samples."""
-    return [f"{s.node}: {s.why}" for s in timeline.samples if s.why.startswith("restarting")]
+from reconciler.usecases.apply import ApplyUi, Refused
 
 
 async def test_a_closed_window_disrupts_nothing_and_the_open_one_converges(
