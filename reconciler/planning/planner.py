@@ -27,7 +27,7 @@ from reconciler.model import (
     ServerCertificateSpec,
     Severity,
 )
-from reconciler.model.layout import csr_path
+from reconciler.model.layout import OWED_RESTARTS_FILE, csr_path
 from reconciler.model.live import fingerprint_of
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.planning.graph import (
@@ -618,7 +618,7 @@ def _trust_restart(view: NodeView, lv: LiveView, adds: list[Draft]) -> Draft | N
     why = (
         f"{', '.join(sorted(changed))} changed"
         if changed
-        else "the node reports a trust change waiting for these restarts"
+        else f"an earlier trust upload still waits for these restarts ({OWED_RESTARTS_FILE})"
     )
     return Draft(
         id=action_id(view.name, "service.restart", "trust"),
