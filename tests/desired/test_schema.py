@@ -53,3 +53,11 @@ def test_write_schemas(tmp_path: Path) -> None:
     assert sorted(p.name for p in written) == sorted(FILES)
     for path in written:
         assert path.read_text(encoding="utf-8") == (SCHEMA_DIR / path.name).read_text("utf-8")
+
+
+def test_the_freeze_key_is_from_in_the_schema() -> None:
+    """``from`` is a Python keyword: the model's field is ``from_`` with the alias ``from``,
+    and the JSON Schema (what editors complete) must say ``from``."""
+    freeze = fleet_schema()["$defs"]["FreezeSpec"]
+    assert set(freeze["properties"]) == {"from", "to", "reason", "timezone"}
+    assert set(freeze["required"]) == {"from", "to", "reason"}
