@@ -152,3 +152,27 @@ def test_a_bad_window_is_left_out_of_the_policy(bad: str) -> None:
     desired = _desired(windows={"nightly": WindowSpec(cron=bad, duration="4h")},
                        defaults=Defaults(restart_window="nightly"))
     assert WindowPolicy(desired).windows == {}
+
+
+def test_the_plan_names_windows_of_disruptive_nodes_and_warns_of_a_freeze() -> None:
+    from reconciler.model import Action, Code
+    from reconciler.planning.windows import plan_windows
+
+    desired = _desired(windows={"nightly": NIGHTLY}, defaults=Defaults(restart_window="nightly"),
+                       freeze=(FreezeSpec.model_validate({"from": date(2026, 12, 20),
+                                                          "to": date(2027, 1, 4),
+                                                          "reason": "year-end"}),))
+    disruptive = {n: frozenset({"node.restart"}) for n in "abcd"}
+    actions = (Action(id="a/cert.install", kind="cert.install", node="a", reason="r"),
+               Action(id="a/node.restart", kind="node.restart", node="a", reason="r"),
+               Action(id="c/cert.install", kind="cert.install", node="c", reason="r"))
+    policy = WindowPolicy(desired)
+    notes, findings = plan_windows(policy, disruptive, actions, at(2026, 12, 7, 12, 0))
+    assert set(notes) == {"a"}  # c has nothing disruptive
+    assert (notes["a"].window, notes["a"].open, notes["a"].next_text()) == (
+        "nightly", False, "2026-12-07 22:00 Europe/Zurich = 21:00 UTC")
+    assert findings == []
+    _, frozen = plan_windows(policy, disruptive, actions, at(2026, 12, 24, 12, 0))
+    assert [f.code for f in frozen] == [Code.FREEZE_ACTIVE]
+    assert "year-end" in frozen[0].message
+    assert plan_windows(policy, disruptive, (), at(2026, 12, 24, 12, 0)) == ({}, [])
