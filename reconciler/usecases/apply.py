@@ -261,8 +261,8 @@ def check_no_freeze(policy: WindowPolicy, now: datetime) -> None:
     freeze = policy.freeze_at(now)
     if freeze is not None:
         raise Refused(f"{freeze.describe()} is in force: certops apply changes no node until "
-                      "it ends. Nothing was sent to any node; apply again after the freeze "
-                      f"(or remove it from certops.yaml through review).")
+                      "it ends. No node was changed (they were only read); apply again after "
+                      "the freeze, or end it in certops.yaml through review.")
 
 
 async def _execute(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Driver],
