@@ -37,8 +37,9 @@ def test_partial_plan_text_markdown_and_json() -> None:
     assert "**Partial plan:**" in md and "> - not read: expe1" in md
     assert "| expc1 | **held back** |" in md and "| expe1 | **not read** |" in md
     data = json.loads(plan_json(made))
-    # No new field in the JSON (targets appear only in a --node plan).
-    assert set(data) == set(Plan.model_fields) - {"targets", "restart_windows"}
+    # No new field in the JSON (targets appear only in a --node plan; restart_windows and
+    # assumed_owed only with change windows).
+    assert set(data) == set(Plan.model_fields) - {"targets", "restart_windows", "assumed_owed"}
     codes = {(f["code"], f["node"], f["severity"]) for f in data["findings"]}
     assert {("node.unreachable", "expe1", "warning"),
             ("node.held_back", "expc1", "warning")} <= codes
