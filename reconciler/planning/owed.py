@@ -18,6 +18,7 @@ from reconciler.checks.fleet import FleetView
 from reconciler.model import Action, Code, Finding, LiveNode, Severity
 from reconciler.model.layout import OWED_RESTARTS_FILE
 from reconciler.pki import CertCache, PkiError
+from reconciler.planning.graph import action_id
 
 
 def _shas(cache: CertCache, pems: tuple[str, ...]) -> set[str]:
@@ -53,6 +54,11 @@ def assumed_owed(fleet: FleetView, live: Mapping[str, LiveNode], actions: tuple[
                 if services and chain & _shas(cache, snapshot.stores.get(store, ())):
                     owed.setdefault(node, set()).update(services)
                     why.setdefault(node, set()).add(f"{store} (for {install.node})")
+    # A node whose plan restarts those services anyway (a trust upload of its own) needs no
+    # assumption, and no warning.
+    planned = {a.node: set(a.services) for a in actions
+               if a.id == action_id(a.node, "service.restart", "trust")}
+    owed = {n: s for n, s in owed.items() if not s <= planned.get(n, set())}
     findings = [
         Finding(code=Code.RESTART_RECORD_MISSING, severity=Severity.WARNING, node=node,
                 location=fleet.nodes[node].node.pos(),
