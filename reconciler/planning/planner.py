@@ -52,7 +52,12 @@ from reconciler.planning.multiserver import (
 from reconciler.planning.replication import await_replication
 from reconciler.planning.roles import node_rules, version_mismatch
 from reconciler.planning.targets import narrow_to_targets
-from reconciler.planning.windows import WindowPolicy, disruptive_kinds, plan_windows
+from reconciler.planning.windows import (
+    WindowPolicy,
+    chain_findings,
+    disruptive_kinds,
+    plan_windows,
+)
 
 NOT_SERVED = "the installed certificate is not served yet (restart pending)"
 SERVE_NEW = "serve the newly installed certificate"
@@ -134,7 +139,7 @@ def make_plan(
         every += multi_server_lockout(fleet, actions, leaves, api_trust)
     policy = WindowPolicy(fleet.desired)
     windows, frozen = plan_windows(policy, disruptive_kinds(fleet), actions, now)
-    every += frozen
+    every += frozen + chain_findings(fleet, policy, actions)
     state = {n: v.live.fingerprint_parts() for n, v in sorted(lives.items())}
     return Plan(
         created_at=now,

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim
 
 from reconciler.checks.fleet import FleetView
-from reconciler.checks.windows import cron_problem, window_of, zone
+from reconciler.checks.windows import cron_problem, needed_time, window_of, zone
 from reconciler.model import (
+    RESTART_KINDS,
     Action,
     Code,
     Desired,
@@ -153,6 +154,46 @@ class WindowPolicy:
         )
 
 
+def chain_findings(fleet: FleetView, policy: WindowPolicy,
+                   actions: tuple[Action, ...]) -> list[Finding]:
+    """``window.short`` from this plan's own order: the restarts of a window's nodes that
+    must run one after another (linked nodes, a cluster's waves, a trust restart before an
+    install and its restart), each as long as its kind's ``restart_estimate``, against the
+    window's length. Only where validate's per-cluster estimate did not already warn."""
+    out: list[Finding] = []
+    for name, window in sorted(policy.windows.items()):
+        if needed_time(fleet, name)[0] > window.duration:
+            continue  # validate's window.short says so already
+        longest = _longest_chain(fleet, policy, window, actions)
+        if longest > window.duration:
+            out.append(Finding(
+                code=Code.WINDOW_SHORT, severity=Severity.WARNING,
+                location=policy.desired.fleet_pos("windows", name, "duration"),
+                message=f"window '{name}' is open {_minutes(window.duration)}, but this plan's "
+                        f"restarts in it run one after another for ~{_minutes(longest)} "
+                        "(linked nodes and waves; certops' estimate per kind): what is left "
+                        "when it closes waits for the next window"))
+    return out
+
+
+def _longest_chain(fleet: FleetView, policy: WindowPolicy, window: Window,
+                   actions: tuple[Action, ...]) -> timedelta:
+    """The longest chain of ``window``'s restarts through the plan's dependencies, each
+    weighed by its kind's estimate. One pass: a plan lists dependencies first."""
+    upto: dict[str, timedelta] = {}
+    for action in actions:
+        before = max((upto[d] for d in action.depends_on if d in upto), default=timedelta(0))
+        own = (action.kind in RESTART_KINDS and action.node in fleet.nodes
+               and policy.window(action.node) is window)
+        upto[action.id] = before + (
+            fleet.nodes[action.node].kind.restart_estimate if own else timedelta(0))
+    return max(upto.values(), default=timedelta(0))
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{span.total_seconds() / 60:g} min"
+
+
 def disruptive_kinds(fleet: FleetView) -> dict[str, frozenset[str]]:
     """Per node, the action kinds that disrupt its service (its kind's profile says)."""
     return {name: view.kind.disruptive for name, view in fleet.nodes.items()}
@@ -174,7 +215,7 @@ def plan_windows(policy: WindowPolicy, disruptive: dict[str, frozenset[str]],
     nodes = sorted({a.node for a in actions if a.kind in disruptive.get(a.node, frozenset())})
     notes = {n: w for n in nodes if (w := policy.node_window(n, now)) is not None}
     freeze = policy.freeze_at(now)
-    findings = []
+    findings: list[Finding] = []
     if freeze is not None and actions:
         index = next(i for i, f in enumerate(policy.freezes) if f is freeze)
         findings.append(Finding(

@@ -133,3 +133,17 @@ async def test_the_override_needs_a_reason_and_records_it(
     assert "CHG-1234" in "\n".join(apply_text(result, len(forced.plan.actions)))
     for node in lab.nodes:
         assert "New" in issuer_of(lab, node), node
+
+
+async def test_a_window_too_short_for_this_plans_chain_of_restarts_is_named(
+        lab: InProcessLab, desired: Path) -> None:
+    """validate's estimate per cluster (10 min for one Expressway) fits a 15-minute window;
+    the plan's own order does not: expe1, then expc1 (linked), or cucm-pub's two restarts
+    then expc1, one after another, ~20 minutes."""
+    await renewal(lab, desired)
+    path = desired / "certops.yaml"
+    path.write_text(path.read_text().replace("duration: 4h", "duration: 15m"))
+    closed = await run(at(lab, desired, NOON), desired, ApplyUi(prompt=lambda p: False))
+    short = [f for f in closed.plan.findings if f.code == Code.WINDOW_SHORT]
+    assert len(short) == 1 and "~20 min" in short[0].message, short
+    assert short[0].location is not None and short[0].location.line > 1
