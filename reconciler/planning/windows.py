@@ -56,13 +56,19 @@ class Window:
     def open_since(self, now: datetime) -> datetime | None:
         """The latest opening whose window still covers ``now`` (UTC); None: closed.
 
-        Walked forward in real time from ``now - duration``: cronsim's reverse walk goes by
-        the wall clock, which misses an opening in the first pass of a repeated hour."""
-        latest = None
-        for start in CronSim(self.cron, (now - self.duration).astimezone(self.tz)):
+        cronsim's reverse walk goes by the wall clock and misses an opening in the first
+        pass of a repeated (DST) hour, so it only finds where to start: from its answer (or
+        from ``now - duration``, whichever is later) the openings are walked forward in real
+        time, a step or two, however often the cron fires."""
+        local = now.astimezone(self.tz).replace(microsecond=0) + _SECOND
+        wall = next(CronSim(self.cron, local, reverse=True))
+        floor = now - self.duration
+        latest = wall.astimezone(UTC) if wall > floor else None
+        for start in CronSim(self.cron, wall if latest else floor.astimezone(self.tz)):
             if start > now:
                 return latest
-            latest = start.astimezone(UTC)
+            if start > floor:
+                latest = start.astimezone(UTC)
         return latest  # pragma: no cover (cron iterations never end)
 
     def closes_at(self, now: datetime) -> datetime | None:

@@ -176,3 +176,34 @@ def test_the_plan_names_windows_of_disruptive_nodes_and_warns_of_a_freeze() -> N
     assert [f.code for f in frozen] == [Code.FREEZE_ACTIVE]
     assert "year-end" in frozen[0].message
     assert plan_windows(policy, disruptive, (), at(2026, 12, 24, 12, 0)) == ({}, [])
+
+
+def _brute_open_since(window: Window, now: datetime) -> datetime | None:
+    """The definition, walked the slow way: the latest opening in (now - duration, now],
+    in real time. (cronsim's forward walk from inside a repeated hour may yield a moment
+    of its first pass, before the start: hence the floor.)"""
+    from cronsim import CronSim
+
+    floor, latest = now - window.duration, None
+    for start in CronSim(window.cron, floor.astimezone(window.tz)):
+        if start > now:
+            return latest
+        if start > floor:
+            latest = start.astimezone(UTC)
+    return latest
+
+
+@pytest.mark.parametrize("cron,duration,tz", [
+    ("30 2 * * *", "1h", "Europe/Zurich"),
+    ("0 22 * * 1-5", "4h", "Europe/Zurich"),
+    ("*/20 * * * *", "90m", "Europe/Zurich"),
+    ("0 1 * * *", "2h", "America/New_York"),
+])
+def test_open_or_not_agrees_with_the_definition_across_dst(cron: str, duration: str,
+                                                           tz: str) -> None:
+    window = Window.of("w", WindowSpec(cron=cron, duration=duration, timezone=tz))
+    for first in (datetime(2026, 3, 7, 12, tzinfo=UTC), datetime(2026, 3, 28, 12, tzinfo=UTC),
+                  datetime(2026, 10, 24, 12, tzinfo=UTC), datetime(2026, 10, 31, 12, tzinfo=UTC)):
+        for step in range(0, 48 * 60, 13):  # two days, every 13 minutes
+            now = first + timedelta(minutes=step)
+            assert window.open_since(now) == _brute_open_since(window, now), (cron, tz, now)
