@@ -125,6 +125,18 @@ class WindowPolicy:
                         if cron_problem(s.cron) is None and zone(s.timezone) is not None
                         and _span_ok(s.duration)}
         self.freezes = tuple(Freeze.of(f) for f in desired.fleet.freeze)
+        # Every node of a window asks the same question at the same moment (a plan of a
+        # thousand nodes, the executor's burst of ready restarts): answered once.
+        self._states: dict[tuple[str, datetime], tuple[datetime | None, datetime]] = {}
+
+    def state(self, window: Window, now: datetime) -> tuple[datetime | None, datetime]:
+        """When ``window`` closes (None: closed at ``now``) and when it next opens."""
+        key = (window.name, now)
+        if key not in self._states:
+            if len(self._states) > 4096:
+                self._states.clear()
+            self._states[key] = (window.closes_at(now), window.next_open(now))
+        return self._states[key]
 
     def window(self, node: str) -> Window | None:
         """The window a node's disruptive steps wait for (None: any time)."""
@@ -138,18 +150,20 @@ class WindowPolicy:
     def closed_because(self, node: str, now: datetime) -> str | None:
         """Why ``node`` may not be disrupted at ``now`` (None: it may)."""
         window = self.window(node)
-        if window is None or window.is_open(now):
+        if window is None:
+            return None
+        closes, upcoming = self.state(window, now)
+        if closes is not None:
             return None
         return (f"owed to window {window.name} (closed; next opens "
-                f"{local_and_utc(window.next_open(now), window.tz)})")
+                f"{local_and_utc(upcoming, window.tz)})")
 
     def node_window(self, node: str, now: datetime) -> NodeWindow | None:
         """What a plan says about a node's window at ``now`` (None: no window)."""
         window = self.window(node)
         if window is None:
             return None
-        closes = window.closes_at(now)
-        upcoming = window.next_open(now)
+        closes, upcoming = self.state(window, now)
         return NodeWindow(
             window=window.name,
             timezone=window.tz.key,
