@@ -15,12 +15,13 @@ from pathlib import Path
 from reconciler.apply.executor import Listener, check_fresh, execute
 from reconciler.apply.steps import StepContext
 from reconciler.desired.lock import apply_lock
-from reconciler.desired.pending import ensure_record, read_pending
+from reconciler.desired.pending import ensure_record, read_pending, record_exists
 from reconciler.drivers import Driver
 from reconciler.drivers.fleet import close_all
 from reconciler.issuers import issuers_of
 from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
+from reconciler.planning.owed import assumed_owed
 from reconciler.planning.windows import WindowGate, WindowPolicy, disruptive_kinds
 from reconciler.usecases.loading import LoadedFleet, load_fleet
 from reconciler.usecases.plan import PlanRequest, Scope, plan_with, scope
@@ -249,10 +250,36 @@ async def _plan(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Dri
     """The saved plan once it is fresh and derived, or a fresh plan made at ``now``."""
     if saved is None:
         return (await plan_with(session, loaded, drivers, now, chosen)).plan
+    record = read_pending(session.root)
     live = await check_fresh(saved, dict(drivers), loaded.fleet.desired.digest,
-                             session.parallelism, read_pending(session.root))
+                             session.parallelism, record)
+    check_assumed(session, saved, loaded, live, record)
     check_derived(session, saved, loaded, live)
     return saved
+
+
+def check_assumed(session: Session, plan: Plan, loaded: LoadedFleet,
+                  live: Mapping[str, LiveNode], record: Mapping[str, tuple[str, ...]]) -> None:
+    """The restarts a saved plan assumed owed (no record, ``planning/owed.py``) must be the
+    ones the plan use case assumes from the same inputs: a plan file that adds some would
+    otherwise make its own extra restarts look derived."""
+    if not plan.assumed_owed and (record_exists(session.root)
+                                  or not loaded.fleet.desired.fleet.windows):
+        return
+    raw = {}
+    for name, node in live.items():  # the live state without the plan's assumption
+        extra = set(plan.assumed_owed.get(name, ())) - set(record.get(name, ()))
+        kept = tuple(s for s in node.services_pending if s not in extra)
+        raw[name] = node.model_copy(update={"services_pending": kept}) if extra else node
+    expected: dict[str, tuple[str, ...]] = {}
+    if loaded.fleet.desired.fleet.windows and not record_exists(session.root):
+        first = rederive(session, plan, loaded, raw)
+        expected = assumed_owed(loaded.fleet, raw, first.actions, session.cache)[0]
+    if expected != plan.assumed_owed:
+        raise Refused("the plan file's assumed_owed (restarts assumed owed without a record) "
+                      "does not follow from the desired state and the nodes: it was edited "
+                      "after certops plan, or the record of owed restarts changed. Run "
+                      "certops plan again and apply that plan.")
 
 
 def check_no_freeze(policy: WindowPolicy, now: datetime) -> None:

@@ -8,7 +8,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from unitkit import assert_invariant, copy_desired, issuer_of
+import pytest
+from unitkit import assert_invariant, copy_desired, issuer_of, snapshot
+from unitkit import plan as plan_now
 from windowkit import NIGHT, NOON, at, renewal, restarts, run
 
 from reconciler.lab.inprocess import InProcessLab
@@ -127,3 +129,42 @@ async def test_a_record_that_is_a_link_or_garbage_blocks_with_one_message(
     link = [f for f in load(desired, CertCache()).findings if f.code == Code.INPUT_READ]
     assert len(link) == 1 and "symbolic link" in link[0].message
     assert str(link[0].location).startswith(str(desired))
+
+
+async def test_a_saved_plan_keeps_its_assumption_and_an_edited_one_is_refused(
+        lab: InProcessLab, tmp_path: Path) -> None:
+    """``certops plan --out`` then ``certops apply plan.json`` without a record: apply folds
+    in the plan's assumed restarts as the planner did; a plan file that assumes more (to
+    make extra restarts look derived) is refused before anything is sent."""
+    from reconciler.report.plan import plan_json
+    from reconciler.usecases.apply import ApplyRequest, ApplyUi, Refused, apply
+    from reconciler.usecases.plan import plan
+
+    repo = await merged_renewal(lab, tmp_path)
+    git(repo, "rm", "-q", f"desired-state/{OWED_RESTARTS_FILE}")
+    git(repo, "commit", "-qm", "the record is lost")
+    clone = fresh_clone(repo, tmp_path / "ci-run-2")
+    made = (await plan(at(lab, clone, NIGHT))).plan
+    assert made.assumed_owed
+    data = json.loads(plan_json(made))
+    # Edited with care: the assumption and the fingerprint it gives expe1, so that the
+    # freshness check passes and only the assumption itself can be refused.
+    _, drivers = await plan_now(lab, clone)
+    faked = (await drivers["expe1"].read()).model_copy(
+        update={"services_pending": ("Cisco Tomcat",)})
+    data["assumed_owed"]["expe1"] = ["Cisco Tomcat"]
+    data["node_fingerprints"]["expe1"] = faked.fingerprint()
+    data["node_state"]["expe1"] = faked.fingerprint_parts()
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+    before = snapshot(lab)
+    with pytest.raises(Refused, match="assumed_owed"):
+        await apply(at(lab, clone, NIGHT), ApplyRequest(edited, directory=clone),
+                    ApplyUi(prompt=lambda p: True))
+    assert snapshot(lab) == before
+    saved = tmp_path / "plan.json"
+    saved.write_text(plan_json(made))
+    done = await apply(at(lab, clone, NIGHT), ApplyRequest(saved, directory=clone),
+                       ApplyUi(prompt=lambda p: True))
+    assert done.result is not None and done.result.ok and not done.result.owed
+    assert_invariant(lab)
