@@ -164,17 +164,38 @@ def wave_lines(plan: Plan) -> list[str]:
 def when_text(plan: Plan, node: str) -> str | None:
     """When a node's changes happen, for a node whose restarts wait for a window:
     ``installs at merge; restarts in window nightly (next: 2026-12-07 22:00 Europe/Zurich =
-    21:00 UTC)``. None: the node has no window (its restarts run at once, as planned)."""
+    21:00 UTC)``; an install that waits for a restart in a closed window (a peer's trust
+    restart) happens in the window too. None: the node has no window."""
     window = plan.restart_windows.get(node)
     if window is None:
         return None
-    if window.open and window.closes_at is not None:
-        restarts = (f"restarts now, in window {window.window} (open until "
-                    f"{window.closes_at:%Y-%m-%d %H:%M} UTC; next: {window.next_text()})")
+    held = held_by_windows(plan)
+    mine = [a for a in plan.actions if a.node == node and a.kind not in RESTART_KINDS]
+    installs = [a for a in mine if a.kind == "cert.install"]
+    if any(a.id not in held for a in installs):
+        now = "installs at merge"
     else:
-        restarts = f"restarts in window {window.window} (next: {window.next_text()})"
-    others = any(a.node == node and a.kind not in RESTART_KINDS for a in plan.actions)
-    return f"installs at merge; {restarts}" if others else restarts
+        now = "uploads at merge" if any(a.id not in held for a in mine) else ""
+    what = "installs and restarts" if any(a.id in held for a in installs) else "restarts"
+    if window.open and window.closes_at is not None:
+        later = (f"{what} now, in window {window.window} (open until "
+                 f"{window.closes_at:%Y-%m-%d %H:%M} UTC; next: {window.next_text()})")
+    else:
+        later = f"{what} in window {window.window} (next: {window.next_text()})"
+    return "; ".join(part for part in (now, later) if part)
+
+
+def held_by_windows(plan: Plan) -> set[str]:
+    """The actions that wait for a window closed at the plan's time: the restarts of nodes
+    whose window is closed, and everything that depends on one (one pass: a plan lists
+    dependencies first)."""
+    held: set[str] = set()
+    for action in plan.actions:
+        window = plan.restart_windows.get(action.node)
+        closed = action.kind in RESTART_KINDS and window is not None and not window.open
+        if closed or any(d in held for d in action.depends_on):
+            held.add(action.id)
+    return held
 
 
 def window_lines(plan: Plan) -> list[str]:

@@ -67,9 +67,13 @@ async def test_the_plan_says_which_restarts_wait_for_which_window(
     assert (note.window, note.open, note.next_text()) == (
         "nightly", False, "2026-12-07 22:00 Europe/Zurich = 21:00 UTC")
     text = "\n".join(plan_text(plan))
-    assert ("expc1: installs at merge; restarts in window nightly (next: 2026-12-07 22:00 "
+    # expe1's install needs only trust that takes effect at once: it runs at merge. expc1's
+    # waits for cucm-pub's trust restart, which waits for the window: so does the install.
+    assert ("expe1: installs at merge; restarts in window nightly (next: 2026-12-07 22:00 "
             "Europe/Zurich = 21:00 UTC)") in text
-    assert "**expc1**: installs at merge; restarts in window nightly (next: " in \
+    assert ("expc1: uploads at merge; installs and restarts in window nightly (next: "
+            "2026-12-07 22:00 Europe/Zurich = 21:00 UTC)") in text
+    assert "**expe1**: installs at merge; restarts in window nightly (next: " in \
         plan_markdown(plan)
     assert '"restart_windows"' in plan.model_dump_json()
 
