@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from reconciler.apply.steps import STEPS, StepContext, StepFailed
+from reconciler.apply.steps import STEPS, StepContext, StepFailed, StepOwed
 from reconciler.desired.pending import Pending, merge_pending, read_pending
 from reconciler.drivers import Driver, DriverError
 from reconciler.drivers.fleet import read_all
@@ -252,6 +252,8 @@ class _Walk:
         outcome: Outcome = "done"
         try:
             detail = task.result()
+        except StepOwed as exc:
+            detail, outcome = str(exc), "owed"
         except (StepFailed, DriverError) as exc:
             detail, outcome = str(exc), "failed"
         except Exception as exc:  # a bug must not leave other nodes half-done silently

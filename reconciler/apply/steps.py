@@ -40,6 +40,12 @@ class StepFailed(Exception):
     """The step ran but the node is not in the state it should be; the message says how."""
 
 
+class StepOwed(Exception):
+    """The step did not do its change, safely, and leaves it for the next change window
+    (a drain whose calls did not end in time with ``on_drain_timeout: stop``, say): the
+    action is ``owed``, like a restart outside its window, and so is what depends on it."""
+
+
 @dataclass(frozen=True)
 class Timing:
     """How long to wait for restarts (real nodes take minutes; the lab, a second)."""

@@ -177,3 +177,53 @@ async def test_the_walk_touches_only_what_a_finished_step_unblocks(steps: Steps)
     assert walk.ready_restarts == set()
     assert walk.users["expe-000/node.restart"] == ["expc-000/node.restart"]
     assert walk.waiting["expc-000/node.restart"] == 2
+
+
+class Gate:
+    """A stand-in window gate: the restarts of the nodes named are outside their window."""
+
+    override = None
+
+    def __init__(self, closed: set[str]) -> None:
+        self.closed = closed
+
+    def hold(self, node: str, kind: str, now: datetime) -> str | None:
+        if node in self.closed and kind == "node.restart":
+            return "owed to window w (closed; next opens later)"
+        return None
+
+
+async def test_restarts_outside_their_window_are_owed_with_what_waits_for_them(
+        steps: Steps) -> None:
+    """expe-001's restart is outside its window: owed, and so is expc-001's restart, which
+    waits for it; everything else runs; the apply is ok (nothing failed)."""
+    result = await run(sites(2), parallelism=4, gate=Gate({"expe-001"}))
+    by_id = {r.id: r for r in result.results}
+    assert result.ok and result.stopped_because is None
+    assert by_id["expe-001/node.restart"].outcome == "owed"
+    assert by_id["expc-001/node.restart"].outcome == "owed"
+    assert by_id["expc-001/node.restart"].detail.startswith("waits for expe-001/node.restart")
+    assert "expe-001/node.restart" not in steps.started
+    assert {r.id for r in result.results if r.outcome == "done"} == {
+        "expe-000/cert.install", "expc-000/cert.install", "expe-001/cert.install",
+        "expc-001/cert.install", "expe-000/node.restart", "expc-000/node.restart"}
+
+
+async def test_a_step_may_leave_its_change_owed(steps: Steps,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step that raises StepOwed (a drain that timed out with on_drain_timeout: stop) is
+    owed, not failed: what depends on it is owed too, the rest runs, the apply is ok."""
+    inner = steps.run
+
+    async def owing(walk: _Walk, action: Action) -> str:
+        if action.id == "expe-000/node.restart":
+            raise executor.StepOwed("calls did not end within drain_timeout: owed")
+        return await inner(walk, action)
+
+    monkeypatch.setattr(steps, "run", owing)
+    result = await run(sites(2), parallelism=4)
+    by_id = {r.id: r for r in result.results}
+    assert result.ok
+    assert by_id["expe-000/node.restart"].outcome == "owed"
+    assert by_id["expc-000/node.restart"].outcome == "owed"
+    assert by_id["expc-001/node.restart"].outcome == "done"
