@@ -40,6 +40,8 @@ class Endpoint:
     # VOS: the application user for SOAP service control (``username`` is the OS admin).
     app_username: str | None = None
     app_password: str | None = None
+    # VOS: "auto" (REST, the CLI where REST answers 404), "rest" or "cli" (``connection:``).
+    transport: str = "auto"
 
     @property
     def host(self) -> str:

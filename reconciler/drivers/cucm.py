@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
 
+from reconciler.drivers import vos_cli_certs as cli_certs
 from reconciler.drivers.base import (
     Endpoint,
     gather_or_cancel,
@@ -37,10 +39,10 @@ from reconciler.drivers.errors import (
 )
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import split_pems
-from reconciler.drivers.seams import CliRunner, Probe
+from reconciler.drivers.seams import CliRunner, Probe, ShellOpener
 from reconciler.kinds import kind_of
 from reconciler.model import CsrSubjectSpec, LiveNode
-from reconciler.pki import ip_of
+from reconciler.pki import ip_of, parse_csr
 
 BASE = "/platformcom/api/v1/certmgr/config"
 API: dict[str, tuple[str, str]] = {
@@ -70,6 +72,8 @@ STORE_SERVICE = {
 # (device-evidence-vos.md), but no source shows the REST value; this is certops' guess, and a
 # wrong one shows as the node's 400 on the publisher's csr.generate, before anything changes.
 DISTRIBUTION = {"per-node": "this-server", "multi-server": "multi-server"}
+# What the CLI transport offers beyond the REST one: the pending CSR can be read.
+CLI_EXTRA = frozenset({"csr.read"})
 CLI_ONLY = frozenset({"Cisco Tomcat", "Cisco DB", "Cisco HAProxy"})  # SOAP refuses Tomcat, DB [C]
 # ControlCenterServices operations that change nothing (``certops doctor`` sends only these).
 READ_ONLY_SOAP = frozenset({"soapGetServiceStatus"})
@@ -125,6 +129,7 @@ class CucmDriver:
         restart_timeout: float = 900.0,
         probe: Probe | None = None,
         cli: CliRunner | None = None,
+        shell: ShellOpener | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.http = http
@@ -134,6 +139,11 @@ class CucmDriver:
         self.restart_timeout = restart_timeout
         self.probe: Probe = probe or self._handshake
         self.cli: CliRunner = cli or self._ssh_session
+        self.shell: ShellOpener = shell or self._ssh_shell
+        # Which transport reads and changes certificates: None until the first read decides
+        # ("auto": REST, the CLI where /platformcom answers 404); set by ``connection:``.
+        self.over_cli: bool | None = (None if endpoint.transport == "auto"
+                                      else endpoint.transport == "cli")
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -141,18 +151,25 @@ class CucmDriver:
 
     async def read(self) -> LiveNode:
         """The node's identity, served certificate and trust stores: the inventory first,
-        the per-store list only for a store the inventory does not name.
+        the per-store list only for a store the inventory does not name; over the platform
+        CLI (one SSH session) where the node has no REST API.
 
-        No version and no "restart pending" come from the node (no public source shows
+        No version and no "restart pending" come from the REST API (no public source shows
         either field): a restart is pending when the installed identity is not the served
         one, which the planner sees from the TLS handshake; trust uploads still waiting for
         a restart are certops' own record, not the node's.
         """
         self.http.peer_certificate = None
+        if self.over_cli:
+            return await self._read_cli()
         try:
             snap = await self._snapshot()
         except NotFound:
-            # Release 12.5: GUI and SSH only. Read what TLS shows; every change is manual.
+            if self.over_cli is None:  # release 12.5: no REST API, the CLI has the commands
+                self.over_cli = True
+                return await self._read_cli()
+            # transport: rest on a node without the REST API: read what TLS shows; every
+            # change is manual.
             return LiveNode(
                 name=self.endpoint.name,
                 type=self.endpoint.type,
@@ -160,6 +177,7 @@ class CucmDriver:
                 version="<14 (no REST API)",
                 served_certificate=await self.served_certificate(),
             )
+        self.over_cli = False
         if snap.identity is not None and all(s in snap.stores for s in self.stores):
             # Everything came with the inventory (the usual case): no request, no tasks.
             identity, stores = snap.identity, [snap.stores[s] for s in self.stores]
@@ -177,7 +195,41 @@ class CucmDriver:
             capabilities=tuple(sorted(self.capabilities)),
             # separate client certificates the release lists (15SU5), reported, not managed
             role_certificates=dict(snap.clients),
+            transport="rest",
         )
+
+    async def _read_cli(self) -> LiveNode:
+        """Everything over the platform CLI in one SSH session (``vos_cli_certs``): the
+        version, the tomcat identity, every trust store and the pending CSR, which the CLI
+        can show (``csr.read``)."""
+        async with self._cli_session() as shell:
+            got = await cli_certs.read_all(shell, self.stores)
+        return LiveNode(
+            name=self.endpoint.name,
+            type=self.endpoint.type,
+            version=got.version,
+            server_certificate=got.identity,
+            served_certificate=await self.served_certificate(),
+            pending_csr=got.pending_csr,
+            stores=got.stores,
+            capabilities=tuple(sorted(self.capabilities | CLI_EXTRA)),
+            transport="cli",
+        )
+
+    def _cli_session(self) -> AbstractAsyncContextManager[cli_certs.CliShell]:
+        return cli_certs.session(self.endpoint.name, self.shell)
+
+    async def _uses_cli(self) -> bool:
+        """Whether certificates go over the CLI: decided by the first read (or
+        ``connection.transport``); a change before any read asks the REST API once."""
+        if self.over_cli is None:
+            try:
+                await self._snapshot()
+            except NotFound:
+                self.over_cli = True
+            else:
+                self.over_cli = False
+        return self.over_cli
 
     async def _snapshot(self) -> Snapshot:
         """The inventory, parsed; ``Unparseable`` naming the fields seen when its shape is
@@ -207,10 +259,16 @@ class CucmDriver:
         """One trust store, one PEM per certificate (to check an upload took effect)."""
         if store not in self.stores:
             raise ValueError(f"unknown {self.endpoint.type} trust store {store!r}")
+        if await self._uses_cli():
+            async with self._cli_session() as shell:
+                return (await cli_certs.read_trust(shell, [store]))[store]
         return await self._store(store, await self._snapshot())
 
     async def installed_certificate(self) -> str | None:
         """The installed tomcat identity certificate (PEM)."""
+        if await self._uses_cli():
+            async with self._cli_session() as shell:
+                return await cli_certs.read_identity(shell)
         return await self._identity(await self._snapshot())
 
     async def _store(self, store: str, snap: Snapshot) -> tuple[str, ...]:
@@ -239,6 +297,12 @@ class CucmDriver:
                 f"unknown {self.endpoint.type} trust store {store!r}: one of "
                 f"{', '.join(self.stores)}"
             )
+        if await self._uses_cli():
+            async with self._cli_session() as shell:
+                before = (await cli_certs.read_trust(shell, [store]))[store]
+                await cli_certs.import_trust(shell, store, pems)
+                after = (await cli_certs.read_trust(shell, [store]))[store]
+            return upload_outcome(store, before, after, pems)
         before = await self.read_store(store)
         await self._call(
             "trust.add",
@@ -256,7 +320,10 @@ class CucmDriver:
     ) -> str:
         """Generate a tomcat CSR. ``subject`` is not sent: the certmgr CSR body has no
         evidenced subject fields besides ``commonName`` ([U], device-apis.md).
-        ``distribution``: a key of ``DISTRIBUTION`` (the cluster's tomcat_identity)."""
+        ``distribution``: a key of ``DISTRIBUTION`` (the cluster's tomcat_identity).
+        Over the CLI: ``set csr gen tomcat``, which takes no names (``_csr_over_cli``)."""
+        if await self._uses_cli():
+            return await self._csr_over_cli(sans, distribution)
         method, path = API["csr.generate"]
         body: dict[str, Any] = {
             "service": "tomcat",
@@ -275,6 +342,53 @@ class CucmDriver:
             raise BadResponse(self.endpoint.name, "no CSR in the answer", method=method, path=path)
         return csr if csr.endswith("\n") else csr + "\n"
 
+    async def _csr_over_cli(self, sans: Sequence[str], distribution: str) -> str:
+        """``set csr gen tomcat`` and the CSR read back. The CLI takes no SAN list and no
+        distribution [C: its syntax is the unit alone]: which names the node puts in is [U],
+        so a CSR that lacks a wanted name is refused here, with the GUI step to do instead
+        (the node's new CSR replaced its pending one, nothing else changed)."""
+        gui = kind_of(self.endpoint.type).manual("csr.generate", sans=", ".join(sans))
+        if distribution != "per-node":
+            raise PermanentError(self.endpoint.name, "the platform CLI has no multi-server "
+                                 "(SAN) CSR", method="SSH", path="set csr gen tomcat",
+                                 hint=f"generate it in the GUI (Distribution: Multi-server "
+                                 f"(SAN)): {gui}")
+        async with self._cli_session() as shell:
+            csr = await cli_certs.generate_csr(shell)
+        names = parse_csr(csr.encode()).san_set()
+        if missing := sorted({s.lower() for s in sans} - names):
+            raise PermanentError(self.endpoint.name, f"the CSR that 'set csr gen tomcat' made "
+                                 f"lacks {', '.join(missing)} (the CLI takes no SAN list)",
+                                 method="SSH", path="set csr gen tomcat",
+                                 hint=f"generate the CSR in the GUI instead: {gui}")
+        return csr
+
+    async def csr_read(self) -> str | None:
+        """The pending tomcat CSR: readable over the CLI (``show csr own``); the REST API
+        has no read, so there the answer is None (the committed CSR stands for it)."""
+        if not await self._uses_cli():
+            return None
+        async with self._cli_session() as shell:
+            return await cli_certs.read_csr(shell)
+
+    async def trust_remove(self, store: str, sha256: str) -> None:
+        """``set cert delete`` of the file holding ``sha256`` (cluster-wide from 11.0 [C]);
+        refused where the store has a CA of the same name. Not a capability until the
+        command's argument is evidenced ([U]): the planner keeps ``trust.remove`` manual."""
+        if not await self._uses_cli():
+            raise PermanentError(self.endpoint.name, "no REST call deletes a trust "
+                                 "certificate", hint="delete it with the CLI (see the plan)")
+        async with self._cli_session() as shell:
+            await cli_certs.delete_trust(shell, store, sha256)
+
+    async def cert_regenerate(self, unit: str = "tomcat") -> None:
+        """``set cert regen <unit>``: a new self-signed identity (CLI only)."""
+        if not await self._uses_cli():
+            raise PermanentError(self.endpoint.name, "regenerate is a CLI command here",
+                                 hint=f"set cert regen {unit} at the admin: prompt")
+        async with self._cli_session() as shell:
+            await cli_certs.regenerate(shell, unit)
+
     async def csr_generate_multi_server(
         self, sans: Sequence[str], subject: CsrSubjectSpec | None = None
     ) -> str:
@@ -292,7 +406,12 @@ class CucmDriver:
         return sans[0] if sans else None
 
     async def cert_install(self, leaf_pem: str, chain_pems: Sequence[str]) -> None:
-        """CUCM takes the leaf with its chain; 400 while the issuing CA is not in tomcat-trust."""
+        """CUCM takes the leaf with its chain; 400 while the issuing CA is not in tomcat-trust.
+        Over the CLI the leaf alone is pasted (its CA is already in tomcat-trust)."""
+        if await self._uses_cli():
+            async with self._cli_session() as shell:
+                await cli_certs.import_own(shell, leaf_pem)
+            return
         await self._call(
             "identity.install",
             retry=False,
@@ -487,6 +606,12 @@ class CucmDriver:
             timeout=timeout,
             connect_timeout=self.http.settings.connect_timeout,
         )
+
+    def _ssh_shell(self) -> AbstractAsyncContextManager[Any]:
+        """The default shell opener: an interactive SSH session (``cucm_cli.ssh_shell``)."""
+        from reconciler.drivers.cucm_cli import ssh_shell
+
+        return ssh_shell(self.endpoint, self.http.settings.connect_timeout)
 
     async def cli_version(self) -> str:
         """``show version active`` over the SSH CLI as the OS administrator (reads only):

@@ -19,7 +19,9 @@ refused login are permanent (retrying cannot help); no connection is ``Unreachab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from reconciler.drivers.base import Endpoint
@@ -97,6 +99,21 @@ async def cli_output(endpoint: Endpoint, command: str, timeout: float = RESTART_
                      connect_timeout: float = 30.0) -> str:
     """The SSH part of ``run_cli``: the command's raw output (not yet judged), or a
     DriverError when the session itself fails (login, host key, network, no prompt)."""
+    where: dict[str, Any] = {"method": "SSH", "path": command}
+    async with ssh_shell(endpoint, connect_timeout, command) as process:
+        try:
+            output = await _converse(process, command, timeout)
+        except CliHung as exc:
+            raise TemporaryError(endpoint.name, f"SSH CLI hung: {exc}", **where,
+                                 hint="log in to the node's CLI by hand and look") from None
+    return output
+
+
+@contextlib.asynccontextmanager
+async def ssh_shell(endpoint: Endpoint, connect_timeout: float = 30.0,
+                    label: str = "login") -> AsyncIterator[Any]:
+    """A logged-in interactive shell (an asyncssh process on a vt100 PTY: the CLI has no
+    exec [3P]), closed at the end; SSH failures as DriverErrors (``label`` says what for)."""
     try:
         import asyncssh
     except ImportError:  # the CUCM CLI is the only user: keep it an optional import
@@ -106,7 +123,7 @@ async def cli_output(endpoint: Endpoint, command: str, timeout: float = RESTART_
     if not endpoint.username or not endpoint.password:
         raise ConfigError(f"{endpoint.name}: the SSH CLI needs the platform administrator's "
                           "credentials")
-    where: dict[str, Any] = {"method": "SSH", "path": command}
+    where: dict[str, Any] = {"method": "SSH", "path": label}
     kwargs: dict[str, object] = {
         "port": endpoint.ssh_port or DEFAULT_PORT, "username": endpoint.username,
         "password": endpoint.password, "client_keys": None, "agent_path": None,
@@ -119,12 +136,9 @@ async def cli_output(endpoint: Endpoint, command: str, timeout: float = RESTART_
     try:
         async with asyncssh.connect(endpoint.host, **kwargs) as conn:
             connected = True
-            process = await conn.create_process(term_type="vt100")
-            try:
-                output = await _converse(process, command, timeout)
-            except CliHung as exc:
-                raise TemporaryError(endpoint.name, f"SSH CLI hung: {exc}", **where,
-                                     hint="log in to the node's CLI by hand and look") from None
+            # 200 columns: long lines (file names, descriptions) do not wrap [3P].
+            process = await conn.create_process(term_type="vt100", term_size=(200, 24))
+            yield process
             process.close()
     except asyncssh.PermissionDenied:
         raise AuthError(endpoint.name, "SSH CLI: the login was refused", **where,
@@ -148,7 +162,6 @@ async def cli_output(endpoint: Endpoint, command: str, timeout: float = RESTART_
                 "update ssh_host_key; otherwise someone may be in the middle") from None
         raise Unreachable(endpoint.name, f"SSH CLI: {exc or type(exc).__name__}",
                           **where) from None
-    return output
 
 
 def cli_result(endpoint: Endpoint, command: str, output: str) -> str:

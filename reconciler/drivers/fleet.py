@@ -140,7 +140,18 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
         proxy=proxy_for(api, env) if conn.proxy == "environment" else None,
         connect_timeout=conn.connect_timeout, read_timeout=conn.read_timeout,
         app_username=app_user, app_password=app_password,
+        transport=_transport(node),
     )
+
+
+def _transport(node: DesiredNode) -> str:
+    """``connection.transport``; ConfigError when set on a kind without a CLI transport."""
+    chosen = node.spec.connection.transport
+    if chosen != "auto" and not isinstance(node.spec, VosNodeSpec):
+        raise ConfigError(f"{node.file}: {node.name}: connection.transport {chosen!r} is for "
+                          "VOS nodes only (Unified CM, IM and Presence, Unity Connection): "
+                          "remove it")
+    return chosen
 
 
 def _ca_file(node: DesiredNode, files: Mapping[str, PemFile] | None) -> tuple[bytes, ...]:

@@ -26,7 +26,7 @@ def expressway(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Dr
 def vos(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Driver:
     name = endpoint.name
     return CucmDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name),
-                      poll_seconds=http.settings.poll,
+                      shell=factory.shell_for(name), poll_seconds=http.settings.poll,
                       restart_timeout=http.settings.restart_timeout)
 
 
@@ -34,7 +34,7 @@ def vos_cli(endpoint: Endpoint, http: NodeHttp, factory: DriverFactory) -> Drive
     """A VOS product whose services restart over the SSH CLI only (SOAP there is [U])."""
     name = endpoint.name
     return VosCliDriver(endpoint, http, probe=factory.probe_for(name), cli=factory.cli_for(name),
-                        poll_seconds=http.settings.poll,
+                        shell=factory.shell_for(name), poll_seconds=http.settings.poll,
                         restart_timeout=http.settings.restart_timeout)
 
 

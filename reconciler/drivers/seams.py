@@ -10,7 +10,9 @@ nodes (``reconciler.lab.inprocess``) with no socket at all.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -19,6 +21,10 @@ Probe = Callable[[], Awaitable[str | None]]
 # Run one platform CLI command (command, timeout in seconds) and return its raw output;
 # the driver interprets the output (``cucm_cli.cli_result``), whoever ran the command.
 CliRunner = Callable[[str, float], Awaitable[str]]
+# Open one logged-in platform CLI shell: an async context manager giving a process-like
+# object (``stdin.write(str)``, ``await stdout.read(n)``); the certificate commands of a
+# node without the REST API run in it, one session per read (``vos_cli_certs``).
+ShellOpener = Callable[[], AbstractAsyncContextManager[Any]]
 
 
 def _network(name: str) -> None:
@@ -33,6 +39,7 @@ class DriverFactory:
     transport_for: Callable[[str], httpx.AsyncBaseTransport | None] = _network
     probe_for: Callable[[str], Probe | None] = _network
     cli_for: Callable[[str], CliRunner | None] = _network
+    shell_for: Callable[[str], ShellOpener | None] = _network
 
 
 NETWORK = DriverFactory()

@@ -87,6 +87,11 @@ def up(
         None, "--builtin-cas", min=0,
         help="Cisco built-in CAs in each Unified CM trust store (default: the topology's).",
     ),
+    cucm_version: str | None = typer.Option(
+        None, "--cucm-version",
+        help="Release of every Unified CM node, e.g. 12.5.1.16900-48: no REST API (404 on "
+        "/platformcom), certificates over the platform CLI.",
+    ),
     timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for --detach."),
 ) -> None:
     """Start the lab (foreground, or --detach), print each node's URL, write inventory.yaml."""
@@ -99,6 +104,7 @@ def up(
     options = LabOptions(
         topology=load_topology(topology) if topology else None, nodes=nodes,
         restart_seconds=restart_seconds, latency_ms=latency_ms, builtin_cas=builtin_cas,
+        cucm_version=cucm_version,
     )
     asyncio.run(_serve(directory, options))
 

@@ -347,12 +347,23 @@ async def install_identity(product: VosProduct, node: Node, request: Request) ->
         certs = [c for p in pems for c in load_certs(p)]
     except ValueError:
         return _bad(400, "a certificate is not valid PEM")
+    refused = install_certs(product, node, service, certs)
+    if refused is not None:
+        return _bad(*refused)
+    return JSONResponse({"message": "Certificate uploaded", "service": service}, status_code=200)
+
+
+def install_certs(product: VosProduct, node: Node, service: str,
+                  certs: list[x509.Certificate]) -> tuple[int, str] | None:
+    """Install the one leaf of ``certs`` (with the rest as its chain) as ``service``'s
+    identity, as the REST API and the CLI's ``set cert import own`` do; (status, text) when
+    refused: the issuing CA not in the matching trust store, or no matching key (stale CSR)."""
     leaves = [c for c in certs if not is_ca(c)]
     if len(leaves) != 1:
-        return _bad(400, "exactly one leaf certificate is expected")
+        return 400, "exactly one leaf certificate is expected"
     leaf = leaves[0]
     if not _issuer_trusted(node, leaf, service):
-        return _bad(400, f"the issuing CA of the certificate is not in {store_name(service)}")
+        return 400, f"the issuing CA of the certificate is not in {store_name(service)}"
     key = spki(leaf.public_key())
     pending = node.state.pending_csrs.get(service)
     current = node.state.identities.get(service)
@@ -364,7 +375,7 @@ async def install_identity(product: VosProduct, node: Node, request: Request) ->
     elif current is not None and key == spki(load_key(current.key_pem).public_key()):
         key_text = current.key_pem
     else:
-        return _bad(500, "the certificate does not match the CSR (stale CSR)")
+        return 500, "the certificate does not match the CSR (stale CSR)"
     node.state.identities[service] = node.identity_with_chain(
         leaf, key_text, [c for c in certs if c is not leaf]
     )
@@ -372,7 +383,7 @@ async def install_identity(product: VosProduct, node: Node, request: Request) ->
     node.save()
     if multi:
         _distribute(product, node, service)
-    return JSONResponse({"message": "Certificate uploaded", "service": service}, status_code=200)
+    return None
 
 
 def vos_routes(product: VosProduct) -> tuple[Route, ...]:

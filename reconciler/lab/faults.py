@@ -44,6 +44,10 @@ class Fault(BaseModel):
     retry_after: int | None = Field(None, ge=0)
     malformed_json: bool = False
     restart_hang: bool = False
+    # The platform CLI (``lab.vos_cli_certs``; ``match``: a command name such as
+    # ``cert.import``): stop answering after the command's prompt, or answer garbage.
+    cli_hang: bool = False
+    cli_garbage: bool = False
     count: int | None = Field(None, ge=1, description="Only the next N matching calls.")
 
     def matches(self, path: str, operation: str) -> bool:
@@ -68,7 +72,8 @@ class FaultHost:
 
     def take(self, path: str, operation: str) -> list[Fault]:
         """The faults that apply to this call; counted ones are used up."""
-        hit = [f for f in self.faults if not f.restart_hang and f.matches(path, operation)]
+        hit = [f for f in self.faults if not (f.restart_hang or f.cli_hang or f.cli_garbage)
+               and f.matches(path, operation)]
         spent = False
         for fault in hit:
             if fault.count is not None:

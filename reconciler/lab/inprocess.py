@@ -10,7 +10,7 @@ take (``reconciler.drivers.seams``):
   the client's read timeout enforced;
 - a TLS probe: the certificate the node serves now, or ``Unreachable`` while it is down;
 - a CLI runner: the lab's platform CLI commands (``platform_cli.run_command``), as the
-  SSH server runs them.
+  SSH server runs them, and a CLI shell (``pipe_shell``): a whole interactive session.
 
 Restarts behave as in the lab: the node is down for ``restart_seconds``, then serves the
 installed certificate; a ``restart_hang`` fault keeps it down until cleared::
@@ -41,6 +41,7 @@ from reconciler.lab.cucm import vos_app
 from reconciler.lab.expressway import expressway_app
 from reconciler.lab.faults import DroppedConnection, Fault
 from reconciler.lab.node import Node
+from reconciler.lab.pipe_shell import shell_opener
 from reconciler.lab.platform_cli import run_command
 from reconciler.lab.server import Lab, LabOptions
 from reconciler.lab.topology import Topology
@@ -131,8 +132,14 @@ class InProcessLab:
             for n, node in self.nodes.items()
             if node.state.is_vos
         }
+        self.shells = {
+            n: shell_opener(node, VOS_PRODUCTS[node.state.type].cli_services)
+            for n, node in self.nodes.items()
+            if node.state.is_vos
+        }
         self.factory = DriverFactory(transport_for=self.transports.get,
-                                     probe_for=self.probes.get, cli_for=self.clis.get)
+                                     probe_for=self.probes.get, cli_for=self.clis.get,
+                                     shell_for=self.shells.get)
         self.inventory = self._inventory()
         self._drivers: list[Driver] = []
 

@@ -33,7 +33,13 @@ from reconciler.lab.faults import Fault
 from reconciler.lab.files import LabPaths
 from reconciler.lab.node import Node
 from reconciler.lab.state import TrustEntry, load_node, load_settings
-from reconciler.lab.topology import Topology, example_topology, seed_node, synthetic_topology
+from reconciler.lab.topology import (
+    Topology,
+    example_topology,
+    seed_node,
+    synthetic_topology,
+    with_cucm_version,
+)
 from reconciler.lab.vos_products import VOS_PRODUCTS
 
 T = TypeVar("T")
@@ -139,6 +145,7 @@ class LabOptions:
     latency_ms: int | None = None
     builtin_cas: int | None = None
     ssh: bool = True
+    cucm_version: str | None = None  # every Unified CM node at this release (12.5: CLI only)
 
 
 class Lab:
@@ -170,6 +177,8 @@ class Lab:
             updates["latency_ms"] = o.latency_ms
         if updates:
             topo = topo.model_copy(update={"defaults": topo.defaults.model_copy(update=updates)})
+        if o.cucm_version:
+            topo = with_cucm_version(topo, o.cucm_version)
         return topo
 
     def build(self) -> None:

@@ -23,12 +23,10 @@ import asyncssh
 
 from reconciler.lab.files import atomic_write
 from reconciler.lab.node import Node
-from reconciler.lab.platform_cli import run_command
+from reconciler.lab.platform_cli import BANNER, PROMPT, cli_session, run_command
 from reconciler.lab.soap import ALL_SERVICES
 
-PROMPT = "\x1b[1madmin:\x1b[0m "  # with escape codes, as a terminal CLI sends it
-BANNER = ("\x1b[?1h\x1b=\nCommand Line Interface is starting up, please wait ...\n\n"
-          "   Welcome to the Platform Command Line Interface\n\n")
+__all__ = ["BANNER", "PROMPT", "load_or_create_host_key", "start_ssh"]
 
 
 def load_or_create_host_key(path: Path) -> Any:
@@ -69,21 +67,7 @@ async def _session(node: Node, services: Sequence[str], process: Any) -> None:
         if process.command:
             process.exit(await run_command(node, process.command, write, services))
             return
-        write(BANNER)
-        if not await process.stdin.readline():  # the prompt waits for a newline [3P]
-            process.exit(0)
-            return
-        write(PROMPT)
-        while True:
-            line = await process.stdin.readline()
-            if not line:
-                break
-            cmd = line.strip()
-            if cmd in ("exit", "quit"):
-                break
-            if cmd:
-                await run_command(node, cmd, write, services)
-            write(PROMPT)
+        await cli_session(node, services, process.stdin.readline, write)
         process.exit(0)
     except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, BrokenPipeError,
             ConnectionError):

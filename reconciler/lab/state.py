@@ -108,6 +108,8 @@ class NodeState(BaseModel):
     restart_pending: list[str] = Field(default_factory=list)
     trust_list_shape: TrustShape = "wrapped"
     snapshot_shape: SnapshotShape = "full"
+    # ``show cert list``: one line per file (the usual form [3P]) or Unit:/Type:/Name: blocks.
+    cli_list_format: Literal["line", "block"] = "line"
     soap_rate_limit: int = 0  # SOAP status requests allowed per window (0: no limit)
     soap_rate_window: float = 60.0
     faults: list[Fault] = Field(default_factory=list)

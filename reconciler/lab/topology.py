@@ -138,6 +138,14 @@ def example_topology() -> Topology:
     ])
 
 
+def with_cucm_version(topology: Topology, version: str) -> Topology:
+    """``topology`` with every Unified CM node at ``version`` (a cluster runs one release):
+    ``12.5.1.16900-48`` gives nodes without the REST API, read and changed over the CLI."""
+    nodes = [n.model_copy(update={"version": version}) if n.type == "cucm" else n
+             for n in topology.nodes]
+    return topology.model_copy(update={"nodes": nodes})
+
+
 def clustered_topology(replication_seconds: float = 0.0) -> Topology:
     """An Expressway-E pair, an Expressway-C pair and a Unified CM publisher with two
     subscribers, OLD-CA certificates 20 days from expiry. Every E is linked to every C,

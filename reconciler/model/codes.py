@@ -88,6 +88,9 @@ class Code(StrEnum):
     API_LOCKOUT = "api.lockout", (E,), "an install would leave certops unable to verify the API"
     CONNECTION_CHANGED = "connection.changed", (E,), "the change edits how certops reaches a node"
     LIVE_UNPARSEABLE = "live.unparseable", (E, W), "a node answered something unparseable"
+    LIVE_TRANSPORT = (
+        "live.transport", (I,), "a VOS node read and changed over its platform CLI (no REST API)"
+    )
     ISSUER_CHANGED = "issuer.changed", (I,), "the new certificate has another issuer"
     ISSUER_UNKNOWN = "issuer.unknown", (E,), "a node names an issuer that certops.yaml lacks"
     ISSUER_NO_CHAIN = "issuer.no_chain", (W,), "an issuer without ca_files: no chain known ahead"

@@ -253,6 +253,13 @@ class ConnectionSpec(Frozen):
     read_timeout: float | None = Field(
         None, gt=0, le=3600, description="Seconds to wait for an answer (default 60)."
     )
+    transport: Literal["auto", "rest", "cli"] = Field(
+        "auto",
+        description="VOS nodes: how certificates are read and changed. 'rest': the "
+        "Certificate Management REST API (release 14+); 'cli': the platform CLI over SSH "
+        "(release 12.5, which has no REST API); 'auto': REST, and the CLI where "
+        "/platformcom answers 404. `certops doctor` reports which one a node uses.",
+    )
 
 
 def _san_name(name: str) -> str:

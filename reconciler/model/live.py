@@ -36,6 +36,10 @@ class LiveNode(Frozen):
         (), description="CUCM services that must restart before a trust change takes effect."
     )
     capabilities: tuple[str, ...] = ()
+    transport: str | None = Field(
+        None, description="VOS: how the node was read, 'rest' or 'cli' (the platform CLI over "
+        "SSH, release 12.5); not part of the fingerprint: the state is the same either way."
+    )
     unparseable: bool = Field(
         False, description="``error`` says the node answered a shape certops does not know."
     )

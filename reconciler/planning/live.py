@@ -78,6 +78,8 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
             view.role_pending[role] = cache.parse_csr(pem.encode())
         except PkiError as exc:
             bad(f"a pending {role} CSR", exc)
+    if live.transport == "cli":
+        findings.append(transport_note(live))
     for store, pems in live.stores.items():
         certs: dict[str, CertInfo] = {}
         for pem in pems:
@@ -88,3 +90,16 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
                 bad(f"an entry of {store}", exc)
         view.stores[store] = certs
     return view, findings
+
+
+def transport_note(live: LiveNode) -> Finding:
+    """The one difference a CLI node makes to a plan: a note saying how it is reached."""
+    return Finding(
+        code=Code.LIVE_TRANSPORT,
+        severity=Severity.INFO,
+        node=live.name,
+        message=f"read over the platform CLI (release {live.version or 'unknown'}: no "
+        "Certificate Management REST API); its steps run as CLI commands in one SSH session "
+        "each (set cert import, set csr gen, show csr own), and its pending CSR is read "
+        "(show csr list own).",
+    )

@@ -275,8 +275,10 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         renew_before=renew,
         now=ctx.now,
         issuer=view.issuer if rv is None else rv.issuer,
-        # VOS: the pending CSR cannot be read, so a new one might replace it unseen.
-        pending_unreadable=view.kind.committed_csr_stands_for_pending,
+        # VOS over REST: the pending CSR cannot be read, so a new one might replace it
+        # unseen; the platform CLI shows the primary (tomcat) one (the node offers csr.read).
+        pending_unreadable=(view.kind.committed_csr_stands_for_pending
+                            and (role is not None or "csr.read" not in lv.live.capabilities)),
         replace_pending=sc.replace_pending_csr,
         csr_answered=answered,
         role=role,

@@ -1,0 +1,480 @@
+"""Certificates over the VOS platform CLI (``admin:`` over SSH): the transport of a VOS node
+without the Certificate Management REST API (Unified CM, IM and Presence, Unity Connection
+12.5), inside the VOS driver (``cucm.CucmDriver`` picks it per node).
+
+``COMMANDS`` is the one table of every command certops types, the prompts it answers, the
+line that alone means success and the evidence tag (docs/device-evidence-vos.md, "Platform
+CLI certificate commands", gives the sources). Success is judged by the documented success
+line, never by the absence of words like "error": the failure texts of ``set cert import``
+are not public [U], so any other answer is a refusal that quotes the node.
+
+The conversation (``CliShell``): one SSH session per read (every command of a read in it),
+``set cli pagination off`` first [C], the pager prompts answered all the same [C: Cisco's
+pyATS VOS plugin], ``Continue (y/n)?`` answered ``y`` [C], the command's own prompts (paste
+the PEM, ``yes``/``no``) answered once each [3P], escape codes stripped [3P], and a deadline
+per command: a prompt that never comes back is ``TemporaryError`` naming the command.
+
+Parsing is pure (``parse_cert_list``, ``cut_pems``, ``cut_csr``): ``show cert list`` in both
+forms the evidence shows (``<unit>/<file>.pem: <description>`` [3P], and the
+``Unit:``/``Type:``/``Name:`` blocks one client reads [3P/U]); the PEM is cut out of
+``show cert`` and decoded locally (the validity lines differ by release [3P]). Output that
+fits neither is ``Unparseable`` naming the command (``live.unparseable``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from reconciler.drivers.cucm_cli import (
+    BANNER,
+    NUDGE_SECONDS,
+    PROMPT,
+    CliHung,
+    strip_escapes,
+    wait_for_prompt,
+)
+from reconciler.drivers.errors import PermanentError, TemporaryError, Unparseable
+from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
+from reconciler.drivers.seams import ShellOpener
+
+
+@dataclass(frozen=True)
+class CliCommand:
+    """One platform CLI command: its text, its prompts and answers, its success line."""
+
+    template: str  # ``str.format`` fields: {unit}, {file}, {csr}, {kind}
+    success: str | None  # regex (spaces normalised) that alone means success; None: any
+    prompts: tuple[tuple[str, str], ...] = ()  # (regex, answer); "{pem}" pastes the PEM
+    tag: str = "[U]"
+    seconds: float = 60.0  # the deadline of one run of the command
+
+
+PASTE = r"Paste the Certificate and Hit Enter"
+COMMANDS: dict[str, CliCommand] = {
+    "pagination.off": CliCommand("set cli pagination off", r"Automatic pagination is turned off",
+                                 tag="[C]"),
+    "version": CliCommand("show version active", None, tag="[C] command, [U] line"),
+    "cert.list": CliCommand("show cert list {unit}", None, tag="[C] syntax, [3P] format"),
+    "cert.show": CliCommand("show cert {unit} {file}", None, tag="[C]/[3P]"),
+    "csr.list": CliCommand("show csr list own", None, tag="[C]"),
+    "csr.show": CliCommand("show csr own {csr}", None, tag="[C]"),
+    # 14SU2+ asks whether to keep the OU [3P]; certops keeps Cisco's new default (no OU).
+    "csr.gen": CliCommand("set csr gen {unit}", r"Successfully Generated CSR for {unit}",
+                          prompts=((r"Include OU in CSR \(yes\|no\)\?", "no"),), tag="[C]/[3P]",
+                          seconds=120.0),
+    "cert.import": CliCommand("set cert import {kind} {unit}",
+                              r"Successfully imported certificate for {unit}",
+                              prompts=((PASTE, "{pem}"),), tag="[C] syntax and success, "
+                              "[3P] paste prompt, [U] failure texts", seconds=120.0),
+    # The unit argument is inconsistent in the evidence ("own"/"trust" in the text, a store
+    # name in a public script) [U]; no output is documented [U]: the store is read back.
+    "cert.delete": CliCommand("set cert delete {unit} {file}", None,
+                              prompts=((r"\(y/n\)\??|\(yes\|no\)\??", "yes"),),
+                              tag="[C] command, [U] argument and output"),
+    "cert.regen": CliCommand("set cert regen {unit}",
+                             r"Successfully regenerated certificate for {unit}",
+                             prompts=((r"Proceed with regeneration \(yes\|no\)\?", "yes"),),
+                             tag="[C]", seconds=300.0),
+}
+# Answered for every command: the pagers still page after pagination is off, and
+# "Continue (y/n)?" [C: pyATS/unicon VOS plugin].
+PAGERS: tuple[tuple[str, str], ...] = (
+    (r"Press <enter> for 1 line, <space> for one page, or <q> to quit", " "),
+    (r"options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - \d+ of \d+\) :", "n"),
+    (r"Continue \(y/n\)\?", "y"),
+)
+# The CLI's unit of each certops trust store: the service name, not the "-trust" name [C];
+# CallManager and CAPF are written as public code does [3P]; the IM&P ones are [U].
+STORE_UNIT = {
+    "tomcat-trust": "tomcat",
+    "callmanager-trust": "CallManager",
+    "capf-trust": "CAPF",
+    "ipsec-trust": "ipsec",
+    "cup-trust": "cup",
+    "cup-xmpp-trust": "cup-xmpp",
+}
+IDENTITY_UNIT = "tomcat"
+
+_LINE = re.compile(r"^(?P<unit>[A-Za-z0-9._-]+)/(?P<file>[^\s/:]+\.(?:pem|der|crt|cer))\s*:"
+                   r"\s*(?P<desc>.*)$")
+_BLOCK_KEY = re.compile(r"^(?P<key>Unit|Type|Name|Issuer|Expires|Description)\s*:\s*(?P<v>.*)$",
+                        re.IGNORECASE)
+_CSR_LINE = re.compile(r"^(?P<unit>[A-Za-z0-9._-]+)/(?P<file>[^\s/:]+\.csr)\b")
+_NOTHING = re.compile(r"^(no (certificates?|csrs?|files?)\b.*|.*\bnot found\b.*|)$", re.I)
+
+
+@dataclass(frozen=True)
+class CertFile:
+    """One line (or block) of ``show cert list``: the store or unit, the file, its text."""
+
+    unit: str  # "tomcat" (own) or "tomcat-trust" (trust), as the CLI prints it
+    file: str  # "tomcat.pem"
+    description: str = ""
+
+    @property
+    def ref(self) -> str:
+        """What ``show cert own|trust`` takes: ``<unit>/<file>`` [3P]."""
+        return f"{self.unit}/{self.file}"
+
+
+def command(name: str, **fields: str) -> str:
+    """The text of command ``name`` of ``COMMANDS`` with its fields."""
+    return COMMANDS[name].template.format(**fields)
+
+
+def parse_cert_list(text: str, where: str) -> list[CertFile]:
+    """``show cert list own|trust`` in either evidenced form; ``Unparseable`` naming the
+    command (``where``) and the first line that fits neither."""
+    out: list[CertFile] = []
+    block: dict[str, str] = {}
+
+    def flush() -> None:
+        if not block:
+            return
+        unit, name = block.get("unit", ""), block.get("name", "")
+        if not unit or not name:
+            raise Unparseable("", f"{where}: a Unit:/Name: block lacks "
+                              f"{'Unit' if not unit else 'Name'}", method="SSH", path=where)
+        unit = unit if "/" not in name else name.split("/", 1)[0]
+        typ = block.get("type", "").lower()
+        if typ == "trust" and not unit.lower().endswith("-trust"):
+            unit += "-trust"
+        out.append(CertFile(unit, name.rsplit("/", 1)[-1], block.get("description", "")))
+        block.clear()
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if found := _LINE.match(line):
+            flush()
+            out.append(CertFile(found["unit"], found["file"], found["desc"].strip()))
+        elif key := _BLOCK_KEY.match(line):
+            name = key["key"].lower()
+            if name == "unit" and "unit" in block:
+                flush()
+            block[name] = key["v"].strip()
+        elif not line:
+            flush()
+        elif not _NOTHING.match(line):
+            raise Unparseable("", f"{where}: line {number} is neither '<unit>/<file>.pem: "
+                              f"<description>' nor a Unit:/Type:/Name: block: {line[:80]!r}",
+                              method="SSH", path=where)
+    flush()
+    return out
+
+
+def cut_pems(text: str, where: str) -> tuple[str, ...]:
+    """The certificates in ``show cert`` output (decoded later, locally); ``Unparseable``
+    naming the command when there is none or one does not decode."""
+    pems = split_pems(text)
+    if not pems:
+        raise Unparseable("", f"{where}: no PEM certificate in the output "
+                          f"({' '.join(text.split())[:80]!r})", method="SSH", path=where)
+    for pem in pems:
+        try:
+            x509.load_pem_x509_certificate(pem.encode())
+        except ValueError as exc:
+            raise Unparseable("", f"{where}: the PEM in the output does not decode ({exc})",
+                              method="SSH", path=where) from None
+    return pems
+
+
+def parse_csr_list(text: str, where: str) -> list[str]:
+    """``show csr list own``: the ``<unit>/<file>.csr`` names [C]."""
+    names: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if found := _CSR_LINE.match(line):
+            names.append(f"{found['unit']}/{found['file']}")
+        elif not _NOTHING.match(line):
+            raise Unparseable("", f"{where}: line {number} is not '<unit>/<file>.csr': "
+                              f"{line[:80]!r}", method="SSH", path=where)
+    return names
+
+
+def cut_csr(text: str, where: str) -> str:
+    """The CSR printed by ``show csr own <name>``, checked locally."""
+    found = CSR_BLOCK.search(text)
+    if not found:
+        raise Unparseable("", f"{where}: no PEM CSR in the output", method="SSH", path=where)
+    pem = found.group(0) + "\n"
+    try:
+        x509.load_pem_x509_csr(pem.encode())
+    except ValueError as exc:
+        raise Unparseable("", f"{where}: the CSR in the output does not decode ({exc})",
+                          method="SSH", path=where) from None
+    return pem
+
+
+def succeeded(name: str, output: str, **fields: str) -> bool:
+    """Whether ``output`` holds the success line of command ``name`` (spaces normalised and
+    the final period optional: an older release wrote two spaces before "for" [3P])."""
+    pattern = COMMANDS[name].success
+    if pattern is None:
+        return True
+    wanted = pattern.format(**{k: re.escape(v) for k, v in fields.items()})
+    return re.search(wanted, " ".join(output.split()), re.IGNORECASE) is not None
+
+
+def sha256_of(pem: str) -> str:
+    return x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()).hex()
+
+
+class CliShell:
+    """One logged-in CLI session: commands one after the other, prompts answered."""
+
+    def __init__(self, node: str, process: Any) -> None:
+        self.node = node
+        self.process = process
+        self.commands: list[str] = []  # every command typed, in order (tests, benchmarks)
+
+    async def start(self, prompt_seconds: float) -> None:
+        """Wait for the first prompt, then turn pagination off [C]."""
+        try:
+            await asyncio.wait_for(self._first_prompt(), prompt_seconds)
+        except TimeoutError:
+            raise TemporaryError(self.node, f"SSH CLI hung: no {PROMPT} prompt "
+                                 f"{prompt_seconds:.0f}s after login", method="SSH",
+                                 path="login", hint="log in to the node's CLI by hand and "
+                                 "look") from None
+        await self.run("pagination.off")
+
+    async def _first_prompt(self) -> None:
+        """The banner, then a newline at once (the prompt may wait for one [3P]; one too
+        many only shows a bare prompt, which ``run`` skips); then ``wait_for_prompt``."""
+        buf = ""
+        while BANNER not in strip_escapes(buf):
+            if strip_escapes(buf).rstrip().endswith(PROMPT):
+                return
+            try:
+                chunk = await asyncio.wait_for(self.process.stdout.read(4096), NUDGE_SECONDS)
+            except TimeoutError:
+                break  # no banner: wait_for_prompt nudges
+            if not chunk:
+                raise EOFError("the CLI closed the session")
+            buf += chunk
+        if strip_escapes(buf).rstrip().endswith(PROMPT):
+            return
+        self.process.stdin.write("\n")
+        await wait_for_prompt(self.process)
+
+    async def run(self, name: str, pem: str = "", **fields: str) -> str:
+        """Command ``name`` of ``COMMANDS``; its output (escape codes and pager prompts
+        out). The success line, where the table has one, must be in it."""
+        spec = COMMANDS[name]
+        text = spec.template.format(**fields)
+        self.commands.append(text)
+        self.process.stdin.write(text + "\n")
+        answers = [(re.compile(p), a) for p, a in spec.prompts]
+        try:
+            output = await asyncio.wait_for(self._until_prompt(answers, pem), spec.seconds)
+        except TimeoutError:
+            raise TemporaryError(self.node, f"SSH CLI hung: no {PROMPT} prompt "
+                                 f"{spec.seconds:.0f}s after '{text}'", method="SSH", path=text,
+                                 hint="log in to the node's CLI by hand and look") from None
+        except CliHung as exc:
+            raise TemporaryError(self.node, f"SSH CLI hung: {exc}", method="SSH",
+                                 path=text) from None
+        output = _without_echo(output, text)
+        if not succeeded(name, output, **fields):
+            raise PermanentError(self.node, f"SSH CLI refused: {' '.join(output.split())[:300]}",
+                                 method="SSH", path=text)
+        return output
+
+    async def _until_prompt(self, answers: list[tuple[re.Pattern[str], str]],
+                            pem: str) -> str:
+        """Read to the prompt that ends the command, answering pagers every time and the
+        command's own prompts once each."""
+        buf = ""
+        pagers = [(re.compile(p), a) for p, a in PAGERS]
+        while True:
+            chunk = await self.process.stdout.read(4096)
+            if not chunk:
+                raise EOFError("the CLI closed the session")
+            buf += chunk
+            text = _after_bare_prompts(strip_escapes(buf))
+            for pattern, answer in list(answers):
+                if pattern.search(text):
+                    answers.remove((pattern, answer))
+                    # The paste ends with an empty line (CR-LF after the PEM [3P]).
+                    reply = pem.rstrip("\n") + "\n" if answer == "{pem}" else answer
+                    self.process.stdin.write(reply + "\n")
+            for pattern, answer in pagers:
+                if pattern.search(text):
+                    buf = strip_escapes(buf)
+                    buf = pattern.sub("", buf)
+                    self.process.stdin.write(answer)
+                    text = _after_bare_prompts(buf)
+            stripped = text.rstrip()
+            if stripped.endswith(PROMPT):
+                return stripped[: -len(PROMPT)]
+
+
+def _without_echo(output: str, typed: str) -> str:
+    """The output without the command line a terminal echoes first."""
+    head, _, rest = output.lstrip("\n").partition("\n")
+    return rest if " ".join(head.split()) == " ".join(typed.split()) else output
+
+
+def _after_bare_prompts(text: str) -> str:
+    """``text`` without the empty prompts at its start (extra newlines answered)."""
+    rest = text.lstrip()
+    while rest.startswith(PROMPT):
+        rest = rest[len(PROMPT):].lstrip()
+    return rest
+
+
+@asynccontextmanager
+async def session(node: str, opener: ShellOpener,
+                  prompt_seconds: float = 30.0) -> AsyncIterator[CliShell]:
+    """A logged-in shell with pagination off; closed at the end."""
+    async with opener() as process:
+        shell = CliShell(node, process)
+        await shell.start(prompt_seconds)
+        yield shell
+        process.stdin.write("exit\n")
+
+
+@dataclass(frozen=True)
+class CliRead:
+    """What one CLI session read: the identity, the stores, the pending CSR, the version."""
+
+    identity: str | None
+    stores: dict[str, tuple[str, ...]]
+    pending_csr: str | None
+    version: str | None
+
+
+def _named(exc: Unparseable, node: str) -> Unparseable:
+    """``exc`` with the node's name (the parsers do not know it)."""
+    return Unparseable(node, exc.detail, method=exc.method, path=exc.path)
+
+
+async def read_all(shell: CliShell, stores: Sequence[str]) -> CliRead:
+    """Every store of ``stores``, the tomcat identity, its pending CSR and the version, all
+    in ``shell`` (one session): ``show cert list own|trust``, then ``show cert`` per file."""
+    from reconciler.drivers.cucm_cli import active_version
+
+    try:
+        version = active_version(await shell.run("version"))
+        identity = await read_identity(shell)
+        trust = await read_trust(shell, stores)
+        pending = await read_csr(shell)
+    except Unparseable as exc:
+        raise _named(exc, shell.node) from None
+    return CliRead(identity, trust, pending, version)
+
+
+async def read_identity(shell: CliShell) -> str | None:
+    """The tomcat identity: ``show cert list own``, then ``show cert own`` of its file."""
+    try:
+        own = parse_cert_list(await shell.run("cert.list", unit="own"),
+                              command("cert.list", unit="own"))
+        for item in own:
+            if item.unit.lower() == IDENTITY_UNIT and item.file.lower().endswith(".pem"):
+                where = command("cert.show", unit="own", file=item.ref)
+                return cut_pems(await shell.run("cert.show", unit="own", file=item.ref),
+                                where)[0]
+    except Unparseable as exc:
+        raise _named(exc, shell.node) from None
+    return None
+
+
+async def list_trust(shell: CliShell) -> list[CertFile]:
+    where = command("cert.list", unit="trust")
+    return parse_cert_list(await shell.run("cert.list", unit="trust"), where)
+
+
+async def read_trust(shell: CliShell, stores: Sequence[str],
+                     listed: list[CertFile] | None = None) -> dict[str, tuple[str, ...]]:
+    """The certificates of ``stores`` (certops names, lower case), one ``show cert trust``
+    per file listed; files of other stores are not read."""
+    wanted = {s.lower(): s for s in stores}
+    found: dict[str, list[str]] = {s: [] for s in stores}
+    for item in listed if listed is not None else await list_trust(shell):
+        store = wanted.get(item.unit.lower())
+        if store is None:
+            continue
+        where = command("cert.show", unit="trust", file=item.ref)
+        found[store].extend(cut_pems(await shell.run("cert.show", unit="trust", file=item.ref),
+                                     where))
+    return {s: tuple(p) for s, p in found.items()}
+
+
+async def read_csr(shell: CliShell) -> str | None:
+    """The pending tomcat CSR, readable on the CLI (``show csr list own`` [C])."""
+    names = parse_csr_list(await shell.run("csr.list"), command("csr.list"))
+    name = next((n for n in names if n.split("/", 1)[0].lower() == IDENTITY_UNIT), None)
+    if name is None:
+        return None
+    return cut_csr(await shell.run("csr.show", csr=name), command("csr.show", csr=name))
+
+
+async def import_trust(shell: CliShell, store: str, pems: Sequence[str]) -> None:
+    """``set cert import trust <unit>`` once per certificate, each pasted at the prompt."""
+    unit = STORE_UNIT[store]
+    for pem in pems:
+        for one in split_pems(pem):
+            await shell.run("cert.import", pem=one, kind="trust", unit=unit)
+
+
+async def import_own(shell: CliShell, leaf_pem: str) -> None:
+    """``set cert import own tomcat`` with the leaf pasted; its issuing CA must already be
+    in tomcat-trust (the planner puts it there first). No ``caCert`` argument: what it does
+    for ``own`` is not explained [C], so it is not relied on."""
+    await shell.run("cert.import", pem=leaf_pem, kind="own", unit=IDENTITY_UNIT)
+
+
+async def generate_csr(shell: CliShell) -> str:
+    """``set csr gen tomcat`` [C], then the CSR it made, read back (``show csr own``)."""
+    await shell.run("csr.gen", unit=IDENTITY_UNIT)
+    pem = await read_csr(shell)
+    if pem is None:
+        raise Unparseable(shell.node, f"'{command('csr.list')}' lists no tomcat CSR after "
+                          f"'{command('csr.gen', unit=IDENTITY_UNIT)}'", method="SSH",
+                          path=command("csr.list"))
+    return pem
+
+
+async def delete_trust(shell: CliShell, store: str, sha256: str) -> str:
+    """Delete the file of ``store`` whose certificate is ``sha256``; the command typed.
+
+    Refused (``PermanentError``, a manual step) when another file of the store holds a CA
+    of the same subject: the evidence knows no way to tell same-name files apart [U]."""
+    listed = await list_trust(shell)
+    files = [i for i in listed if i.unit.lower() == store.lower()]
+    by_file: dict[CertFile, x509.Certificate] = {}
+    for item in files:
+        where = command("cert.show", unit="trust", file=item.ref)
+        pem = cut_pems(await shell.run("cert.show", unit="trust", file=item.ref), where)[0]
+        by_file[item] = x509.load_pem_x509_certificate(pem.encode())
+    target = next((f for f, c in by_file.items()
+                   if c.fingerprint(hashes.SHA256()).hex() == sha256), None)
+    if target is None:
+        return ""  # already gone
+    subject = by_file[target].subject
+    twins = [f.ref for f, c in by_file.items() if f != target and c.subject == subject]
+    typed = command("cert.delete", unit=target.unit, file=target.file)
+    if twins:
+        raise PermanentError(shell.node, f"{target.ref} has the subject of {', '.join(twins)}: "
+                             "set cert delete cannot tell same-name files apart [U]",
+                             method="SSH", path=typed,
+                             hint=f"delete it by hand: {typed} (check the file first)")
+    await shell.run("cert.delete", unit=target.unit, file=target.file)
+    after = await read_trust(shell, [store])
+    if any(sha256_of(p) == sha256 for p in after[store]):
+        raise PermanentError(shell.node, f"{target.ref} is still in {store} after the delete",
+                             method="SSH", path=typed, hint=f"delete it by hand: {typed}")
+    return typed
+
+
+async def regenerate(shell: CliShell, unit: str) -> None:
+    """``set cert regen <unit>``: a new self-signed identity (ITLRecovery asks to proceed)."""
+    await shell.run("cert.regen", unit=unit)

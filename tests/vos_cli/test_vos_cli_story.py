@@ -1,0 +1,76 @@
+"""Issue 23: the seed story and the cluster story with Unified CM at release 12.5 (no REST
+API: every certificate read and change over the platform CLI) plan like release 14, apart
+from the transport notes, and converge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from unitkit import NODES, apply, assert_invariant, plan, use_certificate
+
+from reconciler.lab.inprocess import InProcessLab
+from reconciler.model import Code, Plan
+
+CLI_COMMANDS = ("set cert import", "set csr gen", "show csr list own")
+
+
+def without_transport(p: Plan) -> dict[str, Any]:
+    """The plan as data, minus when it was made and the transport notes."""
+    data = p.model_dump(mode="json", exclude={"created_at", "git_commit", "desired_root"})
+    data["findings"] = [f for f in data["findings"] if f["code"] != Code.LIVE_TRANSPORT]
+    return data
+
+
+async def plan_at(lab: InProcessLab, desired: Path, version: str) -> Plan:
+    for node in lab.nodes.values():
+        if node.state.type == "cucm":
+            node.state.version = version
+    run, _ = await plan(lab, desired)
+    return run.plan
+
+
+async def test_the_125_plan_differs_from_the_14_one_only_in_transport_notes(
+        lab: InProcessLab, desired: Path) -> None:
+    """One lab, the same certificates: cucm-pub at 14 (REST) and at 12.5 (CLI). The plans
+    hold the same actions, the same findings and the same fingerprints (the same live state
+    read two ways); the 12.5 plan adds one ``live.transport`` note for cucm-pub."""
+    rest = await plan_at(lab, desired, "14.0.1.13900-155")
+    lab.nodes["cucm-pub"].ssh_commands.clear()
+    cli = await plan_at(lab, desired, "12.5.1.16900-48")
+    assert rest.actions and without_transport(cli) == without_transport(rest)
+    notes = [f for f in cli.findings if f.code == Code.LIVE_TRANSPORT]
+    assert [(f.node, f.severity.value) for f in notes] == [("cucm-pub", "info")]
+    assert all(c in notes[0].message for c in CLI_COMMANDS)
+    assert not [f for f in rest.findings if f.code == Code.LIVE_TRANSPORT]
+    # The 12.5 read was the CLI's: pagination off first, then the certificate commands.
+    typed = lab.nodes["cucm-pub"].ssh_commands
+    assert typed[:3] == ["set cli pagination off", "show version active", "show cert list own"]
+
+
+async def test_the_seed_story_converges_at_12_5(lab125: InProcessLab, desired: Path) -> None:
+    """CSRs generated (cucm-pub's over the CLI), signed by the NEW CA, then trust, installs and
+    restarts; the last plan is empty and every link holds."""
+    lab = lab125
+    _, result = await apply(lab, desired)
+    assert result is not None and result.ok, result
+    assert {r.kind for r in result.results} == {"csr.generate"}
+    assert "set csr gen tomcat" in lab.nodes["cucm-pub"].ssh_commands
+    for node in NODES:
+        csr = (desired / "csrs" / f"{node}.csr.pem").read_text()
+        use_certificate(desired, node, lab.sign(csr, "new"))
+    _, result = await apply(lab, desired)
+    assert result is not None and result.ok, result
+    done = {(r.kind, r.node) for r in result.results}
+    assert {("trust.add", "cucm-pub"), ("cert.install", "cucm-pub"),
+            ("service.restart", "cucm-pub")} <= done, done
+    typed = lab.nodes["cucm-pub"].ssh_commands
+    assert "set cert import own tomcat" in typed
+    assert any(c.startswith("set cert import trust ") for c in typed)
+    run, _ = await plan(lab, desired)
+    assert run.plan.actions == (), [a.id for a in run.plan.actions]
+    assert_invariant(lab)
+    state = lab.nodes["cucm-pub"].state
+    assert state.served.cert_pem == state.identities["tomcat"].cert_pem
+    assert state.served.cert_pem == (desired / "certs" / "cucm-pub.pem").read_text().split(
+        "-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
