@@ -217,7 +217,8 @@ class CucmDriver:
         )
 
     def _cli_session(self) -> AbstractAsyncContextManager[cli_certs.CliShell]:
-        return cli_certs.session(self.endpoint.name, self.shell)
+        return cli_certs.session(self.endpoint.name, self.shell,
+                                 max_seconds=self.restart_timeout)
 
     async def _uses_cli(self) -> bool:
         """Whether certificates go over the CLI: decided by the first read (or

@@ -230,9 +230,10 @@ def sha256_of(pem: str) -> str:
 class CliShell:
     """One logged-in CLI session: commands one after the other, prompts answered."""
 
-    def __init__(self, node: str, process: Any) -> None:
+    def __init__(self, node: str, process: Any, max_seconds: float | None = None) -> None:
         self.node = node
         self.process = process
+        self.max_seconds = max_seconds  # caps every command's deadline (tests, settings)
         self.commands: list[str] = []  # every command typed, in order (tests, benchmarks)
 
     async def start(self, prompt_seconds: float) -> None:
@@ -273,18 +274,19 @@ class CliShell:
         self.commands.append(text)
         self.process.stdin.write(text + "\n")
         answers = [(re.compile(p), a) for p, a in spec.prompts]
+        seconds = min(spec.seconds, self.max_seconds or spec.seconds)
         try:
-            output = await asyncio.wait_for(self._until_prompt(answers, pem), spec.seconds)
+            output = await asyncio.wait_for(self._until_prompt(answers, pem), seconds)
         except TimeoutError:
             raise TemporaryError(self.node, f"SSH CLI hung: no {PROMPT} prompt "
-                                 f"{spec.seconds:.0f}s after '{text}'", method="SSH", path=text,
+                                 f"{seconds:g}s after '{text}'", method="SSH", path=text,
                                  hint="log in to the node's CLI by hand and look") from None
         except CliHung as exc:
             raise TemporaryError(self.node, f"SSH CLI hung: {exc}", method="SSH",
                                  path=text) from None
         output = _without_echo(output, text)
         if not succeeded(name, output, **fields):
-            raise PermanentError(self.node, f"SSH CLI refused: {' '.join(output.split())[:300]}",
+            raise PermanentError(self.node, f"SSH CLI refused: {_quoted(output, spec)}",
                                  method="SSH", path=text)
         return output
 
@@ -317,6 +319,18 @@ class CliShell:
                 return stripped[: -len(PROMPT)]
 
 
+_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S)
+
+
+def _quoted(output: str, spec: CliCommand) -> str:
+    """The node's answer for an error message: without the pasted (echoed) PEM and the
+    prompts certops answered, on one line."""
+    text = _BLOCK.sub(" ", output)
+    for pattern, _ in spec.prompts:
+        text = re.sub(pattern, " ", text)
+    return " ".join(text.split())[:300] or "(no output)"
+
+
 def _without_echo(output: str, typed: str) -> str:
     """The output without the command line a terminal echoes first."""
     head, _, rest = output.lstrip("\n").partition("\n")
@@ -332,12 +346,12 @@ def _after_bare_prompts(text: str) -> str:
 
 
 @asynccontextmanager
-async def session(node: str, opener: ShellOpener,
-                  prompt_seconds: float = 30.0) -> AsyncIterator[CliShell]:
+async def session(node: str, opener: ShellOpener, prompt_seconds: float = 30.0,
+                  max_seconds: float | None = None) -> AsyncIterator[CliShell]:
     """A logged-in shell with pagination off; closed at the end."""
     async with opener() as process:
-        shell = CliShell(node, process)
-        await shell.start(prompt_seconds)
+        shell = CliShell(node, process, max_seconds)
+        await shell.start(min(prompt_seconds, max_seconds or prompt_seconds))
         yield shell
         process.stdin.write("exit\n")
 

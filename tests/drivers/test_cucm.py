@@ -52,10 +52,12 @@ async def test_read_in_both_trust_list_shapes(lab: LabThread, driver: MakeDriver
                                   "total": gets, "SSH": 0}
 
 
-async def test_release_12_5_reads_as_a_node_without_capabilities(lab: LabThread,
-                                                                 driver: MakeDriver) -> None:
+async def test_release_12_5_over_rest_only_reads_as_a_node_without_capabilities(
+        lab: LabThread, driver: MakeDriver) -> None:
+    """``connection: {transport: rest}`` on a node without the REST API: what TLS shows, no
+    capabilities, every step manual (the CLI is not tried)."""
     lab.reset_counters()
-    d = driver("cucm-old")
+    d = driver("cucm-old", transport="rest")
     live = await d.read()
     assert live.error is None
     assert live.capabilities == ()
@@ -65,6 +67,38 @@ async def test_release_12_5_reads_as_a_node_without_capabilities(lab: LabThread,
     assert sha256(live.served_certificate) == sha256(lab.node("cucm-old").state.served.cert_pem)
     assert lab.counters("cucm-old") == {"GET": 1, "non_get": 0, "writes": 0,
                                         "total": 1, "SSH": 0}
+
+
+async def test_release_12_5_reads_over_one_ssh_session(lab: LabThread,
+                                                       driver: MakeDriver) -> None:
+    """``auto`` (the default): the REST inventory answers 404, so everything is read over
+    the platform CLI on the lab's real SSH server, in one session; the same state a REST
+    read of the node shows (its stores, identity and served certificate)."""
+    node = lab.node("cucm-old")
+    lab.reset_counters()
+    live = await driver("cucm-old").read()
+    assert live.error is None and live.transport == "cli" and live.version == node.state.version
+    assert sha256(live.server_certificate) == sha256(node.state.identities["tomcat"].cert_pem)
+    assert sha256(live.served_certificate) == sha256(node.state.served.cert_pem)
+    builtins = [sha256(e.pem) for e in node.builtins[: node.state.builtin_cas]]
+    for store, service in zip(STORES, ["tomcat", "callmanager", "capf", "ipsec"], strict=True):
+        own = [sha256(e.pem) for e in node.state.trust[service]]
+        assert [sha256(p) for p in live.stores[store]] == builtins + own, store
+    assert set(live.capabilities) == {"trust.add", "service.restart", "csr.generate",
+                                      "cert.install", "csr.read"}
+    counters = lab.counters("cucm-old")
+    assert counters["GET"] == 1 and counters["writes"] == 0  # the 404, then SSH only
+    assert node.ssh_commands[0] == "set cli pagination off"
+    # One session: pagination, version, own list and file, trust list, a file each, CSRs.
+    files = sum(len(pems) for pems in live.stores.values())
+    assert counters["SSH"] == len(node.ssh_commands) == 6 + files
+
+
+async def test_release_12_5_wrong_ssh_password_is_an_auth_error(lab: LabThread,
+                                                                driver: MakeDriver) -> None:
+    with pytest.raises(AuthError, match="login was refused") as caught:
+        await driver("cucm-old", password="not-the-password").read()
+    assert "not-the-password" not in str(caught.value) and "password" in caught.value.hint
 
 
 async def test_callmanager_trust_then_soap_and_ssh_restarts(lab: LabThread,

@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
-from labfixtures import desired, lab  # noqa: E402
+from labfixtures import desired, lab
 
-from reconciler.lab.ca import reuse_rsa_keys  # noqa: E402
-from reconciler.lab.inprocess import InProcessLab  # noqa: E402
-from reconciler.lab.topology import (  # noqa: E402
+from reconciler.lab.ca import reuse_rsa_keys
+from reconciler.lab.inprocess import InProcessLab
+from reconciler.lab.topology import (
     clustered_topology,
     example_topology,
     with_cucm_version,

@@ -4,10 +4,11 @@ from the transport notes, and converge."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
-from unitkit import NODES, apply, assert_invariant, plan, use_certificate
+from unitkit import NODES, REPO, apply, assert_invariant, plan, use_certificate
 
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Code, Plan
@@ -74,3 +75,26 @@ async def test_the_seed_story_converges_at_12_5(lab125: InProcessLab, desired: P
     assert state.served.cert_pem == state.identities["tomcat"].cert_pem
     assert state.served.cert_pem == (desired / "certs" / "cucm-pub.pem").read_text().split(
         "-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+
+
+async def test_the_cluster_story_converges_at_12_5(clab125: InProcessLab, tmp_path: Path) -> None:
+    """The cluster demo's fleet with the whole Unified CM cluster at 12.5: CSRs on every
+    member, signed, then trust (callmanager-trust replicating from the publisher), installs
+    and rolling restarts; the last plan is empty."""
+    lab = clab125
+    root = tmp_path / "desired-state-clusters"
+    shutil.copytree(REPO / "desired-state-clusters", root)
+    _, result = await apply(lab, root)
+    assert result is not None and result.ok, result
+    members = [n for n, node in lab.nodes.items() if node.state.type == "cucm"]
+    for node in lab.nodes:
+        csr = (root / "csrs" / f"{node}.csr.pem").read_text()
+        use_certificate(root, node, lab.sign(csr, "new"))
+    _, result = await apply(lab, root)
+    assert result is not None and result.ok, result
+    for name in members:
+        state = lab.nodes[name].state
+        assert state.served.cert_pem == state.identities["tomcat"].cert_pem
+        assert "set cert import own tomcat" in lab.nodes[name].ssh_commands
+    run, _ = await plan(lab, root)
+    assert run.plan.actions == (), [a.id for a in run.plan.actions]
