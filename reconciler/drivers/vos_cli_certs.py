@@ -234,6 +234,7 @@ class CliShell:
         self.node = node
         self.process = process
         self.max_seconds = max_seconds  # caps every command's deadline (tests, settings)
+        self.echoes = False  # whether the CLI echoes typed lines (learnt from the first)
         self.commands: list[str] = []  # every command typed, in order (tests, benchmarks)
 
     async def start(self, prompt_seconds: float) -> None:
@@ -276,7 +277,7 @@ class CliShell:
         answers = [(re.compile(p), a) for p, a in spec.prompts]
         seconds = min(spec.seconds, self.max_seconds or spec.seconds)
         try:
-            output = await asyncio.wait_for(self._until_prompt(answers, pem), seconds)
+            output = await asyncio.wait_for(self._until_prompt(answers, pem, text), seconds)
         except TimeoutError:
             raise TemporaryError(self.node, f"SSH CLI hung: no {PROMPT} prompt "
                                  f"{seconds:g}s after '{text}'", method="SSH", path=text,
@@ -284,6 +285,8 @@ class CliShell:
         except CliHung as exc:
             raise TemporaryError(self.node, f"SSH CLI hung: {exc}", method="SSH",
                                  path=text) from None
+        if len(self.commands) == 1:  # the first command shows whether the CLI echoes
+            self.echoes = _without_echo(output, text) != output
         output = _without_echo(output, text)
         if not succeeded(name, output, **fields):
             raise PermanentError(self.node, f"SSH CLI refused: {_quoted(output, spec)}",
@@ -291,9 +294,11 @@ class CliShell:
         return output
 
     async def _until_prompt(self, answers: list[tuple[re.Pattern[str], str]],
-                            pem: str) -> str:
+                            pem: str, typed: str) -> str:
         """Read to the prompt that ends the command, answering pagers every time and the
-        command's own prompts once each."""
+        command's own prompts once each. The output starts after the echo of ``typed``
+        where the CLI echoes (a terminal does [3P]): a stray prompt before it (from a
+        newline the CLI did not need) cannot end the command early."""
         buf = ""
         pagers = [(re.compile(p), a) for p, a in PAGERS]
         while True:
@@ -301,7 +306,9 @@ class CliShell:
             if not chunk:
                 raise EOFError("the CLI closed the session")
             buf += chunk
-            text = _after_bare_prompts(strip_escapes(buf))
+            text = self._output(strip_escapes(buf), typed)
+            if text is None:
+                continue  # the echo has not come yet
             for pattern, answer in list(answers):
                 if pattern.search(text):
                     answers.remove((pattern, answer))
@@ -310,14 +317,21 @@ class CliShell:
                     self.process.stdin.write(reply + "\n")
             for pattern, answer in pagers:
                 if pattern.search(text):
-                    buf = strip_escapes(buf)
-                    buf = pattern.sub("", buf)
+                    buf = pattern.sub("", strip_escapes(buf))
                     self.process.stdin.write(answer)
-                    text = _after_bare_prompts(buf)
+                    text = self._output(buf, typed) or ""
             stripped = text.rstrip()
             if stripped.endswith(PROMPT):
                 return stripped[: -len(PROMPT)]
 
+    def _output(self, text: str, typed: str) -> str | None:
+        """What follows the echoed command (None: not echoed yet), or, on a CLI that does
+        not echo (the first command tells), the text without the bare prompts that the
+        login's newline may have left before the first command."""
+        if self.echoes:
+            at = text.find(typed + "\n")
+            return None if at < 0 else text[at + len(typed) + 1:]
+        return _after_bare_prompts(text) if not self.commands[:-1] else text
 
 _BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S)
 
