@@ -55,6 +55,12 @@ API: dict[str, tuple[str, str]] = {
     "identity.install": ("POST", BASE + "/identity/certificates"),  # [3P] leaf+chain
     "soap": ("POST", "/controlcenterservice2/services/ControlCenterServices"),  # [3P]
 }
+# What ``certops doctor`` reads (GETs only): (operation, query, documented non-2xx answers).
+# A 404 on the first (the inventory) means no REST API (12.5): the platform CLI instead.
+DOCTOR_READS: tuple[tuple[str, dict[str, str], tuple[int, ...]], ...] = (
+    ("snapshot", {}, ()), ("trust.list", {"service": "tomcat"}, ()),
+    ("identity.read", {"service": "tomcat"}, ()),
+)
 # certops store name -> the REST "service" parameter (device-apis.md: only tomcat is
 # evidenced [3P], the rest is [U]). The IM&P and Unity Connection kinds change only
 # tomcat-trust over the API (``store_capable``); a wrong guess below shows as a read error
@@ -219,6 +225,16 @@ class CucmDriver:
     def _cli_session(self) -> AbstractAsyncContextManager[cli_certs.CliShell]:
         return cli_certs.session(self.endpoint.name, self.shell,
                                  max_seconds=self.restart_timeout)
+
+    async def cli_commands(self) -> list[str]:
+        """``certops doctor``: the read-only certificate commands certops needs, in one
+        session; one line per command saying what it showed."""
+        async with self._cli_session() as shell:
+            return await cli_certs.probe(shell)
+
+    async def uses_cli(self) -> bool:
+        """Whether this node's certificates go over the platform CLI (see ``_uses_cli``)."""
+        return await self._uses_cli()
 
     async def _uses_cli(self) -> bool:
         """Whether certificates go over the CLI: decided by the first read (or

@@ -41,6 +41,10 @@ API: dict[str, tuple[str, str]] = {
     "restart": ("POST", "/api/provisioning/restart"),  # [C] needs the CSRF header from X14.2
     "sysinfo": ("GET", "/api/provisioning/sysinfo"),  # [C] JSON
 }
+# What ``certops doctor`` reads (GETs only): (operation, query, documented non-2xx answers).
+DOCTOR_READS: tuple[tuple[str, dict[str, str], tuple[int, ...]], ...] = (
+    ("sysinfo", {}, ()), ("cert.read", {}, ()), ("csr.read", {}, (404,)), ("trust.read", {}, ()),
+)
 CSRF = {"X-CSRF-Header": "certops"}  # [C] required on restart from X14.2, harmless elsewhere
 SYSINFO_VERSION = ("Version", "SoftwareVersion", "version")  # [U] field names
 # No restart-required field is read: none is evidenced ([U]). A pending restart shows as the

@@ -506,3 +506,25 @@ async def delete_trust(shell: CliShell, store: str, sha256: str) -> str:
 async def regenerate(shell: CliShell, unit: str) -> None:
     """``set cert regen <unit>``: a new self-signed identity (ITLRecovery asks to proceed)."""
     await shell.run("cert.regen", unit=unit)
+
+
+async def probe(shell: CliShell) -> list[str]:
+    """What ``certops doctor`` runs (reads only): each command that certops reads with, and
+    what it showed; ``Unparseable`` naming the command whose output does not parse."""
+    from reconciler.drivers.cucm_cli import active_version
+
+    try:
+        lines = [f"show version active: {active_version(await shell.run('version'))}"]
+        own = parse_cert_list(await shell.run("cert.list", unit="own"),
+                              command("cert.list", unit="own"))
+        lines.append(f"show cert list own: {len(own)} files")
+        identity = await read_identity(shell)
+        lines.append("show cert own: the tomcat certificate " +
+                     ("decodes" if identity else "is not listed"))
+        trust = await list_trust(shell)
+        lines.append(f"show cert list trust: {len(trust)} files")
+        csr = await read_csr(shell)
+        lines.append("show csr list own: " + ("a tomcat CSR is pending" if csr else "none"))
+    except Unparseable as exc:
+        raise _named(exc, shell.node) from None
+    return lines

@@ -92,6 +92,10 @@ class NodeKind(Protocol):
 
     @property
     def role_table(self) -> RoleTable: ...
+    @property
+    def admin_role(self) -> str: ...
+    @property
+    def admin_apis(self) -> str: ...
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
     def needs_client_auth(self, version: str | None) -> bool: ...
@@ -146,6 +150,9 @@ class Profile:
     # How long one node's restart is expected to take, to judge whether a change window can
     # hold a cluster's rolling restarts (window.short). Each kind sets its own, tagged.
     restart_estimate: timedelta = timedelta(minutes=10)
+    # Who ``credentials`` name and what that account reaches (``certops doctor``'s headings).
+    admin_role: str = "administrator"
+    admin_apis: str = "REST API"
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""

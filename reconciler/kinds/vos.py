@@ -131,4 +131,7 @@ def vos_kind(
         ships_builtin_cas=True,
         role_table=VOS_ROLES,
         restart_estimate=RESTART_ESTIMATE,
+        # The OS administrator: the REST API (14+) and the platform CLI (every release).
+        admin_role="OS administrator",
+        admin_apis="REST API, SSH CLI",
     )

@@ -43,19 +43,12 @@ from reconciler.usecases.doctor_vos import (
     os_account,
     soap_checks,
     ssh_checks,
+    transport_check,
     verdict,
 )
 from reconciler.usecases.loading import load_fleet
 from reconciler.usecases.session import Session
 
-# The evidenced REST read operations, per driver table name; (operation, query, documented
-# non-2xx answers). Only GETs: doctor never writes.
-READS: dict[str, tuple[tuple[str, dict[str, str], tuple[int, ...]], ...]] = {
-    "expressway": (("sysinfo", {}, ()), ("cert.read", {}, ()), ("csr.read", {}, (404,)),
-                   ("trust.read", {}, ())),
-    "vos": (("snapshot", {}, ()), ("trust.list", {"service": "tomcat"}, ()),
-            ("identity.read", {"service": "tomcat"}, ())),
-}
 OPTIONAL = ("csr.discard", "trust.remove")  # capabilities off until evidenced
 DOCTOR_WAIT = 60.0  # seconds at most for one SSH command or a rate-limited SOAP status
 
@@ -117,9 +110,12 @@ async def _checks(session: Session, driver: Driver, ep: Endpoint) -> list[Check]
     shown = f"{cert.subject}, issuer {cert.issuer}, pin {pin}" if cert else "no certificate"
     out.append(Check(ep.name, "reachable", "ok", f"{ep.api} answers TLS; serves {shown}"))
     facts: Facts = {}
+    if ep.transport == "cli":
+        facts["transport.cli"] = "connection.transport: cli"
     trusted = await _reads(driver, ep, out, facts, cert_issuer=cert.issuer if cert else "?",
                            pin=pin)
     if isinstance(driver, CucmDriver):
+        out.append(transport_check(ep, facts))
         out.extend(await ssh_checks(session, driver, ep, facts))
         out.extend(await soap_checks(driver, ep, facts, trusted=trusted))
     out.extend(await _version_and_capabilities(driver, ep, facts))
@@ -130,12 +126,18 @@ async def _reads(driver: Driver, ep: Endpoint, out: list[Check], facts: Facts, *
                  cert_issuer: str, pin: str) -> bool:
     """TLS trust, the REST account's authentication and each evidenced read (GETs); False
     when certops does not trust the API certificate (nothing else can be asked then)."""
-    table, account = _table(driver), os_account(ep)
+    table, reads, account = _table(driver), _doctor_reads(driver), os_account(ep)
     reads_ok = True
-    for op, query, documented in READS[_family(ep)]:
+    for op, query, documented in reads:
         method, path = table[op]
         try:
             status = await _status(driver, method, path, query)
+            if status == 404 and op == reads[0][0] and isinstance(driver, CucmDriver):
+                # No REST API (12.5): the 404 came over a trusted TLS session; the
+                # certificates go over the platform CLI (checked with the SSH login).
+                facts.setdefault("transport.cli", f"GET {path} answered 404")
+                out.append(Check(ep.name, "tls", "ok", "the API certificate is trusted"))
+                return True
         except AuthError as exc:
             if "rest.auth" not in facts:  # a 401 came over a trusted TLS session
                 out.append(Check(ep.name, "tls", "ok", "the API certificate is trusted"))
@@ -180,7 +182,7 @@ async def _version_and_capabilities(driver: Driver, ep: Endpoint, facts: Facts,
     caps: frozenset[str] | tuple[str, ...] = kind_of(ep.type).capabilities
     version = facts.get("ssh.login")
     live: LiveNode | None = None
-    if "rest.auth" in facts:
+    if "rest.auth" in facts or "cli.commands" in facts:
         try:
             live = await driver.read()
         except DriverError as exc:
@@ -189,7 +191,10 @@ async def _version_and_capabilities(driver: Driver, ep: Endpoint, facts: Facts,
     out = [Check(ep.name, "version", "ok" if version else "info",
                  version or ("not reported (the field names are [U])" if "rest.auth" in facts
                              else "not read (see the problems above)"))]
-    every = sorted(kind_of(ep.type).capabilities | set(OPTIONAL))
+    # The kind's capabilities, the optional ones, and what this node adds (csr.read over the
+    # platform CLI); a role's capabilities ("csr.generate:client") are the role checks'.
+    every = sorted(kind_of(ep.type).capabilities | set(OPTIONAL)
+                   | {c for c in caps if ":" not in c})
     out += [verdict(ep, cap, cap in caps, facts, _route(driver)) for cap in every]
     return out + (_role_checks(ep, live) if live is not None else [])
 
@@ -230,23 +235,31 @@ def _http(driver: Driver) -> NodeHttp:
     return http
 
 
-def _family(ep: Endpoint) -> str:
-    return "expressway" if ep.type in ("expressway-c", "expressway-e", "vcs") else "vos"
-
-
 def _table(driver: Driver) -> dict[str, tuple[str, str]]:
-    import sys
-
-    module = sys.modules[type(driver).__module__]
-    table: dict[str, tuple[str, str]] = module.API
+    """The driver's table of operations (``API`` in its module)."""
+    table: dict[str, tuple[str, str]] = _driver_module(driver).API
     return table
 
 
+def _doctor_reads(driver: Driver) -> tuple[tuple[str, dict[str, str], tuple[int, ...]], ...]:
+    """The reads the driver's module lists for doctor (``DOCTOR_READS``): GETs only."""
+    reads: tuple[tuple[str, dict[str, str], tuple[int, ...]], ...] = (
+        _driver_module(driver).DOCTOR_READS)
+    return reads
+
+
+def _driver_module(driver: Driver) -> Any:
+    import sys
+
+    return sys.modules[type(driver).__module__]
+
+
 def _auth_fix(ep: Endpoint) -> str:
+    kind = kind_of(ep.type)
+    other = ", not the application user" if kind.admin_role != "administrator" else ""
     return (f"check the password of {ep.username} (the variables the node file's credentials "
-            "name) and that the account has API access"
-            + (" (the REST API takes the OS administrator, not the application user)"
-               if _family(ep) == "vos" else ""))
+            f"name) and that the account has API access (the REST API takes the "
+            f"{kind.admin_role}{other})")
 
 
 def _tls_fix(issuer: str, pin: str) -> str:

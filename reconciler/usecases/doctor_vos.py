@@ -1,10 +1,12 @@
 """``certops doctor`` on VOS nodes (Unified CM and the kinds that share its APIs): the two
 accounts beyond the REST API, and a verdict per capability from what answered.
 
-The OS administrator logs in over SSH (the pinned host key only) and runs ``show version
-active``; the application user asks SOAP ``soapGetServiceStatus`` (a POST that only reads:
-the one evidenced read of ControlCenterServices) whether the node lists every service the
-kind restarts (the driver's own check, ``CucmDriver.check_known``). Where SOAP is not used
+Which transport carries the certificates (``transport``: the REST API, or the platform CLI
+where the REST API answers 404 or ``connection.transport`` says so). The OS administrator
+logs in over SSH (the pinned host key only) and runs ``show version active``; on a CLI node
+also the read-only certificate commands (``cli commands``, one session); the application
+user asks SOAP ``soapGetServiceStatus`` (a POST that only reads: the one evidenced read of
+ControlCenterServices) whether the node lists every service the kind restarts (the driver's own check, ``CucmDriver.check_known``). Where SOAP is not used
 (``VosCliDriver``) that list comes from ``utils service list`` over SSH. Nothing is written.
 """
 
@@ -24,9 +26,10 @@ Facts = dict[str, str]
 FACT_TEXT = {
     "rest.auth": "REST authentication", "rest.reads": "the REST reads",
     "ssh.login": "the SSH login", "soap.services": "the SOAP service list",
-    "ssh.services": "the SSH service list",
+    "ssh.services": "the SSH service list", "cli.commands": "the CLI certificate commands",
 }
 REST_NEEDS = ("rest.auth", "rest.reads")
+CLI_NEEDS = ("ssh.login", "cli.commands")  # a node without the REST API (12.5)
 # Per route of service restarts: what ``service.restart`` needs. On Unified CM Cisco Tomcat
 # restarts only over the SSH CLI, the rest over SOAP.
 RESTART_NEEDS = {"rest": REST_NEEDS, "soap": ("soap.services", "ssh.login"),
@@ -34,10 +37,20 @@ RESTART_NEEDS = {"rest": REST_NEEDS, "soap": ("soap.services", "ssh.login"),
 
 
 def os_account(ep: Endpoint) -> str:
-    """The heading of the OS administrator's checks (Expressway: its one administrator)."""
-    if ep.type in ("expressway-c", "expressway-e", "vcs"):
-        return f"administrator {ep.username}: REST API"
-    return f"OS administrator {ep.username}: REST API, SSH CLI"
+    """The heading of the administrator's checks, as the kind names the account and its
+    APIs (VOS: the OS administrator on the REST API and the SSH CLI)."""
+    kind = kind_of(ep.type)
+    return f"{kind.admin_role} {ep.username}: {kind.admin_apis}"
+
+
+def transport_check(ep: Endpoint, facts: Facts) -> Check:
+    """Which transport reads and changes the node's certificates, and why."""
+    why = facts.get("transport.cli")
+    if why is None:
+        return Check(ep.name, "transport", "ok", "Certificate Management REST API (release "
+                     "14+)", account=os_account(ep))
+    return Check(ep.name, "transport", "ok", f"the platform CLI over SSH ({why}: no REST API "
+                 "used; release 12.5 has none)", account=os_account(ep))
 
 
 def app_account(ep: Endpoint) -> str:
@@ -64,6 +77,8 @@ async def ssh_checks(session: Session, driver: CucmDriver, ep: Endpoint,
             return [*out, Check(ep.name, "ssh login", "info", "not tried: certops logs in "
                                 "only where the host key is pinned", account=account)]
     out.append(await _login(driver, ep, facts))
+    if "ssh.login" in facts and "transport.cli" in facts:
+        out.append(await _cli_commands(driver, ep, facts))
     if "ssh.login" in facts and driver.SERVICE_LIST[0] == "SSH":
         out.extend(await _services(driver, ep, facts, "ssh"))
     return out
@@ -108,6 +123,19 @@ async def _login(driver: CucmDriver, ep: Endpoint, facts: Facts) -> Check:
     facts["ssh.login"] = version
     return Check(ep.name, "ssh login", "ok",
                  f"{ep.username} logged in; show version active: {version}", account=account)
+
+
+async def _cli_commands(driver: CucmDriver, ep: Endpoint, facts: Facts) -> Check:
+    """The read-only certificate commands certops needs, in one session (nothing changes;
+    ``set cli pagination off`` lasts for the session only [C])."""
+    account = os_account(ep)
+    try:
+        lines = await driver.cli_commands()
+    except DriverError as exc:
+        hint = exc.hint or "run the command by hand at the admin: prompt and report its output"
+        return Check(ep.name, "cli commands", "fail", str(exc), hint, account)
+    facts["cli.commands"] = ""
+    return Check(ep.name, "cli commands", "ok", "; ".join(lines), account=account)
 
 
 async def soap_checks(driver: CucmDriver, ep: Endpoint, facts: Facts, *,
@@ -162,7 +190,8 @@ def verdict(ep: Endpoint, cap: str, on: bool, facts: Facts, route: str) -> Check
     if not on:
         return Check(ep.name, f"capability {cap}", "info", "off on this node (not evidenced, "
                      "or no API): planned as a manual step with the GUI path or CLI command")
-    needs = RESTART_NEEDS[route] if cap == "service.restart" else REST_NEEDS
+    over = CLI_NEEDS if "transport.cli" in facts else REST_NEEDS
+    needs = RESTART_NEEDS[route] if cap == "service.restart" else over
     missing = [FACT_TEXT[n] for n in needs if n not in facts]
     if missing:
         return Check(ep.name, f"capability {cap}", "info",
