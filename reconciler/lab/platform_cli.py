@@ -12,6 +12,7 @@ returns when the service is started again. Output texts are [U] lookalikes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from reconciler.lab.node import Node
@@ -39,6 +40,10 @@ async def run_command(node: Node, command: str, write: Callable[[str], object],
     node.ssh_commands.append(command)
     node.faults.counters["SSH"] += 1
     cmd = " ".join(command.split())
+    # The lab's per-answer latency (``--latency-ms``, a "*" fault) delays each command too.
+    delay = sum(f.latency_ms for f in node.state.faults if f.match == "*")
+    if delay:
+        await asyncio.sleep(delay / 1000)
     if cmd.lower() == "set cli pagination off":
         write("Automatic pagination is turned off\n")  # [C]
         return 0

@@ -29,6 +29,7 @@ lines no parser knows.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -76,18 +77,28 @@ def _service(product: VosProduct, unit: str) -> str | None:
     return name if name in product.services else None
 
 
-def _file_names(entries: list[TrustEntry]) -> list[str]:
+def _file_names(entries: list[TrustEntry]) -> tuple[str, ...]:
     """The file name of each entry: its CN, ``_`` for spaces; a clash gets its serial [U]."""
+    return _names(tuple((e.subject, e.serial) for e in entries))
+
+
+@functools.lru_cache(maxsize=256)
+def _names(entries: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """Memoised on the store's (subject, serial) pairs: a 600-CA store is listed once, not
+    once per ``show cert`` (the lab's cost, not the client's)."""
     names: list[str] = []
-    for entry in entries:
-        cn = _cn(entry.subject)
+    seen: set[str] = set()
+    for subject, serial in entries:
+        cn = _cn(subject)
         name = f"{cn}.pem"
-        if name in names:
-            name = f"{cn}_{entry.serial[:8]}.pem"
+        if name in seen:
+            name = f"{cn}_{serial[:8]}.pem"
         names.append(name)
-    return names
+        seen.add(name)
+    return tuple(names)
 
 
+@functools.lru_cache(maxsize=4096)
 def _cn(subject: str) -> str:
     found = re.search(r"CN=((?:\\,|[^,])+)", subject)
     text = found[1] if found else subject
@@ -96,12 +107,31 @@ def _cn(subject: str) -> str:
 
 def trust_files(product: VosProduct, node: Node) -> list[tuple[str, str, TrustEntry]]:
     """(store as the CLI prints it, file, entry) of every trust certificate."""
-    out: list[tuple[str, str, TrustEntry]] = []
+    return list(_index(product, node).values())
+
+
+_INDEX: dict[str, tuple[object, dict[tuple[str, str], tuple[str, str, TrustEntry]]]] = {}
+
+
+def _index(product: VosProduct,
+           node: Node) -> dict[tuple[str, str], tuple[str, str, TrustEntry]]:
+    """(store, file) in lower case -> (store, file, entry), rebuilt only when the node's
+    own trust entries (or its built-in count) change: a read of 600 CAs asks once per file."""
+    pool = node.builtins[0].sha256 if node.builtins else ""
+    key = (id(node), pool, node.state.builtin_cas,
+           tuple((s, tuple(e.sha256 for e in node.state.trust.get(s, [])))
+                 for s in product.services))
+    cached = _INDEX.get(node.name)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    index: dict[tuple[str, str], tuple[str, str, TrustEntry]] = {}
     for service in product.services:
         entries = _store(node, service)
         unit = f"{UNIT.get(service, service)}-trust"
-        out.extend((unit, f, e) for f, e in zip(_file_names(entries), entries, strict=True))
-    return out
+        for name, entry in zip(_file_names(entries), entries, strict=True):
+            index[(unit.lower(), name.lower())] = (unit, name, entry)
+    _INDEX[node.name] = (key, index)
+    return index
 
 
 def _describe(pem: str) -> str:
@@ -223,10 +253,8 @@ def _find(product: VosProduct, node: Node, kind: str, ref: str) -> str | None:
         service = _service(product, unit)
         ident = node.state.identities.get(service or "")
         return ident.cert_pem if ident else None
-    for shown, name, entry in trust_files(product, node):
-        if shown.lower() == unit.lower() and name.lower() == file.lower():
-            return entry.pem
-    return None
+    found = _index(product, node).get((unit.lower(), file.lower()))
+    return found[2].pem if found else None
 
 
 async def _faulted(fault: str, write: Write) -> int:

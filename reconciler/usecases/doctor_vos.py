@@ -6,7 +6,8 @@ where the REST API answers 404 or ``connection.transport`` says so). The OS admi
 logs in over SSH (the pinned host key only) and runs ``show version active``; on a CLI node
 also the read-only certificate commands (``cli commands``, one session); the application
 user asks SOAP ``soapGetServiceStatus`` (a POST that only reads: the one evidenced read of
-ControlCenterServices) whether the node lists every service the kind restarts (the driver's own check, ``CucmDriver.check_known``). Where SOAP is not used
+ControlCenterServices) whether the node lists every service the kind restarts (the
+driver's own check, ``CucmDriver.check_known``). Where SOAP is not used
 (``VosCliDriver``) that list comes from ``utils service list`` over SSH. Nothing is written.
 """
 
