@@ -9,11 +9,13 @@
 # plan's waves and that timeline, and checks the invariant at every change: each cluster
 # keeps members - max_unavailable up, and every member that is up serves a certificate
 # that every linked node trusts. Runs in a temporary copy of desired-state-clusters/.
+# With --cucm-12.5 the Unified CM cluster runs release 12.5 (no REST API: platform CLI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=demo-clusters
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
+demo_options "$@"
 
 workspace desired-state-clusters
 start=$(date +%s)
@@ -39,7 +41,7 @@ sed -n '/^clusters:/,/^defaults:/p' "$ds/certops.yaml"
 
 step "1. certops lab up --topology reconciler/lab/topologies/clusters.yaml"
 certops lab up --detach --dir "$lab" --topology reconciler/lab/topologies/clusters.yaml \
-  --restart-seconds 0.5
+  --restart-seconds 0.5 "${lab_opts[@]}"
 
 step "2. certops drift: renewal is due on every member (exit 2 = drift)"
 expect 2 certops drift "$ds" "${inv[@]}"

@@ -20,6 +20,20 @@ _cleanup() {
   rm -rf "$work"
 }
 
+# demo_options "$@": --cucm-12.5 runs every Unified CM node of the lab at release 12.5 (no
+# REST API: certops reads and changes its certificates over the platform CLI); lab_opts
+# holds what `certops lab up` then needs.
+CUCM_125=12.5.1.16900-48
+demo_options() {
+  lab_opts=()
+  case "${1:-}" in
+    --cucm-12.5) lab_opts=(--cucm-version "$CUCM_125")
+                 echo "$DEMO: Unified CM at $CUCM_125 (platform CLI, no REST API)" ;;
+    "") ;;
+    *) echo "usage: $0 [--cucm-12.5]" >&2; exit 1 ;;
+  esac
+}
+
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on a surprise

@@ -7,12 +7,14 @@
 # applies the change in Cisco's order: trust first on every peer (CUCM tomcat-trust and
 # callmanager-trust, then CUCM restarts), then the certificates, then the restarts, and
 # proves with a TLS handshake that each node serves its new certificate.
-# Runs in a temporary copy of desired-state/ and leaves this tree clean.
+# Runs in a temporary copy of desired-state/ and leaves this tree clean. With --cucm-12.5
+# the Unified CM runs release 12.5 (no REST API): the same story over its platform CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=demo
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
+demo_options "$@"
 
 workspace desired-state
 start=$(date +%s)
@@ -33,7 +35,7 @@ step "0. certops validate: the desired state in git (offline checks)"
 certops validate "$ds"
 
 step "1. certops lab up: expe1 (Expressway-E), expc1 (Expressway-C), cucm-pub (Unified CM)"
-certops lab up --detach --dir "$lab" --restart-seconds 1
+certops lab up --detach --dir "$lab" --restart-seconds 1 "${lab_opts[@]}"
 
 step "2. certops drift: renewal is due on every node (exit 2 = drift)"
 expect 2 certops drift "$ds" "${inv[@]}"
