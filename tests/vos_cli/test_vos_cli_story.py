@@ -8,10 +8,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from unitkit import NODES, REPO, apply, assert_invariant, plan, use_certificate
+import pytest
+from unitkit import NODES, REPO, apply, assert_invariant, plan, session_of, use_certificate
 
+from reconciler.apply.executor import StalePlan, check_fresh
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Code, Plan
+from reconciler.usecases.drift import drift as drift_of
+from reconciler.usecases.importing import import_fleet
 
 CLI_COMMANDS = ("set cert import", "set csr gen", "show csr list own")
 
@@ -71,6 +75,7 @@ async def test_the_seed_story_converges_at_12_5(lab125: InProcessLab, desired: P
     run, _ = await plan(lab, desired)
     assert run.plan.actions == (), [a.id for a in run.plan.actions]
     assert_invariant(lab)
+    assert (await drift_of(session_of(lab, desired))).in_sync
     state = lab.nodes["cucm-pub"].state
     assert state.served.cert_pem == state.identities["tomcat"].cert_pem
     assert state.served.cert_pem == (desired / "certs" / "cucm-pub.pem").read_text().split(
@@ -98,3 +103,29 @@ async def test_the_cluster_story_converges_at_12_5(clab125: InProcessLab, tmp_pa
         assert "set cert import own tomcat" in lab.nodes[name].ssh_commands
     run, _ = await plan(lab, root)
     assert run.plan.actions == (), [a.id for a in run.plan.actions]
+
+
+async def test_import_writes_the_same_files_from_12_5_as_from_14(lab: InProcessLab,
+                                                                 tmp_path: Path) -> None:
+    """``certops import`` of one lab with cucm-pub at 14 (REST) and at 12.5 (CLI): the same
+    files, byte for byte (the CLI read is the same snapshot)."""
+    written = {}
+    for version in ("14.0.1.13900-155", "12.5.1.16900-48"):
+        lab.nodes["cucm-pub"].state.version = version
+        root = tmp_path / version
+        await import_fleet(session_of(lab, root))
+        written[version] = {str(f.relative_to(root)): f.read_bytes()
+                            for f in sorted(root.rglob("*")) if f.is_file()}
+    rest, cli = written.values()
+    assert "nodes/cucm-pub.yaml" in cli and any(k.startswith("ca-sets/") for k in cli)
+    assert cli == rest
+
+
+async def test_a_stale_plan_is_refused_on_12_5(lab125: InProcessLab, desired: Path) -> None:
+    """The stale-plan check reads the node again over the CLI and names what changed."""
+    run, drivers = await plan(lab125, desired)
+    trust = lab125.nodes["cucm-pub"].state.trust["callmanager"]
+    trust.pop()  # a CA deleted by hand between plan and apply
+    with pytest.raises(StalePlan) as caught:
+        await check_fresh(run.plan, drivers, run.fleet.desired.digest, 4)
+    assert "cucm-pub: callmanager-trust changed" in str(caught.value)
