@@ -107,6 +107,7 @@ class CliReplay:
         self.unused: list[dict[str, Any]] = list(recording["exchanges"])
         self.last: dict[str, dict[str, Any]] = {}
         self.typed: list[str] = []
+        self.keys: list[str] = []  # answers read at "line"/"key" steps, in order
 
     def opener(self) -> ShellOpener:
         return piped(self._serve)
@@ -140,9 +141,9 @@ class CliReplay:
             stdout.write(step["text"])
             then = step.get("then")
             if then == "line":
-                await stdin.readline()
+                self.keys.append(await stdin.readline())
             elif then == "key":
-                await stdin.read(1)
+                self.keys.append(await stdin.read(1))
             elif then == "paste":
                 while (got := await stdin.readline()) and "-----END" not in got:
                     pass

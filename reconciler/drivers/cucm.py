@@ -2,8 +2,10 @@
 
 Paths and fields follow device-apis.md's CUCM table and live in ``API``; which service
 restarts after which change is the kind's (``reconciler.kinds.cucm``, ``.imp``, ``.cuc``);
-which of them only the SSH CLI can restart is ``CLI_ONLY``. A 12.5 node (no REST API: 404)
-reads as a node without capabilities, so every step on it is planned as manual.
+which of them only the SSH CLI can restart is ``CLI_ONLY``. A node without the REST API
+(12.5: 404 on ``/platformcom``) is read and changed over the platform CLI instead
+(``vos_cli_certs``, one SSH session per read), with the same methods and capabilities, plus
+a readable pending CSR; ``connection.transport`` can fix either transport.
 
 ``CucmDriver`` serves Unified CM; ``VosCliDriver`` the VOS products where SOAP service
 control is not evidenced (IM and Presence, Unity Connection [U]): it restarts every service

@@ -38,6 +38,7 @@ from reconciler.drivers.cucm_cli import (
     NUDGE_SECONDS,
     PROMPT,
     CliHung,
+    active_version,
     strip_escapes,
     wait_for_prompt,
 )
@@ -77,19 +78,22 @@ COMMANDS: dict[str, CliCommand] = {
     # The unit argument is inconsistent in the evidence ("own"/"trust" in the text, a store
     # name in a public script) [U]; no output is documented [U]: the store is read back.
     "cert.delete": CliCommand("set cert delete {unit} {file}", None,
-                              prompts=((r"\(y/n\)\??|\(yes\|no\)\??", "yes"),),
+                              prompts=((r"\(yes\|no\)\?", "yes"),
+                                       (r"(?<!Continue )\(y/n\)\?", "y")),
                               tag="[C] command, [U] argument and output"),
     "cert.regen": CliCommand("set cert regen {unit}",
                              r"Successfully regenerated certificate for {unit}",
                              prompts=((r"Proceed with regeneration \(yes\|no\)\?", "yes"),),
                              tag="[C]", seconds=300.0),
 }
-# Answered for every command: the pagers still page after pagination is off, and
-# "Continue (y/n)?" [C: pyATS/unicon VOS plugin].
+# Answered for every command, as Cisco's pyATS/unicon VOS plugin does [C]: the pagers still
+# page after pagination is off (a key, no Enter: a space; "n" for the next page, "q" on the
+# last one), and "Continue (y/n)?" gets "y" and Enter.
 PAGERS: tuple[tuple[str, str], ...] = (
     (r"Press <enter> for 1 line, <space> for one page, or <q> to quit", " "),
-    (r"options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - \d+ of \d+\) :", "n"),
-    (r"Continue \(y/n\)\?", "y"),
+    (r"options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - (\d+) of (\d+)\) :",
+     "{page}"),
+    (r"Continue \(y/n\)\?", "y\n"),
 )
 # The CLI's unit of each certops trust store: the service name, not the "-trust" name [C];
 # CallManager and CAPF are written as public code does [3P]; the IM&P ones are [U].
@@ -316,8 +320,10 @@ class CliShell:
                     reply = pem.rstrip("\n") + "\n" if answer == "{pem}" else answer
                     self.process.stdin.write(reply + "\n")
             for pattern, answer in pagers:
-                if pattern.search(text):
+                if found := pattern.search(text):
                     buf = pattern.sub("", strip_escapes(buf))
+                    if answer == "{page}":  # the last page: quit, else the next one
+                        answer = "q" if found[1] == found[2] else "n"
                     self.process.stdin.write(answer)
                     text = self._output(buf, typed) or ""
             stripped = text.rstrip()
@@ -388,8 +394,6 @@ def _named(exc: Unparseable, node: str) -> Unparseable:
 async def read_all(shell: CliShell, stores: Sequence[str]) -> CliRead:
     """Every store of ``stores``, the tomcat identity, its pending CSR and the version, all
     in ``shell`` (one session): ``show cert list own|trust``, then ``show cert`` per file."""
-    from reconciler.drivers.cucm_cli import active_version
-
     try:
         version = active_version(await shell.run("version"))
         identity = await read_identity(shell)
@@ -511,8 +515,6 @@ async def regenerate(shell: CliShell, unit: str) -> None:
 async def probe(shell: CliShell) -> list[str]:
     """What ``certops doctor`` runs (reads only): each command that certops reads with, and
     what it showed; ``Unparseable`` naming the command whose output does not parse."""
-    from reconciler.drivers.cucm_cli import active_version
-
     try:
         lines = [f"show version active: {active_version(await shell.run('version'))}"]
         own = parse_cert_list(await shell.run("cert.list", unit="own"),

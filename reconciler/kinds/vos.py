@@ -3,9 +3,10 @@
 On VOS a node has one trust store per service (tomcat-trust, ...), an identity certificate
 per service installed with its chain (the install is refused while the issuing CA is not
 in the matching trust store), service restarts instead of a node restart (Cisco Tomcat only
-through the SSH CLI), and no documented read of a pending CSR (so the CSR certops saved
-under ``csrs/`` stands for it). A product on VOS is one call of ``vos_kind`` with its own
-tables; ``reconciler.kinds.cucm`` is the model.
+through the SSH CLI), and no documented REST read of a pending CSR (so the CSR certops saved
+under ``csrs/`` stands for it, unless the node is read over the platform CLI, which shows
+it). A product on VOS is one call of ``vos_kind`` with its own tables;
+``reconciler.kinds.cucm`` is the model.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ MANUAL_TEMPLATES = {
 RESTART_ESTIMATE = timedelta(minutes=5)
 
 # What the Certificate Management REST API (release 14+), SOAP and the CLI are evidenced to
-# do; a node without the REST API (12.5) reports no capabilities and every step is manual.
+# do; a node without the REST API (12.5) does the same over the platform CLI (its driver adds
+# csr.read: the CLI shows the pending CSR).
 CAPABILITIES = frozenset({"trust.add", "service.restart", "csr.generate", "cert.install"})
 
 
