@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
-from labfixtures import desired, lab
+from labfixtures import clab, desired, lab
 
 from reconciler.lab.ca import reuse_rsa_keys
 from reconciler.lab.inprocess import InProcessLab
@@ -22,7 +22,7 @@ from reconciler.lab.topology import (
 
 OLD = "12.5.1.16900-48"
 
-__all__ = ["clab125", "desired", "lab", "lab125"]
+__all__ = ["clab", "clab125", "desired", "lab", "lab125"]
 
 
 @pytest.fixture

@@ -9,15 +9,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unitkit import NODES, REPO, apply, assert_invariant, plan, session_of, use_certificate
+from unitkit import (
+    NODES,
+    REPO,
+    allow_csr_replacement,
+    apply,
+    assert_invariant,
+    copy_desired,
+    plan,
+    session_of,
+    use_certificate,
+)
 
 from reconciler.apply.executor import StalePlan, check_fresh
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import Code, Plan
 from reconciler.usecases.drift import drift as drift_of
 from reconciler.usecases.importing import import_fleet
+from reconciler.usecases.plan import PlanRequest
+from reconciler.usecases.plan import plan as plan_use_case
 
 CLI_COMMANDS = ("set cert import", "set csr gen", "show csr list own")
+CLUSTER = ("cucm-pub", "cucm-sub1", "cucm-sub2")
 
 
 def without_transport(p: Plan) -> dict[str, Any]:
@@ -129,3 +142,47 @@ async def test_a_stale_plan_is_refused_on_12_5(lab125: InProcessLab, desired: Pa
     with pytest.raises(StalePlan) as caught:
         await check_fresh(run.plan, drivers, run.fleet.desired.digest, 4)
     assert "cucm-pub: callmanager-trust changed" in str(caught.value)
+
+
+async def test_a_pull_request_cannot_switch_the_transport(lab: InProcessLab, desired: Path,
+                                                           tmp_path: Path) -> None:
+    """``connection.transport`` is a connection setting: with ``--connection-from`` a change
+    to it is ``connection.changed`` and the node is not contacted (no SSH login either)."""
+    base = tmp_path / "base"
+    shutil.copytree(desired, base)
+    node = desired / "nodes" / "cucm-pub.yaml"
+    node.write_text(node.read_text() + "connection: {transport: cli}\n")
+    lab.reset_counters()
+    run = await plan_use_case(session_of(lab, desired), PlanRequest(connection_from=str(base)))
+    changed = [f for f in run.plan.findings if f.code == Code.CONNECTION_CHANGED]
+    assert [f.node for f in changed] == ["cucm-pub"] and "connection" in changed[0].message
+    assert lab.counters("cucm-pub")["total"] == 0 and lab.counters("cucm-pub")["SSH"] == 0
+
+
+async def test_the_cluster_plans_at_12_5_and_14_differ_only_in_transport_notes(
+        clab: InProcessLab, tmp_path: Path) -> None:
+    """The cluster demo's fleet: every Unified CM member at 14, then at 12.5 (a new CSR
+    allowed on each, as the demo does: the lab's nodes have none pending)."""
+    root = tmp_path / "desired-state-clusters"
+    shutil.copytree(REPO / "desired-state-clusters", root)
+    for member in CLUSTER:
+        allow_csr_replacement(root, member)
+    rest = await plan_at(clab, root, "14.0.1.13900-155")
+    cli = await plan_at(clab, root, "12.5.1.16900-48")
+    assert rest.actions and without_transport(cli) == without_transport(rest)
+    notes = sorted(f.node or "" for f in cli.findings if f.code == Code.LIVE_TRANSPORT)
+    assert notes == ["cucm-pub", "cucm-sub1", "cucm-sub2"]
+
+
+async def test_a_readable_pending_csr_lifts_the_pending_unknown_hold(lab: InProcessLab,
+                                                                     tmp_path: Path) -> None:
+    """The one intended difference beyond the note: without ``replace_pending_csr`` a 14 node
+    holds its CSR (``csr.pending_unknown``: REST cannot show a pending one), while at 12.5
+    the CLI shows that none is pending, so the CSR is planned."""
+    desired = copy_desired(tmp_path, replace_pending_csr=False)
+    rest = await plan_at(lab, desired, "14.0.1.13900-155")
+    cli = await plan_at(lab, desired, "12.5.1.16900-48")
+    held = [f.node for f in rest.findings if f.code == Code.CSR_PENDING_UNKNOWN]
+    assert held == ["cucm-pub"] and "cucm-pub/csr.generate" not in {a.id for a in rest.actions}
+    assert not [f for f in cli.findings if f.code == Code.CSR_PENDING_UNKNOWN]
+    assert "cucm-pub/csr.generate" in {a.id for a in cli.actions}
