@@ -101,6 +101,27 @@ async def test_release_12_5_wrong_ssh_password_is_an_auth_error(lab: LabThread,
     assert "not-the-password" not in str(caught.value) and "password" in caught.value.hint
 
 
+async def test_release_12_5_renews_over_real_ssh(lab: LabThread, driver: MakeDriver) -> None:
+    """The write conversation over the lab's SSH server (a PTY, its echo, the paste read
+    line by line): the CA imported into tomcat-trust, a CSR generated and read back, its
+    certificate installed and served after the Tomcat restart."""
+    node = lab.node("cucm-old")
+    d = driver("cucm-old")
+    await d.read()
+    ca = issuing_ca(lab, "cucm-old")
+    outcome = await d.trust_add("tomcat-trust", [ca])
+    assert outcome == "added 'CN=certops Lab Issuing CA New' to tomcat-trust"
+    csr = await d.csr_generate(["cucm-old.nart.com"])
+    assert await d.csr_read() == csr
+    leaf = sign(lab, "cucm-old", csr)
+    await d.cert_install(leaf, [ca])
+    assert sha256(node.state.identities["tomcat"].cert_pem) == sha256(leaf)
+    await d.restart_services(("Cisco Tomcat",))
+    assert sha256(await d.served_certificate()) == sha256(leaf)
+    typed = node.ssh_commands
+    assert "set cert import trust tomcat" in typed and "set cert import own tomcat" in typed
+
+
 async def test_callmanager_trust_then_soap_and_ssh_restarts(lab: LabThread,
                                                             driver: MakeDriver) -> None:
     d = driver("cucm-list")

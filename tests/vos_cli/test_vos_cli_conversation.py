@@ -16,6 +16,7 @@ from unitkit import REPO, plan, session_of
 from reconciler.drivers import PermanentError, TemporaryError, Unparseable
 from reconciler.drivers.cucm import CucmDriver
 from reconciler.drivers.vos_cli_certs import sha256_of
+from reconciler.kinds import kind_of
 from reconciler.lab import Fault
 from reconciler.lab.ca import cert_pem, new_key
 from reconciler.lab.inprocess import InProcessLab
@@ -218,3 +219,34 @@ async def test_regenerate_tomcat_and_itlrecovery(lab125: InProcessLab, desired: 
     assert after != before and cert.issuer == cert.subject
     await driver.cert_regenerate("ITLRecovery")  # answers "Proceed with regeneration"
     assert typed(lab)[-1] == "set cert regen ITLRecovery"
+
+
+@pytest.mark.parametrize("kind", ["imp", "cuc"])
+async def test_im_and_presence_and_unity_connection_at_12_5_read_over_the_cli(
+        tmp_path: Path, kind: str) -> None:
+    """The other VOS products at 12.5 read the same way: every store of their kind, through
+    the CLI units (``cup``, ``cup-xmpp`` [U]; ``CallManager`` [3P])."""
+    from reconciler.drivers.fleet import endpoint_from_inventory, make_driver
+    from reconciler.lab.ca import reuse_rsa_keys
+    from reconciler.lab.inprocess import FAST_HTTP
+    from reconciler.lab.topology import Topology, TopologyDefaults, TopologyNode
+
+    reuse_rsa_keys()
+    topology = Topology(defaults=TopologyDefaults(key="ec256"), nodes=[
+        TopologyNode(name="old", type=kind, fqdn="old.nart.com", version="12.5.1.16900-48")])
+    async with InProcessLab.start(tmp_path / "lab", topology=topology) as lab:
+        endpoint = endpoint_from_inventory("old", lab.inventory)
+        driver = make_driver(endpoint, list(lab.inventory.ca_pems), FAST_HTTP, lab.factory)
+        try:
+            live = await driver.read()
+        finally:
+            await driver.aclose()
+        node = lab.nodes["old"]
+        assert live.error is None and live.transport == "cli"
+        for store, pems in live.stores.items():
+            service = store.removesuffix("-trust")
+            want = [*node.builtins[: node.state.builtin_cas], *node.state.trust.get(service, [])]
+            assert [sha(p) for p in pems] == [e.sha256 for e in want], store
+        assert set(live.stores) == set(kind_of(kind).stores)
+        assert sha(live.server_certificate or "") == sha(
+            node.state.identities["tomcat"].cert_pem)
