@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,12 +38,18 @@ from reconciler.drivers.cucm_cli import (
     BANNER,
     NUDGE_SECONDS,
     PROMPT,
-    CliHung,
     active_version,
     strip_escapes,
     wait_for_prompt,
 )
-from reconciler.drivers.errors import PermanentError, TemporaryError, Unparseable
+from reconciler.drivers.errors import (
+    DriverError,
+    PermanentError,
+    TemporaryError,
+    Unparseable,
+    Unreachable,
+)
+from reconciler.drivers.http import AUDIT
 from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
 from reconciler.drivers.seams import ShellOpener
 
@@ -245,6 +252,9 @@ class CliShell:
         """Wait for the first prompt, then turn pagination off [C]."""
         try:
             await asyncio.wait_for(self._first_prompt(), prompt_seconds)
+        except EOFError:
+            raise Unreachable(self.node, "SSH CLI: the session ended before the prompt",
+                              method="SSH", path="login") from None
         except TimeoutError:
             raise TemporaryError(self.node, f"SSH CLI hung: no {PROMPT} prompt "
                                  f"{prompt_seconds:.0f}s after login", method="SSH",
@@ -273,9 +283,30 @@ class CliShell:
 
     async def run(self, name: str, pem: str = "", **fields: str) -> str:
         """Command ``name`` of ``COMMANDS``; its output (escape codes and pager prompts
-        out). The success line, where the table has one, must be in it."""
+        out). The success line, where the table has one, must be in it. Recorded on the
+        audit trail (``--log-file``, ``-v``) like an HTTP request: the command, never the
+        pasted text."""
         spec = COMMANDS[name]
         text = spec.template.format(**fields)
+        start, status = time.monotonic(), "error"
+        try:
+            output = await self._typed(spec, text, pem)
+            if not succeeded(name, output, **fields):
+                status = "refused"
+                raise PermanentError(self.node, f"SSH CLI refused: {_quoted(output, spec)}",
+                                     method="SSH", path=text)
+            status = "ok"
+            return output
+        except DriverError as exc:
+            status = status if status == "refused" else type(exc).__name__
+            raise
+        finally:
+            AUDIT.info("request", extra={
+                "event": "request", "node": self.node, "operation": f"SSH {text}",
+                "status": status, "duration_ms": round((time.monotonic() - start) * 1000, 1)})
+
+    async def _typed(self, spec: CliCommand, text: str, pem: str) -> str:
+        """Type ``text`` and read its output within the command's deadline."""
         self.commands.append(text)
         self.process.stdin.write(text + "\n")
         answers = [(re.compile(p), a) for p, a in spec.prompts]
@@ -286,16 +317,12 @@ class CliShell:
             raise TemporaryError(self.node, f"SSH CLI hung: no {PROMPT} prompt "
                                  f"{seconds:g}s after '{text}'", method="SSH", path=text,
                                  hint="log in to the node's CLI by hand and look") from None
-        except CliHung as exc:
-            raise TemporaryError(self.node, f"SSH CLI hung: {exc}", method="SSH",
-                                 path=text) from None
+        except EOFError:
+            raise Unreachable(self.node, f"SSH CLI: the session ended during '{text}'",
+                              method="SSH", path=text, sent=True) from None
         if len(self.commands) == 1:  # the first command shows whether the CLI echoes
             self.echoes = _without_echo(output, text) != output
-        output = _without_echo(output, text)
-        if not succeeded(name, output, **fields):
-            raise PermanentError(self.node, f"SSH CLI refused: {_quoted(output, spec)}",
-                                 method="SSH", path=text)
-        return output
+        return _without_echo(output, text)
 
     async def _until_prompt(self, answers: list[tuple[re.Pattern[str], str]],
                             pem: str, typed: str) -> str:

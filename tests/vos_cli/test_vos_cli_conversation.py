@@ -250,3 +250,40 @@ async def test_im_and_presence_and_unity_connection_at_12_5_read_over_the_cli(
         assert set(live.stores) == set(kind_of(kind).stores)
         assert sha(live.server_certificate or "") == sha(
             node.state.identities["tomcat"].cert_pem)
+
+
+async def test_every_cli_command_is_on_the_audit_trail_without_the_pasted_pem(
+        lab125: InProcessLab, desired: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    driver = vos_driver(lab125, desired)
+    ca = cert_pem(lab125.lab.nodes["cucm-pub"].pki.chain_for("new")[0])
+    with caplog.at_level(logging.INFO, logger="certops.audit"):
+        await driver.trust_add("tomcat-trust", [ca])
+    records = [r for r in caplog.records if r.name == "certops.audit"]
+    ops = [(getattr(r, "operation", ""), getattr(r, "status", "")) for r in records]
+    assert ("SSH set cert import trust tomcat", "ok") in ops
+    assert ("SSH set cli pagination off", "ok") in ops
+    assert all(getattr(r, "node", "") == "cucm-pub" for r in records)
+    assert "BEGIN CERTIFICATE" not in caplog.text
+
+
+async def test_a_session_that_ends_mid_command_is_unreachable(
+        lab125: InProcessLab, desired: Path) -> None:
+    """The CLI closing the session (the node rebooting) is a connection failure that may
+    have acted (``sent``), never a crash."""
+    from reconciler.drivers import Unreachable
+    from reconciler.drivers.cli_replay import Pipe, piped
+
+    async def hang_up(stdin: Pipe, stdout: Pipe) -> None:
+        stdout.write("Welcome to the Platform Command Line Interface\n")
+        await stdin.readline()
+        stdout.write("admin:")
+        await stdin.readline()  # set cli pagination off: the session ends instead
+
+    driver = vos_driver(lab125, desired)
+    driver.shell = piped(hang_up)
+    with pytest.raises(Unreachable, match="session ended during 'set cli pagination off'") \
+            as caught:
+        await driver.read()
+    assert caught.value.sent
