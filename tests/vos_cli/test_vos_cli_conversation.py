@@ -15,7 +15,7 @@ from unitkit import REPO, plan, session_of
 
 from reconciler.drivers import PermanentError, TemporaryError, Unparseable
 from reconciler.drivers.cucm import CucmDriver
-from reconciler.drivers.vos_cli_certs import sha256_of
+from reconciler.drivers.vos_cli_parse import sha256_of
 from reconciler.kinds import kind_of
 from reconciler.lab import Fault
 from reconciler.lab.ca import cert_pem, new_key

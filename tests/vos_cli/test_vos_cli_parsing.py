@@ -11,14 +11,13 @@ import pytest
 
 from reconciler.drivers import Unparseable
 from reconciler.drivers.cli_replay import CliReplay
-from reconciler.drivers.vos_cli_certs import (
+from reconciler.drivers.vos_cli_certs import session, succeeded
+from reconciler.drivers.vos_cli_parse import (
     CertFile,
     cut_csr,
     cut_pems,
     parse_cert_list,
     parse_csr_list,
-    session,
-    succeeded,
 )
 
 REC = Path(__file__).resolve().parents[1] / "fixtures" / "recordings" / "vos"

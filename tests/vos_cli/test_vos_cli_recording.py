@@ -17,7 +17,7 @@ from reconciler.drivers.cucm import CucmDriver
 from reconciler.drivers.fleet import make_driver
 from reconciler.drivers.http import HttpSettings
 from reconciler.drivers.seams import DriverFactory
-from reconciler.drivers.vos_cli_certs import sha256_of
+from reconciler.drivers.vos_cli_parse import sha256_of
 from reconciler.model import LiveNode
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "recordings" / "vos"
