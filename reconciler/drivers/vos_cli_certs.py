@@ -3,10 +3,10 @@ without the Certificate Management REST API (Unified CM, IM and Presence, Unity 
 12.5), inside the VOS driver (``cucm.CucmDriver`` picks it per node).
 
 ``COMMANDS`` is the one table of every command certops types, the prompts it answers, the
-line that alone means success and the evidence tag (docs/device-evidence-vos.md, "Platform
-CLI certificate commands", section 8, gives the sources). Success is judged by the documented success
-line, never by the absence of words like "error": the failure texts of ``set cert import``
-are not public [U], so any other answer is a refusal that quotes the node.
+line that alone means success and the evidence tag (docs/device-evidence-vos.md, section 8,
+gives the sources). Success is judged by the documented success line, never by the absence
+of words like "error": the failure texts of ``set cert import`` are not public [U], so any
+other answer is a refusal that quotes the node.
 
 The conversation (``CliShell``): one SSH session per read (every command of a read in it),
 ``set cli pagination off`` first [C], the pager prompts answered all the same [C: Cisco's
