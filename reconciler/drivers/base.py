@@ -81,7 +81,8 @@ class Driver(Protocol):
 
 @runtime_checkable
 class PendingCsrReader(Protocol):
-    """The node's pending CSR can be read (Expressway)."""
+    """The node's pending CSR can be read (Expressway; a VOS node over the platform CLI,
+    which then lists ``csr.read`` in its snapshot's capabilities; over REST it answers None)."""
 
     async def csr_read(self) -> str | None: ...
 
@@ -140,8 +141,10 @@ class ServiceRestarter(Protocol):
 class TrustRemover(Protocol):
     """One trusted CA, named by its certificate's SHA-256, can be removed from a store.
 
-    No driver offers it yet (Expressway has no API to delete one CA; docs/architecture.md):
-    the planner makes ``trust.remove`` a manual step on nodes without the capability.
+    No driver offers the capability yet (Expressway has no API to delete one CA;
+    docs/architecture.md): the planner makes ``trust.remove`` a manual step on nodes without
+    it. The VOS driver has the method over the platform CLI (``set cert delete``, refusing
+    same-name files) but does not list the capability while the command's argument is [U].
     """
 
     async def trust_remove(self, store: str, sha256: str) -> None: ...
