@@ -121,6 +121,10 @@ STORE_UNIT = {
     "cup-xmpp-trust": "cup-xmpp",
 }
 IDENTITY_UNIT = "tomcat"
+# The CLI's refusal, for the commands without a success line of their own: the words the
+# restart runner already judges by (``cucm_cli.FAILED``) [U: no public sample for these].
+REFUSED = re.compile(r"Executed command unsuccessfully", re.IGNORECASE)
+
 
 def command(name: str, **fields: str) -> str:
     """The text of command ``name`` of ``COMMANDS`` with its fields."""
@@ -132,7 +136,7 @@ def succeeded(name: str, output: str, **fields: str) -> bool:
     the final period optional: an older release wrote two spaces before "for" [3P])."""
     pattern = COMMANDS[name].success
     if pattern is None:
-        return True
+        return REFUSED.search(output) is None
     wanted = pattern.format(**{k: re.escape(v) for k, v in fields.items()})
     return re.search(wanted, " ".join(output.split()), re.IGNORECASE) is not None
 

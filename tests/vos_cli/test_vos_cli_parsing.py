@@ -103,3 +103,11 @@ async def test_every_pager_prompt_is_answered_and_cut_out() -> None:
     files = parse_cert_list(out, "show cert list trust")
     assert [f.file for f in files] == ["a.pem", "b.pem", "c.pem"]
     assert replay.keys == [" ", "n", "y\n"]  # a space, the next page, y and Enter
+
+
+def test_a_refused_read_is_a_refusal_not_garbage() -> None:
+    """A show command the CLI refuses (say, the account lacks the privilege) is not output to
+    parse: the session reports it as refused, naming the node's words."""
+    assert not succeeded("cert.list", "Executed command unsuccessfully\nInvalid privilege\n",
+                         unit="trust")
+    assert succeeded("cert.list", "tomcat-trust/a.pem: Trust Certificate\n", unit="trust")
