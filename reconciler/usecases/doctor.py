@@ -132,7 +132,8 @@ async def _reads(driver: Driver, ep: Endpoint, out: list[Check], facts: Facts, *
         method, path = table[op]
         try:
             status = await _status(driver, method, path, query)
-            if status == 404 and op == reads[0][0] and isinstance(driver, CucmDriver):
+            if (status == 404 and op == reads[0][0] and isinstance(driver, CucmDriver)
+                    and ep.transport != "rest"):
                 # No REST API (12.5): the 404 came over a trusted TLS session; the
                 # certificates go over the platform CLI (checked with the SSH login).
                 facts.setdefault("transport.cli", f"GET {path} answered 404")
@@ -268,7 +269,8 @@ def _tls_fix(issuer: str, pin: str) -> str:
 
 
 def _op_fix(op: str) -> str:
-    return f"this read ({op}) does not answer as documented: record it (--record) and report it"
+    return (f"this read ({op}) does not answer as documented: record it (--record) and report "
+            "it; a VOS node without the REST API (12.5) needs connection.transport auto or cli")
 
 
 def _save(folder: Path, ep: Endpoint, recorder: RecordingTransport) -> None:

@@ -52,3 +52,14 @@ async def test_doctor_on_a_14_node_reports_the_rest_transport(lab: InProcessLab,
     text = "\n".join(doctor_text(report))
     assert report.ok and "transport: Certificate Management REST API (release 14+)" in text
     assert "cli commands" not in text
+
+
+async def test_doctor_with_transport_rest_on_a_12_5_node_says_what_to_set(
+        lab125: InProcessLab, desired: Path) -> None:
+    node = desired / "nodes" / "cucm-pub.yaml"
+    node.write_text(node.read_text() + "connection: {transport: rest}\n")
+    report = await doctor(session_of(lab125, desired), DoctorRequest(nodes=("cucm-pub",)))
+    failed = [c for c in report.checks if c.status == "fail"]
+    assert failed and failed[0].check == "read snapshot" and "404" in failed[0].detail
+    assert "connection.transport auto or cli" in failed[0].fix
+    assert not [c for c in report.checks if c.check == "cli commands"]
