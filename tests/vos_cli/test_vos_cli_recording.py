@@ -18,6 +18,7 @@ from reconciler.drivers.fleet import make_driver
 from reconciler.drivers.http import HttpSettings
 from reconciler.drivers.seams import DriverFactory
 from reconciler.drivers.vos_cli_parse import sha256_of
+from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import LiveNode
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "recordings" / "vos"
@@ -108,3 +109,29 @@ async def test_a_command_missing_from_the_recording_is_a_refusal() -> None:
         raise AssertionError("a command the recording lacks was taken for a success")
     finally:
         await driver.aclose()
+
+
+async def test_the_lab_answers_like_the_recording(lab125: InProcessLab) -> None:
+    """Command by command, the lab's 12.5 CLI answers in the recorded forms: the list lines,
+    a PEM where the recording has one, the same success line (the fidelity check
+    ``tests/unit/test_vos_recording.py`` makes for REST)."""
+    from reconciler.drivers.vos_cli_certs import session
+    from reconciler.drivers.vos_cli_parse import parse_cert_list
+
+    async with session("cucm-pub", lab125.shells["cucm-pub"]) as shell:
+        own = await shell.run("cert.list", unit="own")
+        trust = await shell.run("cert.list", unit="trust")
+        first = parse_cert_list(trust, "show cert list trust")[0]
+        shown = await shell.run("cert.show", unit="trust", file=first.ref)
+        version = await shell.run("version")
+    recorded = {e["command"]: "".join(s["text"] for s in e["output"])
+                for e in recording()["exchanges"]}  # a command's last exchange
+    for text, want in ((own, recorded["show cert list own"]),
+                       (trust, recorded["show cert list trust"])):
+        for lines in (text, want):
+            rows = [ln for ln in lines.splitlines() if ln.strip()]
+            assert rows and all("/" in ln.split(": ", 1)[0] for ln in rows), lines
+    assert "tomcat/tomcat.pem: " in own and "tomcat/tomcat.pem: " in recorded[
+        "show cert list own"]
+    assert "-----BEGIN CERTIFICATE-----" in shown
+    assert version.split(":", 1)[0] == recorded["show version active"].split(":", 1)[0]
