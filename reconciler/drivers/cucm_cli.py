@@ -45,6 +45,11 @@ NUDGES = 3
 PROMPT_SECONDS = 30.0  # from login to the first prompt, newlines included
 RESTART_SECONDS = 300.0  # one `utils service restart`: Tomcat takes 60-120 s [3P]
 COMMAND_SECONDS = 60.0  # any other command
+# Ciphers in order of preference: AES-GCM first (hardware AES through OpenSSL: a 600-file
+# CLI read of a 12.5 node took 0.6x the client CPU of asyncssh's first choice, ChaCha20;
+# benchmarks/README.md), then asyncssh's other defaults, so any server still negotiates.
+CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+           "chacha20-poly1305@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr")
 _RESTART = re.compile(r"^utils\s+service\s+restart\s+(?P<service>.+)$", re.IGNORECASE)
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-~]|\x1b[0-~]|\r")
 
@@ -127,7 +132,7 @@ async def ssh_shell(endpoint: Endpoint, connect_timeout: float = 30.0,
     kwargs: dict[str, object] = {
         "port": endpoint.ssh_port or DEFAULT_PORT, "username": endpoint.username,
         "password": endpoint.password, "client_keys": None, "agent_path": None,
-        "connect_timeout": connect_timeout,
+        "connect_timeout": connect_timeout, "encryption_algs": list(CIPHERS),
     }
     pinned = "the inventory's ssh_host_key" if endpoint.ssh_host_key else "~/.ssh/known_hosts"
     if endpoint.ssh_host_key:  # else asyncssh's default: ~/.ssh/known_hosts
