@@ -186,3 +186,22 @@ async def test_a_readable_pending_csr_lifts_the_pending_unknown_hold(lab: InProc
     assert held == ["cucm-pub"] and "cucm-pub/csr.generate" not in {a.id for a in rest.actions}
     assert not [f for f in cli.findings if f.code == Code.CSR_PENDING_UNKNOWN]
     assert "cucm-pub/csr.generate" in {a.id for a in cli.actions}
+
+
+async def test_a_pending_csr_is_read_and_kept_at_12_5(lab125: InProcessLab,
+                                                       tmp_path: Path) -> None:
+    """An earlier apply generated cucm-pub's CSR and its pull request is not merged: at 14
+    that is ``csr.pending_unknown`` (tests/unit/test_cucm_pending_csr.py); at 12.5 the CLI
+    shows the CSR, the plan keeps it, and apply saves that very CSR for the CA."""
+    root = copy_desired(tmp_path, replace_pending_csr=False)
+    node = lab125.nodes["cucm-pub"]
+    drivers = (await plan(lab125, root))[1]
+    earlier = await drivers["cucm-pub"].csr_generate(["cucm-pub.nart.com", "cucm.nart.com"])
+    run, _ = await plan(lab125, root)
+    assert not [f for f in run.plan.findings if f.code == Code.CSR_PENDING_UNKNOWN]
+    [csr] = [a for a in run.plan.actions if a.id == "cucm-pub/csr.generate"]
+    assert csr.reason.startswith("keep"), csr.reason
+    _, result = await apply(lab125, root)
+    assert result is not None and result.ok, result
+    assert node.state.pending_csrs["tomcat"].csr_pem == earlier  # kept on the node
+    assert (root / "csrs" / "cucm-pub.csr.pem").read_text() == earlier  # and saved
