@@ -247,6 +247,10 @@ def fault(
     ),
     restart_hang: bool = typer.Option(False, "--restart-hang",
                                       help="A restart that never comes back."),
+    cli_hang: bool = typer.Option(False, "--cli-hang", help="VOS CLI: the command named by "
+                                  "--match (e.g. cert.import) stops answering at its prompt."),
+    cli_garbage: bool = typer.Option(False, "--cli-garbage", help="VOS CLI: the command named "
+                                     "by --match (e.g. cert.list) answers garbage."),
     clear: bool = typer.Option(False, "--clear", help="Remove every fault of the node."),
 ) -> None:
     """Add a fault to a node (or --clear them), in the running lab or for its next start."""
@@ -254,7 +258,8 @@ def fault(
     if not clear:
         new = Fault(match=match, latency_ms=latency_ms, status=status_code, count=count,
                     retry_after=retry_after, drop=drop, slow_seconds=slow,
-                    malformed_json=malformed_json, restart_hang=restart_hang)
+                    malformed_json=malformed_json, restart_hang=restart_hang,
+                    cli_hang=cli_hang, cli_garbage=cli_garbage)
     client = LabClient.running(directory)
     if client is not None:
         if node not in client.status()["nodes"]:
