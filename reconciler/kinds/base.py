@@ -5,7 +5,8 @@ stores must hold its own chain and which its linked peers', its extra leaf rules
 install uploads, what restarts after an install and after a change to each store, whether
 a committed CSR stands for the pending one, the capabilities its driver may offer (and, where
 the API is evidenced for some stores only, which stores: ``store_capable``), and the
-exact GUI path or CLI command of each step done by hand. Checks, planner, steps, loader,
+exact GUI path or CLI command of each step done by hand, and whether (and how) a node is
+drained before it restarts. Checks, planner, steps, loader,
 schema and import ask the kind; none of them tests ``type``.
 
 ``Profile`` is the shared implementation: a kind module builds one (or a subclass) with its
@@ -97,6 +98,9 @@ class NodeKind(Protocol):
     @property
     def admin_apis(self) -> str: ...
 
+    @property
+    def drain(self) -> str | None: ...
+
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
     def needs_client_auth(self, version: str | None) -> bool: ...
     def store_capable(self, store: str) -> bool: ...
@@ -153,6 +157,9 @@ class Profile:
     # Who ``credentials`` name and what that account reaches (``certops doctor``'s headings).
     admin_role: str = "administrator"
     admin_apis: str = "REST API"
+    # How a node of this kind is drained before its restart (new calls go to its peers,
+    # the calls on it end), in words for plans; None: the product has no drain (VOS).
+    drain: str | None = None
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""

@@ -31,6 +31,13 @@ GUI = {
     "cert.install": "Maintenance > Security > Server certificate > Upload new certificate "
     "(Select the server certificate file: {file}, PEM, leaf only) > Upload server certificate data",
     "node.restart": "Maintenance > Restart options > Restart",
+    # The node's /api/raml lists no maintenance-mode resource: the whole drain and the
+    # restart after it are done by hand (maintenance mode switches off on restart [C]).
+    "node.drain": "the node's API description (GET /api/raml) lists no maintenance-mode "
+    "resource, so: Maintenance > Maintenance mode: On > Save > OK; wait until Status > "
+    "Calls lists no call (Status > System > Resource usage: current calls 0); then "
+    "Maintenance > Restart options > Restart (maintenance mode switches off on restart); "
+    "then run certops apply again, which proves the served certificate",
     "csr.discard": "Maintenance > Security > Server certificate > Discard CSR",
 }
 
@@ -50,6 +57,11 @@ CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.res
 # while (minutes on real hardware)" [C: Cisco's guides say minutes, no figure]. 10 minutes
 # is certops' estimate for a window's length check (window.short) [U].
 RESTART_ESTIMATE = timedelta(minutes=10)
+# Drain before restart [C, Administrator Guide X15.4, Maintenance mode]: in maintenance mode
+# new calls and registrations go to the other peers and existing calls run to their end.
+# Switching it over the API is not evidenced: the driver offers ``node.drain`` only where
+# the node's own /api/raml lists a maintenance-mode resource (drivers/expressway.py).
+DRAIN = "maintenance mode, then wait until its active calls end"
 
 
 class ExpresswayNodeSpec(SingleStoreSpec):
@@ -88,6 +100,7 @@ def _expressway(type_: str, title: str, roles: RoleTable,
         builtin_acme=builtin_acme,
         role_table=roles,
         restart_estimate=RESTART_ESTIMATE,
+        drain=DRAIN,
     )
 
 

@@ -16,6 +16,7 @@ ActionKind = Literal[
     "csr.generate",
     "cert.issue",
     "cert.install",
+    "node.drain",
     "node.restart",
     "trust.remove",
     "manual",
@@ -26,12 +27,16 @@ PHASES: dict[str, int] = {
     "csr.generate": 3,
     "cert.issue": 4,
     "cert.install": 5,
-    "node.restart": 6,
-    "trust.remove": 7,
-    "manual": 8,
+    "node.drain": 6,
+    "node.restart": 7,
+    "trust.remove": 8,
+    "manual": 9,
 }
 # Actions during which the node (or some of its services) is down.
 RESTART_KINDS: tuple[str, ...] = ("node.restart", "service.restart")
+# Actions that mostly wait for a node (to come back, or for its calls to end): the executor
+# lets them run whatever its parallelism, since they hold no request open.
+WAITING_KINDS: tuple[str, ...] = (*RESTART_KINDS, "node.drain")
 # Fields of an action that are left out of its JSON while unset, so that plans without
 # issuance (or cluster replication) keep their exact form.
 ISSUE_FIELDS = ("issuer", "certificate_from", "replicated_from", "role")

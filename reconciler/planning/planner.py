@@ -30,6 +30,7 @@ from reconciler.model import (
 from reconciler.model.layout import OWED_RESTARTS_FILE, csr_path
 from reconciler.model.live import fingerprint_of
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
+from reconciler.planning.drain import DRAIN_KIND, add_drains
 from reconciler.planning.graph import (
     Draft,
     Drafts,
@@ -130,6 +131,8 @@ def make_plan(
     if shard is not None:
         drafts, shards = _defer_to_other_shards(ctx, drafts, shard)
         deferred += shards
+    drafts = add_drains(fleet, drafts, lambda n: n in lives and DRAIN_KIND in (
+        lives[n].live.capabilities))
     drafts = manual_distribution(fleet, _to_manual(ctx, drafts))
     actions = tuple(ordered(drafts))
     every = [*findings, *read_findings, *planned, *deferred]

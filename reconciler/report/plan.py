@@ -20,6 +20,7 @@ PHASE_TITLES = {
     "csr.generate": "certificate requests",
     "cert.issue": "certificate issuance",
     "cert.install": "certificate install",
+    "node.drain": "drain before restart",
     "node.restart": "node restart",
     "trust.remove": "trust removal",
     "manual": "manual steps",
