@@ -131,6 +131,21 @@ class NodeRestarter(Protocol):
 
 
 @runtime_checkable
+class NodeDrainer(Protocol):
+    """The node can be drained before a restart (Expressway: maintenance mode, where the
+    node's own API description lists it, and its active calls). A driver that can switch
+    maintenance mode lists ``node.drain`` in its ``capabilities`` once it has read the node;
+    ``drain_capable`` finds out if it has not yet."""
+
+    async def drain_capable(self) -> bool: ...
+
+    async def maintenance_mode(self) -> bool: ...
+    async def set_maintenance_mode(self, on: bool) -> None: ...
+    async def active_calls(self) -> int: ...
+    async def registrations(self) -> int: ...
+
+
+@runtime_checkable
 class ServiceRestarter(Protocol):
     """Named services restart (VOS: SOAP, or the SSH CLI for Cisco Tomcat)."""
 

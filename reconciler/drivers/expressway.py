@@ -8,6 +8,7 @@ planner shows them as manual steps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +19,19 @@ from reconciler.drivers.base import (
     handshake_certificate,
     session_certificate,
 )
-from reconciler.drivers.errors import BadResponse, Conflict, NotFound, Unreachable
+from reconciler.drivers.errors import (
+    AuthError,
+    BadResponse,
+    Conflict,
+    NotFound,
+    Unparseable,
+    Unreachable,
+)
 from reconciler.drivers.expressway_roles import RoleStores
+from reconciler.drivers.expressway_status import ShapeError, active_calls, registrations
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
+from reconciler.drivers.raml import Raml, RamlError, parse_raml
 from reconciler.drivers.seams import Probe
 from reconciler.kinds import kind_of
 from reconciler.kinds.expressway import STORE as EXPRESSWAY_STORE
@@ -40,11 +50,22 @@ API: dict[str, tuple[str, str]] = {
     "trust.add": ("POST", "/api/provisioning/certs/root"),  # [3P] multipart 'file', appended
     "restart": ("POST", "/api/provisioning/restart"),  # [C] needs the CSRF header from X14.2
     "sysinfo": ("GET", "/api/provisioning/sysinfo"),  # [C] JSON
+    "raml": ("GET", "/api/raml"),  # [C] exists: the node's own API description (RAML)
+    # Drain progress, HTTP Basic [3P]: centreon-plugins (calls), py-expressway (status.xml).
+    "calls": ("GET", "/getxml?location=/Status/ResourceUsage/Calls"),
+    "status": ("GET", "/status.xml"),
 }
 # What ``certops doctor`` reads (GETs only): (operation, query, documented non-2xx answers).
 DOCTOR_READS: tuple[tuple[str, dict[str, str], tuple[int, ...]], ...] = (
     ("sysinfo", {}, ()), ("cert.read", {}, ()), ("csr.read", {}, (404,)), ("trust.read", {}, ()),
 )
+# Maintenance mode has no documented API [C: GUI only]. Where the node's RAML lists a
+# resource whose last segment matches this, its path is used: GET reads it, PUT (or POST)
+# sets it. The body, {"MaintenanceMode": "On"|"Off"}, is [U] (the lab's assumption); every
+# change is read back, so a wrong guess fails the drain before anything restarts.
+MAINTENANCE_SEGMENT = re.compile(r"maintenance[-_]?mode", re.IGNORECASE)
+MAINTENANCE_FIELD = "MaintenanceMode"  # [U]
+API_ROOT = "/api"  # [U] a RAML resource path without it is taken as relative to /api
 CSRF = {"X-CSRF-Header": "certops"}  # [C] required on restart from X14.2, harmless elsewhere
 SYSINFO_VERSION = ("Version", "SoftwareVersion", "version")  # [U] field names
 # No restart-required field is read: none is evidenced ([U]). A pending restart shows as the
@@ -91,9 +112,15 @@ class ExpresswayDriver:
         self.http = http
         self.capabilities = kind_of(endpoint.type).capabilities
         self.probe: Probe = probe or self._handshake
+        # The node's RAML, read once per driver for both its users (None: none or not yet).
+        self._description: Raml | None = None
+        self._described = False
+        # The maintenance-mode resource found in it: (path, the method that sets it).
+        self._maintenance: tuple[str, str] | None = None
         table = kind_of(endpoint.type).role_table
         self.roles = RoleStores(endpoint.name, http,
-                                {r: p.api_resource for r, p in table.roles.items()})
+                                {r: p.api_resource for r, p in table.roles.items()},
+                                describe=self.api_description)
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -108,6 +135,7 @@ class ExpresswayDriver:
         server = await self._call("cert.read")
         csr = await self.csr_read()
         trust = await self._call("trust.read")
+        await self._discover_maintenance()
         # What the node serves: seen in this session's TLS handshake, no extra connection.
         served = session_certificate(self.http) or await self.served_certificate()
 
@@ -166,6 +194,92 @@ class ExpresswayDriver:
         return live.model_copy(update={
             "role_certificates": certs, "role_pending_csrs": pending,
             "roles_unreadable": tuple(unreadable), "capabilities": tuple(sorted(caps))})
+
+    async def api_description(self) -> Raml | None:
+        """The node's own API description (``GET /api/raml``), read once per driver. None
+        when there is none (404) or none for this account (401/403): what it would list is
+        then not used (manual steps); an answer that is not RAML is ``Unparseable``, naming
+        the node and the path."""
+        if self._described:
+            return self._description
+        method, path = API["raml"]
+        try:
+            response = await self._call("raml")
+        except (NotFound, AuthError):
+            self._described = True
+            return None
+        try:
+            self._description = parse_raml(response.content)
+        except RamlError as exc:
+            raise Unparseable(self.endpoint.name, f"the node's API description: {exc}",
+                              method=method, path=path, status=response.status_code) from None
+        self._described = True
+        return self._description
+
+    async def _discover_maintenance(self) -> None:
+        """Offer ``node.drain`` where the node's RAML lists a maintenance-mode resource that
+        can be read (GET) and set (PUT or POST); else the plan makes the drain manual."""
+        raml = await self.api_description()
+        found = [(p, m) for p, m in (raml.find(MAINTENANCE_SEGMENT) if raml else [])
+                 if "get" in m and m & {"put", "post"}]
+        if not found:
+            return
+        resource, methods = found[0]
+        if not resource.startswith(API_ROOT + "/"):
+            resource = API_ROOT + resource
+        self._maintenance = (resource, "PUT" if "put" in methods else "POST")
+        self.capabilities = self.capabilities | {"node.drain"}
+
+    async def drain_capable(self) -> bool:
+        """Whether maintenance mode can be read and set (looked up in the RAML once)."""
+        await self._discover_maintenance()
+        return self._maintenance is not None
+
+    def _maintenance_resource(self) -> tuple[str, str]:
+        if self._maintenance is None:
+            raise NotFound(self.endpoint.name, "the node's API description (GET /api/raml) "
+                           "lists no maintenance-mode resource", method="GET", path="/api/raml",
+                           hint="drain it by hand: Maintenance > Maintenance mode")
+        return self._maintenance
+
+    async def maintenance_mode(self) -> bool:
+        """Whether the node is in maintenance mode (the discovered resource; body [U])."""
+        path, _ = self._maintenance_resource()
+        response = await self.http.request("GET", path)
+        data = self.http.json(response, "GET", path)
+        value = data.get(MAINTENANCE_FIELD) if isinstance(data, dict) else None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("on", "off"):
+            return value.strip().lower() == "on"
+        seen = sorted(data)[:8] if isinstance(data, dict) else [type(data).__name__]
+        raise Unparseable(self.endpoint.name, f"maintenance mode is not in the shape certops "
+                          f"knows ({MAINTENANCE_FIELD}: On|Off); fields seen: {', '.join(seen)}",
+                          method="GET", path=path, status=response.status_code)
+
+    async def set_maintenance_mode(self, on: bool) -> None:
+        """Switch maintenance mode on or off (the caller reads it back)."""
+        path, method = self._maintenance_resource()
+        body = {MAINTENANCE_FIELD: "On" if on else "Off"}
+        await self.http.request(method, path, json=body, headers=CSRF)
+
+    async def active_calls(self) -> int:
+        """Current calls of every type on this node (status XML [3P])."""
+        return await self._status_count("calls", active_calls)
+
+    async def registrations(self) -> int:
+        """Current registrations on this node (status.xml [3P])."""
+        return await self._status_count("status", registrations)
+
+    async def _status_count(self, op: str, parse: Any) -> int:
+        method, path = API[op]
+        response = await self._call(op)
+        try:
+            return int(parse(response.content))
+        except ShapeError as exc:
+            raise Unparseable(self.endpoint.name, f"the status XML is not in the documented "
+                              f"shape: {exc}", method=method, path=path,
+                              status=response.status_code) from None
 
     async def role_certificate(self, role: str) -> str | None:
         return await self.roles.certificate(role)

@@ -11,13 +11,13 @@ reported unreadable, and its steps are manual (the kind's GUI path).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.drivers.errors import BadResponse, NotFound
 from reconciler.drivers.http import NodeHttp
 from reconciler.drivers.pemtext import CSR_BLOCK, split_pems
-from reconciler.drivers.raml import find, resources
+from reconciler.drivers.raml import Raml, find, resources
 
 RAML = ("GET", "/api/raml")  # [C] every Expressway describes its API here
 CSRF = {"X-CSRF-Header": "certops"}
@@ -38,7 +38,7 @@ class RoleStore:
                                            ("csr.generate", self.csr_generate)) if path)
 
 
-def discover(raml: str, resources_of: Mapping[str, str]) -> dict[str, RoleStore]:
+def discover(raml: str | Raml, resources_of: Mapping[str, str]) -> dict[str, RoleStore]:
     """Each role's store, found by the resource its kind names (``role -> /certs/client``,
     the server store's shape) and its ``/generate_csr`` beneath it."""
     found = resources(raml)
@@ -61,13 +61,20 @@ class RoleStores:
     http: NodeHttp
     resources_of: Mapping[str, str]  # role -> its resource (the kind's role table)
     stores: dict[str, RoleStore] = field(default_factory=dict)
+    # The node's RAML as its driver read it (once, shared with the drain); None: read here.
+    describe: Callable[[], Awaitable[Raml | None]] | None = None
+
+    async def _description(self) -> str | Raml:
+        if self.describe is not None:
+            return await self.describe() or Raml()  # none: no role store listed
+        return (await self.http.request(*RAML)).text
 
     async def discover(self, roles: Sequence[str]) -> None:
         if not roles:
             self.stores = {}
             return
-        response = await self.http.request(*RAML)
-        self.stores = discover(response.text, {r: self.resources_of.get(r, "") for r in roles})
+        self.stores = discover(await self._description(),
+                               {r: self.resources_of.get(r, "") for r in roles})
 
     def store(self, role: str) -> RoleStore:
         return self.stores.get(role) or RoleStore()
@@ -75,8 +82,7 @@ class RoleStores:
     async def _store(self, role: str) -> RoleStore:
         """The role's store, reading the node's RAML first if this session has not."""
         if role not in self.stores:
-            response = await self.http.request(*RAML)
-            self.stores.update(discover(response.text,
+            self.stores.update(discover(await self._description(),
                                         {role: self.resources_of.get(role, "")}))
         return self.store(role)
 

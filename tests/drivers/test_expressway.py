@@ -30,10 +30,12 @@ async def test_read_reports_the_node(lab: LabThread, driver: MakeDriver) -> None
         sha256(p) for p in node.trusted_cas]
     assert len(live.stores["trusted-ca-list"]) == 2  # lab root + the old issuing CA
     assert "trust.remove" not in live.capabilities  # no REST call: a manual step
+    # node.drain: the lab's RAML lists a maintenance-mode resource (its assumption [U]).
     assert set(live.capabilities) == {"trust.add", "csr.generate", "cert.install",
-                                      "node.restart"}
-    # read() only looks: GETs only, one per documented read (sysinfo, cert, CSR, trust).
-    assert lab.counters("expe1") == {"GET": 4, "non_get": 0, "writes": 0, "total": 4,
+                                      "node.restart", "node.drain"}
+    # read() only looks: GETs only, one per documented read (sysinfo, cert, CSR, trust)
+    # and the API description (RAML), once per driver.
+    assert lab.counters("expe1") == {"GET": 5, "non_get": 0, "writes": 0, "total": 5,
                                      "SSH": 0}
 
 

@@ -8,6 +8,7 @@ restart-required field is read.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from unitkit import apply, generate_csrs, plan, ready_to_install, served
 
-from reconciler.drivers import Conflict, Endpoint, HttpSettings, NodeHttp
+from reconciler.drivers import Conflict, Endpoint, HttpSettings, NodeHttp, Unparseable
 from reconciler.drivers.expressway import ExpresswayDriver, csr_body
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.model import CsrSubjectSpec
@@ -121,9 +122,34 @@ async def test_sysinfo_restart_flag_is_not_relied_on(lab: InProcessLab) -> None:
         path = request.url.path
         if path.endswith("sysinfo"):
             return httpx.Response(200, json={"Version": "X15.0.2", "RestartRequired": True})
-        if path.endswith("generate_csr"):
+        if path.endswith("generate_csr") or path.endswith("raml"):
             return httpx.Response(404, json={"Message": "No CSR"})
         return httpx.Response(200, text=leaf)
 
     live = await mock_driver(httpx.MockTransport(answer), served_pem=leaf).read()
     assert live.restart_required is False  # [U] field: installed == served decides
+
+
+@pytest.mark.parametrize(("status", "body", "capable", "error"), [
+    (200, "#%RAML 1.0\n/common:\n  /maintenancemode:\n    get:\n    put:\n", True, None),
+    (200, "#%RAML 1.0\n/provisioning:\n  /sysinfo:\n    get:\n", False, None),
+    (404, "", False, None),
+    (403, "", False, None),
+    (200, "<html>login</html>", False, "GET /api/raml -> 200: the node's API description"),
+])
+async def test_the_drain_capability_comes_from_the_node_s_raml(
+    status: int, body: str, capable: bool, error: str | None
+) -> None:
+    """Only a RAML that lists a maintenance-mode resource (readable and settable) offers
+    node.drain; none, or none for this account: a manual drain; garbage: an error that names
+    the node and the path (the node is then not planned: live.unparseable)."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, text=body)
+
+    driver = mock_driver(httpx.MockTransport(answer))
+    if error is not None:
+        with pytest.raises(Unparseable, match=f"expe1: {re.escape(error)}"):
+            await driver.drain_capable()
+        return
+    assert await driver.drain_capable() is capable
+    assert ("node.drain" in driver.capabilities) is capable
