@@ -3,8 +3,8 @@
 Independent actions run in parallel (bounded); an action starts only when everything it
 depends on is done, so the plan's edges are the whole safety story: trust before install,
 CUCM restarts before the install that needs them, restarts of linked nodes one at a time.
-Restarts hold no slot of the parallelism while they wait for their node; of the steps ready
-at once, those with the longest chain of restarts after them start first.
+Restarts and drains hold no slot of the parallelism while they wait for their node; of the
+steps ready at once, those with the longest chain of restarts after them start first.
 On the first failure nothing new starts, running actions finish, and every action is
 reported as done, failed, skipped, manual or owed.
 A disruptive step (a restart) is asked of the window policy (``planning/windows.py``, the
@@ -30,6 +30,7 @@ from reconciler.drivers import Driver, DriverError
 from reconciler.drivers.fleet import read_all
 from reconciler.model import (
     RESTART_KINDS,
+    WAITING_KINDS,
     Action,
     ActionResult,
     ApplyResult,
@@ -182,7 +183,7 @@ class _Walk:
 
     def make_ready(self, action: Action) -> None:
         pos = self.position[action.id]
-        (self.ready_restarts if action.kind in RESTART_KINDS else self.ready_others).add(pos)
+        (self.ready_restarts if action.kind in WAITING_KINDS else self.ready_others).add(pos)
         if action.kind == "manual":
             self.ready_manual.add(pos)
 
@@ -213,7 +214,7 @@ class _Walk:
             order = [p for p in order if p < cut] + [cut]
         for pos in order:
             action = self.plan.actions[pos]
-            restart = action.kind in RESTART_KINDS
+            restart = action.kind in WAITING_KINDS
             if not restart and self.slots >= self.parallelism:
                 continue
             (self.ready_restarts if restart else self.ready_others).discard(pos)
@@ -247,7 +248,7 @@ class _Walk:
     def finish(self, task: asyncio.Task[str]) -> None:
         """Record a finished step; the first failure stops new work."""
         run = self.running.pop(task)
-        if run.action.kind not in RESTART_KINDS:
+        if run.action.kind not in WAITING_KINDS:
             self.slots -= 1
         outcome: Outcome = "done"
         try:

@@ -56,6 +56,9 @@ class Timing:
     # How long a cluster member waits for a CA its publisher uploaded to appear in its own
     # store ([U]: Cisco gives no figure; database replication usually takes seconds).
     replication_timeout: float = 300.0
+    # How often a drain reads the node's active calls (its deadline is the node's
+    # drain_timeout, from the desired state).
+    drain_poll: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -355,11 +358,24 @@ async def node_restart(ctx: StepContext, action: Action) -> str:
         raise StepFailed(f"cannot tell which certificate {action.node} should serve")
     if not isinstance(driver, NodeRestarter):
         raise _cannot(action, "restart the node")
+    from reconciler.apply.drain import after_restart, release  # builds on this module
+
     before = await _served_sha(ctx, action.node)
-    await driver.restart()
-    await _wait_down(ctx, action.node, want, before)
+    if before == want:
+        # Restarted since the install (by hand, or an outage): it serves the certificate
+        # already. A restart now would only return once the node had gone down, and the
+        # rolling order of its cluster relies on this step ending with the node back up.
+        maintenance = await after_restart(ctx, action)
+        return (f"already serves the new certificate ({want[:16]}…): no restart "
+                f"needed{maintenance}")
+    try:
+        await driver.restart()
+        await _wait_down(ctx, action.node, want, before)
+    except (DriverError, StepFailed) as exc:  # no restart: a drained node takes calls again
+        raise StepFailed(f"{exc}{await release(ctx, action)}") from None
     await _wait_served(ctx, action.node, want)
-    return f"restarted; the TLS handshake shows the new certificate ({want[:16]}…)"
+    maintenance = await after_restart(ctx, action)
+    return f"restarted; the TLS handshake shows the new certificate ({want[:16]}…){maintenance}"
 
 
 def _install_of(ctx: StepContext, node: str) -> Action | None:
@@ -434,6 +450,12 @@ async def cert_issue(ctx: StepContext, action: Action) -> str:
     return await issue(ctx, action)
 
 
+async def node_drain(ctx: StepContext, action: Action) -> str:
+    from reconciler.apply.drain import node_drain as drain  # builds on this module
+
+    return await drain(ctx, action)
+
+
 async def manual(ctx: StepContext, action: Action) -> str:
     raise StepFailed(f"manual step: {action.manual}")
 
@@ -444,6 +466,7 @@ STEPS: dict[str, Callable[[StepContext, Action], Coroutine[Any, Any, str]]] = {
     "csr.generate": csr_generate,
     "cert.issue": cert_issue,
     "cert.install": cert_install,
+    "node.drain": node_drain,
     "node.restart": node_restart,
     "trust.remove": trust_remove,
     "manual": manual,

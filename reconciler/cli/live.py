@@ -101,7 +101,9 @@ RESTART_TIMEOUT_OPT = typer.Option(
     900.0, "--restart-timeout", help="Seconds to wait for a node to come back."
 )
 POLL_OPT = typer.Option(
-    1.0, "--poll-interval", min=0.05, help="Seconds between checks while waiting for a node."
+    1.0, "--poll-interval", min=0.05,
+    help="Seconds between checks while waiting for a node (a drain reads the node's active "
+    "calls every ten such intervals, at most every 10 s)."
 )
 METRICS_OPT = typer.Option(
     None, "--metrics-file",
@@ -226,7 +228,9 @@ def apply_cmd(
     from reconciler.usecases.apply import ApplyRequest, apply
 
     src = source or default_dir()
-    timing = Timing(up_timeout=restart_timeout, poll=poll_interval)
+    # A drain reads the node's active calls ten times less often than a restart is polled.
+    timing = Timing(up_timeout=restart_timeout, poll=poll_interval,
+                    drain_poll=min(Timing.drain_poll, poll_interval * 10))
     session = session_for(src, inventory, parallelism, timing=timing)
     request = ApplyRequest(src, directory or default_dir(), auto_approve,
                            is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),

@@ -167,7 +167,8 @@ async def test_one_apply_renews_hands_off_through_the_planned_issuance(
     with_issuer(desired, ca)
     run_, result = await unitkit_apply(lab, desired)
     kinds = [a.kind for a in run_.plan.actions if a.node == "expe1"]
-    assert kinds == ["trust.add", "csr.generate", "cert.issue", "cert.install", "node.restart"]
+    assert kinds == ["trust.add", "csr.generate", "cert.issue", "cert.install", "node.drain",
+                     "node.restart"]
     install = next(a for a in run_.plan.actions if a.kind == "cert.install")
     assert install.certificate is None and install.certificate_from == "expe1/cert.issue"
     assert result is not None and result.ok, [r.detail for r in result.results]

@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 NODES = ("expe1", "expc1", "cucm-pub")
 LINKS = (("expc1", "expe1"), ("expc1", "cucm-pub"))
 # The lab restarts in 0.05 s: half a second is plenty, and a hung restart fails fast.
-FAST = Timing(down_timeout=0.5, up_timeout=0.5, poll=0.01, replication_timeout=0.5)
+FAST = Timing(down_timeout=0.5, up_timeout=0.5, poll=0.01, replication_timeout=0.5,
+              drain_poll=0.01)
 
 
 def copy_desired(folder: Path, *, replace_pending_csr: bool = True) -> Path:

@@ -1,0 +1,132 @@
+"""The ``node.drain`` step, and the check after a drained node's restart.
+
+Drain [C, Expressway Administrator Guide X15.4, Maintenance mode]: switch maintenance mode
+on (new calls and registrations go to the other peers, existing calls run to their end),
+then read the node's active calls every ``Timing.drain_poll`` seconds until none is left or
+the node's ``drain_timeout`` passes. Then, per ``on_drain_timeout``: ``restart`` — the step
+succeeds and says how many calls were still up (the restart drops them); ``stop`` — the
+step fails, maintenance mode is switched off again so the node takes calls, nothing
+restarts and the restart stays to do. Maintenance mode switches off by itself when the node
+restarts [C, X15.4 and VCS X8]; ``after_restart`` checks that it did (and switches it off
+should the node still report it on); when the restart does not happen (the request fails,
+the node never goes down), ``release`` switches it off so the node takes calls again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from reconciler.apply.steps import StepContext, StepFailed
+from reconciler.drivers import DriverError, NodeDrainer
+from reconciler.model import Action
+from reconciler.model.restart_settings import restart_settings
+
+GUI_OFF = "Maintenance > Maintenance mode: Off > Save"
+
+
+async def _drainer(ctx: StepContext, action: Action) -> NodeDrainer:
+    driver = ctx.drivers[action.node]
+    if not isinstance(driver, NodeDrainer) or not await driver.drain_capable():
+        raise StepFailed(f"the driver of {action.node} cannot switch maintenance mode (its "
+                         "API description lists no such resource): re-run certops plan")
+    return driver
+
+
+async def node_drain(ctx: StepContext, action: Action) -> str:
+    """Maintenance mode on, then wait for the active calls to end (see the module doc)."""
+    driver = await _drainer(ctx, action)
+    settings = restart_settings(ctx.fleet.desired, action.node)
+    try:
+        await _maintenance_on(driver, action.node)
+        calls, waited = await _wait_calls(ctx, driver, settings.drain_timeout.total_seconds())
+    except (DriverError, StepFailed) as exc:
+        raise StepFailed(f"{exc}; {await _leave(driver)}; nothing restarted") from None
+    registered = await _registrations(driver)
+    if calls == 0:
+        return (f"maintenance mode on; no active call left after {waited:.0f}s"
+                f"{registered}")
+    timeout = f"drain_timeout {settings.drain_timeout_text}"
+    if settings.on_drain_timeout == "restart":
+        return (f"maintenance mode on; {calls} call(s) still up after {timeout}: restarting "
+                f"anyway (on_drain_timeout: restart), so they drop{registered}")
+    raise StepFailed(
+        f"{action.node} still has {calls} active call(s) after {timeout}; "
+        f"{await _leave(driver)}; nothing restarted (on_drain_timeout: stop), the restart "
+        "stays to do: run certops apply again when the node is quieter, or raise "
+        "drain_timeout")
+
+
+async def _maintenance_on(driver: NodeDrainer, node: str) -> None:
+    if await driver.maintenance_mode():
+        return
+    await driver.set_maintenance_mode(True)
+    if not await driver.maintenance_mode():
+        raise StepFailed(f"{node} does not report maintenance mode on after it was switched on")
+
+
+async def _wait_calls(ctx: StepContext, driver: NodeDrainer, timeout: float
+                      ) -> tuple[int, float]:
+    """Active calls until none is left or ``timeout`` seconds pass: (calls, seconds waited)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    deadline = start + timeout
+    calls = await driver.active_calls()
+    while calls > 0 and loop.time() < deadline:
+        await asyncio.sleep(max(0.0, min(ctx.timing.drain_poll, deadline - loop.time())))
+        calls = await driver.active_calls()
+    return calls, loop.time() - start
+
+
+async def _registrations(driver: NodeDrainer) -> str:
+    """The registrations still on the node, for the report (they re-register elsewhere as
+    they expire [C]; the drain does not wait for them). Unreadable: said, not fatal."""
+    try:
+        return f"; {await driver.registrations()} registration(s) still on it"
+    except DriverError as exc:
+        return f"; registrations unreadable ({exc.detail})"
+
+
+async def _leave(driver: NodeDrainer) -> str:
+    """Switch maintenance mode off again (the node takes calls): what happened, in words."""
+    try:
+        if await driver.maintenance_mode():
+            await driver.set_maintenance_mode(False)
+        if not await driver.maintenance_mode():
+            return "maintenance mode is off again"
+    except DriverError as exc:
+        return f"maintenance mode may still be on ({exc.detail}): switch it off ({GUI_OFF})"
+    return f"maintenance mode is still on: switch it off ({GUI_OFF})"
+
+
+def _drained(action: Action) -> bool:
+    """The restart ``action`` comes after a drain of its node."""
+    return any(dep.endswith("/node.drain") for dep in action.depends_on)
+
+
+async def release(ctx: StepContext, action: Action) -> str:
+    """The restart of a drained node did not happen: switch maintenance mode off again, so
+    the node takes calls until the restart is tried again; what happened, for the message."""
+    driver = ctx.drivers[action.node]
+    if not _drained(action) or not isinstance(driver, NodeDrainer):
+        return ""
+    try:
+        if not await driver.drain_capable():
+            return ""
+    except DriverError:
+        return f"; maintenance mode may still be on: switch it off ({GUI_OFF})"
+    return f"; {await _leave(driver)}"
+
+
+async def after_restart(ctx: StepContext, action: Action) -> str:
+    """After the restart of a drained node: maintenance mode must be off (it does not
+    survive a restart [C]); switched off here where the node still reports it on."""
+    if not _drained(action):
+        return ""
+    driver = await _drainer(ctx, action)
+    if not await driver.maintenance_mode():
+        return "; maintenance mode is off"
+    await driver.set_maintenance_mode(False)
+    if not await driver.maintenance_mode():
+        return "; maintenance mode was still on after the restart: switched it off"
+    raise StepFailed(f"{action.node} restarted and serves the new certificate, but still "
+                     f"reports maintenance mode on: switch it off ({GUI_OFF})")
