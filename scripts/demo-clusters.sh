@@ -8,7 +8,11 @@
 # of a cluster at a time. The lab records each node's availability; the demo prints the
 # plan's waves and that timeline, and checks the invariant at every change: each cluster
 # keeps members - max_unavailable up, and every member that is up serves a certificate
-# that every linked node trusts. Runs in a temporary copy of desired-state-clusters/.
+# that every linked node trusts. Every node carries calls (the topology's seeded calls):
+# each Expressway is drained before its restart (maintenance mode, its calls run to their
+# end while new ones go to its peer), and the timeline counts the calls restarts dropped.
+# DRAIN=off runs the same renewal on the same calls with `defaults: drain: false`.
+# Runs in a temporary copy of desired-state-clusters/.
 # With --cucm-12.5 the Unified CM cluster runs release 12.5 (no REST API: platform CLI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +22,9 @@ source scripts/demo-lib.sh
 demo_options "$@"
 
 workspace desired-state-clusters
+if [ "${DRAIN:-on}" = off ]; then  # the same renewal without draining, to compare
+  sed -i 's/^defaults:$/defaults:\n  drain: false/' "$ds/certops.yaml"
+fi
 start=$(date +%s)
 NODES=(expe1 expe2 expc1 expc2 cucm-pub cucm-sub1 cucm-sub2)
 CUCM=(cucm-pub cucm-sub1 cucm-sub2)
@@ -64,6 +71,8 @@ step "5. certops plan: trust on every member first, then the restarts wave by wa
 set +e; certops plan "$ds" "${inv[@]}" --out "$work/plan.json" --detailed-exitcode > "$work/plan.txt"; rc=$?; set -e
 [ "$rc" = 2 ] || { cat "$work/plan.txt"; echo "demo: expected exit code 2 from certops plan" >&2; exit 1; }
 sed -n '/Restarts, wave by wave/,/^$/p' "$work/plan.txt"
+echo "Drains before the Expressway restarts (drain ${DRAIN:-on}):"
+grep -A1 ' node.drain ' "$work/plan.txt" || echo "  none (defaults: drain: false)"
 echo "Subscribers wait for the publisher's callmanager-trust upload to replicate:"
 python - "$work/plan.json" <<'PY'
 import json, sys
@@ -76,7 +85,7 @@ step "6. certops apply plan.json, while the lab records every member's availabil
 mark=$(certops lab timeline --dir "$lab" --mark)
 expect 0 certops apply "$work/plan.json" --dir "$ds" "${inv[@]}" --poll-interval 0.1
 
-step "7. certops lab timeline: down/up and the certificate served, the invariant at every change"
+step "7. certops lab timeline: down/up, maintenance mode, the certificate served, the calls dropped, the invariant at every change"
 expect 0 certops lab timeline --dir "$lab" --since "$mark"
 
 step "8. certops drift: everything in sync"

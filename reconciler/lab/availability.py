@@ -12,7 +12,13 @@ that every node linked to it (the other members, and every member of every linke
 trusts. "Up" means: the HTTPS port answers and no service is restarting (a CallManager
 restart drops the phones registered to that node). "Trusts" means: one CA of the served
 certificate's chain (as the lab's CAs make it) is in one of the peer's stores that hold
-peers' CAs (Expressway: its trusted CA list; Unified CM: tomcat-trust, callmanager-trust).
+peers' CAs (Expressway: its trusted CA list; Unified CM: tomcat-trust, callmanager-trust)
+and in effect there: on a Unified CM node a CA uploaded to a store takes effect only with
+the restart of the service that reads it (tomcat-trust: Cisco Tomcat; callmanager-trust:
+Cisco CallManager), so between the upload and that restart it does not count (issue 21).
+
+Calls (``lab.calls``): a sample also says whether an Expressway is in maintenance mode and
+how many calls a restart dropped at that instant; ``report`` sums the drops per node.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ class Sample:
     served_subject: str
     served_issuer: str
     chain_shas: frozenset[str]  # the served leaf's issuers, as the lab's CAs make them
-    trusted_shas: frozenset[str]  # the CAs in the node's peer-trust stores
+    trusted_shas: frozenset[str]  # the CAs in the node's peer-trust stores, in effect
     why: str = ""
     # What the mutual-TLS link check needs (lab.handshakes): the node's kind and version,
     # the certificate it presents when it connects out (X15.5: its client certificate; else
@@ -51,6 +57,8 @@ class Sample:
     client_eku: tuple[str, ...] = ()
     served_eku: tuple[str, ...] = ()
     settings: tuple[tuple[str, str], ...] = ()
+    maintenance: bool = False  # Expressway maintenance mode on
+    dropped: int = 0  # calls a restart dropped at this instant (lab.calls)
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,9 @@ class Timeline:
 
 
 def _same(a: Sample, b: Sample) -> bool:
-    return ((a.up, a.served_sha, a.trusted_shas, a.client_sha, a.settings)
-            == (b.up, b.served_sha, b.trusted_shas, b.client_sha, b.settings))
+    return not b.dropped and (
+        (a.up, a.served_sha, a.trusted_shas, a.client_sha, a.settings, a.maintenance)
+        == (b.up, b.served_sha, b.trusted_shas, b.client_sha, b.settings, b.maintenance))
 
 
 
@@ -130,16 +139,18 @@ def _breaches(t: float, state: Mapping[str, Sample], rules: Sequence[ClusterRule
 
 
 def render(samples: Sequence[Sample], origin: float) -> list[str]:
-    """One line per change of availability or served certificate, relative to ``origin``."""
+    """One line per change of availability, served certificate or maintenance mode, and per
+    restart that dropped calls, relative to ``origin``."""
     lines: list[str] = []
-    last: dict[str, tuple[bool, str]] = {}
+    last: dict[str, tuple[bool, str, bool]] = {}
     for s in samples:
-        key = (s.up, s.served_sha if s.up else "")
-        if last.get(s.node) == key:
+        key = _render_key(s)
+        if last.get(s.node) == key and not s.dropped:
             continue
         last[s.node] = key
         state = "UP  " if s.up else "DOWN"
         served = f" serves {s.served_sha[:12]} from '{s.served_issuer}'" if s.up else ""
+        served += ", maintenance mode" if s.up and s.maintenance else ""
         lines.append(f"{s.t - origin:8.3f}s  {s.node:<10} {state}{served}"
                      + (f"  ({s.why})" if s.why else ""))
     return lines
@@ -147,6 +158,17 @@ def render(samples: Sequence[Sample], origin: float) -> list[str]:
 
 _SETS = ("chain_shas", "trusted_shas", "client_chain_shas")
 _TUPLES = ("client_eku", "served_eku")
+def _render_key(s: Sample) -> tuple[bool, str, bool]:
+    return (s.up, s.served_sha if s.up else "", s.maintenance)
+
+
+def dropped_calls(samples: Iterable[Sample]) -> dict[str, int]:
+    """Calls dropped by restarts, per node (nodes that dropped none are left out)."""
+    out: dict[str, int] = {}
+    for s in samples:
+        if s.dropped:
+            out[s.node] = out.get(s.node, 0) + s.dropped
+    return dict(sorted(out.items()))
 
 
 def sample_json(sample: Sample) -> dict[str, Any]:
@@ -179,4 +201,5 @@ def report(timeline: Timeline, clusters: Sequence[ClusterRule],
         "violations": violations(samples, clusters, links, start),
         "clusters": [asdict(c) for c in clusters],
         "refused": refused_handshakes(samples, links, start),
+        "dropped_calls": dropped_calls(samples),
     }

@@ -49,6 +49,10 @@ def _print_nodes(status: dict[str, object]) -> None:
             flags.append("restart-required")
         if info.get("restart_pending"):
             flags.append("restart-pending: " + ", ".join(info["restart_pending"]))
+        if info.get("maintenance"):
+            flags.append("maintenance mode")
+        if info.get("calls"):
+            flags.append(f"calls: {info['calls']}")
         if info.get("faults"):
             flags.append(f"faults: {len(info['faults'])}")
         extra = f"  [{'; '.join(flags)}]" if flags else ""
@@ -289,8 +293,9 @@ def timeline(
     since: int = typer.Option(0, "--since", min=0, help="Start at this mark (see --mark)."),
     mark: bool = typer.Option(False, "--mark", help="Print the current mark and exit."),
 ) -> None:
-    """Each node's availability over time (down/up, the certificate served) and the
-    cluster invariant checked at every change; exit 1 when it was breached."""
+    """Each node's availability over time (down/up, the certificate served, maintenance
+    mode), the calls restarts dropped, and the cluster invariant checked at every change;
+    exit 1 when it was breached."""
     from reconciler.lab.availability import render, sample_of
 
     client = LabClient.running(directory)
@@ -312,11 +317,39 @@ def timeline(
     typer.echo(f"refused handshakes: {len(refused)}")
     for text in refused:
         typer.echo(f"  {text}")
+    dropped = data.get("dropped_calls", {})
+    per_node = ", ".join(f"{node} {n}" for node, n in dropped.items())
+    typer.echo(f"dropped calls: {sum(dropped.values())}" + (f" ({per_node})" if per_node else ""))
+    calls = client.calls()
+    if any(c["moved"] or c["refused"] for c in calls.values()):
+        moved = sum(c["moved"] for c in calls.values())
+        turned_away = sum(c["refused"] for c in calls.values())
+        typer.echo(f"since the lab started: {moved} new call(s) went to a peer (node in "
+                   f"maintenance mode or down), {turned_away} refused (no peer took calls)")
     if data["violations"]:
         for text in data["violations"]:
             typer.echo(f"INVARIANT BREACHED: {text}")
         raise typer.Exit(1)
     typer.echo(f"invariant held at all {len(samples)} changes")
+
+
+@app.command()
+def restart(
+    node: str = typer.Argument(..., help="The node to restart."),
+    service: str | None = typer.Option(
+        None, "--service", help="VOS node: the service to restart (default Cisco CallManager)."),
+    directory: Path = DirOpt,
+) -> None:
+    """Restart a node without warning (an Expressway reboots; on a VOS node a service
+    restarts): every call on it drops, and the timeline records it."""
+    client = LabClient.running(directory)
+    if client is None:
+        _fail(f"no lab is running in {directory}")
+        return
+    status = client.status()
+    if node not in status.get("nodes", {}):
+        _fail(f"no node {node} in the lab ({', '.join(sorted(status.get('nodes', {})))})")
+    typer.echo(client.restart(node, service))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Plain HTTP on loopback, protected by a random token kept in ``DIR/control.json`` (0600)
 next to the URL and the lab's pid. It lets ``certops lab fault`` / ``status`` / ``down``
-(and tests in other processes) set and clear faults, read and reset request counters and
-read the availability timeline and stop the lab, without the lab re-reading files per request.
+/ ``restart`` (and tests in other processes) set and clear faults, read and reset request
+counters, restart a node without warning, read the calls and the availability timeline and
+stop the lab, without the lab re-reading files per request.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def status_of(lab: Lab) -> dict[str, Any]:
             "up": not node.down, "version": s.version, "restart_required": s.restart_required,
             "pending_csr": s.pending_csr is not None or bool(s.pending_csrs),
             "restart_pending": list(s.restart_pending),
+            "maintenance": s.maintenance,
+            "calls": lab.calls.current(name) if lab.calls is not None else 0,
             "faults": [f.model_dump(exclude_defaults=True) for f in s.faults],
             "counters": dict(node.faults.counters),
         }
@@ -92,6 +95,22 @@ def control_app(lab: Lab, token: str) -> Starlette:
             return JSONResponse({"error": "since must be an integer"}, status_code=400)
         return JSONResponse(report(lab.timeline, lab.clusters, lab.links, since))
 
+    async def restart(request: Request) -> Response:
+        """An unplanned restart of the node (``?service=`` on a VOS node)."""
+        if (bad := guard(request)) is not None:
+            return bad
+        name = node_or_404(request)
+        if isinstance(name, Response):
+            return name
+        return JSONResponse({"restarting": lab.restart(name,
+                                                       request.query_params.get("service"))})
+
+    async def calls(request: Request) -> Response:
+        """Per node: calls on it now, dropped, moved to a peer, refused."""
+        if (bad := guard(request)) is not None:
+            return bad
+        return JSONResponse(lab.calls.summary() if lab.calls is not None else {})
+
     async def shutdown(request: Request) -> Response:
         if (bad := guard(request)) is not None:
             return bad
@@ -103,6 +122,8 @@ def control_app(lab: Lab, token: str) -> Starlette:
         Route("/counters", counters, methods=["GET", "POST"]),
         Route("/faults/{name}", faults, methods=["GET", "POST", "DELETE"]),
         Route("/timeline", timeline),
+        Route("/restart/{name}", restart, methods=["POST"]),
+        Route("/calls", calls),
         Route("/shutdown", shutdown, methods=["POST"]),
     ])
 
@@ -181,6 +202,15 @@ class LabClient:
     def timeline(self, since: int = 0) -> dict[str, Any]:
         result: dict[str, Any] = self._json(self.http.get("/timeline",
                                                           params={"since": since}))
+        return result
+
+    def restart(self, node: str, service: str | None = None) -> str:
+        params = {"service": service} if service else {}
+        result: dict[str, str] = self._json(self.http.post(f"/restart/{node}", params=params))
+        return result["restarting"]
+
+    def calls(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = self._json(self.http.get("/calls"))
         return result
 
     def shutdown(self) -> None:

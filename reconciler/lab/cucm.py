@@ -205,6 +205,15 @@ def _upload(node: Node, service: str, cert: x509.Certificate, description: str) 
     return True
 
 
+def _uploaded(product: VosProduct, node: Node, service: str, cert: x509.Certificate,
+              description: str) -> bool:
+    """``_upload``, and the CA is not in effect until the store's service restarts."""
+    if not _upload(node, service, cert, description):
+        return False
+    node.trust_uploaded(service, entry_of(cert).sha256, product.trust_restarts.get(service, ()))
+    return True
+
+
 async def add_trust(product: VosProduct, node: Node, request: Request) -> Response:
     body = await json_body(request)
     if body is None:
@@ -222,7 +231,7 @@ async def add_trust(product: VosProduct, node: Node, request: Request) -> Respon
     description = str(body.get("description", ""))
     added: list[str] = []
     for service in (s.lower() for s in services):
-        if any(_upload(node, service, cert, description) for cert in certs):
+        if any([_uploaded(product, node, service, cert, description) for cert in certs]):
             added.append(service)
         if service in added:
             node.mark_restart_pending(product.trust_restarts.get(service, ()))
@@ -247,7 +256,7 @@ def _replicate(product: VosProduct, node: Node, services: list[str],
         await asyncio.sleep(node.replication_seconds)
         for member in node.cluster:
             for service in services:
-                if any([_upload(member, service, c, description) for c in certs]):
+                if any([_uploaded(product, member, service, c, description) for c in certs]):
                     member.mark_restart_pending(product.trust_restarts.get(service, ()))
             member.save()
 

@@ -2,7 +2,12 @@
 
 Emulates the Expressway table of device-apis.md, one row per entry of ``ROUTES``:
 read/upload server certificate [3P], read/generate pending CSR [3P], read/append trusted CA
-list [3P], restart [C exists; body U], sysinfo [C exists; fields U], RAML [C].
+list [3P], restart [C exists; body U], sysinfo [C exists; fields U], RAML [C], the calls on
+the node as status XML (``/getxml?location=/Status/ResourceUsage/Calls``, ``/status.xml``
+[3P]), and maintenance mode: a REST resource listed in the RAML, which no public source
+shows ([U], the lab's assumption; ``maintenance_api: false`` in the topology leaves it out,
+as a real node would, so the drain is a manual step). A restart switches maintenance mode
+off [C] and drops the node's calls (``lab.calls``).
 
 Behaviours [C]: the CSR key is made and kept on the node; only one pending CSR, a second
 request answered ``{"Message": "Conflict"}`` [3P body; the status is not in the evidence, so
@@ -18,6 +23,7 @@ the call would; tests discard "in the GUI" by clearing the state); deleting one 
 from __future__ import annotations
 
 import re
+from xml.sax.saxutils import escape
 
 from cryptography import x509
 from starlette.requests import Request
@@ -58,6 +64,15 @@ MSG_KEY = (
 MSG_WILDCARD = "Wildcard certificates are not supported"
 MSG_NO_CSR = "No CSR is pending"
 MSG_CSRF = "Missing or invalid CSRF header"
+# Maintenance mode over REST: no public source [C: GUI only]. The lab's assumption [U]: this
+# resource, listed in its RAML, with {"MaintenanceMode": "On"|"Off"} to read and to PUT.
+MAINTENANCE_PATH = "/api/provisioning/common/maintenancemode"
+MAINTENANCE_FIELD = "MaintenanceMode"
+# Status XML [3P]: the namespace of py-expressway's status.xml fixture, centreon's call types.
+CUIL = "http://www.tandberg.no/XML/CUIL/1.0"
+CALLS_LOCATION = "/Status/ResourceUsage/Calls"
+CALL_TYPES = ("Traversal", "NonTraversal", "CollaborationEdge", "Cloud", "MicrosoftContent",
+              "MicrosoftIMP")
 
 _KEYS: dict[tuple[str, int], KeyKind] = {
     ("RSA", 2048): "rsa2048", ("RSA", 4096): "rsa4096",
@@ -218,19 +233,76 @@ async def sysinfo(node: Node, request: Request) -> Response:
 
 
 async def raml(node: Node, request: Request) -> Response:
-    """The node's API description: the server store's resources, and on X15.5 the client
-    store's beside them, shaped like the server store's (the lab's assumption [U])."""
+    """The node's API description: the server store's resources, on X15.5 the client
+    store's beside them, shaped like the server store's, and the maintenance-mode resource
+    where ``maintenance_api`` (each the lab's assumption [U]; see the module doc)."""
     text = (f"#%RAML 1.0\ntitle: {_product(node)[0]} provisioning API\n"
-            f"version: {node.state.version}\n/api:\n  /provisioning:\n    /certs:\n"
-            + _store_raml("server"))
+            f"version: {node.state.version}\n/api:\n  /provisioning:\n    /sysinfo:\n"
+            "      get:\n        description: |\n          System information.\n"
+            "    /certs:\n" + _store_raml("server"))
     if has_client_store(node.state.version) and node.state.raml_client:
         text += _store_raml("client")
+    if node.state.maintenance_api:
+        text += ("    /common:\n      /maintenancemode:\n        get:\n        put:\n"
+                 "          body:\n            application/json:\n"
+                 "              example: '{\"MaintenanceMode\": \"On\"}'\n")
     return PlainTextResponse(text, media_type="application/raml+yaml")
 
 
 def _store_raml(store: str) -> str:
     return (f"      /{store}:\n        get:\n        post:\n"
             "        /generate_csr:\n          get:\n          post:\n")
+
+
+async def read_maintenance(node: Node, request: Request) -> Response:
+    if not node.state.maintenance_api:
+        return message(404, "Not found")
+    return JSONResponse({MAINTENANCE_FIELD: "On" if node.state.maintenance else "Off"})
+
+
+async def set_maintenance(node: Node, request: Request) -> Response:
+    if not node.state.maintenance_api:
+        return message(404, "Not found")
+    body = await json_body(request)
+    value = body.get(MAINTENANCE_FIELD) if body is not None else None
+    if value not in ("On", "Off"):
+        return message(400, f"{MAINTENANCE_FIELD} must be On or Off")
+    node.set_maintenance(value == "On")
+    return message(200, OK)
+
+
+async def getxml(node: Node, request: Request) -> Response:
+    """``/getxml?location=/Status/ResourceUsage/Calls`` [3P]; another location: XPathError."""
+    location = request.query_params.get("location", "")
+    if location != CALLS_LOCATION:
+        return _xml(f'<XPathError><Reason>No match for {escape(location)}</Reason>'
+                    f'<XPath>{escape(location)}</XPath></XPathError>')
+    return _xml(_status(node, registrations=False))
+
+
+async def status_xml(node: Node, request: Request) -> Response:
+    """``/status.xml``: the resource usage part of the document [3P] (the rest left out)."""
+    return _xml(_status(node, registrations=True))
+
+
+def _status(node: Node, *, registrations: bool) -> str:
+    """Calls on the node as ``ResourceUsage/Calls/<type>/Current`` (all of one type: an E's
+    are traversal calls, a C's non-traversal); registrations are not emulated (0)."""
+    calls = node.calls.current(node.name) if node.calls is not None else 0
+    busy = "Traversal" if node.state.type == "expressway-e" else "NonTraversal"
+    kinds = "".join(
+        f'<{k} item="1"><Current item="1">{calls if k == busy else 0}</Current>'
+        f'<Max item="1">0</Max><Total item="1">0</Total></{k}>' for k in CALL_TYPES)
+    regs = ('<Registrations item="1"><Current item="1">0</Current><Max item="1">0</Max>'
+            '<Total item="1">0</Total></Registrations>') if registrations else ""
+    return (f'<Status xmlns="{CUIL}" product="{_product(node)[1]}" '
+            f'version="{escape(node.state.version)}"><ResourceUsage item="1">'
+            f'<Calls item="1">{kinds}</Calls>{regs}</ResourceUsage></Status>')
+
+
+def _xml(text: str) -> Response:
+    return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + text,
+                    media_type="text/xml")
 
 
 ROUTES: tuple[Route, ...] = (
@@ -243,6 +315,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/provisioning/restart", "restart", restart),
     Route("GET", "/api/provisioning/sysinfo", "sysinfo", sysinfo),
     Route("GET", "/api/raml", "raml", raml),
+    Route("GET", MAINTENANCE_PATH, "maintenance.read", read_maintenance),
+    Route("PUT", MAINTENANCE_PATH, "maintenance.set", set_maintenance),
+    Route("GET", "/getxml", "calls", getxml),
+    Route("GET", "/status.xml", "status", status_xml),
     *CLIENT_ROUTES,
 )
 

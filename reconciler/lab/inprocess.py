@@ -222,6 +222,10 @@ class InProcessLab:
     def reset_counters(self) -> None:
         self.lab.reset_counters()
 
+    def restart(self, name: str, service: str | None = None) -> str:
+        """An unplanned restart of ``name`` (``Lab.restart``): its calls drop."""
+        return self.lab.restart(name, service)
+
     async def wait_idle(self) -> None:
         """Wait until no node is restarting."""
         for node in self.nodes.values():

@@ -8,8 +8,12 @@ listens again on the same port. Restarts that take the port down (the node's, Ci
 Tomcat's) run one at a time: a second one asked for while the first runs waits for it,
 as a real node takes one restart request after the other, so the node never ends up with
 two listeners or on another port. With a ``restart_hang`` fault the node stays down until
-the fault is cleared. Without a listener (in-process, ``httpx.ASGITransport``) the same
-steps run, minus the socket.
+the fault is cleared. A restart drops the calls on the node (``lab.calls``: an Expressway's
+reboot, a Unified CM node's Cisco CallManager restart) and switches an Expressway's
+maintenance mode off; a CA uploaded to a VOS store takes effect with the restart of the
+service that reads the store (``pending_trust``), which the timeline's invariant uses.
+Without a listener (in-process, ``httpx.ASGITransport``) the same steps run, minus the
+socket.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from cryptography import x509
 
 from reconciler.lab.availability import PEER_STORES, Sample, Timeline
 from reconciler.lab.ca import LabPki, cert_pem, load_certs, sha256_hex
+from reconciler.lab.calls import CallBook
 from reconciler.lab.eku import ekus, has_client_store
 from reconciler.lab.faults import FaultHost
 from reconciler.lab.files import LabPaths, atomic_write
@@ -33,6 +38,8 @@ from reconciler.lab.state import Identity, NodeState, TrustEntry, save_node
 CLI_ONLY_SERVICES = ("Cisco Tomcat", "Cisco DB")
 # Services whose restart takes the HTTPS port (8443) down.
 WEB_SERVICES = ("Cisco Tomcat",)
+# The Unified CM service the phones register to: its restart drops their calls [issue 21].
+CALL_SERVICE = "Cisco CallManager"
 
 
 class Listener(Protocol):
@@ -74,6 +81,7 @@ class Node:
         self.publisher: str | None = None
         self.replication_seconds = 0.0
         self.timeline: Timeline | None = None
+        self.calls: CallBook | None = None  # the lab's calls (set by the lab)
         self._facts: tuple[str, tuple[str, str, str, frozenset[str]]] | None = None
         self._restarting: asyncio.Lock | None = None
 
@@ -93,7 +101,31 @@ class Node:
         """The HTTPS port answers and no service is restarting."""
         return not self.down and not self.restarting
 
-    def observe(self, why: str = "") -> None:
+    @property
+    def takes_calls(self) -> bool:
+        """New calls may land here: an Expressway up and not in maintenance mode; a VOS
+        node whose Cisco CallManager is not restarting."""
+        if self.state.is_vos:
+            return CALL_SERVICE not in self.restarting
+        return not self.down and not self.state.maintenance
+
+    def _calls_to_now(self) -> None:
+        """Route the calls that arrived up to now by the state before a change (lab.calls)."""
+        if self.calls is not None:
+            self.calls.advance()
+
+    def drop_calls(self) -> int:
+        """A restart ends every call on the node: how many were dropped."""
+        return self.calls.drop(self.name) if self.calls is not None else 0
+
+    def set_maintenance(self, on: bool) -> None:
+        """Expressway maintenance mode: new calls go to the peers, calls on it run on."""
+        self._calls_to_now()
+        self.state.maintenance = on
+        self.save()
+        self.observe("maintenance mode " + ("on" if on else "off"))
+
+    def observe(self, why: str = "", dropped: int = 0) -> None:
         """Record a sample of this node in the lab's timeline (see ``availability``)."""
         if self.timeline is None:
             return
@@ -103,7 +135,8 @@ class Node:
             t=time.monotonic(), node=self.name, up=self.up, served_sha=sha,
             served_subject=subject, served_issuer=issuer, chain_shas=chain,
             trusted_shas=frozenset(self._peer_trust()), why=why,
-            node_type=self.state.type, version=self.state.version, **client))
+            node_type=self.state.type, version=self.state.version,
+            maintenance=self.state.maintenance, dropped=dropped, **client))
 
     def _client_facts(self) -> dict[str, Any]:
         """What the node presents when it connects out (X15.5: its client certificate, else
@@ -154,10 +187,24 @@ class Node:
         return chain
 
     def _peer_trust(self) -> list[str]:
+        """The CAs that authenticate peers now: on VOS, a CA uploaded to a store counts only
+        once the service that reads the store has restarted since (``pending_trust``)."""
         shas = [sha for pem in self.state.trusted_cas for sha in _pem_shas(pem)]
+        pending = self.state.pending_trust
         for store in PEER_STORES:
-            shas.extend(e.sha256 for e in self.state.trust.get(store, []))
+            shas.extend(e.sha256 for e in self.state.trust.get(store, [])
+                        if f"{store}:{e.sha256}" not in pending)
         return shas
+
+    def trust_uploaded(self, store: str, sha256: str, readers: tuple[str, ...]) -> None:
+        """A CA entered ``store``: not effective until the first of ``readers`` restarts."""
+        if readers:
+            self.state.pending_trust[f"{store}:{sha256}"] = readers[0]
+
+    def _trust_effective(self, service: str) -> None:
+        pending = self.state.pending_trust
+        for key in [k for k, v in pending.items() if v == service]:
+            del pending[key]
 
     # ------------------------------------------------------------ TLS material
 
@@ -210,6 +257,7 @@ class Node:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _go_down(self) -> None:
+        self._calls_to_now()
         self.down = True
         self.observe("restarting")
         if self.listener is not None:
@@ -221,6 +269,7 @@ class Node:
         if self.listener is not None:
             self.write_tls()
             await self.listener.start()
+        self._calls_to_now()
         self.down = False
         self.observe("back")
 
@@ -238,6 +287,10 @@ class Node:
             await self._restart_node()
 
     async def _restart_node(self) -> None:
+        dropped = self.drop_calls()  # the reboot ends every call on the node [C]
+        self.state.maintenance = False  # maintenance mode does not survive a restart [C]
+        if dropped:
+            self.observe(f"restart dropped {dropped} call(s)", dropped=dropped)
         await self._go_down()
         await asyncio.sleep(self.state.restart_seconds)
         if self.state.server is not None:
@@ -258,8 +311,11 @@ class Node:
 
     async def _restart_service(self, service: str) -> None:
         self.service_status[service] = "Stopping"
+        self._calls_to_now()
+        dropped = self.drop_calls() if service == CALL_SERVICE else 0
         self.restarting.add(service)
-        self.observe(f"restarting {service}")
+        self.observe(f"restarting {service}"
+                     + (f": dropped {dropped} call(s)" if dropped else ""), dropped=dropped)
         web = service in WEB_SERVICES
         if web:
             await self._go_down()
@@ -271,10 +327,12 @@ class Node:
             self.state.served = self.state.identities["tomcat"].model_copy(deep=True)
         if service in self.state.restart_pending:
             self.state.restart_pending.remove(service)
+        self._trust_effective(service)
         self.save()
         if web:
             await self._come_back()
         self.service_status[service] = "Started"
+        self._calls_to_now()
         self.restarting.discard(service)
         self.observe(f"{service} started")
 

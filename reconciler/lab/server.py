@@ -27,11 +27,12 @@ from starlette.types import ASGIApp
 
 from reconciler.lab.availability import ClusterRule, Timeline
 from reconciler.lab.ca import load_or_create_builtins, load_or_create_pki
+from reconciler.lab.calls import CallBook
 from reconciler.lab.cucm import vos_app
 from reconciler.lab.expressway import expressway_app
 from reconciler.lab.faults import Fault
 from reconciler.lab.files import LabPaths
-from reconciler.lab.node import Node
+from reconciler.lab.node import CALL_SERVICE, Node
 from reconciler.lab.state import TrustEntry, load_node, load_settings
 from reconciler.lab.topology import (
     Topology,
@@ -164,6 +165,7 @@ class Lab:
         self.timeline = Timeline()
         self.clusters: list[ClusterRule] = []
         self.links: dict[str, set[str]] = {}
+        self.calls: CallBook | None = None
 
     def topology(self) -> Topology:
         o = self.options
@@ -209,6 +211,7 @@ class Lab:
             node.write_tls()
             self.nodes[spec.name] = node
         self._wire_clusters(topo)
+        self._wire_calls(topo)
 
     def _wire_clusters(self, topo: Topology) -> None:
         """Each member knows the others (replication) and the publisher; the invariant's
@@ -222,6 +225,28 @@ class Lab:
                 node.cluster = [m for m in members if m is not node]
                 node.publisher = cluster.publisher
                 node.replication_seconds = cluster.replication_seconds
+
+    def _wire_calls(self, topo: Topology) -> None:
+        """One book of calls for the whole lab (``lab.calls``): a node's calls may go to the
+        other members of its cluster."""
+        peers = {m: [o for o in c.members if o != m]
+                 for c in topo.clusters.values() for m in c.members}
+        nodes = self.nodes
+        self.calls = CallBook(topo.call_profiles(), peers,
+                              lambda n: n in nodes and nodes[n].takes_calls, seed=topo.seed)
+        for node in nodes.values():
+            node.calls = self.calls
+
+    def restart(self, name: str, service: str | None = None) -> str:
+        """An unplanned restart, without warning: an Expressway reboots (its calls drop);
+        on a VOS node ``service`` (default Cisco CallManager) restarts. What restarts."""
+        node = self.nodes[name]
+        if not node.state.is_vos:
+            node.spawn(node.restart_node(delay=0))
+            return f"{name} restarting"
+        chosen = service or CALL_SERVICE
+        node.spawn(node.restart_service(chosen))
+        return f"{chosen} on {name} restarting"
 
     async def start(self) -> None:
         """Build the nodes and open every port."""
@@ -349,6 +374,10 @@ class LabThread:
 
     def reset_counters(self) -> None:
         self.call(self.lab.reset_counters)
+
+    def restart(self, name: str, service: str | None = None) -> str:
+        result: str = self.call(self.lab.restart, name, service)
+        return result
 
     def wait_idle(self, name: str, timeout: float = 30) -> None:
         """Wait until the node's restarts are over."""

@@ -121,6 +121,13 @@ class NodeState(BaseModel):
     client_pending_csr: PendingCsr | None = None
     settings: dict[str, str] = Field(default_factory=dict)
     raml_client: bool = True
+    # Expressway maintenance mode (the lab's resource, listed in its RAML when
+    # ``maintenance_api``: the lab's assumption [U]); off again after a restart [C].
+    maintenance: bool = False
+    maintenance_api: bool = True
+    # VOS: "<service>:<sha256>" of each CA uploaded to a trust store and not yet effective
+    # -> the service whose restart makes it effective (issue 21: trust counts after it).
+    pending_trust: dict[str, str] = Field(default_factory=dict)
     api_port: int = 0
     ssh_port: int = 0
 

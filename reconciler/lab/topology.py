@@ -15,6 +15,9 @@ A topology YAML (read with ruamel.yaml)::
         trust_list_shape: wrapped     # VOS: list | wrapped
         snapshot_shape: full          # VOS: full | identities (no trusts: read per store)
         faults: [{match: restart, status: 503, count: 1}]
+        calls: {per_minute: 60, duration_seconds: [1, 4]}   # offered calls (see lab.calls)
+        maintenance_api: true         # Expressway: /api/raml lists maintenance mode [U]
+    seed: 1                           # the calls' random seed
     clusters:                         # optional: members restart in turn, see availability
       cucm: {members: [cucm-pub, cucm-sub1], publisher: cucm-pub, max_unavailable: 1,
              replication_seconds: 0.5}
@@ -29,10 +32,11 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
 
 from reconciler.lab.ca import CaName, KeyKind, LabPki, cert_pem, key_pem, new_key
+from reconciler.lab.calls import CallProfile
 from reconciler.lab.eku import has_client_store
 from reconciler.lab.faults import Fault
 from reconciler.lab.state import (
@@ -59,6 +63,25 @@ class CertSpec(BaseModel):
     key: KeyKind | None = None
 
 
+class TopologyCalls(BaseModel):
+    """Calls offered to a node (``reconciler.lab.calls``): arrivals a minute, and the
+    shortest and longest call in seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+    per_minute: float = Field(ge=0)
+    duration_seconds: tuple[float, float] = (1.0, 4.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TopologyCalls:
+        low, high = self.duration_seconds
+        if not 0 < low <= high:
+            raise ValueError("duration_seconds: [shortest, longest], 0 < shortest <= longest")
+        return self
+
+    def profile(self) -> CallProfile:
+        return CallProfile(self.per_minute, *self.duration_seconds)
+
+
 class TopologyNode(BaseModel):
     """One node of a topology file."""
 
@@ -79,6 +102,11 @@ class TopologyNode(BaseModel):
     # Checking Mode": "Off"), and whether an X15.5's RAML lists the client store.
     settings: dict[str, str] = Field(default_factory=dict)
     raml_client: bool = True
+    calls: TopologyCalls | None = None
+    # Expressway: whether /api/raml lists a maintenance-mode resource. No public source shows
+    # one [C: GUI only]; the lab lists one by default, as its assumption [U], so that the
+    # automated drain can be exercised; false shows the manual drain.
+    maintenance_api: bool = True
 
 
 class TopologyDefaults(BaseModel):
@@ -87,6 +115,7 @@ class TopologyDefaults(BaseModel):
     builtin_cas: int = 100
     latency_ms: int = 0
     key: KeyKind = "rsa2048"
+    calls: TopologyCalls | None = None
 
 
 class TopologyCluster(BaseModel):
@@ -108,6 +137,16 @@ class Topology(BaseModel):
     defaults: TopologyDefaults = Field(default_factory=TopologyDefaults)
     nodes: list[TopologyNode]
     clusters: dict[str, TopologyCluster] = Field(default_factory=dict)
+    seed: int = 1
+
+    def call_profiles(self) -> dict[str, CallProfile]:
+        """Each node's offered calls (its own ``calls:``, else the defaults')."""
+        out: dict[str, CallProfile] = {}
+        for node in self.nodes:
+            calls = node.calls or self.defaults.calls
+            if calls is not None and calls.per_minute > 0:
+                out[node.name] = calls.profile()
+        return out
 
     def linked(self) -> dict[str, set[str]]:
         """node -> the nodes it opens TLS to: its links and its cluster's other members."""
@@ -146,10 +185,16 @@ def with_cucm_version(topology: Topology, version: str) -> Topology:
     return topology.model_copy(update={"nodes": nodes})
 
 
-def clustered_topology(replication_seconds: float = 0.0) -> Topology:
+# The calls offered to every node of the clustered demo (topologies/clusters.yaml).
+DEMO_CALLS = TopologyCalls(per_minute=40, duration_seconds=(1.0, 3.0))
+
+
+def clustered_topology(replication_seconds: float = 0.0,
+                       calls: TopologyCalls | None = None) -> Topology:
     """An Expressway-E pair, an Expressway-C pair and a Unified CM publisher with two
     subscribers, OLD-CA certificates 20 days from expiry. Every E is linked to every C,
-    every C to every Unified CM node; each member's SANs hold its cluster's shared name."""
+    every C to every Unified CM node; each member's SANs hold its cluster's shared name.
+    ``calls``: offered to every node (none by default)."""
     expe = ["expe1", "expe2"]
     expc = ["expc1", "expc2"]
     cucm = ["cucm-pub", "cucm-sub1", "cucm-sub2"]
@@ -163,7 +208,7 @@ def clustered_topology(replication_seconds: float = 0.0) -> Topology:
         *(node(n, "expressway-c", "expc.nart.com", [*expe, *cucm]) for n in expc),
         *(node(n, "cucm", "cucm.nart.com", list(expc)) for n in cucm),
     ]
-    return Topology(nodes=nodes, clusters={
+    return Topology(defaults=TopologyDefaults(calls=calls), nodes=nodes, clusters={
         "expe": TopologyCluster(members=expe),
         "expc": TopologyCluster(members=expc),
         "cucm": TopologyCluster(members=cucm, publisher="cucm-pub",
@@ -220,6 +265,7 @@ def seed_node(spec: TopologyNode, defaults: TopologyDefaults, pki: LabPki) -> No
         "restart_seconds": (spec.restart_seconds if spec.restart_seconds is not None
                             else defaults.restart_seconds),
         "faults": [f.model_copy() for f in spec.faults],
+        "maintenance_api": spec.maintenance_api,
     }
     if spec.type in EXPRESSWAY_TYPES:
         ident = _identity(pki, spec.certificate, kind, fqdn, spec.sans, now)

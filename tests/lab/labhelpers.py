@@ -56,6 +56,9 @@ class NodeClient:
             kw.setdefault("headers", {})
         return self.request("POST", path, **kw)
 
+    def put(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("PUT", path, **kw)
+
     def delete(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("DELETE", path, **kw)
 

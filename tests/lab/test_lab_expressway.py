@@ -205,3 +205,44 @@ def test_overlapping_restarts_keep_the_port_and_serve_the_new_cert(
     assert served(lab, "expe1") == sha(cert_pem(new))
     c2 = client("expe1")
     assert c2.get(f"{P}/sysinfo").status_code == 200  # the one port answers
+
+
+def test_maintenance_mode_and_calls_as_the_driver_reads_them(lab: LabThread,
+                                                             client: Any) -> None:
+    """The lab's RAML lists its maintenance-mode resource (its assumption [U]); the status
+    XML parses with the driver's own reader (the public shapes [3P]); a restart switches
+    maintenance mode off [C]."""
+    from reconciler.drivers.expressway import MAINTENANCE_SEGMENT
+    from reconciler.drivers.expressway_status import active_calls, registrations
+    from reconciler.drivers.raml import parse_raml
+
+    c = client("expe1")
+    raml = parse_raml(c.get("/api/raml").content)
+    assert raml.find(MAINTENANCE_SEGMENT) == [
+        (f"{P}/common/maintenancemode", frozenset({"get", "put"}))]
+    path = f"{P}/common/maintenancemode"
+    assert c.get(path).json() == {"MaintenanceMode": "Off"}
+    assert c.put(path, json={"MaintenanceMode": "maybe"}, headers=CSRF).status_code == 400
+    assert c.put(path, json={"MaintenanceMode": "On"}, headers=CSRF).status_code == 200
+    assert c.get(path).json() == {"MaintenanceMode": "On"} and lab.node("expe1").state.maintenance
+    calls = c.get("/getxml", params={"location": "/Status/ResourceUsage/Calls"})
+    assert calls.headers["content-type"].startswith("text/xml")
+    assert active_calls(calls.content) == 0  # this topology offers no calls
+    assert registrations(c.get("/status.xml").content) == 0
+    other = c.get("/getxml", params={"location": "/Status/Nothing"})
+    assert b"<XPathError>" in other.content
+    assert c.post(f"{P}/restart", headers=CSRF).status_code == 200
+    lab.wait_idle("expe1")
+    assert c.get(path).json() == {"MaintenanceMode": "Off"}
+
+
+def test_no_maintenance_api_when_the_topology_says_so(tmp_path: Any) -> None:
+    from reconciler.drivers.expressway import MAINTENANCE_SEGMENT
+    from reconciler.drivers.raml import parse_raml
+
+    topology = small_topology()
+    topology.nodes[0].maintenance_api = False
+    with start_lab(tmp_path / "lab", topology=topology) as running:
+        c = NodeClient(running, "expe1")
+        assert parse_raml(c.get("/api/raml").content).find(MAINTENANCE_SEGMENT) == []
+        assert c.get(f"{P}/common/maintenancemode").status_code == 404

@@ -33,7 +33,7 @@ from reconciler.lab.availability import Sample, violations
 from reconciler.lab.ca import reuse_rsa_keys
 from reconciler.lab.faults import Fault
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.lab.topology import clustered_topology
+from reconciler.lab.topology import DEMO_CALLS, clustered_topology
 from reconciler.model import Action, ApplyResult
 from reconciler.model.common import CertSummary
 from reconciler.planning.graph import Draft, action_id, restart_waves
@@ -244,7 +244,7 @@ def test_the_yaml_example_is_clustered_topology() -> None:
     from reconciler.lab.topology import load_topology
 
     yaml = load_topology(REPO / "reconciler" / "lab" / "topologies" / "clusters.yaml")
-    assert yaml == clustered_topology(replication_seconds=0.5)
+    assert yaml == clustered_topology(replication_seconds=0.5, calls=DEMO_CALLS)
 
 
 async def test_a_subscriber_waits_only_where_the_publisher_uploads_the_ca(
