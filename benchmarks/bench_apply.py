@@ -53,6 +53,8 @@ from typing import Any
 from common import ROOT, certops, lab, proc_cpu, save, table
 
 RESTART_KINDS = frozenset({"node.restart", "service.restart"})
+# What holds no slot of --parallelism while it waits for a node: restarts and drains.
+WAITING_KINDS = RESTART_KINDS | {"node.drain"}
 ENV = {"PYTHONPATH": str(ROOT)}  # this checkout's certops, whatever is installed
 
 
@@ -246,7 +248,7 @@ def bench(nodes: int, restart_s: float, parallelism: int, poll: float,
         "restart_max_s": max(restarts, default=0.0),
         **times,
         "restarts_at_once": most_at_once(results, RESTART_KINDS, inside=True),
-        "others_at_once": most_at_once(results, RESTART_KINDS, inside=False),
+        "others_at_once": most_at_once(results, WAITING_KINDS, inside=False),
         "apply_exit": applied.code,
         "apply_ok": report["ok"],
         "done": sum(r["outcome"] == "done" for r in results),

@@ -2,7 +2,8 @@
 
 What anyone would write in an afternoon: httpx's sync client, one client per node, a pool of
 ``--parallelism`` threads, the same endpoints certops reads (Expressway: sysinfo, server
-certificate, pending CSR, trusted CA list; Unified CM: the one snapshot request), the same
+certificate, pending CSR, trusted CA list, its API description for the drain; Unified CM: the
+one snapshot request), the same
 TLS verification (the lab's CA bundle, the node's TLS name). It decodes what it reads (JSON,
 PEM text) and plans nothing: a lower bound on reading, not a competitor to planning.
 
@@ -26,6 +27,7 @@ EXPRESSWAY = (
     "/api/provisioning/certs/server",
     "/api/provisioning/certs/generate_csr",
     "/api/provisioning/certs/root",
+    "/api/raml",  # since the drain (issue 21): is there a maintenance-mode resource?
 )
 CUCM = ("/platformcom/api/v1/certmgr/config/snapshot/server",)
 
