@@ -193,8 +193,11 @@ async def _version_and_capabilities(driver: Driver, ep: Endpoint, facts: Facts,
                  version or ("not reported (the field names are [U])" if "rest.auth" in facts
                              else "not read (see the problems above)"))]
     # The kind's capabilities, the optional ones, and what this node adds (csr.read over the
-    # platform CLI); a role's capabilities ("csr.generate:client") are the role checks'.
-    every = sorted(kind_of(ep.type).capabilities | set(OPTIONAL)
+    # platform CLI); a role's capabilities ("csr.generate:client") are the role checks'. A
+    # kind that drains before a restart: whether the node's RAML lists maintenance mode.
+    kind = kind_of(ep.type)
+    drains = {"node.drain"} if kind.drain is not None else set()
+    every = sorted(kind.capabilities | set(OPTIONAL) | drains
                    | {c for c in caps if ":" not in c})
     out += [verdict(ep, cap, cap in caps, facts, _route(driver)) for cap in every]
     return out + (_role_checks(ep, live) if live is not None else [])

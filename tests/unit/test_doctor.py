@@ -51,6 +51,10 @@ async def test_every_check_green_and_nothing_written(lab: InProcessLab, desired:
     assert "[ ok ] authentication (SOAP): ccmadmin is accepted" in text
     assert "ssh login: admin logged in; show version active: 14." in text
     assert "[ ok ] capability service.restart: ready" in text
+    # The lab's Expressways list maintenance mode in their RAML (its assumption [U]).
+    drains = [c for c in report.checks if c.check == "capability node.drain"]
+    assert {c.node for c in drains} == {"expe1", "expc1"}  # Unified CM does not drain
+    assert all(c.status == "ok" and c.detail.startswith("ready") for c in drains), drains
     assert "[ ok ] services (SOAP soapGetServiceStatus): lists the 7 services" in text
 
 
