@@ -4,19 +4,21 @@ Drain [C, Expressway Administrator Guide X15.4, Maintenance mode]: switch mainte
 on (new calls and registrations go to the other peers, existing calls run to their end),
 then read the node's active calls every ``Timing.drain_poll`` seconds until none is left or
 the node's ``drain_timeout`` passes. Then, per ``on_drain_timeout``: ``restart`` — the step
-succeeds and says how many calls were still up (the restart drops them); ``stop`` — the
-step fails, maintenance mode is switched off again so the node takes calls, nothing
-restarts and the restart stays to do. Maintenance mode switches off by itself when the node
-restarts [C, X15.4 and VCS X8]; ``after_restart`` checks that it did (and switches it off
-should the node still report it on); when the restart does not happen (the request fails,
-the node never goes down), ``release`` switches it off so the node takes calls again.
+succeeds and says how many calls were still up (the restart drops them); ``stop`` —
+maintenance mode is switched off again so the node takes calls, nothing restarts, and the
+step is owed (``StepOwed``: the drain and the restart wait for the next apply, in the node's
+next change window when it has one), saying how many calls were still up. Maintenance mode
+switches off by itself when the node restarts [C, X15.4 and VCS X8]; ``after_restart``
+checks that it did (and switches it off should the node still report it on); when the
+restart does not happen (the request fails, the node never goes down), ``release`` switches
+it off so the node takes calls again.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from reconciler.apply.steps import StepContext, StepFailed
+from reconciler.apply.steps import StepContext, StepFailed, StepOwed
 from reconciler.drivers import DriverError, NodeDrainer
 from reconciler.model import Action
 from reconciler.model.restart_settings import restart_settings
@@ -49,11 +51,11 @@ async def node_drain(ctx: StepContext, action: Action) -> str:
     if settings.on_drain_timeout == "restart":
         return (f"maintenance mode on; {calls} call(s) still up after {timeout}: restarting "
                 f"anyway (on_drain_timeout: restart), so they drop{registered}")
-    raise StepFailed(
+    raise StepOwed(
         f"{action.node} still has {calls} active call(s) after {timeout}; "
-        f"{await _leave(driver)}; nothing restarted (on_drain_timeout: stop), the restart "
-        "stays to do: run certops apply again when the node is quieter, or raise "
-        "drain_timeout")
+        f"{await _leave(driver)}; nothing restarted (on_drain_timeout: stop): the drain and "
+        "the restart are owed to the next apply (in the node's next window, when it has one), "
+        "or raise drain_timeout")
 
 
 async def _maintenance_on(driver: NodeDrainer, node: str) -> None:
