@@ -18,6 +18,7 @@ from cronsim import CronSim, CronSimError
 
 from reconciler.checks.fleet import FleetView
 from reconciler.model import Code, Desired, Finding, Severity, parse_span
+from reconciler.model.restart_settings import restart_settings
 
 # Any fixed moment: cronsim needs a start to parse an expression; no clock is read.
 _EPOCH = datetime(2000, 1, 1)
@@ -44,14 +45,9 @@ def zone(name: str) -> ZoneInfo | None:
 
 def window_of(desired: Desired, node: str) -> str | None:
     """The change window a node's restarts wait for: the nearest ``restart_window`` of its
-    node file, its cluster, ``defaults`` (None: any time)."""
-    spec = desired.node(node)
-    if spec is not None and spec.spec.restart_window is not None:
-        return spec.spec.restart_window
-    cluster = desired.cluster_of(node)
-    if cluster is not None and desired.fleet.clusters[cluster].restart_window is not None:
-        return desired.fleet.clusters[cluster].restart_window
-    return desired.fleet.defaults.restart_window
+    node file, its cluster, ``defaults`` (None: any time), as ``model.restart_settings``
+    resolves every restart setting."""
+    return restart_settings(desired, node).restart_window
 
 
 def window_findings(fleet: FleetView) -> list[Finding]:
