@@ -7,7 +7,10 @@
 # owed after trust uploads is committed back, as certops-apply.yml does. When the window
 # opens (a real cron expression, a few minutes from now, in Europe/Zurich: no faked clock),
 # the window's run, in a fresh `git clone` as a new CI job has, runs the owed restarts in
-# dependency order and the fleet converges.
+# dependency order, each Expressway drained first (maintenance mode until its calls end: the
+# lab's nodes carry seeded calls), and the fleet converges; the lab's timeline counts the
+# calls the restarts dropped (none on the Expressways; a Unified CM CallManager restart
+# cannot be drained).
 # Runs in a temporary copy of desired-state/ and leaves this tree clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,9 +37,19 @@ for node, entry in sorted(inv["nodes"].items()):
 PY
 }
 
-step "1. certops lab up, and the desired state as a git repository (main)"
-certops lab up --detach --dir "$lab" --restart-seconds 1
-printf 'lab/\nci-run/\n' > "$work/.gitignore"
+step "1. certops lab up (the example fleet, with calls), and the desired state as a git repository (main)"
+# The example fleet's nodes carry the seeded calls of reconciler.lab.calls (DEMO_CALLS), so
+# the window's run shows each Expressway drained before its restart and the calls dropped.
+python - "$work/topology.yaml" <<'PY'
+import sys
+from ruamel.yaml import YAML
+from reconciler.lab.topology import DEMO_CALLS, example_topology
+topology = example_topology()
+topology.defaults.calls = DEMO_CALLS
+YAML().dump(topology.model_dump(mode="json", exclude_defaults=True), open(sys.argv[1], "w"))
+PY
+certops lab up --detach --dir "$lab" --restart-seconds 1 --topology "$work/topology.yaml"
+printf 'lab/\nci-run/\ntopology.yaml\n' > "$work/.gitignore"
 git_ init -q -b main
 git_ add -A && git_ commit -qm "fleet"
 
@@ -90,11 +103,18 @@ while [ "$(date +%s)" -lt "$opens_utc" ]; do sleep 5; done
 step "7. The window's run in a fresh clone (a new CI job: no .certops/, only git)"
 git clone -q "$work" "$work/ci-run"
 fresh="$work/ci-run/desired-state"
+mark=$(certops lab timeline --dir "$lab" --mark)
 expect 0 certops apply "$fresh" "${inv[@]}" --auto-approve --poll-interval 0.2 \
   --report "$work/window-report.json"
-# [drain] Issue 21 point 5 (drain before restart) adds here: each Expressway drained
-# (maintenance mode until its calls end) before its restart, and the lab timeline's
-# dropped-call count (`certops lab timeline`): 0 with drain.
+echo "Each Expressway drained (maintenance mode until its calls ended) before its restart:"
+python - "$work/window-report.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    if r["kind"] == "node.drain" or r["kind"] == "node.restart":
+        print(f"  {r['id']}: {r['outcome']}: {r['detail']}")
+PY
+echo "The calls the window's restarts dropped (certops lab timeline):"
+certops lab timeline --dir "$lab" --since "$mark" | grep -E "^(dropped calls|since the lab)"
 echo "Served after the window's run:"; serials
 echo "The record, committed back again:"; cat "$fresh/owed-restarts.json"
 
