@@ -51,7 +51,7 @@ def drain_reason(how: str, settings: ResolvedRestart) -> str:
     then = (
         "then restart anyway, dropping the calls left"
         if settings.on_drain_timeout == "restart"
-        else "then stop: nothing restarts, the restart stays to do"
+        else "then stop: nothing restarts, drain and restart owed to the next apply"
     )
     return (
         f"drain before the restart ({how}): at most drain_timeout {settings.drain_timeout_text}, "
