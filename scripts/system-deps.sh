@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # System packages the issuer tests and scripts/demo-issuers.sh use: Pebble (a real ACME
-# server), BIND 9 (RFC 2136 dynamic DNS) and openssl (a real CA through `openssl ca`).
+# server), BIND 9 (RFC 2136 dynamic DNS) and openssl (a real CA through `openssl ca`); and
+# Chromium, in which the report tests render the Mermaid diagrams with the real renderer
+# (headless; any of chromium, chromium-browser, google-chrome on the PATH will do).
 # Installs them only when they are missing, we are root and apt-get exists; otherwise it says
 # why it skips, and the tests that need them skip with that reason.
 set -euo pipefail
@@ -8,6 +10,8 @@ missing=()
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 { command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ]; } || missing+=(bind9)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+{ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+  command -v google-chrome >/dev/null 2>&1; } || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: not installing ${missing[*]} (needs root and apt-get); the tests that use them will skip" >&2

@@ -20,6 +20,7 @@ import typer
 from reconciler.cli.app import default_dir
 from reconciler.cli.errors import EXIT_CHANGES, EXIT_ERROR, UsageProblem, friendly
 from reconciler.cli.offline import parse_at
+from reconciler.report.budget import DEFAULT_MAX_CHARS
 
 if TYPE_CHECKING:
     from reconciler.apply.steps import Timing
@@ -56,6 +57,12 @@ APPLY_NODE_OPT = typer.Option(
     "--node: never another node's certificate); with a plan file, it must have been made so.",
 )
 PLAN_AT_OPT = typer.Option(None, "--at", help="Plan as of this time (ISO 8601).")
+MAX_CHARS_OPT = typer.Option(
+    DEFAULT_MAX_CHARS, "--max-chars", min=0,
+    help="Markdown: at most this many characters (default: fits a GitHub pull-request "
+    "comment); the summary, blocking findings and trust changes always, the per-node detail "
+    "as far as it fits. 0: no limit.",
+)
 CONNECTION_FROM_OPT = typer.Option(
     None, "--connection-from",
     help="Take each node's api, connection, credentials and tls_verify (and cas/) from this "
@@ -84,7 +91,11 @@ SOURCE_ARG = typer.Argument(
 )
 AUTO_APPROVE_OPT = typer.Option(False, "--auto-approve", help="Apply a fresh plan without asking.")
 APPLY_PARALLELISM_OPT = typer.Option(16, "--parallelism", min=1, help="Actions run at once.")
-REPORT_OPT = typer.Option(None, "--report", help="Write the apply report (JSON) here.")
+REPORT_OPT = typer.Option(
+    [], "--report",
+    help="Write the apply report here: Markdown with the timeline as a Mermaid chart (for "
+    "$GITHUB_STEP_SUMMARY) when FILE ends in .md, else JSON. Repeat it for both.",
+)
 PLAN_DIR_OPT = typer.Option(
     None, "--dir",
     help="Desired-state directory of a plan file (default: ./desired-state); the plan must "
@@ -188,19 +199,24 @@ def plan_cmd(
     select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
     parallelism: int = PARALLELISM_OPT, at: str | None = PLAN_AT_OPT,
     connection_from: str | None = CONNECTION_FROM_OPT, strict: bool = STRICT_OPT,
+    max_chars: int = MAX_CHARS_OPT,
 ) -> None:
     """``certops plan`` (help: ``COMMANDS`` in ``reconciler.cli.app``): read, plan, print."""
     import asyncio
 
+    from reconciler.report.facts import facts_of
     from reconciler.report.plan import plan_json, plan_markdown, plan_text
     from reconciler.usecases.plan import PlanRequest, plan
 
     session = session_for(directory or default_dir(), inventory, parallelism, at=at)
     request = PlanRequest(tuple(node), tuple(select), connection_from, strict)
-    made = asyncio.run(plan(session, request)).plan
+    run = asyncio.run(plan(session, request))
+    made = run.plan
     if out is not None:
         write_file(out, plan_json(made), session.root)
-    emit(fmt, lambda: plan_json(made), lambda: plan_markdown(made), lambda: plan_text(made))
+    emit(fmt, lambda: plan_json(made),
+         lambda: plan_markdown(made, facts_of(run.fleet), max_chars=max_chars),
+         lambda: plan_text(made))
     if fmt is PlanFormat.text and out is not None:
         where = "" if session.root == Path("desired-state") else f" --dir {session.root}"
         typer.echo(f"Saved the plan to {out}: apply it with `certops apply {out}{where}`.")
@@ -212,7 +228,7 @@ def plan_cmd(
 def apply_cmd(
     source: Path | None = SOURCE_ARG, inventory: Path | None = INVENTORY_OPT,
     auto_approve: bool = AUTO_APPROVE_OPT, parallelism: int = APPLY_PARALLELISM_OPT,
-    report: Path | None = REPORT_OPT, directory: Path | None = PLAN_DIR_OPT,
+    report: list[Path] = REPORT_OPT, directory: Path | None = PLAN_DIR_OPT,
     restart_timeout: float = RESTART_TIMEOUT_OPT, poll_interval: float = POLL_OPT,
     max_plan_age: str = MAX_AGE_OPT, lock_timeout: float = LOCK_TIMEOUT_OPT,
     strict: bool = STRICT_OPT, keep_going: bool = KEEP_GOING_OPT,
@@ -253,15 +269,28 @@ def parse_age(text: str) -> timedelta:
     return timedelta(**{unit: float(match[1])})
 
 
-def finish_apply(run: ApplyRun, report: Path | None) -> None:
-    """Write the report, print the outcome, exit 1 when the apply stopped."""
-    from reconciler.report.apply import apply_errors, apply_json, apply_text
+def finish_apply(run: ApplyRun, reports: list[Path]) -> None:
+    """Write the reports, print the outcome, exit 1 when the apply stopped."""
+    from reconciler.report.apply import apply_errors, apply_text
 
-    if report is not None and run.result is not None:
-        write_file(report, apply_json(run.result), run.root)
+    if run.result is not None:
+        for report in reports:
+            write_file(report, report_text(run, report), run.root)
     echo_lines(apply_text(run.result, len(run.plan.actions)))
     echo_lines(apply_errors(run.result), err=True)
     exit_with(EXIT_ERROR if run.result is not None and not run.result.ok else 0)
+
+
+def report_text(run: ApplyRun, report: Path) -> str:
+    """The apply report for ``report``: Markdown for a ``.md`` file, else JSON."""
+    from reconciler.report.apply import apply_json
+    from reconciler.report.apply_markdown import apply_markdown
+    from reconciler.report.facts import FleetFacts, facts_of
+
+    assert run.result is not None
+    if report.suffix.lower() != ".md":
+        return apply_json(run.result)
+    return apply_markdown(run.result, facts_of(run.fleet) if run.fleet else FleetFacts())
 
 
 @friendly
@@ -270,12 +299,13 @@ def drift_cmd(
     metrics_file: Path | None = METRICS_OPT, node: list[str] = DRIFT_NODE_OPT,
     select: list[str] = SELECT_OPT, inventory: Path | None = INVENTORY_OPT,
     parallelism: int = PARALLELISM_OPT, at: str | None = DRIFT_AT_OPT,
-    all_cas: bool = ALL_CAS_OPT,
+    all_cas: bool = ALL_CAS_OPT, max_chars: int = MAX_CHARS_OPT,
 ) -> None:
     """``certops drift`` (help: ``COMMANDS`` in ``reconciler.cli.app``): report, metrics."""
     import asyncio
 
     from reconciler.report.drift import drift_json, drift_markdown, drift_metrics, drift_text
+    from reconciler.report.facts import FleetFacts, facts_of
     from reconciler.usecases.drift import drift
     from reconciler.usecases.plan import PlanRequest
 
@@ -284,7 +314,9 @@ def drift_cmd(
     if metrics_file is not None:
         # atomic, never through a link: the collector never reads half a file
         write_file(metrics_file, drift_metrics(report, all_cas=all_cas), session.root)
-    emit(fmt, lambda: drift_json(report), lambda: drift_markdown(report),
+    emit(fmt, lambda: drift_json(report),
+         lambda: drift_markdown(report, facts_of(report.fleet) if report.fleet else FleetFacts(),
+                                max_chars=max_chars),
          lambda: drift_text(report))
     exit_with(EXIT_ERROR if report.has_errors else 0 if report.in_sync else EXIT_CHANGES)
 

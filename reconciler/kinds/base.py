@@ -30,6 +30,8 @@ from reconciler.pki import CertInfo
 ONE_ROLE = RoleTable(primary="server", roles={"server": RoleProfile("server")})
 
 RestartKind = Literal["node.restart", "service.restart"]
+# Expected downtime of a service that a kind's table does not name: a guess, [U].
+DEFAULT_SERVICE_DOWNTIME = 120
 
 # The action kinds that interrupt service on a node of a kind, unless its profile says
 # otherwise: a restart of the node or of its services (calls, registrations, web logins
@@ -102,6 +104,7 @@ class NodeKind(Protocol):
     def drain(self) -> str | None: ...
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]: ...
+    def expected_downtime(self, kind: str, services: tuple[str, ...]) -> int: ...
     def needs_client_auth(self, version: str | None) -> bool: ...
     def store_capable(self, store: str) -> bool: ...
     def services_after_trust(self, stores: Iterable[str]) -> tuple[str, ...]: ...
@@ -160,6 +163,16 @@ class Profile:
     # How a node of this kind is drained before its restart (new calls go to its peers,
     # the calls on it end), in words for plans; None: the product has no drain (VOS).
     drain: str | None = None
+    # Expected seconds each service restart keeps it down, for the plan's restart chart
+    # (``plan --format markdown``); figures and their evidence tags in each kind's module.
+    downtime: Mapping[str, int] = field(default_factory=dict)
+
+    def expected_downtime(self, kind: str, services: tuple[str, ...]) -> int:
+        """Expected seconds of a restart action: the whole node's ``restart_estimate``, or
+        its services' ``downtime`` one after the other (the drivers restart them in turn)."""
+        if kind == "node.restart":
+            return int(self.restart_estimate.total_seconds())
+        return sum(self.downtime.get(s, DEFAULT_SERVICE_DOWNTIME) for s in services)
 
     def leaf_findings(self, cert: CertInfo) -> list[Finding]:
         """Rules of this kind beyond the fleet policy (none by default)."""

@@ -54,8 +54,10 @@ BUILTIN_ACME = (
 CAPABILITIES = frozenset({"trust.add", "csr.generate", "cert.install", "node.restart"})
 
 # A restart of an Expressway drops every call through it; the node "stops answering for a
-# while (minutes on real hardware)" [C: Cisco's guides say minutes, no figure]. 10 minutes
-# is certops' estimate for a window's length check (window.short) [U].
+# while (minutes on real hardware)" [C: Cisco's guides say minutes, no figure], and about one
+# restart in thirty runs a filesystem check and takes longer [C, X15.4 maintenance guide].
+# 10 minutes is certops' estimate for a window's length check (window.short) and the plan's
+# restart chart [U]; the apply report (`apply --report FILE.md`) shows the real times.
 RESTART_ESTIMATE = timedelta(minutes=10)
 # Drain before restart [C, Administrator Guide X15.4, Maintenance mode]: in maintenance mode
 # new calls and registrations go to the other peers and existing calls run to their end.

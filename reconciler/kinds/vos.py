@@ -63,6 +63,20 @@ COMMON_TRUST_RESTARTS: dict[str, tuple[str, ...]] = {
     "ipsec-trust": ("Cisco DRF Master", "Cisco DRF Local"),
 }
 
+# Expected seconds each service restart takes, for the plan's restart timeline. Cisco Tomcat:
+# 60-120 s [3P] (docs/device-evidence.md, "restart over the CLI"; Unity Connection's can take
+# longer, netSSL allows it 10 minutes [3P, weak]); the others are guesses [U]: no public
+# figure was found. Services a product names beyond these count DEFAULT_SERVICE_DOWNTIME [U].
+SERVICE_RESTART_SECONDS: dict[str, int] = {
+    "Cisco Tomcat": 120,  # [3P]
+    "Cisco CallManager": 120,  # [U]
+    "Cisco TFTP": 60,  # [U]
+    "Cisco HAProxy": 30,  # [U]
+    "Cisco Certificate Authority Proxy Function": 60,  # [U]
+    "Cisco DRF Master": 30,  # [U]
+    "Cisco DRF Local": 30,  # [U]
+}
+
 # Templates of the manual steps; {os_admin} is the product's OS administration GUI.
 MANUAL_TEMPLATES = {
     "trust.add": "{os_admin} > Security > Certificate Management > Upload "
@@ -78,7 +92,9 @@ MANUAL_TEMPLATES = {
 
 # One node's service restarts (Cisco Tomcat, CallManager, TFTP, one after the other): a
 # Tomcat restart takes 60–120 s [3P: two independent CLI clients, docs/device-apis.md];
-# 5 minutes for the services of one node is certops' estimate for window.short [U].
+# 5 minutes for the services of one node is certops' estimate for window.short [U] (the sum of
+# SERVICE_RESTART_SECONDS for a trust change's CallManager, TFTP, HAProxy and Tomcat: 330 s;
+# the plan's restart chart weighs each restart by the services it names).
 RESTART_ESTIMATE = timedelta(minutes=5)
 
 # What the Certificate Management REST API (release 14+), SOAP and the CLI are evidenced to
@@ -102,11 +118,13 @@ def vos_kind(
     api_stores: frozenset[str] | None = None,
     cluster_group: str = "",
     replicated_stores: frozenset[str] = frozenset(),
+    downtime: Mapping[str, int] | None = None,
 ) -> Profile:
     """A VOS product: the platform's rules with the product's stores, services and GUI.
 
     ``api_stores``: the stores whose REST ``service`` value is evidenced (None: all of them);
-    a trust change to another store is planned as a manual step.
+    a trust change to another store is planned as a manual step. ``downtime``: the
+    product's expected seconds per service restart (default ``SERVICE_RESTART_SECONDS``).
     """
     return Profile(
         type=type_,
@@ -136,4 +154,5 @@ def vos_kind(
         # The OS administrator: the REST API (14+) and the platform CLI (every release).
         admin_role="OS administrator",
         admin_apis="REST API, SSH CLI",
+        downtime=SERVICE_RESTART_SECONDS if downtime is None else downtime,
     )

@@ -23,6 +23,9 @@ SCHEMAS_DIR = "schemas"
 # it back with csrs/ and certs/.
 OWED_RESTARTS_FILE = "owed-restarts.json"
 
+# The node label (``labels: {site: dc1}``) that the Markdown reports count and summarise by.
+SITE_LABEL = "site"
+
 CSR_SUFFIX = ".csr.pem"
 # certops's own records inside the desired-state directory (the loader skips it): the apply
 # lock, issuer orders in flight, and the owed restarts of older versions (read, then folded

@@ -52,6 +52,7 @@ class DriftReport:
     findings: tuple[Finding, ...]
     certificates: tuple[CertRecord, ...]
     up: dict[str, bool]
+    fleet: FleetView | None = None  # the fleet judged (the Markdown report groups by it)
 
     def __repr__(self) -> str:
         return f"DriftReport({len(self.up)} nodes, {len(self.findings)} findings)"
@@ -110,6 +111,7 @@ def drift_report(
         findings=tuple(sorted(findings, key=Finding.sort_key)),
         certificates=tuple(records),
         up=up,
+        fleet=fleet,
     )
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
 
-from reconciler.model import Severity
 from reconciler.planning.drift import DriftReport
+from reconciler.report.budget import DEFAULT_MAX_CHARS
 from reconciler.report.findings import finding_data, render_findings, summary_line
 
-MARKER = "<!-- certops-drift -->"
+if TYPE_CHECKING:
+    from reconciler.report.facts import FleetFacts
+
 
 
 def drift_text(report: DriftReport) -> list[str]:
@@ -44,36 +47,13 @@ def drift_json(report: DriftReport) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _drifting(report: DriftReport) -> set[str]:
-    return {f.node or "" for f in report.findings if f.severity is not Severity.INFO}
+def drift_markdown(report: DriftReport, facts: FleetFacts | None = None, *,
+                   max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """The certops-drift issue (``reconciler.report.drift_markdown``): at most ``max_chars``
+    characters (0: no limit), with the node states and the expiry timeline as diagrams."""
+    from reconciler.report.drift_markdown import drift_markdown as render
 
-
-def drift_markdown(report: DriftReport) -> str:
-    out = [MARKER, "## certops drift", ""]
-    out.append(
-        "**In sync.**"
-        if report.in_sync
-        else f"**Drift on {len(_drifting(report))} node(s).**"
-    )
-    out += ["", "| node | up | errors | warnings | notes |", "|---|---|---|---|---|"]
-    per: dict[str, Counter[Severity]] = defaultdict(Counter)
-    for f in report.findings:
-        per[f.node or ""][f.severity] += 1
-    for node in sorted(report.up):
-        c = per[node]
-        out.append(
-            f"| {node} | {'yes' if report.up[node] else '**no**'} | {c[Severity.ERROR]} | "
-            f"{c[Severity.WARNING]} | {c[Severity.INFO]} |"
-        )
-    out.append("")
-    for node in sorted(report.up):
-        items = [f for f in report.findings if f.node == node]
-        if not items:
-            continue
-        out += [f"<details><summary><b>{node}</b>: {len(items)} item(s)</summary>", ""]
-        out += [f"- {f.severity.value} `{f.code}`: {f.message.replace('|', '/')}" for f in items]
-        out += ["", "</details>", ""]
-    return "\n".join(out) + "\n"
+    return render(report, facts, max_chars=max_chars)
 
 
 def _label(value: str) -> str:

@@ -1,18 +1,23 @@
 """Plans as human text (grouped by node and phase), JSON (docs/architecture.md) and Markdown.
 
-The Markdown is made for a pull-request comment: findings first, a summary table, then a
-collapsible section per node with its actions in execution order.
+The Markdown, made for a pull-request comment, is ``reconciler.report.plan_markdown``.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from reconciler.model import RESTART_KINDS, Action, CertSummary, Code, Finding, Plan
 from reconciler.pki import EKU_LABELS
 from reconciler.planning.graph import restart_waves
+from reconciler.report.budget import DEFAULT_MAX_CHARS
 from reconciler.report.findings import render_findings, summary_line
+
+if TYPE_CHECKING:
+    from reconciler.report.facts import FleetFacts
+    from reconciler.report.plan_pictures import Window
 
 PHASE_TITLES = {
     "trust.add": "trust",
@@ -132,7 +137,7 @@ def plan_text(plan: Plan) -> list[str]:
             out.append("Change windows (apply runs the rest now; the restarts, and what "
                        "waits for them, are owed until the window):")
             out.extend(f"  {line}" for line in windows)
-    out.append(_summary(plan))
+    out.append(plan_summary(plan))
     return out
 
 
@@ -204,7 +209,8 @@ def window_lines(plan: Plan) -> list[str]:
     return [f"{node}: {when_text(plan, node)}" for node in sorted(plan.restart_windows)]
 
 
-def _summary(plan: Plan) -> str:
+def plan_summary(plan: Plan) -> str:
+    """The last line: the state, the actions per kind, the findings counted."""
     counts: dict[str, int] = defaultdict(int)
     for action in plan.actions:
         counts[action.kind] += 1
@@ -220,85 +226,11 @@ def security_findings(plan: Plan) -> list[Finding]:
     return [f for f in plan.findings if f.code == Code.CONNECTION_CHANGED]
 
 
-def _markdown_top(plan: Plan) -> list[str]:
-    """What a reviewer must see first: a block, TLS off, connection changes, interruptions."""
-    out: list[str] = []
-    if plan.blocked:
-        out += ["**Blocked:** the errors below must be fixed before this can be applied.", ""]
-    if plan.partial:
-        out += ["> [!WARNING]", "> **Partial plan:** some nodes could not be read; the rest of "
-                "the fleet is planned."]
-        out += [f"> - not read: {', '.join(plan.unread)}"] if plan.unread else []
-        out += [f"> - held back: {', '.join(plan.held_back)}"] if plan.held_back else []
-        out.append("")
-    if plan.tls_verify_off:
-        out += [f"> ⚠️ TLS verification is **off** for {', '.join(plan.tls_verify_off)}.", ""]
-    security = security_findings(plan)
-    if security:
-        out += ["> [!CAUTION]", "> **Security-relevant: this change edits how certops connects "
-                "to nodes** (URL, CAs/pins, credentials, SSH host key). Review it as access "
-                "to the phone system:"]
-        out += [f"> - **{f.node}**: {_cell(f.message)}" for f in security]
-        out.append("")
-    waves = wave_lines(plan)
-    if waves:
-        out += ["### Restarts (service interruptions), wave by wave", ""]
-        out += [f"- {_cell(line)}" for line in waves]
-        out.append("")
-    if plan.restart_windows:
-        out += ["### When (change windows)", ""]
-        out += [f"- **{node}**: {_cell(when_text(plan, node) or '')}"
-                for node in sorted(plan.restart_windows)]
-        out.append("")
-    return out
+def plan_markdown(plan: Plan, facts: FleetFacts | None = None, *,
+                  max_chars: int = DEFAULT_MAX_CHARS, window: Window | None = None) -> str:
+    """The pull-request comment (``reconciler.report.plan_markdown``): at most ``max_chars``
+    characters (0: no limit), with Mermaid diagrams; ``facts`` (kinds, clusters, sites,
+    chains) make the counts, the trust graph and the restart chart per group."""
+    from reconciler.report.plan_markdown import plan_markdown as render
 
-
-def plan_markdown(plan: Plan) -> str:
-    """A pull-request comment. ``MARKER`` lets a workflow find and update its own comment."""
-    out = [MARKER, "## certops plan", "", *_markdown_top(plan)]
-    if plan.findings:
-        out += ["### Findings", "", "| severity | node | code | message |", "|---|---|---|---|"]
-        for f in sorted(plan.findings, key=lambda f: (f.severity.rank, f.node or "", f.code)):
-            where = f" (`{f.location}`)" if f.location else ""
-            out.append(
-                f"| {f.severity.value} | {f.node or ''} | `{f.code}` | {_cell(f.message)}{where} |"
-            )
-        out.append("")
-    by_node: dict[str, list[tuple[int, Action]]] = defaultdict(list)
-    for i, action in enumerate(plan.actions, 1):
-        by_node[action.node].append((i, action))
-    out += ["### Summary", "", "| node | actions |", "|---|---|"]
-    for node in sorted(set(plan.node_fingerprints) | set(by_node)):
-        kinds: dict[str, int] = defaultdict(int)
-        for _, action in by_node.get(node, []):
-            kinds[action.kind] += 1
-        listed = ", ".join(f"{n}× `{k}`" for k, n in sorted(kinds.items()))
-        listed = "**held back**" if node in plan.held_back else listed or "in sync"
-        out.append(f"| {node} | {listed} |")
-    out += [f"| {node} | **not read** |" for node in plan.unread]
-    out.append("")
-    for node in sorted(by_node):
-        out += [f"<details><summary><b>{node}</b>: {len(by_node[node])} action(s)</summary>", ""]
-        for i, action in by_node[node]:
-            extra = f" `{action.store}`" if action.store else ""
-            extra += f" ({', '.join(action.services)})" if action.services else ""
-            extra += f" (issuer `{action.issuer}`)" if action.issuer else ""
-            out.append(f"{i}. `{action.kind}`{extra}: {_cell(action.reason)}")
-            cert = certificate_text(action)
-            if cert:
-                out.append(f"   - certificate: {_cell(cert)}")
-            if action.manual:
-                out.append(f"   - **by hand:** {_cell(action.manual)}")
-        out += ["", "</details>", ""]
-    shown = live_lines(plan)
-    if shown:
-        out += ["<details><summary>Live certificates (SANs, EKU, AKI)</summary>", "", "```"]
-        out += shown
-
-        out += ["```", "", "</details>", ""]
-    out.append(f"_{_summary(plan)}_")
-    return "\n".join(out) + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return render(plan, facts, max_chars=max_chars, window=window)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reconciler.apply.executor import Listener, check_fresh, execute
 from reconciler.apply.steps import StepContext
+from reconciler.checks import FleetView
 from reconciler.desired.lock import apply_lock
 from reconciler.desired.pending import ensure_record, read_pending, record_exists
 from reconciler.drivers import Driver
@@ -111,6 +112,7 @@ class ApplyRun:
     plan: Plan
     result: ApplyResult | None  # None: nothing to do, or not approved
     root: Path | None = None  # the desired-state directory applied
+    fleet: FleetView | None = None  # the fleet applied (the Markdown report groups by it)
 
     @property
     def declined(self) -> bool:
@@ -240,7 +242,7 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
                                 request.keep_going, gate)
         if loaded.fleet.desired.fleet.windows and result.ok and not result.owed:
             ensure_record(session.root)  # from now on, a missing record means a lost one
-        return ApplyRun(plan, result, session.root)
+        return ApplyRun(plan, result, session.root, loaded.fleet)
     finally:
         await close_all(drivers)
 

@@ -1,0 +1,235 @@
+"""The plan as a pull-request comment: Markdown that fits GitHub's limit by design.
+
+Always there, whatever the fleet's size: the verdict and what a reviewer must see first
+(a block, a partial plan, TLS off, connection changes), every blocking finding, the counts of
+nodes and actions per kind, site and cluster, and every node whose trust changes. Then, in
+priority order while they fit in ``max_chars``: the trust links as a Mermaid graph, the
+restarts as a Mermaid Gantt chart (each with its text table under it), the other findings,
+the per-node detail in collapsed sections (the rest named: "N more nodes, in the
+artifact"), the live certificates. Diagrams draw per node while readable
+(``reconciler.report.mermaid.MAX_BARS``), else per cluster, site or kind.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from reconciler.model import RESTART_KINDS, Action, Finding, Plan, Severity
+from reconciler.report.budget import (
+    DEFAULT_MAX_CHARS,
+    Parts,
+    compact_names,
+    fit_blocks,
+    size,
+)
+from reconciler.report.counts import count_table, full_table
+from reconciler.report.facts import FleetFacts, group_of
+from reconciler.report.findings_markdown import blocking_lines, other_lines
+from reconciler.report.plan import (
+    MARKER,
+    certificate_text,
+    live_lines,
+    plan_summary,
+    security_findings,
+)
+from reconciler.report.plan_pictures import (
+    Window,
+    restart_section,
+    trust_graph,
+)
+from reconciler.report.text import cell, short_subject
+
+ARTIFACT = "in the artifact (plan.json)"
+# A per-node summary table is shown for fleets up to this size (the counts cover larger ones).
+NODE_TABLE_MAX = 100
+
+
+def plan_markdown(plan: Plan, facts: FleetFacts | None = None, *,
+                  max_chars: int = DEFAULT_MAX_CHARS, window: Window | None = None) -> str:
+    """A pull-request comment of at most ``max_chars`` characters (0: no limit); ``MARKER``
+    lets a workflow find and update its own comment."""
+    facts = facts or FleetFacts()
+    universe = _universe(plan)
+    parts = Parts(max_chars)
+    parts.add(0, [MARKER, "## certops plan", "", *_top(plan, universe)])
+    parts.add(0, blocking_lines(plan.findings, max_chars, "Blocking findings"))
+    parts.add(0, _counts(plan, facts, universe))
+    trust = _trust_changes(plan, universe)
+    if trust:
+        parts.add(0, trust[:2])
+        parts.add(1, trust_graph(plan, facts))
+        parts.add(0, trust[2:])
+    parts.add(1, restart_section(plan, facts, window))
+    parts.add(2, _node_table(plan, universe))
+    parts.add(5, lambda left: _every_group(plan, facts, universe, left))
+    parts.add(3, other_lines(plan.findings, universe, "Other findings"))
+    parts.add(4, lambda left: _details(plan, left))
+    parts.add(5, _live(plan))
+    parts.add(0, [f"_{plan_summary(plan)}_"])
+    return "\n".join(parts.render()) + "\n"
+
+
+def _universe(plan: Plan) -> list[str]:
+    """Every node the plan names, sorted: read, held back or not read."""
+    names = set(plan.node_fingerprints) | {a.node for a in plan.actions}
+    return sorted(names | set(plan.unread) | set(plan.held_back))
+
+
+def _top(plan: Plan, universe: Sequence[str]) -> list[str]:
+    """What a reviewer must see first: a block, a partial plan, TLS off, connection changes."""
+    out: list[str] = []
+    if plan.blocked:
+        out += ["**Blocked:** the errors below must be fixed before this can be applied.", ""]
+    if plan.partial:
+        out += ["> [!WARNING]", "> **Partial plan:** some nodes could not be read; the rest of "
+                "the fleet is planned."]
+        if plan.unread:
+            out.append(f"> - not read: {compact_names(plan.unread, universe)}")
+        if plan.held_back:
+            out.append(f"> - held back: {compact_names(plan.held_back, universe)}")
+        out.append("")
+    if plan.tls_verify_off:
+        off = compact_names(plan.tls_verify_off, universe)
+        out += [f"> ⚠️ TLS verification is **off** for {off}.", ""]
+    security = security_findings(plan)
+    if security:
+        out += ["> [!CAUTION]", "> **Security-relevant: this change edits how certops connects "
+                "to nodes** (URL, CAs/pins, credentials, SSH host key). Review it as access "
+                "to the phone system:"]
+        out += [f"> - **{f.node}**: {cell(f.message)}" for f in security]
+        out.append("")
+    return out
+
+
+COUNT_COLUMNS = ("nodes", "with changes", "actions", "restarts", "trust changes")
+
+
+def _count_rows(plan: Plan, facts: FleetFacts, universe: Sequence[str],
+                level: str) -> dict[str, list[int]]:
+    """Per group of ``level``: nodes, nodes with changes, actions, restarts, trust changes."""
+    by_node: dict[str, Counter[str]] = defaultdict(Counter)
+    for a in plan.actions:
+        by_node[a.node][a.kind] += 1
+    group = group_of(facts, level)
+    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for node in universe:
+        kinds = by_node.get(node, Counter())
+        row = rows[group(node)]
+        row[0] += 1
+        row[1] += 1 if kinds else 0
+        row[2] += sum(kinds.values())
+        row[3] += sum(n for k, n in kinds.items() if k in RESTART_KINDS)
+        row[4] += 1 if kinds["trust.add"] or kinds["trust.remove"] else 0
+    return rows
+
+
+def _counts(plan: Plan, facts: FleetFacts, universe: Sequence[str]) -> list[str]:
+    """Nodes and actions counted per kind, per site and per cluster (every one of them)."""
+    kinds = Counter(a.kind for a in plan.actions)
+    changing = len({a.node for a in plan.actions})
+    listed = ", ".join(f"{n}× `{k}`" for k, n in sorted(kinds.items())) or "no actions"
+    out = ["### Summary", "",
+           f"**{len(universe)} node(s)**, {changing} with changes; "
+           f"**{len(plan.actions)} action(s)**: {listed}.", ""]
+    for level in ("kind", "site", "cluster"):
+        rows = _count_rows(plan, facts, universe, level)
+        if level == "kind" or len(rows) > 1:
+            out += count_table(level, COUNT_COLUMNS, rows)
+    return out
+
+
+def _every_group(plan: Plan, facts: FleetFacts, universe: Sequence[str],
+                 left: int) -> list[str]:
+    """The row per site and cluster that the summary shared out, as far as they fit."""
+    out: list[str] = []
+    for level in ("site", "cluster"):
+        rows = _count_rows(plan, facts, universe, level)
+        out += full_table(level, COUNT_COLUMNS, rows, left - size(out),
+                          f"| {{n}} more {level}s, {ARTIFACT} | | | | | |")
+    return out
+
+
+def _trust_changes(plan: Plan, universe: Sequence[str]) -> list[str]:
+    """Every node whose trust changes, grouped by the CAs it adds and removes."""
+    adds: dict[str, set[str]] = defaultdict(set)
+    removes: dict[str, set[str]] = defaultdict(set)
+    for a in plan.actions:
+        if a.kind in ("trust.add", "trust.remove") and a.certificate is not None:
+            into = adds if a.kind == "trust.add" else removes
+            into[a.node].add(short_subject(a.certificate.subject))
+    nodes = sorted(set(adds) | set(removes))
+    if not nodes:
+        return []
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = defaultdict(list)
+    for node in nodes:
+        key = (tuple(sorted(adds.get(node, ()))), tuple(sorted(removes.get(node, ()))))
+        groups[key].append(node)
+    out = [f"### Trust changes ({len(nodes)} node(s))", ""]
+    lines = []
+    for (added, removed), members in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        what = "; ".join(filter(None, [
+            ("adds " + ", ".join(f"**{cell(s)}**" for s in added)) if added else "",
+            ("removes " + ", ".join(f"**{cell(s)}**" for s in removed)) if removed else "",
+        ]))
+        lines.append(f"- {what} on {len(members)} node(s): {compact_names(members, universe)}")
+    return [*out, "", *lines, ""]
+
+
+def _node_table(plan: Plan, universe: Sequence[str]) -> list[str]:
+    """One row per node (small fleets): its actions by kind, held back or not read."""
+    if len(universe) > NODE_TABLE_MAX:
+        return []
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    for a in plan.actions:
+        kinds[a.node][a.kind] += 1
+    out = ["| node | actions |", "|---|---|"]
+    for node in universe:
+        listed = ", ".join(f"{n}× `{k}`" for k, n in sorted(kinds[node].items()))
+        if node in plan.held_back:
+            listed = "**held back**"
+        elif node in plan.unread:
+            listed = "**not read**"
+        out.append(f"| {node} | {listed or 'in sync'} |")
+    return [*out, ""]
+
+
+def _node_block(node: str, actions: list[tuple[int, Action]],
+                findings: list[Finding]) -> list[str]:
+    out = [f"<details><summary><b>{node}</b>: {len(actions)} action(s)"
+           + (f", {len(findings)} finding(s)" if findings else "") + "</summary>", ""]
+    for i, action in actions:
+        extra = f" `{action.store}`" if action.store else ""
+        extra += f" ({', '.join(action.services)})" if action.services else ""
+        extra += f" (issuer `{action.issuer}`)" if action.issuer else ""
+        out.append(f"{i}. `{action.kind}`{extra}: {cell(action.reason)}")
+        cert = certificate_text(action)
+        if cert:
+            out.append(f"   - certificate: {cell(cert)}")
+        if action.manual:
+            out.append(f"   - **by hand:** {cell(action.manual)}")
+    out += [f"- {f.severity.value} `{f.code}`: {cell(f.message)}" for f in findings]
+    return [*out, "", "</details>", ""]
+
+
+def _details(plan: Plan, left: int) -> list[str]:
+    """A collapsed section per node with actions or findings, as many as fit in ``left``."""
+    actions: dict[str, list[tuple[int, Action]]] = defaultdict(list)
+    for i, action in enumerate(plan.actions, 1):
+        actions[action.node].append((i, action))
+    findings: dict[str, list[Finding]] = defaultdict(list)
+    for f in plan.findings:
+        if f.node:
+            findings[f.node].append(f)
+    blocked = {f.node for f in plan.findings if f.severity is Severity.ERROR}
+    nodes = sorted(set(actions) | set(findings), key=lambda n: (n not in blocked, n))
+    blocks = [_node_block(n, actions.get(n, []), findings.get(n, [])) for n in nodes]
+    return fit_blocks(blocks, left, f"**{{n}} more nodes, {ARTIFACT}.**")
+
+
+def _live(plan: Plan) -> list[str]:
+    shown = live_lines(plan)
+    if not shown:
+        return []
+    return ["<details><summary>Live certificates (SANs, EKU, AKI)</summary>", "", "```",
+            *shown, "```", "", "</details>", ""]
