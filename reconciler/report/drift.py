@@ -17,6 +17,8 @@ from reconciler.report.findings import finding_data, render_findings, summary_li
 if TYPE_CHECKING:
     from reconciler.report.facts import FleetFacts
 
+MARKER = "<!-- certops-drift -->"
+
 
 
 def drift_text(report: DriftReport) -> list[str]:

@@ -16,14 +16,15 @@ from datetime import datetime, timedelta
 
 from reconciler.model import Severity, parse_duration
 from reconciler.planning.drift import DriftReport
-from reconciler.report.budget import DEFAULT_MAX_CHARS, Parts, compact_names, fit_blocks
+from reconciler.report.budget import DEFAULT_MAX_CHARS, Parts, compact_names, fit_blocks, size
+from reconciler.report.counts import count_table, full_table
+from reconciler.report.drift import MARKER
 from reconciler.report.facts import FleetFacts, finest_level, group_of
 from reconciler.report.findings_markdown import blocking_lines, other_lines
 from reconciler.report.mermaid import MAX_BARS, Bar, Section, fenced, gantt, pie
 from reconciler.report.plan_pictures import naive_utc
 from reconciler.report.text import cell, short_subject
 
-MARKER = "<!-- certops-drift -->"
 HORIZON = timedelta(days=365)
 STATES = ("in sync", "drift", "errors", "unreachable")
 # A CA expiring within this is drawn in red.
@@ -50,6 +51,7 @@ def drift_markdown(report: DriftReport, facts: FleetFacts | None = None, *,
     parts.add(1, expiry_section(report, facts))
     parts.add(2, other_lines(report.findings, universe, "Drift and hygiene items"))
     parts.add(3, lambda left: _details(report, left))
+    parts.add(4, lambda left: _every_group(states, facts, left))
     return "\n".join(parts.render()) + "\n"
 
 
@@ -74,21 +76,32 @@ def node_states(report: DriftReport) -> dict[str, str]:
     return out
 
 
+def _state_rows(states: dict[str, str], facts: FleetFacts, level: str) -> dict[str, list[int]]:
+    group = group_of(facts, level)
+    rows: dict[str, Counter[str]] = defaultdict(Counter)
+    for node, state in states.items():
+        rows[group(node)][state] += 1
+    return {g: [sum(c.values()), *(c[s] for s in STATES)] for g, c in rows.items()}
+
+
 def _state_counts(states: dict[str, str], facts: FleetFacts) -> list[str]:
+    """The nodes per state: in all, per kind, per site, per cluster (every node counted)."""
     total = Counter(states.values())
     out = ["| nodes | " + " | ".join(STATES) + " |", "|---" * (len(STATES) + 1) + "|",
            f"| {len(states)} | " + " | ".join(str(total[s]) for s in STATES) + " |", ""]
     for level in ("kind", "site", "cluster"):
-        group = group_of(facts, level)
-        rows: dict[str, Counter[str]] = defaultdict(Counter)
-        for node, state in states.items():
-            rows[group(node)][state] += 1
-        if level != "kind" and len(rows) <= 1:
-            continue
-        out += [f"| {level} | " + " | ".join(STATES) + " |", "|---" * (len(STATES) + 1) + "|"]
-        out += [f"| {cell(g)} | " + " | ".join(str(c[s]) for s in STATES) + " |"
-                for g, c in sorted(rows.items())]
-        out.append("")
+        rows = _state_rows(states, facts, level)
+        if level == "kind" or len(rows) > 1:
+            out += count_table(level, ("nodes", *STATES), rows)
+    return out
+
+
+def _every_group(states: dict[str, str], facts: FleetFacts, left: int) -> list[str]:
+    """The row per site and cluster that the counts shared out, as far as they fit."""
+    out: list[str] = []
+    for level in ("site", "cluster"):
+        out += full_table(level, ("nodes", *STATES), _state_rows(states, facts, level),
+                          left - size(out), f"| {{n}} more {level}s | | | | | |")
     return out
 
 

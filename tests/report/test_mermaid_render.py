@@ -157,7 +157,7 @@ def test_apply_failure_is_red(drawn: dict[str, list[tuple[str, Rendered]]]) -> N
 def test_drift_has_states_and_expiry(drawn: dict[str, list[tuple[str, Rendered]]]) -> None:
     texts = [t for t, _ in drawn["drift"]]
     assert any(t.startswith("pie") for t in texts)
-    assert any(t.startswith("gantt") and "next 12 months" in t for t in texts)
+    assert any(t.startswith("gantt") and "section 12 months" in t for t in texts)
 
 
 def test_reports_without_fleet_facts_still_draw() -> None:

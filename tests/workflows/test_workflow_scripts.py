@@ -41,11 +41,13 @@ def test_plan_step_arguments_and_shard_select(tmp_path: Path) -> None:
     # connection settings from the base branch's checkout (issue 16 item 4)
     assert run.calls == [["plan", "desired-state", "--out", "out/plan.json", "--format",
                           "markdown", "--detailed-exitcode",
-                          "--connection-from", "base/desired-state"]]
+                          "--connection-from", "base/desired-state", "--max-chars", "60000"]]
     assert (tmp_path / "out" / "plan.json").is_file()
-    sharded = run_step(PLAN, "plan", "plan", tmp_path, expressions={"SELECT": "site=dc1"})
+    sharded = run_step(PLAN, "plan", "plan", tmp_path,
+                       expressions={"SELECT": "site=dc1", "SHARDS": "3"})
     assert "--connection-from" in sharded.calls[0]
-    assert sharded.calls[0][-2:] == ["--select", "site=dc1"]
+    assert sharded.calls[0][-4:] == ["--max-chars", "20000", "--select", "site=dc1"], \
+        "each of 3 shards gets a third of the comment"
 
 
 @needs_jq
@@ -138,10 +140,23 @@ def test_comment_after_validate_errors_replaces_the_old_plan(tmp_path: Path) -> 
 
 
 @needs_node
-def test_comment_stays_under_githubs_size_limit(tmp_path: Path) -> None:
-    shard_dir(tmp_path, "all", 2, "<!-- certops-plan -->\n" + "x" * 200_000)
+def test_comment_shows_each_shards_plan_whole(tmp_path: Path) -> None:
+    # certops fits each shard's Markdown in its share (--max-chars): nothing is cut here.
+    plans = {s: f"<!-- certops-plan -->\n## certops plan\n\n{s}\n" + "x" * 19_000 + "END"
+             for s in ("dc1", "dc2", "dc3")}
+    for shard, md in plans.items():
+        shard_dir(tmp_path, shard, 2, md)
     body = comment(tmp_path, []).named("issues.createComment")[0]["body"]
-    assert len(body) < 65_536 and "cut" in body
+    assert len(body) < 65_536 and body.count("x" * 19_000 + "END") == 3
+
+
+@needs_node
+def test_a_comment_over_githubs_limit_fails_instead_of_cutting(tmp_path: Path) -> None:
+    shard_dir(tmp_path, "all", 2, "<!-- certops-plan -->\n" + "x" * 70_000)
+    run = comment(tmp_path, [])
+    body = run.named("issues.createComment")[0]["body"]
+    assert len(body) < 1000 and "too long for a comment" in body and "x" * 100 not in body
+    assert run.failed and "over GitHub's limit" in run.failed
 
 
 # --- apply: saved plan, stale fallback, failures ------------------------------------------------
@@ -166,7 +181,7 @@ def test_apply_without_a_saved_plan_applies_fresh(tmp_path: Path) -> None:
     run = apply(tmp_path, "")
     assert run.returncode == 0, run.stderr
     assert run.calls == [["apply", "--auto-approve", "desired-state", "--report",
-                          "reports/fresh.json"]]
+                          "reports/fresh.json", "--report", "reports/fresh.md"]]
     assert run.outputs["mode"] == "fresh"
 
 
@@ -175,7 +190,8 @@ def test_apply_of_a_fresh_saved_plan_applies_exactly_it(tmp_path: Path) -> None:
     run = apply(tmp_path, "777")
     assert run.returncode == 0, run.stderr
     assert run.calls == [["apply", plan, "--dir", "desired-state", "--report",
-                          "reports/certops-plan-pr12-abc-all.json"]]
+                          "reports/certops-plan-pr12-abc-all.json", "--report",
+                          "reports/certops-plan-pr12-abc-all.md"]]
     assert run.outputs["mode"] == "saved"
     assert (tmp_path / "reports" / "certops-plan-pr12-abc-all.json").is_file()
 
@@ -188,6 +204,17 @@ def test_apply_of_a_stale_plan_falls_back_to_a_fresh_plan(tmp_path: Path) -> Non
     assert run.outputs["mode"] == "fresh-after-stale"
     assert "the saved plan is stale" in run.stdout
     assert "pending CSR changed" in run.stderr, "certops' reason is in the log"
+
+
+def test_apply_markdown_reports_go_to_the_job_summary(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "a.md").write_text("<!-- certops-apply -->\ntimeline a\n")
+    (tmp_path / "reports" / "a.json").write_text("{}")
+    (tmp_path / "reports" / "b.md").write_text("<!-- certops-apply -->\ntimeline b\n")
+    run = run_step(APPLY, "apply", "summary", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.summary.index("timeline a") < run.summary.index("timeline b")
+    assert "{}" not in run.summary
 
 
 def test_apply_failure_is_not_retried(tmp_path: Path) -> None:
@@ -349,7 +376,8 @@ def test_drift_step_exit_codes(tmp_path: Path, code: int, passes: bool) -> None:
                    expressions={"SELECT": "site=dc2"})
     assert (run.returncode == 0) is passes
     assert run.calls == [["drift", "desired-state", "--format", "markdown", "--metrics-file",
-                          "metrics/certops-drift.prom", "--select", "site=dc2"]]
+                          "metrics/certops-drift.prom", "--max-chars", "60000", "--select",
+                          "site=dc2"]]
     assert (tmp_path / "metrics" / "certops-drift.prom").is_file()
     assert (tmp_path / "out" / "exitcode").read_text().strip() == str(code)
 

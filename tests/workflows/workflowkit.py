@@ -110,8 +110,11 @@ elif cmd == "apply":
         print("certops: error: the plan is stale: expe1: pending CSR changed since the plan. "
               "Run certops plan again and review the new plan.", file=sys.stderr)
         sys.exit(1)
-    if opt("--report"):
-        Path(opt("--report")).write_text('{"ok": %s}\n' % ("true" if outcome == "ok" else "false"))
+    for i, arg in enumerate(args):
+        if arg == "--report":
+            ok = "true" if outcome == "ok" else "false"
+            Path(args[i + 1]).write_text(f"<!-- certops-apply -->\nok: {ok}\n"
+                                         if args[i + 1].endswith(".md") else f'{{"ok": {ok}}}\n')
     if outcome == "fail":
         print("Apply INCOMPLETE: 1 done, 1 failed in 3.0s.")
         print("Stopped: expe1/node.restart failed: the node did not come back", file=sys.stderr)
