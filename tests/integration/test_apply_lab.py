@@ -77,14 +77,16 @@ def test_failure_at_each_phase_is_clean_and_converges(
     generate_csrs(desired, inventory)
     sign_all(lab, desired, "new")
     lab.set_fault(node, fault)
-    rep = tmp_path / "report.json"
-    code, out = certops(
-        *apply_args(desired, inventory, "--report", str(rep), "--restart-timeout", "3")
-    )
+    rep, md = tmp_path / "report.json", tmp_path / "report.md"
+    code, out = certops(*apply_args(desired, inventory, "--report", str(rep), "--report",
+                                    str(md), "--restart-timeout", "3"))
     assert code == 1, out
     data = report(rep)
     failed = [r for r in data["results"] if r["outcome"] == "failed"]
     assert failed and failed[0]["node"] == node and failed[0]["kind"] == phase, failed
+    summary = md.read_text()  # the job summary: the failure named, its bar red
+    assert summary.startswith("<!-- certops-apply -->") and f"**{failed[0]['id']}**" in summary
+    assert f"{phase} :crit, " in summary and "Apply INCOMPLETE" in summary
     assert {r["outcome"] for r in data["results"]} <= {"done", "failed", "skipped"}
     assert data["stopped_because"]
     lab.clear_faults(node)

@@ -59,6 +59,9 @@ def test_plan_text_markdown_and_out_file(
     code, md = plan(desired, inventory, "--format", "markdown")
     assert code == 0
     assert md.startswith("<!-- certops-plan -->") and "<details>" in md and "| expe1 |" in md
+    code, short = plan(desired, inventory, "--format", "markdown", "--max-chars", "1500")
+    assert code == 0 and len(short) <= 1500, len(short)
+    assert "### Summary" in short and "more nodes, in the artifact" in short
 
 
 def test_new_ca_certificate_plans_trust_first(
