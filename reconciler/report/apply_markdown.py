@@ -135,7 +135,8 @@ def _actions(results: Sequence[ActionResult], left: int) -> list[str]:
         return []
     head = ["<details><summary>Every action</summary>", "",
             "| action | outcome | seconds | detail |", "|---|---|---|---|"]
-    rows = [[f"| {r.id} | {r.outcome} | {r.seconds:.1f} | {cell(r.detail)[:200]} |"]
-            for r in results]
-    body = fit_blocks(rows, max(left - 200, 0), "| … | {n} more actions: in the JSON report | | |")
+    rows = ([f"| {r.id} | {r.outcome} | {r.seconds:.1f} | {cell(r.detail)[:200]} |"]
+            for r in results)
+    body = fit_blocks(rows, max(left - 200, 0), "| … | {n} more actions: in the JSON report | | |",
+                      len(results))
     return [*head, *body, "", "</details>", ""]

@@ -88,16 +88,22 @@ class Parts:
         return [line for i in range(len(self.parts)) for line in kept.get(i, [])]
 
 
-def fit_blocks(blocks: Sequence[list[str]], budget: int, rest: str) -> list[str]:
-    """As many ``blocks`` (whole) as fit in ``budget``, then ``rest`` formatted with the
-    number left out (``{n}``) if any are."""
+def fit_blocks(blocks: Iterable[list[str]], budget: int, rest: str,
+               total: int | None = None) -> list[str]:
+    """As many ``blocks`` (whole, made as they are taken) as fit in ``budget``, then ``rest``
+    formatted with the number left out (``{n}``) if any are; ``total`` is how many blocks
+    there are (default: counted)."""
+    if total is None:
+        blocks = list(blocks)
+        total = len(blocks)
+    count = total
     out: list[str] = []
     used = 0
     for i, block in enumerate(blocks):
         n = size(block)
-        note = size([rest.format(n=len(blocks) - i), ""])
-        if used + n + (note if i < len(blocks) - 1 else 0) > budget:
-            return [*out, rest.format(n=len(blocks) - i), ""]
+        note = size([rest.format(n=count - i), ""])
+        if used + n + (note if i < count - 1 else 0) > budget:
+            return [*out, rest.format(n=count - i), ""]
         out += block
         used += n
     return out

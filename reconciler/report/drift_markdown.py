@@ -231,7 +231,8 @@ def _details(report: DriftReport, left: int) -> list[str]:
     for f in report.findings:
         if f.node:
             per[f.node].append(f"- {f.severity.value} `{f.code}`: {cell(f.message)}")
-    blocks = [[f"<details><summary><b>{node}</b>: {len(items)} item(s)</summary>", "", *items,
-               "", "</details>", ""] for node, items in sorted(per.items())]
+    blocks = ([f"<details><summary><b>{node}</b>: {len(items)} item(s)</summary>", "", *items,
+               "", "</details>", ""] for node, items in sorted(per.items()))
     return fit_blocks(blocks, left,
-                      "**{n} more nodes: `certops drift --format json` has every item.**")
+                      "**{n} more nodes: `certops drift --format json` has every item.**",
+                      len(per))

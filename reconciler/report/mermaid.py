@@ -14,16 +14,18 @@ shows UTC (the title says so).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # A diagram stops being readable past this many bars or edges: GitHub draws a diagram in the
 # comment's width (~900 px), so 40 Gantt rows (24 px each) are already a screen high, and a
-# flowchart of 40 edges is a tangle at that width. Above it the reports draw one bar or node
-# per cluster, site or kind instead (``reconciler.report.facts.LEVELS``), never a cut list.
+# flowchart of more than 20 labelled edges (an edge each way drawn as one) is a tangle at that
+# width (the seven-node cluster demo, 15 edges, is about the most that stays legible). Above
+# it the reports draw one bar or box per cluster, site or kind instead
+# (``reconciler.report.facts.LEVELS``), never a cut list.
 MAX_BARS = 40
-MAX_EDGES = 40
+MAX_EDGES = 20
 # Mermaid refuses to draw a diagram longer than this (its default ``maxTextSize``).
 MAX_TEXT = 50_000
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -99,40 +101,48 @@ def gantt(title: str, sections: Sequence[Section], axis: str | None = None) -> l
 
 @dataclass(frozen=True)
 class Edge:
-    """``source --label--> target``; ``strong`` draws it thick and red."""
+    """``source --label--> target`` (``both``: an arrow each way); ``strong`` draws it thick
+    and red."""
 
     source: str
     target: str
     label: str
     strong: bool = False
+    both: bool = False
 
 
-def flowchart(edges: Sequence[Edge], notes: dict[str, str] | None = None) -> list[str]:
-    """A left-to-right flowchart; nodes get ids ``n1``, ``n2``... and ``notes`` add a
-    second line to a node's box."""
-    ids: dict[str, str] = {}
-    out = ["flowchart LR"]
+def flowchart(edges: Sequence[Edge], notes: Mapping[str, str] | None = None,
+              groups: Mapping[str, str] | None = None,
+              titles: Mapping[str, str] | None = None) -> list[str]:
+    """A left-to-right flowchart of the edges' ends. Boxes get ids ``n1``, ``n2``...;
+    ``notes`` add a second line to a box (a box with a note is drawn even without an edge);
+    ``groups`` put boxes in a frame per group (a cluster; ``titles`` its caption), and an
+    edge may join two frames by their group names."""
+    notes, groups, titles = notes or {}, groups or {}, titles or {}
+    frames = sorted(set(groups.values()))
+    frame_ids = {g: f"g{i}" for i, g in enumerate(frames, 1)}
+    ends = {n for e in edges for n in (e.source, e.target)}
+    names = sorted({*notes, *(n for n in ends if n in groups or n not in frame_ids),
+                    *(n for n, g in groups.items() if g in ends or g in titles)})
+    ids = {name: f"n{i}" for i, name in enumerate(names, 1)}
 
-    def node(name: str) -> str:
-        if name not in ids:
-            ids[name] = f"n{len(ids) + 1}"
-            note = (notes or {}).get(name)
-            text = label_text(name) + (f"<br/>{label_text(note)}" if note else "")
-            out.append(f'    {ids[name]}["{text}"]')
-        return ids[name]
+    def box(name: str) -> str:
+        note = notes.get(name)
+        return f'{ids[name]}["{label_text(name)}' + (
+            f'<br/>{label_text(note)}"]' if note else '"]')
 
-    for name in sorted(notes or {}):  # groups drawn even without an edge
-        node(name)
-    strong: list[int] = []
-    lines: list[str] = []
-    for i, edge in enumerate(edges):
-        a, b = node(edge.source), node(edge.target)
-        lines.append(f'    {a} -->|"{label_text(edge.label)}"| {b}')
-        if edge.strong:
-            strong.append(i)
-    out += lines
+    out = ["flowchart LR", *(f"    {box(n)}" for n in names if n not in groups)]
+    for group in frames:
+        members = [n for n in names if groups.get(n) == group]
+        if members:
+            out.append(f'    subgraph {frame_ids[group]}["{label_text(titles.get(group, group))}"]')
+            out += [*(f"        {box(m)}" for m in members), "    end"]
+    for edge in edges:
+        a, b = (ids.get(n) or frame_ids[n] for n in (edge.source, edge.target))
+        out.append(f'    {a} {"<-->" if edge.both else "-->"}|"{label_text(edge.label)}"| {b}')
+    strong = [str(i) for i, edge in enumerate(edges) if edge.strong]
     if strong:
-        out.append(f"    linkStyle {','.join(map(str, strong))} stroke:#d62728,stroke-width:3px")
+        out.append(f"    linkStyle {','.join(strong)} stroke:#d62728,stroke-width:3px")
     return out
 
 

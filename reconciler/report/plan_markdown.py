@@ -33,12 +33,9 @@ from reconciler.report.plan import (
     plan_summary,
     security_findings,
 )
-from reconciler.report.plan_pictures import (
-    Window,
-    restart_section,
-    trust_graph,
-)
+from reconciler.report.plan_pictures import Window, restart_section
 from reconciler.report.text import cell, short_subject
+from reconciler.report.trust_graph import trust_graph
 
 ARTIFACT = "in the artifact (plan.json)"
 # A per-node summary table is shown for fleets up to this size (the counts cover larger ones).
@@ -223,8 +220,8 @@ def _details(plan: Plan, left: int) -> list[str]:
             findings[f.node].append(f)
     blocked = {f.node for f in plan.findings if f.severity is Severity.ERROR}
     nodes = sorted(set(actions) | set(findings), key=lambda n: (n not in blocked, n))
-    blocks = [_node_block(n, actions.get(n, []), findings.get(n, [])) for n in nodes]
-    return fit_blocks(blocks, left, f"**{{n}} more nodes, {ARTIFACT}.**")
+    blocks = (_node_block(n, actions.get(n, []), findings.get(n, [])) for n in nodes)
+    return fit_blocks(blocks, left, f"**{{n}} more nodes, {ARTIFACT}.**", len(nodes))
 
 
 def _live(plan: Plan) -> list[str]:

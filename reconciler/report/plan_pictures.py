@@ -1,8 +1,8 @@
-"""The plan's two pictures: the restarts as a Gantt chart, the changing trust links as a graph.
+"""The plan's restarts as a Gantt chart of their expected times, with the table under it.
 
-Each comes with the text table under it (screen readers, e-mail notifications). Both draw
-per node while readable (``MAX_BARS``, ``MAX_EDGES``), else per cluster, site or kind
-(``reconciler.report.facts.LEVELS``): a summary of every restart and link, never a cut.
+A bar per restart (a section per cluster) while readable (``MAX_BARS``), else a bar per
+cluster, site or kind (``reconciler.report.facts.LEVELS``): a summary of every restart, never
+a cut. The changing trust links are ``reconciler.report.trust_graph``.
 """
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ from reconciler.planning.schedule import Slot, expected_slots
 from reconciler.report.facts import NO_CLUSTER, FleetFacts, finest_level, group_of
 from reconciler.report.mermaid import (
     MAX_BARS,
-    MAX_EDGES,
     Bar,
-    Edge,
     Section,
     fenced,
-    flowchart,
     gantt,
 )
-from reconciler.report.text import cell, short_subject
+from reconciler.report.text import cell
 
 # Without a change window the chart counts from the start of the apply: times are drawn from
 # this fixed origin, so the axis reads hours:minutes after the start (and plans stay
@@ -130,63 +127,3 @@ def _per_group(slots: Sequence[Slot], facts: FleetFacts, level: str, origin: dat
                         tags))
         rows.append(f"| {cell(g)} | {counts[g]} | +{_clock(first)} | +{_clock(last)} |")
     return [Section(f"restarts per {level}", tuple(bars))], rows
-
-
-def trust_graph(plan: Plan, facts: FleetFacts) -> list[str]:
-    """The links whose trust changes: node → peer, labelled with the CAs the node adds that
-    the peer's next certificate chains to; red where one is the peer's issuing CA."""
-    labels: dict[tuple[str, str], set[str]] = defaultdict(set)
-    strong: set[tuple[str, str]] = set()
-    for a in plan.actions:
-        if a.kind != "trust.add" or a.certificate is None:
-            continue
-        sha = a.certificate.sha256
-        for peer in facts.peers.get(a.node, ()):
-            peer_facts = facts.of(peer)
-            if sha in peer_facts.chain:
-                labels[(a.node, peer)].add(short_subject(a.certificate.subject))
-                if sha == peer_facts.issuing:
-                    strong.add((a.node, peer))
-    if not labels:
-        return []
-    def drawn_at(level: str) -> int:  # the edges between groups and the boxes of groups
-        g = group_of(facts, level)
-        pairs = {(g(a), g(b)) for a, b in labels}
-        return len({p for p in pairs if p[0] != p[1]}) + len({p[0] for p in pairs})
-
-    level = finest_level(MAX_EDGES, drawn_at) if len(labels) > MAX_EDGES else "node"
-    if level == "node":
-        edges = [Edge(a, b, ", ".join(sorted(cas)), (a, b) in strong)
-                 for (a, b), cas in sorted(labels.items())]
-        rows = ["| node | trusts the new chain of | CAs added |", "|---|---|---|"]
-        rows += [f"| {e.source} | {e.target} | {cell(e.label)} |" for e in edges]
-        notes: dict[str, str] = {}
-    else:
-        edges, rows, notes = _group_edges(labels, strong, facts, level)
-    head = ["#### Trust links that change", "",
-            "An arrow from a node to a peer: the node adds the CA named on it, which the peer's "
-            "new certificate chains to; **red**: the peer's new issuing CA.", ""]
-    return head + fenced(flowchart(edges, notes)) + [""] + rows + [""]
-
-
-def _group_edges(labels: dict[tuple[str, str], set[str]], strong: set[tuple[str, str]],
-                 facts: FleetFacts, level: str) -> tuple[list[Edge], list[str], dict[str, str]]:
-    """The links between groups, counted; the links inside a group as a note on it."""
-    group = group_of(facts, level)
-    between: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    inside: dict[str, int] = defaultdict(int)
-    for pair in labels:
-        ga, gb = group(pair[0]), group(pair[1])
-        if ga == gb:
-            inside[ga] += 1
-        else:
-            between[(ga, gb)].append(pair)
-    edges, rows = [], [f"| from {level} | to {level} | links | CAs added |", "|---|---|---|---|"]
-    for (ga, gb), pairs in sorted(between.items()):
-        cas = sorted({c for p in pairs for c in labels[p]})
-        text = f"{len(pairs)} links: " + ", ".join(cas[:2]) + (" …" if len(cas) > 2 else "")
-        edges.append(Edge(ga, gb, text, any(p in strong for p in pairs)))
-        rows.append(f"| {cell(ga)} | {cell(gb)} | {len(pairs)} | {cell(', '.join(cas))} |")
-    for g, n in sorted(inside.items()):
-        rows.append(f"| {cell(g)} | {cell(g)} | {n} | (inside the {level}) |")
-    return edges, rows, {g: f"{n} links inside" for g, n in inside.items()}

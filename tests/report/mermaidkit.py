@@ -115,7 +115,8 @@ def _page(diagrams: Sequence[str], shot: bool) -> str:
 
 def render(diagrams: Sequence[str], timeout: float = 180) -> list[Rendered]:
     """Each diagram parsed and drawn by mermaid: its SVG, or the error mermaid reports."""
-    out = _chromium(_page(diagrams, False), ["--dump-dom"], timeout)
+    out = _chromium(_page(diagrams, False), ["--dump-dom", f"--window-size={WIDTH},2000"],
+                    timeout)
     found = _RESULT.search(out)
     if found is None or found[1] == "PENDING":
         raise RuntimeError("mermaid did not finish in the page (no result)")

@@ -13,6 +13,7 @@ renewal warning.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from hashlib import sha256
 
 from reconciler.model import Action, CertSummary, Finding, Plan, Severity
@@ -71,6 +72,7 @@ def _unit(prefix: str) -> tuple[list[Action], list[str]]:
     return actions, names
 
 
+@cache  # immutable data, built once per size for the whole test session
 def simulated(nodes: int, error_every: int = 97) -> tuple[Plan, FleetFacts]:
     """The plan of a ``nodes``-node fleet (a multiple of ten) and its facts."""
     actions: list[Action] = []
