@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark, one after the other (about 16 minutes on 2 cores: apply, N = 1000 with 60 s restarts, ~5). Results: benchmarks/results/*.json
+# Every benchmark, one after the other (about 18 minutes on 2 cores: apply, N = 1000 with 60 s restarts, ~5). Results: benchmarks/results/*.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,3 +9,4 @@ python bench_startup.py
 python bench_validate.py
 python bench_plan.py "$@"
 python bench_apply.py
+python bench_markdown.py
