@@ -27,31 +27,49 @@ def size(lines: Sequence[str]) -> int:
     return sum(len(line) + 1 for line in lines)
 
 
-def compact_names(names: Iterable[str], universe: Sequence[str]) -> str:
-    """``names`` (a subset of the sorted ``universe``) with runs of neighbours folded."""
+def compact_names(names: Iterable[str], universe: Sequence[str], limit: int = 0) -> str:
+    """``names`` (a subset of the sorted ``universe``) with runs of neighbours folded.
+
+    ``limit`` (0: none) bounds the text: should the folded list still be longer (names
+    scattered across a huge fleet), it stops at a name and says how many more there are,
+    rather than break the report's size."""
     wanted = set(names)
     if len(wanted) <= SHORT_LIST:
-        return ", ".join(sorted(wanted))
+        return _capped(sorted(wanted), [1] * len(wanted), limit)
     parts: list[str] = []
+    counts: list[int] = []
     run: list[str] = []
 
     def flush() -> None:
         if len(run) >= RUN:
             parts.append(f"{run[0]} … {run[-1]} ({len(run)})")
+            counts.append(len(run))
         else:
             parts.extend(run)
+            counts.extend([1] * len(run))
         run.clear()
 
-    seen = 0
     for name in universe:
         if name in wanted:
             run.append(name)
-            seen += 1
         elif run:
             flush()
     flush()
-    extra = sorted(wanted - set(universe)) if seen < len(wanted) else []
-    return ", ".join(parts + extra)
+    extra = sorted(wanted - set(universe)) if sum(counts) < len(wanted) else []
+    return _capped(parts + extra, counts + [1] * len(extra), limit)
+
+
+def _capped(parts: list[str], counts: list[int], limit: int) -> str:
+    text = ", ".join(parts)
+    if not limit or len(text) <= limit:
+        return text
+    kept, used = 0, 0
+    while kept < len(parts) and used + len(parts[kept]) + 2 <= limit - 60:
+        used += len(parts[kept]) + 2
+        kept += 1
+    more = sum(counts[kept:])
+    return ", ".join(parts[:kept]) + f" … and {more} more (too many to name here: every one " \
+        "in the artifact)"
 
 
 Fill = Callable[[int], list[str]]  # given the characters left, the lines of a part

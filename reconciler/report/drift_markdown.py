@@ -46,7 +46,8 @@ def drift_markdown(report: DriftReport, facts: FleetFacts | None = None, *,
     parts.add(1, [*fenced(pie("Nodes by state", [(s, counted[s]) for s in STATES])), ""])
     down = [n for n, s in states.items() if s == "unreachable"]
     if down:
-        parts.add(0, [f"**Unreachable ({len(down)}):** {compact_names(down, universe)}", ""])
+        listed = compact_names(down, universe, max_chars // 10)
+        parts.add(0, [f"**Unreachable ({len(down)}):** {listed}", ""])
     parts.add(0, blocking_lines(report.findings, max_chars, "Errors"))
     parts.add(1, expiry_section(report, facts))
     parts.add(2, other_lines(report.findings, universe, "Drift and hygiene items"))

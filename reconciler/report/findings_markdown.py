@@ -41,7 +41,8 @@ def blocking_lines(findings: Sequence[Finding], max_chars: int, title: str) -> l
     universe = sorted({f.node or "" for f in errors})
     out = head
     for code, group in sorted(by_code.items()):
-        nodes = compact_names({f.node or "" for f in group}, universe)
+        share = max(max_chars // 3 // len(by_code), 300)
+        nodes = compact_names({f.node or "" for f in group}, universe, share)
         out.append(f"- `{code}` on {len(group)} node(s): {nodes}. First: "
                    f"{cell(group[0].message)[:CELL_MAX]}")
     return [*out, ""]

@@ -49,10 +49,10 @@ def plan_markdown(plan: Plan, facts: FleetFacts | None = None, *,
     facts = facts or FleetFacts()
     universe = _universe(plan)
     parts = Parts(max_chars)
-    parts.add(0, [MARKER, "## certops plan", "", *_top(plan, universe)])
+    parts.add(0, [MARKER, "## certops plan", "", *_top(plan, universe, max_chars // 20)])
     parts.add(0, blocking_lines(plan.findings, max_chars, "Blocking findings"))
     parts.add(0, _counts(plan, facts, universe))
-    trust = _trust_changes(plan, universe)
+    trust = _trust_changes(plan, universe, max_chars // 4)
     if trust:
         parts.add(0, trust[:2])
         parts.add(1, trust_graph(plan, facts))
@@ -73,8 +73,9 @@ def _universe(plan: Plan) -> list[str]:
     return sorted(names | set(plan.unread) | set(plan.held_back))
 
 
-def _top(plan: Plan, universe: Sequence[str]) -> list[str]:
-    """What a reviewer must see first: a block, a partial plan, TLS off, connection changes."""
+def _top(plan: Plan, universe: Sequence[str], limit: int) -> list[str]:
+    """What a reviewer must see first: a block, a partial plan, TLS off, connection changes
+    (each list of nodes at most ``limit`` characters; 0: no limit)."""
     out: list[str] = []
     if plan.blocked:
         out += ["**Blocked:** the errors below must be fixed before this can be applied.", ""]
@@ -82,12 +83,12 @@ def _top(plan: Plan, universe: Sequence[str]) -> list[str]:
         out += ["> [!WARNING]", "> **Partial plan:** some nodes could not be read; the rest of "
                 "the fleet is planned."]
         if plan.unread:
-            out.append(f"> - not read: {compact_names(plan.unread, universe)}")
+            out.append(f"> - not read: {compact_names(plan.unread, universe, limit)}")
         if plan.held_back:
-            out.append(f"> - held back: {compact_names(plan.held_back, universe)}")
+            out.append(f"> - held back: {compact_names(plan.held_back, universe, limit)}")
         out.append("")
     if plan.tls_verify_off:
-        off = compact_names(plan.tls_verify_off, universe)
+        off = compact_names(plan.tls_verify_off, universe, limit)
         out += [f"> ⚠️ TLS verification is **off** for {off}.", ""]
     security = security_findings(plan)
     if security:
@@ -147,8 +148,9 @@ def _every_group(plan: Plan, facts: FleetFacts, universe: Sequence[str],
     return out
 
 
-def _trust_changes(plan: Plan, universe: Sequence[str]) -> list[str]:
-    """Every node whose trust changes, grouped by the CAs it adds and removes."""
+def _trust_changes(plan: Plan, universe: Sequence[str], limit: int) -> list[str]:
+    """Every node whose trust changes, grouped by the CAs it adds and removes (the lists
+    share ``limit`` characters; 0: no limit)."""
     adds: dict[str, set[str]] = defaultdict(set)
     removes: dict[str, set[str]] = defaultdict(set)
     for a in plan.actions:
@@ -169,7 +171,9 @@ def _trust_changes(plan: Plan, universe: Sequence[str]) -> list[str]:
             ("adds " + ", ".join(f"**{cell(s)}**" for s in added)) if added else "",
             ("removes " + ", ".join(f"**{cell(s)}**" for s in removed)) if removed else "",
         ]))
-        lines.append(f"- {what} on {len(members)} node(s): {compact_names(members, universe)}")
+        share = max(limit // len(groups), 300) if limit else 0
+        listed = compact_names(members, universe, share)
+        lines.append(f"- {what} on {len(members)} node(s): {listed}")
     return [*out, "", *lines, ""]
 
 

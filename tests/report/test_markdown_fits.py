@@ -88,6 +88,23 @@ def test_plan_fits_and_leaves_nothing_blocking_out(nodes: int, max_chars: int) -
     assert "```mermaid\nflowchart" in md and "```mermaid\ngantt" in md
 
 
+def test_names_scattered_over_a_huge_fleet_are_cut_with_a_count_not_overflowed() -> None:
+    """Trust changing on every other node of 10,000 (nothing to fold): the list cannot fit, so
+    it stops at a name and says how many more there are; the report still fits."""
+    plan, facts = simulated(10_000)
+    universe = sorted(plan.node_fingerprints)
+    skip = set(universe[::2])
+    actions = tuple(a for a in plan.actions if not (a.kind == "trust.add" and a.node in skip))
+    scattered = plan.model_copy(update={"actions": actions})
+    md = plan_markdown(scattered, facts)
+    assert len(md) <= DEFAULT_MAX_CHARS
+    line = next(x for x in section(md, "Trust changes").splitlines() if " node(s): " in x)
+    named, more = line.split(" node(s): ", 1)[1].split(" … and ")
+    shown = [n for n in named.split(", ") if n]
+    assert int(more.split(" more")[0]) + len(shown) == len(universe) - len(skip)
+    assert set(shown) <= set(universe) - skip
+
+
 def test_measured_sizes_before_the_budget() -> None:
     """Without a limit the 1,000-node plan is far over a comment: the budget does the work."""
     plan, facts = simulated(1000)
