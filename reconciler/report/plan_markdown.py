@@ -51,7 +51,8 @@ def plan_markdown(plan: Plan, facts: FleetFacts | None = None, *,
     parts = Parts(max_chars)
     parts.add(0, [MARKER, "## certops plan", "", *_top(plan, universe, max_chars // 20)])
     parts.add(0, blocking_lines(plan.findings, max_chars, "Blocking findings"))
-    parts.add(0, _counts(plan, facts, universe))
+    counts = node_counts(plan)
+    parts.add(0, _counts(plan, facts, universe, counts))
     trust = _trust_changes(plan, universe, max_chars // 4)
     if trust:
         parts.add(0, trust[:2])
@@ -59,7 +60,7 @@ def plan_markdown(plan: Plan, facts: FleetFacts | None = None, *,
         parts.add(0, trust[2:])
     parts.add(1, restart_section(plan, facts, window))
     parts.add(2, _node_table(plan, universe))
-    parts.add(5, lambda left: _every_group(plan, facts, universe, left))
+    parts.add(5, lambda left: _every_group(counts, facts, universe, left))
     parts.add(3, other_lines(plan.findings, universe, "Other findings"))
     parts.add(4, lambda left: _details(plan, left))
     parts.add(5, _live(plan))
@@ -103,26 +104,36 @@ def _top(plan: Plan, universe: Sequence[str], limit: int) -> list[str]:
 COUNT_COLUMNS = ("nodes", "with changes", "actions", "restarts", "trust changes")
 
 
-def _count_rows(plan: Plan, facts: FleetFacts, universe: Sequence[str],
-                level: str) -> dict[str, list[int]]:
-    """Per group of ``level``: nodes, nodes with changes, actions, restarts, trust changes."""
-    by_node: dict[str, Counter[str]] = defaultdict(Counter)
+def node_counts(plan: Plan) -> dict[str, tuple[int, int, int]]:
+    """Per node with actions: its actions, its restarts, whether its trust changes (1/0)."""
+    out: dict[str, list[int]] = {}
     for a in plan.actions:
-        by_node[a.node][a.kind] += 1
+        row = out.setdefault(a.node, [0, 0, 0])
+        row[0] += 1
+        row[1] += a.kind in RESTART_KINDS
+        row[2] |= a.kind in ("trust.add", "trust.remove")
+    return {n: (r[0], r[1], r[2]) for n, r in out.items()}
+
+
+def _count_rows(counts: dict[str, tuple[int, int, int]], facts: FleetFacts,
+                universe: Sequence[str], level: str) -> dict[str, list[int]]:
+    """Per group of ``level``: nodes, nodes with changes, actions, restarts, trust changes."""
     group = group_of(facts, level)
     rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    none = (0, 0, 0)
     for node in universe:
-        kinds = by_node.get(node, Counter())
+        actions, restarts, trust = counts.get(node, none)
         row = rows[group(node)]
         row[0] += 1
-        row[1] += 1 if kinds else 0
-        row[2] += sum(kinds.values())
-        row[3] += sum(n for k, n in kinds.items() if k in RESTART_KINDS)
-        row[4] += 1 if kinds["trust.add"] or kinds["trust.remove"] else 0
+        row[1] += actions > 0
+        row[2] += actions
+        row[3] += restarts
+        row[4] += trust
     return rows
 
 
-def _counts(plan: Plan, facts: FleetFacts, universe: Sequence[str]) -> list[str]:
+def _counts(plan: Plan, facts: FleetFacts, universe: Sequence[str],
+            counts: dict[str, tuple[int, int, int]]) -> list[str]:
     """Nodes and actions counted per kind, per site and per cluster (every one of them)."""
     kinds = Counter(a.kind for a in plan.actions)
     changing = len({a.node for a in plan.actions})
@@ -131,18 +142,18 @@ def _counts(plan: Plan, facts: FleetFacts, universe: Sequence[str]) -> list[str]
            f"**{len(universe)} node(s)**, {changing} with changes; "
            f"**{len(plan.actions)} action(s)**: {listed}.", ""]
     for level in ("kind", "site", "cluster"):
-        rows = _count_rows(plan, facts, universe, level)
+        rows = _count_rows(counts, facts, universe, level)
         if level == "kind" or len(rows) > 1:
             out += count_table(level, COUNT_COLUMNS, rows)
     return out
 
 
-def _every_group(plan: Plan, facts: FleetFacts, universe: Sequence[str],
-                 left: int) -> list[str]:
+def _every_group(counts: dict[str, tuple[int, int, int]], facts: FleetFacts,
+                 universe: Sequence[str], left: int) -> list[str]:
     """The row per site and cluster that the summary shared out, as far as they fit."""
     out: list[str] = []
     for level in ("site", "cluster"):
-        rows = _count_rows(plan, facts, universe, level)
+        rows = _count_rows(counts, facts, universe, level)
         out += full_table(level, COUNT_COLUMNS, rows, left - size(out),
                           f"| {{n}} more {level}s, {ARTIFACT} | | | | | |")
     return out

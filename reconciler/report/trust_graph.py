@@ -130,11 +130,14 @@ def trust_graph(plan: Plan, facts: FleetFacts) -> list[str]:
     if not links:
         return []
     at_node = node_picture(links, red, facts)
+    at_group: dict[str, tuple[list[Edge], dict[str, str], list[str]]] = {}
 
     def drawn(level: str) -> int:
         if level == "node":
             return len(at_node[0])
-        edges, notes, _ = group_picture(links, red, facts, level)
+        if level not in at_group:
+            at_group[level] = group_picture(links, red, facts, level)
+        edges, notes, _ = at_group[level]
         return len(edges) + len(notes)
 
     level = finest_level(MAX_EDGES, drawn)
@@ -148,7 +151,7 @@ def trust_graph(plan: Plan, facts: FleetFacts) -> list[str]:
         rows = ["| node | trusts the new chain of | CAs added |", "|---|---|---|"]
         rows += [f"| {a} | {b} | {cell(_label(cas))} |" for (a, b), cas in sorted(links.items())]
     else:
-        edges, notes, rows = group_picture(links, red, facts, level)
+        edges, notes, rows = at_group[level]
         chart = flowchart(edges, notes)
         rows = [f"| from {level} | to {level} | links | CAs added |", "|---|---|---|---|", *rows]
     head = ["#### Trust links that change", "",
