@@ -20,6 +20,7 @@ from reconciler.model import RESTART_KINDS, Plan
 from reconciler.report.apply_markdown import apply_markdown
 from reconciler.report.drift_markdown import drift_markdown
 from reconciler.report.facts import FleetFacts, facts_of
+from reconciler.report.mermaid import Bar, Edge, Section, flowchart, gantt
 from reconciler.report.plan import plan_markdown
 from reconciler.report.plan_pictures import Window, naive_utc
 
@@ -30,6 +31,17 @@ BROKEN = {
                     "    a task :t1, 2026-13-45, x\n",
     "broken-flowchart": "flowchart LR\n    n1[\"a\"] -->|\"label| n2[\"b\n",
 }
+
+
+def _hostile() -> str:
+    """Names and CA subjects are data from files and nodes: Mermaid syntax in them must stay
+    text (a quote, a pipe, brackets, a newline, a colon, a comment mark)."""
+    bad = 'x"]; click n1 call alert(1) %% |y| <b>z</b>\n:#;'
+    edges = [Edge(bad, "peer", f"CN={bad}", strong=True), Edge("peer", bad, "CA", both=True)]
+    bars = (Bar(bad, START.replace(tzinfo=None), START.replace(tzinfo=None) + timedelta(1)),)
+    return "\n\n".join([
+        "```mermaid", *flowchart(edges, {bad: bad}), "```",
+        "```mermaid", *gantt(bad, [Section(bad, bars)]), "```"])
 
 
 def _reports() -> dict[str, str]:
@@ -47,6 +59,7 @@ def _reports() -> dict[str, str]:
         "apply": apply_markdown(applied(plan, fail=failing), facts_of(fleet)),
         "apply-1000": apply_markdown(applied(large, restart_s=60), large_facts),
         "drift": drift_markdown(drift, facts_of(fleet)),
+        "hostile": _hostile(),
     }
 
 
@@ -73,7 +86,7 @@ def test_a_broken_diagram_is_reported_as_an_error(drawn: Drawn) -> None:
 
 
 @pytest.mark.parametrize("name", ["plan", "plan-clusters", "plan-window", "plan-1000", "apply",
-                                  "apply-1000", "drift"])
+                                  "apply-1000", "drift", "hostile"])
 def test_every_diagram_renders(drawn: dict[str, list[tuple[str, Rendered]]], name: str) -> None:
     assert drawn[name], f"{name}: no diagram"
     for text, result in drawn[name]:
@@ -141,6 +154,12 @@ def test_window_bar_and_restarts_past_it_in_red(
     for n, _tags in tasks.values():
         x, w, cls = bars[n]
         assert ("crit" in cls) == (n in late) == (x + w > wx + ww + 0.5)
+
+
+def test_hostile_text_stays_text(drawn: Drawn) -> None:
+    (_, flow), (_, chart) = drawn["hostile"]
+    assert "alert(1)" in flow.svg and "<b>" not in flow.svg  # shown as text, not markup
+    assert len(svg_bars(chart.svg)) == 1
 
 
 def test_large_plan_diagrams_summarise(drawn: dict[str, list[tuple[str, Rendered]]]) -> None:
