@@ -195,7 +195,7 @@ def _node_table(plan: Plan, universe: Sequence[str]) -> list[str]:
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     for a in plan.actions:
         kinds[a.node][a.kind] += 1
-    out = ["| node | actions |", "|---|---|"]
+    out = ["### Nodes", "", "| node | actions |", "|---|---|"]
     for node in universe:
         listed = ", ".join(f"{n}× `{k}`" for k, n in sorted(kinds[node].items()))
         if node in plan.held_back:
