@@ -1,4 +1,4 @@
-"""Count tables per group (kind, site, cluster) that stay small however many groups there are.
+"""Count tables per group (kind, site, cluster, label) that stay small, however many groups.
 
 Up to ``TABLE_ROWS`` groups get a row each. Beyond, groups with the same counts share one row
 ("1,000 clusters alike, e.g. ..."), so every node is still counted in a table of a few rows,

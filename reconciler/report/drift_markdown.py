@@ -1,7 +1,7 @@
 """The drift report in Markdown (``drift --format markdown``): the certops-drift issue.
 
 Always there: the verdict, the nodes counted per state (in sync, drift, errors, unreachable)
-overall and per kind, site and cluster, every unreachable node and every error. Then, while
+overall and per kind, site, cluster and label, every unreachable node and every error. Then, while
 they fit in ``max_chars``: the states as a Mermaid pie chart, the expiry timeline of the
 fleet's certificates and CAs over the next 12 months (renewal windows shaded, what is due
 now in red) with its table, the other findings per code, the per-node detail.
@@ -19,7 +19,7 @@ from reconciler.planning.drift import DriftReport
 from reconciler.report.budget import DEFAULT_MAX_CHARS, Parts, compact_names, fit_blocks, size
 from reconciler.report.counts import count_table, full_table
 from reconciler.report.drift import MARKER
-from reconciler.report.facts import FleetFacts, finest_level, group_of
+from reconciler.report.facts import FleetFacts, finest_level, group_of, label_keys
 from reconciler.report.findings_markdown import blocking_lines, other_lines
 from reconciler.report.mermaid import MAX_BARS, Bar, Section, fenced, gantt, pie
 from reconciler.report.plan_pictures import naive_utc
@@ -90,7 +90,7 @@ def _state_counts(states: dict[str, str], facts: FleetFacts) -> list[str]:
     total = Counter(states.values())
     out = ["| nodes | " + " | ".join(STATES) + " |", "|---" * (len(STATES) + 1) + "|",
            f"| {len(states)} | " + " | ".join(str(total[s]) for s in STATES) + " |", ""]
-    for level in ("kind", "site", "cluster"):
+    for level in ("kind", "site", "cluster", *(f"label {k}" for k in label_keys(facts))):
         rows = _state_rows(states, facts, level)
         if level == "kind" or len(rows) > 1:
             out += count_table(level, ("nodes", *STATES), rows)

@@ -33,6 +33,7 @@ class NodeFacts:
     chain: frozenset[str] = frozenset()
     issuing: str | None = None
     renew_before: str = "30d"
+    labels: tuple[tuple[str, str], ...] = ()  # every label but the site, sorted
 
 
 UNKNOWN = NodeFacts()
@@ -71,6 +72,7 @@ def facts_of(fleet: FleetView) -> FleetFacts:
             site=spec.labels.get(SITE_LABEL), chain=frozenset(c.sha256 for c in chain),
             issuing=chain[0].sha256 if chain else None,
             renew_before=(sc.renew_before if sc and sc.renew_before else default_renew),
+            labels=tuple(sorted((k, v) for k, v in spec.labels.items() if k != SITE_LABEL)),
         )
     peers = {n: desired.peers(n) for n in fleet.nodes}
     return FleetFacts(nodes, peers)
@@ -80,8 +82,16 @@ def facts_of(fleet: FleetView) -> FleetFacts:
 LEVELS = ("node", "cluster", "site", "kind")
 
 
+def label_keys(facts: FleetFacts) -> list[str]:
+    """The label keys the fleet's nodes carry besides the site, sorted."""
+    return sorted({k for nf in facts.nodes.values() for k, _ in nf.labels})
+
+
 def group_of(facts: FleetFacts, level: str) -> Callable[[str], str]:
-    """The group name of a node at ``level``."""
+    """The group name of a node at ``level`` (or ``label KEY``: its value of that label)."""
+    if level.startswith("label "):
+        key = level.removeprefix("label ")
+        return lambda n: dict(facts.of(n).labels).get(key, f"no {key} label")
     if level == "node":
         return lambda n: n
     if level == "cluster":

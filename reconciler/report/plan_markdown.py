@@ -2,7 +2,7 @@
 
 Always there, whatever the fleet's size: the verdict and what a reviewer must see first
 (a block, a partial plan, TLS off, connection changes), every blocking finding, the counts of
-nodes and actions per kind, site and cluster, and every node whose trust changes. Then, in
+nodes and actions per kind, site, cluster and label, and every node whose trust changes. Then, in
 priority order while they fit in ``max_chars``: the trust links as a Mermaid graph, the
 restarts as a Mermaid Gantt chart (each with its text table under it), the other findings,
 the per-node detail in collapsed sections (the rest named: "N more nodes, in the
@@ -24,7 +24,7 @@ from reconciler.report.budget import (
     size,
 )
 from reconciler.report.counts import count_table, full_table
-from reconciler.report.facts import FleetFacts, group_of
+from reconciler.report.facts import FleetFacts, group_of, label_keys
 from reconciler.report.findings_markdown import blocking_lines, other_lines
 from reconciler.report.plan import (
     MARKER,
@@ -141,7 +141,7 @@ def _counts(plan: Plan, facts: FleetFacts, universe: Sequence[str],
     out = ["### Summary", "",
            f"**{len(universe)} node(s)**, {changing} with changes; "
            f"**{len(plan.actions)} action(s)**: {listed}.", ""]
-    for level in ("kind", "site", "cluster"):
+    for level in ("kind", "site", "cluster", *(f"label {k}" for k in label_keys(facts))):
         rows = _count_rows(counts, facts, universe, level)
         if level == "kind" or len(rows) > 1:
             out += count_table(level, COUNT_COLUMNS, rows)

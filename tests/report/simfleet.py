@@ -88,9 +88,10 @@ def simulated(nodes: int, error_every: int = 97) -> tuple[Plan, FleetFacts]:
             role = name.rsplit("-", 1)[1]
             node_type, title = KINDS[role[:4]]
             cluster = f"{prefix}-{role[:4]}"
+            role = {"expe": "edge", "expc": "core", "cucm": "call-control"}[role[:4]]
             facts[name] = NodeFacts(type=node_type, kind=title, cluster=cluster, site=site,
                                     chain=frozenset({ROOT.sha256, ISSUING.sha256}),
-                                    issuing=ISSUING.sha256)
+                                    issuing=ISSUING.sha256, labels=(("role", role),))
             peers[name] = tuple(n for n in names if n != name)
     for i, name in enumerate(sorted(facts)):
         if i % error_every == 0:

@@ -116,6 +116,7 @@ def test_a_small_plan_is_whole() -> None:
     md = plan_markdown(plan, facts)
     assert "more nodes" not in md and md.count("<details><summary><b>") == 20
     assert "| site000-u0000-cucm1 |" in md  # the per-node table of a small fleet
+    assert "| label role | nodes |" in md and "| call-control | 12 |" in md  # per label
 
 
 def test_lists_fold_only_runs_of_neighbours() -> None:
