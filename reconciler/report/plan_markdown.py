@@ -34,7 +34,7 @@ from reconciler.report.plan import (
     security_findings,
 )
 from reconciler.report.plan_pictures import Window, restart_section
-from reconciler.report.text import cell, short_subject
+from reconciler.report.text import cell, short_subject, trust_change
 from reconciler.report.trust_graph import trust_graph
 
 ARTIFACT = "in the artifact (plan.json)"
@@ -111,7 +111,7 @@ def node_counts(plan: Plan) -> dict[str, tuple[int, int, int]]:
         row = out.setdefault(a.node, [0, 0, 0])
         row[0] += 1
         row[1] += a.kind in RESTART_KINDS
-        row[2] |= a.kind in ("trust.add", "trust.remove")
+        row[2] |= trust_change(a) is not None
     return {n: (r[0], r[1], r[2]) for n, r in out.items()}
 
 
@@ -165,8 +165,9 @@ def _trust_changes(plan: Plan, universe: Sequence[str], limit: int) -> list[str]
     adds: dict[str, set[str]] = defaultdict(set)
     removes: dict[str, set[str]] = defaultdict(set)
     for a in plan.actions:
-        if a.kind in ("trust.add", "trust.remove") and a.certificate is not None:
-            into = adds if a.kind == "trust.add" else removes
+        change = trust_change(a)
+        if change is not None and a.certificate is not None:
+            into = adds if change == "trust.add" else removes
             into[a.node].add(short_subject(a.certificate.subject))
     nodes = sorted(set(adds) | set(removes))
     if not nodes:

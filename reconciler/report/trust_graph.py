@@ -17,7 +17,7 @@ from itertools import permutations, product
 from reconciler.model import Plan
 from reconciler.report.facts import FleetFacts, finest_level, group_of
 from reconciler.report.mermaid import MAX_EDGES, Edge, fenced, flowchart
-from reconciler.report.text import cell, short_subject
+from reconciler.report.text import cell, short_subject, trust_change
 
 Links = dict[tuple[str, str], frozenset[str]]  # (node, peer) -> the CAs node adds for peer
 Pair = tuple[str, str]
@@ -29,7 +29,7 @@ def changed_links(plan: Plan, facts: FleetFacts) -> tuple[Links, set[Pair]]:
     red: set[Pair] = set()
     names: dict[str, str] = {}
     for a in plan.actions:
-        if a.kind != "trust.add" or a.certificate is None:
+        if trust_change(a) != "trust.add" or a.certificate is None:
             continue
         sha, subject = a.certificate.sha256, a.certificate.subject
         name = names.get(subject) or names.setdefault(subject, short_subject(subject))

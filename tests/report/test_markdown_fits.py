@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from simfleet import AT, simulated
 
-from reconciler.model import Finding, Plan, Severity
+from reconciler.model import Action, Finding, Plan, Severity
 from reconciler.pki import CertInfo
 from reconciler.planning.drift import CertRecord, DriftReport
 from reconciler.report.budget import DEFAULT_MAX_CHARS, compact_names
@@ -172,3 +172,17 @@ def test_drift_fits_and_names_every_unreachable_node_and_error(nodes: int) -> No
     assert total is not None and int(total[1]) == nodes == sum(map(int, total.groups()[1:]))
     assert int(total[5]) == len(down) == sum(s == "unreachable" for s in states.values())
     assert "```mermaid\npie" in md and "Renewals and expiries" in md
+
+
+def test_a_trust_change_done_by_hand_is_a_trust_change() -> None:
+    """Deleting a CA on an Expressway is a manual step: the node's trust still changes."""
+    plan, facts = simulated(20)
+    node = sorted(plan.node_fingerprints)[0]
+    ca = next(a.certificate for a in plan.actions if a.certificate is not None)
+    manual = Action.model_construct(
+        id=f"{node}/trust.remove/trusted-ca-list/old", kind="manual", node=node,
+        reason="by hand", store="trusted-ca-list", certificate=ca, services=(),
+        subject_alt_names=(), depends_on=(), manual="Maintenance > Security > ...",
+        issuer=None, certificate_from=None, replicated_from=None)
+    md = plan_markdown(plan.model_copy(update={"actions": (*plan.actions, manual)}), facts)
+    assert f"removes **Sim Root G2** on 1 node(s): {node}" in section(md, "Trust changes")
