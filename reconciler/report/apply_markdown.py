@@ -36,8 +36,11 @@ def apply_markdown(result: ApplyResult, facts: FleetFacts | None = None, *,
                   f"**Apply {verdict}:** {counted} in {result.seconds:.1f} s "
                   f"(started {naive_utc(result.started_at):%Y-%m-%d %H:%M:%S} UTC).", ""])
     parts.add(0, _failures(result))
-    parts.add(1, _timeline(result.results, facts))
-    parts.add(2, lambda left: _actions(result.results, left))
+    timeline, tabled = _timeline(result.results, facts)
+    parts.add(1, timeline)
+    rest = [r for r in result.results if r.id not in tabled]
+    parts.add(2, lambda left: _actions(rest, left, "Every action" if not tabled
+                                       else "Every action not in the timeline"))
     return "\n".join(parts.render()) + "\n"
 
 
@@ -74,12 +77,14 @@ def _tags(r: ActionResult) -> tuple[str, ...]:
     return ("active",) if r.kind in RESTART_KINDS else ()
 
 
-def _timeline(results: Sequence[ActionResult], facts: FleetFacts) -> list[str]:
+def _timeline(results: Sequence[ActionResult],
+              facts: FleetFacts) -> tuple[list[str], set[str]]:
     """The Gantt chart of what ran when: per action while readable, else per group (its
-    steps and its restarts as two bars), with the table under it."""
+    steps and its restarts as two bars), with the table under it; and the actions that
+    table has a row for."""
     ran = _ran(results)
     if not ran:
-        return []
+        return [], set()
 
     def bars_at(level: str) -> int:
         if level == "node":
@@ -92,16 +97,18 @@ def _timeline(results: Sequence[ActionResult], facts: FleetFacts) -> list[str]:
         sections: dict[str, list[Bar]] = defaultdict(list)
         for r, start, end in ran:
             sections[r.node].append(Bar(f"{r.kind} {_part(r)}", start, end, _tags(r)))
-        table = ["| started (UTC) | seconds | node | action | outcome |", "|---|---|---|---|---|"]
+        table = ["| started (UTC) | seconds | node | action | outcome | detail |",
+                 "|---|---|---|---|---|---|"]
         table += [f"| {s:%H:%M:%S} | {r.seconds:.1f} | {r.node} | {r.kind} {_part(r)} | "
-                  f"{r.outcome} |" for r, s, _ in ran]
+                  f"{r.outcome} | {cell(r.detail)[:200]} |" for r, s, _ in ran]
         drawn = [Section(node, tuple(bars)) for node, bars in sections.items()]
+        tabled = {r.id for r, _, _ in ran}
     else:
-        drawn, table = _per_group(ran, facts, level)
+        (drawn, table), tabled = _per_group(ran, facts, level), set()
     head = ["### Timeline", "",
             "Each action from its start for the time it took (UTC); restarts shaded, "
             "failures in red.", ""]
-    return [*head, *fenced(gantt("Apply timeline (UTC)", drawn)), "", *table, ""]
+    return [*head, *fenced(gantt("Apply timeline (UTC)", drawn)), "", *table, ""], tabled
 
 
 def _part(r: ActionResult) -> str:
@@ -129,11 +136,11 @@ def _per_group(ran: Sequence[tuple[ActionResult, datetime, datetime]], facts: Fl
     return [Section(g, tuple(b)) for g, b in sections.items()], table
 
 
-def _actions(results: Sequence[ActionResult], left: int) -> list[str]:
-    """Every action in plan order, as far as it fits (collapsed)."""
+def _actions(results: Sequence[ActionResult], left: int, title: str) -> list[str]:
+    """These actions in plan order, as far as they fit (collapsed)."""
     if not results:
         return []
-    head = ["<details><summary>Every action</summary>", "",
+    head = [f"<details><summary>{title} ({len(results)})</summary>", "",
             "| action | outcome | seconds | detail |", "|---|---|---|---|"]
     rows = ([f"| {r.id} | {r.outcome} | {r.seconds:.1f} | {cell(r.detail)[:200]} |"]
             for r in results)
