@@ -48,7 +48,7 @@ def plan_markdown(plan: Plan, facts: FleetFacts | None = None, *,
     lets a workflow find and update its own comment."""
     facts = facts or FleetFacts()
     universe = _universe(plan)
-    parts = Parts(max_chars)
+    parts = Parts(max_chars)  # parts in display order; the number is the priority (0: always)
     parts.add(0, [MARKER, "## certops plan", "", *_top(plan, universe, max_chars // 20)])
     parts.add(0, blocking_lines(plan.findings, max_chars, "Blocking findings"))
     counts = node_counts(plan)
@@ -96,8 +96,11 @@ def _top(plan: Plan, universe: Sequence[str], limit: int) -> list[str]:
         out += ["> [!CAUTION]", "> **Security-relevant: this change edits how certops connects "
                 "to nodes** (URL, CAs/pins, credentials, SSH host key). Review it as access "
                 "to the phone system:"]
-        out += [f"> - **{f.node}**: {cell(f.message)}" for f in security]
-        out.append("")
+        lines = [f"> - **{f.node}**: {cell(f.message)}" for f in security]
+        if limit and size(lines) > 3 * limit:  # too many to quote: every node still named
+            nodes = compact_names({f.node or "" for f in security}, universe, 3 * limit)
+            lines = [f"> - {len(security)} nodes (each message {ARTIFACT}): {nodes}"]
+        out += [*lines, ""]
     return out
 
 
