@@ -215,7 +215,8 @@ def _node_block(node: str, actions: list[tuple[int, Action]],
     out = [f"<details><summary><b>{node}</b>: {len(actions)} action(s)"
            + (f", {len(findings)} finding(s)" if findings else "") + "</summary>", ""]
     for i, action in actions:
-        extra = f" `{action.store}`" if action.store else ""
+        extra = f" (role `{action.role}`)" if action.role else ""
+        extra += f" `{action.store}`" if action.store else ""
         extra += f" ({', '.join(action.services)})" if action.services else ""
         extra += f" (issuer `{action.issuer}`)" if action.issuer else ""
         out.append(f"{i}. `{action.kind}`{extra}: {cell(action.reason)}")
