@@ -53,6 +53,7 @@ from pydantic import Field
 from reconciler.kinds.vos import (
     COMMON_STORE_LABELS,
     COMMON_TRUST_RESTARTS,
+    SERVICE_RESTART_SECONDS,
     VosNodeSpec,
     vos_kind,
 )
@@ -78,6 +79,17 @@ class CucNodeSpec(VosNodeSpec):
     trust: dict[CucStore, TrustStoreSpec] = Field(default_factory=dict)  # type: ignore[assignment]
 
 
+# Expected seconds per service restart (the plan's restart chart): Unity Connection's Tomcat
+# is slower than Unified CM's [3P, weak: netSSL gives it 10 minutes, "CUC Tomcat can be very
+# slow"]; the Connection services are guesses [U].
+RESTART_SECONDS = {
+    **SERVICE_RESTART_SECONDS,
+    TOMCAT: 300,  # [3P, weak]
+    CONVERSATION_MANAGER: 120,  # [U]
+    IMAP: 60,  # [U]
+    JETTY: 60,  # [U]
+}
+
 CUC = vos_kind(
     type_="cuc",
     title="Unity Connection",
@@ -102,4 +114,5 @@ CUC = vos_kind(
         TOMCAT,
     ),
     api_stores=API_STORES,
+    downtime=RESTART_SECONDS,
 )

@@ -52,6 +52,7 @@ from pydantic import Field
 from reconciler.kinds.vos import (
     COMMON_STORE_LABELS,
     COMMON_TRUST_RESTARTS,
+    SERVICE_RESTART_SECONDS,
     VosNodeSpec,
     vos_kind,
 )
@@ -80,6 +81,10 @@ class ImpNodeSpec(VosNodeSpec):
     type: Literal["imp"]
     trust: dict[ImpStore, TrustStoreSpec] = Field(default_factory=dict)  # type: ignore[assignment]
 
+
+# Expected seconds per service restart (the plan's restart chart): Tomcat as on Unified CM
+# [3P]; the Sync Agent and the SIP Proxy are guesses [U].
+RESTART_SECONDS = {**SERVICE_RESTART_SECONDS, SYNC_AGENT: 120, SIP_PROXY: 60}  # [U] both
 
 IMP = vos_kind(
     type_="imp",
@@ -111,4 +116,5 @@ IMP = vos_kind(
         SYNC_AGENT,
     ),
     api_stores=API_STORES,
+    downtime=RESTART_SECONDS,
 )

@@ -41,3 +41,9 @@ def test_kinds_expected_downtime() -> None:
     assert cucm.expected_downtime("service.restart", services) == (
         SERVICE_RESTART_SECONDS["Cisco CallManager"] + SERVICE_RESTART_SECONDS["Cisco Tomcat"]
         + DEFAULT_SERVICE_DOWNTIME)
+
+
+def test_unity_connection_tomcat_is_slower_than_unified_cms() -> None:
+    tomcat = ("Cisco Tomcat",)
+    assert (kind_of("cuc").expected_downtime("service.restart", tomcat)
+            > kind_of("cucm").expected_downtime("service.restart", tomcat))
