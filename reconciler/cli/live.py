@@ -24,6 +24,7 @@ from reconciler.report.budget import DEFAULT_MAX_CHARS
 
 if TYPE_CHECKING:
     from reconciler.apply.steps import Timing
+    from reconciler.model import ApplyResult
     from reconciler.usecases.apply import ApplyRun
     from reconciler.usecases.session import Session
 
@@ -275,22 +276,21 @@ def finish_apply(run: ApplyRun, reports: list[Path]) -> None:
 
     if run.result is not None:
         for report in reports:
-            write_file(report, report_text(run, report), run.root)
+            write_file(report, report_text(run.result, run, report), run.root)
     echo_lines(apply_text(run.result, len(run.plan.actions)))
     echo_lines(apply_errors(run.result), err=True)
     exit_with(EXIT_ERROR if run.result is not None and not run.result.ok else 0)
 
 
-def report_text(run: ApplyRun, report: Path) -> str:
+def report_text(result: ApplyResult, run: ApplyRun, report: Path) -> str:
     """The apply report for ``report``: Markdown for a ``.md`` file, else JSON."""
     from reconciler.report.apply import apply_json
     from reconciler.report.apply_markdown import apply_markdown
     from reconciler.report.facts import FleetFacts, facts_of
 
-    assert run.result is not None
     if report.suffix.lower() != ".md":
-        return apply_json(run.result)
-    return apply_markdown(run.result, facts_of(run.fleet) if run.fleet else FleetFacts())
+        return apply_json(result)
+    return apply_markdown(result, facts_of(run.fleet) if run.fleet else FleetFacts())
 
 
 @friendly
