@@ -171,6 +171,9 @@ def test_drift_kinds_and_exit_codes(
     lab.set_fault("expc1", Fault(match="*", drop=True, count=1000))
     code, out = drift(desired, inventory, "--metrics-file", str(metrics))
     assert code == 1 and "node.unreachable" in out
+    code, md = drift(desired, inventory, "--format", "markdown", "--max-chars", "4000")
+    assert code == 1 and len(md) <= 4000 and "**Unreachable (1):** expc1" in md
+    assert "```mermaid\npie" in md and "Renewals and expiries" in md
     families = {f.name: f for f in text_string_to_metric_families(metrics.read_text())}
     up = {s.labels["node"]: s.value for s in families["certops_node_up"].samples}
     assert up["expc1"] == 0.0
