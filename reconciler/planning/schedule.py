@@ -25,14 +25,18 @@ class Slot:
     end: float
 
 
-def expected_slots(actions: Sequence[Action], downtime: Callable[[Action], float]) -> list[Slot]:
+def expected_slots(actions: Sequence[Action], downtime: Callable[[Action], float],
+                   not_before: Callable[[Action], float] | None = None) -> list[Slot]:
     """Every restart of ``actions`` with its expected start and end, in start order (ties
-    in plan order). ``actions`` are in plan order: each after what it depends on."""
+    in plan order). ``actions`` are in plan order: each after what it depends on.
+    ``not_before`` is the earliest a restart may start (its node's change window opening)."""
     ends: dict[str, float] = {}
     slots: list[Slot] = []
     for action in actions:
         start = max((ends[d] for d in action.depends_on if d in ends), default=0.0)
         restart = action.kind in RESTART_KINDS
+        if restart and not_before is not None:
+            start = max(start, not_before(action))
         end = start + (max(downtime(action), 0.0) if restart else 0.0)
         ends[action.id] = end
         if restart:

@@ -9,12 +9,14 @@ readable, then per cluster, per site (``SITE_LABEL``), per kind.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from reconciler.checks import FleetView
 from reconciler.kinds import UnknownKind, kind_of
 from reconciler.kinds.base import DEFAULT_SERVICE_DOWNTIME
-from reconciler.model import Action
+from reconciler.model import Action, parse_span
 from reconciler.model.layout import SITE_LABEL
 
 NO_CLUSTER = "not in a cluster"
@@ -43,6 +45,8 @@ UNKNOWN = NodeFacts()
 class FleetFacts:
     nodes: Mapping[str, NodeFacts] = field(default_factory=dict)
     peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # How long each change window (certops.yaml windows:) stays open.
+    windows: Mapping[str, timedelta] = field(default_factory=dict)
 
     def of(self, node: str) -> NodeFacts:
         return self.nodes.get(node, UNKNOWN)
@@ -75,7 +79,11 @@ def facts_of(fleet: FleetView) -> FleetFacts:
             labels=tuple(sorted((k, v) for k, v in spec.labels.items() if k != SITE_LABEL)),
         )
     peers = {n: desired.peers(n) for n in fleet.nodes}
-    return FleetFacts(nodes, peers)
+    windows: dict[str, timedelta] = {}
+    for name, window in desired.fleet.windows.items():
+        with suppress(ValueError):  # validate reports a bad span; the chart just skips it
+            windows[name] = parse_span(window.duration)
+    return FleetFacts(nodes, peers, windows)
 
 
 # How the reports group nodes, finest first: the first level with few enough groups is drawn.

@@ -32,6 +32,7 @@ from reconciler.report.plan import (
     live_lines,
     plan_summary,
     security_findings,
+    when_text,
 )
 from reconciler.report.plan_pictures import Window, restart_section
 from reconciler.report.text import cell, short_subject, trust_change
@@ -58,6 +59,7 @@ def plan_markdown(plan: Plan, facts: FleetFacts | None = None, *,
         parts.add(0, trust[:2])
         parts.add(1, trust_graph(plan, facts))
         parts.add(0, trust[2:])
+    parts.add(0, _when(plan, universe, max_chars // 6))
     parts.add(1, restart_section(plan, facts, window))
     parts.add(2, _node_table(plan, universe))
     parts.add(5, lambda left: _every_group(counts, facts, universe, left))
@@ -190,6 +192,23 @@ def _trust_changes(plan: Plan, universe: Sequence[str], limit: int) -> list[str]
         listed = compact_names(members, universe, share)
         lines.append(f"- {what} on {len(members)} node(s): {listed}")
     return [*out, "", *lines, ""]
+
+
+def _when(plan: Plan, universe: Sequence[str], limit: int) -> list[str]:
+    """When each node's changes run, for the nodes whose restarts wait for a change window:
+    a line per node, or per set of nodes alike when they are too many to list."""
+    if not plan.restart_windows:
+        return []
+    texts = {node: when_text(plan, node) or "" for node in sorted(plan.restart_windows)}
+    lines = [f"- **{node}**: {cell(text)}" for node, text in texts.items()]
+    if limit and size(lines) > limit:
+        alike: dict[str, list[str]] = defaultdict(list)
+        for node, text in texts.items():
+            alike[text].append(node)
+        share = max(limit // len(alike), 300)
+        lines = [f"- {len(nodes)} node(s), {compact_names(nodes, universe, share)}: {cell(text)}"
+                 for text, nodes in sorted(alike.items(), key=lambda x: -len(x[1]))]
+    return ["### When (change windows)", "", *lines, ""]
 
 
 def _node_table(plan: Plan, universe: Sequence[str]) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from reconciler.kinds import kind_of
 from reconciler.kinds.base import DEFAULT_SERVICE_DOWNTIME
-from reconciler.kinds.expressway import NODE_RESTART_SECONDS
+from reconciler.kinds.expressway import RESTART_ESTIMATE
 from reconciler.kinds.vos import SERVICE_RESTART_SECONDS
 from reconciler.model import Action
 from reconciler.planning.schedule import expected_slots
@@ -36,7 +36,7 @@ def test_restarts_start_when_what_they_wait_for_ends() -> None:
 
 def test_kinds_expected_downtime() -> None:
     expressway, cucm = kind_of("expressway-e"), kind_of("cucm")
-    assert expressway.expected_downtime("node.restart", ()) == NODE_RESTART_SECONDS
+    assert expressway.expected_downtime("node.restart", ()) == RESTART_ESTIMATE.total_seconds()
     services = ("Cisco CallManager", "Cisco Tomcat", "Some Other Service")
     assert cucm.expected_downtime("service.restart", services) == (
         SERVICE_RESTART_SECONDS["Cisco CallManager"] + SERVICE_RESTART_SECONDS["Cisco Tomcat"]

@@ -44,6 +44,11 @@ def _hostile() -> str:
         "```mermaid", *gantt(bad, [Section(bad, bars)]), "```"])
 
 
+def _windowed() -> tuple[Plan, FleetFacts]:
+    plan, fleet, _ = scenario("plan-renewal-window")
+    return plan, facts_of(fleet)
+
+
 def _reports() -> dict[str, str]:
     """Name -> Markdown of every report drawn here."""
     plan, fleet, drift = scenario("plan-renewal-new-ca")
@@ -59,6 +64,7 @@ def _reports() -> dict[str, str]:
         "apply": apply_markdown(applied(plan, fail=failing), facts_of(fleet)),
         "apply-1000": apply_markdown(applied(large, restart_s=60), large_facts),
         "drift": drift_markdown(drift, facts_of(fleet)),
+        "plan-windows": plan_markdown(*_windowed()),
         "hostile": _hostile(),
     }
 
@@ -85,8 +91,8 @@ def test_a_broken_diagram_is_reported_as_an_error(drawn: Drawn) -> None:
         assert not result.ok and result.error, name
 
 
-@pytest.mark.parametrize("name", ["plan", "plan-clusters", "plan-window", "plan-1000", "apply",
-                                  "apply-1000", "drift", "hostile"])
+@pytest.mark.parametrize("name", ["plan", "plan-clusters", "plan-window", "plan-windows",
+                                  "plan-1000", "apply", "apply-1000", "drift", "hostile"])
 def test_every_diagram_renders(drawn: dict[str, list[tuple[str, Rendered]]], name: str) -> None:
     assert drawn[name], f"{name}: no diagram"
     for text, result in drawn[name]:
@@ -112,10 +118,10 @@ def _restarts_before(plan: Plan) -> dict[str, set[str]]:
     return {a.id: before[a.id] for a in plan.actions if a.kind in RESTART_KINDS}
 
 
-def _check_restarts(plan: Plan, text: str, svg: str, other: str = "") -> None:
+def _check_restarts(plan: Plan, text: str, svg: str, others: tuple[str, ...] = ()) -> None:
     """Every restart is one bar, labelled with its node, drawn once and after what it waits
-    for; ``other`` names the one bar that is not a restart (the window)."""
-    tasks = {label: n for label, (n, _) in gantt_tasks(text).items() if label != other}
+    for; ``others`` names the bars that are not restarts (the windows)."""
+    tasks = {label: n for label, (n, _) in gantt_tasks(text).items() if label not in others}
     bars = svg_bars(svg)
     drawn_labels = svg_labels(svg)
     restarts = [a for a in plan.actions if a.kind in RESTART_KINDS]
@@ -146,7 +152,7 @@ def test_window_bar_and_restarts_past_it_in_red(
         drawn: dict[str, list[tuple[str, Rendered]]]) -> None:
     text, svg = _gantt(drawn, "plan-window")
     small, _ = simulated(20)
-    _check_restarts(small, text, svg, other="sat-night")
+    _check_restarts(small, text, svg, others=("sat-night",))
     tasks, bars = gantt_tasks(text), svg_bars(svg)
     wx, ww, _ = bars[tasks["sat-night"][0]]
     late = [n for n, tags in tasks.values() if "crit" in tags]
@@ -154,6 +160,21 @@ def test_window_bar_and_restarts_past_it_in_red(
     for n, _tags in tasks.values():
         x, w, cls = bars[n]
         assert ("crit" in cls) == (n in late) == (x + w > wx + ww + 0.5)
+
+
+def test_each_restart_waits_for_its_own_change_window(drawn: Drawn) -> None:
+    """The plan's windows (expc1: weekend, the rest: nightly, open at the plan's time): each
+    window a bar, each restart drawn once, in order, inside its window."""
+    plan, _ = _windowed()
+    text, svg = _gantt(drawn, "plan-windows")
+    _check_restarts(plan, text, svg, others=("nightly", "weekend"))
+    tasks, bars = gantt_tasks(text), svg_bars(svg)
+    for action in (a for a in plan.actions if a.kind == "node.restart" or a.services):
+        window = plan.restart_windows[action.node].window
+        what = ", ".join(action.services) if action.services else "node restart"
+        x, w, _ = bars[tasks[f"{action.node} {what}"][0]]
+        wx, ww, _ = bars[tasks[window][0]]
+        assert wx - 0.5 <= x and x + w <= wx + ww + 0.5, f"{action.id} outside {window}"
 
 
 def test_hostile_text_stays_text(drawn: Drawn) -> None:
