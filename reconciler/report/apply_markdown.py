@@ -30,12 +30,18 @@ def apply_markdown(result: ApplyResult, facts: FleetFacts | None = None, *,
     facts = facts or FleetFacts()
     outcomes = Counter(r.outcome for r in result.results)
     verdict = "complete" if result.ok else "INCOMPLETE"
+    if result.ok and result.owed:
+        verdict = "complete for now (the owed steps run in their change window)"
     counted = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "nothing to do"
     parts = Parts(max_chars)
     parts.add(0, [MARKER, "## certops apply", "",
                   f"**Apply {verdict}:** {counted} in {result.seconds:.1f} s "
                   f"(started {naive_utc(result.started_at):%Y-%m-%d %H:%M:%S} UTC).", ""])
+    if result.outside_window:
+        parts.add(0, [f"**Outside the change windows** (`--outside-window`): "
+                      f"{cell(result.outside_window)}", ""])
     parts.add(0, _failures(result))
+    parts.add(0, _owed(result))
     timeline, tabled = _timeline(result.results, facts)
     parts.add(1, timeline)
     rest = [r for r in result.results if r.id not in tabled]
@@ -60,6 +66,15 @@ def _failures(result: ApplyResult) -> list[str]:
     manual = [r for r in result.results if r.outcome == "manual"]
     out += [f"- manual step **{r.id}**: {cell(r.detail)}" for r in manual]
     return [*out, ""] if why or manual else out
+
+
+def _owed(result: ApplyResult) -> list[str]:
+    """The steps left for a change window, each with its window (run `certops apply` then)."""
+    if not result.owed:
+        return []
+    return [f"### Owed to a change window ({len(result.owed)})", "",
+            "`certops apply` in the window runs them (the scheduled workflow does):", "",
+            *(f"- {r.kind} **{r.node}**: {cell(r.detail)}" for r in result.owed), ""]
 
 
 def _ran(results: Sequence[ActionResult]) -> list[tuple[ActionResult, datetime, datetime]]:

@@ -186,3 +186,21 @@ def test_a_trust_change_done_by_hand_is_a_trust_change() -> None:
         issuer=None, certificate_from=None, replicated_from=None)
     md = plan_markdown(plan.model_copy(update={"actions": (*plan.actions, manual)}), facts)
     assert f"removes **Sim Root G2** on 1 node(s): {node}" in section(md, "Trust changes")
+
+
+def test_apply_markdown_names_steps_owed_to_a_window() -> None:
+    from reportkit import START
+
+    from reconciler.model import ActionResult, ApplyResult
+    from reconciler.report.apply_markdown import apply_markdown
+
+    results = (
+        ActionResult(id="expe1/trust.add/x", kind="trust.add", node="expe1", outcome="done",
+                     started_at=START, seconds=1.0),
+        ActionResult(id="expe1/node.restart", kind="node.restart", node="expe1",
+                     outcome="owed", detail="window nightly (next: 2026-12-07 22:00 UTC)"),
+    )
+    md = apply_markdown(ApplyResult(started_at=START, seconds=1.0, desired_digest="0",
+                                    ok=True, results=results))
+    assert "complete for now" in md and "### Owed to a change window (1)" in md
+    assert "- node.restart **expe1**: window nightly (next: 2026-12-07 22:00 UTC)" in md
