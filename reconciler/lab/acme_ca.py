@@ -1,25 +1,33 @@
-"""A real ACME CA on loopback for tests and the demo: Pebble, BIND 9 and pebble-challtestsrv.
+"""A real ACME CA on loopback for tests and the demos: acme2certifier (or Pebble) and BIND 9.
 
 ``AcmeLab(dir).up(zones)`` starts, as plain child processes on free loopback ports:
 
 - **BIND 9** (``named -g``), authoritative for ``zones``, accepting RFC 2136 updates signed
   with a fresh TSIG key (``hmac-sha256``);
-- **Pebble**, Let's Encrypt's test ACME server, with a TLS certificate from a fresh
-  "minica" root (``tls_ca_file``), ``-dnsserver`` pointing at BIND so it resolves the DNS-01
-  records from there, External Account Binding optional, nonce rejection and validation
-  sleeps off, no authorization reuse;
-- **pebble-challtestsrv** (optional), whose management API an exec hook can use to set TXT
-  records, and whose DNS server answers them (Pebble does not ask it).
+- the ACME server, with a TLS certificate from a fresh "minica" root (``tls_ca_file``),
+  validating DNS-01 against BIND, one of:
 
-The Debian packages ``pebble`` and ``bind9`` provide the binaries (``scripts/system-deps.sh``
-installs them); ``missing()`` says which are absent so tests can skip with a reason.
-``python -m reconciler.lab.acme_ca up|down --dir DIR`` does the same for the demo and
-writes ``DIR/acme.env``.
+  - ``backend="a2c"`` (the default): **acme2certifier** (PyPI), issuing like a public CA of
+    2027 from a private lab root: serverAuth-only leaves, a lifetime by ACME profile
+    (``meta.profiles``; ``invalidProfile`` for an unknown one), ARI (``renewalInfo``), a CRL
+    at the CRL distribution point its leaves carry; the lab can move a certificate's ARI
+    window and revoke certificates (``ca``: ``reconciler.lab.acme_a2c``);
+  - ``backend="pebble"``: Debian's **Pebble 2.4.0**, Let's Encrypt's test server, for
+    protocol tests (External Account Binding, nonce rejection off, no authorization reuse).
+    It adds clientAuth to every leaf and has neither ARI nor profiles;
+- **pebble-challtestsrv** (optional, with Pebble), whose management API an exec hook can
+  use to set TXT records, and whose DNS server answers them (Pebble does not ask it).
+
+The Debian packages ``bind9`` (and ``pebble``) provide the binaries, the ``lab`` extra
+acme2certifier (``scripts/system-deps.sh``, ``scripts/setup.sh``); ``missing(backend)`` says
+what is absent so tests can skip with a reason. ``python -m reconciler.lab.acme_ca up|down
+--dir DIR`` does the same for the demos and writes ``DIR/acme.env``.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import secrets
@@ -34,10 +42,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.lab.acme_a2c import A2cCa
 from reconciler.lab.acme_tls import write_tls
 from reconciler.lab.files import atomic_write
 
-BINARIES = ("pebble", "named")
+BINARIES = {"a2c": ("named",), "pebble": ("pebble", "named")}
 TSIG_NAME = "certops-acme"
 START_TIMEOUT = 20.0
 
@@ -65,9 +74,13 @@ ns IN A 127.0.0.1
 """
 
 
-def missing() -> list[str]:
-    """The binaries this lab needs that are not installed."""
-    return [b for b in BINARIES if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
+def missing(backend: str = "a2c") -> list[str]:
+    """What this lab needs that is not installed: binaries, and acme2certifier for ``a2c``."""
+    absent = [b for b in BINARIES[backend]
+              if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
+    if backend == "a2c" and importlib.util.find_spec("acme2certifier") is None:
+        absent.append("acme2certifier (pip install -e '.[lab]')")
+    return absent
 
 
 def free_port() -> int:
@@ -87,10 +100,13 @@ def free_port() -> int:
 
 @dataclass
 class AcmeLab:
-    """Pebble + BIND (+ challtestsrv) under ``dir`` (see the module docstring)."""
+    """acme2certifier or Pebble, + BIND (+ challtestsrv) under ``dir`` (see the module
+    docstring)."""
 
     dir: Path
-    eab: dict[str, str] = field(default_factory=dict)  # kid -> base64url HMAC key
+    eab: dict[str, str] = field(default_factory=dict)  # kid -> base64url HMAC key (Pebble)
+    backend: str = "a2c"
+    ca: A2cCa | None = None  # the a2c backend's CA (its files and incident controls)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     dns_port: int = 0
     acme_port: int = 0
@@ -101,7 +117,8 @@ class AcmeLab:
 
     @property
     def directory_url(self) -> str:
-        return f"https://127.0.0.1:{self.acme_port}/dir"
+        path = "/directory" if self.backend == "a2c" else "/dir"
+        return f"https://127.0.0.1:{self.acme_port}{path}"
 
     @property
     def tls_ca_file(self) -> Path:
@@ -112,7 +129,9 @@ class AcmeLab:
         return self.dir / "pebble.log"
 
     def up(self, zones: list[str], *, challtestsrv: bool = False) -> AcmeLab:
-        """Start BIND, then Pebble (and challtestsrv); wait until each answers."""
+        """Start BIND, then the ACME server (and challtestsrv); wait until each answers."""
+        if self.backend not in BINARIES:
+            raise ValueError(f"unknown ACME lab backend {self.backend!r}: a2c or pebble")
         self.dir.mkdir(parents=True, exist_ok=True)
         write_tls(self.dir / "tls")
         self.tsig_secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -120,7 +139,10 @@ class AcmeLab:
             self._start_bind(zones)
             if challtestsrv:
                 self._start_challtestsrv()
-            self._start_pebble()
+            if self.backend == "a2c":
+                self._start_a2c()
+            else:
+                self._start_pebble()
         except BaseException:
             self.down()
             raise
@@ -168,6 +190,15 @@ class AcmeLab:
         self._wait(lambda: _answers_tcp(self.cts_mgmt_port), "pebble-challtestsrv",
                    "challtestsrv.log")
 
+    def _start_a2c(self) -> None:
+        self.acme_port = free_port()
+        self.ca = self.ca or A2cCa(self.dir)
+        self.ca.write(self.acme_port, self.dns_port, self.dir / "tls")
+        self._spawn([sys.executable, "-m", "reconciler.lab.acme_server", str(self.dir)],
+                    self.dir / "acme2certifier.log")
+        self._wait(lambda: self._get(self.directory_url) is not None, "acme2certifier",
+                   "acme2certifier.log")
+
     def _start_pebble(self) -> None:
         self.acme_port, self.mgmt_port = free_port(), free_port()
         tls = self.dir / "tls"
@@ -207,7 +238,9 @@ class AcmeLab:
             return None
 
     def ca_chain(self) -> tuple[str, str]:
-        """Pebble's current root and intermediate (PEM), from its management API."""
+        """The CA's root and intermediate (PEM): the lab's files, or Pebble's management API."""
+        if self.ca is not None:
+            return self.ca.root_pem(), self.ca.issuing_pem()
         base = f"https://127.0.0.1:{self.mgmt_port}"
         root, inter = self._get(f"{base}/roots/0"), self._get(f"{base}/intermediates/0")
         if root is None or inter is None:
@@ -215,11 +248,15 @@ class AcmeLab:
         return root.decode(), inter.decode()
 
     def issued_count(self) -> int:
-        """How many certificates Pebble has issued (from its log)."""
+        """How many certificates the CA has issued (its database, or Pebble's log)."""
+        if self.ca is not None:
+            return self.ca.counts()[1]
         return self.pebble_log.read_text(errors="replace").count("Issued certificate serial")
 
     def orders_placed(self) -> int:
-        """How many orders Pebble has created (from its log)."""
+        """How many orders the CA has created (its database, or Pebble's log)."""
+        if self.ca is not None:
+            return self.ca.counts()[0]
         return self.pebble_log.read_text(errors="replace").count("Added order \"")
 
 

@@ -1,0 +1,146 @@
+"""The ACME lab's server process: acme2certifier over TLS on loopback, plus the lab's layer.
+
+``python -m reconciler.lab.acme_server DIR`` serves acme2certifier's WSGI application
+(its configuration in ``DIR/a2c/acme_srv.cfg``, written by ``AcmeLab``) over HTTPS on the
+loopback port named in ``DIR/server.json``. Three things are the lab's, not acme2certifier's,
+and are documented as an emulation (docs/architecture.md, "The ACME lab"):
+
+- **a CA incident**: ``GET renewal-info/<certID>`` answers from ``DIR/ari-overrides.json``
+  when the lab has moved that certificate's window (``certops lab ari``) or revoked it
+  (``certops lab revoke``); acme2certifier computes every window from one percentage of the
+  lifetime and has no per-certificate override;
+- **replaces**: acme2certifier ignores ``newOrder.replaces``; the lab records each one in
+  ``DIR/replaces.jsonl`` (tests read it) and passes the order on unchanged;
+- **the CRL distribution point** ``GET /crl``: the issuing CA's CRL (DER) that acme2certifier's
+  handler and ``certops lab revoke`` keep in ``DIR/ca/issuing.crl``.
+
+acme2certifier's DNS-01 validator asks the servers named in its configuration on port 53;
+the lab's BIND listens on a free loopback port, so this process sets dnspython's default port.
+Every ``renewal-info`` GET is counted in ``DIR/ari-requests.log`` (one line each).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import socketserver
+import ssl
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+ARI_PATH = "/acme/renewal-info/"
+NEW_ORDER_PATH = "/acme/neworders"
+CRL_PATH = "/crl"
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def address_string(self) -> str:  # no reverse DNS
+        return str(self.client_address[0])
+
+
+def _json(start: StartResponse, status: str, body: object, headers: list[Any]) -> list[bytes]:
+    data = json.dumps(body, indent=2).encode()
+    start(status, [("Content-Type", "application/json"),
+                   ("Content-Length", str(len(data))), *headers])
+    return [data]
+
+
+def lab_layer(inner: WsgiApp, root: Path, retry_after: int) -> WsgiApp:
+    """acme2certifier wrapped by the lab's ARI overrides, replaces record and CRL."""
+
+    def app(environ: Environ, start: StartResponse) -> Iterable[bytes]:
+        environ["wsgi.url_scheme"] = "https"  # the socket is TLS; wsgiref cannot tell
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if method == "GET" and path.startswith(ARI_PATH):
+            cert_id = path[len(ARI_PATH):]
+            with (root / "ari-requests.log").open("a") as log:
+                log.write(cert_id + "\n")
+            override = _overrides(root).get(cert_id)
+            if override is not None:
+                return _json(start, "200 OK", override, [("Retry-After", str(retry_after))])
+        if method == "GET" and path == CRL_PATH:
+            crl = x509.load_pem_x509_crl((root / "ca" / "issuing.crl").read_bytes())
+            data = crl.public_bytes(Encoding.DER)
+            start("200 OK", [("Content-Type", "application/pkix-crl"),
+                             ("Content-Length", str(len(data)))])
+            return [data]
+        if method == "POST" and path == NEW_ORDER_PATH:
+            _record_replaces(environ, root)
+        return inner(environ, start)
+
+    return app
+
+
+def _overrides(root: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((root / "ari-overrides.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _record_replaces(environ: Environ, root: Path) -> None:
+    """Note the order's ``replaces`` (if any); leave the request body readable for the app."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(
+            json.loads(body)["payload"] + "=" * 3)) if body else {}
+    except (ValueError, KeyError, TypeError):
+        return
+    if isinstance(payload, dict) and payload.get("replaces"):
+        names = [i.get("value") for i in payload.get("identifiers", []) if isinstance(i, dict)]
+        with (root / "replaces.jsonl").open("a") as out:
+            out.write(json.dumps({"replaces": payload["replaces"], "identifiers": names,
+                                  "profile": payload.get("profile")}) + "\n")
+
+
+def _set_dns_port(port: int) -> None:
+    """dnspython resolvers built by acme2certifier ask BIND's port instead of 53."""
+    import dns.resolver
+
+    original = dns.resolver.Resolver.__init__
+
+    def init(self: dns.resolver.Resolver, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.port = port
+
+    dns.resolver.Resolver.__init__ = init  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[0]).resolve()
+    conf = json.loads((root / "server.json").read_text())
+    os.environ["ACME_SRV_CONFIGFILE"] = str(root / "a2c" / "acme_srv.cfg")
+    _set_dns_port(int(conf["dns_port"]))
+    from acme2certifier.share import acme2certifier_wsgi  # reads its configuration on import
+
+    app = lab_layer(acme2certifier_wsgi.application, root, int(conf["ari_retry_after"]))
+    server = make_server("127.0.0.1", int(conf["port"]), app,
+                         server_class=_ThreadingServer, handler_class=_QuietHandler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(conf["tls_cert"], conf["tls_key"])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
