@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from reconciler.kinds import NodeKind, kind_of
-from reconciler.model import Desired, DesiredNode, PemFile
+from reconciler.model import Desired, DesiredNode, PemFile, renew_before_of
 from reconciler.model.layout import CAS_DIR, is_ca_set
 from reconciler.pki import CertCache, CertInfo, ChainResult, PkiError, build_chain, split_leaf
 
@@ -319,6 +319,18 @@ def issuer_of(desired: Desired, node: DesiredNode) -> str | None:
     if sc is None or sc.file or not sc.issuer or sc.issuer not in desired.fleet.issuers:
         return None
     return sc.issuer
+
+
+def renew_before(desired: Desired, view: NodeView, role: str | None = None) -> str:
+    """The effective ``renew_before`` of the node's certificate (of ``role``, for a role other
+    than the primary one): ``model.renew_before_of``: the node's, the policy's, or a third of
+    the lifetime for an ACME issuer."""
+    spec = view.node.spec
+    sc = spec.server_certificate if role is None else spec.certificates.get(role)
+    name = view.issuer if role is None else (view.roles[role].issuer if role in view.roles
+                                             else None)
+    issuer = desired.fleet.issuers.get(name) if name else None
+    return renew_before_of(sc.renew_before if sc else None, desired.fleet.policy, issuer)
 
 
 def issuer_cas(

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from reconciler.checks.fleet import FleetView, NodeView, derives_trust
+from reconciler.checks.fleet import FleetView, NodeView, derives_trust, renew_before
 from reconciler.checks.windows import window_findings
 from reconciler.kinds.roles import parse_version
 from reconciler.model import (
@@ -152,8 +152,7 @@ def _renewal_findings(
     role: str | None = None,
 ) -> list[Finding]:
     """A certificate already inside its renewal window."""
-    sc = _role_spec(view, role)
-    renew = (sc.renew_before if sc else None) or fleet.desired.fleet.policy.renew_before
+    renew = renew_before(fleet.desired, view, role)
     due = leaf.not_after - parse_duration(renew, leaf.not_before, leaf.not_after)
     if not due <= now < leaf.not_after:
         return []

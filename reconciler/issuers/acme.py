@@ -4,11 +4,17 @@ For each node's CSR: register (or find) the account, resume the order recorded f
 node and CSR or place a new one and record it (``issuers.orders``), publish the DNS-01
 records (``issuers.dns01``), wait until the authoritative servers serve them, tell the CA to
 validate, finalize with the node's CSR, download the chain, clear the records and forget the
-order. The private key stays on the node; the account key comes from an environment variable
-or a file outside the repository; External Account Binding (kid + HMAC key) from the
-environment. The ``acme`` library is blocking (requests): it runs in a worker thread. TLS to
-the ACME server is verified against ``tls_ca_file`` (or the system store). Messages name what
-failed and the CA's problem detail (and Retry-After when rate-limited), never a secret.
+order. The order names the issuer's ACME ``profile`` and, when the CA offers ARI and certops
+holds its renewal window for the node's current certificate, ``replaces`` that certificate
+(RFC 9773 section 5; the ``acme`` library sends no ``replaces``, so certops builds the
+newOrder itself). Before that, at plan time, ``directory()`` reads the CA's directory
+(``renewalInfo``, ``meta.profiles``: ``check_profile``) and ``renewal_window`` asks ARI about
+a certificate (``issuers.ari``). The private key stays on the node; the account key comes
+from an environment variable or a file outside the repository; External Account Binding
+(kid + HMAC key) from the environment. The ``acme`` library is blocking (requests): it runs
+in a worker thread. TLS to the ACME server is verified against ``tls_ca_file`` (or the system
+store). Messages name what failed and the CA's problem detail (and Retry-After when
+rate-limited), never a secret.
 """
 
 from __future__ import annotations
@@ -24,22 +30,34 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import josepy as jose
 import requests
-from acme import challenges, errors, messages
+from acme import challenges, crypto_util, errors, messages
 from acme.client import ClientNetwork, ClientV2
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from josepy.jwa import ES256, ES384, ES512, RS256, JWASignature
 from josepy.jwk import JWK, JWKEC, JWKRSA
 
+from reconciler.issuers.ari import AcmeDirectory, read_cache, window_from
 from reconciler.issuers.base import Issued, IssueFailed, Pending
 from reconciler.issuers.dns01 import Dns01Provider, Record, provider_for, tsig_secret, wait_visible
 from reconciler.issuers.orders import OrderRecord, drop_order, read_order, write_order
 from reconciler.model import AcmeIssuerSpec, Rfc2136Spec
 from reconciler.model.layout import order_path
+from reconciler.model.renewal import RenewalWindow
+
+ARI_TIMEOUT = 20.0  # seconds for one directory or renewalInfo GET at plan time
 
 USER_AGENT = "certops"
 EC_ALGORITHMS = {"secp256r1": ES256, "secp384r1": ES384, "secp521r1": ES512}
+
+
+class _NewOrder(messages.NewOrder):
+    """RFC 8555 newOrder with RFC 9773's ``replaces`` (the ``acme`` library lacks it)."""
+
+    replaces: str | None = jose.field("replaces", omitempty=True)  # type: ignore[attr-defined]
 
 
 class _Network(ClientNetwork):
@@ -85,6 +103,56 @@ class AcmeIssuer:
     async def resume(self, node: str, ticket: str) -> Issued | Pending:
         raise IssueFailed(f"issuer {self.name}: run certops apply again: submit resumes the "
                           f"order recorded for {node}")
+
+    # --- plan time: the directory, profiles, ARI --------------------------------------------
+
+    async def directory(self) -> AcmeDirectory:
+        """The CA's directory (IssueFailed when it cannot be read)."""
+        return await asyncio.to_thread(self._directory)
+
+    async def check_profile(self) -> str | None:
+        """Why this issuer's ``profile`` cannot be ordered from its CA (None: it can)."""
+        if self.spec.profile is None:
+            return None
+        return (await self.directory()).profile_problem(self.name, self.spec.profile)
+
+    async def renewal_window(self, node: str, cert_id: str,
+                             now: datetime) -> RenewalWindow | None:
+        """The CA's renewal window for ``node``'s certificate ``cert_id`` (None: the CA offers
+        no ARI); IssueFailed when the CA does not answer with one."""
+        return await asyncio.to_thread(self._renewal_window, node, cert_id, now)
+
+    def _directory(self) -> AcmeDirectory:
+        url = self.spec.directory_url
+        data = self._get_json(url, "its directory")[0]
+        return AcmeDirectory.from_json(url, data)
+
+    def _renewal_window(self, node: str, cert_id: str, now: datetime) -> RenewalWindow | None:
+        base = self._directory().renewal_info
+        if base is None:
+            return None
+        data, retry = self._get_json(f"{base}/{cert_id}", f"renewalInfo for {cert_id}")
+        try:
+            return window_from(self.name, node, cert_id, data, retry, now)
+        except ValueError as exc:
+            raise IssueFailed(f"issuer {self.name}: renewalInfo for {cert_id} from "
+                              f"{base}: {exc}") from None
+
+    def _get_json(self, url: str, what: str) -> tuple[dict[str, Any], str | None]:
+        """GET ``url`` (TLS verified) as a JSON object, with the Retry-After header."""
+        try:
+            response = requests.get(url, timeout=ARI_TIMEOUT, verify=self._tls_bundle() or True,
+                                    headers={"User-Agent": USER_AGENT})
+            response.raise_for_status()
+            data = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise IssueFailed(f"issuer {self.name}: cannot read {what} at {url}: "
+                              f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(data, dict):
+            raise IssueFailed(f"issuer {self.name}: {what} at {url} is not a JSON object")
+        return data, response.headers.get("Retry-After")
+
+    # --- apply time -------------------------------------------------------------------------
 
     def _submit(self, node: str, csr_pem: str) -> Issued:
         """The whole order, blocking; every failure an IssueFailed without secrets."""
@@ -183,7 +251,7 @@ class AcmeIssuer:
         orderr = self._resumed(session, node, csr_sha, csr_pem)
         how = "resumed the recorded ACME order"
         if orderr is None:
-            orderr = session.client.new_order(csr_pem.encode())
+            orderr = self._new_order(session, node, csr_pem)
             write_order(self.root, OrderRecord(
                 issuer=self.name, node=node, order_url=str(orderr.uri), csr_sha256=csr_sha,
                 directory=session.url, placed_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -205,6 +273,46 @@ class AcmeIssuer:
         if not done.fullchain_pem:
             raise IssueFailed(f"issuer {self.name}: the CA returned no certificate for {node}")
         return Issued(chain_pem=str(done.fullchain_pem), note=f"{how} {orderr.uri}")
+
+    def _new_order(self, session: _Session, node: str, csr_pem: str) -> messages.OrderResource:
+        """newOrder with the issuer's profile and ``replaces`` (the certificate of ``node``
+        whose ARI window certops holds); once more without ``replaces`` if the CA refuses it
+        as already replaced (RFC 9773 section 5)."""
+        replaces = self._replaces(session, node)
+        try:
+            return self._place(session, csr_pem, replaces)
+        except messages.Error as exc:
+            if replaces is None or exc.code not in ("alreadyReplaced", "conflict"):
+                raise
+            return self._place(session, csr_pem, None)
+
+    def _replaces(self, session: _Session, node: str) -> str | None:
+        """The certID of the node's certificate this order replaces, if the CA offers ARI."""
+        if "renewalInfo" not in session.client.directory:
+            return None
+        windows = read_cache(self.root).windows.values()
+        found = [w.cert_id for w in windows if w.issuer == self.name and w.node == node]
+        return found[0] if found else None
+
+    def _place(self, session: _Session, csr_pem: str,
+               replaces: str | None) -> messages.OrderResource:
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+        names, addresses = crypto_util.get_identifiers_from_x509(csr.subject, csr.extensions)
+        identifiers = [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=n)
+                       for n in names]
+        identifiers += [messages.Identifier(typ=messages.IDENTIFIER_IP, value=str(a))
+                        for a in addresses]
+        order = _NewOrder(identifiers=identifiers, profile=self.spec.profile,
+                          replaces=replaces)
+        new_nonce = session.client.directory["newNonce"]
+        response = session.net.post(session.client.directory["newOrder"], order,
+                                    new_nonce_url=new_nonce)
+        body = messages.Order.from_json(response.json())
+        authzs = [messages.AuthorizationResource(
+            uri=url, body=messages.Authorization.from_json(_post_as_get(session, url).json()))
+            for url in body.authorizations]
+        return messages.OrderResource(body=body, uri=response.headers.get("Location"),
+                                      authorizations=authzs, csr_pem=csr_pem.encode())
 
     def _resumed(
         self, session: _Session, node: str, csr_sha: str, csr_pem: str

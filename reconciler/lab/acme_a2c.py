@@ -17,7 +17,6 @@ handler; moving one certificate's ARI window, revoking on the CA's own initiativ
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from reconciler.lab.files import atomic_write
+from reconciler.pki.ari import cert_id
 
 DAY = 86400
 # The lab's profiles, after Let's Encrypt's (lifetime in seconds) plus the CA/B Forum's 2029
@@ -46,18 +46,6 @@ DEFAULT_PROFILE = "classic"
 
 def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def cert_id(cert: x509.Certificate) -> str:
-    """RFC 9773 certID: base64url(AKI keyIdentifier) "." base64url(DER serial content)."""
-    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
-    serial = cert.serial_number
-    der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # DER INTEGER: sign bit
-    return f"{b64url(aki.key_identifier or b'')}.{b64url(der)}"
 
 
 @dataclass
@@ -171,6 +159,8 @@ lab_crl_url: {crl_url}
         if explanation:
             window["explanationURL"] = explanation
         ident = cert_id(cert)
+        if ident is None:
+            raise ValueError("the certificate has no authority key identifier: no ARI certID")
         overrides = self.overrides()
         overrides[ident] = window
         atomic_write(self.dir / "ari-overrides.json", json.dumps(overrides, indent=2))
@@ -195,7 +185,7 @@ lab_crl_url: {crl_url}
         done = [d for d in self._due() if _parse(str(d["at"])) <= now]
         listed = {int(s): r for s, r in self._crl_entries().items()}
         for entry in done:
-            listed.setdefault(int(entry["serial"]), str(entry["reason"]))
+            listed.setdefault(int(str(entry["serial"])), str(entry["reason"]))
         self._write_crl(sorted(listed.items()))
         return len(listed)
 

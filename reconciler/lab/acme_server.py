@@ -122,7 +122,7 @@ def _set_dns_port(port: int) -> None:
         original(self, *args, **kwargs)
         self.port = port
 
-    dns.resolver.Resolver.__init__ = init  # type: ignore[method-assign]
+    dns.resolver.Resolver.__init__ = init  # type: ignore[method-assign,assignment]
 
 
 def main(argv: list[str]) -> int:

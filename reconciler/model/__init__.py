@@ -33,6 +33,7 @@ from reconciler.model.desired import (
     WindowSpec,
     parse_duration,
     parse_span,
+    renew_before_of,
 )
 from reconciler.model.errors import CertopsError
 from reconciler.model.live import LiveNode
@@ -94,4 +95,5 @@ __all__ = [
     "WindowSpec",
     "parse_duration",
     "parse_span",
+    "renew_before_of",
 ]

@@ -104,6 +104,12 @@ class Code(StrEnum):
     ISSUER_BUILTIN_ACME = (
         "issuer.builtin_acme", (E, I), "the node's own ACME client: a manual step, or none"
     )
+    ISSUER_UNKNOWN_PROFILE = (
+        "issuer.unknown_profile", (E,), "an ACME issuer's profile is not one its CA offers"
+    )
+    ISSUER_ARI_UNAVAILABLE = (
+        "issuer.ari_unavailable", (W,), "the CA's renewal information could not be read"
+    )
     SAN_DROPPED = "san.dropped", (W,), "the new certificate drops names the live one has"
     SAN_LIVE_DIFFERS = "san.live_differs", (I,), "the live SANs differ: a CSR is planned"
     CSR_WAITING = "csr.waiting", (I,), "a pending CSR waits for its signed certificate"

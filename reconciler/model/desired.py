@@ -22,14 +22,19 @@ HashName = Literal["sha256", "sha384", "sha512", "sha224", "sha1", "md5"]
 
 _DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>[hdw])$")
 _SHARE = re.compile(r"^(?P<n>\d{1,2}(\.\d+)?)%$")
-DURATION_HELP = "a duration like '30d', '2w', '12h', or a share of the lifetime like '33%'"
+_FRACTION = re.compile(r"^(?P<n>[1-9]\d*)/(?P<d>[1-9]\d*)$")
+DURATION_HELP = ("a duration like '30d', '2w', '12h', or a share of the lifetime like '1/3' "
+                 "or '33%'")
+# ACME issuers renew when a third of the lifetime is left unless told otherwise (certbot and
+# cert-manager do the same): a fixed 30 days would renew a 47-day certificate after 17 days.
+ACME_RENEW_BEFORE = "1/3"
 
 
 def parse_duration(text: str, not_before: datetime, not_after: datetime) -> timedelta:
     """How long before ``not_after`` renewal is due, for a certificate valid in that window.
 
-    ``30d``/``2w``/``12h`` are absolute; ``33%`` is a share of the certificate's lifetime
-    (as cert-manager's renewBefore percentage, handy for short-lived certificates).
+    ``30d``/``2w``/``12h`` are absolute; ``1/3`` and ``33%`` are a share of the certificate's
+    lifetime (as certbot's and cert-manager's defaults, made for short-lived certificates).
     """
     m = _DURATION.match(text)
     if m:
@@ -39,6 +44,9 @@ def parse_duration(text: str, not_before: datetime, not_after: datetime) -> time
     m = _SHARE.match(text)
     if m:
         return (not_after - not_before) * (float(m["n"]) / 100.0)
+    m = _FRACTION.match(text)
+    if m:
+        return (not_after - not_before) * int(m["n"]) / int(m["d"])
     raise ValueError(f"{text!r} is not {DURATION_HELP}")
 
 
@@ -65,8 +73,15 @@ def _check_span(value: str | None) -> str | None:
 
 
 def _check_duration(value: str | None) -> str | None:
-    if value is not None and not (_DURATION.match(value) or _SHARE.match(value)):
+    if value is None:
+        return value
+    fraction = _FRACTION.match(value)
+    if not (_DURATION.match(value) or _SHARE.match(value) or fraction):
         raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+    if fraction and int(fraction["n"]) >= int(fraction["d"]):
+        raise ValueError(f"renew_before {value!r} is the whole lifetime or more: the "
+                         "certificate would be renewed at every run; write a share below 1, "
+                         "like '1/3'")
     return value
 
 
@@ -410,6 +425,12 @@ class AcmeIssuerSpec(_IssuerBase):
         description="The Extended Key Usages the CA's certificates carry. Public CAs dropped "
         "clientAuth from their default profiles in 2026.",
     )
+    profile: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="The ACME profile to order (draft-ietf-acme-profiles; Let's Encrypt: "
+        "classic, tlsserver, shortlived). Checked at plan time against the CA directory's "
+        "meta.profiles; the CA's default profile when left out.",
+    )
 
     @model_validator(mode="after")
     def _one_key(self) -> AcmeIssuerSpec:
@@ -436,6 +457,18 @@ class ExpresswayAcmeIssuerSpec(_IssuerBase):
         min_length=1,
         description="The Extended Key Usages the ACME CA's certificates carry.",
     )
+
+
+def renew_before_of(
+    node_value: str | None, policy: Policy, issuer: AnyIssuerSpec | None
+) -> str:
+    """The ``renew_before`` a node's certificate is renewed by: the node's, else the policy's
+    when written, else ``1/3`` of the lifetime for an ACME issuer, else the policy default."""
+    if node_value:
+        return node_value
+    if "renew_before" in policy.model_fields_set or not isinstance(issuer, AcmeIssuerSpec):
+        return policy.renew_before
+    return ACME_RENEW_BEFORE
 
 
 IssuerSpec = Annotated[

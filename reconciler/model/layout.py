@@ -73,3 +73,9 @@ def order_path(issuer: str, node: str) -> str:
     """Where apply records an issuer's open order for a node:
     ``.certops/orders/<issuer>/<node>.json``."""
     return f"{ORDERS_DIR}/{issuer}/{node}.json"
+
+# The last answer of each ACME CA's renewalInfo (ARI) with the time it may be asked again
+# (its Retry-After): committed next to the CSRs, so that a fresh clone in CI does not ask the
+# CA again too early. Public data only (certIDs, windows, times). Not desired state: it is not
+# part of the plan's desired-state digest.
+RENEWAL_INFO_FILE = "renewal-info.json"

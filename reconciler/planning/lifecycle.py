@@ -17,6 +17,7 @@ from enum import Enum
 
 from reconciler.model import Code, Severity, parse_duration
 from reconciler.model.layout import cert_path, csr_path
+from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertInfo, CsrInfo, key_matches
 
 
@@ -41,6 +42,7 @@ class CertFacts:
     replace_pending: bool = False  # server_certificate.replace_pending_csr
     csr_answered: bool = False  # the committed CSR's key is the installed certificate's
     role: str | None = None  # a certificate role other than the kind's primary one
+    ari: RenewalWindow | None = None  # the CA's renewal window (ARI): it times ``due``
 
     @property
     def csr_file(self) -> str:
@@ -277,12 +279,12 @@ def note_renewal_due(facts: CertFacts) -> Note | None:
         return None
     days = (installed.not_after - facts.now).days
     planned = _renewal_step_text(facts)
+    why = facts.ari.describe() if facts.ari else f"renew_before {facts.renew_before}"
     return Note(
         Code.RENEWAL_DUE,
         Severity.WARNING,
         f"the live {facts.role + ' ' if facts.role else ''}certificate expires on "
-        f"{installed.not_after:%Y-%m-%d} ({days} "
-        f"days left, renew_before {facts.renew_before}): {planned}.",
+        f"{installed.not_after:%Y-%m-%d} ({days} days left, {why}): {planned}.",
     )
 
 

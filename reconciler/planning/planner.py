@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from reconciler.checks.fleet import FleetView, NodeView
+from reconciler.checks.fleet import FleetView, NodeView, renew_before
 from reconciler.kinds import NodeKind
 from reconciler.kinds.roles import parse_version
 from reconciler.model import (
@@ -29,7 +29,9 @@ from reconciler.model import (
 )
 from reconciler.model.layout import OWED_RESTARTS_FILE, csr_path
 from reconciler.model.live import fingerprint_of
+from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
+from reconciler.pki.ari import cert_id
 from reconciler.planning.drain import DRAIN_KIND, add_drains
 from reconciler.planning.graph import (
     Draft,
@@ -72,6 +74,7 @@ class _Ctx:
     lives: Mapping[str, LiveView]
     now: datetime
     cache: CertCache
+    renewal: Mapping[str, RenewalWindow] = field(default_factory=dict)  # ARI, by node
 
     def finding(
         self,
@@ -105,20 +108,23 @@ def make_plan(
     shard: frozenset[str] | None = None,
     api_trust: Mapping[str, ApiTrust] | None = None,
     strict: bool = False,
+    renewal: Mapping[str, RenewalWindow] | None = None,
 ) -> Plan:
     """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``.
 
     With ``api_trust`` (how certops authenticates each node's API), an install that would
     leave certops unable to verify the node afterwards is a blocking ``api.lockout``.
     A node that cannot be read blocks the whole plan only with ``strict``; otherwise the plan
-    is partial: that node and the nodes linked to it are held back (``planning.holdback``)."""
+    is partial: that node and the nodes linked to it are held back (``planning.holdback``).
+    ``renewal``: the ACME CAs' renewal windows (ARI) by node, which time a renewal instead of
+    ``renew_before`` when they are about the installed certificate."""
     partial = targets is not None or shard is not None
     lives, read_findings = _read_live(fleet, live, cache, partial=partial)
     troubled = frozenset() if strict else troubled_nodes(read_findings)
     if troubled:
         lives = {n: v for n, v in lives.items() if n not in troubled}
         read_findings = [soften(f) for f in read_findings]
-    ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache)
+    ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache, renewal=renewal or {})
     drafts, planned = _plan_nodes(ctx)
     links, rolling = _restart_rules(fleet)
     drafts = serialise_restarts(drafts, links, rolling)
@@ -261,7 +267,8 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
     live_pending = lv.pending_csr if role is None else lv.role_pending.get(role)
     committed = _committed_csr(ctx, view, role)
     pending = live_pending or committed
-    renew = sc.renew_before or ctx.fleet.desired.fleet.policy.renew_before
+    renew = renew_before(ctx.fleet.desired, view, role)
+    ari = _window_of(ctx, view.name, installed)  # the primary certificate's: by certID
     answered = bool(committed and installed and key_matches(installed, committed))
     return CertFacts(
         node=view.name,
@@ -274,8 +281,9 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         live_pending=live_pending is not None,
         pending=pending,
         pending_is_committed=_is_committed(ctx, csr_path(view.name, role), pending),
-        due=renewal_due(installed, renew, ctx.now),
+        due=ari.due(ctx.now) if ari else renewal_due(installed, renew, ctx.now),
         renew_before=renew,
+        ari=ari,
         now=ctx.now,
         issuer=view.issuer if rv is None else rv.issuer,
         # VOS over REST: the pending CSR cannot be read, so a new one might replace it
@@ -286,6 +294,15 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         csr_answered=answered,
         role=role,
     )
+
+
+def _window_of(ctx: _Ctx, name: str, installed: CertInfo | None) -> RenewalWindow | None:
+    """The CA's renewal window for the certificate the node has installed (a window about a
+    certificate the node no longer holds is ignored)."""
+    window = ctx.renewal.get(name)
+    if window is None or installed is None or cert_id(installed.cert) != window.cert_id:
+        return None
+    return window
 
 
 def _committed_csr(ctx: _Ctx, view: NodeView, role: str | None = None) -> CsrInfo | None:
