@@ -92,6 +92,7 @@ class AcmeIssuer:
         self.spec = spec
         self.env = dict(os.environ if env is None else env)
         self.root = desired_root or Path(".")
+        self._known_directory: AcmeDirectory | None = None
 
     @property
     def name(self) -> str:
@@ -123,9 +124,12 @@ class AcmeIssuer:
         return await asyncio.to_thread(self._renewal_window, node, cert_id, now)
 
     def _directory(self) -> AcmeDirectory:
-        url = self.spec.directory_url
-        data = self._get_json(url, "its directory")[0]
-        return AcmeDirectory.from_json(url, data)
+        """The directory, read once per issuer object (one plan asks it for every node)."""
+        if self._known_directory is None:
+            url = self.spec.directory_url
+            data = self._get_json(url, "its directory")[0]
+            self._known_directory = AcmeDirectory.from_json(url, data)
+        return self._known_directory
 
     def _renewal_window(self, node: str, cert_id: str, now: datetime) -> RenewalWindow | None:
         base = self._directory().renewal_info
@@ -288,7 +292,9 @@ class AcmeIssuer:
 
     def _replaces(self, session: _Session, node: str) -> str | None:
         """The certID of the node's certificate this order replaces, if the CA offers ARI."""
-        if "renewalInfo" not in session.client.directory:
+        try:
+            session.client.directory["renewalInfo"]
+        except KeyError:  # (acme's Directory has no __contains__)
             return None
         windows = read_cache(self.root).windows.values()
         found = [w.cert_id for w in windows if w.issuer == self.name and w.node == node]

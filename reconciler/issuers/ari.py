@@ -105,13 +105,15 @@ def read_cache(root: Path) -> RenewalCache:
 
 
 def write_cache(root: Path, cache: RenewalCache) -> bool:
-    """Write ``cache`` (sorted, stable) when it differs from the file; whether it wrote."""
+    """Write ``cache`` (sorted, stable) when it differs from the file; whether it wrote.
+    An empty cache creates no file."""
     text = json.dumps(json.loads(cache.model_dump_json()), indent=2, sort_keys=True) + "\n"
     path = root / RENEWAL_INFO_FILE
     try:
         if path.read_text() == text:
             return False
     except OSError:
-        pass
+        if not cache.windows:  # nothing to remember (a CA without ARI): no file at all
+            return False
     write_inside(root, RENEWAL_INFO_FILE, text)
     return True

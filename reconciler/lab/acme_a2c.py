@@ -57,6 +57,7 @@ class A2cCa:
     default_profile: str = DEFAULT_PROFILE
     renewal_threshold: float = 100 * 2 / 3  # % of the lifetime where ARI's window starts
     ari_retry_after: int = 6 * 3600
+    ari: bool = True  # False: no renewalInfo in the directory (a CA without ARI)
 
     @property
     def ca_dir(self) -> Path:
@@ -101,6 +102,7 @@ profiles_check_disable: False
 retry_after_timeout: 5
 
 [Renewalinfo]
+renewalinfo_disable: {not self.ari}
 renewalthreshold_pctg: {self.renewal_threshold:.4f}
 retry_after_timeout: {self.ari_retry_after}
 

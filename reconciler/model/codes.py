@@ -105,7 +105,7 @@ class Code(StrEnum):
         "issuer.builtin_acme", (E, I), "the node's own ACME client: a manual step, or none"
     )
     ISSUER_UNKNOWN_PROFILE = (
-        "issuer.unknown_profile", (E,), "an ACME issuer's profile is not one its CA offers"
+        "issuer.unknown_profile", (E, W), "an ACME issuer's profile is not one its CA offers"
     )
     ISSUER_ARI_UNAVAILABLE = (
         "issuer.ari_unavailable", (W,), "the CA's renewal information could not be read"

@@ -173,18 +173,22 @@ async def plan_with(
     ``skipped`` are nodes not contacted on purpose (their error says why)."""
     from reconciler.drivers import read_all
     from reconciler.usecases.apitrust import api_trust_of
+    from reconciler.usecases.renewal import renewal_inputs
 
     # What the nodes say, plus the restarts certops recorded as still owed (desired.pending).
     read = merge_pending(await read_all(drivers, session.parallelism, pool),
                          read_pending(session.root))
     live = {**(skipped or {}), **read}
     trust = api_trust_of(drivers, loaded.fleet.desired, session.the_inventory(), session.cache)
+    # ACME CAs: profiles checked, renewal windows (ARI) read or recalled (usecases.renewal).
+    renewal = await renewal_inputs(session, loaded.fleet, live, now)
     made = make_plan(
         loaded.fleet,
         live,
         now,
         cache=session.cache,
-        findings=loaded.findings,
+        findings=(*loaded.findings, *renewal.findings),
+        renewal=renewal.windows,
         targets=chosen.targets if chosen else None,
         shard=chosen.shard if chosen else None,
         api_trust=trust,

@@ -1,5 +1,9 @@
 """Helpers for the ACME tests: a Pebble + BIND (+ challtestsrv) lab, an account, an issuer.
 
+The protocol tests (EAB, crash and resume, challenge failures) run against Pebble
+(``backend="pebble"``); the ARI and profile tests against the default acme2certifier lab
+(``ari_kit``).
+
 ``reconciler.lab.acme_ca`` starts the daemons; here they are wired into a copy of the
 example desired state (expe1 names the ACME issuer ``pebble``) and an environment holding
 the secrets (account key, TSIG secret, EAB key) that tests then look for in every output.
@@ -22,13 +26,13 @@ ZONES = zones_of(["nart.com", "vngtp.aca", "vngtpres.aca", "vngtp.lab"])
 EAB_KID = "certops-kid-1"
 EAB_KEY = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
 SKIP_REASON = (
-    f"{', '.join(missing())} not installed (Debian packages pebble and bind9: "
+    f"{', '.join(missing('pebble'))} not installed (Debian packages pebble and bind9: "
     "scripts/system-deps.sh installs them)"
 )
 
 
 def have_daemons() -> bool:
-    return not missing() and shutil.which("pebble-challtestsrv") is not None
+    return not missing("pebble") and shutil.which("pebble-challtestsrv") is not None
 
 
 def account_key_pem() -> str:
@@ -74,4 +78,5 @@ def with_acme_issuer(root: Path, lab: AcmeLab, dns01: dict[str, Any], *,
 
 def start(directory: Path) -> AcmeLab:
     """Pebble (EAB required), BIND for the example zones, and challtestsrv."""
-    return AcmeLab(directory, eab={EAB_KID: EAB_KEY}).up(ZONES, challtestsrv=True)
+    return AcmeLab(directory, eab={EAB_KID: EAB_KEY}, backend="pebble").up(ZONES,
+                                                                        challtestsrv=True)

@@ -1,0 +1,144 @@
+"""Renewal timed by the CA, at plan time: ACME profiles checked, ARI windows read or recalled.
+
+The I/O half of ARI (RFC 9773) and ACME profiles, between the issuers and the pure planner:
+
+- every ACME issuer with a ``profile:`` asks its CA's directory; a profile the CA does not
+  offer is an ``issuer.unknown_profile`` error at ``issuers.<name>.profile``, naming the
+  profiles it offers, so the plan cannot be applied;
+- for each node whose certificate an ACME issuer renews, the window its CA suggests for the
+  installed certificate: from ``renewal-info.json`` while its ``next_check`` (the CA's
+  Retry-After) has not come, else asked again. A CA that cannot be asked gives an
+  ``issuer.ari_unavailable`` warning, and the last window known (or ``renew_before``) stands.
+
+``renewal_inputs`` returns the windows by node (``make_plan(renewal=...)``) and the findings;
+it writes ``renewal-info.json`` only when an answer changed it. ``recalled_windows`` gives the
+same windows from the file alone, for re-deriving a saved plan without asking anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from reconciler.checks import FleetView
+from reconciler.issuers import AcmeIssuer, IssueFailed, issuer_for
+from reconciler.issuers.ari import read_cache, write_cache
+from reconciler.model import AcmeIssuerSpec, Code, Finding, LiveNode, Severity
+from reconciler.model.renewal import RenewalCache, RenewalWindow
+from reconciler.pki import CertCache, CertInfo, PkiError
+from reconciler.pki.ari import cert_id
+from reconciler.usecases.session import Session
+
+
+@dataclass
+class RenewalInputs:
+    """The CA's windows by node, and what went wrong asking."""
+
+    windows: dict[str, RenewalWindow] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def acme_issuers(session: Session, fleet: FleetView) -> dict[str, AcmeIssuer]:
+    specs = fleet.desired.fleet.issuers
+    return {name: issuer for name, spec in specs.items() if isinstance(spec, AcmeIssuerSpec)
+            and isinstance(issuer := issuer_for(name, spec, session.env, session.root),
+                           AcmeIssuer)}
+
+
+def installed_ids(fleet: FleetView, live: Mapping[str, LiveNode],
+                  cache: CertCache) -> dict[str, tuple[str, str]]:
+    """node -> (ACME issuer, certID of its installed certificate), for the ACME-renewed."""
+    found: dict[str, tuple[str, str]] = {}
+    for name, view in fleet.nodes.items():
+        snapshot = live.get(name)
+        spec = fleet.desired.fleet.issuers.get(view.issuer) if view.issuer else None
+        if not (view.issuer and isinstance(spec, AcmeIssuerSpec) and snapshot
+                and snapshot.server_certificate):
+            continue
+        try:
+            chain = cache.parse_text(snapshot.server_certificate)
+        except PkiError:
+            continue
+        ident = cert_id(chain[0].cert) if chain else None
+        if ident is not None and _from_issuer(chain[0], view.issuer_chain):
+            found[name] = (view.issuer, ident)
+    return found
+
+
+def _from_issuer(leaf: CertInfo, cas: tuple[CertInfo, ...]) -> bool:
+    """The certificate comes from the issuer's declared CAs (or none is declared): a CA is
+    not asked about certificates another CA issued (it would not know them)."""
+    keys = {ca.subject_key_id for ca in cas if ca.subject_key_id}
+    return not keys or leaf.authority_key_id in keys
+
+
+def recalled_windows(session: Session, fleet: FleetView,
+                     live: Mapping[str, LiveNode]) -> dict[str, RenewalWindow]:
+    """The windows ``renewal-info.json`` holds for the installed certificates (no I/O but it)."""
+    known = read_cache(session.root).windows
+    ids = installed_ids(fleet, live, session.cache)
+    return {node: known[ident] for node, (_, ident) in ids.items() if ident in known}
+
+
+async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, LiveNode],
+                         now: datetime) -> RenewalInputs:
+    """Profiles checked and windows known (see the module docstring)."""
+    issuers = acme_issuers(session, fleet)
+    out = RenewalInputs()
+    if not issuers:
+        return out
+    out.findings += await _profile_findings(fleet, issuers)
+    cache = read_cache(session.root)
+    ids = installed_ids(fleet, live, session.cache)
+    limit = asyncio.Semaphore(max(1, session.parallelism))
+
+    async def one(node: str, issuer: str, ident: str) -> None:
+        old = cache.windows.get(ident)
+        if old is not None and now < old.next_check:
+            out.windows[node] = old
+            return
+        async with limit:
+            try:
+                window = await issuers[issuer].renewal_window(node, ident, now)
+            except IssueFailed as exc:
+                out.findings.append(_unavailable(fleet, node, str(exc), old))
+                window = old
+        if window is not None:
+            out.windows[node] = window
+
+    await asyncio.gather(*(one(n, i, c) for n, (i, c) in sorted(ids.items())))
+    kept = {w.cert_id: w for w in cache.windows.values() if w.node not in ids}
+    kept.update({w.cert_id: w for w in out.windows.values()})
+    write_cache(session.root, RenewalCache(windows=dict(sorted(kept.items()))))
+    return out
+
+
+async def _profile_findings(fleet: FleetView, issuers: Mapping[str, AcmeIssuer]
+                            ) -> list[Finding]:
+    found = []
+    for name, issuer in sorted(issuers.items()):
+        if issuer.spec.profile is None:
+            continue
+        severity = Severity.ERROR
+        try:
+            problem = await issuer.check_profile()
+        except IssueFailed as exc:  # unchecked, not known wrong: the order says for sure
+            severity, problem = Severity.WARNING, (
+                f"{exc}; profile {issuer.spec.profile!r} is not checked: the CA refuses the "
+                "order (invalidProfile) if it does not offer it")
+        if problem:
+            found.append(Finding(code=Code.ISSUER_UNKNOWN_PROFILE, severity=severity,
+                                 message=problem,
+                                 location=fleet.desired.fleet_pos("issuers", name, "profile")))
+    return found
+
+
+def _unavailable(fleet: FleetView, node: str, why: str, old: RenewalWindow | None) -> Finding:
+    fallback = (f"the window it gave on {old.checked_at:%Y-%m-%d %H:%M} UTC stands" if old
+                else "renewal follows renew_before")
+    view = fleet.nodes[node]
+    return Finding(code=Code.ISSUER_ARI_UNAVAILABLE, severity=Severity.WARNING, node=node,
+                   message=f"{why}; {fallback}; the next run asks again",
+                   location=view.node.pos("server_certificate", "issuer"))
