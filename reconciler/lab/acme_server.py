@@ -12,7 +12,8 @@ and are documented as an emulation (docs/architecture.md, "The ACME lab"):
 - **replaces**: acme2certifier ignores ``newOrder.replaces``; the lab records each one in
   ``DIR/replaces.jsonl`` (tests read it) and passes the order on unchanged;
 - **the CRL distribution point** ``GET /crl``: the issuing CA's CRL (DER) that acme2certifier's
-  handler and ``certops lab revoke`` keep in ``DIR/ca/issuing.crl``.
+  handler and ``certops lab revoke`` keep in ``DIR/ca/issuing.crl``, with every revocation
+  whose notice is over published first.
 
 acme2certifier's DNS-01 validator asks the servers named in its configuration on port 53;
 the lab's BIND listens on a free loopback port, so this process sets dnspython's default port.
@@ -29,12 +30,15 @@ import socketserver
 import ssl
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+
+from reconciler.lab.acme_a2c import A2cCa
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -75,6 +79,7 @@ def lab_layer(inner: WsgiApp, root: Path, retry_after: int) -> WsgiApp:
             if override is not None:
                 return _json(start, "200 OK", override, [("Retry-After", str(retry_after))])
         if method == "GET" and path == CRL_PATH:
+            A2cCa(root).publish_due(datetime.now(UTC))  # revocations whose notice is over
             crl = x509.load_pem_x509_crl((root / "ca" / "issuing.crl").read_bytes())
             data = crl.public_bytes(Encoding.DER)
             start("200 OK", [("Content-Type", "application/pkix-crl"),

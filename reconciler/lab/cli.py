@@ -1,4 +1,5 @@
-"""``certops lab``: start, inspect and stop the lab, sign CSRs, inject faults, timelines.
+"""``certops lab``: start, inspect and stop the lab, sign CSRs, inject faults, timelines, and
+stage an ACME CA incident (``ari``: move ARI windows; ``revoke``, ``crl``: revocations).
 
 The main CLI mounts ``app`` as the ``lab`` sub-command; ``python -m reconciler.lab.cli``
 runs it alone. Every command takes ``--dir DIR`` (default ``.certops-lab``). This is the
@@ -13,11 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
 from cryptography import x509
 
+from reconciler.lab.acme_a2c import A2cCa
 from reconciler.lab.ca import cert_pem, load_or_create_pki
 from reconciler.lab.control import LabClient
 from reconciler.lab.faults import Fault
@@ -25,6 +28,7 @@ from reconciler.lab.files import DEFAULT_DIR, LabPaths, atomic_write
 from reconciler.lab.server import Lab, LabOptions
 from reconciler.lab.state import load_node, save_node
 from reconciler.lab.topology import load_topology
+from reconciler.model import parse_span
 
 app = typer.Typer(help="The lab: emulated Expressway and CUCM nodes over real HTTPS.",
                   no_args_is_help=True)
@@ -285,6 +289,100 @@ def fault(
         state.faults.append(new)
     save_node(paths, state)
     typer.echo(f"{node}: faults {'cleared' if new is None else 'updated'} (applies at next start)")
+
+
+AcmeDirOpt = typer.Option(None, "--acme-dir",
+                         help="The ACME lab's directory (default: DIR/acme).")
+
+
+def _acme_targets(directory: Path, acme_dir: Path | None, nodes: list[str],
+                  certs: list[Path]) -> tuple[A2cCa, list[tuple[str, x509.Certificate]]]:
+    """The lab CA of ``acme_dir`` and the certificates named: each node's installed server
+    certificate (from the lab's node state), and certificate files."""
+    root = acme_dir or directory / "acme"
+    if not (root / "ca" / "issuing.pem").exists():
+        _fail(f"{root} holds no acme2certifier lab CA (python -m reconciler.lab.acme_ca up "
+              f"--dir {root} ...)")
+    found: list[tuple[str, x509.Certificate]] = []
+    for node in nodes:
+        state = load_node(LabPaths(directory), node)
+        if state is None or state.server is None:
+            _fail(f"no node {node!r} with a server certificate in {directory}")
+            continue
+        found.append((node, x509.load_pem_x509_certificate(state.server.cert_pem.encode())))
+    for path in certs:
+        try:
+            found.append((str(path), x509.load_pem_x509_certificate(path.read_bytes())))
+        except (OSError, ValueError) as exc:
+            _fail(f"{path}: not a PEM certificate ({exc})")
+    if not found:
+        _fail("name the certificates: --node NODE (repeatable) or --cert FILE")
+    return A2cCa(root), found
+
+
+@app.command()
+def ari(
+    directory: Path = DirOpt,
+    acme_dir: Path | None = AcmeDirOpt,
+    node: list[str] = typer.Option([], "--node", help="A node whose certificate (repeatable)."),
+    cert: list[Path] = typer.Option([], "--cert", help="A certificate file (repeatable)."),
+    now: bool = typer.Option(False, "--now", help="The CA wants it renewed now (24 h window)."),
+    start: datetime | None = typer.Option(None, "--start", help="Window start (ISO, UTC)."),
+    end: datetime | None = typer.Option(None, "--end", help="Window end (ISO, UTC)."),
+    explain: str | None = typer.Option(None, "--explain", help="explanationURL to send."),
+) -> None:
+    """Move certificates' ARI windows at the lab's ACME CA (a CA incident, RFC 9773)."""
+    ca, targets = _acme_targets(directory, acme_dir, node, cert)
+    if now == (start is not None or end is not None) or (not now and not (start and end)):
+        _fail("give --now, or both --start and --end")
+    opens = datetime.now(UTC) - timedelta(minutes=1) if now else _utc(start)
+    closes = opens + timedelta(days=1) if now else _utc(end)
+    if closes <= opens:
+        _fail("--end must come after --start")
+    for name, leaf in targets:
+        ident = ca.move_window(leaf, opens, closes, explain)
+        typer.echo(f"{name}: ARI window {opens:%Y-%m-%dT%H:%M:%SZ} to "
+                   f"{closes:%Y-%m-%dT%H:%M:%SZ} (certID {ident})")
+
+
+@app.command()
+def revoke(
+    directory: Path = DirOpt,
+    acme_dir: Path | None = AcmeDirOpt,
+    node: list[str] = typer.Option([], "--node", help="A node whose certificate (repeatable)."),
+    cert: list[Path] = typer.Option([], "--cert", help="A certificate file (repeatable)."),
+    notice: str = typer.Option("24h", "--notice",
+                               help="Time until revocation, like 24h, 5d or 0s (at once)."),
+    reason: str = typer.Option("superseded", "--reason",
+                               help="CRL reason: superseded, keyCompromise, ..."),
+) -> None:
+    """Revoke certificates at the lab's ACME CA: ARI says "renew now" at once; the CRL lists
+    them when the notice is over (``certops lab crl`` publishes what is due)."""
+    ca, targets = _acme_targets(directory, acme_dir, node, cert)
+    try:
+        wait = parse_span(notice)
+        flag = x509.ReasonFlags(reason)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    at = datetime.now(UTC)
+    ca.revoke([leaf for _, leaf in targets], at, wait, flag)
+    for name, leaf in targets:
+        typer.echo(f"{name}: serial {leaf.serial_number:x} revoked ({reason}) at "
+                   f"{at + wait:%Y-%m-%dT%H:%M:%SZ}; ARI says renew now")
+
+
+@app.command()
+def crl(directory: Path = DirOpt, acme_dir: Path | None = AcmeDirOpt) -> None:
+    """Publish the lab ACME CA's revocations that are due now on its CRL."""
+    root = acme_dir or directory / "acme"
+    listed = A2cCa(root).publish_due(datetime.now(UTC))
+    typer.echo(f"{root / 'ca' / 'issuing.crl'}: {listed} revoked certificate(s) listed")
+
+
+def _utc(when: datetime | None) -> datetime:
+    assert when is not None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @app.command()
