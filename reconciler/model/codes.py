@@ -69,6 +69,9 @@ class Code(StrEnum):
     CERT_EXPIRED = "cert.expired", (E,), "the certificate has expired"
     CERT_NOT_YET_VALID = "cert.not_yet_valid", (E,), "the certificate is not valid yet"
     CERT_IS_CA = "cert.is_ca", (E,), "a CA certificate given as a server certificate"
+    CERT_REVOCATION_PENDING = (
+        "cert.revocation_pending", (W,), "the CA asks (ARI) for the certificate's replacement now"
+    )
     CHAIN_INCOMPLETE = "chain.incomplete", (E,), "the chain does not reach a known root"
     CHAIN_INVALID = "chain.invalid", (E,), "the chain fails verification"
     CHAIN_WEBPKI_STRICTER = "chain.webpki_stricter", (W,), "only the WebPKI verifier refuses it"

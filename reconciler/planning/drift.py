@@ -10,13 +10,17 @@ trust-store hygiene (duplicates, same subject with different keys, orphans).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
+from reconciler.checks.fleet import renew_before
 from reconciler.model import Code, Finding, LiveNode, Plan, Severity
+from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, build_chain, same_subject
+from reconciler.pki.ari import cert_id
+from reconciler.planning.lifecycle import RenewalTime, renewal_time
 
 if TYPE_CHECKING:
     from reconciler.planning.live import LiveView
@@ -53,6 +57,7 @@ class DriftReport:
     certificates: tuple[CertRecord, ...]
     up: dict[str, bool]
     fleet: FleetView | None = None  # the fleet judged (the Markdown report groups by it)
+    renewals: dict[str, RenewalTime] = field(default_factory=dict)  # by node
 
     def __repr__(self) -> str:
         return f"DriftReport({len(self.up)} nodes, {len(self.findings)} findings)"
@@ -79,8 +84,10 @@ def drift_report(
     now: datetime,
     cache: CertCache,
     csr_ages: Mapping[str, datetime] | None = None,
+    renewal: Mapping[str, RenewalWindow] | None = None,
 ) -> DriftReport:
-    """The plan's changes as drift items, plus expiry and hygiene findings per node."""
+    """The plan's changes as drift items, plus expiry and hygiene findings per node, and when
+    each node's certificate is renewed and why (``renewal``: the CAs' ARI windows)."""
     from reconciler.planning.live import parse_live
     from reconciler.planning.roles import forecast
 
@@ -112,7 +119,24 @@ def drift_report(
         certificates=tuple(records),
         up=up,
         fleet=fleet,
+        renewals=_renewals(fleet, views, renewal or {}),
     )
+
+
+def _renewals(fleet: FleetView, views: Mapping[str, LiveView],
+              windows: Mapping[str, RenewalWindow]) -> dict[str, RenewalTime]:
+    """When each managed certificate is renewed: the ARI window about the installed one, else
+    its ``renew_before``."""
+    out: dict[str, RenewalTime] = {}
+    for name, lv in views.items():
+        view = fleet.nodes.get(name)
+        if view is None or lv.installed is None or view.node.spec.server_certificate is None:
+            continue
+        window = windows.get(name)
+        if window is not None and cert_id(lv.installed.cert) != window.cert_id:
+            window = None
+        out[name] = renewal_time(lv.installed, renew_before(fleet.desired, view), window)
+    return out
 
 
 def _listed(fleet: FleetView, name: str, store: str) -> set[str]:

@@ -97,8 +97,27 @@ def renewal_due(installed: CertInfo | None, renew_before: str, now: datetime) ->
     """Whether ``installed`` is inside its renewal window at ``now``."""
     if installed is None:
         return False
+    return renewal_time(installed, renew_before, None).at <= now
+
+
+@dataclass(frozen=True)
+class RenewalTime:
+    """When a certificate is renewed, and why: the CA's ARI window, or ``renew_before``."""
+
+    at: datetime
+    source: str  # "ari", "fraction" (1/3, 33%) or "fixed" (30d)
+    why: str
+
+
+def renewal_time(installed: CertInfo, renew_before: str, ari: RenewalWindow | None
+                 ) -> RenewalTime:
+    """The moment renewal is due: the ARI window's start, else ``renew_before`` before the
+    certificate's end (a share of its lifetime, or a fixed time)."""
+    if ari is not None:
+        return RenewalTime(ari.start, "ari", ari.describe())
     window = parse_duration(renew_before, installed.not_before, installed.not_after)
-    return installed.not_after - window <= now
+    source = "fraction" if renew_before.endswith("%") or "/" in renew_before else "fixed"
+    return RenewalTime(installed.not_after - window, source, f"renew_before {renew_before}")
 
 
 # --- the decision ------------------------------------------------------------------------
@@ -303,6 +322,21 @@ def _renewal_step_text(facts: CertFacts) -> str:
     return "a CSR is planned"
 
 
+def note_revocation_pending(facts: CertFacts) -> Note | None:
+    """The CA asks through ARI for the certificate to be replaced now (an incident: a
+    revocation is coming)."""
+    ari, installed = facts.ari, facts.installed
+    if ari is None or installed is None or not ari.urgent(facts.now):
+        return None
+    return Note(
+        Code.CERT_REVOCATION_PENDING,
+        Severity.WARNING,
+        f"the CA wants the live certificate (serial {installed.serial}) replaced now: "
+        f"{ari.describe()}. Expect it to be revoked by {ari.end:%Y-%m-%d %H:%M} UTC: "
+        f"{_renewal_step_text(facts)}.",
+    )
+
+
 def note_san_live_differs(facts: CertFacts) -> Note | None:
     """The live certificate's SANs differ from the desired ones."""
     installed = facts.installed
@@ -360,6 +394,7 @@ NOTE_RULES: tuple[NoteRule, ...] = (
     note_issuer_changed,
     note_san_dropped,
     note_renewal_due,
+    note_revocation_pending,
     note_san_live_differs,
     note_csr_waiting,
     note_csr_pending_unknown,

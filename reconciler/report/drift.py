@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
 from reconciler.planning.drift import DriftReport
+from reconciler.planning.lifecycle import RenewalTime
 from reconciler.report.budget import DEFAULT_MAX_CHARS
 from reconciler.report.findings import finding_data, render_findings, summary_line
 
@@ -23,6 +24,7 @@ MARKER = "<!-- certops-drift -->"
 
 def drift_text(report: DriftReport) -> list[str]:
     lines = render_findings([f for f in report.findings])
+    lines += [f"renewal: {node}: {_when(r)}" for node, r in sorted(report.renewals.items())]
     state = "in sync" if report.in_sync else ("ERRORS" if report.has_errors else "DRIFT")
     down = [n for n, ok in report.up.items() if not ok]
     lines.append(
@@ -40,13 +42,26 @@ def drift_json(report: DriftReport) -> str:
         "format_version": 1,
         "in_sync": report.in_sync,
         "nodes": {
-            n: {"up": report.up.get(n, False), "items": nodes.get(n, [])}
+            n: {"up": report.up.get(n, False), "items": nodes.get(n, []),
+                **_renewal_data(report, n)}
             for n in sorted(set(report.up) | set(nodes) - {""})
         },
         "findings": [finding_data(f) for f in report.findings],
         "planned_actions": len(report.plan.actions),
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _when(renewal: RenewalTime) -> str:
+    return f"renewed from {renewal.at:%Y-%m-%d %H:%M} UTC ({renewal.why})"
+
+
+def _renewal_data(report: DriftReport, node: str) -> dict[str, object]:
+    renewal = report.renewals.get(node)
+    if renewal is None:
+        return {}
+    return {"renewal": {"at": renewal.at.isoformat(), "source": renewal.source,
+                        "why": renewal.why}}
 
 
 def drift_markdown(report: DriftReport, facts: FleetFacts | None = None, *,
@@ -77,6 +92,16 @@ def drift_metrics(report: DriftReport, *, all_cas: bool = False) -> str:
         f'certops_node_up{{node="{_label(n)}"}} {int(ok)}' for n, ok in sorted(report.up.items())
     ]
     out += _drift_item_series(report)
+    out += [
+        "# HELP certops_certificate_renewal_timestamp_seconds When a node's certificate is "
+        "renewed (Unix time), and by what: ari, fraction or fixed.",
+        "# TYPE certops_certificate_renewal_timestamp_seconds gauge",
+    ]
+    out += [
+        f'certops_certificate_renewal_timestamp_seconds{{node="{_label(n)}",'
+        f'source="{r.source}"}} {int(r.at.timestamp())}'
+        for n, r in sorted(report.renewals.items())
+    ]
     out += [
         "# HELP certops_planned_actions Changes a plan would make now, per node and kind.",
         "# TYPE certops_planned_actions gauge",

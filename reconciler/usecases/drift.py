@@ -42,4 +42,5 @@ async def drift(session: Session, request: PlanRequest | None = None) -> DriftRe
     session = replace(session, clock=fixed(now))  # the plan and the report judge one moment
     run = await plan(session, replace(request or PlanRequest(), strict=True))
     ages = {n: t for n in run.live if (t := csr_since(session.root, n)) is not None}
-    return drift_report(run.fleet, run.live, run.plan, now, session.cache, ages)
+    return drift_report(run.fleet, run.live, run.plan, now, session.cache, ages,
+                        renewal=run.renewal)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
 from reconciler.desired.pending import merge_pending, read_pending, record_exists
 from reconciler.model import Finding, LiveNode, Plan
+from reconciler.model.renewal import RenewalWindow
 from reconciler.planning import make_plan
 from reconciler.planning.owed import assumed_owed
 from reconciler.usecases.loading import LoadedFleet, count_node_files, git_commit, load_fleet
@@ -48,6 +49,7 @@ class PlanRun:
     plan: Plan
     fleet: FleetView
     live: dict[str, LiveNode]
+    renewal: Mapping[str, RenewalWindow] = field(default_factory=dict)  # ARI, by node
 
     def __repr__(self) -> str:
         return f"PlanRun({len(self.live)} nodes, {len(self.plan.actions)} actions)"
@@ -203,7 +205,7 @@ async def plan_with(
         "targets": tuple(sorted(chosen.targets)) if chosen and chosen.targets else (),
         "findings": _with_missing_links(made, loaded, live, session),
     })
-    return PlanRun(plan=made, fleet=loaded.fleet, live=live)
+    return PlanRun(plan=made, fleet=loaded.fleet, live=live, renewal=renewal.windows)
 
 
 def _assume_owed(session: Session, loaded: LoadedFleet, live: dict[str, LiveNode], made: Plan,

@@ -193,3 +193,28 @@ async def test_without_ari_renewal_follows_a_third_of_the_lifetime(
         assert acme.ca.ari_requests() == 0 and not (desired / RENEWAL_INFO_FILE).exists()
     finally:
         acme.down()
+
+
+async def test_drift_says_when_each_certificate_is_renewed_and_why(
+    acme: AcmeLab, lab: InProcessLab, desired: Path, issued: tuple[x509.Certificate, datetime]
+) -> None:
+    from reconciler.report.drift import drift_json, drift_markdown, drift_metrics, drift_text
+    from reconciler.usecases.drift import drift
+
+    now = issued[1]
+    assert (await apply(lab, desired, acme, now)).result.ok  # type: ignore[union-attr]
+    leaf = served(lab, "expe1")
+    report = await drift(session(lab, desired, acme, now))
+    window_opens = leaf.not_valid_before_utc + (leaf.not_valid_after_utc
+                                                - leaf.not_valid_before_utc) * 2 / 3
+    data = json.loads(drift_json(report))
+    ari = data["nodes"]["expe1"]["renewal"]
+    assert ari["source"] == "ari" and "the CA's ARI window" in ari["why"]
+    assert abs(datetime.fromisoformat(ari["at"]) - window_opens) < timedelta(seconds=2)
+    fixed = data["nodes"]["expc1"]["renewal"]  # a committed certificate: renew_before 30d
+    assert fixed["source"] == "fixed" and fixed["why"] == "renew_before 30d"
+    assert any(line.startswith("renewal: expe1: renewed from ") for line in drift_text(report))
+    assert "| expe1 | " in drift_markdown(report)
+    metric = 'certops_certificate_renewal_timestamp_seconds{node="expe1",source="ari"} '
+    [line] = [m for m in drift_metrics(report).splitlines() if m.startswith(metric)]
+    assert abs(int(line.split()[-1]) - window_opens.timestamp()) <= 2
