@@ -240,6 +240,10 @@ class AcmeIssuer:
             directory=client.directory,
         )
 
+    def tls_bundle(self) -> str | None:
+        """The CA bundle for the ACME server's (and its CRLs') TLS, or None: the system's."""
+        return self._tls_bundle()
+
     def _tls_bundle(self) -> str | None:
         """The CA bundle for the ACME server's TLS (relative paths: to certops.yaml)."""
         if not self.spec.tls_ca_file:

@@ -113,7 +113,7 @@ def write_cache(root: Path, cache: RenewalCache) -> bool:
         if path.read_text() == text:
             return False
     except OSError:
-        if not cache.windows:  # nothing to remember (a CA without ARI): no file at all
+        if not (cache.windows or cache.revoked):  # nothing to remember: no file at all
             return False
     write_inside(root, RENEWAL_INFO_FILE, text)
     return True

@@ -69,6 +69,10 @@ class Code(StrEnum):
     CERT_EXPIRED = "cert.expired", (E,), "the certificate has expired"
     CERT_NOT_YET_VALID = "cert.not_yet_valid", (E,), "the certificate is not valid yet"
     CERT_IS_CA = "cert.is_ca", (E,), "a CA certificate given as a server certificate"
+    CERT_REVOKED = "cert.revoked", (W,), "the live certificate is on its issuer's CRL"
+    CERT_CRL_UNAVAILABLE = (
+        "cert.crl_unavailable", (W,), "the issuer's CRL could not be read or verified"
+    )
     CERT_REVOCATION_PENDING = (
         "cert.revocation_pending", (W,), "the CA asks (ARI) for the certificate's replacement now"
     )

@@ -47,6 +47,8 @@ class RenewalWindow(Frozen):
 
 
 class RenewalCache(Frozen):
-    """``renewal-info.json``: the last answer of each certificate's CA, by certID."""
+    """``renewal-info.json``: the last answer of each certificate's CA, by certID, and the
+    certificates found on their issuer's CRL (what the CRL said), by certID."""
 
     windows: dict[str, RenewalWindow] = Field(default_factory=dict)
+    revoked: dict[str, str] = Field(default_factory=dict)

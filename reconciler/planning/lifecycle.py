@@ -43,6 +43,7 @@ class CertFacts:
     csr_answered: bool = False  # the committed CSR's key is the installed certificate's
     role: str | None = None  # a certificate role other than the kind's primary one
     ari: RenewalWindow | None = None  # the CA's renewal window (ARI): it times ``due``
+    revoked: str | None = None  # the installed certificate is on its CRL: what it says
 
     @property
     def csr_file(self) -> str:
@@ -337,6 +338,18 @@ def note_revocation_pending(facts: CertFacts) -> Note | None:
     )
 
 
+def note_revoked(facts: CertFacts) -> Note | None:
+    """The installed certificate is on its issuer's CRL: clients that check refuse it."""
+    if facts.revoked is None or facts.installed is None:
+        return None
+    return Note(
+        Code.CERT_REVOKED,
+        Severity.WARNING,
+        f"URGENT: the live certificate is revoked: {facts.revoked}. Clients that check "
+        f"revocation refuse it: {_renewal_step_text(facts)}.",
+    )
+
+
 def note_san_live_differs(facts: CertFacts) -> Note | None:
     """The live certificate's SANs differ from the desired ones."""
     installed = facts.installed
@@ -395,6 +408,7 @@ NOTE_RULES: tuple[NoteRule, ...] = (
     note_san_dropped,
     note_renewal_due,
     note_revocation_pending,
+    note_revoked,
     note_san_live_differs,
     note_csr_waiting,
     note_csr_pending_unknown,

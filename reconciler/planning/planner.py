@@ -75,6 +75,7 @@ class _Ctx:
     now: datetime
     cache: CertCache
     renewal: Mapping[str, RenewalWindow] = field(default_factory=dict)  # ARI, by node
+    revoked: Mapping[str, str] = field(default_factory=dict)  # on its CRL, by node
 
     def finding(
         self,
@@ -109,6 +110,7 @@ def make_plan(
     api_trust: Mapping[str, ApiTrust] | None = None,
     strict: bool = False,
     renewal: Mapping[str, RenewalWindow] | None = None,
+    revoked: Mapping[str, str] | None = None,
 ) -> Plan:
     """The ordered plan that brings ``live`` to ``fleet``'s desired state at time ``now``.
 
@@ -117,14 +119,16 @@ def make_plan(
     A node that cannot be read blocks the whole plan only with ``strict``; otherwise the plan
     is partial: that node and the nodes linked to it are held back (``planning.holdback``).
     ``renewal``: the ACME CAs' renewal windows (ARI) by node, which time a renewal instead of
-    ``renew_before`` when they are about the installed certificate."""
+    ``renew_before`` when they are about the installed certificate; ``revoked``: the nodes
+    whose installed certificate is on its issuer's CRL (what the CRL says), renewed now."""
     partial = targets is not None or shard is not None
     lives, read_findings = _read_live(fleet, live, cache, partial=partial)
     troubled = frozenset() if strict else troubled_nodes(read_findings)
     if troubled:
         lives = {n: v for n, v in lives.items() if n not in troubled}
         read_findings = [soften(f) for f in read_findings]
-    ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache, renewal=renewal or {})
+    ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache, renewal=renewal or {},
+               revoked=revoked or {})
     drafts, planned = _plan_nodes(ctx)
     links, rolling = _restart_rules(fleet)
     drafts = serialise_restarts(drafts, links, rolling)
@@ -269,6 +273,8 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
     pending = live_pending or committed
     renew = renew_before(ctx.fleet.desired, view, role)
     ari = _window_of(ctx, view.name, installed)  # the primary certificate's: by certID
+    # the CRLs are asked about the primary certificate (usecases.revocation)
+    revoked = ctx.revoked.get(view.name) if installed and role is None else None
     answered = bool(committed and installed and key_matches(installed, committed))
     return CertFacts(
         node=view.name,
@@ -281,7 +287,9 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         live_pending=live_pending is not None,
         pending=pending,
         pending_is_committed=_is_committed(ctx, csr_path(view.name, role), pending),
-        due=ari.due(ctx.now) if ari else renewal_due(installed, renew, ctx.now),
+        due=(ari.due(ctx.now) if ari else renewal_due(installed, renew, ctx.now))
+        or revoked is not None,
+        revoked=revoked,
         renew_before=renew,
         ari=ari,
         now=ctx.now,

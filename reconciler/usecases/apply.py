@@ -27,7 +27,7 @@ from reconciler.planning.windows import WindowGate, WindowPolicy, disruptive_kin
 from reconciler.usecases.loading import LoadedFleet, load_fleet
 from reconciler.usecases.plan import PlanRequest, Scope, plan_with, scope
 from reconciler.usecases.planfile import Refused, check_age, check_root, load_plan_file
-from reconciler.usecases.renewal import recalled_windows
+from reconciler.usecases.renewal import recalled
 from reconciler.usecases.session import Session
 
 DEFAULT_DIR = Path("desired-state")
@@ -137,11 +137,12 @@ def rederive(session: Session, plan: Plan, loaded: LoadedFleet,
     read = frozenset(every)
     partial = read != frozenset(loaded.fleet.nodes)
     targets = frozenset(plan.targets) or (read if partial else None)  # --node, or a shard
-    # The CA's renewal windows as the plan saw them: recalled from renewal-info.json, which
-    # the plan wrote (no CA is asked again here).
-    recalled = recalled_windows(session, loaded.fleet, every)
+    # The CAs' renewal windows and CRLs as the plan saw them: recalled from renewal-info.json,
+    # which the plan wrote (no CA is asked again here).
+    seen = recalled(session, loaded.fleet, every)
     return make_plan(loaded.fleet, every, plan.created_at, cache=session.cache,
-                     findings=loaded.findings, targets=targets, renewal=recalled)
+                     findings=loaded.findings, targets=targets, renewal=seen.windows,
+                     revoked=seen.revoked)
 
 
 def check_derived(session: Session, plan: Plan, loaded: LoadedFleet,

@@ -191,6 +191,7 @@ async def plan_with(
         cache=session.cache,
         findings=(*loaded.findings, *renewal.findings),
         renewal=renewal.windows,
+        revoked=renewal.revoked,
         targets=chosen.targets if chosen else None,
         shard=chosen.shard if chosen else None,
         api_trust=trust,

@@ -10,9 +10,11 @@ The I/O half of ARI (RFC 9773) and ACME profiles, between the issuers and the pu
   Retry-After) has not come, else asked again. A CA that cannot be asked gives an
   ``issuer.ari_unavailable`` warning, and the last window known (or ``renew_before``) stands.
 
-``renewal_inputs`` returns the windows by node (``make_plan(renewal=...)``) and the findings;
-it writes ``renewal-info.json`` only when an answer changed it. ``recalled_windows`` gives the
-same windows from the file alone, for re-deriving a saved plan without asking anyone.
+Revoked certificates come from their issuers' CRLs (``usecases.revocation``).
+``renewal_inputs`` returns the windows and revocations by node (``make_plan(renewal=...,
+revoked=...)``) and the findings; it writes ``renewal-info.json`` only when an answer changed
+it. ``recalled`` gives the same from the file alone, for re-deriving a saved plan without
+asking anyone.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from reconciler.model import AcmeIssuerSpec, Code, Finding, LiveNode, Severity
 from reconciler.model.renewal import RenewalCache, RenewalWindow
 from reconciler.pki import CertCache, CertInfo, PkiError
 from reconciler.pki.ari import cert_id
+from reconciler.usecases.revocation import revocations
 from reconciler.usecases.session import Session
 
 
@@ -37,6 +40,7 @@ class RenewalInputs:
     """The CA's windows by node, and what went wrong asking."""
 
     windows: dict[str, RenewalWindow] = field(default_factory=dict)
+    revoked: dict[str, str] = field(default_factory=dict)  # node -> what its CRL says
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -74,12 +78,27 @@ def _from_issuer(leaf: CertInfo, cas: tuple[CertInfo, ...]) -> bool:
     return not keys or leaf.authority_key_id in keys
 
 
-def recalled_windows(session: Session, fleet: FleetView,
-                     live: Mapping[str, LiveNode]) -> dict[str, RenewalWindow]:
-    """The windows ``renewal-info.json`` holds for the installed certificates (no I/O but it)."""
-    known = read_cache(session.root).windows
+def recalled(session: Session, fleet: FleetView,
+             live: Mapping[str, LiveNode]) -> RenewalInputs:
+    """The windows and revocations ``renewal-info.json`` holds for the installed certificates
+    (no I/O but that file): what the plan saw, for re-deriving it."""
+    known = read_cache(session.root)
     ids = installed_ids(fleet, live, session.cache)
-    return {node: known[ident] for node, (_, ident) in ids.items() if ident in known}
+    out = RenewalInputs(windows={node: known.windows[ident] for node, (_, ident) in ids.items()
+                                 if ident in known.windows})
+    for name, snapshot in live.items():
+        ident = _any_cert_id(snapshot, session.cache)
+        if ident in known.revoked and name in fleet.nodes:
+            out.revoked[name] = known.revoked[ident]
+    return out
+
+
+def _any_cert_id(snapshot: LiveNode, cache: CertCache) -> str | None:
+    try:
+        chain = cache.parse_text(snapshot.server_certificate or "")
+    except PkiError:
+        return None
+    return (cert_id(chain[0].cert) or chain[0].sha256) if chain else None
 
 
 async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, LiveNode],
@@ -87,8 +106,8 @@ async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, 
     """Profiles checked and windows known (see the module docstring)."""
     issuers = acme_issuers(session, fleet)
     out = RenewalInputs()
-    if not issuers:
-        return out
+    revoked, out.findings = await revocations(fleet, live, session.cache, issuers)
+    out.revoked = {node: text for node, (_, text) in revoked.items()}
     out.findings += await _profile_findings(fleet, issuers)
     cache = read_cache(session.root)
     ids = installed_ids(fleet, live, session.cache)
@@ -111,7 +130,9 @@ async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, 
     await asyncio.gather(*(one(n, i, c) for n, (i, c) in sorted(ids.items())))
     kept = {w.cert_id: w for w in cache.windows.values() if w.node not in ids}
     kept.update({w.cert_id: w for w in out.windows.values()})
-    write_cache(session.root, RenewalCache(windows=dict(sorted(kept.items()))))
+    listed = {**cache.revoked, **dict(revoked.values())}
+    write_cache(session.root, RenewalCache(windows=dict(sorted(kept.items())),
+                                           revoked=dict(sorted(listed.items()))))
     return out
 
 

@@ -218,3 +218,28 @@ async def test_drift_says_when_each_certificate_is_renewed_and_why(
     metric = 'certops_certificate_renewal_timestamp_seconds{node="expe1",source="ari"} '
     [line] = [m for m in drift_metrics(report).splitlines() if m.startswith(metric)]
     assert abs(int(line.split()[-1]) - window_opens.timestamp()) <= 2
+
+
+async def test_a_mass_revocation_is_seen_through_ari_then_the_crl_and_replaced(
+    acme: AcmeLab, lab: InProcessLab, desired: Path, issued: tuple[x509.Certificate, datetime]
+) -> None:
+    now = issued[1]
+    assert (await apply(lab, desired, acme, now)).result.ok  # type: ignore[union-attr]
+    leaf = served(lab, "expe1")
+    assert acme.ca is not None
+    acme.ca.revoke([leaf], now, timedelta(hours=24))  # "renew now", revoked in 24 hours
+    later = now + timedelta(hours=7)  # after the 6-hour Retry-After of the last answer
+    warned = await plan_at(lab, desired, acme, later)
+    codes = {f.code for f in warned.plan.findings if f.node == "expe1"}
+    assert "cert.revocation_pending" in codes and "cert.revoked" not in codes
+    assert "cert.issue" in kinds(warned, "expe1")
+    acme.ca.publish_due(now + timedelta(hours=25))  # the notice is over: on the CRL
+    listed = await plan_at(lab, desired, acme, later)
+    [revoked] = [f for f in listed.plan.findings if f.code == "cert.revoked"]
+    assert revoked.node == "expe1" and f"{leaf.serial_number:x}" in revoked.message.lower()
+    run = await apply(lab, desired, acme, later)
+    assert run.result is not None and run.result.ok
+    assert served(lab, "expe1").serial_number != leaf.serial_number
+    after = await plan_at(lab, desired, acme, later)
+    assert kinds(after, "expe1") == []
+    assert not {f.code for f in after.plan.findings} & {"cert.revoked", "cert.revocation_pending"}
