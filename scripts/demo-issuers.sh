@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issuance, hands-off: ONE `certops apply` renews the whole example fleet.
 #
-# The node files name issuers instead of committed certificates: an ACME issuer (Pebble, a
-# real ACME server on loopback, DNS-01 through RFC 2136 updates to a BIND 9 on loopback) for
-# the Expressway-E, and a `command` issuer (`openssl ca`) for the Expressway-C and Unified CM.
+# The node files name issuers instead of committed certificates: an ACME issuer (the lab's
+# ACME CA, acme2certifier on loopback issuing like a public CA of 2027: serverAuth only, 64-day
+# `classic` profile; DNS-01 through RFC 2136 updates to a BIND 9 on loopback) for the
+# Expressway-E, and a `command` issuer (`openssl ca`) for the Expressway-C and Unified CM.
 # `certops apply` generates the CSRs on the nodes, has them signed, uploads the new CA chains
 # to every node first, installs, restarts and proves each certificate served; then `certops
 # plan` is empty and `certops drift` exits 0. The lab's Expressway pair runs X15.5 here, which
@@ -11,14 +12,14 @@
 # is allowed for its server certificate (on X15.0 the plan would refuse it:
 # issuer.no_client_auth), and its client certificate (`certificates: {client: ...}`) comes
 # from the command CA, which issues clientAuth (scripts/demo-eku.sh shows the whole migration).
-# Runs in a temporary directory and leaves this tree clean. Needs pebble, bind9, openssl
-# (scripts/system-deps.sh installs them as root).
+# Runs in a temporary directory and leaves this tree clean. Needs bind9 and openssl
+# (scripts/system-deps.sh installs them as root) and acme2certifier (the lab extra).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=demo-issuers
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
-for bin in pebble openssl; do
+for bin in named openssl; do
   command -v "$bin" >/dev/null || { echo "demo-issuers: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
 done
 
@@ -27,12 +28,12 @@ workspace desired-state
 acme="$work/acme"
 start=$(date +%s)
 
-step "1. the CAs: Pebble (ACME) + BIND 9 (RFC 2136, TSIG) on loopback; openssl ca"
+step "1. the CAs: the lab's ACME CA (acme2certifier) + BIND 9 (RFC 2136, TSIG) on loopback; openssl ca"
 python -m reconciler.lab.acme_ca up --dir "$acme" nart.com vngtp.aca vngtpres.aca vngtp.lab
 # shellcheck disable=SC1091
 . "$acme/acme.env"
-cp "$acme/pebble-root.pem" "$ds/cas/pebble-root.pem"
-cp "$acme/pebble-intermediate.pem" "$ds/cas/pebble-intermediate.pem"
+cp "$acme/ca-root.pem" "$ds/cas/acme-root.pem"
+cp "$acme/ca-intermediate.pem" "$ds/cas/acme-intermediate.pem"
 python - "$work/corp-ca" <<'PY'
 import sys
 sys.path.insert(0, "tests/issuers")
@@ -43,12 +44,12 @@ PY
 cp "$work/corp-ca/root.pem" "$ds/cas/corp-root.pem"
 # The ACME account key lives outside the desired state (certops refuses one inside it).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/acme-account.pem" 2>/dev/null
-echo "Pebble $ACME_DIRECTORY, BIND $DNS_SERVER, openssl ca in $work/corp-ca"
+echo "ACME $ACME_DIRECTORY, BIND $DNS_SERVER, openssl ca in $work/corp-ca"
 
 step "2. the desired state names issuers (certops.yaml) and the nodes name them"
 cat >> "$ds/certops.yaml" <<YAML
 issuers:
-  pebble:                 # ACME, DNS-01 through RFC 2136 (BIND), verified TLS to Pebble
+  acme:                   # ACME, DNS-01 through RFC 2136 (BIND), verified TLS to the CA
     type: acme
     directory: $ACME_DIRECTORY
     tls_ca_file: $ACME_TLS_CA
@@ -59,14 +60,14 @@ issuers:
       tsig_key_name: certops-acme
       tsig_secret_file: $TSIG_FILE
       propagation_timeout: 30
-    ca_files: [cas/pebble-root.pem, cas/pebble-intermediate.pem]
+    ca_files: [cas/acme-root.pem, cas/acme-intermediate.pem]
   corp:                   # any CA through a command: here openssl ca
     type: command
     run: [$work/corp-ca/sign.sh]
     ca_files: [cas/corp-root.pem]
 YAML
 for node in expe1 expc1 cucm-pub; do
-  issuer=corp; [ "$node" = expe1 ] && issuer=pebble
+  issuer=corp; [ "$node" = expe1 ] && issuer=acme
   sed -i "0,/server_certificate:/s//server_certificate:\n  issuer: $issuer/" "$ds/nodes/$node.yaml"
 done
 for node in expe1 expc1; do  # X15.5's client stores: they need clientAuth, so the command CA
@@ -108,4 +109,4 @@ for node in expe1 expc1 cucm-pub; do
   echo "$node: $(certops inspect "$ds/certs/$node.pem" | grep -m1 -E 'Issuer:')"
 done
 
-step "Done in $(( $(date +%s) - start ))s: the lab, Pebble and BIND are stopped and the copy removed."
+step "Done in $(( $(date +%s) - start ))s: the lab, the ACME CA and BIND are stopped and the copy removed."

@@ -288,7 +288,8 @@ def zones_of(names: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """``up --dir DIR NAME...`` (detached; writes DIR/acme.env) or ``down --dir DIR``."""
+    """``up --dir DIR [--backend a2c|pebble] NAME...`` (detached; writes DIR/acme.env, the
+    CA's ``ca-root.pem`` and ``ca-intermediate.pem``) or ``down --dir DIR``."""
     verb, _, directory, *names = argv
     lab_dir = Path(directory)
     if verb == "down":
@@ -298,15 +299,19 @@ def main(argv: list[str]) -> int:
             except ProcessLookupError:
                 continue
         return 0
-    lab = AcmeLab(lab_dir).up(zones_of(names))
+    backend = "a2c"
+    if names[:1] == ["--backend"]:
+        backend, names = names[1], names[2:]
+    lab = AcmeLab(lab_dir, backend=backend).up(zones_of(names))
     root, inter = lab.ca_chain()
-    (lab_dir / "pebble-root.pem").write_text(root)
-    (lab_dir / "pebble-intermediate.pem").write_text(inter)
+    (lab_dir / "ca-root.pem").write_text(root)
+    (lab_dir / "ca-intermediate.pem").write_text(inter)
     (lab_dir / "tsig.secret").write_text(lab.tsig_secret + "\n")
     (lab_dir / "pids").write_text(" ".join(str(p.pid) for p in lab.procs) + "\n")
     (lab_dir / "acme.env").write_text(
         f"ACME_DIRECTORY={lab.directory_url}\nACME_TLS_CA={lab.tls_ca_file}\n"
         f"DNS_SERVER=127.0.0.1:{lab.dns_port}\nTSIG_FILE={lab_dir / 'tsig.secret'}\n"
+        f"ACME_BACKEND={backend}\n"
     )
     return 0
 
