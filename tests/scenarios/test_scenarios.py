@@ -5,7 +5,8 @@ the time to judge at, the expected exit (0 valid / 1 blocked), ``strict: true`` 
 ``certops plan --strict`` does, and the expected findings as
 ``relative/path:line:col severity[code]`` lines (or ``node severity[code]`` where a finding
 has no file position). A case with ``live.json`` (live snapshots per node) is a plan case:
-its plan must equal ``expected-plan.json`` byte for byte. Regenerate those with
+its plan must equal ``expected-plan.json`` byte for byte; ``desired/renewal-info.json`` gives
+the planner the CAs' ARI windows, as ``certops plan`` recalls them. Regenerate those with
 ``CERTOPS_UPDATE_PLANS=1 pytest tests/scenarios`` and review every diff: they are the spec.
 """
 
@@ -22,6 +23,7 @@ from ruamel.yaml import YAML
 
 from reconciler.checks import build_view, offline_findings
 from reconciler.desired import load
+from reconciler.issuers.ari import read_cache
 from reconciler.model import Finding, LiveNode, Plan, Severity
 from reconciler.pki import CertCache
 from reconciler.planning import make_plan
@@ -57,7 +59,10 @@ def findings_of(case: str, at: datetime) -> tuple[list[Finding], Plan | None]:
         return findings, None
     live = {n: LiveNode.model_validate(d) for n, d in json.loads(live_file.read_text()).items()}
     strict = bool(load_case(case).get("strict"))  # a node that cannot be read blocks all
-    plan = make_plan(fleet, live, at, cache=cache, findings=tuple(findings), strict=strict)
+    # The CAs' renewal windows (ARI) as renewal-info.json recalls them (usecases.renewal).
+    windows = {w.node: w for w in read_cache(root).windows.values()}
+    plan = make_plan(fleet, live, at, cache=cache, findings=tuple(findings), strict=strict,
+                     renewal=windows)
     return list(plan.findings), plan
 
 
