@@ -8,6 +8,7 @@ import pytest
 from lifecycle_support import NOW, SANS, WANT, facts, installed, pki
 
 from reconciler.model import Severity
+from reconciler.model.renewal import RenewalWindow
 from reconciler.planning.lifecycle import (
     DECISION_RULES,
     NOTE_RULES,
@@ -23,6 +24,7 @@ from reconciler.planning.lifecycle import (
     note_san_live_differs,
     notes,
     renewal_due,
+    renewal_time,
     rule_generate,
     rule_hold,
     rule_install,
@@ -221,10 +223,37 @@ def test_note_csr_waiting() -> None:
             {"due": True, "pending": "csr", "pending_is_committed": True},
             ["renewal.due", "csr.waiting"],
         ),
+        ({"due": True, "revoked": "serial 1 is on CA's CRL"}, ["renewal.due", "cert.revoked"]),
+        ({"due": True, "ari": "urgent"}, ["renewal.due", "cert.revocation_pending"]),
+        ({"ari": "later"}, []),
     ],
 )
 def test_notes_collects_every_rule(changes: dict[str, object], codes: list[str]) -> None:
     if changes.get("pending") == "csr":
         changes = {**changes, "pending": pki().csr()}
+    if changes.get("ari") in ("urgent", "later"):
+        changes = {**changes, "ari": _window(urgent=changes["ari"] == "urgent")}
     assert [n.code for n in notes(facts(**changes))] == codes
-    assert len(NOTE_RULES) == 7
+    assert len(NOTE_RULES) == 9
+
+
+def _window(*, urgent: bool) -> RenewalWindow:
+    """An ARI window that had opened when the CA was asked (urgent), or opens in a week."""
+    start = NOW - timedelta(days=1) if urgent else NOW + timedelta(days=7)
+    return RenewalWindow(cert_id="a.b", issuer="ca1", node="node1", start=start,
+                         end=start + timedelta(days=2), checked_at=NOW - timedelta(hours=1),
+                         next_check=NOW + timedelta(hours=5),
+                         explanation_url="https://ca.example/incident" if urgent else None)
+
+
+def test_renewal_time_says_when_and_why() -> None:
+    cert = installed()
+    life = cert.not_after - cert.not_before
+    fixed = renewal_time(cert, "30d", None)
+    assert (fixed.at, fixed.source) == (cert.not_after - timedelta(days=30), "fixed")
+    third = renewal_time(cert, "1/3", None)
+    assert (third.at, third.source, third.why) == (cert.not_after - life / 3, "fraction",
+                                                   "renew_before 1/3")
+    ari = renewal_time(cert, "30d", _window(urgent=False))
+    assert (ari.at, ari.source) == (NOW + timedelta(days=7), "ari")
+    assert "the CA's ARI window" in ari.why
