@@ -93,6 +93,7 @@ class AcmeIssuer:
         self.env = dict(os.environ if env is None else env)
         self.root = desired_root or Path(".")
         self._known_directory: AcmeDirectory | None = None
+        self._directory_failed: IssueFailed | None = None
 
     @property
     def name(self) -> str:
@@ -124,10 +125,17 @@ class AcmeIssuer:
         return await asyncio.to_thread(self._renewal_window, node, cert_id, now)
 
     def _directory(self) -> AcmeDirectory:
-        """The directory, read once per issuer object (one plan asks it for every node)."""
+        """The directory, read once per issuer object (one plan asks it for every node; a CA
+        that did not answer is not asked again in the same run)."""
+        if self._directory_failed is not None:
+            raise self._directory_failed
         if self._known_directory is None:
             url = self.spec.directory_url
-            data = self._get_json(url, "its directory")[0]
+            try:
+                data = self._get_json(url, "its directory")[0]
+            except IssueFailed as exc:
+                self._directory_failed = exc
+                raise
             self._known_directory = AcmeDirectory.from_json(url, data)
         return self._known_directory
 

@@ -204,6 +204,12 @@ class _IssuerBase(Frozen):
         description="A public (WebPKI) CA: from 2027-03-15 its TLS certificates carry "
         "serverAuth only (Chrome root program), whatever a CSR asks; plans say so.",
     )
+    crl_check: bool = Field(
+        True,
+        description="At plan time, look the installed certificate up on the CRL named in its "
+        "CRL distribution point (signature checked with ca_files): a revoked certificate is "
+        "renewed now (cert.revoked). false where the CRL cannot be reached from certops.",
+    )
 
 
 class CommandIssuerSpec(_IssuerBase):

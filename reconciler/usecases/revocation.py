@@ -1,6 +1,7 @@
 """Revoked certificates at plan time: each issued certificate against its issuer's CRL.
 
-For every node whose certificate an issuer of certops.yaml signs, and whose installed
+For every node whose certificate an issuer of certops.yaml signs (``crl_check``, on by
+default), and whose installed
 certificate names a CRL distribution point and comes from one of the issuer's ``ca_files``,
 the CRL is fetched once per URL per run and checked for the certificate's serial
 (``issuers.revocation``: signature verified with that CA). A listed certificate is returned
@@ -27,7 +28,8 @@ Key = tuple[str, str]  # (CRL URL, issuing CA sha256)
 def _leaf_and_ca(fleet: FleetView, name: str, snapshot: LiveNode | None,
                  cache: CertCache) -> tuple[CertInfo, CertInfo] | None:
     view = fleet.nodes[name]
-    if not (view.issuer and snapshot and snapshot.server_certificate):
+    spec = fleet.desired.fleet.issuers.get(view.issuer) if view.issuer else None
+    if not (spec and spec.crl_check and snapshot and snapshot.server_certificate):
         return None
     try:
         chain = cache.parse_text(snapshot.server_certificate)
