@@ -288,8 +288,9 @@ def zones_of(names: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """``up --dir DIR [--backend a2c|pebble] NAME...`` (detached; writes DIR/acme.env, the
-    CA's ``ca-root.pem`` and ``ca-intermediate.pem``) or ``down --dir DIR``."""
+    """``up --dir DIR [--backend a2c|pebble] [--ari-retry-after SECONDS] NAME...`` (detached;
+    writes DIR/acme.env, the CA's ``ca-root.pem`` and ``ca-intermediate.pem``) or ``down
+    --dir DIR``."""
     verb, _, directory, *names = argv
     lab_dir = Path(directory)
     if verb == "down":
@@ -299,10 +300,13 @@ def main(argv: list[str]) -> int:
             except ProcessLookupError:
                 continue
         return 0
-    backend = "a2c"
-    if names[:1] == ["--backend"]:
-        backend, names = names[1], names[2:]
-    lab = AcmeLab(lab_dir, backend=backend).up(zones_of(names))
+    options = {"--backend": "a2c", "--ari-retry-after": str(A2cCa.ari_retry_after)}
+    while names[:1] and names[0] in options:
+        options[names[0]], names = names[1], names[2:]
+    backend = options["--backend"]
+    ca = A2cCa(lab_dir, ari_retry_after=int(options["--ari-retry-after"]))
+    lab = AcmeLab(lab_dir, backend=backend, ca=ca if backend == "a2c" else None).up(
+        zones_of(names))
     root, inter = lab.ca_chain()
     (lab_dir / "ca-root.pem").write_text(root)
     (lab_dir / "ca-intermediate.pem").write_text(inter)

@@ -29,6 +29,7 @@ import os
 import socketserver
 import ssl
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +67,10 @@ def _json(start: StartResponse, status: str, body: object, headers: list[Any]) -
 
 
 def lab_layer(inner: WsgiApp, root: Path, retry_after: int) -> WsgiApp:
-    """acme2certifier wrapped by the lab's ARI overrides, replaces record and CRL."""
+    """acme2certifier wrapped by the lab's ARI overrides, replaces record and CRL. Requests
+    reach acme2certifier one at a time: its SQLite store refuses concurrent writers
+    ("Database error" when several nodes order at once)."""
+    one_at_a_time = threading.Lock()
 
     def app(environ: Environ, start: StartResponse) -> Iterable[bytes]:
         environ["wsgi.url_scheme"] = "https"  # the socket is TLS; wsgiref cannot tell
@@ -87,7 +91,8 @@ def lab_layer(inner: WsgiApp, root: Path, retry_after: int) -> WsgiApp:
             return [data]
         if method == "POST" and path == NEW_ORDER_PATH:
             _record_replaces(environ, root)
-        return inner(environ, start)
+        with one_at_a_time:
+            return list(inner(environ, start))
 
     return app
 

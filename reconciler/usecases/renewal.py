@@ -128,12 +128,25 @@ async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, 
             out.windows[node] = window
 
     await asyncio.gather(*(one(n, i, c) for n, (i, c) in sorted(ids.items())))
-    kept = {w.cert_id: w for w in cache.windows.values() if w.node not in ids}
-    kept.update({w.cert_id: w for w in out.windows.values()})
-    listed = {**cache.revoked, **dict(revoked.values())}
+    _remember(session, fleet, live, cache, out.windows, dict(revoked.values()))
+    return out
+
+
+def _remember(session: Session, fleet: FleetView, live: Mapping[str, LiveNode],
+              cache: RenewalCache, windows: Mapping[str, RenewalWindow],
+              revoked: Mapping[str, str]) -> None:
+    """Write what this run learnt into renewal-info.json: the windows of the nodes read now,
+    those of the fleet's nodes this run did not read (a targeted plan), and the revocations
+    (once every node was read, only of certificates some node still has installed)."""
+    kept = {w.cert_id: w for w in cache.windows.values()
+            if w.node in fleet.nodes and w.node not in live}
+    kept.update({w.cert_id: w for w in windows.values()})
+    listed = {**cache.revoked, **revoked}
+    if set(live) >= set(fleet.nodes):  # every node read: forget the replaced certificates
+        installed = {_any_cert_id(s, session.cache) for s in live.values()}
+        listed = {i: t for i, t in listed.items() if i in installed}
     write_cache(session.root, RenewalCache(windows=dict(sorted(kept.items())),
                                            revoked=dict(sorted(listed.items()))))
-    return out
 
 
 async def _profile_findings(fleet: FleetView, issuers: Mapping[str, AcmeIssuer]

@@ -1,8 +1,8 @@
 """Helpers for the ACME tests: a Pebble + BIND (+ challtestsrv) lab, an account, an issuer.
 
 The protocol tests (EAB, crash and resume, challenge failures) run against Pebble
-(``backend="pebble"``); the ARI and profile tests against the default acme2certifier lab
-(``ari_kit``).
+(``backend="pebble"``); the ARI, profile and revocation tests (``test_acme_ari.py``) against
+the default lab CA, acme2certifier.
 
 ``reconciler.lab.acme_ca`` starts the daemons; here they are wired into a copy of the
 example desired state (expe1 names the ACME issuer ``pebble``) and an environment holding
