@@ -323,6 +323,25 @@ def _renewal_step_text(facts: CertFacts) -> str:
     return "a CSR is planned"
 
 
+def note_renews_every_run(facts: CertFacts) -> Note | None:
+    """A fixed ``renew_before`` at least as long as the live certificate's lifetime: every
+    certificate would be due as soon as it is issued, and renewed at every run."""
+    installed = facts.installed
+    if installed is None or facts.ari is not None or not facts.judges_renewal:
+        return None
+    life = installed.not_after - installed.not_before
+    if parse_duration(facts.renew_before, installed.not_before, installed.not_after) < life:
+        return None
+    return Note(
+        Code.RENEWAL_EVERY_RUN,
+        Severity.ERROR,
+        f"renew_before {facts.renew_before} is at least the {life.days}-day lifetime of the "
+        "live certificate: every new certificate would be due at once and renewed at every "
+        "run. Write a share of the lifetime (renew_before: 1/3) or a shorter time.",
+        ("server_certificate", "renew_before"),
+    )
+
+
 def note_revocation_pending(facts: CertFacts) -> Note | None:
     """The CA asks through ARI for the certificate to be replaced now (an incident: a
     revocation is coming)."""
@@ -407,6 +426,7 @@ NOTE_RULES: tuple[NoteRule, ...] = (
     note_issuer_changed,
     note_san_dropped,
     note_renewal_due,
+    note_renews_every_run,
     note_revocation_pending,
     note_revoked,
     note_san_live_differs,

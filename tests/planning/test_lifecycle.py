@@ -226,6 +226,8 @@ def test_note_csr_waiting() -> None:
         ({"due": True, "revoked": "serial 1 is on CA's CRL"}, ["renewal.due", "cert.revoked"]),
         ({"due": True, "ari": "urgent"}, ["renewal.due", "cert.revocation_pending"]),
         ({"ari": "later"}, []),
+        ({"renew_before": "4000d"}, ["renewal.every_run"]),
+        ({"renew_before": "4000d", "ari": "later"}, []),  # the CA times it: no renew_before
     ],
 )
 def test_notes_collects_every_rule(changes: dict[str, object], codes: list[str]) -> None:
@@ -234,7 +236,7 @@ def test_notes_collects_every_rule(changes: dict[str, object], codes: list[str])
     if changes.get("ari") in ("urgent", "later"):
         changes = {**changes, "ari": _window(urgent=changes["ari"] == "urgent")}
     assert [n.code for n in notes(facts(**changes))] == codes
-    assert len(NOTE_RULES) == 9
+    assert len(NOTE_RULES) == 10
 
 
 def _window(*, urgent: bool) -> RenewalWindow:
