@@ -160,3 +160,34 @@ def test_the_lab_layer_answers_a_moved_window_and_passes_the_rest(tmp_path: Path
                                    "profile": None}]
     assert ca.ari_requests() == 2 and inner_calls == ["/acme/renewal-info/other.AQ",
                                                       "/acme/neworders"]
+
+
+async def test_a_ca_that_cannot_be_asked_warns_and_falls_back(
+    lab: Any, desired: Path
+) -> None:
+    """A directory nobody answers (a closed loopback port): ``issuer.ari_unavailable`` and an
+    unchecked profile are warnings, renewal follows renew_before, nothing is written."""
+    from reconciler.lab.inprocess import FAST_HTTP
+    from reconciler.usecases.plan import plan
+    from reconciler.usecases.session import Session
+
+    spec = {"type": "acme", "directory": "https://127.0.0.1:9/directory", "profile": "tlsserver",
+            "account_key_env": "ACME_ACCOUNT_KEY", "eku": ["serverAuth", "clientAuth"],
+            "dns01": {"provider": "rfc2136", "server": "127.0.0.1:9", "tsig_key_name": "k",
+                      "tsig_secret_env": "TSIG"}}
+    with (desired / "certops.yaml").open("a") as out:
+        out.write(f"issuers:\n  down: {json.dumps(spec)}\n")
+    node = desired / "nodes" / "expe1.yaml"
+    node.write_text(node.read_text().replace("server_certificate:",
+                                             "server_certificate:\n  issuer: down", 1))
+    session = Session(root=desired, inventory=lab.inventory, drivers=lab.factory,
+                      http=FAST_HTTP, env={})
+    run = await plan(session)
+    found = {(f.code, f.severity.value) for f in run.plan.findings if f.code.startswith("issuer.")}
+    assert found == {("issuer.ari_unavailable", "warning"), ("issuer.unknown_profile", "warning"),
+                     ("issuer.no_chain", "warning")}  # (no ca_files: asked about any cert)
+    [ari] = [f for f in run.plan.findings if f.code == "issuer.ari_unavailable"]
+    assert ari.node == "expe1" and "127.0.0.1:9" in ari.message
+    assert "renewal follows renew_before" in ari.message
+    assert not (desired / RENEWAL_INFO_FILE).exists()
+    assert run.renewal == {}
