@@ -25,10 +25,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.desired.safewrite import write_inside
+from reconciler.model.common import printable
 from reconciler.model.layout import RENEWAL_INFO_FILE
 from reconciler.model.renewal import RenewalCache, RenewalWindow
 
 DEFAULT_RETRY = timedelta(hours=6)
+QUOTED_MAX = 200  # characters of a CA-given text (a profile's description, a URL) quoted
 MIN_RETRY, MAX_RETRY = timedelta(minutes=1), timedelta(days=7)
 
 
@@ -46,7 +48,7 @@ class AcmeDirectory:
         profiles = meta.get("profiles") if isinstance(meta, dict) else None
         ari = data.get("renewalInfo")
         return cls(url=url, renewal_info=str(ari).rstrip("/") if ari else None,
-                   profiles={str(k): str(v) for k, v in (profiles or {}).items()})
+                   profiles={quoted(k): quoted(v) for k, v in (profiles or {}).items()})
 
     def profile_problem(self, issuer: str, profile: str | None) -> str | None:
         """Why ``profile`` cannot be ordered from this CA (None: it can)."""
@@ -58,6 +60,12 @@ class AcmeDirectory:
         offered = ", ".join(f"{n} ({d})" if d else n for n, d in sorted(self.profiles.items()))
         return (f"issuer {issuer}: the CA at {self.url} offers no profile '{profile}'; it "
                 f"offers: {offered}. Set profile: to one of them")
+
+
+def quoted(value: object) -> str:
+    """A CA-given text as findings may quote it: one printable line, at most QUOTED_MAX."""
+    text = printable(str(value))
+    return text if len(text) <= QUOTED_MAX else text[:QUOTED_MAX - 1] + "…"
 
 
 def retry_after(header: str | None, now: datetime) -> datetime:
@@ -82,9 +90,10 @@ def window_from(issuer: str, node: str, cert_id: str, body: Mapping[str, Any],
     start, end = (_rfc3339(str(window.get(k, ""))) for k in ("start", "end"))
     if end <= start:
         raise ValueError("its suggestedWindow ends before it starts")
-    explanation = body.get("explanationURL")
+    explanation = quoted(body.get("explanationURL") or "")
     return RenewalWindow(cert_id=cert_id, issuer=issuer, node=node, start=start, end=end,
-                         explanation_url=str(explanation) if explanation else None,
+                         explanation_url=explanation if explanation.startswith(
+                             ("https://", "http://")) else None,
                          checked_at=now, next_check=retry_after(header, now))
 
 

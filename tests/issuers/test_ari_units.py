@@ -77,6 +77,20 @@ def test_an_answer_without_a_valid_window_is_refused(body: dict[str, Any]) -> No
         window_from("le", "expe1", RFC_CERT_ID, body, None, NOW)
 
 
+def test_what_a_ca_says_is_quoted_on_one_line() -> None:
+    hostile = {**RFC_ANSWER, "explanationURL": "https://ca.example/x\n\x1b[31mFAKE: ok"}
+    window = window_from("le", "expe1", RFC_CERT_ID, hostile, None, NOW)
+    assert window.explanation_url is not None and "\n" not in window.explanation_url
+    assert "\x1b" not in window.explanation_url
+    not_a_url = window_from("le", "expe1", RFC_CERT_ID,
+                            {**RFC_ANSWER, "explanationURL": "javascript:x"}, None, NOW)
+    assert not_a_url.explanation_url is None
+    directory = AcmeDirectory.from_json("https://ca/dir", {"meta": {"profiles": {
+        "a\nb": "x" * 500}}})
+    [(name, text)] = directory.profiles.items()
+    assert "\n" not in name and len(text) == 200
+
+
 def test_a_window_that_had_opened_when_asked_is_urgent() -> None:
     answer = {"suggestedWindow": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-02T00:00:00Z"}}
     assert window_from("le", "expe1", RFC_CERT_ID, answer, None, NOW).urgent(NOW)
