@@ -70,7 +70,28 @@ def drift_markdown(report: DriftReport, facts: FleetFacts | None = None, *,
     characters (0: no limit), with the node states and the expiry timeline as diagrams."""
     from reconciler.report.drift_markdown import drift_markdown as render
 
-    return render(report, facts, max_chars=max_chars)
+    text = render(report, facts, max_chars=max_chars)
+    table = "\n".join(["### When each certificate renews", "", *_renewal_table(report)])
+    # The renewal table comes last, when the budget has room for it (JSON has every node).
+    if report.renewals and (max_chars == 0 or len(text) + len(table) + 1 <= max_chars):
+        text += "\n" + table + "\n"
+    return text
+
+
+RENEWAL_ROWS = 20  # the soonest renewals in Markdown (a comment must stay small); JSON has all
+
+
+def _renewal_table(report: DriftReport) -> list[str]:
+    """The soonest renewals, when and why; how many more there are."""
+    if not report.renewals:
+        return []
+    soonest = sorted(report.renewals.items(), key=lambda item: (item[1].at, item[0]))
+    out = ["| node | renewed from | why |", "|---|---|---|"]
+    out += [f"| {n} | {r.at:%Y-%m-%d %H:%M} UTC | {r.why.replace('|', '/')} |"
+            for n, r in soonest[:RENEWAL_ROWS]]
+    if len(soonest) > RENEWAL_ROWS:
+        out.append(f"| … | {len(soonest) - RENEWAL_ROWS} more, later | |")
+    return [*out, ""]
 
 
 def _label(value: str) -> str:

@@ -205,3 +205,21 @@ async def test_a_ca_that_cannot_be_asked_warns_and_falls_back(
     assert "renewal follows renew_before" in ari.message
     assert not (desired / RENEWAL_INFO_FILE).exists()
     assert run.renewal == {}
+
+
+def test_drift_markdown_lists_the_soonest_renewals_and_counts_the_rest() -> None:
+    from reconciler.model import Plan
+    from reconciler.planning.drift import DriftReport
+    from reconciler.planning.lifecycle import RenewalTime
+    from reconciler.report.drift import RENEWAL_ROWS, drift_json, drift_markdown
+
+    renewals = {f"node{i:02d}": RenewalTime(NOW + timedelta(days=30 - i), "fixed",
+                                            "renew_before 30d") for i in range(25)}
+    report = DriftReport(plan=Plan(created_at=NOW, desired_digest="0" * 64), findings=(),
+                         certificates=(), up=dict.fromkeys(renewals, True), renewals=renewals)
+    text = drift_markdown(report)
+    shown = [line.split(" | ")[0][2:] for line in text.splitlines()
+             if "| renew_before 30d |" in line]
+    assert shown == [f"node{i:02d}" for i in range(24, 24 - RENEWAL_ROWS, -1)]  # soonest first
+    assert "| … | 5 more, later | |" in text
+    assert len(json.loads(drift_json(report))["nodes"]) == 25  # JSON keeps every node
