@@ -24,7 +24,10 @@ MARKER = "<!-- certops-drift -->"
 
 def drift_text(report: DriftReport) -> list[str]:
     lines = render_findings([f for f in report.findings])
-    lines += [f"renewal: {node}: {_when(r)}" for node, r in sorted(report.renewals.items())]
+    soonest = _soonest(report)
+    lines += [f"renewal: {node}: {_when(r)}" for node, r in soonest[:RENEWAL_ROWS]]
+    if len(soonest) > RENEWAL_ROWS:
+        lines.append(f"renewal: {len(soonest) - RENEWAL_ROWS} more, later (--format json: all)")
     state = "in sync" if report.in_sync else ("ERRORS" if report.has_errors else "DRIFT")
     down = [n for n, ok in report.up.items() if not ok]
     lines.append(
@@ -78,14 +81,18 @@ def drift_markdown(report: DriftReport, facts: FleetFacts | None = None, *,
     return text
 
 
-RENEWAL_ROWS = 20  # the soonest renewals in Markdown (a comment must stay small); JSON has all
+RENEWAL_ROWS = 20  # the soonest renewals in text and Markdown (a comment stays small)
+
+
+def _soonest(report: DriftReport) -> list[tuple[str, RenewalTime]]:
+    return sorted(report.renewals.items(), key=lambda item: (item[1].at, item[0]))
 
 
 def _renewal_table(report: DriftReport) -> list[str]:
     """The soonest renewals, when and why; how many more there are."""
     if not report.renewals:
         return []
-    soonest = sorted(report.renewals.items(), key=lambda item: (item[1].at, item[0]))
+    soonest = _soonest(report)
     out = ["| node | renewed from | why |", "|---|---|---|"]
     out += [f"| {n} | {r.at:%Y-%m-%d %H:%M} UTC | {r.why.replace('|', '/')} |"
             for n, r in soonest[:RENEWAL_ROWS]]

@@ -211,7 +211,7 @@ def test_drift_markdown_lists_the_soonest_renewals_and_counts_the_rest() -> None
     from reconciler.model import Plan
     from reconciler.planning.drift import DriftReport
     from reconciler.planning.lifecycle import RenewalTime
-    from reconciler.report.drift import RENEWAL_ROWS, drift_json, drift_markdown
+    from reconciler.report.drift import RENEWAL_ROWS, drift_json, drift_markdown, drift_text
 
     renewals = {f"node{i:02d}": RenewalTime(NOW + timedelta(days=30 - i), "fixed",
                                             "renew_before 30d") for i in range(25)}
@@ -222,4 +222,7 @@ def test_drift_markdown_lists_the_soonest_renewals_and_counts_the_rest() -> None
              if "| renew_before 30d |" in line]
     assert shown == [f"node{i:02d}" for i in range(24, 24 - RENEWAL_ROWS, -1)]  # soonest first
     assert "| … | 5 more, later | |" in text
+    lines = [line for line in drift_text(report) if line.startswith("renewal: ")]
+    assert lines[0].startswith("renewal: node24: renewed from ") and len(lines) == 21
+    assert lines[-1] == "renewal: 5 more, later (--format json: all)"
     assert len(json.loads(drift_json(report))["nodes"]) == 25  # JSON keeps every node
