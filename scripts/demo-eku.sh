@@ -14,18 +14,19 @@
 # Part 2: the same pair on X15.3 with the same public issuer: the plan is blocked
 # (issuer.no_client_auth), naming the links that would break and the ways out.
 #
-# The ACME server is the lab's (reconciler.lab.acme_ca.AcmeLab: Debian's Pebble today, which
-# still adds clientAuth; the issuer is declared serverAuth-only, and that declaration is what
-# the plan judges). Runs in a temporary directory and leaves this tree clean. Needs pebble,
-# bind9 and openssl (scripts/system-deps.sh installs them as root). About 60 s on a shared
-# 2-core machine once .venv exists.
+# The ACME server is the lab's (reconciler.lab.acme_ca.AcmeLab: acme2certifier, which issues
+# serverAuth-only leaves as a public CA of 2027 does; the issuer is declared serverAuth-only
+# too, and that declaration is what the plan judges). Runs in a temporary directory and leaves
+# this tree clean. Needs bind9 and openssl (scripts/system-deps.sh installs them as root) and
+# acme2certifier (the lab extra). About 60 s on a shared 2-core machine once .venv exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=demo-eku
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
-for bin in pebble openssl; do
-  command -v "$bin" >/dev/null || { echo "demo-eku: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
+for bin in named openssl; do
+  command -v "$bin" >/dev/null || [ -x "/usr/sbin/$bin" ] ||
+    { echo "demo-eku: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
 done
 
 demo_cleanup() {
@@ -55,12 +56,12 @@ topology X15.5.1 "$work/topology.yaml"
 certops lab up --detach --dir "$lab" --topology "$work/topology.yaml" --restart-seconds 1
 inv=(--inventory "$lab/inventory.yaml")
 
-step "2. the CAs: a public ACME CA (Pebble + BIND 9 on loopback), the lab's private CA"
+step "2. the CAs: a public-like ACME CA (acme2certifier + BIND 9 on loopback), the lab's private CA"
 python -m reconciler.lab.acme_ca up --dir "$acme" nart.com vngtp.aca vngtpres.aca vngtp.lab
 # shellcheck disable=SC1091
 . "$acme/acme.env"
-cp "$acme/pebble-root.pem" "$ds/cas/public-root.pem"
-cp "$acme/pebble-intermediate.pem" "$ds/cas/public-intermediate.pem"
+cp "$acme/ca-root.pem" "$ds/cas/public-root.pem"
+cp "$acme/ca-intermediate.pem" "$ds/cas/public-intermediate.pem"
 cp "$lab/ca/root.pem" "$ds/cas/lab-root.pem"
 cp "$lab/ca/new.pem" "$ds/cas/lab-issuing-new.pem"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/acme-account.pem" 2>/dev/null
@@ -135,4 +136,4 @@ grep -E "BLOCKED|no_client_auth" "$work/blocked.txt"
 echo "(exit code $rc)"
 [ "$rc" = 1 ] || { echo "demo-eku: the X15.3 plan should be blocked" >&2; exit 1; }
 
-step "Done in $(( $(date +%s) - start ))s: the labs, Pebble and BIND are stopped and the copy removed."
+step "Done in $(( $(date +%s) - start ))s: the labs, the ACME CA and BIND are stopped and the copy removed."
