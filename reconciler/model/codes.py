@@ -86,6 +86,9 @@ class Code(StrEnum):
     CSR_KEY_MISMATCH = "csr.key_mismatch", (W, E), "the certificate does not answer the CSR"
     CSR_SAN_MISMATCH = "csr.san_mismatch", (W,), "the committed CSR lacks a desired SAN"
     RENEWAL_DUE = "renewal.due", (W,), "the certificate is inside its renewal window"
+    RENEWAL_FEW_WINDOWS = (
+        "renewal.few_windows", (E, W), "the renewal period holds fewer than two restart windows"
+    )
     RENEWAL_EVERY_RUN = (
         "renewal.every_run", (E,), "renew_before is as long as the certificate's lifetime"
     )

@@ -52,6 +52,7 @@ from reconciler.planning.multiserver import (
     multi_server_lockout,
     plan_multi_server,
 )
+from reconciler.planning.renewal_windows import few_window_findings
 from reconciler.planning.replication import await_replication
 from reconciler.planning.roles import node_rules, version_mismatch
 from reconciler.planning.targets import narrow_to_targets
@@ -153,6 +154,8 @@ def make_plan(
     policy = WindowPolicy(fleet.desired)
     windows, frozen = plan_windows(policy, disruptive_kinds(fleet), actions, now)
     every += frozen + chain_findings(fleet, policy, actions)
+    live_certs = {n: v.installed for n, v in lives.items() if v.installed is not None}
+    every += few_window_findings(fleet, live_certs, ctx.renewal, policy)
     state = {n: v.live.fingerprint_parts() for n, v in sorted(lives.items())}
     return Plan(
         created_at=now,
