@@ -367,6 +367,17 @@ class _Walk:
                 self.notify("skipped", action, because)
 
 
+def _outside(gate: WindowGate | None) -> str | None:
+    """What the report says about steps allowed outside the windows: ``--outside-window``'s
+    reason, or the nodes in an emergency and why (planning.emergency)."""
+    if gate is None:
+        return None
+    emergency = getattr(gate, "emergency", {})  # (stand-in gates of the walk tests have none)
+    if gate.override is not None or not emergency:
+        return gate.override
+    return "; ".join(f"{node}: {why}" for node, why in sorted(emergency.items()))
+
+
 async def execute(
     plan: Plan, ctx: StepContext, *, parallelism: int = 16, listener: Listener | None = None,
     keep_going: bool = False, gate: WindowGate | None = None,
@@ -392,5 +403,5 @@ async def execute(
         ok=all(r.outcome in FINE for r in walk.results.values()),
         results=tuple(walk.results[a.id] for a in plan.actions),
         stopped_because=walk.stop,
-        outside_window=gate.override if gate else None,
+        outside_window=_outside(gate),
     )

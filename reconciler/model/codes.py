@@ -70,6 +70,9 @@ class Code(StrEnum):
     CERT_NOT_YET_VALID = "cert.not_yet_valid", (E,), "the certificate is not valid yet"
     CERT_IS_CA = "cert.is_ca", (E,), "a CA certificate given as a server certificate"
     CERT_REVOKED = "cert.revoked", (W,), "the live certificate is on its issuer's CRL"
+    CERT_EMERGENCY = (
+        "cert.emergency", (W,), "a revoked certificate's restarts skip or wait for the window"
+    )
     CERT_CRL_UNAVAILABLE = (
         "cert.crl_unavailable", (W,), "the issuer's CRL could not be read or verified"
     )

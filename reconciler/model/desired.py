@@ -513,9 +513,21 @@ class FreezeSpec(Frozen):
     timezone: str = Field("UTC", description="IANA time zone of the days (default UTC).")
 
 
+class EmergencySpec(Frozen):
+    """What a CA's revocation may do to the change windows (``emergency:``)."""
+
+    revocation: Literal["wait-for-window", "restart-now"] = Field(
+        "wait-for-window",
+        description="A node whose certificate its CA revokes (cert.revoked) or asks to replace "
+        "now through ARI (cert.revocation_pending): restart-now lets its restarts run outside "
+        "its restart window (drained as configured, the reason in the plan and the apply "
+        "report); wait-for-window keeps them owed to the window. A freeze always wins.",
+    )
+
+
 class FleetSpec(Frozen):
     """``certops.yaml``: policy, links between nodes, clusters, defaults, issuers, change
-    windows and freezes."""
+    windows, freezes and the emergency policy."""
 
     policy: Policy = Field(default_factory=Policy)
     links: tuple[tuple[str, str], ...] = Field(
@@ -537,6 +549,10 @@ class FleetSpec(Frozen):
     )
     freeze: tuple[FreezeSpec, ...] = Field(
         (), description="Change freezes: while one covers the moment, apply changes no node."
+    )
+    emergency: EmergencySpec = Field(
+        default_factory=EmergencySpec,
+        description="Whether a CA's revocation may restart outside the change windows.",
     )
 
 

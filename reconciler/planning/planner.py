@@ -33,6 +33,7 @@ from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.pki.ari import cert_id
 from reconciler.planning.drain import DRAIN_KIND, add_drains
+from reconciler.planning.emergency import emergency_findings
 from reconciler.planning.graph import (
     Draft,
     Drafts,
@@ -156,6 +157,7 @@ def make_plan(
     every += frozen + chain_findings(fleet, policy, actions)
     live_certs = {n: v.installed for n, v in lives.items() if v.installed is not None}
     every += few_window_findings(fleet, live_certs, ctx.renewal, policy)
+    every += emergency_findings(fleet, every, actions, policy)
     state = {n: v.live.fingerprint_parts() for n, v in sorted(lives.items())}
     return Plan(
         created_at=now,

@@ -12,7 +12,8 @@ step; the planner and the reports ask ``node_window`` what to say.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -254,13 +255,17 @@ class WindowGate:
     policy: WindowPolicy
     disruptive: dict[str, frozenset[str]]  # node -> the action kinds that disrupt it
     override: str | None = None
+    # node -> why it may restart outside its window (planning.emergency: a revocation)
+    emergency: Mapping[str, str] = field(default_factory=dict)
 
     def hold(self, node: str, kind: str, now: datetime) -> str | None:
         """Why the step must wait (it is then owed), or None to run it. A freeze that began
-        during the walk holds every step, override or not (freeze wins)."""
+        during the walk holds every step, override or emergency or not (freeze wins)."""
         freeze = self.policy.freeze_at(now)
         if freeze is not None:
             return f"held by the {freeze.describe()}"
         if self.override is not None or kind not in self.disruptive.get(node, frozenset()):
+            return None
+        if node in self.emergency:
             return None
         return self.policy.closed_because(node, now)

@@ -22,6 +22,7 @@ from reconciler.drivers.fleet import close_all
 from reconciler.issuers import issuers_of
 from reconciler.model import ApplyResult, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
+from reconciler.planning.emergency import emergency_nodes
 from reconciler.planning.owed import assumed_owed
 from reconciler.planning.windows import WindowGate, WindowPolicy, disruptive_kinds
 from reconciler.usecases.loading import LoadedFleet, load_fleet
@@ -242,7 +243,9 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
             ui.show(plan)
         if request.needs_prompt() and not ui.prompt(plan):
             return ApplyRun(plan, None, session.root)
-        gate = WindowGate(policy, disruptive_kinds(loaded.fleet), request.override())
+        # A revocation may restart outside the windows (emergency.revocation: restart-now).
+        gate = WindowGate(policy, disruptive_kinds(loaded.fleet), request.override(),
+                          emergency=emergency_nodes(loaded.fleet, plan.findings))
         result = await _execute(session, loaded, drivers, plan, ui.progress(plan),
                                 request.keep_going, gate)
         if loaded.fleet.desired.fleet.windows and result.ok and not result.owed:

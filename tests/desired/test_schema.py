@@ -45,7 +45,7 @@ def test_fleet_schema() -> None:
     schema = fleet_schema()
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert set(schema["properties"]) == {"policy", "links", "clusters", "defaults", "issuers",
-                                         "windows", "freeze"}
+                                         "windows", "freeze", "emergency"}
 
 
 def test_write_schemas(tmp_path: Path) -> None:

@@ -207,3 +207,36 @@ def test_open_or_not_agrees_with_the_definition_across_dst(cron: str, duration: 
         for step in range(0, 48 * 60, 13):  # two days, every 13 minutes
             now = first + timedelta(minutes=step)
             assert window.open_since(now) == _brute_open_since(window, now), (cron, tz, now)
+
+
+def test_a_revocation_restarts_outside_the_window_only_with_restart_now() -> None:
+    from reconciler.model import Code, Finding, Severity
+    from reconciler.planning.emergency import emergency_nodes
+
+    desired = _desired(windows={"nightly": NIGHTLY}, defaults=Defaults(restart_window="nightly"),
+                       freeze=(FreezeSpec.model_validate({"from": date(2026, 12, 20),
+                                                          "to": date(2027, 1, 4),
+                                                          "reason": "year-end"}),))
+    revoked = [Finding(code=Code.CERT_REVOKED, severity=Severity.WARNING, node="a",
+                       message="on the CRL")]
+    disruptive = {n: frozenset({"node.restart"}) for n in "abcd"}
+    noon, frozen = at(2026, 12, 7, 12, 0), at(2026, 12, 24, 12, 0)
+
+    class View:  # the only part of a FleetView emergency_nodes reads
+        def __init__(self, d: Desired) -> None:
+            self.desired = d
+
+    waiting = emergency_nodes(View(desired), revoked)  # type: ignore[arg-type]
+    assert waiting == {}  # wait-for-window, the default
+    now_desired = _desired(windows={"nightly": NIGHTLY},
+                           defaults=Defaults(restart_window="nightly"),
+                           emergency={"revocation": "restart-now"},
+                           freeze=desired.fleet.freeze)
+    urgent = emergency_nodes(View(now_desired), revoked)  # type: ignore[arg-type]
+    assert urgent == {"a": "emergency.revocation: restart-now (cert.revoked)"}
+    gate = WindowGate(WindowPolicy(now_desired), disruptive, emergency=urgent)
+    assert gate.hold("a", "node.restart", noon) is None  # outside the window, now
+    assert gate.hold("c", "node.restart", noon) is not None  # not revoked: owed
+    assert "year-end" in (gate.hold("a", "node.restart", frozen) or "")  # freeze wins
+    held = WindowGate(WindowPolicy(desired), disruptive, emergency=waiting)
+    assert (held.hold("a", "node.restart", noon) or "").startswith("owed to window nightly")
