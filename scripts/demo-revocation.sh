@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A CA's mass revocation, end to end on the HTTPS lab (first part: without restart windows
-# and drain, which other work adds).
+# A CA's mass revocation, end to end on the HTTPS lab (restarts drained as the clustered
+# fleet's settings say; no restart window here: see scripts/demo-windows.sh and the
+# emergency: policy in docs/issuers.md).
 #
 # The clustered fleet: the four Expressways get 47-day certificates (ACME profile
 # sc081-2029, serverAuth only, X15.5) from the lab's ACME CA (acme2certifier + BIND 9 on
@@ -10,7 +11,7 @@
 # Retry-After of 6 hours scaled to 60 s): ARI says "renew now" at once, the CRL lists them
 # when the notice is over. certops notices at its next look after Retry-After
 # (cert.revocation_pending), replaces them in one apply (rolling, one member of a cluster at
-# a time) before the revocation takes effect, and the demo checks that no node serves a
+# a time, drained) before the revocation takes effect, and the demo checks that no node serves a
 # revoked certificate: 0 seconds served revoked. Runs in a temporary copy of
 # desired-state-clusters/. Needs bind9 and openssl (scripts/system-deps.sh, as root) and
 # acme2certifier (the lab extra). About 4 minutes, most of it waiting for the scaled times.
@@ -75,7 +76,8 @@ certops lab up --detach --dir "$lab" --topology "$work/topology.yaml" --restart-
 
 step "4. certops apply: the Expressways get their 47-day certificates; drift says when each renews"
 expect 0 certops apply "$ds" "${inv[@]}" --auto-approve --poll-interval 0.1 >/dev/null
-certops drift "$ds" "${inv[@]}" | grep '^renewal:'
+certops drift "$ds" "${inv[@]}" > "$work/drift0.txt" 2>&1 || true
+grep -E "^renewal:|^Drift|warning|error" "$work/drift0.txt"
 
 served() {  # served NODE: the serial (hex) of the certificate NODE presents
   python - "$lab" "$1" <<'PY'
@@ -92,9 +94,9 @@ declare -A before
 for node in "${REVOKED[@]}"; do before[$node]=$(served "$node"); done
 
 step "5. the CA revokes ${REVOKED[*]} with ${NOTICE}s of notice (24 hours, scaled): ARI says renew now"
-revoked_at=$(( $(date +%s) + NOTICE ))
 args=(); for node in "${REVOKED[@]}"; do args+=(--node "$node"); done
 certops lab revoke --dir "$lab" --acme-dir "$acme" "${args[@]}" --notice "${NOTICE}s"
+revoked_at=$(( $(date +%s) + NOTICE ))  # (at most a second after the CA's own moment)
 
 step "6. certops drift at once: the CA's last answer is still valid (its Retry-After): nothing yet"
 certops drift "$ds" "${inv[@]}" 2>&1 | grep -E 'revocation|^Drift' || true
@@ -112,7 +114,7 @@ for node in "${REVOKED[@]}"; do
 done
 
 step "9. the notice is over: the CRL lists the old certificates; no node serves one"
-sleep $(( revoked_at - $(date +%s) + 2 ))
+sleep $(( revoked_at - $(date +%s) + 3 ))
 crl_serials=$(python - "$ACME_DIRECTORY" "$ACME_TLS_CA" <<'PY'
 import ssl, sys, urllib.request
 from cryptography import x509
