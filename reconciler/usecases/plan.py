@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
 from reconciler.desired.pending import merge_pending, read_pending, record_exists
-from reconciler.model import Finding, LiveNode, Plan
+from reconciler.model import DesiredNode, Finding, LiveNode, PemFile, Plan
 from reconciler.planning import make_plan
 from reconciler.planning.owed import assumed_owed
 from reconciler.usecases.loading import (
@@ -118,7 +118,7 @@ async def plan(session: Session, request: PlanRequest | None = None) -> PlanRun:
 
     request = request or PlanRequest()
     with _read_pool(session, request) as pool:  # workers start while the fleet loads
-        if pool is None and _whole(request):
+        if pool is None and not (request.targets or request.connection_from):
             return await _plan_reading_early(session, request)
         now = session.now()
         loaded = load_fleet(session, now)
@@ -141,23 +141,38 @@ def _whole(request: PlanRequest) -> bool:
 
 
 async def _plan_reading_early(session: Session, request: PlanRequest) -> PlanRun:
-    """``plan`` of a whole fleet with each node's read started as soon as the loader has
-    parsed its file (``drivers/early.py``): loading hides in the reads' network waits."""
+    """``plan`` of a whole fleet or a shard with each node's read started as soon as the
+    loader has parsed its file (``drivers/early.py``): loading hides in the reads' network
+    waits. A shard's nodes start early; their peers in other shards are read after loading."""
     from reconciler.drivers.early import EarlyReads
     from reconciler.drivers.fleet import close_all
 
     early = EarlyReads(session.the_inventory(), session.env, session.driver_settings(),
                        session.the_factory(), session.parallelism)
+    wanted = _label_pairs(request.selectors)
+
+    def start(node: DesiredNode, files: Mapping[str, PemFile]) -> None:
+        if wanted is not None and all(node.spec.labels.get(k) == v for k, v in wanted):
+            early.start(node, files)
+
     drivers: dict[str, Driver] = {}
     try:
         now = session.now()
-        loaded = await load_fleet_reading(session, now, early.start)
+        loaded = await load_fleet_reading(session, now, start)
         chosen = scope(loaded.fleet, request)
         drivers = early.adopt(loaded.fleet.desired, chosen.names)
         return await plan_with(session, loaded, drivers, now, chosen, early=early)
     finally:
         await early.close()
         await close_all(drivers)
+
+
+def _label_pairs(selectors: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """The ``--select`` selectors as (key, value) pairs ([] for the whole fleet); None when
+    one is malformed (nothing is read early: ``select_labels`` reports it after loading)."""
+    pairs = [(k.strip(), v.strip()) for k, sep, v in (s.partition("=") for s in selectors)
+             if sep and k]
+    return pairs if len(pairs) == len(selectors) else None
 
 
 def _read_pool(session: Session, request: PlanRequest) -> AbstractContextManager[ReadPool | None]:
