@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -32,6 +32,7 @@ from reconciler.model import (
     FleetSpec,
     IssuerSpec,
     NodeSpecBase,
+    PemFile,
     Rfc2136Spec,
     SourcePos,
 )
@@ -72,8 +73,30 @@ class _NodeFile:
     refs_ok: bool = True
 
 
+@dataclass(frozen=True)
+class ParsedNode:
+    """A node file that validated, handed out while the rest still loads (``load_steps``):
+    enough to reach the node, read-only. It may still be left out of the desired state (a bad
+    reference, a duplicate name), so whoever reads it early checks again against the result."""
+
+    node: DesiredNode
+    files: Mapping[str, PemFile]  # the PEM files under cas/, ca-sets/, certs/, csrs/ that passed
+
+
 def load(root: Path, cache: CertCache) -> LoadResult:
     """Read ``root`` (certops.yaml, nodes/, cas/, ca-sets/, certs/, csrs/) and check it all."""
+    steps = load_steps(root, cache)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result: LoadResult = done.value
+            return result
+
+
+def load_steps(root: Path, cache: CertCache) -> Generator[ParsedNode, None, LoadResult]:
+    """``load``, one node file at a time: yields each node as soon as its file validates (so
+    that a caller can start reading it while the rest loads) and returns the ``LoadResult``."""
     tree = SourceTree(root)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
@@ -103,12 +126,16 @@ def load(root: Path, cache: CertCache) -> LoadResult:
         findings.append(error(Code.INPUT_MISSING, f"no node files in {tree.display(NODE_DIR)}: "
                               "add one YAML file per node, named nodes/<name>.yaml",
                               at_file(tree.display(NODE_DIR))))
+    # The PEM folders first: a node's connection may name a CA file (connection.ca_file).
+    catalog = PemCatalog(tree, secret, cache)
+    findings += catalog.scan_folders()
+    early_files = catalog.files()
     for entry in node_files:
         inputs.add(entry.rel)
         _load_node(tree, entry, secret, findings)
+        if entry.node is not None:
+            yield ParsedNode(entry.node, early_files)
 
-    catalog = PemCatalog(tree, secret, cache)
-    findings += catalog.scan_folders()
     for folder in FOLDERS:
         inputs.update(tree.files_under(folder, SUFFIXES))
     nodes = _usable_nodes(tree, catalog, node_files, findings, inputs)

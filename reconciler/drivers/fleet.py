@@ -208,7 +208,12 @@ def endpoint_from_inventory(name: str, inventory: Inventory, *,
 
 def fleet_ca_pems(desired: Desired, inventory: Inventory) -> list[bytes]:
     """The CAs that node API certificates are verified against (besides the system store)."""
-    pems = [f.data for path, f in sorted(desired.files.items()) if path.startswith(f"{CAS_DIR}/")]
+    return ca_pems_of(desired.files, inventory)
+
+
+def ca_pems_of(files: Mapping[str, PemFile], inventory: Inventory) -> list[bytes]:
+    """``fleet_ca_pems`` from the desired state's PEM files (``cas/``) and the inventory."""
+    pems = [f.data for path, f in sorted(files.items()) if path.startswith(f"{CAS_DIR}/")]
     return [*pems, *inventory.ca_pems]
 
 
@@ -257,6 +262,15 @@ def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
                  env: Mapping[str, str], settings: HttpSettings | None = None,
                  factory: DriverFactory = NETWORK) -> dict[str, Driver]:
     """Drivers for ``names``; every configuration problem is raised before any request."""
+    endpoints = endpoints_for(desired, names, inventory, env)
+    cas = fleet_ca_pems(desired, inventory)
+    return {n: make_driver(e, cas, settings or HttpSettings(), factory)
+            for n, e in endpoints.items()}
+
+
+def endpoints_for(desired: Desired, names: list[str], inventory: Inventory,
+                  env: Mapping[str, str]) -> dict[str, Endpoint]:
+    """The endpoint of each of ``names``; every problem raised at once (one ConfigError)."""
     problems: list[str] = []
     endpoints: dict[str, Endpoint] = {}
     for name in names:
@@ -270,9 +284,7 @@ def make_drivers(desired: Desired, names: list[str], inventory: Inventory,
             problems.append(str(exc))
     if problems:
         raise ConfigError("; ".join(problems))
-    cas = fleet_ca_pems(desired, inventory)
-    return {n: make_driver(e, cas, settings or HttpSettings(), factory)
-            for n, e in endpoints.items()}
+    return endpoints
 
 
 async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16,
@@ -289,19 +301,21 @@ async def read_all(drivers: Mapping[str, Driver], parallelism: int = 16,
 async def read_here(drivers: Mapping[str, Driver], parallelism: int) -> dict[str, LiveNode]:
     """Read every node of ``drivers`` in this process, ``parallelism`` at a time."""
     gate = asyncio.Semaphore(max(1, parallelism))
-
-    async def one(name: str, driver: Driver) -> tuple[str, LiveNode]:
-        async with gate:
-            try:
-                return name, await driver.read()
-            except DriverError as exc:
-                return name, LiveNode(name=name, type=driver.endpoint.type,
-                                      error=str(exc).removeprefix(f"{name}: "),
-                                      unparseable=isinstance(exc, Unparseable))
-
     # Anything but a DriverError is a bug: it propagates, and the other reads are cancelled.
-    results = await gather_or_cancel(*(one(n, d) for n, d in sorted(drivers.items())))
-    return dict(results)
+    names = sorted(drivers)
+    results = await gather_or_cancel(*(read_one(gate, n, drivers[n]) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
+async def read_one(gate: asyncio.Semaphore, name: str, driver: Driver) -> LiveNode:
+    """One node's live state, read while holding ``gate``; a DriverError becomes its error."""
+    async with gate:
+        try:
+            return await driver.read()
+        except DriverError as exc:
+            return LiveNode(name=name, type=driver.endpoint.type,
+                            error=str(exc).removeprefix(f"{name}: "),
+                            unparseable=isinstance(exc, Unparseable))
 
 
 async def close_all(drivers: Mapping[str, Driver]) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from reconciler.checks import FleetView, build_view, offline_findings
-from reconciler.desired import load
-from reconciler.model import CertopsError, Finding, Severity
+from reconciler.desired import LoadResult, load
+from reconciler.desired.loader import load_steps
+from reconciler.model import CertopsError, DesiredNode, Finding, PemFile, Severity
 from reconciler.model.layout import NODE_SUFFIXES, NODES_DIR
 from reconciler.usecases.session import Session
 
@@ -40,7 +43,27 @@ class LoadedFleet:
 
 def load_fleet(session: Session, now: datetime) -> LoadedFleet:
     """The desired state with offline findings; InputError when it cannot be loaded at all."""
-    loaded = load(session.root, session.cache)
+    return _checked(load(session.root, session.cache), session, now)
+
+
+async def load_fleet_reading(
+    session: Session, now: datetime, early: Callable[[DesiredNode, Mapping[str, PemFile]], None]
+) -> LoadedFleet:
+    """``load_fleet``, handing each node to ``early`` as soon as its file validates and letting
+    the event loop run between files: reads started there proceed while the rest loads (the
+    loading hides in their network waits). One thread: the loop runs between node files."""
+    steps = load_steps(session.root, session.cache)
+    while True:
+        try:
+            parsed = next(steps)
+        except StopIteration as done:
+            return _checked(done.value, session, now)
+        early(parsed.node, parsed.files)
+        await asyncio.sleep(0)
+
+
+def _checked(loaded: LoadResult, session: Session, now: datetime) -> LoadedFleet:
+    """The fleet view and offline findings of ``loaded``; InputError when it is unusable."""
     if loaded.desired is None or any(
         f.severity is Severity.ERROR and f.code.startswith(UNUSABLE) for f in loaded.findings
     ):

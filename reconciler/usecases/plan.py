@@ -14,15 +14,22 @@ from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
 from reconciler.desired.pending import merge_pending, read_pending, record_exists
-from reconciler.model import Finding, LiveNode, Plan
+from reconciler.model import DesiredNode, Finding, LiveNode, PemFile, Plan
 from reconciler.model.renewal import RenewalWindow
 from reconciler.planning import make_plan
 from reconciler.planning.owed import assumed_owed
-from reconciler.usecases.loading import LoadedFleet, count_node_files, git_commit, load_fleet
+from reconciler.usecases.loading import (
+    LoadedFleet,
+    count_node_files,
+    git_commit,
+    load_fleet,
+    load_fleet_reading,
+)
 from reconciler.usecases.session import Session
 
 if TYPE_CHECKING:
     from reconciler.drivers import Driver
+    from reconciler.drivers.early import EarlyReads
     from reconciler.drivers.workers import ReadPool
 
 
@@ -113,6 +120,8 @@ async def plan(session: Session, request: PlanRequest | None = None) -> PlanRun:
 
     request = request or PlanRequest()
     with _read_pool(session, request) as pool:  # workers start while the fleet loads
+        if pool is None and not (request.targets or request.connection_from):
+            return await _plan_reading_early(session, request)
         now = session.now()
         loaded = load_fleet(session, now)
         chosen = scope(loaded.fleet, request)
@@ -128,13 +137,52 @@ async def plan(session: Session, request: PlanRequest | None = None) -> PlanRun:
             await close_all(drivers)
 
 
+def _whole(request: PlanRequest) -> bool:
+    """A plan of the whole fleet, connected by its own desired state."""
+    return not (request.targets or request.selectors or request.connection_from)
+
+
+async def _plan_reading_early(session: Session, request: PlanRequest) -> PlanRun:
+    """``plan`` of a whole fleet or a shard with each node's read started as soon as the
+    loader has parsed its file (``drivers/early.py``): loading hides in the reads' network
+    waits. A shard's nodes start early; their peers in other shards are read after loading."""
+    from reconciler.drivers.early import EarlyReads
+    from reconciler.drivers.fleet import close_all
+
+    early = EarlyReads(session.the_inventory(), session.env, session.driver_settings(),
+                       session.the_factory(), session.parallelism)
+    wanted = _label_pairs(request.selectors)
+
+    def start(node: DesiredNode, files: Mapping[str, PemFile]) -> None:
+        if wanted is not None and all(node.spec.labels.get(k) == v for k, v in wanted):
+            early.start(node, files)
+
+    drivers: dict[str, Driver] = {}
+    try:
+        now = session.now()
+        loaded = await load_fleet_reading(session, now, start)
+        chosen = scope(loaded.fleet, request)
+        drivers = early.adopt(loaded.fleet.desired, chosen.names)
+        return await plan_with(session, loaded, drivers, now, chosen, early=early)
+    finally:
+        await early.close()
+        await close_all(drivers)
+
+
+def _label_pairs(selectors: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """The ``--select`` selectors as (key, value) pairs ([] for the whole fleet); None when
+    one is malformed (nothing is read early: ``select_labels`` reports it after loading)."""
+    pairs = [(k.strip(), v.strip()) for k, sep, v in (s.partition("=") for s in selectors)
+             if sep and k]
+    return pairs if len(pairs) == len(selectors) else None
+
+
 def _read_pool(session: Session, request: PlanRequest) -> AbstractContextManager[ReadPool | None]:
     """Worker processes for reading a whole fleet (reconciler.drivers.workers), started before
     the desired state is loaded; none for a targeted plan or a plan against another base."""
     from reconciler.drivers.workers import ReadPool
 
-    whole = not (request.targets or request.selectors or request.connection_from)
-    if whole and session.drivers is None:  # the real network only: fakes stay in-process
+    if _whole(request) and session.drivers is None:  # the real network only: fakes stay in-process
         pool = ReadPool.start(count_node_files(session.root), session.env)
         if pool is not None:
             return pool
@@ -170,16 +218,19 @@ async def plan_with(
     chosen: Scope | None = None,
     skipped: Mapping[str, LiveNode] | None = None,
     pool: ReadPool | None = None,
+    early: EarlyReads | None = None,
 ) -> PlanRun:
     """Plan ``loaded`` against the live state that ``drivers`` read (the caller closes them);
-    ``skipped`` are nodes not contacted on purpose (their error says why)."""
+    ``skipped`` are nodes not contacted on purpose (their error says why); ``early`` holds
+    the reads already started while loading."""
     from reconciler.drivers import read_all
     from reconciler.usecases.apitrust import api_trust_of
     from reconciler.usecases.renewal import renewal_inputs
 
     # What the nodes say, plus the restarts certops recorded as still owed (desired.pending).
-    read = merge_pending(await read_all(drivers, session.parallelism, pool),
-                         read_pending(session.root))
+    got = (await early.read(drivers) if early is not None
+           else await read_all(drivers, session.parallelism, pool))
+    read = merge_pending(got, read_pending(session.root))
     live = {**(skipped or {}), **read}
     trust = api_trust_of(drivers, loaded.fleet.desired, session.the_inventory(), session.cache)
     # ACME CAs: profiles checked, renewal windows (ARI) read or recalled (usecases.renewal).

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 from corpus_support import CORPUS, throwaway_key
 
 from reconciler.desired import LoadResult, desired_digest, load
+from reconciler.desired.loader import ParsedNode, load_steps
 from reconciler.model import Severity
 from reconciler.pki import CertCache
 
@@ -183,3 +185,31 @@ def test_key_scan_reads_large_binaries_and_large_text(fleet: Path) -> None:
     result = load(fleet, CertCache())
     [finding] = result.findings
     assert finding.code == "repo.private_key" and finding.severity is Severity.ERROR
+
+
+def test_load_steps_hand_over_each_valid_node_before_the_result(fleet: Path) -> None:
+    """Each node file that validates is handed over as it is parsed (a reader can start on it),
+    with the PEM folders' files; what the steps return is what ``load`` returns."""
+    steps = load_steps(fleet, CertCache())
+    handed: list[ParsedNode] = []
+    while True:
+        try:
+            handed.append(next(steps))
+        except StopIteration as done:
+            result: LoadResult = done.value
+            break
+    assert result == load(fleet, CertCache())
+    assert result.desired is not None
+    assert [p.node.name for p in handed] == ["cucm-pub", "expc1", "expe1"]
+    assert [p.node for p in handed] == list(result.desired.nodes)
+    assert dict(handed[0].files) == result.desired.files
+
+
+def test_load_steps_hand_over_no_node_whose_file_is_invalid(fleet: Path) -> None:
+    (fleet / "nodes" / "expe1.yaml").write_text("name: expe1\ntype: expressway-e\n")
+    handed = [p.node.name for p in _drain(load_steps(fleet, CertCache()))]
+    assert handed == ["cucm-pub", "expc1"]
+
+
+def _drain(steps: Generator[ParsedNode, None, LoadResult]) -> list[ParsedNode]:
+    return list(steps)
