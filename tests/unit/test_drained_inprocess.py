@@ -42,9 +42,11 @@ async def started(tmp_path: Path, calls: TopologyCalls | None
 
 
 def by_hand(lab: InProcessLab, on: bool = True) -> None:
-    """The person at each Expressway's GUI: Maintenance > Maintenance mode: On > Save."""
+    """The person at each Expressway's GUI: Maintenance > Maintenance mode: On > Save (the
+    lab's control, as `certops lab maintenance NODE on`)."""
     for node in EXPRESSWAYS:
-        lab.nodes[node].set_maintenance(on)
+        assert lab.maintenance(node, on) == f"{node}: maintenance mode {'on' if on else 'off'}"
+        assert lab.nodes[node].state.maintenance is on
 
 
 async def apply_drained(lab: InProcessLab, root: Path, *drained: str
