@@ -44,6 +44,8 @@ def test_apply_drained_after_maintenance_mode_by_hand(
     generate_csrs(desired, inventory)
     sign_all(lab, desired, "new")
     root = str(lab.lab.paths.root)
+    code, out = certops(*apply_args(desired, inventory, "--drained", "cucm-pub"))
+    assert code == 1 and "--drained cucm-pub: the plan has no drain" in out, out
     code, out = certops(*apply_args(desired, inventory))
     assert code == 1 and "stopped before the manual step" in out, out
     assert "then run: certops apply --drained" in out, out

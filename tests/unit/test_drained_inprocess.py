@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from test_drain_inprocess import BUSY, EXPRESSWAYS, LONG, set_defaults, with_calls
 from unitkit import copy_desired, ready_to_install, served, session_of
+from windowkit import NIGHT, NOON, at, run, with_window
 
 from reconciler.lab.availability import dropped_calls
 from reconciler.lab.ca import reuse_rsa_keys
@@ -174,3 +175,27 @@ async def test_drained_without_a_drain_in_the_plan_is_refused(tmp_path: Path,
             await apply_drained(lab, desired, "expe1", "cucm-pub")
         assert {n: served(lab, n) for n in EXPRESSWAYS} == before
         assert lab.nodes["expe1"].state.maintenance is False
+
+
+async def test_a_confirmed_drain_waits_for_the_window(tmp_path: Path, desired: Path) -> None:
+    """Windows still apply: outside its window the confirmed drain is owed like any drain
+    (and so is the restart after it); in the window the same --drained converges."""
+    async for lab in started(tmp_path, None):
+        await ready_to_install(lab, desired)
+        with_window(desired)
+        by_hand(lab)
+        before = {n: served(lab, n) for n in EXPRESSWAYS}
+        closed = await run(at(lab, desired, NOON), desired, drained=EXPRESSWAYS)
+        got = details(closed.result)
+        assert closed.result is not None and closed.result.ok, got
+        for node in EXPRESSWAYS:
+            assert got[f"{node}/node.drain"][0] == "owed", got
+            assert "owed to window nightly" in got[f"{node}/node.drain"][1], got
+            assert got[f"{node}/node.restart"][0] == "owed"
+            assert served(lab, node) == before[node]
+        opened = await run(at(lab, desired, NIGHT), desired, drained=EXPRESSWAYS)
+        got = details(opened.result)
+        assert opened.result is not None and opened.result.ok and not opened.result.owed, got
+        for node in EXPRESSWAYS:
+            assert got[f"{node}/node.drain"][0] == "done"
+            assert served(lab, node).issuer.rfc4514_string().endswith("New")
