@@ -26,6 +26,7 @@ from reconciler.lab.inprocess import InProcessLab
 from reconciler.lab.topology import TopologyCalls
 from reconciler.model import ApplyResult
 from reconciler.report.apply import apply_text
+from reconciler.report.apply_markdown import apply_markdown
 from reconciler.usecases.apply import ApplyRequest, ApplyRun, ApplyUi, Refused, apply
 
 
@@ -107,6 +108,7 @@ async def test_drained_waits_for_the_calls_and_drops_none(tmp_path: Path,
         assert result.drained.reason == "drained at 02:00 for CHG-7"
         text = "\n".join(apply_text(result, len(run.plan.actions)))
         assert "confirmed by alice: drained at 02:00 for CHG-7" in text
+        assert "confirmed by alice: drained at 02:00 for CHG-7" in apply_markdown(result)
 
 
 async def test_drained_calls_outlasting_the_timeout_restart(tmp_path: Path,
