@@ -11,7 +11,8 @@ next change window when it has one), saying how many calls were still up. Mainte
 switches off by itself when the node restarts [C, X15.4 and VCS X8]; ``after_restart``
 checks that it did (and switches it off should the node still report it on); when the
 restart does not happen (the request fails, the node never goes down), ``release`` switches
-it off so the node takes calls again.
+it off so the node takes calls again. A node drained by hand (``apply --drained``,
+``apply/confirmed.py``) has no resource to read or switch: both say what to check by hand.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from __future__ import annotations
 import asyncio
 
 from reconciler.apply.steps import StepContext, StepFailed, StepOwed
-from reconciler.drivers import DriverError, NodeDrainer
+from reconciler.drivers import CallCounter, DriverError, NodeDrainer
 from reconciler.model import Action
 from reconciler.model.restart_settings import restart_settings
+from reconciler.planning.drain import DRAIN_KIND
+from reconciler.planning.graph import action_id
 
 GUI_OFF = "Maintenance > Maintenance mode: Off > Save"
 
@@ -40,10 +43,10 @@ async def node_drain(ctx: StepContext, action: Action) -> str:
     settings = restart_settings(ctx.fleet.desired, action.node)
     try:
         await _maintenance_on(driver, action.node)
-        calls, waited = await _wait_calls(ctx, driver, settings.drain_timeout.total_seconds())
+        calls, waited = await wait_calls(ctx, driver, settings.drain_timeout.total_seconds())
     except (DriverError, StepFailed) as exc:
         raise StepFailed(f"{exc}; {await _leave(driver)}; nothing restarted") from None
-    registered = await _registrations(driver)
+    registered = await registrations(driver)
     if calls == 0:
         return (f"maintenance mode on; no active call left after {waited:.0f}s"
                 f"{registered}")
@@ -66,20 +69,21 @@ async def _maintenance_on(driver: NodeDrainer, node: str) -> None:
         raise StepFailed(f"{node} does not report maintenance mode on after it was switched on")
 
 
-async def _wait_calls(ctx: StepContext, driver: NodeDrainer, timeout: float
-                      ) -> tuple[int, float]:
-    """Active calls until none is left or ``timeout`` seconds pass: (calls, seconds waited)."""
+async def wait_calls(ctx: StepContext, driver: CallCounter, timeout: float,
+                     first: int | None = None) -> tuple[int, float]:
+    """Active calls until none is left or ``timeout`` seconds pass: (calls, seconds waited);
+    ``first``: the count just read, if any."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     deadline = start + timeout
-    calls = await driver.active_calls()
+    calls = await driver.active_calls() if first is None else first
     while calls > 0 and loop.time() < deadline:
         await asyncio.sleep(max(0.0, min(ctx.timing.drain_poll, deadline - loop.time())))
         calls = await driver.active_calls()
     return calls, loop.time() - start
 
 
-async def _registrations(driver: NodeDrainer) -> str:
+async def registrations(driver: CallCounter) -> str:
     """The registrations still on the node, for the report (they re-register elsewhere as
     they expire [C]; the drain does not wait for them). Unreadable: said, not fatal."""
     try:
@@ -105,10 +109,29 @@ def _drained(action: Action) -> bool:
     return any(dep.endswith("/node.drain") for dep in action.depends_on)
 
 
+def by_hand(ctx: StepContext, node: str) -> bool:
+    """``node`` was drained by hand (``apply --drained``): its plan's drain is a manual step
+    (no maintenance-mode resource), which the person confirmed."""
+    drain = action_id(node, DRAIN_KIND)
+    return node in ctx.drained and any(
+        a.id == drain and a.kind == "manual" for a in ctx.plan.actions)
+
+
+# Maintenance mode switched on by hand ends with the restart [C, X15.4 and VCS X8:
+# "Maintenance mode is automatically disabled if the peer is restarted"]; certops cannot
+# read it on such a node (no resource), so the person checks.
+CHECK_BY_HAND = ("maintenance mode, switched on by hand, ends with the node's restart: check "
+                 "on the node that it is off (Maintenance > Maintenance mode), else switch it "
+                 f"off ({GUI_OFF})")
+
+
 async def release(ctx: StepContext, action: Action) -> str:
     """The restart of a drained node did not happen: switch maintenance mode off again, so
     the node takes calls until the restart is tried again; what happened, for the message."""
     driver = ctx.drivers[action.node]
+    if _drained(action) and by_hand(ctx, action.node):
+        return (f"; maintenance mode is still on (switched on by hand): switch it off "
+                f"({GUI_OFF}) so the node takes calls, or leave it for the next apply --drained")
     if not _drained(action) or not isinstance(driver, NodeDrainer):
         return ""
     try:
@@ -124,6 +147,8 @@ async def after_restart(ctx: StepContext, action: Action) -> str:
     survive a restart [C]); switched off here where the node still reports it on."""
     if not _drained(action):
         return ""
+    if by_hand(ctx, action.node):
+        return f"; {CHECK_BY_HAND}"
     driver = await _drainer(ctx, action)
     if not await driver.maintenance_mode():
         return "; maintenance mode is off"

@@ -14,6 +14,8 @@ window that closes during the walk only stops new disruptive steps (running ones
 With ``keep_going`` (as Terraform does), the actions that do not depend, transitively, on a
 failed one (or on a manual step) still run; those that do are skipped, each naming the
 failed action it waited for.
+A manual drain the person confirmed (``apply --drained NODE``, ``apply/confirmed.py``) is no
+stop: it runs as a drain (held by the windows, holding no slot) that waits for the calls.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from reconciler.apply.confirmed import confirmed, confirmed_drain
 from reconciler.apply.steps import STEPS, StepContext, StepFailed, StepOwed
 from reconciler.desired.pending import Pending, merge_pending, read_pending
 from reconciler.drivers import Driver, DriverError
@@ -181,10 +184,18 @@ class _Walk:
     def priority(self, pos: int) -> tuple[int, int]:
         return (-self.chain[self.plan.actions[pos].id], pos)
 
+    def waits(self, action: Action) -> bool:
+        """A restart or drain: it mostly waits for its node and holds no slot."""
+        return action.kind in WAITING_KINDS or confirmed(self.ctx, action)
+
+    def by_hand(self, action: Action) -> bool:
+        """A manual step that stops the walk (a drain confirmed by hand does not)."""
+        return action.kind == "manual" and not confirmed(self.ctx, action)
+
     def make_ready(self, action: Action) -> None:
         pos = self.position[action.id]
-        (self.ready_restarts if action.kind in WAITING_KINDS else self.ready_others).add(pos)
-        if action.kind == "manual":
+        (self.ready_restarts if self.waits(action) else self.ready_others).add(pos)
+        if self.by_hand(action):
             self.ready_manual.add(pos)
 
     def ready(self, action: Action) -> bool:
@@ -214,16 +225,17 @@ class _Walk:
             order = [p for p in order if p < cut] + [cut]
         for pos in order:
             action = self.plan.actions[pos]
-            restart = action.kind in WAITING_KINDS
+            restart = self.waits(action)
             if not restart and self.slots >= self.parallelism:
                 continue
             (self.ready_restarts if restart else self.ready_others).discard(pos)
             self.ready_manual.discard(pos)
-            owed = self.gate.hold(action.node, action.kind, self.clock()) if self.gate else None
+            kind = "node.drain" if confirmed(self.ctx, action) else action.kind
+            owed = self.gate.hold(action.node, kind, self.clock()) if self.gate else None
             if owed is not None:
                 self.record(action, "owed", owed)
                 continue
-            if action.kind == "manual":
+            if self.by_hand(action):
                 self.record(action, "manual", action.manual or "")
                 if self.keep_going:
                     continue
@@ -243,12 +255,13 @@ class _Walk:
                 still_as_planned(self.plan, self.ctx, action.node)
             )
         await asyncio.shield(check)
-        return await STEPS[action.kind](self.ctx, action)
+        step = confirmed_drain if confirmed(self.ctx, action) else STEPS[action.kind]
+        return await step(self.ctx, action)
 
     def finish(self, task: asyncio.Task[str]) -> None:
         """Record a finished step; the first failure stops new work."""
         run = self.running.pop(task)
-        if run.action.kind not in WAITING_KINDS:
+        if not self.waits(run.action):
             self.slots -= 1
         outcome: Outcome = "done"
         try:

@@ -86,6 +86,9 @@ class StepContext:
     # keyed by role_stem(node, role): <node>, or <node>.<role> for another certificate role
     csrs: dict[str, str] = field(default_factory=dict)  # CSR generated or kept now
     issued: dict[str, IssuedCert] = field(default_factory=dict)  # cert.issue output
+    # apply --drained: the nodes a person put into maintenance mode by hand; their manual
+    # drain is confirmed (apply/confirmed.py) instead of stopping the apply.
+    drained: frozenset[str] = frozenset()
 
 
 def sha_set(ctx: StepContext, pems: Sequence[str]) -> set[str]:

@@ -85,7 +85,14 @@ OUTSIDE_WINDOW_OPT = typer.Option(
     "closed; needs --reason. A change freeze still refuses.",
 )
 REASON_OPT = typer.Option(
-    None, "--reason", help="Why --outside-window (goes into the report and the audit log)."
+    None, "--reason", help="Why --outside-window or --drained (goes into the report and the "
+    "audit log)."
+)
+DRAINED_OPT = typer.Option(
+    [], "--drained", metavar="NODE",
+    help="You put NODE into maintenance mode by hand (the plan's manual drain): apply waits "
+    "for its calls (where readable) and restarts it instead of stopping there. Repeatable, "
+    "or NODE1,NODE2.",
 )
 SOURCE_ARG = typer.Argument(
     None, help="A plan file from `certops plan --out`, or a desired-state directory."
@@ -234,14 +241,14 @@ def apply_cmd(
     max_plan_age: str = MAX_AGE_OPT, lock_timeout: float = LOCK_TIMEOUT_OPT,
     strict: bool = STRICT_OPT, keep_going: bool = KEEP_GOING_OPT,
     node: list[str] = APPLY_NODE_OPT, outside_window: bool = OUTSIDE_WINDOW_OPT,
-    reason: str | None = REASON_OPT,
+    reason: str | None = REASON_OPT, drained: list[str] = DRAINED_OPT,
 ) -> None:
     """``certops apply`` (help: ``COMMANDS`` in ``reconciler.cli.app``): at the terminal."""
     import asyncio
 
     from reconciler.apply.steps import Timing
     from reconciler.cli.console import Console
-    from reconciler.cli.logs import audit_override, audited
+    from reconciler.cli.logs import audit_drained, audit_override, audited
     from reconciler.usecases.apply import ApplyRequest, apply
 
     src = source or default_dir()
@@ -252,13 +259,37 @@ def apply_cmd(
     request = ApplyRequest(src, directory or default_dir(), auto_approve,
                            is_tty=sys.stdin.isatty(), max_plan_age=parse_age(max_plan_age),
                            lock_timeout=lock_timeout, strict=strict, keep_going=keep_going,
-                           targets=tuple(node), outside_window=outside_window, reason=reason)
+                           targets=tuple(node), outside_window=outside_window, reason=reason,
+                           drained=split_names(drained), drained_by=who())
     override = request.override()
     if override is not None:
         audit_override(override)
+    confirmation = request.confirmation()
+    if confirmation is not None:
+        audit_drained(confirmation)
     with Console() as console:
         run = asyncio.run(apply(session, request, audited(console.ui())))
     finish_apply(run, report)
+
+
+def split_names(values: list[str]) -> tuple[str, ...]:
+    """``--drained a --drained b,c``: the names, each once, in order."""
+    names = [n.strip() for v in values for n in v.split(",")]
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def who() -> str | None:
+    """Who runs apply, for the report and the audit log: the GitHub actor in a workflow,
+    else the local user (None when neither is known)."""
+    import getpass
+
+    actor = os.environ.get("GITHUB_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def parse_age(text: str) -> timedelta:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconciler.apply.executor import Listener
-    from reconciler.model import Action, Plan
+    from reconciler.model import Action, DrainConfirmation, Plan
     from reconciler.usecases.apply import ApplyUi
 
 AUDIT = logging.getLogger("certops.audit")
@@ -68,6 +68,16 @@ def audit_override(reason: str) -> None:
     AUDIT.warning("override", extra={
         "event": "outside_window", "operation": "apply --outside-window",
         "status": "override", "detail": reason[:500]})
+
+
+def audit_drained(confirmation: DrainConfirmation) -> None:
+    """``apply --drained``: who confirmed which nodes drained by hand, and why."""
+    for node in confirmation.nodes:
+        AUDIT.warning("drained by hand", extra={
+            "event": "drained", "node": node, "operation": "apply --drained",
+            "status": "confirmed", "detail": (
+                f"confirmed by {confirmation.by or 'an unknown user'}"
+                + (f": {confirmation.reason[:500]}" if confirmation.reason else ""))})
 
 
 def audited(ui: ApplyUi) -> ApplyUi:

@@ -1,6 +1,7 @@
 """Drivers: the only code that talks to nodes (docs/architecture.md, Layers)."""
 
 from reconciler.drivers.base import (
+    CallCounter,
     Driver,
     Endpoint,
     MultiServerCsrGenerator,
@@ -31,6 +32,7 @@ from reconciler.drivers.http import HttpSettings, NodeHttp
 __all__ = [
     "AuthError",
     "BadResponse",
+    "CallCounter",
     "ConfigError",
     "Conflict",
     "Driver",

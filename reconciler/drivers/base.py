@@ -131,7 +131,17 @@ class NodeRestarter(Protocol):
 
 
 @runtime_checkable
-class NodeDrainer(Protocol):
+class CallCounter(Protocol):
+    """The node's active calls and registrations can be read (Expressway: the status XML
+    [3P]). Apart from ``NodeDrainer`` because it needs no maintenance-mode resource: a node
+    drained by hand (``apply --drained``) still has its calls waited for."""
+
+    async def active_calls(self) -> int: ...
+    async def registrations(self) -> int: ...
+
+
+@runtime_checkable
+class NodeDrainer(CallCounter, Protocol):
     """The node can be drained before a restart (Expressway: maintenance mode, where the
     node's own API description lists it, and its active calls). A driver that can switch
     maintenance mode lists ``node.drain`` in its ``capabilities`` once it has read the node;
@@ -141,8 +151,6 @@ class NodeDrainer(Protocol):
 
     async def maintenance_mode(self) -> bool: ...
     async def set_maintenance_mode(self, on: bool) -> None: ...
-    async def active_calls(self) -> int: ...
-    async def registrations(self) -> int: ...
 
 
 @runtime_checkable

@@ -31,13 +31,14 @@ GUI = {
     "cert.install": "Maintenance > Security > Server certificate > Upload new certificate "
     "(Select the server certificate file: {file}, PEM, leaf only) > Upload server certificate data",
     "node.restart": "Maintenance > Restart options > Restart",
-    # The node's /api/raml lists no maintenance-mode resource: the whole drain and the
-    # restart after it are done by hand (maintenance mode switches off on restart [C]).
+    # The node's /api/raml lists no maintenance-mode resource: the person switches it on,
+    # then `apply --drained` waits for the calls (status XML [3P]) and restarts the node,
+    # which ends maintenance mode [C] (apply/confirmed.py).
     "node.drain": "the node's API description (GET /api/raml) lists no maintenance-mode "
-    "resource, so: Maintenance > Maintenance mode: On > Save > OK; wait until Status > "
-    "Calls lists no call (Status > System > Resource usage: current calls 0); then "
-    "Maintenance > Restart options > Restart (maintenance mode switches off on restart); "
-    "then run certops apply again, which proves the served certificate",
+    "resource, so: Maintenance > Maintenance mode: On > Save > OK (new calls go to its "
+    "peers, the calls on it run to their end; certops then waits for them, restarts the node, "
+    "which ends maintenance mode, and proves the served certificate); then run: certops "
+    "apply --drained {node}",
     "csr.discard": "Maintenance > Security > Server certificate > Discard CSR",
 }
 

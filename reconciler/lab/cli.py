@@ -450,5 +450,26 @@ def restart(
     typer.echo(client.restart(node, service))
 
 
+@app.command()
+def maintenance(
+    node: str = typer.Argument(..., help="The Expressway."),
+    mode: str = typer.Argument("on", help="on or off."),
+    directory: Path = DirOpt,
+) -> None:
+    """Switch an Expressway's maintenance mode by hand, as a person at its GUI would
+    (Maintenance > Maintenance mode), even where its API lists no such resource: then
+    `certops apply --drained NODE`. Its calls run on; new calls go to its peers."""
+    if mode not in ("on", "off"):
+        _fail(f"maintenance {node} {mode}: write on or off")
+    client = LabClient.running(directory)
+    if client is None:
+        _fail(f"no lab is running in {directory}")
+        return
+    status = client.status()
+    if node not in status.get("nodes", {}):
+        _fail(f"no node {node} in the lab ({', '.join(sorted(status.get('nodes', {})))})")
+    typer.echo(client.maintenance(node, mode == "on"))
+
+
 if __name__ == "__main__":
     app()

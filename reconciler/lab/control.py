@@ -105,6 +105,21 @@ def control_app(lab: Lab, token: str) -> Starlette:
         return JSONResponse({"restarting": lab.restart(name,
                                                        request.query_params.get("service"))})
 
+    async def maintenance(request: Request) -> Response:
+        """Maintenance mode switched by hand (``?on=true|false``), as at the node's GUI."""
+        if (bad := guard(request)) is not None:
+            return bad
+        name = node_or_404(request)
+        if isinstance(name, Response):
+            return name
+        on = request.query_params.get("on", "true").lower()
+        if on not in ("true", "false"):
+            return JSONResponse({"error": "on must be true or false"}, status_code=400)
+        try:
+            return JSONResponse({"maintenance": lab.maintenance(name, on == "true")})
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+
     async def calls(request: Request) -> Response:
         """Per node: calls on it now, dropped, moved to a peer, refused."""
         if (bad := guard(request)) is not None:
@@ -123,6 +138,7 @@ def control_app(lab: Lab, token: str) -> Starlette:
         Route("/faults/{name}", faults, methods=["GET", "POST", "DELETE"]),
         Route("/timeline", timeline),
         Route("/restart/{name}", restart, methods=["POST"]),
+        Route("/maintenance/{name}", maintenance, methods=["POST"]),
         Route("/calls", calls),
         Route("/shutdown", shutdown, methods=["POST"]),
     ])
@@ -208,6 +224,11 @@ class LabClient:
         params = {"service": service} if service else {}
         result: dict[str, str] = self._json(self.http.post(f"/restart/{node}", params=params))
         return result["restarting"]
+
+    def maintenance(self, node: str, on: bool) -> str:
+        result: dict[str, str] = self._json(self.http.post(
+            f"/maintenance/{node}", params={"on": "true" if on else "false"}))
+        return result["maintenance"]
 
     def calls(self) -> dict[str, dict[str, int]]:
         result: dict[str, dict[str, int]] = self._json(self.http.get("/calls"))

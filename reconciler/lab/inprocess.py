@@ -226,6 +226,10 @@ class InProcessLab:
         """An unplanned restart of ``name`` (``Lab.restart``): its calls drop."""
         return self.lab.restart(name, service)
 
+    def maintenance(self, name: str, on: bool) -> str:
+        """Maintenance mode switched by hand at ``name``'s GUI (``Lab.maintenance``)."""
+        return self.lab.maintenance(name, on)
+
     async def wait_idle(self) -> None:
         """Wait until no node is restarting."""
         for node in self.nodes.values():

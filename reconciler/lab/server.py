@@ -237,6 +237,15 @@ class Lab:
         for node in nodes.values():
             node.calls = self.calls
 
+    def maintenance(self, name: str, on: bool) -> str:
+        """A person at an Expressway's GUI: Maintenance > Maintenance mode: On (or Off) >
+        Save, whether or not the node's API lists the resource (``apply --drained``)."""
+        node = self.nodes[name]
+        if node.state.is_vos:
+            raise ValueError(f"{name} is a Unified CM node: it has no maintenance mode")
+        node.set_maintenance(on)
+        return f"{name}: maintenance mode {'on' if on else 'off'}"
+
     def restart(self, name: str, service: str | None = None) -> str:
         """An unplanned restart, without warning: an Expressway reboots (its calls drop);
         on a VOS node ``service`` (default Cisco CallManager) restarts. What restarts."""
@@ -377,6 +386,10 @@ class LabThread:
 
     def restart(self, name: str, service: str | None = None) -> str:
         result: str = self.call(self.lab.restart, name, service)
+        return result
+
+    def maintenance(self, name: str, on: bool) -> str:
+        result: str = self.call(self.lab.maintenance, name, on)
         return result
 
     def wait_idle(self, name: str, timeout: float = 30) -> None:

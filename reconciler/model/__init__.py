@@ -48,7 +48,7 @@ from reconciler.model.plan import (
     NodeWindow,
     Plan,
 )
-from reconciler.model.result import ActionResult, ApplyResult, Outcome
+from reconciler.model.result import ActionResult, ApplyResult, DrainConfirmation, Outcome
 
 __all__ = [
     "FORMAT_VERSION",
@@ -72,6 +72,7 @@ __all__ = [
     "Defaults",
     "Desired",
     "DesiredNode",
+    "DrainConfirmation",
     "EmergencySpec",
     "ExecDnsSpec",
     "ExpresswayAcmeIssuerSpec",

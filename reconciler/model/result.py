@@ -32,6 +32,15 @@ class ActionResult(Frozen):
     )
 
 
+class DrainConfirmation(Frozen):
+    """``apply --drained``: the nodes a person put into maintenance mode by hand, who
+    confirmed it and why (``--reason``, if given)."""
+
+    nodes: tuple[str, ...]
+    by: str | None = None
+    reason: str | None = None
+
+
 class ApplyResult(Frozen):
     format_version: int = 1
     started_at: datetime
@@ -43,6 +52,10 @@ class ApplyResult(Frozen):
     outside_window: str | None = Field(
         None, description="apply --outside-window: the reason given for running disruptive "
         "steps outside their change windows.",
+    )
+    drained: DrainConfirmation | None = Field(
+        None, description="apply --drained: the nodes confirmed drained by hand (their "
+        "manual drain then waits for the calls instead of stopping the apply).",
     )
 
     @property

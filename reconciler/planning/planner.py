@@ -901,6 +901,7 @@ def _manual(kind: NodeKind, draft: Draft) -> Draft:
         subject=cert.subject if cert else "",
         sans=", ".join(draft.subject_alt_names),
         commands="; ".join(f"utils service restart {s}" for s in draft.services),
+        node=draft.node,
         **extra,
     )
     return replace(

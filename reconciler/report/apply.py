@@ -44,7 +44,20 @@ def apply_text(result: ApplyResult | None, planned: int) -> list[str]:
     out = [f"Apply {verdict}: {summary} in {result.seconds:.1f}s."]
     if result.outside_window:
         out.append(f"Outside the change windows (--outside-window): {result.outside_window}")
-    return out + owed_lines(result)
+    return out + drained_lines(result) + owed_lines(result)
+
+
+def drained_lines(result: ApplyResult) -> list[str]:
+    """``--drained``: who confirmed which nodes drained by hand; maintenance mode ends with
+    the restart [C], to be checked on the node."""
+    confirmed = result.drained
+    if confirmed is None:
+        return []
+    why = f": {confirmed.reason}" if confirmed.reason else ""
+    return [f"Drained by hand (--drained {','.join(confirmed.nodes)}), confirmed by "
+            f"{confirmed.by or 'an unknown user'}{why}. Maintenance mode ends with each "
+            "node's restart: check on the node that it is off (Maintenance > Maintenance "
+            "mode)."]
 
 
 def owed_lines(result: ApplyResult) -> list[str]:

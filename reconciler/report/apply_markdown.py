@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from reconciler.model import RESTART_KINDS, ActionResult, ApplyResult
+from reconciler.report.apply import drained_lines
 from reconciler.report.budget import DEFAULT_MAX_CHARS, Parts, fit_blocks
 from reconciler.report.facts import FleetFacts, finest_level, group_of
 from reconciler.report.mermaid import MAX_BARS, Bar, Section, fenced, gantt
@@ -40,6 +41,8 @@ def apply_markdown(result: ApplyResult, facts: FleetFacts | None = None, *,
     if result.outside_window:
         parts.add(0, [f"**Outside the change windows** (`--outside-window`): "
                       f"{cell(result.outside_window)}", ""])
+    for line in drained_lines(result):
+        parts.add(0, [f"**{cell(line)}**", ""])
     parts.add(0, _failures(result))
     parts.add(0, _owed(result))
     timeline, tabled = _timeline(result.results, facts)

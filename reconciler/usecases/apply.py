@@ -20,9 +20,11 @@ from reconciler.desired.pending import ensure_record, read_pending, record_exist
 from reconciler.drivers import Driver
 from reconciler.drivers.fleet import close_all
 from reconciler.issuers import issuers_of
-from reconciler.model import ApplyResult, LiveNode, Plan, Severity
+from reconciler.model import ApplyResult, DrainConfirmation, LiveNode, Plan, Severity
 from reconciler.planning import make_plan
+from reconciler.planning.drain import DRAIN_KIND
 from reconciler.planning.emergency import emergency_nodes
+from reconciler.planning.graph import action_id
 from reconciler.planning.owed import assumed_owed
 from reconciler.planning.windows import WindowGate, WindowPolicy, disruptive_kinds
 from reconciler.usecases.loading import LoadedFleet, load_fleet
@@ -55,6 +57,8 @@ class ApplyRequest:
     targets: tuple[str, ...] = ()  # --node: as `certops plan --node` (planning/targets.py)
     outside_window: bool = False  # run disruptive steps outside their change windows...
     reason: str | None = None  # ...for this reason (required with outside_window)
+    drained: tuple[str, ...] = ()  # --drained: nodes a person put into maintenance mode
+    drained_by: str | None = None  # who confirmed them (the user running apply)
 
     @property
     def saved(self) -> bool:
@@ -74,10 +78,17 @@ class ApplyRequest:
             raise Refused('--outside-window needs --reason "TEXT": why restarts may run '
                           "outside their change windows now (it goes into the report and the "
                           "audit log). Nothing was changed.")
-        if reason and not self.outside_window:
-            raise Refused("--reason goes with --outside-window; without it the change "
-                          "windows decide. Nothing was changed.")
-        return reason or None
+        if reason and not self.outside_window and not self.drained:
+            raise Refused("--reason goes with --outside-window (or --drained); without it the "
+                          "change windows decide. Nothing was changed.")
+        return reason if self.outside_window else None
+
+    def confirmation(self) -> DrainConfirmation | None:
+        """``--drained``: the nodes confirmed drained by hand, by whom and why."""
+        if not self.drained:
+            return None
+        return DrainConfirmation(nodes=tuple(sorted(set(self.drained))), by=self.drained_by,
+                                 reason=(self.reason or "").strip() or None)
 
     def needs_prompt(self) -> bool:
         """Whether to ask before applying; Refused when asking is impossible."""
@@ -190,6 +201,21 @@ def check_unread_peers(plan: Plan, loaded: LoadedFleet, live: Mapping[str, LiveN
                           "after certops plan. Run certops plan again and apply that plan.")
 
 
+def check_drained(plan: Plan, drained: tuple[str, ...]) -> None:
+    """``--drained NODE`` confirms a drain the plan holds (the manual step where the node's
+    API cannot switch maintenance mode); naming a node without one is refused, since the
+    person may have meant another node, or left a node in maintenance mode for nothing."""
+    drains = {a.node: a for a in plan.actions if a.id == action_id(a.node, DRAIN_KIND)}
+    missing = sorted(set(drained) - set(drains))
+    if missing:
+        raise Refused(
+            f"--drained {', '.join(missing)}: the plan has no drain of "
+            f"{'that node' if len(missing) == 1 else 'those nodes'} (no restart of it is "
+            "planned, its drain setting is off, its kind does not drain, or it is not a node "
+            "of this plan), so there is nothing to confirm. Nothing was changed; if you put "
+            "it into maintenance mode, switch it off (Maintenance > Maintenance mode: Off).")
+
+
 def check_unblocked(plan: Plan) -> None:
     if plan.blocked:
         errors = [f.render() for f in plan.findings if f.severity is Severity.ERROR]
@@ -235,6 +261,7 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
     try:
         plan = await _plan(session, loaded, drivers, saved, now, chosen)
         check_unblocked(plan)
+        check_drained(plan, request.drained)
         if not plan.actions:
             return ApplyRun(plan, None, session.root)
         policy = WindowPolicy(loaded.fleet.desired)
@@ -247,7 +274,7 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
         gate = WindowGate(policy, disruptive_kinds(loaded.fleet), request.override(),
                           emergency=emergency_nodes(loaded.fleet, plan.findings))
         result = await _execute(session, loaded, drivers, plan, ui.progress(plan),
-                                request.keep_going, gate)
+                                request.keep_going, gate, request.confirmation())
         if loaded.fleet.desired.fleet.windows and result.ok and not result.owed:
             ensure_record(session.root)  # from now on, a missing record means a lost one
         return ApplyRun(plan, result, session.root, loaded.fleet)
@@ -304,11 +331,14 @@ def check_no_freeze(policy: WindowPolicy, now: datetime) -> None:
 
 async def _execute(session: Session, loaded: LoadedFleet, drivers: Mapping[str, Driver],
                    plan: Plan, listener: Listener | None, keep_going: bool = False,
-                   gate: WindowGate | None = None) -> ApplyResult:
-    ctx = StepContext(plan=plan, fleet=loaded.fleet, drivers=dict(drivers),
+                   gate: WindowGate | None = None,
+                   confirmation: DrainConfirmation | None = None) -> ApplyResult:
+    drained = frozenset(confirmation.nodes) if confirmation else frozenset()
+    ctx = StepContext(plan=plan, fleet=loaded.fleet, drivers=dict(drivers), drained=drained,
                       desired_root=session.root, timing=session.the_timing(), cache=session.cache,
                       issuers=issuers_of(loaded.fleet.desired.fleet.issuers, session.env,
                                          session.root),
                       now=session.clock())
-    return await execute(plan, ctx, parallelism=session.parallelism, listener=listener,
-                         keep_going=keep_going, gate=gate, clock=session.clock)
+    result = await execute(plan, ctx, parallelism=session.parallelism, listener=listener,
+                           keep_going=keep_going, gate=gate, clock=session.clock)
+    return result.model_copy(update={"drained": confirmation}) if confirmation else result

@@ -483,11 +483,24 @@ def test_windows_runs_on_a_schedule_serialised_with_apply() -> None:
     workflow = load(WINDOWS)
     assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
     assert workflow["on"]["schedule"][0]["cron"]
-    assert set(workflow["on"]["workflow_dispatch"]["inputs"]) == {"outside_window", "reason"}
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"outside_window", "reason", "drained"}
     assert workflow["concurrency"] == load(APPLY)["concurrency"]
     assert workflow["env"]["CERTOPS_DIR"] == load(APPLY)["env"]["CERTOPS_DIR"]
     run = step(workflow, "windows", "apply")["run"]
     assert 'certops "${args[@]}"' in run and "--outside-window --reason" in run
+
+
+def test_windows_passes_the_drained_input_through_env() -> None:
+    """apply --drained NODE: the dispatch input reaches certops as one argument, through
+    env (never expanded into the script), only when set."""
+    workflow = load(WINDOWS)
+    assert workflow["on"]["workflow_dispatch"]["inputs"]["drained"]["type"] == "string"
+    apply = step(workflow, "windows", "apply")
+    assert apply["env"]["DRAINED"] == "${{ inputs.drained }}"
+    assert 'if [ -n "$DRAINED" ]' in apply["run"]
+    assert 'args+=(--drained "$DRAINED")' in apply["run"]
+    assert "inputs.drained" not in apply["run"]
 
 
 def test_the_record_commit_does_not_start_another_apply() -> None:
