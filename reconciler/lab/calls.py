@@ -7,11 +7,11 @@ topology offers the same calls in every run. A call that arrives at a node that 
 take calls (an Expressway down or in maintenance mode; a Unified CM node whose Cisco
 CallManager is restarting) goes to the cluster peer that takes calls and has the fewest
 (failover to another peer, a CM group's next node), or is refused when none does. A call
-ends at its end time; a restart of the node it is on drops it (an Expressway restart; on a
-Unified CM node a CallManager restart: the phones registered to it [issue 21]). What the
-lab assumes beyond Cisco's text is [U]: that an Expressway in maintenance mode refuses
-every new call (Cisco: new calls go to other peers [C]) and that a CallManager restart
-drops the calls of its phones.
+ends at its end time; an Expressway restart drops every call on it (the reboot ends all
+calls [C]). A Unified CM CallManager restart drops none: call preservation keeps active
+calls up without mid-call features while new calls go to the CM group's next node [C]. What
+the lab assumes beyond Cisco's text is [U]: that an Expressway in maintenance mode refuses
+every new call (Cisco: new calls go to other peers [C]).
 
 Time is the lab's monotonic clock; the book is advanced to "now" before any change of a
 node's state (``advance``), so each arrival is routed by the state at its arrival time.

@@ -312,10 +312,12 @@ class Node:
     async def _restart_service(self, service: str) -> None:
         self.service_status[service] = "Stopping"
         self._calls_to_now()
-        dropped = self.drop_calls() if service == CALL_SERVICE else 0
+        # A Cisco CallManager restart drops no active call: call preservation keeps the
+        # media between the phones (no mid-call features) and a phone re-homes to the next
+        # node of its CM group after the call [C: UCCE SRND 8.5; CallManager System Guide,
+        # no failover during a call]. New calls go to that node meanwhile (takes_calls).
         self.restarting.add(service)
-        self.observe(f"restarting {service}"
-                     + (f": dropped {dropped} call(s)" if dropped else ""), dropped=dropped)
+        self.observe(f"restarting {service}")
         web = service in WEB_SERVICES
         if web:
             await self._go_down()
