@@ -70,6 +70,7 @@ class RoleView:
     issuer: str | None = None
     issuer_chain: tuple[CertInfo, ...] = ()
     copy_from: str | None = None
+    self_signed: bool = False  # regenerated on the node (its next certificate is unknown)
 
     def chain_cas(self) -> tuple[CertInfo, ...]:
         return self.chain.chain[1:] if self.chain else ()
@@ -293,7 +294,8 @@ def _role_views(
     for role, spec in sorted(node.spec.certificates.items()):
         if role == primary:
             continue  # role.twice or the primary role under certificates: (loader)
-        rv = RoleView(role=role, name=node.name, file=spec.file, copy_from=spec.copy_from)
+        rv = RoleView(role=role, name=node.name, file=spec.file, copy_from=spec.copy_from,
+                      self_signed=spec.self_signed)
         if spec.file:
             certs = parse_file(cache, desired.files.get(node.resolve(spec.file)))
             try:
@@ -381,27 +383,47 @@ def effective_trust(fleet: FleetView, view: NodeView) -> dict[str, Entries]:
     if not derives_trust(fleet.desired, view.node):
         return out
     sources: list[tuple[NodeView | RoleView, tuple[str, ...]]] = [(view, kind.own_stores)]
-    sources += [(role, kind.own_stores) for role in view.roles.values()]
+    sources += [(role, _own_stores(view, role)) for role in view.roles.values()]
     for peer in fleet.desired.peers(view.name):
         identity = identity_source(fleet, peer)
         if identity is not None:
             sources.append((identity, kind.peer_stores))
         other = fleet.nodes.get(peer)
-        if other is not None and other.kind.role_table.link_to(kind.type):
-            # the roles the peer presents when it connects to this node (its client role)
-            sources += [(role, kind.peer_stores) for role in other.roles.values()]
+        if other is not None:
+            sources += [(role, stores) for role in other.roles.values()
+                        if (stores := _peer_stores(other, role, kind))]
     own: dict[str, dict[str, TrustEntry]] = {}  # stores copied for this node
     for source, stores in sources:
         reason = source.chain_reason()
         for cert in source.known_chain():
             for store in stores:
-                if cert.sha256 in out[store]:
+                if cert.sha256 in out.get(store, {}):
                     continue  # listed, or already derived from an earlier source
                 mine = own.get(store)
                 if mine is None:
-                    mine = own[store] = dict(out[store])
+                    mine = own[store] = dict(out.get(store, {}))
                     out[store] = mine
                 mine[cert.sha256] = TrustEntry(
                     cert, reason, fleet.ca_files.get(cert.sha256), listed=False
                 )
     return out
+
+
+def _own_stores(view: NodeView, role: RoleView) -> tuple[str, ...]:
+    """The node's stores that must hold ``role``'s chain: the role table's (Unified CM's
+    callmanager: callmanager-trust), else the kind's own stores."""
+    profile = view.kind.role_table.roles.get(role.role)
+    stores = profile.own_stores if profile is not None else None
+    return view.kind.own_stores if stores is None else stores
+
+
+def _peer_stores(other: NodeView, role: RoleView, kind: NodeKind) -> tuple[str, ...]:
+    """The stores of a ``kind`` node linked to ``other`` that must hold ``role``'s chain: the
+    role table's ``presented_to`` (the CallManager identity: the Expressway-C's list, another
+    cluster's callmanager-trust), else the kind's peer stores where ``other`` connects to a
+    ``kind`` node presenting its roles (its client role), else none."""
+    profile = other.kind.role_table.roles.get(role.role)
+    stores = profile.peer_stores_of(kind.type) if profile is not None else None
+    if stores is not None:
+        return tuple(s for s in stores if s in kind.stores)
+    return kind.peer_stores if other.kind.role_table.link_to(kind.type) else ()

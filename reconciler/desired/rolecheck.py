@@ -33,6 +33,12 @@ def role_findings(node: DesiredNode) -> list[Finding]:
                 f"'{role}' is {spec.type}'s primary role, already declared as "
                 f"server_certificate at {node.pos('server_certificate')}: keep one of them",
                 where, node.name))
+        if cert.self_signed and not table.roles[role].self_signed_ok:
+            out.append(error(
+                Code.ROLE_SELF_SIGNED,
+                f"role '{role}' of {spec.type} cannot be self-signed: remove self_signed and "
+                "give a file or an issuer", node.pos("certificates", role, "self_signed"),
+                node.name))
         copy = cert.copy_from
         if copy is not None and copy not in table.roles[role].may_copy:
             allowed = ", ".join(table.roles[role].may_copy) or "none"

@@ -57,6 +57,7 @@ from reconciler.kinds.vos import (
     VosNodeSpec,
     vos_kind,
 )
+from reconciler.kinds.vos_roles import CUC_TABLE
 from reconciler.model import TrustStoreSpec
 
 CucStore = Literal["tomcat-trust", "callmanager-trust", "ipsec-trust"]
@@ -91,6 +92,7 @@ RESTART_SECONDS = {
 }
 
 CUC = vos_kind(
+    role_table=CUC_TABLE,
     type_="cuc",
     title="Unity Connection",
     spec_model=CucNodeSpec,

@@ -61,6 +61,8 @@ CUCM = vos_kind(
     # Tomcat last: it takes minutes and only the SSH CLI can restart it.
     service_order=(
         "Cisco CallManager",
+        "Cisco CTIManager",
+        "Cisco Trust Verification Service",
         "Cisco TFTP",
         "Cisco Certificate Authority Proxy Function",
         "Cisco DRF Master",

@@ -56,6 +56,7 @@ from reconciler.kinds.vos import (
     VosNodeSpec,
     vos_kind,
 )
+from reconciler.kinds.vos_roles import IMP_TABLE
 from reconciler.model import TrustStoreSpec
 
 ImpStore = Literal["tomcat-trust", "cup-trust", "cup-xmpp-trust", "ipsec-trust"]
@@ -87,6 +88,7 @@ class ImpNodeSpec(VosNodeSpec):
 RESTART_SECONDS = {**SERVICE_RESTART_SECONDS, SYNC_AGENT: 120, SIP_PROXY: 60}  # [U] both
 
 IMP = vos_kind(
+    role_table=IMP_TABLE,
     type_="imp",
     cluster_group="ucm",  # IM and Presence nodes join the Unified CM cluster [C]
     title="IM and Presence",

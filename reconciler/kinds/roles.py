@@ -74,6 +74,18 @@ class EkuRow:
 
 
 @dataclass(frozen=True)
+class RoleRestart:
+    """What restarts after ``role``'s certificate changes on nodes of versions
+    ``since <= v < until`` (an unknown version: the open-ended rows, then the first row,
+    so the widest restart set Cisco names)."""
+
+    services: tuple[str, ...]
+    tag: str
+    since: Version | None = None
+    until: Version | None = None
+
+
+@dataclass(frozen=True)
 class RoleProfile:
     """One certificate role of a kind."""
 
@@ -89,6 +101,35 @@ class RoleProfile:
     # The resource of the role's store as the node's own API description would list it
     # (the driver looks for it there: GET /api/raml on Expressway); "" for none.
     api_resource: str = ""
+    # VOS identities (issue 22): the node's stores that must hold the role's chain before
+    # its install (None: the kind's ``own_stores``; (): none is modelled); a linked peer's
+    # stores that must hold it, by the peer's type (empty: the generic rule); what restarts
+    # after it changes, by version (empty: the kind's ``after_install``); whether it may be
+    # self-signed (renewal: regenerate on the node); whether the phones' ITL carries it
+    # ("signer": CallManager and ITLRecovery; "tvs"; "capf"; "": no phone impact).
+    own_stores: tuple[str, ...] | None = None
+    presented_to: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    restarts: tuple[RoleRestart, ...] = ()
+    self_signed_ok: bool = False
+    itl: str = ""
+    publisher_only: bool = False  # exists on the cluster's publisher only (ITLRecovery, CAPF)
+
+    def peer_stores_of(self, peer_type: str) -> tuple[str, ...] | None:
+        """The stores of a ``peer_type`` peer that must trust this role's chain; None where
+        the role table says nothing (the generic rule applies)."""
+        if not self.presented_to:
+            return None
+        return next((stores for t, stores in self.presented_to if t == peer_type), ())
+
+    def restart_services(self, version: Version | None) -> RoleRestart | None:
+        """The services to restart after this role's certificate changes at ``version``."""
+        if not self.restarts:
+            return None
+        if version is None:
+            wide = max(self.restarts, key=lambda r: len(r.services))
+            return wide
+        return next((r for r in self.restarts if in_range(version, r.since, r.until)),
+                    self.restarts[-1])
 
 
 @dataclass(frozen=True)

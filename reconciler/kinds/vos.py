@@ -17,24 +17,12 @@ from datetime import timedelta
 from pydantic import Field
 
 from reconciler.kinds.base import Profile, Restart
-from reconciler.kinds.expressway_roles import SIP_EKU_CHECKING
-from reconciler.kinds.roles import BOTH, EkuRow, LinkUse, RoleProfile, RoleTable
+from reconciler.kinds.roles import RoleTable
+from reconciler.kinds.vos_roles import CUCM_TABLE
 from reconciler.model import CredentialsSpec, MultiStoreSpec, NodeSpecBase
 
-# FN74345 [C]: every release up to 15SU4 and all of 14 need clientAuth on each certificate
-# with a client role (tomcat: LDAP, SIP OAuth over MRA; CallManager: SIP trunks, inter-node
-# links; TVS; ipsec). 15SU5 separates server and client certificates, but their names, CLI
-# and REST are not published [U]: certops keeps both EKUs on tomcat at every version and
-# reports what else a node lists (issue 22 adds the other identities as roles).
-VOS_ROWS = (EkuRow("tomcat", BOTH, "[C] FN74345 (to 15SU4 and 14); 15SU5 [U]",
-                   why="Tomcat is also a TLS client (LDAP, SIP OAuth over MRA)"),)
-VOS_LINKS = (
-    LinkUse("cucm", "inter-node and inter-cluster links (CallManager, SIP)", "[C] FN74345"),
-    LinkUse("expressway-c", "SIP trunk / neighbour zone with mutual TLS", "[C] FN74362",
-            ignore_setting=SIP_EKU_CHECKING),
-)
-VOS_ROLES = RoleTable(primary="tomcat", roles={"tomcat": RoleProfile("tomcat")},
-                      eku_rows=VOS_ROWS, connects_to=VOS_LINKS)
+# The role tables (FN74345's EKUs, the identities' restarts and trust) are per product:
+# ``reconciler.kinds.vos_roles``.
 
 
 class VosNodeSpec(MultiStoreSpec):
@@ -119,6 +107,7 @@ def vos_kind(
     cluster_group: str = "",
     replicated_stores: frozenset[str] = frozenset(),
     downtime: Mapping[str, int] | None = None,
+    role_table: RoleTable = CUCM_TABLE,
 ) -> Profile:
     """A VOS product: the platform's rules with the product's stores, services and GUI.
 
@@ -149,7 +138,7 @@ def vos_kind(
         # [U] no public list of the platform's default trust certificates is cited here: this
         # only decides how import writes the CAs no live leaf chains to (sets, not files).
         ships_builtin_cas=True,
-        role_table=VOS_ROLES,
+        role_table=role_table,
         restart_estimate=RESTART_ESTIMATE,
         # The OS administrator: the REST API (14+) and the platform CLI (every release).
         admin_role="OS administrator",

@@ -176,3 +176,22 @@ class Code(StrEnum):
     RENEWAL_FORECAST = (
         "renewal.forecast", (W,), "a renewal months ahead would fail: the issuer lacks an EKU"
     )
+    # Unified CM identities and the phones' trust (planning/phones.py)
+    ROLE_SELF_SIGNED = (
+        "role.self_signed", (E,), "self_signed on a role that cannot be self-signed"
+    )
+    PHONES_HELD = (
+        "phones.held", (W,), "an identity change waits for a later apply (a phone-trust rule)"
+    )
+    PHONES_BLOCKED = (
+        "phones.blocked", (E,), "committed identity changes that break a phone-trust rule"
+    )
+    PHONES_ITL_RECOVERY = (
+        "phones.itl_recovery", (W,), "ITLRecovery changes: phones need the old one for the new"
+    )
+    PHONES_MIXED_MODE = (
+        "phones.mixed_mode", (W,), "mixed mode: the CTL file is updated by hand on the publisher"
+    )
+    PHONES_ITL = (
+        "phones.itl", (I,), "an identity the phones' ITL holds changes: TFTP rebuilds the ITL"
+    )

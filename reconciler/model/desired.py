@@ -325,6 +325,13 @@ class ClusterSpec(RestartSettings):
         "publisher's node file then has server_certificate, naming every member.",
     )
 
+    security_mode: Literal["non-secure", "mixed"] = Field(
+        "non-secure",
+        description="Unified CM: the cluster's security mode. 'mixed' (a CTL on the phones): "
+        "after a CallManager, TVS, CAPF or ITLRecovery change the CTL file is updated on the "
+        "publisher (utils ctl update CTLFile) before the restarts.",
+    )
+
     @property
     def multi_server(self) -> bool:
         """One multi-server (SAN) tomcat certificate for the whole cluster."""
@@ -618,6 +625,12 @@ class CertificateSpec(ServerCertificateSpec):
         "'Upload server certificate file as client certificate'). Every far end must then "
         "ignore clientAuth: the plan names each such link.",
     )
+    self_signed: bool = Field(
+        False,
+        description="VOS identities (Unified CM callmanager, tvs, itlrecovery, capf, ...): "
+        "the node's own self-signed certificate. Renewal regenerates it on the node (never a "
+        "CSR to a CA); subject_alt_names may be left out (the node names it).",
+    )
 
     @field_validator("subject_alt_names")
     @classmethod
@@ -626,6 +639,11 @@ class CertificateSpec(ServerCertificateSpec):
 
     @model_validator(mode="after")
     def _names_or_copy(self) -> CertificateSpec:
+        if self.self_signed:
+            if self.file or self.issuer or self.copy_from:
+                raise ValueError("self_signed: the node regenerates its own certificate: leave "
+                                 "out file, issuer and copy_from")
+            return self
         if self.copy_from is None and not self.subject_alt_names:
             raise ValueError("list subject_alt_names (at least one), or set copy_from")
         if self.copy_from is not None and (self.file or self.issuer or self.subject_alt_names):

@@ -44,6 +44,7 @@ class CertFacts:
     role: str | None = None  # a certificate role other than the kind's primary one
     ari: RenewalWindow | None = None  # the CA's renewal window (ARI): it times ``due``
     revoked: str | None = None  # the installed certificate is on its CRL: what it says
+    self_signed: bool = False  # renewed by regenerating it on the node (VOS identities)
 
     @property
     def csr_file(self) -> str:
@@ -73,6 +74,8 @@ class CertFacts:
 
     @property
     def sans_differ(self) -> bool:
+        if self.self_signed:  # the node names its own self-signed certificate
+            return False
         return self.installed is None or self.installed.san_set() != self.want
 
     @property
@@ -135,6 +138,7 @@ class Step(Enum):
     WAIT = "csr.waiting"  # the committed pending CSR waits for its signed certificate
     ISSUE = "cert.issue"  # CSR (new or kept), issue, install, restart
     HOLD = "csr.hold"  # a new CSR is needed, but it might replace an unreadable pending one
+    REGENERATE = "cert.regenerate"  # a self-signed identity is regenerated on the node
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,13 @@ def generate_why(facts: CertFacts) -> str:
 def rule_install(facts: CertFacts) -> Decision | None:
     """A committed certificate that is not the installed one is installed."""
     return Decision(Step.INSTALL) if facts.installs_file else None
+
+
+def rule_regenerate(facts: CertFacts) -> Decision | None:
+    """A self-signed identity that is due is regenerated on the node, never sent to a CA."""
+    if facts.self_signed and facts.installed is not None and facts.due:
+        return Decision(Step.REGENERATE, why="renewal is due")
+    return None
 
 
 def rule_hold(facts: CertFacts) -> Decision | None:
@@ -202,6 +213,7 @@ def rule_restart(facts: CertFacts) -> Decision | None:
 Rule = Callable[[CertFacts], "Decision | None"]
 DECISION_RULES: tuple[Rule, ...] = (
     rule_install,
+    rule_regenerate,
     rule_hold,
     rule_issue,
     rule_wait,
@@ -320,6 +332,8 @@ def _renewal_step_text(facts: CertFacts) -> str:
         return "the node's pending CSR has the names and is kept for the CA"
     if step is Step.HOLD:
         return "no CSR is planned until csr.pending_unknown is resolved"
+    if step is Step.REGENERATE:
+        return "the node regenerates it (self-signed)"
     return "a CSR is planned"
 
 

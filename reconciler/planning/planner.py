@@ -54,6 +54,8 @@ from reconciler.planning.multiserver import (
     plan_multi_server,
 )
 from reconciler.planning.renewal_windows import few_window_findings
+from reconciler.planning.phones import phone_rules
+from reconciler.planning.regenerate import regenerate_drafts, regenerated_trust, role_restarts
 from reconciler.planning.replication import await_replication
 from reconciler.planning.roles import node_rules, version_mismatch
 from reconciler.planning.targets import narrow_to_targets
@@ -246,6 +248,9 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
     findings.extend(version_mismatch(ctx.fleet, ctx.lives))
     drafts = await_replication(ctx.fleet, frozenset(names), drafts)
     drafts = _link_installs(ctx, names, drafts)
+    drafts = regenerated_trust(ctx.fleet, frozenset(names), drafts)
+    drafts, phones = phone_rules(ctx.fleet, drafts)
+    findings.extend(phones)
     drafts = plan_multi_server(ctx.fleet, ctx.lives, drafts)
     restarts = frozenset(a for a, d in drafts.items() if d.kind in RESTART_KINDS)
     for name in names:
@@ -306,6 +311,7 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         replace_pending=sc.replace_pending_csr,
         csr_answered=answered,
         role=role,
+        self_signed=rv.self_signed if rv is not None else False,
     )
 
 
@@ -426,6 +432,8 @@ def _plan_role(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None) -> Pla
     drafts = _certificate_drafts(view, facts, decision)
     if role is None and facts.live_pending and "csr.discard" not in lv.live.capabilities:
         drafts = _discard_by_hand(view, drafts)
+    if role is not None:
+        drafts = role_restarts(view, role, parse_version(lv.live.version), drafts)
     return Planned(tuple(drafts), found)
 
 
@@ -525,6 +533,8 @@ def _certificate_drafts(view: NodeView, facts: CertFacts, decision: Decision) ->
         out.append(_csr_keep(view, facts))
     elif decision.step is Step.ISSUE:
         out.extend(_issue(view, facts, decision))
+    elif decision.step is Step.REGENERATE:
+        out.extend(regenerate_drafts(view, facts))
     return out
 
 

@@ -231,6 +231,9 @@ def undeclared_findings(view: NodeView, lv: LiveView, now: datetime,
         if role in names or role == table.primary or not table.has_role(role, version):
             continue
         cert = lv.role_installed.get(role)
+        if cert is None and role not in lv.live.roles_unreadable and \
+                not table.roles[role].api_resource:
+            continue  # a VOS identity the inventory does not list: nothing to report
         if role in lv.live.roles_unreadable or cert is None:
             out.append(_finding(view, Code.ROLE_UNREADABLE, Severity.WARNING,
                                 f"{view.name} ({view.kind.title} {_version_text(lv)}) has a "
