@@ -93,6 +93,7 @@ class RoleProfile:
     since: Version | None = None  # the version from which the node has this role apart
     manual_install: str = ""  # the GUI path of an install by hand
     manual_csr: str = ""  # the GUI path of a CSR by hand
+    manual_regenerate: str = ""  # the CLI command of a regeneration by hand (self-signed)
     may_copy: tuple[str, ...] = ()  # roles whose certificate may be copied into this one
     restart_tag: str = ""  # the source of what restarts after an install of this role
     # Installed before the primary role's certificate on the same node: the node's client

@@ -74,7 +74,12 @@ def _gui(purpose: str) -> tuple[str, str]:
 
 def _role(name: str, purpose: str, **kw: Any) -> RoleProfile:
     install, csr = _gui(purpose)
-    return RoleProfile(name, manual_install=install, manual_csr=csr, self_signed_ok=True, **kw)
+    # [C] CLI reference 12.5: set cert regen <unit>; ITLRecovery asks "Proceed with
+    # regeneration (yes|no)?" (a tokenless CTL warning), so the driver leaves it to a person.
+    regen = f"CLI (admin) on the node: set cert regen {purpose}" + (
+        " (answer yes to 'Proceed with regeneration')" if purpose == "ITLRecovery" else "")
+    return RoleProfile(name, manual_install=install, manual_csr=csr, self_signed_ok=True,
+                       manual_regenerate=regen, **kw)
 
 
 CUCM_ROLES = {

@@ -192,6 +192,3 @@ class Code(StrEnum):
     PHONES_MIXED_MODE = (
         "phones.mixed_mode", (W,), "mixed mode: the CTL file is updated by hand on the publisher"
     )
-    PHONES_ITL = (
-        "phones.itl", (I,), "an identity the phones' ITL holds changes: TFTP rebuilds the ITL"
-    )

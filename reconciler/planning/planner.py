@@ -882,7 +882,9 @@ def _to_manual(ctx: _Ctx, drafts: Drafts) -> dict[str, Draft]:
     for aid, draft in drafts.items():
         lv = ctx.lives.get(draft.node)
         kind = ctx.fleet.nodes[draft.node].kind
-        capability = f"{draft.kind}:{draft.role}" if draft.role else draft.kind
+        # a role's restart is a service restart like any other: no capability of its own
+        role = draft.role if draft.kind not in RESTART_KINDS else None
+        capability = f"{draft.kind}:{role}" if role else draft.kind
         if lv is None or draft.kind in ("cert.issue", "manual") or (
             capability in lv.live.capabilities
             and (not draft.store or kind.store_capable(draft.store))
@@ -900,7 +902,8 @@ def _manual(kind: NodeKind, draft: Draft) -> Draft:
         draft.certificate_from
     ) else {}
     role = kind.role_table.roles.get(draft.role or "")
-    template = {"cert.install": role.manual_install, "csr.generate": role.manual_csr}.get(
+    template = {"cert.install": role.manual_install, "csr.generate": role.manual_csr,
+                "cert.regenerate": role.manual_regenerate}.get(
         draft.kind, "") if role is not None else ""
     values = {"sans": ", ".join(draft.subject_alt_names),
               "file": f"(the certificate {draft.certificate_from} returns)"

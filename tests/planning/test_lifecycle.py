@@ -135,6 +135,7 @@ def test_rule_restart() -> None:
 def test_decide_order_and_pending_restart() -> None:
     assert [r.__name__ for r in DECISION_RULES] == [
         "rule_install",
+        "rule_regenerate",
         "rule_hold",
         "rule_issue",
         "rule_wait",
@@ -259,3 +260,13 @@ def test_renewal_time_says_when_and_why() -> None:
     ari = renewal_time(cert, "30d", _window(urgent=False))
     assert (ari.at, ari.source) == (NOW + timedelta(days=7), "ari")
     assert "the CA's ARI window" in ari.why
+
+
+def test_rule_regenerate_self_signed() -> None:
+    """A self-signed identity that is due is regenerated on the node: never a CSR, never held
+    for an unreadable pending CSR, and its names (the node's own) never trigger it."""
+    due = facts(due=True, self_signed=True, want=frozenset(), pending_unreadable=True)
+    assert decide(due) == Decision(Step.REGENERATE, why="renewal is due")
+    assert decide(facts(self_signed=True, want=frozenset())) == Decision(Step.NOTHING)
+    assert not facts(self_signed=True, want=frozenset()).sans_differ
+    assert decide(facts(due=True, pending_unreadable=True)).step is Step.HOLD
