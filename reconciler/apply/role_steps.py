@@ -1,6 +1,8 @@
-"""The steps of certificate roles other than a kind's primary one (X15.5's client store):
-the CSR and the install through the driver's role seam (``drivers.RoleCertificates``),
-read back and checked like the primary role's. ``steps`` dispatches here on
+"""The steps of certificate roles other than a kind's primary one (X15.5's client store,
+Unified CM's identities): the CSR and the install through the driver's role seam
+(``drivers.RoleCertificates``), read back and checked like the primary role's; the
+regeneration of a self-signed identity (``drivers.RoleRegenerator``) and the peers' upload of
+the new certificate it makes (``trust.add`` with ``certificate_from``). ``steps`` dispatches here on
 ``Action.role``; ``cert.issue`` takes the role itself (``apply/issue.py``).
 """
 
@@ -15,10 +17,10 @@ from reconciler.apply.steps import (
     sha_set,
 )
 from reconciler.desired.safewrite import UnsafeWrite, write_inside
-from reconciler.drivers import RoleCertificates
+from reconciler.drivers import RoleCertificates, RoleRegenerator
 from reconciler.model import Action
 from reconciler.model.layout import csr_path, role_stem
-from reconciler.pki import PkiError
+from reconciler.pki import CertInfo, PkiError
 
 
 def role_driver(ctx: StepContext, action: Action) -> RoleCertificates:
@@ -66,9 +68,54 @@ async def role_install(ctx: StepContext, action: Action) -> str:
     old = await driver.role_certificate(role)
     if old is not None and leaf.sha256 in sha_set(ctx, [old]):
         return f"{role} certificate already installed"
-    await driver.role_install(role, leaf.pem, [])
+    # VOS takes the leaf with its chain (the kind says so); Expressway the leaf only.
+    kind = ctx.fleet.nodes[action.node].kind
+    await driver.role_install(role, leaf.pem, [c.pem for c in _cas] if kind.install_with_chain
+                              else [])
     now = await driver.role_certificate(role)
     if now is None or leaf.sha256 not in sha_set(ctx, [now]):
         raise StepFailed(f"{action.node}'s {role} store does not show serial {leaf.serial} "
                          "after the upload")
-    return f"installed serial {leaf.serial} as the {role} certificate (leaf only, PEM)"
+    how = "with its chain" if kind.install_with_chain else "leaf only, PEM"
+    return f"installed serial {leaf.serial} as the {role} certificate ({how})"
+
+
+async def role_regenerate(ctx: StepContext, action: Action) -> str:
+    """Regenerate a self-signed identity on the node, then read it back: a new certificate,
+    self-signed (its subject is its issuer), kept for the peers' uploads that follow."""
+    driver, role = ctx.drivers[action.node], action.role or ""
+    if not isinstance(driver, RoleRegenerator) or not isinstance(driver, RoleCertificates):
+        raise _cannot(action, f"regenerate its {role} certificate")
+    before = await driver.role_certificate(role)
+    await driver.role_regenerate(role)
+    after = await driver.role_certificate(role)
+    if after is None or (before is not None and sha_set(ctx, [after]) == sha_set(ctx, [before])):
+        raise StepFailed(f"{action.node} shows no new {role} certificate after the "
+                         "regeneration")
+    try:
+        cert = ctx.cache.parse(after.encode())[0]
+    except (PkiError, IndexError):
+        raise StepFailed(f"{action.node}'s regenerated {role} certificate is unreadable") from None
+    if not cert.self_signed:
+        raise StepFailed(f"{action.node}'s regenerated {role} certificate is not self-signed "
+                         f"(issuer '{cert.issuer}')")
+    ctx.regenerated[action.id] = cert
+    return f"regenerated the {role} certificate: serial {cert.serial}, expires " \
+        f"{cert.not_after:%Y-%m-%d}"
+
+
+async def trust_add_regenerated(ctx: StepContext, action: Action) -> str:
+    """A peer trusts the certificate a regeneration made in this apply: uploaded, read back."""
+    assert action.store and action.certificate_from
+    cert: CertInfo | None = ctx.regenerated.get(action.certificate_from)
+    if cert is None:
+        raise StepFailed(f"{action.certificate_from} made no certificate in this apply: re-run "
+                         "certops plan")
+    driver = ctx.drivers[action.node]
+    if cert.sha256 in sha_set(ctx, await driver.read_store(action.store)):
+        return "already present"
+    outcome = await driver.trust_add(action.store, [cert.pem])
+    if cert.sha256 not in sha_set(ctx, await driver.read_store(action.store)):
+        raise StepFailed(f"{action.store} of {action.node} does not list '{cert.subject}' "
+                         f"after the upload" + (f": {outcome}" if outcome else ""))
+    return outcome or f"added '{cert.subject}' to {action.store}"

@@ -89,6 +89,7 @@ class StepContext:
     # apply --drained: the nodes a person put into maintenance mode by hand; their manual
     # drain is confirmed (apply/confirmed.py) instead of stopping the apply.
     drained: frozenset[str] = frozenset()
+    regenerated: dict[str, CertInfo] = field(default_factory=dict)  # cert.regenerate output
 
 
 def sha_set(ctx: StepContext, pems: Sequence[str]) -> set[str]:
@@ -121,6 +122,10 @@ def _leaf(ctx: StepContext, action: Action) -> CertInfo:
 
 async def trust_add(ctx: StepContext, action: Action) -> str:
     driver = ctx.drivers[action.node]
+    if action.certificate_from:  # a regenerated self-signed identity (apply/role_steps.py)
+        from reconciler.apply.role_steps import trust_add_regenerated
+
+        return await trust_add_regenerated(ctx, action)
     assert action.store and action.certificate
     ca = _ca(ctx, action.certificate.sha256)
     if ca.sha256 in sha_set(ctx, await driver.read_store(action.store)):
@@ -463,12 +468,19 @@ async def manual(ctx: StepContext, action: Action) -> str:
     raise StepFailed(f"manual step: {action.manual}")
 
 
+async def cert_regenerate(ctx: StepContext, action: Action) -> str:
+    from reconciler.apply.role_steps import role_regenerate
+
+    return await role_regenerate(ctx, action)
+
+
 STEPS: dict[str, Callable[[StepContext, Action], Coroutine[Any, Any, str]]] = {
     "trust.add": trust_add,
     "service.restart": service_restart,
     "csr.generate": csr_generate,
     "cert.issue": cert_issue,
     "cert.install": cert_install,
+    "cert.regenerate": cert_regenerate,
     "node.drain": node_drain,
     "node.restart": node_restart,
     "trust.remove": trust_remove,

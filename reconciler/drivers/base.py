@@ -124,6 +124,13 @@ class RoleCertificates(Protocol):
 
 
 @runtime_checkable
+class RoleRegenerator(Protocol):
+    """A self-signed identity is regenerated on the node (VOS: ``set cert regen <unit>``)."""
+
+    async def role_regenerate(self, role: str) -> None: ...
+
+
+@runtime_checkable
 class NodeRestarter(Protocol):
     """The whole node restarts to serve a new certificate (Expressway)."""
 

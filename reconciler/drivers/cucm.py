@@ -75,6 +75,28 @@ STORE_SERVICE = {
     "cup-trust": "cup",  # [U] (IM&P)
     "cup-xmpp-trust": "cup-xmpp",  # [U] (IM&P)
 }
+# certops role -> (the REST "service" value of its identity, the CLI unit). The CLI units are
+# Cisco's [C] (CLI reference 12.5: set cert regen / set csr gen / set cert import own <unit>;
+# TAC 214231: CallManager, TVS, CAPF, ITLRecovery); the REST values beside "tomcat" are [U]:
+# no public client uses them. A wrong guess shows as the node's 400 on the CSR or the
+# install (nothing changed) or as an identity the inventory does not list (role.undeclared
+# stays silent), never as a wrong certificate.
+ROLE_UNIT: dict[str, tuple[str, str]] = {
+    "tomcat": ("tomcat", "tomcat"),  # [3P] REST, [C] CLI
+    "tomcat-ecdsa": ("tomcat-ecdsa", "tomcat-ECDSA"),  # [U] REST
+    "callmanager": ("callmanager", "CallManager"),  # [U] REST
+    "callmanager-ecdsa": ("callmanager-ecdsa", "CallManager-ECDSA"),  # [U] REST
+    "capf": ("capf", "CAPF"),  # [U] REST
+    "tvs": ("tvs", "TVS"),  # [U] REST
+    "itlrecovery": ("itlrecovery", "ITLRecovery"),  # [U] REST
+    "cup": ("cup", "cup"),  # [U] REST (IM&P)
+    "cup-xmpp": ("cup-xmpp", "cup-xmpp"),  # [U] REST (IM&P)
+    "cup-xmpp-s2s": ("cup-xmpp-s2s", "cup-xmpp-s2s"),  # [U] REST (IM&P)
+}
+# `set cert regen ITLRecovery` asks "Proceed with regeneration (yes|no)?" [C]: the CLI runner
+# sends one command and reads its output, so that regeneration stays a manual step.
+REGEN_CONFIRMS = frozenset({"itlrecovery"})
+REGENERATED = "successfully regenerated certificate"  # [C] CLI reference 12.5
 # The CSR body's "distribution" by the cluster's tomcat_identity. "this-server" [3P] (netSSL's
 # renewal path, device-apis.md). "multi-server" [U]: the GUI offers "Multi-server (SAN)" [C]
 # (device-evidence-vos.md), but no source shows the REST value; this is certops' guess, and a
@@ -141,8 +163,12 @@ class CucmDriver:
     ) -> None:
         self.endpoint = endpoint
         self.http = http
-        self.capabilities = kind_of(endpoint.type).capabilities
-        self.stores = kind_of(endpoint.type).stores
+        kind = kind_of(endpoint.type)
+        self.stores = kind.stores
+        self.roles = tuple(r for r in kind.role_table.roles
+                           if r != kind.role_table.primary and r in ROLE_UNIT)
+        self.capabilities = kind.capabilities | frozenset(
+            f"{verb}:{role}" for role in self.roles for verb in self._role_verbs(role))
         self.poll_seconds = poll_seconds
         self.restart_timeout = restart_timeout
         self.probe: Probe = probe or self._handshake
@@ -152,6 +178,12 @@ class CucmDriver:
         # ("auto": REST, the CLI where /platformcom answers 404); set by ``connection:``.
         self.over_cli: bool | None = (None if endpoint.transport == "auto"
                                       else endpoint.transport == "cli")
+
+    def _role_verbs(self, role: str) -> tuple[str, ...]:
+        """What the driver does for ``role``: CSR and install over REST ([U] service value),
+        regeneration over the CLI ([C]) unless the CLI asks to confirm."""
+        regen = () if role in REGEN_CONFIRMS else ("cert.regenerate",)
+        return ("csr.generate", "cert.install", *regen)
 
     async def _call(self, op: str, **kwargs: Any) -> Any:
         method, path = API[op]
@@ -201,8 +233,9 @@ class CucmDriver:
             served_certificate=served,
             stores=dict(zip(self.stores, stores, strict=True)),
             capabilities=tuple(sorted(self.capabilities)),
-            # separate client certificates the release lists (15SU5), reported, not managed
-            role_certificates=dict(snap.clients),
+            # separate client certificates the release lists (15SU5), reported, not managed;
+            # the kind's other identities (callmanager, tvs, ...) where the inventory has them
+            role_certificates={**snap.clients, **snap.roles},
             transport="rest",
         )
 
@@ -256,7 +289,8 @@ class CucmDriver:
         method, path = API["snapshot"]
         data = self.http.json(await self.http.request(method, path), method, path)
         try:
-            return parse_snapshot(data, {s: STORE_SERVICE[s] for s in self.stores})
+            return parse_snapshot(data, {s: STORE_SERVICE[s] for s in self.stores},
+                                  {r: ROLE_UNIT[r][0] for r in self.roles})
         except ShapeError as exc:
             raise Unparseable(self.endpoint.name, str(exc), method=method, path=path,
                               status=200) from None
@@ -335,7 +369,7 @@ class CucmDriver:
 
     async def csr_generate(
         self, sans: Sequence[str], subject: CsrSubjectSpec | None = None,
-        *, distribution: str = "per-node",
+        *, distribution: str = "per-node", service: str = "tomcat",
     ) -> str:
         """Generate a tomcat CSR. ``subject`` is not sent: the certmgr CSR body has no
         evidenced subject fields besides ``commonName`` ([U], device-apis.md).
@@ -345,7 +379,7 @@ class CucmDriver:
             return await self._csr_over_cli(sans, distribution)
         method, path = API["csr.generate"]
         body: dict[str, Any] = {
-            "service": "tomcat",
+            "service": service,
             "distribution": DISTRIBUTION[distribution],
             "keyType": "rsa",
             "keyLength": 2048,
@@ -436,6 +470,38 @@ class CucmDriver:
             retry=False,
             json={"service": "tomcat", "certificates": [leaf_pem, *chain_pems]},
         )
+
+    # --- other identities (drivers.RoleCertificates) ----------------------------------
+
+    async def role_certificate(self, role: str) -> str | None:
+        """The installed identity of ``role`` as the inventory lists it."""
+        return (await self._snapshot()).roles.get(role)
+
+    async def role_csr_read(self, role: str) -> str | None:
+        """No documented read of a pending CSR over REST: None (the planner holds a new CSR
+        where one may be pending, ``csr.pending_unknown``)."""
+        return None
+
+    async def role_csr_generate(self, role: str, sans: Sequence[str],
+                                subject: CsrSubjectSpec | None = None) -> str:
+        """A CSR for ``role`` (REST ``service`` value [U], ``ROLE_UNIT``)."""
+        return await self.csr_generate(sans, subject, service=ROLE_UNIT[role][0])
+
+    async def role_install(self, role: str, leaf_pem: str, chain_pems: Sequence[str]) -> None:
+        """Install ``role``'s identity with its chain (REST ``service`` value [U])."""
+        await self._call("identity.install", retry=False,
+                         json={"service": ROLE_UNIT[role][0],
+                               "certificates": [leaf_pem, *chain_pems]})
+
+    async def role_regenerate(self, role: str) -> None:
+        """Regenerate ``role``'s self-signed identity: ``set cert regen <unit>`` over the SSH
+        CLI [C], judged by "Successfully regenerated certificate" [C]."""
+        unit = ROLE_UNIT[role][1]
+        output = await self._ssh(f"set cert regen {unit}")
+        if REGENERATED not in " ".join(output.lower().split()):
+            raise PermanentError(self.endpoint.name, f"SSH CLI: no '{REGENERATED}' in the "
+                                 f"answer: {' '.join(output.split())[:200]}",
+                                 method="SSH", path=f"set cert regen {unit}")
 
     def _over_soap(self, service: str) -> bool:
         """Whether ``service`` restarts through SOAP (else through the SSH CLI)."""
@@ -657,6 +723,38 @@ class VosCliDriver(CucmDriver):
     ``utils service restart <name>``, which returns once the service has started."""
 
     SERVICE_LIST = ("SSH", "utils service list")
+
+    # --- other identities (drivers.RoleCertificates) ----------------------------------
+
+    async def role_certificate(self, role: str) -> str | None:
+        """The installed identity of ``role`` as the inventory lists it."""
+        return (await self._snapshot()).roles.get(role)
+
+    async def role_csr_read(self, role: str) -> str | None:
+        """No documented read of a pending CSR over REST: None (the planner holds a new CSR
+        where one may be pending, ``csr.pending_unknown``)."""
+        return None
+
+    async def role_csr_generate(self, role: str, sans: Sequence[str],
+                                subject: CsrSubjectSpec | None = None) -> str:
+        """A CSR for ``role`` (REST ``service`` value [U], ``ROLE_UNIT``)."""
+        return await self.csr_generate(sans, subject, service=ROLE_UNIT[role][0])
+
+    async def role_install(self, role: str, leaf_pem: str, chain_pems: Sequence[str]) -> None:
+        """Install ``role``'s identity with its chain (REST ``service`` value [U])."""
+        await self._call("identity.install", retry=False,
+                         json={"service": ROLE_UNIT[role][0],
+                               "certificates": [leaf_pem, *chain_pems]})
+
+    async def role_regenerate(self, role: str) -> None:
+        """Regenerate ``role``'s self-signed identity: ``set cert regen <unit>`` over the SSH
+        CLI [C], judged by "Successfully regenerated certificate" [C]."""
+        unit = ROLE_UNIT[role][1]
+        output = await self._ssh(f"set cert regen {unit}")
+        if REGENERATED not in " ".join(output.lower().split()):
+            raise PermanentError(self.endpoint.name, f"SSH CLI: no '{REGENERATED}' in the "
+                                 f"answer: {' '.join(output.split())[:200]}",
+                                 method="SSH", path=f"set cert regen {unit}")
 
     def _over_soap(self, service: str) -> bool:
         return False

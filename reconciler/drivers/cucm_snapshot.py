@@ -42,6 +42,8 @@ class Snapshot:
     # Identities whose name says "client" (15SU5's separate client certificates: their names
     # are not published [U], so they are enumerated, never hard-coded): name -> PEM.
     clients: dict[str, str] = field(default_factory=dict)
+    # The kind's other identities (callmanager, tvs, ...) found there: role -> PEM.
+    roles: dict[str, str] = field(default_factory=dict)
 
 
 def _fields(value: Any) -> str:
@@ -66,11 +68,18 @@ def _pems(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _identity(items: list[Any]) -> str | None:
+    return _identities(items, {"tomcat": "tomcat"}).get("tomcat")
+
+
+def _identities(items: list[Any], role_of: Mapping[str, str]) -> dict[str, str]:
+    """The identities named by one of ``role_of``'s service values (lower case) -> role."""
+    out: dict[str, str] = {}
     for i, entry in enumerate(items):
-        if isinstance(entry, dict) and _label(entry, {"tomcat": "tomcat"}) == "tomcat":
+        if isinstance(entry, dict) and (role := _label(entry, role_of)) is not None:
             pems = _pems(entry.get("certificate"), f"identities[{i}].certificate")
-            return pems[0] if pems else None
-    return None
+            if pems and role not in out:
+                out[role] = pems[0]
+    return out
 
 
 def _clients(items: list[Any]) -> dict[str, str]:
@@ -122,9 +131,11 @@ def _trusts(items: list[Any], service_of: Mapping[str, str]) -> dict[str, tuple[
     return stores
 
 
-def parse_snapshot(data: Any, service_of: Mapping[str, str]) -> Snapshot:
-    """The tomcat identity and the trust stores in ``data``; ShapeError when it is not the
-    evidenced shape. ``service_of``: certops store name -> REST service value."""
+def parse_snapshot(data: Any, service_of: Mapping[str, str],
+                   role_service: Mapping[str, str] | None = None) -> Snapshot:
+    """The tomcat identity, the other identities (``role_service``: role -> REST service
+    value) and the trust stores in ``data``; ShapeError when it is not the evidenced shape.
+    ``service_of``: certops store name -> REST service value."""
     if not isinstance(data, dict):
         raise ShapeError(f"the inventory is {_fields(data)}, not a JSON object")
     identities, trusts = data.get("identities"), data.get("trusts")
@@ -138,6 +149,8 @@ def parse_snapshot(data: Any, service_of: Mapping[str, str]) -> Snapshot:
         identity=_identity(identities) if isinstance(identities, list) else None,
         stores={by_lower[s]: pems for s, pems in stores.items()},
         clients=_clients(identities) if isinstance(identities, list) else {},
+        roles=_identities(identities, {v.lower(): r for r, v in (role_service or {}).items()})
+        if isinstance(identities, list) else {},
     )
 
 

@@ -114,6 +114,10 @@ class RoleProfile:
     self_signed_ok: bool = False
     itl: str = ""
     publisher_only: bool = False  # exists on the cluster's publisher only (ITLRecovery, CAPF)
+    # ``certops import`` declares the role where the node has it. Unified CM's identities are
+    # left to the operator (declaring one opts in to its renewal and the phones' rules);
+    # until then ``role.undeclared`` reports each with its expiry.
+    imported: bool = True
 
     def peer_stores_of(self, peer_type: str) -> tuple[str, ...] | None:
         """The stores of a ``peer_type`` peer that must trust this role's chain; None where

@@ -79,7 +79,7 @@ def _role(name: str, purpose: str, **kw: Any) -> RoleProfile:
     regen = f"CLI (admin) on the node: set cert regen {purpose}" + (
         " (answer yes to 'Proceed with regeneration')" if purpose == "ITLRecovery" else "")
     return RoleProfile(name, manual_install=install, manual_csr=csr, self_signed_ok=True,
-                       manual_regenerate=regen, **kw)
+                       manual_regenerate=regen, imported=False, **kw)
 
 
 CUCM_ROLES = {

@@ -59,6 +59,10 @@ class Sample:
     settings: tuple[tuple[str, str], ...] = ()
     maintenance: bool = False  # Expressway maintenance mode on
     dropped: int = 0  # calls a restart dropped at this instant (lab.calls)
+    # Unified CM (lab.phones): the CallManager identity SIP TLS presents, and the phones
+    # registered to the node that refused a configuration since the lab started.
+    sip_sha: str = ""
+    phones_lost: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,10 @@ class Timeline:
 
 def _same(a: Sample, b: Sample) -> bool:
     return not b.dropped and (
-        (a.up, a.served_sha, a.trusted_shas, a.client_sha, a.settings, a.maintenance)
-        == (b.up, b.served_sha, b.trusted_shas, b.client_sha, b.settings, b.maintenance))
+        (a.up, a.served_sha, a.trusted_shas, a.client_sha, a.settings, a.maintenance,
+         a.sip_sha, a.phones_lost)
+        == (b.up, b.served_sha, b.trusted_shas, b.client_sha, b.settings, b.maintenance,
+            b.sip_sha, b.phones_lost))
 
 
 
@@ -202,4 +208,15 @@ def report(timeline: Timeline, clusters: Sequence[ClusterRule],
         "clusters": [asdict(c) for c in clusters],
         "refused": refused_handshakes(samples, links, start),
         "dropped_calls": dropped_calls(samples),
+        "phones_lost": phones_lost(samples, start),
     }
+
+
+def phones_lost(samples: Sequence[Sample], start: Mapping[str, Sample]) -> dict[str, int]:
+    """Per node, the phones that lost trust between the start and the last sample."""
+    last = dict(start)
+    for sample in samples:
+        last[sample.node] = sample
+    return {node: s.phones_lost - (start[node].phones_lost if node in start else 0)
+            for node, s in sorted(last.items()) if s.phones_lost
+            - (start[node].phones_lost if node in start else 0)}

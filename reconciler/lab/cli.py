@@ -411,6 +411,9 @@ def timeline(
     for cluster in data["clusters"]:
         typer.echo(f"cluster {cluster['name']}: {len(cluster['members'])} members, at least "
                    f"{len(cluster['members']) - cluster['max_unavailable']} up at every instant")
+    lost = data.get("phones_lost", {})
+    typer.echo(f"phones that lost trust: {sum(lost.values())}"
+               + "".join(f"\n  {node}: {n}" for node, n in sorted(lost.items())))
     refused = data.get("refused", [])
     typer.echo(f"refused handshakes: {len(refused)}")
     for text in refused:

@@ -57,13 +57,20 @@ REPLICATED_FROM_PUBLISHER = ("callmanager",)
 
 
 def identity_restarts(service: str, version: str) -> tuple[str, ...]:
-    """Restarts after an identity install (device-apis.md; HAProxy alone from 14SU1)."""
+    """Restarts after an identity install (device-apis.md; HAProxy alone from 14SU1), and
+    Cisco TFTP after the identities the phones' ITL holds (TAC 214231 [C])."""
     if service == "tomcat":
         return ("Cisco Tomcat",)
     if service == "callmanager":
         if _cucm_version(version) < FIRST_14SU1:
-            return ("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy")
-        return ("Cisco HAProxy",)
+            return ("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy", "Cisco TFTP")
+        return ("Cisco HAProxy", "Cisco TFTP")
+    if service == "tvs":
+        return ("Cisco Trust Verification Service", "Cisco TFTP")
+    if service == "itlrecovery":
+        return ("Cisco TFTP",)
+    if service == "capf":
+        return ("Cisco Certificate Authority Proxy Function", "Cisco TFTP")
     return TRUST_RESTARTS.get(service, ())
 
 
@@ -103,7 +110,7 @@ CUCM = VosProduct(
     trust_restarts=TRUST_RESTARTS,
     identity_restarts=identity_restarts,
     identities={"tomcat": "{fqdn}", "callmanager": "{fqdn}", "capf": "CAPF-{name}",
-                "ipsec": "{fqdn}"},
+                "ipsec": "{fqdn}", "tvs": "TVS-{fqdn}", "itlrecovery": "ITLRecovery-{fqdn}"},
     seeded_trust=("tomcat", "callmanager"),
     cli_services=ALL_SERVICES,
     soap=True,
@@ -126,6 +133,12 @@ def _bad(status: int, text: str) -> JSONResponse:
 def _service_arg(product: VosProduct, request: Request) -> str | None:
     service = request.query_params.get("service", "").lower()
     return service if service in product.services else None
+
+
+def _identity_service(product: VosProduct, service: str) -> bool:
+    """An identity's REST ``service`` value: a store's service or an identity of the product
+    (tvs, itlrecovery: no store of their own) [U: the lab's reading]."""
+    return service in product.services or service in product.identities
 
 
 def _one_of(product: VosProduct) -> JSONResponse:
@@ -165,7 +178,7 @@ async def snapshot(product: VosProduct, node: Node, request: Request) -> Respons
     restart-pending field: nobody has seen one on a real node (the lab's own restart state
     is on its control API). A node with ``snapshot_shape: identities`` leaves ``trusts``
     out, so that clients must read each store on its own."""
-    identities = [i for s in product.services if (i := _identity_item(node, s)) is not None]
+    identities = [i for s in product.identities if (i := _identity_item(node, s)) is not None]
     body: dict[str, Any] = {"identities": identities}
     if node.state.snapshot_shape == "full":
         body["trusts"] = [
@@ -264,8 +277,8 @@ def _replicate(product: VosProduct, node: Node, services: list[str],
 
 
 async def read_identity(product: VosProduct, node: Node, request: Request) -> Response:
-    service = _service_arg(product, request)
-    if service is None:
+    service = request.query_params.get("service", "").lower()
+    if not _identity_service(product, service):
         return _one_of(product)
     item = _identity_item(node, service)
     if item is None:
@@ -276,7 +289,7 @@ async def read_identity(product: VosProduct, node: Node, request: Request) -> Re
 async def generate_csr(product: VosProduct, node: Node, request: Request) -> Response:
     body = await json_body(request)
     service = str((body or {}).get("service", "")).lower()
-    if body is None or service not in product.services:
+    if body is None or not _identity_service(product, service):
         return _one_of(product)
     key_type, length = str(body.get("keyType", "rsa")).lower(), int(body.get("keyLength", 2048))
     kinds = {("rsa", 2048): "rsa2048", ("rsa", 4096): "rsa4096",
@@ -347,7 +360,7 @@ def _issuer_trusted(node: Node, leaf: x509.Certificate, service: str) -> bool:
 async def install_identity(product: VosProduct, node: Node, request: Request) -> Response:
     body = await json_body(request)
     service = str((body or {}).get("service", "")).lower()
-    if body is None or service not in product.services:
+    if body is None or not _identity_service(product, service):
         return _one_of(product)
     pems = body.get("certificates")
     if not isinstance(pems, list) or not pems or not all(isinstance(p, str) for p in pems):
@@ -371,7 +384,8 @@ def install_certs(product: VosProduct, node: Node, service: str,
     if len(leaves) != 1:
         return 400, "exactly one leaf certificate is expected"
     leaf = leaves[0]
-    if not _issuer_trusted(node, leaf, service):
+    # [U] TVS and ITLRecovery have no store the lab models: their CA is not checked.
+    if service in product.services and not _issuer_trusted(node, leaf, service):
         return 400, f"the issuing CA of the certificate is not in {store_name(service)}"
     key = spki(leaf.public_key())
     pending = node.state.pending_csrs.get(service)

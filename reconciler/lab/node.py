@@ -136,7 +136,8 @@ class Node:
             served_subject=subject, served_issuer=issuer, chain_shas=chain,
             trusted_shas=frozenset(self._peer_trust()), why=why,
             node_type=self.state.type, version=self.state.version,
-            maintenance=self.state.maintenance, dropped=dropped, **client))
+            maintenance=self.state.maintenance, dropped=dropped, **client,
+            sip_sha=_sha_or_empty(self.state.sip_served), phones_lost=self.state.phones_lost))
 
     def _client_facts(self) -> dict[str, Any]:
         """What the node presents when it connects out (X15.5: its client certificate, else
@@ -327,6 +328,9 @@ class Node:
             await asyncio.sleep(0.05)
         if web and "tomcat" in self.state.identities:
             self.state.served = self.state.identities["tomcat"].model_copy(deep=True)
+        from reconciler.lab.phones import after_restart  # phones builds on this module
+
+        after_restart(self, service)
         if service in self.state.restart_pending:
             self.state.restart_pending.remove(service)
         self._trust_effective(service)
@@ -365,3 +369,7 @@ def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     except Exception:  # wrong key type, bad signature...: not this issuer
         return False
     return True
+
+
+def _sha_or_empty(identity: Identity | None) -> str:
+    return _pem_shas(identity.cert_pem)[0] if identity is not None else ""

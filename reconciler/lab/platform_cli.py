@@ -69,6 +69,15 @@ async def run_command(node: Node, command: str, write: Callable[[str], object],
         for s in services:
             write(f"{s}[{node.service_status.get(s, 'Started').upper()}]\n")
         return 0
+    if cmd.lower() == "utils ctl update ctlfile":
+        from reconciler.lab.phones import ctl_update
+
+        if node.publisher not in (None, node.name):
+            write("Executed command unsuccessfully\nThis command runs on the publisher only\n")
+            return 1
+        ctl_update(node)
+        write("The CTL file was updated successfully.\n")  # [U] the dialogue is not public
+        return 0
     if cmd.lower() == "show version active":
         write(f"Active Master Version: {node.state.version}\nActive Version Installed Software "
               "Options:\nNo Installed Software Options Found.\n")

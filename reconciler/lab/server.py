@@ -225,6 +225,7 @@ class Lab:
                 node.cluster = [m for m in members if m is not node]
                 node.publisher = cluster.publisher
                 node.replication_seconds = cluster.replication_seconds
+                node.state.security_mode = cluster.security_mode
 
     def _wire_calls(self, topo: Topology) -> None:
         """One book of calls for the whole lab (``lab.calls``): a node's calls may go to the

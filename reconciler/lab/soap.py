@@ -35,6 +35,7 @@ ALL_SERVICES = (
     "Cisco Tomcat", "Cisco DB", "Cisco CallManager", "Cisco TFTP", "Cisco HAProxy",
     "Cisco CTIManager", "Cisco Certificate Authority Proxy Function", "Cisco DRF Master",
     "Cisco DRF Local", "Cisco AXL Web Service", "Cisco UDS Tomcat",
+    "Cisco Trust Verification Service",
 )
 _ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>'

@@ -130,6 +130,17 @@ class NodeState(BaseModel):
     pending_trust: dict[str, str] = Field(default_factory=dict)
     api_port: int = 0
     ssh_port: int = 0
+    # Unified CM identities and the phones (lab.phones): the CallManager identity SIP TLS
+    # presents (switched by the restart the evidence names), the phones registered to the
+    # node, the SHA-256s their ITL holds, how many refused a configuration since the lab
+    # started, the cluster's security mode and the CTL's CallManager entries (mixed mode).
+    sip_served: Identity | None = None
+    sip_port: int = 0
+    phones: int = 0
+    phone_itl: list[str] = Field(default_factory=list)
+    phones_lost: int = 0
+    security_mode: Literal["non-secure", "mixed"] = "non-secure"
+    ctl: list[str] = Field(default_factory=list)
 
     @property
     def is_vos(self) -> bool:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
@@ -39,6 +40,7 @@ from reconciler.lab.ca import CaName, KeyKind, LabPki, cert_pem, key_pem, new_ke
 from reconciler.lab.calls import CallProfile
 from reconciler.lab.eku import has_client_store
 from reconciler.lab.faults import Fault
+from reconciler.lab.phones import UNITS, seed_phones, self_signed
 from reconciler.lab.state import (
     EXPRESSWAY_TYPES,
     Identity,
@@ -107,6 +109,10 @@ class TopologyNode(BaseModel):
     # one [C: GUI only]; the lab lists one by default, as its assumption [U], so that the
     # automated drain can be exercised; false shows the manual drain.
     maintenance_api: bool = True
+    # Unified CM: the identities that start self-signed (20 days from expiry like the
+    # others; the rest start like the Tomcat one), and the phones registered to the node.
+    self_signed: list[str] = Field(default_factory=lambda: ["tvs", "itlrecovery", "capf"])
+    phones: int = 10
 
 
 class TopologyDefaults(BaseModel):
@@ -128,6 +134,7 @@ class TopologyCluster(BaseModel):
     publisher: str | None = None
     max_unavailable: int = Field(1, ge=1)
     replication_seconds: float = Field(0.0, ge=0)
+    security_mode: Literal["non-secure", "mixed"] = "non-secure"  # Unified CM: mixed = CTL
 
 
 class Topology(BaseModel):
@@ -281,11 +288,14 @@ def seed_node(spec: TopologyNode, defaults: TopologyDefaults, pki: LabPki) -> No
         service: _identity(pki, spec.certificate, kind if service == "tomcat" else "ec256",
                            cn.format(fqdn=fqdn, name=spec.name),
                            spec.sans if service == "tomcat" else [], now)
+        if service not in spec.self_signed or service == "tomcat" else
+        self_signed(UNITS.get(service, service), fqdn, spec.certificate.days_left,
+                    spec.certificate.lifetime_days)
         for service, cn in product.identities.items()
     }
     entries = [entry_of(c, "lab CA") for c in (pki.root.cert,
                                                 pki.issuing[spec.certificate.ca].cert)]
-    return NodeState(
+    state = NodeState(
         **common, version=spec.version or product.version,
         served=identities["tomcat"].model_copy(deep=True), identities=identities,
         trust={s: list(entries) if s in product.seeded_trust else [] for s in product.services},
@@ -293,3 +303,6 @@ def seed_node(spec: TopologyNode, defaults: TopologyDefaults, pki: LabPki) -> No
         trust_list_shape=spec.trust_list_shape or _shape(spec.name),
         snapshot_shape=spec.snapshot_shape,
     )
+    if spec.type == "cucm":
+        seed_phones(state, spec.phones)
+    return state

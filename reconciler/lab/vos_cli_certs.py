@@ -369,15 +369,16 @@ def _delete(node: Node, product: VosProduct, unit: str, file: str, write: Write)
 
 async def _regen(node: Node, product: VosProduct, unit: str, write: Write,
                  read_line: ReadLine | None) -> int:
-    service = _service(product, unit)
+    # a store's unit (tomcat, CallManager) or an identity without a store (TVS, ITLRecovery)
+    service = _service(product, unit) or (unit.lower() if unit.lower() in product.identities
+                                          else None)
     if unit.lower() == "itlrecovery":
         write("WARNING: regenerating ITLRecovery affects phones with a tokenless CTL.\n"
               "Proceed with regeneration (yes|no)?")  # [C] the question; the warning [U]
         if read_line is None or (await read_line()).strip().lower() != "yes":
             write(f"\n{UNSUCCESSFUL}\nRegeneration cancelled\n")
             return 1
-        write(f"\nSuccessfully regenerated certificate for {unit}.\n")
-        return 0
+        write("\n")
     ident = node.state.identities.get(service or "")
     if service is None or ident is None:
         write(f"{UNSUCCESSFUL}\nInvalid unit: {unit}\n")  # [U]

@@ -173,9 +173,18 @@ def _fields(
         fields["server_certificate"] = sc
     # Other roles the node has (an X15.5's client certificate): declared with their names,
     # so that certops renews them too (never left to expire unseen).
-    roles = {role: {"subject_alt_names": [*cert.dns_names, *cert.ip_addresses]}
-             for role, pem in sorted(live.role_certificates.items())
-             for cert in cache.parse_text(pem)[:1]}
+    # A self-signed Unified CM identity is declared self_signed (renewed by regeneration).
+    table = kind_of(endpoint.type).role_table
+    roles: dict[str, Any] = {}
+    for role, pem in sorted(live.role_certificates.items()):
+        profile = table.roles.get(role)
+        if profile is not None and not profile.imported:
+            continue  # left to the operator (kinds.roles.RoleProfile.imported)
+        for cert in cache.parse_text(pem)[:1]:
+            if profile is not None and profile.self_signed_ok and cert.self_signed:
+                roles[role] = {"self_signed": True}
+            elif names := [*cert.dns_names, *cert.ip_addresses]:
+                roles[role] = {"subject_alt_names": names}
     if roles:
         fields["certificates"] = roles
     refs = {s: [f"../{r}" for r in files] for s, files in store_refs.items()}
