@@ -60,10 +60,15 @@ expect 0 certops apply "$ds" "${inv[@]}" --auto-approve --poll-interval 0.1
 for node in "${CUCM[@]}"; do csr_flag off "$node"; done
 ls "$ds/csrs"
 
-step "4. certops lab sign: the NEW CA signs each peer's CSR (one certificate per peer)"
+step "4. certops lab sign: the NEW CA signs each peer's CSR (one certificate per peer), and each Unified CM's CallManager CSR"
 for node in "${NODES[@]}"; do
   certops lab sign "$ds/csrs/$node.csr.pem" --ca new --out "$ds/certs/$node.pem" --dir "$lab"
   use_certificate "$node"
+done
+for node in "${CUCM[@]}"; do
+  certops lab sign "$ds/csrs/$node.callmanager.csr.pem" --ca new \
+    --out "$ds/certs/$node.callmanager.pem" --dir "$lab"
+  use_role_certificate "$node" callmanager
 done
 certops validate "$ds"
 
@@ -76,17 +81,23 @@ grep -A1 ' node.drain ' "$work/plan.txt" || echo "  none (defaults: drain: false
 echo "Subscribers wait for the publisher's callmanager-trust upload to replicate:"
 python - "$work/plan.json" <<'PY'
 import json, sys
-for a in json.load(open(sys.argv[1]))["actions"]:
+actions = json.load(open(sys.argv[1]))["actions"]
+for a in actions:
     if a.get("replicated_from"):
         print(f"  {a['id']}: {a['reason']}")
+print("The CallManager identities: one node at a time, publisher first (the phones' ITL):")
+for a in actions:
+    if a.get("role") == "callmanager" and a["kind"] in ("cert.install", "service.restart"):
+        print(f"  {a['id']}: {', '.join(a.get('services') or []) or a['kind']}")
 PY
 
 step "6. certops apply plan.json, while the lab records every member's availability"
 mark=$(certops lab timeline --dir "$lab" --mark)
 expect 0 certops apply "$work/plan.json" --dir "$ds" "${inv[@]}" --poll-interval 0.1
 
-step "7. certops lab timeline: down/up, maintenance mode, the certificate served, the calls dropped, the invariant at every change"
-expect 0 certops lab timeline --dir "$lab" --since "$mark"
+step "7. certops lab timeline: down/up, maintenance mode, the certificate served, the calls dropped, phones that lost trust, the invariant at every change"
+expect 0 certops lab timeline --dir "$lab" --since "$mark" | tee "$work/timeline.txt"
+grep -q "^phones that lost trust: 0$" "$work/timeline.txt" || { echo "demo: phones lost trust" >&2; exit 1; }
 
 step "8. certops drift: everything in sync"
 expect 0 certops drift "$ds" "${inv[@]}"

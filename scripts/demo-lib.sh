@@ -45,13 +45,26 @@ expect() {  # expect CODE COMMAND...: run, show the exit code, fail the demo on 
 
 # Unified CM cannot show a pending CSR, and a new one would silently replace it, so certops
 # asks first (csr.pending_unknown). The lab's nodes have none: allow it for one apply.
-csr_flag() {  # csr_flag on|off NODE: server_certificate.replace_pending_csr in NODE's file
+csr_flag() {  # csr_flag on|off NODE: replace_pending_csr in NODE's file (server_certificate
+  # and, where declared, the callmanager identity)
   python - "$ds/nodes/$2.yaml" "$1" <<'PY'
-import sys
+import re, sys
 path, on = sys.argv[1], sys.argv[2] == "on"
-text = open(path).read().replace("  replace_pending_csr: true\n", "")
+text = re.sub(r" *replace_pending_csr: true\n", "", open(path).read())
 if on:
     text = text.replace("server_certificate:", "server_certificate:\n  replace_pending_csr: true", 1)
+    text = text.replace("\n  callmanager:", "\n  callmanager:\n    replace_pending_csr: true", 1)
+open(path, "w").write(text)
+PY
+}
+
+use_role_certificate() {  # use_role_certificate NODE ROLE: certificates.ROLE.file
+  python - "$ds/nodes/$1.yaml" "$1" "$2" <<'PY'
+import sys
+path, node, role = sys.argv[1:]
+text = open(path).read()
+if f"file: ../certs/{node}.{role}.pem" not in text:
+    text = text.replace(f"\n  {role}:", f"\n  {role}:\n    file: ../certs/{node}.{role}.pem", 1)
 open(path, "w").write(text)
 PY
 }

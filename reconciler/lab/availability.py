@@ -62,6 +62,7 @@ class Sample:
     # Unified CM (lab.phones): the CallManager identity SIP TLS presents, and the phones
     # registered to the node that refused a configuration since the lab started.
     sip_sha: str = ""
+    sip_chain_shas: frozenset[str] = frozenset()  # its CAs; a self-signed one: itself
     phones_lost: int = 0
 
 
@@ -162,7 +163,7 @@ def render(samples: Sequence[Sample], origin: float) -> list[str]:
     return lines
 
 
-_SETS = ("chain_shas", "trusted_shas", "client_chain_shas")
+_SETS = ("chain_shas", "trusted_shas", "client_chain_shas", "sip_chain_shas")
 _TUPLES = ("client_eku", "served_eku")
 def _render_key(s: Sample) -> tuple[bool, str, bool]:
     return (s.up, s.served_sha if s.up else "", s.maintenance)

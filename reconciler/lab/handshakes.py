@@ -61,6 +61,10 @@ def check(client: Sample, server: Sample) -> list[str]:
                    "certificate)")
     if SERVER_AUTH not in server.served_eku:
         out.append(f"{NO_SERVER_AUTH} ({server.node}'s server certificate)")
+    if server.sip_chain_shas and client.node_type == "expressway-c" and not (
+            server.sip_chain_shas & client.trusted_shas):
+        out.append(f"{UNTRUSTED} ({client.node} does not trust {server.node}'s CallManager "
+                   "certificate on SIP TLS)")
     return out
 
 
@@ -90,5 +94,5 @@ def _check_node(state: Mapping[str, Sample], links: Mapping[str, Iterable[str]],
             if what is None or not (a.up and b.up) or not a.node_type:
                 continue
             for reason in check(a, b):
-                key = (a.node, b.node, reason, a.client_sha, b.served_sha)
+                key = (a.node, b.node, reason, a.client_sha, b.served_sha, b.sip_sha)
                 seen.setdefault(key, f"{a.node} -> {b.node} ({what}): {reason}")

@@ -51,6 +51,8 @@ def inventory_of(lab: Lab) -> dict[str, Any]:
             "password": node.password, "version": node.state.version,
             "links": list(node.state.links),
         })
+        if node.state.sip_port:  # Unified CM: SIP TLS presenting the CallManager identity
+            entry["sip_tls"] = node.state.sip_port
         if node.state.is_vos:  # the application user, for SOAP (username: the OS admin)
             entry.update({"app_username": node.app_username,
                           "app_password": node.app_password})

@@ -137,7 +137,16 @@ class Node:
             trusted_shas=frozenset(self._peer_trust()), why=why,
             node_type=self.state.type, version=self.state.version,
             maintenance=self.state.maintenance, dropped=dropped, **client,
-            sip_sha=_sha_or_empty(self.state.sip_served), phones_lost=self.state.phones_lost))
+            phones_lost=self.state.phones_lost, **self._sip_facts()))
+
+    def _sip_facts(self) -> dict[str, Any]:
+        """The CallManager identity SIP TLS presents (Unified CM): its SHA-256 and what a
+        peer must trust for it (its CAs; a self-signed one: itself)."""
+        identity = self.state.sip_served
+        if identity is None:
+            return {}
+        sha, subject, issuer, chain = self._leaf_facts(identity.cert_pem, identity.chain_pems)
+        return {"sip_sha": sha, "sip_chain_shas": chain | ({sha} if subject == issuer else set())}
 
     def _client_facts(self) -> dict[str, Any]:
         """What the node presents when it connects out (X15.5: its client certificate, else
@@ -369,7 +378,3 @@ def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     except Exception:  # wrong key type, bad signature...: not this issuer
         return False
     return True
-
-
-def _sha_or_empty(identity: Identity | None) -> str:
-    return _pem_shas(identity.cert_pem)[0] if identity is not None else ""

@@ -33,6 +33,7 @@ from reconciler.lab.expressway import expressway_app
 from reconciler.lab.faults import Fault
 from reconciler.lab.files import LabPaths
 from reconciler.lab.node import CALL_SERVICE, Node
+from reconciler.lab.sip import SipTls
 from reconciler.lab.state import TrustEntry, load_node, load_settings
 from reconciler.lab.topology import (
     Topology,
@@ -159,6 +160,7 @@ class Lab:
         self.listeners: dict[str, HttpsListener] = {}
         self.ssh_ports: dict[str, int] = {}
         self._ssh: list[Any] = []
+        self._sip: list[SipTls] = []
         self.control_url = ""
         self.control_server: uvicorn.Server | None = None
         self.stopped = asyncio.Event()
@@ -274,6 +276,10 @@ class Lab:
             node.listener = listener
             self.listeners[name] = listener
             node.state.api_port = listener.port
+            if node.state.sip_served is not None:  # Unified CM: SIP TLS (lab.sip)
+                sip = SipTls(node)
+                node.state.sip_port = await sip.start(node.state.sip_port)
+                self._sip.append(sip)
             if product is not None and host_key is not None:
                 acceptor, port = await ssh.start_ssh(node, host_key, node.state.ssh_port,
                                                      product.cli_services)
@@ -293,6 +299,8 @@ class Lab:
             await listener.stop()
         for acceptor in self._ssh:
             acceptor.close()
+        for sip in self._sip:
+            await sip.stop()
         await control.stop_control(self)
         self.stopped.set()
 
