@@ -215,8 +215,8 @@ def test_snapshot_inventory(lab: LabThread, client: Any) -> None:
     .certificate hold PEM; no version or restart-pending field nobody has seen."""
     snap = client("cucm-pub").get(f"{B}/snapshot/server").json()
     assert set(snap) == {"identities", "trusts"}
-    assert {i["service"] for i in snap["identities"]} == {"tomcat", "callmanager", "capf", "ipsec", "tvs",
-                                                          "itlrecovery"}
+    assert {i["service"] for i in snap["identities"]} == {
+        "tomcat", "callmanager", "capf", "ipsec", "tvs", "itlrecovery"}
     assert all(load_certs(i["certificate"]) for i in snap["identities"])
     assert {t["service"] for t in snap["trusts"]} == {
         "tomcat-trust", "callmanager-trust", "capf-trust", "ipsec-trust"}
