@@ -53,7 +53,8 @@ path, on = sys.argv[1], sys.argv[2] == "on"
 text = re.sub(r" *replace_pending_csr: true\n", "", open(path).read())
 if on:
     text = text.replace("server_certificate:", "server_certificate:\n  replace_pending_csr: true", 1)
-    text = text.replace("\n  callmanager:", "\n  callmanager:\n    replace_pending_csr: true", 1)
+    text = re.sub(r"\n  callmanager: *(#[^\n]*)?\n", lambda m: m[0] + "    replace_pending_csr: true\n",
+                  text, count=1)
 open(path, "w").write(text)
 PY
 }
