@@ -167,8 +167,10 @@ class CucmDriver:
         self.stores = kind.stores
         self.roles = tuple(r for r in kind.role_table.roles
                            if r != kind.role_table.primary and r in ROLE_UNIT)
-        self.capabilities = kind.capabilities | frozenset(
+        # the other identities' capabilities: over REST only (the CLI transport reads Tomcat)
+        self.role_capabilities = frozenset(
             f"{verb}:{role}" for role in self.roles for verb in self._role_verbs(role))
+        self.capabilities = kind.capabilities | self.role_capabilities
         self.poll_seconds = poll_seconds
         self.restart_timeout = restart_timeout
         self.probe: Probe = probe or self._handshake
@@ -253,7 +255,8 @@ class CucmDriver:
             served_certificate=await self.served_certificate(),
             pending_csr=got.pending_csr,
             stores=got.stores,
-            capabilities=tuple(sorted(self.capabilities | CLI_EXTRA)),
+            capabilities=tuple(sorted((self.capabilities - self.role_capabilities)
+                                      | CLI_EXTRA)),
             transport="cli",
         )
 
@@ -723,38 +726,6 @@ class VosCliDriver(CucmDriver):
     ``utils service restart <name>``, which returns once the service has started."""
 
     SERVICE_LIST = ("SSH", "utils service list")
-
-    # --- other identities (drivers.RoleCertificates) ----------------------------------
-
-    async def role_certificate(self, role: str) -> str | None:
-        """The installed identity of ``role`` as the inventory lists it."""
-        return (await self._snapshot()).roles.get(role)
-
-    async def role_csr_read(self, role: str) -> str | None:
-        """No documented read of a pending CSR over REST: None (the planner holds a new CSR
-        where one may be pending, ``csr.pending_unknown``)."""
-        return None
-
-    async def role_csr_generate(self, role: str, sans: Sequence[str],
-                                subject: CsrSubjectSpec | None = None) -> str:
-        """A CSR for ``role`` (REST ``service`` value [U], ``ROLE_UNIT``)."""
-        return await self.csr_generate(sans, subject, service=ROLE_UNIT[role][0])
-
-    async def role_install(self, role: str, leaf_pem: str, chain_pems: Sequence[str]) -> None:
-        """Install ``role``'s identity with its chain (REST ``service`` value [U])."""
-        await self._call("identity.install", retry=False,
-                         json={"service": ROLE_UNIT[role][0],
-                               "certificates": [leaf_pem, *chain_pems]})
-
-    async def role_regenerate(self, role: str) -> None:
-        """Regenerate ``role``'s self-signed identity: ``set cert regen <unit>`` over the SSH
-        CLI [C], judged by "Successfully regenerated certificate" [C]."""
-        unit = ROLE_UNIT[role][1]
-        output = await self._ssh(f"set cert regen {unit}")
-        if REGENERATED not in " ".join(output.lower().split()):
-            raise PermanentError(self.endpoint.name, f"SSH CLI: no '{REGENERATED}' in the "
-                                 f"answer: {' '.join(output.split())[:200]}",
-                                 method="SSH", path=f"set cert regen {unit}")
 
     def _over_soap(self, service: str) -> bool:
         return False

@@ -14,7 +14,7 @@ from unitkit import REPO, apply
 from reconciler.lab.ca import load_certs, sha256_hex
 from reconciler.lab.inprocess import InProcessLab
 from reconciler.lab.node import Node
-from reconciler.lab.phones import TFTP, rebuild_itl, regenerate, sha_of
+from reconciler.lab.phones import TFTP, rebuild_itl, sha_of
 from reconciler.lab.platform_cli import run_command
 from reconciler.lab.topology import clustered_topology
 
@@ -22,8 +22,13 @@ PHONES = 10
 
 
 async def cli(node: Node, command: str) -> str:
+    """One CLI command; a confirmation (ITLRecovery's) is answered yes."""
     out: list[str] = []
-    rc = await run_command(node, command, out.append)
+
+    async def yes() -> str:
+        return "yes\n"
+
+    rc = await run_command(node, command, out.append, read_line=yes)
     assert rc == 0, "".join(out)
     return "".join(out)
 
@@ -58,15 +63,17 @@ async def test_callmanager_and_tvs_together_lose_the_phones(lab: InProcessLab) -
 
 async def test_itlrecovery_with_tvs_loses_the_phones(lab: InProcessLab) -> None:
     node = pub(lab)
-    assert regenerate(node, "ITLRecovery") == "itlrecovery"
-    assert regenerate(node, "TVS") == "tvs"
+    await cli(node, "set cert regen ITLRecovery")
+    await cli(node, "set cert regen TVS")
     rebuild_itl(node)
     assert node.state.phones_lost == PHONES
 
 
 async def test_itlrecovery_alone_keeps_the_phones(lab: InProcessLab) -> None:
     node = pub(lab)
-    regenerate(node, "ITLRecovery")
+    before = sha_of(node.state.identities["itlrecovery"])
+    await cli(node, "set cert regen ITLRecovery")
+    assert sha_of(node.state.identities["itlrecovery"]) != before
     rebuild_itl(node)
     assert node.state.phones_lost == 0
 
