@@ -246,7 +246,8 @@ class CucmDriver:
         version, the tomcat identity, every trust store and the pending CSR, which the CLI
         can show (``csr.read``)."""
         async with self._cli_session() as shell:
-            got = await cli_certs.read_all(shell, self.stores)
+            got = await cli_certs.read_all(
+                shell, self.stores, {ROLE_UNIT[r][1].lower(): r for r in self.roles})
         return LiveNode(
             name=self.endpoint.name,
             type=self.endpoint.type,
@@ -255,6 +256,7 @@ class CucmDriver:
             served_certificate=await self.served_certificate(),
             pending_csr=got.pending_csr,
             stores=got.stores,
+            role_certificates=got.roles,
             capabilities=tuple(sorted((self.capabilities - self.role_capabilities)
                                       | CLI_EXTRA)),
             transport="cli",

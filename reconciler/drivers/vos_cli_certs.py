@@ -26,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -314,6 +314,7 @@ class CliRead:
     stores: dict[str, tuple[str, ...]]
     pending_csr: str | None
     version: str | None
+    roles: dict[str, str] = field(default_factory=dict)  # other identities: role -> PEM
 
 
 def _named(exc: Unparseable, node: str) -> Unparseable:
@@ -321,32 +322,50 @@ def _named(exc: Unparseable, node: str) -> Unparseable:
     return Unparseable(node, exc.detail, method=exc.method, path=exc.path)
 
 
-async def read_all(shell: CliShell, stores: Sequence[str]) -> CliRead:
-    """Every store of ``stores``, the tomcat identity, its pending CSR and the version, all
-    in ``shell`` (one session): ``show cert list own|trust``, then ``show cert`` per file."""
+async def read_all(shell: CliShell, stores: Sequence[str],
+                   roles: Mapping[str, str] | None = None) -> CliRead:
+    """Every store of ``stores``, the tomcat identity (and the identities whose CLI unit
+    ``roles`` maps to a role, lower case), its pending CSR and the version, all in ``shell``
+    (one session): ``show cert list own|trust``, then ``show cert`` per file."""
     try:
         version = active_version(await shell.run("version"))
-        identity = await read_identity(shell)
+        own = await read_identities(shell, {IDENTITY_UNIT: "", **(roles or {})})
         trust = await read_trust(shell, stores)
         pending = await read_csr(shell)
     except Unparseable as exc:
         raise _named(exc, shell.node) from None
-    return CliRead(identity, trust, pending, version)
+    identity = own.pop("", None)
+    return CliRead(identity, trust, pending, version, own)
 
 
 async def read_identity(shell: CliShell) -> str | None:
     """The tomcat identity: ``show cert list own``, then ``show cert own`` of its file."""
+    return (await read_identities(shell, {IDENTITY_UNIT: ""})).get("")
+
+
+async def read_identities(shell: CliShell, units: Mapping[str, str]) -> dict[str, str]:
+    """The identities of ``units`` (CLI unit, lower case -> the key to return it under):
+    ``show cert list own``, then ``show cert own`` of each one's file."""
+    out: dict[str, str] = {}
     try:
         own = parse_cert_list(await shell.run("cert.list", unit="own"),
                               command("cert.list", unit="own"))
         for item in own:
-            if item.unit.lower() == IDENTITY_UNIT and item.file.lower().endswith(".pem"):
-                where = command("cert.show", unit="own", file=item.ref)
-                return cut_pems(await shell.run("cert.show", unit="own", file=item.ref),
-                                where)[0]
+            key = units.get(item.unit.lower())
+            if key is None or key in out or not item.file.lower().endswith(".pem"):
+                continue
+            where = command("cert.show", unit="own", file=item.ref)
+            try:
+                out[key] = cut_pems(await shell.run("cert.show", unit="own", file=item.ref),
+                                    where)[0]
+            except (Unparseable, PermanentError):
+                if not key:
+                    raise
+                # another identity that the CLI does not show as evidenced (only tomcat's
+                # output is recorded [3P]): left unread, as the REST inventory may leave it
     except Unparseable as exc:
         raise _named(exc, shell.node) from None
-    return None
+    return out
 
 
 async def list_trust(shell: CliShell) -> list[CertFile]:

@@ -249,9 +249,9 @@ async def _show_cmds(node: Node, product: VosProduct, words: list[str], low: lis
 def _find(product: VosProduct, node: Node, kind: str, ref: str) -> str | None:
     """The PEM of ``show cert own|trust <ref>`` (``unit/file`` or a bare unit for own)."""
     unit, _, file = ref.partition("/")
-    if kind == "own":
-        service = _service(product, unit)
-        ident = node.state.identities.get(service or "")
+    if kind == "own":  # a store's unit, or an identity without a store (TVS, ITLRecovery)
+        service = _service(product, unit) or unit.lower()
+        ident = node.state.identities.get(service)
         return ident.cert_pem if ident else None
     found = _index(product, node).get((unit.lower(), file.lower()))
     return found[2].pem if found else None

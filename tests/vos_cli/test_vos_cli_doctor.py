@@ -24,7 +24,8 @@ async def test_doctor_on_a_12_5_node_checks_the_cli(lab125: InProcessLab,
     text = "\n".join(doctor_text(report))
     assert report.ok and report.writes == 0, text
     assert "transport: the platform CLI over SSH (GET /platformcom" in text
-    assert "cli commands: show version active: 12.5.1.16900-48; show cert list own: 4 files" \
+    # tomcat, CallManager, CAPF, ipsec, TVS, ITLRecovery (issue 22: the lab lists every identity)
+    assert "cli commands: show version active: 12.5.1.16900-48; show cert list own: 6 files" \
         in text
     assert "version: 12.5.1.16900-48" in text
     for cap in ("trust.add", "csr.generate", "cert.install", "csr.read"):
