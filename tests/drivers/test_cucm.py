@@ -96,9 +96,11 @@ async def test_release_12_5_reads_over_one_ssh_session(lab: LabThread,
     counters = lab.counters("cucm-old")
     assert counters["GET"] == 1 and counters["writes"] == 0  # the 404, then SSH only
     assert node.ssh_commands[0] == "set cli pagination off"
-    # One session: pagination, version, own list and file, trust list, a file each, CSRs.
+    # One session: pagination, version, own list and file, trust list, a file each, CSRs;
+    # and a file for each other identity of the kind (CallManager, CAPF, TVS, ITLRecovery)
     files = sum(len(pems) for pems in live.stores.values())
-    assert counters["SSH"] == len(node.ssh_commands) == 6 + files
+    assert set(live.role_certificates) == {"callmanager", "capf", "tvs", "itlrecovery"}
+    assert counters["SSH"] == len(node.ssh_commands) == 6 + files + len(live.role_certificates)
 
 
 async def test_release_12_5_wrong_ssh_password_is_an_auth_error(lab: LabThread,
