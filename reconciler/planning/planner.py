@@ -53,9 +53,9 @@ from reconciler.planning.multiserver import (
     multi_server_lockout,
     plan_multi_server,
 )
-from reconciler.planning.renewal_windows import few_window_findings
 from reconciler.planning.phones import phone_rules
 from reconciler.planning.regenerate import regenerate_drafts, regenerated_trust, role_restarts
+from reconciler.planning.renewal_windows import few_window_findings
 from reconciler.planning.replication import await_replication
 from reconciler.planning.roles import node_rules, version_mismatch
 from reconciler.planning.targets import narrow_to_targets
