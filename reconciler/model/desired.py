@@ -497,7 +497,8 @@ class WindowSpec(Frozen):
 
     cron: str = Field(
         description="When the window opens: a five-field cron expression (minute hour "
-        "day-of-month month day-of-week), read in `timezone`; e.g. '0 22 * * 1-5'."
+        "day-of-month month day-of-week), or six with cronsim's seconds field first, read "
+        "in `timezone`; e.g. '0 22 * * 1-5'."
     )
     duration: str = Field(description=f"How long it stays open: {SPAN_HELP}.")
     timezone: str = Field(
