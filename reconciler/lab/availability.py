@@ -64,6 +64,12 @@ class Sample:
     sip_sha: str = ""
     sip_chain_shas: frozenset[str] = frozenset()  # its CAs; a self-signed one: itself
     phones_lost: int = 0
+    # When it was taken (epoch seconds) and the served leaf's validity (epoch seconds): what
+    # the soak run (lab.soak_counters) needs to count the seconds a node served an expired
+    # certificate from the lab's own record.
+    wall: float = 0.0
+    served_not_before: float = 0.0
+    served_not_after: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,19 @@ def control_app(lab: Lab, token: str) -> Starlette:
             return bad
         return JSONResponse(lab.calls.summary() if lab.calls is not None else {})
 
+    async def by_hand(request: Request) -> Response:
+        """What a person does outside certops: ``{"remove_ca": SHA256}`` deletes that CA
+        from every trust store of the node."""
+        if (bad := guard(request)) is not None:
+            return bad
+        name = node_or_404(request)
+        if isinstance(name, Response):
+            return name
+        body = json.loads(await request.body() or b"{}")
+        if isinstance(body.get("remove_ca"), str):
+            return JSONResponse({"removed": lab.remove_ca_by_hand(name, body["remove_ca"])})
+        return JSONResponse({"error": "say remove_ca"}, status_code=400)
+
     async def shutdown(request: Request) -> Response:
         if (bad := guard(request)) is not None:
             return bad
@@ -140,6 +153,7 @@ def control_app(lab: Lab, token: str) -> Starlette:
         Route("/restart/{name}", restart, methods=["POST"]),
         Route("/maintenance/{name}", maintenance, methods=["POST"]),
         Route("/calls", calls),
+        Route("/by-hand/{name}", by_hand, methods=["POST"]),
         Route("/shutdown", shutdown, methods=["POST"]),
     ])
 
@@ -232,6 +246,11 @@ class LabClient:
 
     def calls(self) -> dict[str, dict[str, int]]:
         result: dict[str, dict[str, int]] = self._json(self.http.get("/calls"))
+        return result
+
+    def by_hand(self, node: str, action: dict[str, Any]) -> dict[str, Any]:
+        """A person's change outside certops (see ``control_app``'s ``by_hand``)."""
+        result: dict[str, Any] = self._json(self.http.post(f"/by-hand/{node}", json=action))
         return result
 
     def shutdown(self) -> None:

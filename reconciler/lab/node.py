@@ -83,6 +83,7 @@ class Node:
         self.timeline: Timeline | None = None
         self.calls: CallBook | None = None  # the lab's calls (set by the lab)
         self._facts: tuple[str, tuple[str, str, str, frozenset[str]]] | None = None
+        self._validity_of: tuple[str, tuple[float, float]] | None = None
         self._restarting: asyncio.Lock | None = None
 
     @property
@@ -131,8 +132,10 @@ class Node:
             return
         sha, subject, issuer, chain = self._served_facts(self.state.served.cert_pem)
         client = self._client_facts()
+        not_before, not_after = self._validity(self.state.served.cert_pem)
         self.timeline.add(Sample(
-            t=time.monotonic(), node=self.name, up=self.up, served_sha=sha,
+            t=time.monotonic(), wall=time.time(), served_not_before=not_before,
+            served_not_after=not_after, node=self.name, up=self.up, served_sha=sha,
             served_subject=subject, served_issuer=issuer, chain_shas=chain,
             trusted_shas=frozenset(self._peer_trust()), why=why,
             node_type=self.state.type, version=self.state.version,
@@ -147,6 +150,14 @@ class Node:
             return {}
         sha, subject, issuer, chain = self._leaf_facts(identity.cert_pem, identity.chain_pems)
         return {"sip_sha": sha, "sip_chain_shas": chain | ({sha} if subject == issuer else set())}
+
+    def _validity(self, pem: str) -> tuple[float, float]:
+        """notBefore and notAfter of a served leaf, in epoch seconds (parsed once per PEM)."""
+        if self._validity_of is None or self._validity_of[0] != pem:
+            leaf = x509.load_pem_x509_certificate(pem.encode())
+            self._validity_of = (pem, (leaf.not_valid_before_utc.timestamp(),
+                                       leaf.not_valid_after_utc.timestamp()))
+        return self._validity_of[1]
 
     def _client_facts(self) -> dict[str, Any]:
         """What the node presents when it connects out (X15.5: its client certificate, else

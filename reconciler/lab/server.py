@@ -26,7 +26,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from reconciler.lab.availability import ClusterRule, Timeline
-from reconciler.lab.ca import load_or_create_builtins, load_or_create_pki
+from reconciler.lab.ca import (
+    load_certs,
+    load_or_create_builtins,
+    load_or_create_pki,
+    sha256_hex,
+)
 from reconciler.lab.calls import CallBook
 from reconciler.lab.cucm import vos_app
 from reconciler.lab.expressway import expressway_app
@@ -318,6 +323,22 @@ class Lab:
         node = self.nodes[name]
         node.state.faults.clear()
         node.save()
+
+    # ------------------------------------------------------------ a person's hand
+
+    def remove_ca_by_hand(self, name: str, sha256: str) -> int:
+        """What an administrator deleting a trusted CA in the GUI does (the soak's fault):
+        every entry of ``sha256`` leaves the node's trust stores; returns how many left."""
+        node = self.nodes[name]
+        state = node.state
+        before = len(state.trusted_cas) + sum(len(v) for v in state.trust.values())
+        state.trusted_cas = [p for p in state.trusted_cas
+                             if sha256_hex(load_certs(p)[0]) != sha256]
+        state.trust = {store: [e for e in entries if e.sha256 != sha256]
+                       for store, entries in state.trust.items()}
+        removed = before - len(state.trusted_cas) - sum(len(v) for v in state.trust.values())
+        node.save()
+        return removed
 
     def counters(self, name: str) -> dict[str, int]:
         """Requests by method (``GET``, ``POST``...), ``non_get``, ``writes`` (non-GETs but
