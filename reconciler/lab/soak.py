@@ -117,7 +117,9 @@ def prepare(soak: Soak) -> None:
            "--lifetime", str(o.lifetime_days * o.day_seconds),
            "--down-file", str(soak.work / "ca-down")]
     config = soak.ds / "certops.yaml"
-    text = config.read_text().replace("renew_before: 30d", f"renew_before: '{o.renew_before}'")
+    # Onboarding renews every node whatever renew_before is (99% of the lab's long-lived
+    # starting certificates); the year then runs at o.renew_before.
+    text = config.read_text().replace("renew_before: 30d", "renew_before: '99%'")
     text = text.replace("defaults:\n", "defaults:\n  restart_window: soak\n"
                         + ("" if o.drain else "  drain: false\n"))
     text += (f"windows:\n  soak: {{cron: '{cron}', duration: {duration}, timezone: UTC}}\n"
@@ -137,7 +139,10 @@ def prepare(soak: Soak) -> None:
     # onboard it once, outside the window with a reason. The year starts from that fleet.
     _run_checked([*certops(), "apply", str(soak.ds), "--inventory",
                   str(soak.lab / "inventory.yaml"), "--auto-approve", "--poll-interval", "0.05",
-                  "--outside-window", "--reason", "soak set-up: onboard the fleet"])
+                  "--outside-window", "--reason", "soak set-up: onboard the fleet"],
+                 soak.work / "onboard.log")
+    config.write_text(config.read_text().replace("renew_before: '99%'",
+                                                 f"renew_before: '{o.renew_before}'"))
 
 
 def _pem(cert: Any) -> str:
@@ -146,8 +151,10 @@ def _pem(cert: Any) -> str:
     return cert_pem(cert)
 
 
-def _run_checked(argv: list[str]) -> None:
+def _run_checked(argv: list[str], log: Path | None = None) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if log is not None:
+        log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:4])}... exit {done.returncode}: "
                            f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
