@@ -332,7 +332,8 @@ def counters(soak: Soak, timeline: dict[str, Any], end: float) -> dict[str, Any]
         "calls_dropped_by_node": timeline["dropped_calls"],
         "calls_dropped_by_fault": dropped_by_fault(samples, soak.fired),
         "calls": timeline["calls"],
-        "phones_lost_trust": None,  # arrives with the Unified CM identities work
+        "phones_lost_trust": sum(timeline.get("phones_lost", {}).values()),
+        "phones_lost_by_node": timeline.get("phones_lost", {}),
         "runs": runs,
         "failed_runs": runs["drift"]["failed"] + runs["apply"]["failed"],
         "recovered_runs": runs["drift"]["recovered"] + runs["apply"]["recovered"],
