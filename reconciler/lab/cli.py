@@ -41,6 +41,18 @@ def _fail(text: str) -> None:
     raise typer.Exit(1)
 
 
+def _client_for(node: str, directory: Path) -> LabClient:
+    """The running lab's client, once ``node`` is known to be one of its nodes."""
+    client = LabClient.running(directory)
+    if client is None:
+        _fail(f"no lab is running in {directory}")
+        raise typer.Exit(1)  # _fail exits; this tells the type checker
+    nodes = client.status().get("nodes", {})
+    if node not in nodes:
+        _fail(f"no node {node} in the lab ({', '.join(sorted(nodes))})")
+    return client
+
+
 def _print_nodes(status: dict[str, object]) -> None:
     nodes = status.get("nodes", {})
     assert isinstance(nodes, dict)
@@ -443,13 +455,7 @@ def restart(
 ) -> None:
     """Restart a node without warning (an Expressway reboots; on a VOS node a service
     restarts): every call on it drops, and the timeline records it."""
-    client = LabClient.running(directory)
-    if client is None:
-        _fail(f"no lab is running in {directory}")
-        return
-    status = client.status()
-    if node not in status.get("nodes", {}):
-        _fail(f"no node {node} in the lab ({', '.join(sorted(status.get('nodes', {})))})")
+    client = _client_for(node, directory)
     typer.echo(client.restart(node, service))
 
 
@@ -464,13 +470,7 @@ def maintenance(
     `certops apply --drained NODE`. Its calls run on; new calls go to its peers."""
     if mode not in ("on", "off"):
         _fail(f"maintenance {node} {mode}: write on or off")
-    client = LabClient.running(directory)
-    if client is None:
-        _fail(f"no lab is running in {directory}")
-        return
-    status = client.status()
-    if node not in status.get("nodes", {}):
-        _fail(f"no node {node} in the lab ({', '.join(sorted(status.get('nodes', {})))})")
+    client = _client_for(node, directory)
     typer.echo(client.maintenance(node, mode == "on"))
 
 

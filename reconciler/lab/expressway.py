@@ -144,13 +144,15 @@ async def read_csr(node: Node, request: Request) -> Response:
     return pem_text(node.state.pending_csr.csr_pem)
 
 
-async def generate_csr(node: Node, request: Request) -> Response:
-    if node.state.pending_csr is not None:
+async def generate_csr(node: Node, request: Request, slot: str = "pending_csr") -> Response:
+    """A new CSR in the state's ``slot`` (the server store's, or X15.5's client store's):
+    refused with the evidenced conflict while one is pending there."""
+    if getattr(node.state, slot) is not None:
         return message(CONFLICT_STATUS, "Conflict")
     made = await new_pending_csr(node, request)
     if isinstance(made, Response):
         return made
-    node.state.pending_csr = made
+    setattr(node.state, slot, made)
     node.save()
     return message(200, OK)
 

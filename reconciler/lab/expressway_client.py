@@ -76,16 +76,9 @@ async def read_client_csr(node: Node, request: Request) -> Response:
 
 
 async def generate_client_csr(node: Node, request: Request) -> Response:
-    from reconciler.lab.expressway import CONFLICT_STATUS, OK, new_pending_csr
+    from reconciler.lab.expressway import generate_csr
 
-    if node.state.client_pending_csr is not None:
-        return message(CONFLICT_STATUS, "Conflict")
-    made = await new_pending_csr(node, request)
-    if isinstance(made, Response):
-        return made
-    node.state.client_pending_csr = made
-    node.save()
-    return message(200, OK)
+    return await generate_csr(node, request, slot="client_pending_csr")
 
 
 BASE = "/api/provisioning/certs/client"
