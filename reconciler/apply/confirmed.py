@@ -16,7 +16,7 @@ says to check it on the node (``apply/drain.py``, ``after_restart``).
 
 from __future__ import annotations
 
-from reconciler.apply.drain import GUI_OFF, by_hand, registrations, wait_calls
+from reconciler.apply.drain import GUI_OFF, by_hand, registrations, settled, wait_calls
 from reconciler.apply.steps import StepContext, StepFailed, StepOwed
 from reconciler.drivers import CallCounter, DriverError
 from reconciler.model import Action
@@ -52,13 +52,10 @@ async def confirmed_drain(ctx: StepContext, action: Action) -> str:
     except DriverError as exc:
         raise StepFailed(f"{exc}; nothing restarted; {still_on}, or run certops apply "
                          f"--drained {node} again") from None
-    registered = await registrations(driver)
-    if calls == 0:
-        return f"{said}; no active call left after {waited:.0f}s{registered}"
+    done = settled(said, calls, waited, settings, await registrations(driver))
+    if done is not None:
+        return done
     timeout = f"drain_timeout {settings.drain_timeout_text}"
-    if settings.on_drain_timeout == "restart":
-        return (f"{said}; {calls} call(s) still up after {timeout}: restarting anyway "
-                f"(on_drain_timeout: restart), so they drop{registered}")
     raise StepOwed(
         f"{node} still has {calls} active call(s) after {timeout}; nothing restarted "
         f"(on_drain_timeout: stop); {still_on}. The drain and the restart are owed: switch "

@@ -22,7 +22,7 @@ import asyncio
 from reconciler.apply.steps import StepContext, StepFailed, StepOwed
 from reconciler.drivers import CallCounter, DriverError, NodeDrainer
 from reconciler.model import Action
-from reconciler.model.restart_settings import restart_settings
+from reconciler.model.restart_settings import ResolvedRestart, restart_settings
 from reconciler.planning.drain import DRAIN_KIND
 from reconciler.planning.graph import action_id
 
@@ -46,19 +46,30 @@ async def node_drain(ctx: StepContext, action: Action) -> str:
         calls, waited = await wait_calls(ctx, driver, settings.drain_timeout.total_seconds())
     except (DriverError, StepFailed) as exc:
         raise StepFailed(f"{exc}; {await _leave(driver)}; nothing restarted") from None
-    registered = await registrations(driver)
-    if calls == 0:
-        return (f"maintenance mode on; no active call left after {waited:.0f}s"
-                f"{registered}")
+    done = settled("maintenance mode on", calls, waited, settings,
+                   await registrations(driver))
+    if done is not None:
+        return done
     timeout = f"drain_timeout {settings.drain_timeout_text}"
-    if settings.on_drain_timeout == "restart":
-        return (f"maintenance mode on; {calls} call(s) still up after {timeout}: restarting "
-                f"anyway (on_drain_timeout: restart), so they drop{registered}")
     raise StepOwed(
         f"{action.node} still has {calls} active call(s) after {timeout}; "
         f"{await _leave(driver)}; nothing restarted (on_drain_timeout: stop): the drain and "
         "the restart are owed to the next apply (in the node's next window, when it has one), "
         "or raise drain_timeout")
+
+
+def settled(said: str, calls: int, waited: float, settings: ResolvedRestart,
+            registered: str) -> str | None:
+    """The drain's result when its calls let the restart go ahead (``said`` first): none
+    left, or some left with ``on_drain_timeout: restart``; None when they outlasted
+    ``drain_timeout`` and the setting is ``stop`` (the caller owes the drain)."""
+    if calls == 0:
+        return f"{said}; no active call left after {waited:.0f}s{registered}"
+    if settings.on_drain_timeout == "restart":
+        return (f"{said}; {calls} call(s) still up after drain_timeout "
+                f"{settings.drain_timeout_text}: restarting anyway (on_drain_timeout: "
+                f"restart), so they drop{registered}")
+    return None
 
 
 async def _maintenance_on(driver: NodeDrainer, node: str) -> None:
