@@ -1,0 +1,80 @@
+"""A node whose served (API) certificate has expired, end to end on the HTTPS lab.
+
+TLS verification refuses the node's API once its certificate has expired. certops reads and
+repairs it only under a pin the committed desired state records (here ``certs/expe1.pem``,
+as certops writes it when it installs an issued certificate), after checking the chain and
+the name at a moment inside the certificate's validity; without one it sends no
+credentials and names the manual step.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fleet import apply_args, certops, served
+
+from reconciler.lab import LabThread, start_lab
+from reconciler.lab.topology import CertSpec, example_topology
+
+
+@pytest.fixture
+def expired_lab(tmp_path: Path) -> Iterator[LabThread]:
+    """The example lab with expe1 serving a certificate that expired two days ago."""
+    topology = example_topology()
+    for node in topology.nodes:
+        if node.name == "expe1":
+            node.certificate = CertSpec(ca="new", days_left=-2, lifetime_days=90)
+    with start_lab(tmp_path / "lab", topology=topology, restart_seconds=0.2) as running:
+        yield running
+
+
+def _with_issuer(desired: Path, lab_dir: Path) -> None:
+    """expe1's certificate comes from a command CA (the lab's new CA, a year's lifetime)."""
+    run = [sys.executable, "-m", "reconciler.lab.soak_issuer", "--lab", str(lab_dir),
+           "--lifetime", str(365 * 86400)]
+    config = desired / "certops.yaml"
+    config.write_text(config.read_text() + "issuers:\n  lab:\n    type: command\n"
+                      f"    run: {run!r}\n".replace("'", '"'))
+    node = desired / "nodes" / "expe1.yaml"
+    node.write_text(node.read_text().replace("server_certificate:",
+                                             "server_certificate:\n  issuer: lab", 1))
+
+
+def test_an_expired_pinned_api_certificate_is_renewed_by_one_apply(
+    expired_lab: LabThread, desired: Path, tmp_path: Path
+) -> None:
+    inventory = Path(expired_lab.lab.paths.inventory)
+    _with_issuer(desired, tmp_path / "lab")
+    old = served(expired_lab, "expe1")
+    (desired / "certs" / "expe1.pem").write_text(
+        expired_lab.lab.nodes["expe1"].state.served.cert_pem)
+    code, out = certops("drift", str(desired), "--inventory", str(inventory))
+    assert code != 0 and "node.api_cert_expired" in out, out
+    code, out = certops(*apply_args(desired, inventory, "--node", "expe1"))
+    assert code == 0, out
+    assert "node.api_cert_expired" in out
+    new = served(expired_lab, "expe1")
+    assert new.serial_number != old.serial_number
+    assert new.not_valid_after_utc > old.not_valid_after_utc
+    # recovered: the next plan reads it with ordinary verification and has nothing to do
+    code, out = certops("plan", str(desired), "--inventory", str(inventory), "--node", "expe1",
+                        "--detailed-exitcode")
+    assert code == 0 and "node.api_cert_expired" not in out, out
+
+
+def test_an_expired_unpinned_api_certificate_is_not_contacted(
+    expired_lab: LabThread, desired: Path
+) -> None:
+    """The served leaf is unknown to the desired state: no credentials, a clear finding,
+    and plan, apply and drift exit 1 naming the node and the manual step."""
+    inventory = Path(expired_lab.lab.paths.inventory)
+    expired_lab.reset_counters()
+    for command in (("plan",), ("drift",), apply_args(desired, inventory)[:1]):
+        extra = ["--auto-approve"] if command[0] == "apply" else []
+        code, out = certops(*command, str(desired), "--inventory", str(inventory), *extra)
+        assert code == 1, (command, out)
+        assert "expe1" in out and "recovery_pins" in out, (command, out)
+    assert expired_lab.counters("expe1")["total"] == 0
