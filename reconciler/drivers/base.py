@@ -34,6 +34,9 @@ class Endpoint:
     # From the node file's ``connection:`` block (all optional, additive):
     api_ca_pems: tuple[bytes, ...] = ()  # only these CAs authenticate the API (else cas/ + system)
     api_pins: tuple[str, ...] = ()  # "sha256:<hex>" of the API certificate: pins instead of CAs
+    # (pin, the committed record it comes from): an expired API certificate certops may use
+    # (drivers/tlsrecovery.py): the node's certificate file, certs/<node>.pem, recovery_pins.
+    recovery_pins: tuple[tuple[str, str], ...] = ()
     proxy: str | None = field(default=None, repr=False)  # proxy URL (may hold credentials)
     connect_timeout: float | None = None
     read_timeout: float | None = None

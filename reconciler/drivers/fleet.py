@@ -27,9 +27,18 @@ from reconciler.drivers.http import (
 )
 from reconciler.drivers.registry import driver_builder
 from reconciler.drivers.seams import NETWORK, DriverFactory
+from reconciler.drivers.tlsrecovery import ApiRecovery, system_ca_bundle
 from reconciler.kinds.vos import VosNodeSpec
-from reconciler.model import CredentialsSpec, Desired, DesiredNode, LiveNode, PemFile
-from reconciler.model.layout import CAS_DIR
+from reconciler.model import (
+    CredentialsSpec,
+    Desired,
+    DesiredNode,
+    ExpiredApiCertificate,
+    LiveNode,
+    PemFile,
+)
+from reconciler.model.layout import CAS_DIR, cert_path
+from reconciler.pki.apirecovery import pin_of
 
 if TYPE_CHECKING:
     from reconciler.drivers.workers import ReadPool
@@ -137,11 +146,50 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
         ssh_host_key=(inv.ssh_host_key if inv else None) or conn.ssh_host_key,
         tls_server_name=(inv.tls_server_name if inv else None) or conn.tls_server_name,
         api_ca_pems=_ca_file(node, files), api_pins=conn.api_pins,
+        recovery_pins=recovery_pins_of(node, files),
         proxy=proxy_for(api, env) if conn.proxy == "environment" else None,
         connect_timeout=conn.connect_timeout, read_timeout=conn.read_timeout,
         app_username=app_user, app_password=app_password,
         transport=_transport(node),
     )
+
+
+def recovery_pins_of(node: DesiredNode,
+                     files: Mapping[str, PemFile] | None) -> tuple[tuple[str, str], ...]:
+    """The expired API certificates certops may use for ``node`` (drivers/tlsrecovery.py),
+    each with the committed record that pins it: the leaf of its certificate file and of
+    ``certs/<node>.pem`` (what apply writes when it installs an issued certificate), and
+    ``connection.recovery_pins``. With ``--connection-from`` these come from the base."""
+    out: dict[str, str] = {}
+    cert = node.spec.server_certificate
+    refs = [node.resolve(cert.file)] if cert is not None and cert.file else []
+    for rel in dict.fromkeys([*refs, cert_path(node.name)]):
+        found = (files or {}).get(rel)
+        leaf = _leaf_der(found.data) if found is not None else None
+        if leaf is not None:
+            out.setdefault(pin_of(leaf), rel)
+    for pin in node.spec.connection.recovery_pins:
+        out.setdefault(pin.lower(), f"{node.file}: connection.recovery_pins")
+    return tuple(out.items())
+
+
+def _leaf_der(data: bytes) -> bytes | None:
+    """The first non-CA certificate of a PEM file (DER), or None."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        return None
+    for cert in certs:
+        try:
+            ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except x509.ExtensionNotFound:
+            ca = False
+        if not ca:
+            return cert.public_bytes(Encoding.DER)
+    return None
 
 
 def _transport(node: DesiredNode) -> str:
@@ -229,6 +277,19 @@ def api_tls(endpoint: Endpoint, ca_pems: list[bytes]) -> ssl.SSLContext:
     return tls_context(ca_pems, verify=True)
 
 
+def api_recovery(endpoint: Endpoint, ca_pems: list[bytes],
+                 normal: ssl.SSLContext) -> ApiRecovery | None:
+    """The pinned way in once the node's certificate has expired, with the same anchors as
+    ``normal`` (its CA file, or the fleet's CAs and the system store); None where validity is
+    not checked anyway (tls_verify off, api_pins)."""
+    if not endpoint.tls_verify or endpoint.api_pins:
+        return None
+    anchors = endpoint.api_ca_pems or (*ca_pems, system_ca_bundle())
+    return ApiRecovery(node=endpoint.name, pins=dict(endpoint.recovery_pins),
+                       anchor_pems=tuple(anchors),
+                       server_name=endpoint.tls_server_name or endpoint.host, normal=normal)
+
+
 def node_settings(endpoint: Endpoint, settings: HttpSettings) -> HttpSettings:
     """``settings`` with the node's own timeouts (``connection:``), where it sets them."""
     if endpoint.connect_timeout is not None:
@@ -247,11 +308,12 @@ def make_driver(endpoint: Endpoint, ca_pems: list[bytes], settings: HttpSettings
                 factory: DriverFactory = NETWORK) -> Driver:
     """The driver of one node; ``factory`` may replace its transport, TLS probe and CLI."""
     name = endpoint.name
+    verify = api_tls(endpoint, ca_pems)
     http = NodeHttp(node=name, base_url=endpoint.api,
                     auth=(endpoint.username or "", endpoint.password or ""),
-                    verify=api_tls(endpoint, ca_pems), settings=node_settings(endpoint, settings),
+                    verify=verify, settings=node_settings(endpoint, settings),
                     server_name=endpoint.tls_server_name, transport=factory.transport_for(name),
-                    proxy=endpoint.proxy)
+                    proxy=endpoint.proxy, recovery=api_recovery(endpoint, ca_pems, verify))
     driver = driver_builder(endpoint.type)(endpoint, http, factory)
     if factory is NETWORK:
         RECIPES[driver] = (endpoint, ca_pems, settings)
@@ -311,11 +373,22 @@ async def read_one(gate: asyncio.Semaphore, name: str, driver: Driver) -> LiveNo
     """One node's live state, read while holding ``gate``; a DriverError becomes its error."""
     async with gate:
         try:
-            return await driver.read()
+            live = await driver.read()
         except DriverError as exc:
-            return LiveNode(name=name, type=driver.endpoint.type,
+            live = LiveNode(name=name, type=driver.endpoint.type,
                             error=str(exc).removeprefix(f"{name}: "),
                             unparseable=isinstance(exc, Unparseable))
+    expired = expired_api_certificate(driver)
+    return live if expired is None else live.model_copy(update={
+        "api_certificate_expired": expired})
+
+
+def expired_api_certificate(driver: Driver) -> ExpiredApiCertificate | None:
+    """What the driver's last handshake found, when the node's API certificate had expired:
+    used under a pin, or refused (drivers/tlsrecovery.py)."""
+    http = getattr(driver, "http", None)
+    recovery = http.recovery if isinstance(http, NodeHttp) else None
+    return recovery.note() if recovery is not None else None
 
 
 async def close_all(drivers: Mapping[str, Driver]) -> None:

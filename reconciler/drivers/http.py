@@ -36,6 +36,13 @@ from reconciler.drivers.errors import (
     Unreachable,
 )
 from reconciler.drivers.netstream import AsyncioBackend
+from reconciler.drivers.tlsrecovery import (
+    ApiRecovery,
+    manual_step,
+    refused_in,
+    verify_code_in,
+)
+from reconciler.pki.apirecovery import VALIDITY_VERIFY_CODES
 
 RETRY_STATUSES = {429, 502, 503, 504}
 
@@ -213,8 +220,12 @@ class NodeHttp:
     proxy: str | None = field(default=None, repr=False)  # from the environment, on request
     counts: Counter[str] = field(default_factory=Counter)
     peer_certificate: bytes | None = field(default=None, repr=False)  # DER, from the TLS session
+    # The pinned way in once the node's certificate has expired (drivers/tlsrecovery.py);
+    # None: tls_verify off or api_pins (neither checks validity dates).
+    recovery: ApiRecovery | None = field(default=None, repr=False)
 
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
+    _retired: list[httpx.AsyncClient] = field(default_factory=list, repr=False)
     _urls: dict[str, httpx.URL] = field(default_factory=dict, repr=False)
 
     @property
@@ -241,9 +252,47 @@ class NodeHttp:
         return self._client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        for client in [*self._retired, *([self._client] if self._client else [])]:
+            await client.aclose()
+        self._retired.clear()
+        self._client = None
+
+    async def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
+        """The request; once more after the TLS context changed (``_switch_trust``)."""
+        try:
+            return await self.client.request(method, self.url(path), **kwargs)
+        except httpx.ConnectError as exc:
+            if not self._switch_trust(exc):
+                raise
+        return await self.client.request(method, self.url(path), **kwargs)
+
+    def _switch_trust(self, exc: httpx.ConnectError) -> bool:
+        """Whether a failed handshake calls for the other context: the recovery context when
+        the ordinary one refused an expired (or not yet valid) certificate, the ordinary one
+        when the recovery context met a certificate that is valid now (the node was renewed).
+        The old client is retired, not closed: a request in flight on it ends as it would."""
+        rec = self.recovery
+        if rec is None:
+            return False
+        refused = refused_in(exc)
+        if refused is not None:
+            target = rec.normal if refused.verdict.refused == "valid_now" else None
+        elif verify_code_in(exc) in VALIDITY_VERIFY_CODES:
+            target = rec.context()
+        else:
+            target = None
+        if target is None:
+            return False
+        if target is not self.verify:
+            AUDIT.warning("tls", extra={"event": "tls", "node": self.node, "operation":
+                          "expired certificate: pinned recovery" if target is not rec.normal
+                          else "certificate valid again: ordinary verification",
+                          "status": "switch", "duration_ms": 0.0})
+            if self._client is not None:
+                self._retired.append(self._client)
             self._client = None
+            self.verify = target
+        return True
 
     def url(self, path: str) -> httpx.URL:
         """The absolute URL of ``path`` under the base URL, joined as httpx joins a relative
@@ -312,7 +361,7 @@ class NodeHttp:
         """One try: the response, or a temporary error (with the node's Retry-After) to retry
         on; a permanent failure is raised."""
         try:
-            response = await self.client.request(method, self.url(path), **kwargs)
+            response = await self._send(method, path, kwargs)
         except httpx.TimeoutException as exc:
             # A connect or pool timeout means the request never left; a read or write
             # timeout means the node may have acted on it.
@@ -341,6 +390,19 @@ class NodeHttp:
 
     def _connection_error(self, method: str, path: str, exc: httpx.HTTPError) -> TemporaryError:
         """A connection that failed: TLS verification is permanent (raised), the rest retried."""
+        refused = refused_in(exc)
+        if refused is not None and refused.verdict.refused != "valid_now":
+            v = refused.verdict
+            raise PermanentError(
+                self.node,
+                f"its API certificate {v.sha256} ({v.subject}) is outside its validity "
+                f"({v.not_before:%Y-%m-%d %H:%M} to {v.not_after:%Y-%m-%d %H:%M} UTC) and "
+                f"certops may not use it: {v.reason}; no credentials were sent",
+                method=method, path=path,
+                hint=manual_step(self.node, v) if v.refused == "unpinned" else
+                "renew the certificate by hand on the node (its chain or name does not verify "
+                "even inside its validity)",
+            ) from None
         if _is_tls_verification(exc):
             cause = _root_cause(exc)
             raise PermanentError(

@@ -37,7 +37,7 @@ from reconciler.model.desired import (
     renew_before_of,
 )
 from reconciler.model.errors import CertopsError
-from reconciler.model.live import LiveNode
+from reconciler.model.live import ExpiredApiCertificate, LiveNode
 from reconciler.model.plan import (
     FORMAT_VERSION,
     PHASES,
@@ -75,6 +75,7 @@ __all__ = [
     "DrainConfirmation",
     "EmergencySpec",
     "ExecDnsSpec",
+    "ExpiredApiCertificate",
     "ExpresswayAcmeIssuerSpec",
     "Finding",
     "FleetSpec",

@@ -98,6 +98,10 @@ class Code(StrEnum):
     TLS_VERIFY_OFF = "tls.verify_off", (W,), "TLS verification of the node's API is off"
     # the planner
     NODE_UNREACHABLE = "node.unreachable", (E, W), "a node could not be read"
+    NODE_API_CERT_EXPIRED = (
+        "node.api_cert_expired", (W,),
+        "the node's API certificate has expired: read and repaired under its committed pin"
+    )
     NODE_HELD_BACK = (
         "node.held_back", (W,), "a node's actions wait for a node that could not be read"
     )

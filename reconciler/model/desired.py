@@ -255,6 +255,15 @@ class ConnectionSpec(Frozen):
         "is authenticated by any of these instead of by a CA (list the next one before a "
         "renewal). `certops doctor` prints the value.",
     )
+    recovery_pins: tuple[Annotated[str, Field(pattern=PIN_PATTERN)], ...] = Field(
+        (),
+        description="SHA-256 of an EXPIRED (or not yet valid) API certificate (DER), as "
+        "'sha256:<64 hex>', that a person checked on the node's console: certops may then "
+        "read and renew the node with that one certificate's validity set aside (its chain "
+        "and name are still verified, at a moment inside its validity). The node's committed "
+        "certificate (certs/<node>.pem or its file:) is pinned this way without a list. The "
+        "node.unreachable finding of an expired certificate prints the value.",
+    )
     ssh_port: int | None = Field(None, ge=1, le=65535, description="SSH port of the platform CLI.")
     ssh_host_key: str | None = Field(
         None,

@@ -16,6 +16,22 @@ from pydantic import Field
 from reconciler.model.common import Frozen
 
 
+class ExpiredApiCertificate(Frozen):
+    """The node's API certificate was expired (or not yet valid) when certops connected.
+
+    ``pinned_by`` names the committed record that pins it (``certs/<node>.pem``, the node's
+    certificate file, or ``connection.recovery_pins``): certops then read the node with the
+    expiry set aside for that one certificate. None: no record pins it, no credentials were
+    sent and the node was not read (``reason`` says why it was refused)."""
+
+    sha256: str = Field(description="'sha256:<hex>' of the served leaf (DER).")
+    subject: str
+    not_before: str = Field(description="ISO 8601, UTC.")
+    not_after: str = Field(description="ISO 8601, UTC.")
+    pinned_by: str | None = None
+    reason: str = ""
+
+
 class LiveNode(Frozen):
     """One node as read. ``error`` is set (and the rest left empty) when it could not be read."""
 
@@ -57,6 +73,11 @@ class LiveNode(Frozen):
     settings: dict[str, str] = Field(
         default_factory=dict,
         description="Node settings that decide EKU rules, as read (name -> value).",
+    )
+    api_certificate_expired: ExpiredApiCertificate | None = Field(
+        None, description="The API certificate had expired when certops connected: read "
+        "under a pin, or (with ``error``) not read; not part of the fingerprint (the served "
+        "certificate is)."
     )
 
     @property

@@ -33,6 +33,7 @@ from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.pki.ari import cert_id
 from reconciler.planning.drain import DRAIN_KIND, add_drains
+from reconciler.planning.apicert import expired_read, expired_refused
 from reconciler.planning.emergency import emergency_findings
 from reconciler.planning.graph import (
     Draft,
@@ -202,6 +203,8 @@ def _read_live(
         view, problems = parse_live(snapshot, cache)
         lives[name] = view
         findings.extend(problems)
+        if snapshot.api_certificate_expired is not None:
+            findings.append(expired_read(fleet, name, snapshot.api_certificate_expired))
     return lives, findings
 
 
@@ -226,6 +229,9 @@ def _not_read(fleet: FleetView, name: str, snapshot: LiveNode | None) -> Finding
         code = Code.LIVE_UNPARSEABLE
         message = (f"{name} answered in a shape certops does not know ({why}); nothing can be "
                    "planned for it. Check the node's API by hand and report the shape.")
+    elif snapshot is not None and snapshot.api_certificate_expired is not None:
+        code = Code.NODE_UNREACHABLE
+        message = expired_refused(name, snapshot)
     else:
         code = Code.NODE_UNREACHABLE
         message = (f"{name} could not be read ({why}); nothing can be planned for it or for "

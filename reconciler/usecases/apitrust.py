@@ -6,28 +6,16 @@ or every CA of ``cas/`` plus the inventory's bundles and the system store's CA f
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.drivers.tlsrecovery import system_ca_bundle
 from reconciler.model import Desired
 from reconciler.pki import CertCache, CertInfo, PkiError
 from reconciler.planning.lockout import ApiTrust
 
 if TYPE_CHECKING:
     from reconciler.drivers import Driver, Inventory
-
-
-@lru_cache(maxsize=1)
-def system_ca_bundle() -> bytes:
-    """The system store's CA file (what ``ssl.create_default_context`` loads), or b""."""
-    cafile = ssl.get_default_verify_paths().cafile
-    try:
-        return Path(cafile).read_bytes() if cafile else b""
-    except OSError:
-        return b""
 
 
 def _certs(pems: list[bytes], cache: CertCache) -> tuple[CertInfo, ...]:

@@ -17,6 +17,7 @@ import pytest
 from fleet import apply_args, certops, served
 
 from reconciler.lab import LabThread, start_lab
+from reconciler.lab.ca import cert_pem, load_or_create_pki
 from reconciler.lab.topology import CertSpec, example_topology
 
 
@@ -35,9 +36,13 @@ def _with_issuer(desired: Path, lab_dir: Path) -> None:
     """expe1's certificate comes from a command CA (the lab's new CA, a year's lifetime)."""
     run = [sys.executable, "-m", "reconciler.lab.soak_issuer", "--lab", str(lab_dir),
            "--lifetime", str(365 * 86400)]
+    pki = load_or_create_pki(lab_dir / "ca")
+    (desired / "cas" / "lab-root.pem").write_text(cert_pem(pki.root.cert))
+    (desired / "cas" / "lab-new.pem").write_text(cert_pem(pki.issuing["new"].cert))
     config = desired / "certops.yaml"
     config.write_text(config.read_text() + "issuers:\n  lab:\n    type: command\n"
-                      f"    run: {run!r}\n".replace("'", '"'))
+                      f"    run: {run!r}\n".replace("'", '"')
+                      + "    ca_files: [cas/lab-root.pem, cas/lab-new.pem]\n")
     node = desired / "nodes" / "expe1.yaml"
     node.write_text(node.read_text().replace("server_certificate:",
                                              "server_certificate:\n  issuer: lab", 1))
