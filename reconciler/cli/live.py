@@ -24,7 +24,7 @@ from reconciler.report.budget import DEFAULT_MAX_CHARS
 
 if TYPE_CHECKING:
     from reconciler.apply.steps import Timing
-    from reconciler.model import ApplyResult
+    from reconciler.model import ApplyResult, Plan
     from reconciler.usecases.apply import ApplyRun
     from reconciler.usecases.session import Session
 
@@ -229,7 +229,17 @@ def plan_cmd(
         where = "" if session.root == Path("desired-state") else f" --dir {session.root}"
         typer.echo(f"Saved the plan to {out}: apply it with `certops apply {out}{where}`.")
     changes = EXIT_CHANGES if detailed_exitcode and made.has_changes else 0
-    exit_with(EXIT_ERROR if made.blocked else changes)
+    echo_lines(unread_lines(made), err=True)
+    exit_with(EXIT_ERROR if made.blocked or made.unread else changes)
+
+
+def unread_lines(made: Plan) -> list[str]:
+    """Why a partial plan (or its apply) exits 1: the managed nodes it could not read."""
+    if not made.unread:
+        return []
+    return [f"Not read: {', '.join(made.unread)} (node.unreachable / live.unparseable above): "
+            "certops manages them but could not read them, so nothing was planned for them "
+            "(the rest of the fleet was); exit 1 until they are readable again."]
 
 
 @friendly
@@ -310,7 +320,9 @@ def finish_apply(run: ApplyRun, reports: list[Path]) -> None:
             write_file(report, report_text(run.result, run, report), run.root)
     echo_lines(apply_text(run.result, len(run.plan.actions)))
     echo_lines(apply_errors(run.result), err=True)
-    exit_with(EXIT_ERROR if run.result is not None and not run.result.ok else 0)
+    echo_lines(unread_lines(run.plan), err=True)
+    failed = run.result is not None and not run.result.ok
+    exit_with(EXIT_ERROR if failed or run.plan.unread else 0)
 
 
 def report_text(result: ApplyResult, run: ApplyRun, report: Path) -> str:

@@ -15,6 +15,7 @@ was renewed), ``NodeHttp`` returns to the ordinary context.
 from __future__ import annotations
 
 import ssl
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,11 +42,13 @@ def parse_anchors(pems: Sequence[bytes]) -> list[x509.Certificate]:
     """Every certificate of ``pems`` (bundles; an unreadable one is skipped, as OpenSSL's
     ``load_verify_locations`` would have refused it before any connection)."""
     out: list[x509.Certificate] = []
-    for pem in pems:
-        try:
-            out.extend(x509.load_pem_x509_certificates(pem))
-        except ValueError:
-            continue
+    with warnings.catch_warnings():  # a system store's odd CA (a negative serial) is no news
+        warnings.simplefilter("ignore")
+        for pem in pems:
+            try:
+                out.extend(x509.load_pem_x509_certificates(pem))
+            except ValueError:
+                continue
     return out
 
 
@@ -97,8 +100,8 @@ class ApiRecovery:
         source = {p.lower(): s for p, s in self.pins.items()}.get(v.sha256.lower())
         return ExpiredApiCertificate(
             sha256=v.sha256, subject=v.subject, not_before=v.not_before.isoformat(),
-            not_after=v.not_after.isoformat(), pinned_by=source if v.ok else None,
-            reason=v.reason)
+            not_after=v.not_after.isoformat(), expired=self.clock() > v.not_after,
+            pinned_by=source if v.ok else None, reason=v.reason)
 
 
 class _RecoveryObject(ssl.SSLObject):
@@ -142,6 +145,5 @@ def manual_step(node: str, verdict: RecoveryVerdict) -> str:
     return (f"check on {node}'s console that it serves {verdict.sha256} (Expressway: "
             "Maintenance > Security > Server certificate > Show decoded; Unified CM: OS Admin > "
             "Certificate Management > tomcat), then add it in a reviewed pull request to "
-            f"nodes/{node}.yaml: `connection: {{recovery_pins: ['{verdict.sha256}']}}` "
-            "(or commit that certificate as certs/" + node + ".pem); the next apply renews it "
-            "under that pin, with its chain and name still verified")
+            f"nodes/{node}.yaml: `connection: {{recovery_pins: ['{verdict.sha256}']}}`; "
+            "the next apply renews it under that pin, with its chain and name still verified")

@@ -531,7 +531,8 @@ class FreezeSpec(Frozen):
 
 
 class EmergencySpec(Frozen):
-    """What a CA's revocation may do to the change windows (``emergency:``)."""
+    """What a CA's revocation, or an expired API certificate, may do to the change windows
+    (``emergency:``)."""
 
     revocation: Literal["wait-for-window", "restart-now"] = Field(
         "wait-for-window",
@@ -539,6 +540,13 @@ class EmergencySpec(Frozen):
         "now through ARI (cert.revocation_pending): restart-now lets its restarts run outside "
         "its restart window (drained as configured, the reason in the plan and the apply "
         "report); wait-for-window keeps them owed to the window. A freeze always wins.",
+    )
+    expired: Literal["restart-now", "wait-for-window"] = Field(
+        "restart-now",
+        description="A node whose API certificate has expired (node.api_cert_expired: it is "
+        "already an outage, read and repaired under its pin): restart-now (the default) lets "
+        "the restart that serves its new certificate run outside its restart window, drained "
+        "as configured; wait-for-window keeps it owed to the window. A freeze always wins.",
     )
 
 

@@ -28,6 +28,7 @@ class ExpiredApiCertificate(Frozen):
     subject: str
     not_before: str = Field(description="ISO 8601, UTC.")
     not_after: str = Field(description="ISO 8601, UTC.")
+    expired: bool = Field(True, description="False: not yet valid (a clock behind).")
     pinned_by: str | None = None
     reason: str = ""
 

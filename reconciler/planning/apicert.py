@@ -22,8 +22,10 @@ def expired_read(fleet: FleetView, name: str, seen: ExpiredApiCertificate) -> Fi
     return Finding(
         code=Code.NODE_API_CERT_EXPIRED, severity=Severity.WARNING, node=name,
         location=fleet.nodes[name].node.pos("api"),
-        message=f"{name}'s API certificate {seen.sha256} ({seen.subject}) expired on "
-        f"{_when(seen.not_after)} (or is not valid before {_when(seen.not_before)}): TLS "
+        message=f"{name}'s API certificate {seen.sha256} ({seen.subject}) "
+        + (f"expired on {_when(seen.not_after)}" if seen.expired else
+           f"is not valid before {_when(seen.not_before)}")
+        + ": TLS "
         "verification refuses it, so certops read it, and repairs it, under the pin of "
         f"{seen.pinned_by} (the chain and the name verified at a moment inside its validity; "
         "only the expiry is set aside, for this one certificate). The plan renews it and "

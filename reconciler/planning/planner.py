@@ -32,8 +32,8 @@ from reconciler.model.live import fingerprint_of
 from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.pki.ari import cert_id
-from reconciler.planning.drain import DRAIN_KIND, add_drains
 from reconciler.planning.apicert import expired_read, expired_refused
+from reconciler.planning.drain import DRAIN_KIND, add_drains
 from reconciler.planning.emergency import emergency_findings
 from reconciler.planning.graph import (
     Draft,
