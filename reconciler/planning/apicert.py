@@ -28,8 +28,8 @@ def expired_read(fleet: FleetView, name: str, seen: ExpiredApiCertificate) -> Fi
         + ": TLS "
         "verification refuses it, so certops read it, and repairs it, under the pin of "
         f"{seen.pinned_by} (the chain and the name verified at a moment inside its validity; "
-        "only the expiry is set aside, for this one certificate). The plan renews it and "
-        "restarts it as an emergency (emergency.expired).")
+        "only the expiry is set aside, for this one certificate). The plan renews it; "
+        "its restart is an emergency as emergency.expired says (restart-now unless set).")
 
 
 def expired_refused(name: str, snapshot: LiveNode) -> str:

@@ -270,7 +270,8 @@ async def _apply_locked(session: Session, request: ApplyRequest, ui: ApplyUi,
             ui.show(plan)
         if request.needs_prompt() and not ui.prompt(plan):
             return ApplyRun(plan, None, session.root)
-        # A revocation may restart outside the windows (emergency.revocation: restart-now).
+        # A revocation or an expired API certificate may restart outside the windows
+        # (emergency.revocation, emergency.expired: restart-now).
         gate = WindowGate(policy, disruptive_kinds(loaded.fleet), request.override(),
                           emergency=emergency_nodes(loaded.fleet, plan.findings))
         result = await _execute(session, loaded, drivers, plan, ui.progress(plan),
