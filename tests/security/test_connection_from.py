@@ -67,3 +67,32 @@ async def test_same_settings_plan_as_before(lab: InProcessLab, desired: Path,
     plain = await plan(session_of(lab, desired))
     assert [a.id for a in run.plan.actions] == [a.id for a in plain.plan.actions]
     assert not [f for f in run.plan.findings if f.code == Code.CONNECTION_CHANGED]
+
+
+async def test_a_change_cannot_pin_an_expired_api_certificate(
+    lab: InProcessLab, desired: Path, tmp_path: Path
+) -> None:
+    """The pins that let certops use an expired API certificate (drivers/tlsrecovery.py)
+    come from the base too: a pull request that commits a certificate as certs/expe1.pem or
+    adds connection.recovery_pins on expc1 pins nothing for its own plan (expc1 is not even
+    contacted: its connection settings changed)."""
+    from reconciler.usecases.loading import load_fleet
+    from reconciler.usecases.plan import connect_from_base
+
+    base = tmp_path / "base"
+    shutil.copytree(desired, base)
+    (desired / "certs" / "expe1.pem").write_text(lab.nodes["expe1"].state.served.cert_pem)
+    node = desired / "nodes" / "expc1.yaml"
+    node.write_text(node.read_text() + "connection:\n  recovery_pins: ['sha256:" + "ab" * 32
+                    + "']\n")
+    session = session_of(lab, desired)
+    loaded = load_fleet(session, session.now())
+    assert loaded.fleet.desired.files.get("certs/expe1.pem") is not None  # the change has it
+    drivers, skipped, _ = connect_from_base(session, loaded, ["expe1", "expc1", "cucm-pub"],
+                                            str(base))
+    try:
+        assert drivers["expe1"].endpoint.recovery_pins == ()
+        assert "expc1" in skipped and "expc1" not in drivers
+    finally:
+        for driver in drivers.values():
+            await driver.aclose()
