@@ -143,7 +143,8 @@ def verify_code_in(exc: BaseException) -> int | None:
 def manual_step(node: str, verdict: RecoveryVerdict) -> str:
     """The exact, reviewable step that lets certops repair ``node`` (for an unpinned one)."""
     return (f"check on {node}'s console that it serves {verdict.sha256} (Expressway: "
-            "Maintenance > Security > Server certificate > Show decoded; Unified CM: OS Admin > "
-            "Certificate Management > tomcat), then add it in a reviewed pull request to "
+            "Maintenance > Security > Server certificate > Show decoded; Unified CM: Cisco "
+            "Unified OS Administration > Security > Certificate Management > tomcat), then add "
+            "it in a reviewed pull request to "
             f"nodes/{node}.yaml: `connection: {{recovery_pins: ['{verdict.sha256}']}}`; "
             "the next apply renews it under that pin, with its chain and name still verified")
