@@ -49,7 +49,7 @@ async def cert_issue(ctx: StepContext, action: Action) -> str:
     leaf, bundled = _parse(ctx, result.chain_pem, issuer.name)
     usages = await _required_eku(ctx, node, leaf, role)
     _check_offline(ctx, node, leaf, bundled, csr_pem, issuer.name, usages, role)
-    await _check_trusted(ctx, node, [c for c in bundled if c.is_ca])
+    await _check_trusted(ctx, node, [c for c in bundled if c.is_ca], issuer.name)
     path = _save(ctx, node, result.chain_pem, role)
     ctx.issued[stem] = IssuedCert(leaf=leaf, chain=tuple(c for c in bundled if c.is_ca))
     note = f" ({result.note})" if result.note else ""
@@ -126,23 +126,37 @@ def _judged_at(ctx: StepContext, leaf: CertInfo) -> datetime:
     return max(now, min(now + CLOCK_SKEW, leaf.not_before))
 
 
-async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo]) -> None:
+async def _check_trusted(ctx: StepContext, node: str, cas: list[CertInfo], issuer: str) -> None:
     """The trust gate on live stores: the chain is trusted by the node and its linked peers."""
     view = ctx.fleet.nodes[node]
     holders = [(node, view.kind.own_stores)]
     for peer in ctx.fleet.desired.peers(node):
         if peer in ctx.drivers and peer in ctx.fleet.nodes:
             holders.append((peer, ctx.fleet.nodes[peer].kind.peer_stores))
+    declared = {c.sha256 for c in view.issuer_chain}
     for holder, stores in holders:
         for store in stores:
             have = sha_set(ctx, await _read_store(ctx, holder, store))
-            missing = [c.subject for c in cas if c.sha256 not in have]
+            missing = [c for c in cas if c.sha256 not in have]
             if missing:
-                raise StepFailed(
-                    f"not installed: {store} of {holder} does not trust '{missing[0]}', which "
-                    f"the new certificate of {node} chains to; list the issuer's CA files in "
-                    "certops.yaml (issuers.<name>.ca_files) so the plan adds them first"
-                )
+                raise StepFailed(f"not installed: {store} of {holder} does not trust "
+                                 f"'{missing[0].subject}', which the new certificate of {node} "
+                                 f"chains to; {_untrusted_hint(issuer, missing[0], declared)}")
+
+
+def _untrusted_hint(issuer: str, ca: CertInfo, declared: set[str]) -> str:
+    """What to do about a CA of the issued chain that a store lacks: declare it (the usual
+    case: an issuer without ca_files, or without its intermediate), or find out why the
+    planned upload of a declared one is not there."""
+    if ca.sha256 not in declared:
+        return (f"issuer {issuer}'s ca_files do not list it (SHA-256 {ca.sha256}): save that "
+                f"CA under cas/ and add it to issuers.{issuer}.ca_files in certops.yaml, so the "
+                "plan uploads it to every store that needs it first (nothing was installed; "
+                "the plan's issuer.no_chain warning said so where ca_files is empty)")
+    return (f"it is in issuers.{issuer}.ca_files, so a fresh plan uploads it first, but the "
+            "store does not show it now (this plan lacked that upload, someone removed it, or "
+            "it has not replicated to this node yet): run certops plan again; nothing was "
+            "installed")
 
 
 async def _read_store(ctx: StepContext, holder: str, store: str) -> tuple[str, ...]:
