@@ -24,17 +24,10 @@ cd "$(dirname "$0")/.."
 DEMO=demo-eku
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
-for bin in named openssl; do
-  command -v "$bin" >/dev/null || [ -x "/usr/sbin/$bin" ] ||
-    { echo "demo-eku: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
-done
+need named openssl
 
-demo_cleanup() {
-  python -m reconciler.lab.acme_ca down --dir "$acme" >/dev/null 2>&1 || true
-  certops lab down --dir "$lab153" >/dev/null 2>&1 || true
-}
+demo_cleanup() { certops lab down --dir "$lab153" >/dev/null 2>&1 || true; }
 workspace desired-state
-acme="$work/acme"
 lab153="$work/lab153"
 start=$(date +%s)
 
@@ -57,14 +50,9 @@ certops lab up --detach --dir "$lab" --topology "$work/topology.yaml" --restart-
 inv=(--inventory "$lab/inventory.yaml")
 
 step "2. the CAs: a public-like ACME CA (acme2certifier + BIND 9 on loopback), the lab's private CA"
-python -m reconciler.lab.acme_ca up --dir "$acme" nart.com vngtp.aca vngtpres.aca vngtp.lab
-# shellcheck disable=SC1091
-. "$acme/acme.env"
-cp "$acme/ca-root.pem" "$ds/cas/public-root.pem"
-cp "$acme/ca-intermediate.pem" "$ds/cas/public-intermediate.pem"
+acme_up public nart.com vngtp.aca vngtpres.aca vngtp.lab
 cp "$lab/ca/root.pem" "$ds/cas/lab-root.pem"
 cp "$lab/ca/new.pem" "$ds/cas/lab-issuing-new.pem"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/acme-account.pem" 2>/dev/null
 # The lab's enterprise CA as a command issuer (CSR on standard input, chain on standard output).
 cat > "$work/private-ca.sh" <<SH
 #!/bin/sh

@@ -19,21 +19,12 @@ cd "$(dirname "$0")/.."
 DEMO=demo-issuers
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
-for bin in named openssl; do
-  command -v "$bin" >/dev/null || { echo "demo-issuers: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
-done
-
-demo_cleanup() { python -m reconciler.lab.acme_ca down --dir "$acme" >/dev/null 2>&1 || true; }
+need named openssl
 workspace desired-state
-acme="$work/acme"
 start=$(date +%s)
 
 step "1. the CAs: the lab's ACME CA (acme2certifier) + BIND 9 (RFC 2136, TSIG) on loopback; openssl ca"
-python -m reconciler.lab.acme_ca up --dir "$acme" nart.com vngtp.aca vngtpres.aca vngtp.lab
-# shellcheck disable=SC1091
-. "$acme/acme.env"
-cp "$acme/ca-root.pem" "$ds/cas/acme-root.pem"
-cp "$acme/ca-intermediate.pem" "$ds/cas/acme-intermediate.pem"
+acme_up acme nart.com vngtp.aca vngtpres.aca vngtp.lab
 python - "$work/corp-ca" <<'PY'
 import sys
 sys.path.insert(0, "tests/issuers")
@@ -42,8 +33,6 @@ from openssl_ca import make_openssl_ca
 make_openssl_ca(Path(sys.argv[1]))
 PY
 cp "$work/corp-ca/root.pem" "$ds/cas/corp-root.pem"
-# The ACME account key lives outside the desired state (certops refuses one inside it).
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/acme-account.pem" 2>/dev/null
 echo "ACME $ACME_DIRECTORY, BIND $DNS_SERVER, openssl ca in $work/corp-ca"
 
 step "2. the desired state names issuers (certops.yaml) and the nodes name them"

@@ -1,6 +1,7 @@
 # Helpers the demo scripts share (sourced from the repository root, not run): the set-up,
-# a temporary workspace, headings, exit-code checks, and the small edits a person would make
-# to node files during a renewal. Needs DEMO (the script's name, for messages).
+# a temporary workspace, the system binaries and the lab's ACME CA a demo needs, headings,
+# exit-code checks, and the small edits a person would make to node files during a renewal.
+# Needs DEMO (the script's name, for messages).
 
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
@@ -16,8 +17,35 @@ workspace() {
 }
 _cleanup() {
   certops lab down --dir "$lab" >/dev/null 2>&1 || true
+  if [ -n "${acme:-}" ]; then python -m reconciler.lab.acme_ca down --dir "$acme" >/dev/null 2>&1 || true; fi
   if declare -F demo_cleanup >/dev/null; then demo_cleanup; fi
   rm -rf "$work"
+}
+
+# need BIN...: stop the demo naming a system binary it lacks (scripts/system-deps.sh installs
+# them as root; BIND's named may live in /usr/sbin, outside a user's PATH).
+need() {
+  local bin
+  for bin in "$@"; do
+    command -v "$bin" >/dev/null || [ -x "/usr/sbin/$bin" ] ||
+      { echo "$DEMO: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
+  done
+}
+
+# acme_up NAME [OPTION...] DOMAIN...: the lab's ACME CA (acme2certifier + BIND 9 on loopback,
+# `python -m reconciler.lab.acme_ca up` with the options and domains) in $acme, stopped on
+# exit; its environment ($ACME_DIRECTORY, $ACME_TLS_CA, $DNS_SERVER, $TSIG_FILE); its root and
+# intermediate as cas/NAME-root.pem and cas/NAME-intermediate.pem of $ds; and an ACME account
+# key outside the desired state (certops refuses one inside it): $work/acme-account.pem.
+acme_up() {
+  local name=$1; shift
+  acme="$work/acme"
+  python -m reconciler.lab.acme_ca up --dir "$acme" "$@"
+  # shellcheck disable=SC1091
+  . "$acme/acme.env"
+  cp "$acme/ca-root.pem" "$ds/cas/$name-root.pem"
+  cp "$acme/ca-intermediate.pem" "$ds/cas/$name-intermediate.pem"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/acme-account.pem" 2>/dev/null
 }
 
 # demo_options "$@": --cucm-12.5 runs every Unified CM node of the lab at release 12.5 (no

@@ -20,29 +20,19 @@ cd "$(dirname "$0")/.."
 DEMO=demo-revocation
 # shellcheck source=scripts/demo-lib.sh
 source scripts/demo-lib.sh
-for bin in named openssl; do
-  command -v "$bin" >/dev/null || [ -x "/usr/sbin/$bin" ] ||
-    { echo "demo-revocation: $bin is missing (run scripts/system-deps.sh as root)" >&2; exit 1; }
-done
+need named openssl
 NOTICE=180          # the CA's 24 hours of notice, scaled
 RETRY_AFTER=60      # the CA's ARI Retry-After (6 hours), scaled
 EXPRESSWAYS=(expe1 expe2 expc1 expc2)
 CUCM=(cucm-pub cucm-sub1 cucm-sub2)
 REVOKED=(expe1 expc1)
 
-demo_cleanup() { python -m reconciler.lab.acme_ca down --dir "$acme" >/dev/null 2>&1 || true; }
 workspace desired-state-clusters
-acme="$work/acme"
 start=$(date +%s)
 inv=(--inventory "$lab/inventory.yaml")
 
 step "1. the lab's ACME CA (acme2certifier: ARI, profiles, a CRL) + BIND 9 on loopback"
-python -m reconciler.lab.acme_ca up --dir "$acme" --ari-retry-after "$RETRY_AFTER" nart.com
-# shellcheck disable=SC1091
-. "$acme/acme.env"
-cp "$acme/ca-root.pem" "$ds/cas/acme-root.pem"
-cp "$acme/ca-intermediate.pem" "$ds/cas/acme-intermediate.pem"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/acme-account.pem" 2>/dev/null
+acme_up acme --ari-retry-after "$RETRY_AFTER" nart.com
 curl -s --cacert "$ACME_TLS_CA" "$ACME_DIRECTORY" | python -c \
   'import json,sys; print("profiles:", ", ".join(json.load(sys.stdin)["meta"]["profiles"]))'
 
