@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from reconciler.desired import load
 from reconciler.drivers import PermanentError
+from reconciler.drivers.fleet import recovery_pins_of
 from reconciler.drivers.http import NodeHttp, only_these_cas
 from reconciler.drivers.tlsrecovery import ApiRecovery
 from reconciler.lab.ca import LabPki, cert_pem, key_pem, load_or_create_pki, new_key
+from reconciler.pki import CertCache
 from reconciler.pki.apirecovery import pin_of
 
 NAME = "expe1.nart.com"
@@ -171,3 +174,32 @@ async def test_once_renewed_the_node_is_verified_as_usual_again(
     assert http.verify is http.recovery.normal
     assert http.recovery.note() is None
     await http.aclose()
+
+
+def test_the_pins_come_from_the_committed_desired_state(pki: LabPki, tmp_path: Path) -> None:
+    """The leaf (never a CA) of the node's certificate file and of certs/<node>.pem, and the
+    node file's connection.recovery_pins, each named by the record that pins it."""
+    root = tmp_path / "d"
+    for folder in ("nodes", "cas", "certs"):
+        (root / folder).mkdir(parents=True)
+    (root / "certops.yaml").write_text("links: []\n")
+    typed = "sha256:" + "c" * 64
+    (root / "nodes" / "expe1.yaml").write_text(
+        "name: expe1\ntype: expressway-e\napi: https://192.0.2.10:8443\n"
+        "credentials: {username_env: U, password_env: P}\n"
+        "server_certificate:\n  file: ../certs/expe1-2026.pem\n  subject_alt_names: "
+        f"[{NAME}]\nconnection:\n  recovery_pins: ['{typed}']\n")
+    chain = "".join(cert_pem(c) for c in pki.chain_for("new"))
+    first, second = (pki.issue("new", new_key().public_key(), NAME, [NAME]) for _ in range(2))
+    (root / "certs" / "expe1-2026.pem").write_text(cert_pem(first) + chain)
+    (root / "certs" / "expe1.pem").write_text(cert_pem(second) + chain)
+    loaded = load(root, CertCache())
+    assert loaded.desired is not None, [f.render() for f in loaded.findings]
+    node = loaded.desired.node("expe1")
+    assert node is not None
+    pins = dict(recovery_pins_of(node, loaded.desired.files))
+    assert pins == {
+        pin_of(first.public_bytes(Encoding.DER)): "certs/expe1-2026.pem",
+        pin_of(second.public_bytes(Encoding.DER)): "certs/expe1.pem",
+        typed: f"{node.file}: connection.recovery_pins",
+    }
