@@ -284,10 +284,10 @@ class NodeHttp:
         if target is None:
             return False
         if target is not self.verify:
-            AUDIT.warning("tls", extra={"event": "tls", "node": self.node, "operation":
-                          "expired certificate: pinned recovery" if target is not rec.normal
-                          else "certificate valid again: ordinary verification",
-                          "status": "switch", "duration_ms": 0.0})
+            AUDIT.warning("tls", extra={
+                "event": "tls", "node": self.node, "status": "switch", "duration_ms": 0.0,
+                "operation": "expired API certificate: pinned recovery"
+                if target is not rec.normal else "API certificate valid: ordinary verification"})
             if self._client is not None:
                 self._retired.append(self._client)
             self._client = None

@@ -73,6 +73,7 @@ class ApiRecovery:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     seen: RecoveryVerdict | None = None  # the last verdict (accepted or refused)
     _context: ssl.SSLContext | None = field(default=None, repr=False)
+    _anchors: list[x509.Certificate] | None = field(default=None, repr=False)
 
     def context(self) -> ssl.SSLContext:
         """The node's recovery context (its own: pins and name are the node's)."""
@@ -86,8 +87,9 @@ class ApiRecovery:
         return self._context
 
     def judge(self, der: bytes) -> RecoveryVerdict:
-        anchors = parse_anchors(self.anchor_pems)
-        self.seen = judge_expired(der, pins=frozenset(self.pins), anchors=anchors,
+        if self._anchors is None:  # parsed once, and only for a node that needs it
+            self._anchors = parse_anchors(self.anchor_pems)
+        self.seen = judge_expired(der, pins=frozenset(self.pins), anchors=self._anchors,
                                   server_name=self.server_name, now=self.clock())
         return self.seen
 
