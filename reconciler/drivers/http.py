@@ -393,11 +393,13 @@ class NodeHttp:
         refused = refused_in(exc)
         if refused is not None and refused.verdict.refused != "valid_now":
             v = refused.verdict
+            dates = (f"outside its validity ({v.not_before:%Y-%m-%d %H:%M} to "
+                     f"{v.not_after:%Y-%m-%d %H:%M} UTC)" if v.not_before and v.not_after
+                     else "unreadable")
             raise PermanentError(
                 self.node,
-                f"its API certificate {v.sha256} ({v.subject}) is outside its validity "
-                f"({v.not_before:%Y-%m-%d %H:%M} to {v.not_after:%Y-%m-%d %H:%M} UTC) and "
-                f"certops may not use it: {v.reason}; no credentials were sent",
+                f"its API certificate {v.sha256} ({v.subject}) is {dates} and certops may not "
+                f"use it: {v.reason}; no credentials were sent",
                 method=method, path=path,
                 hint=manual_step(self.node, v) if v.refused == "unpinned" else
                 "renew the certificate by hand on the node (its chain or name does not verify "
