@@ -92,6 +92,10 @@ class Code(StrEnum):
     RENEWAL_FEW_WINDOWS = (
         "renewal.few_windows", (E, W), "the renewal period holds fewer than two restart windows"
     )
+    RENEWAL_WAITS_FOR_WINDOW = (
+        "renewal.waits_for_window", (I,),
+        "the CA's ARI window is open; the renewal waits for the node's restart window inside it",
+    )
     RENEWAL_EVERY_RUN = (
         "renewal.every_run", (E,), "renew_before is as long as the certificate's lifetime"
     )

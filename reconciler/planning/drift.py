@@ -21,6 +21,8 @@ from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, build_chain, same_subject
 from reconciler.pki.ari import cert_id
 from reconciler.planning.lifecycle import RenewalTime, renewal_time
+from reconciler.planning.renewal_timing import in_restart_window
+from reconciler.planning.windows import WindowPolicy
 
 if TYPE_CHECKING:
     from reconciler.planning.live import LiveView
@@ -119,15 +121,16 @@ def drift_report(
         certificates=tuple(records),
         up=up,
         fleet=fleet,
-        renewals=_renewals(fleet, views, renewal or {}),
+        renewals=_renewals(fleet, views, renewal or {}, now),
     )
 
 
 def _renewals(fleet: FleetView, views: Mapping[str, LiveView],
-              windows: Mapping[str, RenewalWindow]) -> dict[str, RenewalTime]:
-    """When each managed certificate is renewed: the ARI window about the installed one, else
-    its ``renew_before``."""
+              windows: Mapping[str, RenewalWindow], now: datetime) -> dict[str, RenewalTime]:
+    """When each managed certificate is renewed: the ARI window about the installed one (at
+    the node's first restart window inside it), else its ``renew_before``."""
     out: dict[str, RenewalTime] = {}
+    policy = WindowPolicy(fleet.desired)
     for name, lv in views.items():
         view = fleet.nodes.get(name)
         if view is None or lv.installed is None or view.node.spec.server_certificate is None:
@@ -135,7 +138,8 @@ def _renewals(fleet: FleetView, views: Mapping[str, LiveView],
         window = windows.get(name)
         if window is not None and cert_id(lv.installed.cert) != window.cert_id:
             window = None
-        out[name] = renewal_time(lv.installed, renew_before(fleet.desired, view), window)
+        when = renewal_time(lv.installed, renew_before(fleet.desired, view), window)
+        out[name] = in_restart_window(when, window, policy.window(name), now)
     return out
 
 

@@ -45,6 +45,7 @@ class CertFacts:
     ari: RenewalWindow | None = None  # the CA's renewal window (ARI): it times ``due``
     revoked: str | None = None  # the installed certificate is on its CRL: what it says
     self_signed: bool = False  # renewed by regenerating it on the node (VOS identities)
+    when: RenewalTime | None = None  # when it is renewed and why (planning.renewal_timing)
 
     @property
     def csr_file(self) -> str:
@@ -311,7 +312,8 @@ def note_renewal_due(facts: CertFacts) -> Note | None:
         return None
     days = (installed.not_after - facts.now).days
     planned = _renewal_step_text(facts)
-    why = facts.ari.describe() if facts.ari else f"renew_before {facts.renew_before}"
+    why = (facts.when.why if facts.when else facts.ari.describe() if facts.ari
+           else f"renew_before {facts.renew_before}")
     return Note(
         Code.RENEWAL_DUE,
         Severity.WARNING,
@@ -353,6 +355,22 @@ def note_renews_every_run(facts: CertFacts) -> Note | None:
         "live certificate: every new certificate would be due at once and renewed at every "
         "run. Write a share of the lifetime (renew_before: 1/3) or a shorter time.",
         ("server_certificate", "renew_before"),
+    )
+
+
+def note_waits_for_window(facts: CertFacts) -> Note | None:
+    """The CA's ARI window is open, but the renewal waits for the node's first restart
+    window inside it (``planning.renewal_timing``): say when, so nobody wonders why not now."""
+    ari, when = facts.ari, facts.when
+    if ari is None or when is None or facts.due or not ari.start <= facts.now < when.at:
+        return None
+    role = f"{facts.role} " if facts.role else ""
+    return Note(
+        Code.RENEWAL_WAITS_FOR_WINDOW,
+        Severity.INFO,
+        f"the live {role}certificate is renewed on {when.at:%Y-%m-%d %H:%M} UTC ({when.why}): "
+        "order, install and drained restart together, so it is never installed and left "
+        "unserved outside the window.",
     )
 
 
@@ -441,6 +459,7 @@ NOTE_RULES: tuple[NoteRule, ...] = (
     note_san_dropped,
     note_renewal_due,
     note_renews_every_run,
+    note_waits_for_window,
     note_revocation_pending,
     note_revoked,
     note_san_live_differs,

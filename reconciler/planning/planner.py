@@ -46,7 +46,16 @@ from reconciler.planning.graph import (
     serving_restart,
 )
 from reconciler.planning.holdback import hold_back, soften, troubled_nodes
-from reconciler.planning.lifecycle import CertFacts, Decision, Step, decide, notes, renewal_due
+from reconciler.planning.lifecycle import (
+    CertFacts,
+    Decision,
+    RenewalTime,
+    Step,
+    decide,
+    notes,
+    renewal_due,
+    renewal_time,
+)
 from reconciler.planning.live import LiveView, parse_live
 from reconciler.planning.lockout import ApiTrust, lockout_findings
 from reconciler.planning.multiserver import (
@@ -56,6 +65,7 @@ from reconciler.planning.multiserver import (
 )
 from reconciler.planning.phones import phone_rules
 from reconciler.planning.regenerate import regenerate_drafts, regenerated_trust, role_restarts
+from reconciler.planning.renewal_timing import in_restart_window
 from reconciler.planning.renewal_windows import few_window_findings
 from reconciler.planning.replication import await_replication
 from reconciler.planning.roles import node_rules, version_mismatch
@@ -81,6 +91,7 @@ class _Ctx:
     cache: CertCache
     renewal: Mapping[str, RenewalWindow] = field(default_factory=dict)  # ARI, by node
     revoked: Mapping[str, str] = field(default_factory=dict)  # on its CRL, by node
+    policy: WindowPolicy | None = None  # the restart windows a CA-timed renewal lands in
 
     def finding(
         self,
@@ -132,8 +143,9 @@ def make_plan(
     if troubled:
         lives = {n: v for n, v in lives.items() if n not in troubled}
         read_findings = [soften(f) for f in read_findings]
+    policy = WindowPolicy(fleet.desired)
     ctx = _Ctx(fleet=fleet, lives=lives, now=now, cache=cache, renewal=renewal or {},
-               revoked=revoked or {})
+               revoked=revoked or {}, policy=policy)
     drafts, planned = _plan_nodes(ctx)
     links, rolling = _restart_rules(fleet)
     drafts = serialise_restarts(drafts, links, rolling)
@@ -155,7 +167,6 @@ def make_plan(
         leaves = _planned_leaves(fleet)
         every += lockout_findings(actions, leaves, api_trust)
         every += multi_server_lockout(fleet, actions, leaves, api_trust)
-    policy = WindowPolicy(fleet.desired)
     windows, frozen = plan_windows(policy, disruptive_kinds(fleet), actions, now)
     every += frozen + chain_findings(fleet, policy, actions)
     live_certs = {n: v.installed for n, v in lives.items() if v.installed is not None}
@@ -292,6 +303,7 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
     # the CRLs are asked about the primary certificate (usecases.revocation)
     revoked = ctx.revoked.get(view.name) if installed and role is None else None
     answered = bool(committed and installed and key_matches(installed, committed))
+    when = _ari_time(ctx, view.name, installed, renew, ari)
     return CertFacts(
         node=view.name,
         file=sc.file,
@@ -303,8 +315,9 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         live_pending=live_pending is not None,
         pending=pending,
         pending_is_committed=_is_committed(ctx, csr_path(view.name, role), pending),
-        due=(ari.due(ctx.now) if ari else renewal_due(installed, renew, ctx.now))
+        due=(when.at <= ctx.now if when else renewal_due(installed, renew, ctx.now))
         or revoked is not None,
+        when=when,
         revoked=revoked,
         renew_before=renew,
         ari=ari,
@@ -319,6 +332,16 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         role=role,
         self_signed=rv.self_signed if rv is not None else False,
     )
+
+
+def _ari_time(ctx: _Ctx, name: str, installed: CertInfo | None, renew: str,
+              ari: RenewalWindow | None) -> RenewalTime | None:
+    """When the CA's ARI window has the certificate renewed: at the node's first restart
+    window inside it (planning.renewal_timing); None without ARI."""
+    if ari is None or installed is None:
+        return None
+    window = ctx.policy.window(name) if ctx.policy else None
+    return in_restart_window(renewal_time(installed, renew, ari), ari, window, ctx.now)
 
 
 def _window_of(ctx: _Ctx, name: str, installed: CertInfo | None) -> RenewalWindow | None:

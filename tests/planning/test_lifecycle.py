@@ -13,6 +13,7 @@ from reconciler.planning.lifecycle import (
     DECISION_RULES,
     NOTE_RULES,
     Decision,
+    RenewalTime,
     Step,
     decide,
     generate_why,
@@ -229,6 +230,8 @@ def test_note_csr_waiting() -> None:
         ({"ari": "later"}, []),
         ({"renew_before": "4000d"}, ["renewal.every_run"]),
         ({"renew_before": "4000d", "ari": "later"}, []),  # the CA times it: no renew_before
+        ({"ari": "open", "when": "window"}, ["renewal.waits_for_window"]),
+        ({"ari": "open", "when": "window", "due": True}, ["renewal.due"]),
     ],
 )
 def test_notes_collects_every_rule(changes: dict[str, object], codes: list[str]) -> None:
@@ -236,8 +239,12 @@ def test_notes_collects_every_rule(changes: dict[str, object], codes: list[str])
         changes = {**changes, "pending": pki().csr()}
     if changes.get("ari") in ("urgent", "later"):
         changes = {**changes, "ari": _window(urgent=changes["ari"] == "urgent")}
+    if changes.get("ari") == "open":  # opened after it was asked; the restart window in 5 h
+        ari = _window(urgent=False).model_copy(update={"start": NOW - timedelta(minutes=30)})
+        when = RenewalTime(NOW + timedelta(hours=5), "ari", "in restart window nightly")
+        changes = {**changes, "ari": ari, "when": when}
     assert [n.code for n in notes(facts(**changes))] == codes
-    assert len(NOTE_RULES) == 10
+    assert len(NOTE_RULES) == 11
 
 
 def _window(*, urgent: bool) -> RenewalWindow:
