@@ -303,13 +303,14 @@ class AcmeIssuer:
             return self._place(session, csr_pem, None)
 
     def _replaces(self, session: _Session, node: str) -> str | None:
-        """The certID of the node's certificate this order replaces, if the CA offers ARI."""
+        """The certID of the certificate this order replaces, if the CA offers ARI (``node``:
+        the order's ``<node>`` or ``<node>.<role>``, as ``RenewalWindow.key``)."""
         try:
             session.client.directory["renewalInfo"]
         except KeyError:  # (acme's Directory has no __contains__)
             return None
         windows = read_cache(self.root).windows.values()
-        found = [w.cert_id for w in windows if w.issuer == self.name and w.node == node]
+        found = [w.cert_id for w in windows if w.issuer == self.name and w.key == node]
         return found[0] if found else None
 
     def _place(self, session: _Session, csr_pem: str,

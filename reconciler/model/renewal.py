@@ -1,5 +1,9 @@
 """When a certificate is renewed, and why: an ACME CA's renewal window (ARI, RFC 9773).
 
+Every certificate certops renews from an ACME issuer is asked about: a node's primary one
+and its other roles' (``certificates:``); mappings of windows and revocations are keyed by
+``RenewalWindow.key`` (``<node>`` or ``<node>.<role>``, ``model.layout.role_stem``).
+
 ``RenewalWindow`` is what a CA's ``renewalInfo`` said about one certificate (its certID,
 ``base64url(AKI).base64url(serial)``): the suggested window, an optional explanation URL
 (a CA names its incident there), when it was asked and when it may be asked again (the
@@ -16,6 +20,7 @@ from datetime import datetime
 from pydantic import Field
 
 from reconciler.model.common import Frozen
+from reconciler.model.layout import role_stem
 
 
 class RenewalWindow(Frozen):
@@ -24,11 +29,17 @@ class RenewalWindow(Frozen):
     cert_id: str
     issuer: str  # the certops.yaml issuer that asked
     node: str  # the node whose certificate it is (an order that replaces it names cert_id)
+    role: str | None = None  # a certificate role other than the node's primary one
     start: datetime
     end: datetime
     explanation_url: str | None = None
     checked_at: datetime
     next_check: datetime  # checked_at + the CA's Retry-After (bounded)
+
+    @property
+    def key(self) -> str:
+        """``<node>`` or ``<node>.<role>``: the certificate's name in plans and orders."""
+        return role_stem(self.node, self.role)
 
     def due(self, now: datetime) -> bool:
         """Renew once the window opens (certops plans deterministically: the window's start,

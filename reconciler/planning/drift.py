@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
-from reconciler.checks.fleet import renew_before
+from reconciler.checks.fleet import NodeView, renew_before
 from reconciler.model import Code, Finding, LiveNode, Plan, Severity
+from reconciler.model.layout import role_stem
 from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, build_chain, same_subject
 from reconciler.pki.ari import cert_id
@@ -60,6 +61,8 @@ class DriftReport:
     up: dict[str, bool]
     fleet: FleetView | None = None  # the fleet judged (the Markdown report groups by it)
     renewals: dict[str, RenewalTime] = field(default_factory=dict)  # by node
+    # the other certificate roles' (certificates:), by node and role
+    role_renewals: dict[str, dict[str, RenewalTime]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"DriftReport({len(self.up)} nodes, {len(self.findings)} findings)"
@@ -122,25 +125,47 @@ def drift_report(
         up=up,
         fleet=fleet,
         renewals=_renewals(fleet, views, renewal or {}, now),
+        role_renewals=_role_renewals(fleet, views, renewal or {}, now),
     )
 
 
 def _renewals(fleet: FleetView, views: Mapping[str, LiveView],
               windows: Mapping[str, RenewalWindow], now: datetime) -> dict[str, RenewalTime]:
-    """When each managed certificate is renewed: the ARI window about the installed one (at
-    the node's first restart window inside it), else its ``renew_before``."""
-    out: dict[str, RenewalTime] = {}
+    """When each node's primary certificate is renewed: the ARI window about the installed
+    one (at the node's first restart window inside it), else its ``renew_before``."""
     policy = WindowPolicy(fleet.desired)
+    out: dict[str, RenewalTime] = {}
     for name, lv in views.items():
         view = fleet.nodes.get(name)
         if view is None or lv.installed is None or view.node.spec.server_certificate is None:
             continue
-        window = windows.get(name)
-        if window is not None and cert_id(lv.installed.cert) != window.cert_id:
-            window = None
-        when = renewal_time(lv.installed, renew_before(fleet.desired, view), window)
-        out[name] = in_restart_window(when, window, policy.window(name), now)
+        out[name] = _when(fleet, policy, view, None, lv.installed, windows, now)
     return out
+
+
+def _role_renewals(fleet: FleetView, views: Mapping[str, LiveView],
+                   windows: Mapping[str, RenewalWindow], now: datetime
+                   ) -> dict[str, dict[str, RenewalTime]]:
+    """The same for each declared role beside the primary one that an issuer renews."""
+    policy = WindowPolicy(fleet.desired)
+    out: dict[str, dict[str, RenewalTime]] = {}
+    for name, lv in views.items():
+        view = fleet.nodes.get(name)
+        for role, rv in sorted(view.roles.items()) if view else ():
+            cert = lv.role_installed.get(role)
+            if view is not None and cert is not None and rv.issuer:
+                out.setdefault(name, {})[role] = _when(fleet, policy, view, role, cert,
+                                                       windows, now)
+    return out
+
+
+def _when(fleet: FleetView, policy: WindowPolicy, view: NodeView, role: str | None,
+          cert: CertInfo, windows: Mapping[str, RenewalWindow], now: datetime) -> RenewalTime:
+    window = windows.get(role_stem(view.name, role))
+    if window is not None and cert_id(cert.cert) != window.cert_id:
+        window = None
+    when = renewal_time(cert, renew_before(fleet.desired, view, role), window)
+    return in_restart_window(when, window, policy.window(view.name), now)
 
 
 def _listed(fleet: FleetView, name: str, store: str) -> set[str]:

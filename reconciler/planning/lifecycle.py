@@ -364,11 +364,11 @@ def note_waits_for_window(facts: CertFacts) -> Note | None:
     ari, when = facts.ari, facts.when
     if ari is None or when is None or facts.due or not ari.start <= facts.now < when.at:
         return None
-    role = f"{facts.role} " if facts.role else ""
     return Note(
         Code.RENEWAL_WAITS_FOR_WINDOW,
         Severity.INFO,
-        f"the live {role}certificate is renewed on {when.at:%Y-%m-%d %H:%M} UTC ({when.why}): "
+        f"the live {_role(facts)}certificate is renewed on {when.at:%Y-%m-%d %H:%M} UTC "
+        f"({when.why}): "
         "order, install and drained restart together, so it is never installed and left "
         "unserved outside the window.",
     )
@@ -383,7 +383,8 @@ def note_revocation_pending(facts: CertFacts) -> Note | None:
     return Note(
         Code.CERT_REVOCATION_PENDING,
         Severity.WARNING,
-        f"the CA wants the live certificate (serial {installed.serial}) replaced now: "
+        f"the CA wants the live {_role(facts)}certificate (serial {installed.serial}) "
+        "replaced now: "
         f"{ari.describe()}. Expect it to be revoked by {ari.end:%Y-%m-%d %H:%M} UTC: "
         f"{_renewal_step_text(facts)}.",
     )
@@ -396,9 +397,14 @@ def note_revoked(facts: CertFacts) -> Note | None:
     return Note(
         Code.CERT_REVOKED,
         Severity.WARNING,
-        f"URGENT: the live certificate is revoked: {facts.revoked}. Clients that check "
+        f"URGENT: the live {_role(facts)}certificate is revoked: {facts.revoked}. Clients "
+        "that check "
         f"revocation refuse it: {_renewal_step_text(facts)}.",
     )
+
+
+def _role(facts: CertFacts) -> str:
+    return f"{facts.role} " if facts.role else ""
 
 
 def note_san_live_differs(facts: CertFacts) -> Note | None:

@@ -27,7 +27,7 @@ from reconciler.model import (
     ServerCertificateSpec,
     Severity,
 )
-from reconciler.model.layout import OWED_RESTARTS_FILE, csr_path
+from reconciler.model.layout import OWED_RESTARTS_FILE, csr_path, role_stem
 from reconciler.model.live import fingerprint_of
 from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
@@ -89,8 +89,9 @@ class _Ctx:
     lives: Mapping[str, LiveView]
     now: datetime
     cache: CertCache
-    renewal: Mapping[str, RenewalWindow] = field(default_factory=dict)  # ARI, by node
-    revoked: Mapping[str, str] = field(default_factory=dict)  # on its CRL, by node
+    # ARI windows and CRL entries, by <node>[.<role>] (model.layout.role_stem)
+    renewal: Mapping[str, RenewalWindow] = field(default_factory=dict)
+    revoked: Mapping[str, str] = field(default_factory=dict)
     policy: WindowPolicy | None = None  # the restart windows a CA-timed renewal lands in
 
     def finding(
@@ -134,9 +135,10 @@ def make_plan(
     leave certops unable to verify the node afterwards is a blocking ``api.lockout``.
     A node that cannot be read blocks the whole plan only with ``strict``; otherwise the plan
     is partial: that node and the nodes linked to it are held back (``planning.holdback``).
-    ``renewal``: the ACME CAs' renewal windows (ARI) by node, which time a renewal instead of
-    ``renew_before`` when they are about the installed certificate; ``revoked``: the nodes
-    whose installed certificate is on its issuer's CRL (what the CRL says), renewed now."""
+    ``renewal``: the ACME CAs' renewal windows (ARI) by ``<node>[.<role>]``, which time a
+    renewal instead of ``renew_before`` when they are about the installed certificate;
+    ``revoked``: the certificates (same keys) on their issuer's CRL (what the CRL says),
+    renewed now."""
     partial = targets is not None or shard is not None
     lives, read_findings = _read_live(fleet, live, cache, partial=partial)
     troubled = frozenset() if strict else troubled_nodes(read_findings)
@@ -299,9 +301,9 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
     committed = _committed_csr(ctx, view, role)
     pending = live_pending or committed
     renew = renew_before(ctx.fleet.desired, view, role)
-    ari = _window_of(ctx, view.name, installed)  # the primary certificate's: by certID
-    # the CRLs are asked about the primary certificate (usecases.revocation)
-    revoked = ctx.revoked.get(view.name) if installed and role is None else None
+    key = role_stem(view.name, role)  # windows and revocations are by certificate
+    ari = _window_of(ctx, key, installed)
+    revoked = ctx.revoked.get(key) if installed else None
     answered = bool(committed and installed and key_matches(installed, committed))
     when = _ari_time(ctx, view.name, installed, renew, ari)
     return CertFacts(
@@ -344,10 +346,10 @@ def _ari_time(ctx: _Ctx, name: str, installed: CertInfo | None, renew: str,
     return in_restart_window(renewal_time(installed, renew, ari), ari, window, ctx.now)
 
 
-def _window_of(ctx: _Ctx, name: str, installed: CertInfo | None) -> RenewalWindow | None:
-    """The CA's renewal window for the certificate the node has installed (a window about a
-    certificate the node no longer holds is ignored)."""
-    window = ctx.renewal.get(name)
+def _window_of(ctx: _Ctx, key: str, installed: CertInfo | None) -> RenewalWindow | None:
+    """The CA's renewal window for the certificate ``key`` (``<node>[.<role>]``) installed (a
+    window about a certificate the node no longer holds is ignored)."""
+    window = ctx.renewal.get(key)
     if window is None or installed is None or cert_id(installed.cert) != window.cert_id:
         return None
     return window

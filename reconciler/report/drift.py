@@ -60,11 +60,16 @@ def _when(renewal: RenewalTime) -> str:
 
 
 def _renewal_data(report: DriftReport, node: str) -> dict[str, object]:
-    renewal = report.renewals.get(node)
-    if renewal is None:
-        return {}
-    return {"renewal": {"at": renewal.at.isoformat(), "source": renewal.source,
-                        "why": renewal.why}}
+    out: dict[str, object] = {}
+    if (renewal := report.renewals.get(node)) is not None:
+        out["renewal"] = _one(renewal)
+    if roles := report.role_renewals.get(node):
+        out["role_renewals"] = {role: _one(r) for role, r in sorted(roles.items())}
+    return out
+
+
+def _one(renewal: RenewalTime) -> dict[str, str]:
+    return {"at": renewal.at.isoformat(), "source": renewal.source, "why": renewal.why}
 
 
 def drift_markdown(report: DriftReport, facts: FleetFacts | None = None, *,
@@ -85,7 +90,11 @@ RENEWAL_ROWS = 20  # the soonest renewals in text and Markdown (a comment stays 
 
 
 def _soonest(report: DriftReport) -> list[tuple[str, RenewalTime]]:
-    return sorted(report.renewals.items(), key=lambda item: (item[1].at, item[0]))
+    """Every certificate's renewal, soonest first: ``node`` or ``node role``."""
+    every = [*report.renewals.items(),
+             *((f"{n} {role}", r) for n, roles in report.role_renewals.items()
+               for role, r in roles.items())]
+    return sorted(every, key=lambda item: (item[1].at, item[0]))
 
 
 def _renewal_table(report: DriftReport) -> list[str]:
@@ -93,7 +102,7 @@ def _renewal_table(report: DriftReport) -> list[str]:
     if not report.renewals:
         return []
     soonest = _soonest(report)
-    out = ["| node | renewed from | why |", "|---|---|---|"]
+    out = ["| certificate | renewed from | why |", "|---|---|---|"]
     out += [f"| {n} | {r.at:%Y-%m-%d %H:%M} UTC | {r.why.replace('|', '/')} |"
             for n, r in soonest[:RENEWAL_ROWS]]
     if len(soonest) > RENEWAL_ROWS:
@@ -129,6 +138,12 @@ def drift_metrics(report: DriftReport, *, all_cas: bool = False) -> str:
         f'certops_certificate_renewal_timestamp_seconds{{node="{_label(n)}",'
         f'source="{r.source}"}} {int(r.at.timestamp())}'
         for n, r in sorted(report.renewals.items())
+    ]
+    out += [  # another role's certificate: the same series with its role
+        f'certops_certificate_renewal_timestamp_seconds{{node="{_label(n)}",'
+        f'role="{_label(role)}",source="{r.source}"}} {int(r.at.timestamp())}'
+        for n, roles in sorted(report.role_renewals.items())
+        for role, r in sorted(roles.items())
     ]
     out += [
         "# HELP certops_planned_actions Changes a plan would make now, per node and kind.",

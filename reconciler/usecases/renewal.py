@@ -11,10 +11,11 @@ The I/O half of ARI (RFC 9773) and ACME profiles, between the issuers and the pu
   ``issuer.ari_unavailable`` warning, and the last window known (or ``renew_before``) stands.
 
 Revoked certificates come from their issuers' CRLs (``usecases.revocation``).
-``renewal_inputs`` returns the windows and revocations by node (``make_plan(renewal=...,
-revoked=...)``) and the findings; it writes ``renewal-info.json`` only when an answer changed
-it. ``recalled`` gives the same from the file alone, for re-deriving a saved plan without
-asking anyone.
+Every certificate an ACME issuer renews is asked about, each role's too
+(``usecases.managed``). ``renewal_inputs`` returns the windows and revocations by
+``<node>[.<role>]`` (``make_plan(renewal=..., revoked=...)``) and the findings; it writes
+``renewal-info.json`` only when an answer changed it. ``recalled`` gives the same from the
+file alone, for re-deriving a saved plan without asking anyone.
 """
 
 from __future__ import annotations
@@ -29,18 +30,19 @@ from reconciler.issuers import AcmeIssuer, IssueFailed, issuer_for
 from reconciler.issuers.ari import read_cache, write_cache
 from reconciler.model import AcmeIssuerSpec, Code, Finding, LiveNode, Severity
 from reconciler.model.renewal import RenewalCache, RenewalWindow
-from reconciler.pki import CertCache, CertInfo, PkiError
+from reconciler.pki import CertCache, CertInfo
 from reconciler.pki.ari import cert_id
+from reconciler.usecases.managed import Managed, managed_certificates, spec_at
 from reconciler.usecases.revocation import revocations
 from reconciler.usecases.session import Session
 
 
 @dataclass
 class RenewalInputs:
-    """The CA's windows by node, and what went wrong asking."""
+    """The CA's windows by ``<node>[.<role>]``, and what went wrong asking."""
 
     windows: dict[str, RenewalWindow] = field(default_factory=dict)
-    revoked: dict[str, str] = field(default_factory=dict)  # node -> what its CRL says
+    revoked: dict[str, str] = field(default_factory=dict)  # what its CRL says
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -52,22 +54,15 @@ def acme_issuers(session: Session, fleet: FleetView) -> dict[str, AcmeIssuer]:
 
 
 def installed_ids(fleet: FleetView, live: Mapping[str, LiveNode],
-                  cache: CertCache) -> dict[str, tuple[str, str]]:
-    """node -> (ACME issuer, certID of its installed certificate), for the ACME-renewed."""
-    found: dict[str, tuple[str, str]] = {}
-    for name, view in fleet.nodes.items():
-        snapshot = live.get(name)
-        spec = fleet.desired.fleet.issuers.get(view.issuer) if view.issuer else None
-        if not (view.issuer and isinstance(spec, AcmeIssuerSpec) and snapshot
-                and snapshot.server_certificate):
-            continue
-        try:
-            chain = cache.parse_text(snapshot.server_certificate)
-        except PkiError:
-            continue
-        ident = cert_id(chain[0].cert) if chain else None
-        if ident is not None and _from_issuer(chain[0], view.issuer_chain):
-            found[name] = (view.issuer, ident)
+                  cache: CertCache) -> dict[str, tuple[Managed, str]]:
+    """``<node>[.<role>]`` -> (the certificate, its certID), for every installed certificate
+    an ACME issuer renews (every role, ``usecases.managed``)."""
+    found: dict[str, tuple[Managed, str]] = {}
+    for cert in managed_certificates(fleet, live, cache):
+        spec = fleet.desired.fleet.issuers.get(cert.issuer)
+        ident = cert_id(cert.leaf.cert)
+        if isinstance(spec, AcmeIssuerSpec) and ident and _from_issuer(cert.leaf, cert.cas):
+            found[cert.key] = (cert, ident)
     return found
 
 
@@ -84,21 +79,19 @@ def recalled(session: Session, fleet: FleetView,
     (no I/O but that file): what the plan saw, for re-deriving it."""
     known = read_cache(session.root)
     ids = installed_ids(fleet, live, session.cache)
-    out = RenewalInputs(windows={node: known.windows[ident] for node, (_, ident) in ids.items()
+    out = RenewalInputs(windows={key: known.windows[ident] for key, (_, ident) in ids.items()
                                  if ident in known.windows})
-    for name, snapshot in live.items():
-        ident = _any_cert_id(snapshot, session.cache)
-        if ident in known.revoked and name in fleet.nodes:
-            out.revoked[name] = known.revoked[ident]
+    for cert in managed_certificates(fleet, live, session.cache):
+        ident = cert_id(cert.leaf.cert) or cert.leaf.sha256
+        if ident in known.revoked:
+            out.revoked[cert.key] = known.revoked[ident]
     return out
 
 
-def _any_cert_id(snapshot: LiveNode, cache: CertCache) -> str | None:
-    try:
-        chain = cache.parse_text(snapshot.server_certificate or "")
-    except PkiError:
-        return None
-    return (cert_id(chain[0].cert) or chain[0].sha256) if chain else None
+def _installed(fleet: FleetView, live: Mapping[str, LiveNode], cache: CertCache) -> set[str]:
+    """The certIDs of every installed certificate an issuer renews."""
+    return {cert_id(c.leaf.cert) or c.leaf.sha256
+            for c in managed_certificates(fleet, live, cache)}
 
 
 async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, LiveNode],
@@ -113,21 +106,21 @@ async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, 
     ids = installed_ids(fleet, live, session.cache)
     limit = asyncio.Semaphore(max(1, session.parallelism))
 
-    async def one(node: str, issuer: str, ident: str) -> None:
+    async def one(cert: Managed, ident: str) -> None:
         old = cache.windows.get(ident)
         if old is not None and now < old.next_check:
-            out.windows[node] = old
+            out.windows[cert.key] = old
             return
         async with limit:
             try:
-                window = await issuers[issuer].renewal_window(node, ident, now)
+                window = await issuers[cert.issuer].renewal_window(cert.node, ident, now)
             except IssueFailed as exc:
-                out.findings.append(_unavailable(fleet, node, str(exc), old))
+                out.findings.append(_unavailable(fleet, cert, str(exc), old))
                 window = old
         if window is not None:
-            out.windows[node] = window
+            out.windows[cert.key] = window.model_copy(update={"role": cert.role})
 
-    await asyncio.gather(*(one(n, i, c) for n, (i, c) in sorted(ids.items())))
+    await asyncio.gather(*(one(c, i) for _, (c, i) in sorted(ids.items())))
     _remember(session, fleet, live, cache, out.windows, dict(revoked.values()))
     return out
 
@@ -143,7 +136,7 @@ def _remember(session: Session, fleet: FleetView, live: Mapping[str, LiveNode],
     kept.update({w.cert_id: w for w in windows.values()})
     listed = {**cache.revoked, **revoked}
     if set(live) >= set(fleet.nodes):  # every node read: forget the replaced certificates
-        installed = {_any_cert_id(s, session.cache) for s in live.values()}
+        installed = _installed(fleet, live, session.cache)
         listed = {i: t for i, t in listed.items() if i in installed}
     write_cache(session.root, RenewalCache(windows=dict(sorted(kept.items())),
                                            revoked=dict(sorted(listed.items()))))
@@ -169,10 +162,12 @@ async def _profile_findings(fleet: FleetView, issuers: Mapping[str, AcmeIssuer]
     return found
 
 
-def _unavailable(fleet: FleetView, node: str, why: str, old: RenewalWindow | None) -> Finding:
+def _unavailable(fleet: FleetView, cert: Managed, why: str,
+                 old: RenewalWindow | None) -> Finding:
     fallback = (f"the window it gave on {old.checked_at:%Y-%m-%d %H:%M} UTC stands" if old
                 else "renewal follows renew_before")
-    view = fleet.nodes[node]
-    return Finding(code=Code.ISSUER_ARI_UNAVAILABLE, severity=Severity.WARNING, node=node,
-                   message=f"{why}; {fallback}; the next run asks again",
-                   location=view.node.pos("server_certificate", "issuer"))
+    which = f" (the {cert.role} certificate)" if cert.role else ""
+    view = fleet.nodes[cert.node]
+    return Finding(code=Code.ISSUER_ARI_UNAVAILABLE, severity=Severity.WARNING, node=cert.node,
+                   message=f"{why}{which}; {fallback}; the next run asks again",
+                   location=view.node.pos(*spec_at(cert.role), "issuer"))

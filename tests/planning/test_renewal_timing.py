@@ -86,7 +86,7 @@ def test_drift_says_the_renewal_lands_in_the_restart_window() -> None:
     fleet = build_view(loaded.desired, cache)
     live = {n: LiveNode.model_validate(d)
             for n, d in json.loads((case / "live.json").read_text()).items()}
-    windows = {w.node: w for w in read_cache(case / "desired").windows.values()}
+    windows = {w.key: w for w in read_cache(case / "desired").windows.values()}
     now = datetime(2026, 9, 30, 6, tzinfo=UTC)
     plan = make_plan(fleet, live, now, cache=cache, renewal=windows)
     report = drift_report(fleet, live, plan, now, cache, renewal=windows)

@@ -60,7 +60,7 @@ def findings_of(case: str, at: datetime) -> tuple[list[Finding], Plan | None]:
     live = {n: LiveNode.model_validate(d) for n, d in json.loads(live_file.read_text()).items()}
     strict = bool(load_case(case).get("strict"))  # a node that cannot be read blocks all
     # The CAs' renewal windows (ARI) as renewal-info.json recalls them (usecases.renewal).
-    windows = {w.node: w for w in read_cache(root).windows.values()}
+    windows = {w.key: w for w in read_cache(root).windows.values()}
     plan = make_plan(fleet, live, at, cache=cache, findings=tuple(findings), strict=strict,
                      renewal=windows)
     return list(plan.findings), plan
