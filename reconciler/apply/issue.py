@@ -20,12 +20,15 @@ from reconciler.checks.offline import certificate_findings, role_eku
 from reconciler.desired.safewrite import UnsafeWrite, write_inside
 from reconciler.drivers import PendingCsrReader, RoleCertificates, TemporaryError
 from reconciler.issuers import Issued, IssueFailed
-from reconciler.model import Action, Severity
+from reconciler.model import Action, Severity, parse_span
 from reconciler.model.layout import cert_path, csr_path, role_stem
 from reconciler.pki import CertInfo, PkiError, key_matches, split_leaf
 
 # How far a CA's clock may run ahead of ours for a certificate it issued just now.
 CLOCK_SKEW = timedelta(seconds=60)
+# How far an issued lifetime may differ from the issuer's ``lifetime`` (at least; else 2 %):
+# CAs backdate notBefore (Let's Encrypt by an hour) and count the last second in or not.
+LIFETIME_SLACK = timedelta(hours=1, minutes=5)
 
 
 async def cert_issue(ctx: StepContext, action: Action) -> str:
@@ -47,6 +50,7 @@ async def cert_issue(ctx: StepContext, action: Action) -> str:
             f"{result.ticket}): run certops apply again later"
         )
     leaf, bundled = _parse(ctx, result.chain_pem, issuer.name)
+    longer = _check_lifetime(ctx, stem, leaf, issuer.name)
     usages = await _required_eku(ctx, node, leaf, role)
     _check_offline(ctx, node, leaf, bundled, csr_pem, issuer.name, usages, role)
     await _check_trusted(ctx, node, [c for c in bundled if c.is_ca], issuer.name)
@@ -54,7 +58,35 @@ async def cert_issue(ctx: StepContext, action: Action) -> str:
     ctx.issued[stem] = IssuedCert(leaf=leaf, chain=tuple(c for c in bundled if c.is_ca))
     note = f" ({result.note})" if result.note else ""
     return (f"issued serial {leaf.serial} by '{leaf.issuer}' through {issuer.name}{note}; "
-            f"saved {path}")
+            f"saved {path}{longer}")
+
+
+def _check_lifetime(ctx: StepContext, stem: str, leaf: CertInfo, by: str) -> str:
+    """The issued certificate lives as long as its ACME issuer's ``lifetime`` says its
+    profile issues: the plan's renewal timing and window checks assumed it. A shorter one
+    (a CA that changed its profile, a wrong profile) is refused before any install; a longer
+    one is said in the step's result. Within ``LIFETIME_SLACK`` (CAs backdate notBefore)."""
+    spec = ctx.fleet.desired.fleet.issuers.get(by)
+    expected = getattr(spec, "lifetime", None)
+    if not expected:
+        return ""
+    want = parse_span(expected)
+    life = leaf.not_after - leaf.not_before
+    slack = max(LIFETIME_SLACK, want / 50)
+    profile = getattr(spec, "profile", None) or "the CA's default"
+    said = (f"the certificate {by} issued for {stem} lives {_span(life)}, profile {profile} "
+            f"is expected to issue {expected} (issuers.{by}.lifetime)")
+    if life < want - slack:
+        raise StepFailed(
+            f"not installed: {said}: renew_before and the restart windows were planned for "
+            f"{expected}. Check the profile with the CA, then set issuers.{by}.lifetime to "
+            "what it issues and plan again")
+    return f"; note: {said}" if life > want + slack else ""
+
+
+def _span(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
 async def _csr_of(ctx: StepContext, node: str, role: str | None = None) -> str:

@@ -453,6 +453,14 @@ class AcmeIssuerSpec(_IssuerBase):
         "classic, tlsserver, shortlived). Checked at plan time against the CA directory's "
         "meta.profiles; the CA's default profile when left out.",
     )
+    lifetime: str | None = Field(
+        None, pattern=_SPAN.pattern,
+        description="The lifetime the profile issues (47d, 160h), as the CA documents it "
+        "(meta.profiles only names a profile). Each issued certificate is checked against it "
+        "at apply time: a shorter one is refused before it is installed (renew_before and "
+        "the restart windows were planned for this lifetime), a longer one is a note. "
+        f"Unchecked when left out. {SPAN_HELP}.",
+    )
 
     @model_validator(mode="after")
     def _one_key(self) -> AcmeIssuerSpec:

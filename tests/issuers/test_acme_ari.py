@@ -243,3 +243,24 @@ async def test_a_mass_revocation_is_seen_through_ari_then_the_crl_and_replaced(
     after = await plan_at(lab, desired, acme, later)
     assert kinds(after, "expe1") == []
     assert not {f.code for f in after.plan.findings} & {"cert.revoked", "cert.revocation_pending"}
+
+
+@pytest.mark.parametrize(("expected", "installs"), [("47d", True), ("90d", False),
+                                                     ("30d", True)])
+async def test_the_issued_lifetime_is_checked_against_the_profiles(
+    acme: AcmeLab, lab: InProcessLab, desired: Path, expected: str, installs: bool
+) -> None:
+    """issuers.<name>.lifetime: a certificate shorter than the profile is expected to issue
+    is refused before any install; a longer one is installed with a note."""
+    with_issuer(desired, acme, profile="sc081-2029", lifetime=expected)
+    lab.nodes["expe1"].state.version = "X15.5.1"
+    before = served(lab, "expe1").serial_number
+    run = await apply(lab, desired, acme, datetime.now(UTC))
+    assert run.result is not None and run.result.ok is installs
+    after = served(lab, "expe1")
+    assert (after.serial_number != before) is installs
+    [issue] = [r for r in run.result.results if r.kind == "cert.issue"]
+    said = "lives 47.0 days, profile sc081-2029 is expected to issue " + expected
+    assert (said in issue.detail) is (expected != "47d")
+    if not installs:
+        assert "not installed" in issue.detail and "issuers.lab.lifetime" in issue.detail
