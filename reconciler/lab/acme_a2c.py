@@ -178,9 +178,16 @@ lab_crl_url: {crl_url}
                              explanation=f"https://127.0.0.1/incident/{reason.value}")
         due = self._due()
         due.extend({"serial": c.serial_number, "at": _rfc3339(at + notice),
-                    "reason": reason.value} for c in certs)
+                    "reason": reason.value,
+                    "sha256": c.fingerprint(hashes.SHA256()).hex()} for c in certs)
         atomic_write(self.dir / "revocations.json", json.dumps(due, indent=2))
         self.publish_due(at + notice if notice <= timedelta(0) else at)
+
+    def revocations(self) -> dict[str, float]:
+        """SHA-256 of each certificate the lab revoked -> when it took (or takes) effect, in
+        epoch seconds: what ``lab.served_revoked`` counts the timeline against."""
+        return {str(d["sha256"]): _parse(str(d["at"])).timestamp()
+                for d in self._due() if "sha256" in d}
 
     def publish_due(self, now: datetime) -> int:
         """Put every revocation due by ``now`` on the CRL; how many the CRL lists."""

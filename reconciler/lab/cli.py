@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from cryptography import x509
@@ -402,10 +403,13 @@ def timeline(
     directory: Path = DirOpt,
     since: int = typer.Option(0, "--since", min=0, help="Start at this mark (see --mark)."),
     mark: bool = typer.Option(False, "--mark", help="Print the current mark and exit."),
+    acme_dir: Path | None = typer.Option(
+        None, "--acme-dir", help="The lab's ACME CA: also count the seconds each node served "
+        "a certificate it revoked (certops lab revoke)."),
 ) -> None:
     """Each node's availability over time (down/up, the certificate served, maintenance
-    mode), the calls restarts dropped, and the cluster invariant checked at every change;
-    exit 1 when it was breached."""
+    mode), the calls restarts dropped, the seconds served revoked (with --acme-dir), and the
+    cluster invariant checked at every change; exit 1 when it was breached."""
     from reconciler.lab.availability import render, sample_of
 
     client = LabClient.running(directory)
@@ -433,6 +437,8 @@ def timeline(
     dropped = data.get("dropped_calls", {})
     per_node = ", ".join(f"{node} {n}" for node, n in dropped.items())
     typer.echo(f"dropped calls: {sum(dropped.values())}" + (f" ({per_node})" if per_node else ""))
+    if acme_dir is not None:
+        _served_revoked(data, acme_dir)
     calls = client.calls()
     if any(c["moved"] or c["refused"] for c in calls.values()):
         moved = sum(c["moved"] for c in calls.values())
@@ -444,6 +450,18 @@ def timeline(
             typer.echo(f"INVARIANT BREACHED: {text}")
         raise typer.Exit(1)
     typer.echo(f"invariant held at all {len(samples)} changes")
+
+
+def _served_revoked(data: dict[str, Any], acme_dir: Path) -> None:
+    """``served revoked: N s``: from the timeline (its start state too) and the CA's record."""
+    from reconciler.lab.served_revoked import revoked_seconds
+
+    samples = [*data.get("start", []), *data["samples"]]
+    samples.sort(key=lambda s: float(s["wall"]))
+    seconds = revoked_seconds(samples, A2cCa(acme_dir).revocations(), time.time())
+    per_node = ", ".join(f"{node} {n:.1f} s" for node, n in seconds.items())
+    typer.echo(f"served revoked: {sum(seconds.values()):.1f} s"
+               + (f" ({per_node})" if per_node else ""))
 
 
 @app.command()

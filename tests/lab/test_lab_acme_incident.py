@@ -14,7 +14,9 @@ from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from reconciler.lab.acme_a2c import A2cCa
+from reconciler.lab.ca import sha256_hex
 from reconciler.lab.cli import app
+from reconciler.lab.served_revoked import revoked_seconds
 from reconciler.pki.ari import cert_id
 
 
@@ -38,6 +40,23 @@ def leaf_of(ca: A2cCa, tmp: Path, name: str) -> tuple[Path, x509.Certificate]:
     path = tmp / f"{name}.pem"
     path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     return path, leaf
+
+
+def test_served_revoked_seconds_from_the_timeline() -> None:
+    """A node up serving a revoked leaf counts from the revocation's moment to the sample
+    that shows it replaced; down time and another leaf do not count."""
+    samples = [
+        {"node": "expe1", "wall": 100.0, "up": True, "served_sha": "old"},
+        {"node": "expc1", "wall": 100.0, "up": True, "served_sha": "c-old"},
+        {"node": "expe1", "wall": 150.0, "up": False, "served_sha": "old"},  # restarting
+        {"node": "expe1", "wall": 155.0, "up": True, "served_sha": "old"},   # same again
+        {"node": "expe1", "wall": 170.0, "up": True, "served_sha": "new"},
+        {"node": "expc1", "wall": 110.0, "up": True, "served_sha": "c-new"},
+    ]
+    revoked = {"old": 140.0, "c-old": 120.0, "never-served": 0.0}
+    assert revoked_seconds(samples, revoked, end=300.0) == {"expe1": 25.0}  # 140-150, 155-170
+    assert revoked_seconds(samples[:1], revoked, end=160.0) == {"expe1": 20.0}
+    assert revoked_seconds(samples, {}, end=300.0) == {}
 
 
 def test_ari_now_then_revoke_with_notice_then_the_crl(tmp_path: Path) -> None:
@@ -68,3 +87,8 @@ def test_ari_now_then_revoke_with_notice_then_the_crl(tmp_path: Path) -> None:
                               "--notice", "soon"])
     assert bad.exit_code == 1 and "'soon'" in bad.output
     assert json.loads((acme / "revocations.json").read_text())[0]["reason"] == "superseded"
+    # the CA's own record of what it revoked and when, for the timeline's served-revoked count
+    effect = ca.revocations()
+    assert set(effect) == {sha256_hex(first), sha256_hex(second)}
+    assert abs(effect[sha256_hex(first)] - (datetime.now(UTC) + timedelta(hours=24)
+                                             ).timestamp()) < 60
