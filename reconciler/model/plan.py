@@ -109,6 +109,17 @@ class NodeWindow(Frozen):
     closes_at: datetime | None = Field(None, description="When it closes (UTC), while open.")
     next_open: datetime = Field(description="When it next opens after created_at (UTC).")
     next_open_local: str = Field(description="The same moment in the window's time zone.")
+    emergency: str | None = Field(
+        None, description="Why this node's restarts run now, outside the window "
+        "(emergency.revocation: restart-now and the finding); left out when they wait.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_no_emergency(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)  # plans without an emergency keep their exact form
+        if isinstance(data, dict) and data.get("emergency") is None:
+            data.pop("emergency", None)
+        return data
 
     def next_text(self) -> str:
         """``2026-12-07 22:00 Europe/Zurich = 21:00 UTC``."""

@@ -16,10 +16,10 @@ it first). Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from reconciler.checks.fleet import FleetView
-from reconciler.model import Action, Code, Finding, Severity
+from reconciler.model import Action, Code, Finding, NodeWindow, Severity
 from reconciler.planning.windows import WindowPolicy
 
 REVOCATION_CODES = (Code.CERT_REVOKED, Code.CERT_REVOCATION_PENDING)
@@ -92,3 +92,11 @@ def _where(node: str, code: str, window: str, restart_now: bool) -> str:
             f"{node}'s certificate is being revoked, but its restarts wait for restart window "
             f"{window} (emergency.revocation: wait-for-window): it may serve a revoked "
             "certificate until then; set restart-now to restart outside the window")
+
+
+def with_emergency(windows: Mapping[str, NodeWindow],
+                   urgent: Mapping[str, str]) -> dict[str, NodeWindow]:
+    """The plan's node windows, each node in an emergency marked with why its restarts run
+    now (the plan's text then says so instead of naming the window's next opening)."""
+    return {n: w.model_copy(update={"emergency": urgent[n]}) if n in urgent else w
+            for n, w in windows.items()}

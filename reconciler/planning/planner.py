@@ -34,7 +34,7 @@ from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, 
 from reconciler.pki.ari import cert_id
 from reconciler.planning.apicert import expired_read, expired_refused
 from reconciler.planning.drain import DRAIN_KIND, add_drains
-from reconciler.planning.emergency import emergency_findings
+from reconciler.planning.emergency import emergency_findings, emergency_nodes, with_emergency
 from reconciler.planning.graph import (
     Draft,
     Drafts,
@@ -174,6 +174,7 @@ def make_plan(
     live_certs = {n: v.installed for n, v in lives.items() if v.installed is not None}
     every += few_window_findings(fleet, live_certs, ctx.renewal, policy)
     every += emergency_findings(fleet, every, actions, policy)
+    windows = with_emergency(windows, emergency_nodes(fleet, every))
     state = {n: v.live.fingerprint_parts() for n, v in sorted(lives.items())}
     return Plan(
         created_at=now,

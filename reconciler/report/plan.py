@@ -183,7 +183,9 @@ def when_text(plan: Plan, node: str) -> str | None:
     else:
         now = "uploads at merge" if any(a.id not in held for a in mine) else ""
     what = "installs and restarts" if any(a.id in held for a in installs) else "restarts"
-    if window.open and window.closes_at is not None:
+    if window.emergency:
+        later = f"{what} now, outside window {window.window} ({window.emergency})"
+    elif window.open and window.closes_at is not None:
         later = (f"{what} now, in window {window.window} (open until "
                  f"{window.closes_at:%Y-%m-%d %H:%M} UTC; next: {window.next_text()})")
     else:
@@ -198,7 +200,8 @@ def held_by_windows(plan: Plan) -> set[str]:
     held: set[str] = set()
     for action in plan.actions:
         window = plan.restart_windows.get(action.node)
-        closed = action.kind in RESTART_KINDS and window is not None and not window.open
+        closed = (action.kind in RESTART_KINDS and window is not None and not window.open
+                  and not window.emergency)
         if closed or any(d in held for d in action.depends_on):
             held.add(action.id)
     return held

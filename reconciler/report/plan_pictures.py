@@ -42,10 +42,13 @@ class Window:
 
 
 def node_windows(plan: Plan, facts: FleetFacts) -> dict[str, Window]:
-    """Per node whose restarts wait for a change window (``restart_windows``), that window as
-    of the plan's time: open now until it closes, else its next opening for its length."""
+    """Per node whose restarts wait for a change window (``restart_windows``; not one in an
+    emergency), that window as of the plan's time: open now until it closes, else its next
+    opening for its length."""
     out: dict[str, Window] = {}
     for node, note in plan.restart_windows.items():
+        if note.emergency:  # a revocation: its restarts run now (planning.emergency)
+            continue
         if note.open and note.closes_at is not None:
             out[node] = Window(note.window, plan.created_at, note.closes_at)
         elif (length := facts.windows.get(note.window)) is not None:
