@@ -41,11 +41,6 @@ class RenewalWindow(Frozen):
         """``<node>`` or ``<node>.<role>``: the certificate's name in plans and orders."""
         return role_stem(self.node, self.role)
 
-    def due(self, now: datetime) -> bool:
-        """Renew once the window opens (certops plans deterministically: the window's start,
-        not a random time inside it as RFC 9773 suggests for a single client)."""
-        return now >= self.start
-
     def urgent(self, now: datetime) -> bool:
         """The CA says "renew now": the window had already opened when it was asked (how a
         CA announces a revocation through ARI), or it has closed."""
