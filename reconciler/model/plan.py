@@ -100,6 +100,10 @@ class Action(Frozen):
         return self.certificate_from is not None
 
 
+# Zone names a window may be written in that are UTC itself: its times are said once.
+UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+
+
 class NodeWindow(Frozen):
     """The change window a node's disruptive steps wait for, as of the plan's time."""
 
@@ -122,7 +126,9 @@ class NodeWindow(Frozen):
         return data
 
     def next_text(self) -> str:
-        """``2026-12-07 22:00 Europe/Zurich = 21:00 UTC``."""
+        """``2026-12-07 22:00 Europe/Zurich = 21:00 UTC``; in UTC: ``2026-12-07 21:00 UTC``."""
+        if self.timezone in UTC_NAMES:
+            return f"{self.next_open:%Y-%m-%d %H:%M} UTC"
         utc = self.next_open.strftime("%H:%M")
         if self.next_open.strftime("%Y-%m-%d") != self.next_open_local[:10]:
             utc = self.next_open.strftime("%Y-%m-%d %H:%M")

@@ -33,6 +33,7 @@ from reconciler.model import (
     WindowSpec,
     parse_span,
 )
+from reconciler.model.plan import UTC_NAMES
 
 _SECOND = timedelta(seconds=1)
 
@@ -109,9 +110,12 @@ class Freeze:
 
 
 def local_and_utc(moment: datetime, tz: ZoneInfo) -> str:
-    """``2026-12-07 22:00 Europe/Zurich = 21:00 UTC`` (the UTC date too when it differs)."""
+    """``2026-12-07 22:00 Europe/Zurich = 21:00 UTC`` (the UTC date too when it differs);
+    a window kept in UTC: ``2026-12-07 21:00 UTC``."""
     local = moment.astimezone(tz)
     utc = moment.astimezone(UTC)
+    if tz.key in UTC_NAMES:
+        return f"{utc:%Y-%m-%d %H:%M} UTC"
     fmt = "%H:%M" if utc.date() == local.date() else "%Y-%m-%d %H:%M"
     return f"{local:%Y-%m-%d %H:%M} {tz.key} = {utc.strftime(fmt)} UTC"
 

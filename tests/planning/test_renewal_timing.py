@@ -93,3 +93,14 @@ def test_drift_says_the_renewal_lands_in_the_restart_window() -> None:
     when = report.renewals["expe1"]
     assert (when.at, when.source) == (datetime(2026, 9, 30, 20, tzinfo=UTC), "ari")
     assert "in restart window nightly" in when.why
+
+
+def test_a_window_kept_in_utc_says_its_time_once() -> None:
+    from reconciler.planning.windows import local_and_utc
+
+    utc = Window("nightly", "0 2 * * *", timedelta(hours=2), ZoneInfo("UTC"))
+    ari = _ari(datetime(2027, 1, 9, 12, tzinfo=UTC), datetime(2027, 1, 12, tzinfo=UTC))
+    assert "in restart window nightly 2027-01-10 02:00 UTC, the first" in _timed(
+        ari, utc, ASKED).why
+    zurich = local_and_utc(datetime(2027, 1, 10, 2, tzinfo=UTC), ZoneInfo("Europe/Zurich"))
+    assert zurich == "2027-01-10 03:00 Europe/Zurich = 02:00 UTC"
