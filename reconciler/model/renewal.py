@@ -35,6 +35,10 @@ class RenewalWindow(Frozen):
     explanation_url: str | None = None
     checked_at: datetime
     next_check: datetime  # checked_at + the CA's Retry-After (bounded)
+    # When certops first read this same window (start and end unchanged) from the CA, where
+    # earlier than checked_at: a window seen before it opened stays a normal one when asked
+    # again after it opened.
+    first_seen: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -42,9 +46,9 @@ class RenewalWindow(Frozen):
         return role_stem(self.node, self.role)
 
     def urgent(self, now: datetime) -> bool:
-        """The CA says "renew now": the window had already opened when it was asked (how a
-        CA announces a revocation through ARI), or it has closed."""
-        return self.start <= self.checked_at or self.end <= now
+        """The CA says "renew now": the window had already opened when certops first saw it
+        (how a CA announces a revocation through ARI), or it has closed."""
+        return self.start <= (self.first_seen or self.checked_at) or self.end <= now
 
     def describe(self) -> str:
         when = f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} UTC"

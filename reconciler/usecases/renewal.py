@@ -88,6 +88,14 @@ def recalled(session: Session, fleet: FleetView,
     return out
 
 
+def _first_seen(old: RenewalWindow | None, new: RenewalWindow) -> datetime | None:
+    """When certops first read ``new``'s window: at an earlier answer with the same start and
+    end (for the same certificate), else now (None)."""
+    if old is None or (old.cert_id, old.start, old.end) != (new.cert_id, new.start, new.end):
+        return None
+    return old.first_seen or old.checked_at
+
+
 def _installed(fleet: FleetView, live: Mapping[str, LiveNode], cache: CertCache) -> set[str]:
     """The certIDs of every installed certificate an issuer renews."""
     return {cert_id(c.leaf.cert) or c.leaf.sha256
@@ -118,7 +126,8 @@ async def renewal_inputs(session: Session, fleet: FleetView, live: Mapping[str, 
                 out.findings.append(_unavailable(fleet, cert, str(exc), old))
                 window = old
         if window is not None:
-            out.windows[cert.key] = window.model_copy(update={"role": cert.role})
+            out.windows[cert.key] = window.model_copy(
+                update={"role": cert.role, "first_seen": _first_seen(old, window)})
 
     await asyncio.gather(*(one(c, i) for _, (c, i) in sorted(ids.items())))
     _remember(session, fleet, live, cache, out.windows, dict(revoked.values()))

@@ -264,3 +264,40 @@ async def test_the_issued_lifetime_is_checked_against_the_profiles(
     assert (said in issue.detail) is (expected != "47d")
     if not installs:
         assert "not installed" in issue.detail and "issuers.lab.lifetime" in issue.detail
+
+
+async def test_ari_renewal_lands_at_the_first_restart_window_inside_it(
+    acme: AcmeLab, lab: InProcessLab, desired: Path, issued: tuple[x509.Certificate, datetime]
+) -> None:
+    """The CA's window (seen before it opens) opens while expe1's daily restart window is
+    closed: nothing is ordered (renewal.waits_for_window names the opening); in the opening,
+    after the CA was asked again (same window: still a normal one, not "renew now"), one
+    apply orders, installs and restarts, replacing the old certificate."""
+    now = issued[1]
+    assert (await apply(lab, desired, acme, now)).result.ok  # type: ignore[union-attr]
+    leaf = served(lab, "expe1")
+    assert acme.ca is not None
+    start = now + timedelta(hours=3)
+    acme.ca.move_window(leaf, start, start + timedelta(days=3))
+    hour = (start.hour + 4) % 24  # the first opening after the CA's start: 3-4 hours on
+    config = desired / "certops.yaml"
+    config.write_text(config.read_text().replace("defaults:\n", "defaults:\n  restart_window: "
+                                                 "daily\n", 1) + "windows:\n  daily: {cron: "
+                      f"\"0 {hour} * * *\", duration: 2h, timezone: UTC}}\n")
+    opens = (start + timedelta(hours=4)).replace(minute=0, second=0, microsecond=0)
+    assert start + timedelta(hours=3) <= opens <= start + timedelta(hours=4)
+    asked = acme.ca.ari_requests()
+    seen = await plan_at(lab, desired, acme, now)  # asked before the CA's window opens
+    assert "cert.issue" not in kinds(seen, "expe1") and acme.ca.ari_requests() == asked + 1
+    orders = acme.orders_placed()
+    waiting = await plan_at(lab, desired, acme, start + timedelta(minutes=5))
+    assert "cert.issue" not in kinds(waiting, "expe1")
+    [note] = [f for f in waiting.plan.findings if f.code == "renewal.waits_for_window"]
+    assert f"renewed on {opens:%Y-%m-%d %H:%M} UTC (in restart window daily" in note.message
+    run = await apply(lab, desired, acme, opens + timedelta(minutes=1))
+    assert acme.ca.ari_requests() == asked + 2  # after Retry-After: asked again
+    assert run.result is not None and run.result.ok and not run.result.owed
+    assert acme.orders_placed() == orders + 1
+    assert served(lab, "expe1").serial_number != leaf.serial_number  # restarted, in the window
+    assert acme.ca.replaces_seen()[-1]["replaces"] == cert_id(leaf)
+    assert not any(f.code == "cert.revocation_pending" for f in run.plan.findings)

@@ -93,6 +93,10 @@ def test_what_a_ca_says_is_quoted_on_one_line() -> None:
 def test_a_window_that_had_opened_when_asked_is_urgent() -> None:
     answer = {"suggestedWindow": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-02T00:00:00Z"}}
     assert window_from("le", "expe1", RFC_CERT_ID, answer, None, NOW).urgent(NOW)
+    # the same window, first seen before it opened and asked again since: a normal one
+    seen = window_from("le", "expe1", RFC_CERT_ID, answer, None, NOW).model_copy(
+        update={"first_seen": datetime(2024, 12, 31, tzinfo=UTC)})
+    assert not seen.urgent(NOW) and seen.urgent(datetime(2025, 1, 2, tzinfo=UTC))
 
 
 def test_the_cache_round_trips_and_is_written_only_on_change(tmp_path: Path) -> None:
