@@ -5,7 +5,10 @@ restarts after which change is the kind's (``reconciler.kinds.cucm``, ``.imp``, 
 which of them only the SSH CLI can restart is ``CLI_ONLY``. A node without the REST API
 (12.5: 404 on ``/platformcom``) is read and changed over the platform CLI instead
 (``vos_cli_certs``, one SSH session per read), with the same methods and capabilities, plus
-a readable pending CSR; ``connection.transport`` can fix either transport.
+a readable pending CSR; ``connection.transport`` can fix either transport. A REST node whose
+platform CLI is declared (``connection.ssh_port`` or ``ssh_host_key``) has its version and
+pending CSRs read over that CLI as well (``_cli_pending``: one session, those commands only),
+since the REST API shows neither.
 
 ``CucmDriver`` serves Unified CM; ``VosCliDriver`` the VOS products where SOAP service
 control is not evidenced (IM and Presence, Unity Connection [U]): it restarts every service
@@ -34,6 +37,7 @@ from reconciler.drivers.cucm_snapshot import ShapeError, Snapshot, parse_snapsho
 from reconciler.drivers.errors import (
     AuthError,
     BadResponse,
+    DriverError,
     NotFound,
     PermanentError,
     TemporaryError,
@@ -167,7 +171,7 @@ class CucmDriver:
         self.stores = kind.stores
         self.roles = tuple(r for r in kind.role_table.roles
                            if r != kind.role_table.primary and r in ROLE_UNIT)
-        # the other identities' capabilities: over REST only (the CLI transport reads Tomcat)
+        # the other identities' capabilities: CSR, install, regenerate (REST or CLI)
         self.role_capabilities = frozenset(
             f"{verb}:{role}" for role in self.roles for verb in self._role_verbs(role))
         self.capabilities = kind.capabilities | self.role_capabilities
@@ -182,8 +186,9 @@ class CucmDriver:
                                       else endpoint.transport == "cli")
 
     def _role_verbs(self, role: str) -> tuple[str, ...]:
-        """What the driver does for ``role``: CSR and install over REST ([U] service value),
-        regeneration over the CLI ([C]) unless the CLI asks to confirm."""
+        """What the driver does for ``role``: CSR and install (over REST a [U] service value;
+        over the CLI ``set csr gen`` / ``set cert import own <unit>`` [C]), regeneration over
+        the CLI ([C]) unless the CLI asks to confirm."""
         regen = () if role in REGEN_CONFIRMS else ("cert.regenerate",)
         return ("csr.generate", "cert.install", *regen)
 
@@ -228,26 +233,51 @@ class CucmDriver:
                 self._identity(snap), *(self._store(s, snap) for s in self.stores)
             )
         served = session_certificate(self.http) or await self.served_certificate()
+        extra = await self._cli_pending()
         return LiveNode(
             name=self.endpoint.name,
             type=self.endpoint.type,
+            version=extra.version if extra else None,
             server_certificate=identity,
             served_certificate=served,
+            pending_csr=extra.pending_csr if extra else None,
             stores=dict(zip(self.stores, stores, strict=True)),
-            capabilities=tuple(sorted(self.capabilities)),
+            capabilities=tuple(sorted(self.capabilities | (CLI_EXTRA if extra else set()))),
             # separate client certificates the release lists (15SU5), reported, not managed;
             # the kind's other identities (callmanager, tvs, ...) where the inventory has them
             role_certificates={**snap.clients, **snap.roles},
+            role_pending_csrs=extra.role_csrs if extra else {},
             transport="rest",
         )
+
+    def cli_declared(self) -> bool:
+        """Whether the node file (or inventory) declares the platform CLI: ``ssh_port`` or
+        ``ssh_host_key``. Then a REST node's pending CSRs and version are read over it."""
+        return self.endpoint.ssh_port is not None or self.endpoint.ssh_host_key is not None
+
+    def _role_units(self) -> dict[str, str]:
+        """CLI unit (lower case) -> role, for the kind's other identities."""
+        return {ROLE_UNIT[r][1].lower(): r for r in self.roles}
+
+    async def _cli_pending(self) -> cli_certs.CliPending | None:
+        """On a REST node with a declared CLI: ``show version active`` and the pending CSRs
+        (``show csr list own``, ``show csr own``), in one SSH session. None without a
+        declared CLI, or when the session fails: then nothing says whether a CSR is pending
+        (no ``csr.read``), and the planner keeps its conservative hold."""
+        if not self.cli_declared():
+            return None
+        try:
+            async with self._cli_session() as shell:
+                return await cli_certs.read_pending(shell, self._role_units())
+        except DriverError:
+            return None
 
     async def _read_cli(self) -> LiveNode:
         """Everything over the platform CLI in one SSH session (``vos_cli_certs``): the
         version, the tomcat identity, every trust store and the pending CSR, which the CLI
         can show (``csr.read``)."""
         async with self._cli_session() as shell:
-            got = await cli_certs.read_all(
-                shell, self.stores, {ROLE_UNIT[r][1].lower(): r for r in self.roles})
+            got = await cli_certs.read_all(shell, self.stores, self._role_units())
         return LiveNode(
             name=self.endpoint.name,
             type=self.endpoint.type,
@@ -257,8 +287,8 @@ class CucmDriver:
             pending_csr=got.pending_csr,
             stores=got.stores,
             role_certificates=got.roles,
-            capabilities=tuple(sorted((self.capabilities - self.role_capabilities)
-                                      | CLI_EXTRA)),
+            role_pending_csrs=got.role_csrs,
+            capabilities=tuple(sorted(self.capabilities | CLI_EXTRA)),
             transport="cli",
         )
 
@@ -400,34 +430,43 @@ class CucmDriver:
             raise BadResponse(self.endpoint.name, "no CSR in the answer", method=method, path=path)
         return csr if csr.endswith("\n") else csr + "\n"
 
-    async def _csr_over_cli(self, sans: Sequence[str], distribution: str) -> str:
+    async def _csr_over_cli(self, sans: Sequence[str], distribution: str,
+                            unit: str = cli_certs.IDENTITY_UNIT) -> str:
         """``set csr gen tomcat`` and the CSR read back. The CLI takes no SAN list and no
         distribution [C: its syntax is the unit alone]: which names the node puts in is [U],
         so a CSR that lacks a wanted name is refused here, with the GUI step to do instead
         (the node's new CSR replaced its pending one, nothing else changed)."""
-        gui = kind_of(self.endpoint.type).manual("csr.generate", sans=", ".join(sans))
+        typed = cli_certs.command("csr.gen", unit=unit)
+        kind = kind_of(self.endpoint.type)
+        role = self._role_units().get(unit.lower())
+        profile = kind.role_table.roles.get(role or "")
+        gui = (profile.manual_csr.format(sans=", ".join(sans)) if role and profile
+               else kind.manual("csr.generate", sans=", ".join(sans)))
         if distribution != "per-node":
             raise PermanentError(self.endpoint.name, "the platform CLI has no multi-server "
-                                 "(SAN) CSR", method="SSH", path="set csr gen tomcat",
+                                 "(SAN) CSR", method="SSH", path=typed,
                                  hint=f"generate it in the GUI (Distribution: Multi-server "
                                  f"(SAN)): {gui}")
         async with self._cli_session() as shell:
-            csr = await cli_certs.generate_csr(shell)
+            csr = await cli_certs.generate_csr(shell, unit)
         names = parse_csr(csr.encode()).san_set()
         if missing := sorted({s.lower() for s in sans} - names):
-            raise PermanentError(self.endpoint.name, f"the CSR that 'set csr gen tomcat' made "
+            raise PermanentError(self.endpoint.name, f"the CSR that '{typed}' made "
                                  f"lacks {', '.join(missing)} (the CLI takes no SAN list)",
-                                 method="SSH", path="set csr gen tomcat",
+                                 method="SSH", path=typed,
                                  hint=f"generate the CSR in the GUI instead: {gui}")
         return csr
 
     async def csr_read(self) -> str | None:
-        """The pending tomcat CSR: readable over the CLI (``show csr own``); the REST API
-        has no read, so there the answer is None (the committed CSR stands for it)."""
-        if not await self._uses_cli():
+        """The pending tomcat CSR: readable over the CLI (``show csr own``), on a REST node
+        too where its CLI is declared; otherwise None (the committed CSR stands for it)."""
+        return await self._csr_over_cli_read(cli_certs.IDENTITY_UNIT)
+
+    async def _csr_over_cli_read(self, unit: str) -> str | None:
+        if not (self.cli_declared() or await self._uses_cli()):
             return None
         async with self._cli_session() as shell:
-            return await cli_certs.read_csr(shell)
+            return await cli_certs.read_csr(shell, unit)
 
     async def trust_remove(self, store: str, sha256: str) -> None:
         """``set cert delete`` of the file holding ``sha256`` (cluster-wide from 11.0 [C]);
@@ -479,21 +518,36 @@ class CucmDriver:
     # --- other identities (drivers.RoleCertificates) ----------------------------------
 
     async def role_certificate(self, role: str) -> str | None:
-        """The installed identity of ``role`` as the inventory lists it."""
+        """The installed identity of ``role`` as the inventory lists it (over the CLI:
+        ``show cert list own``, then ``show cert own`` of its file)."""
+        if await self._uses_cli():
+            async with self._cli_session() as shell:
+                got = await cli_certs.read_identities(shell, {ROLE_UNIT[role][1].lower(): role})
+            return got.get(role)
         return (await self._snapshot()).roles.get(role)
 
     async def role_csr_read(self, role: str) -> str | None:
-        """No documented read of a pending CSR over REST: None (the planner holds a new CSR
-        where one may be pending, ``csr.pending_unknown``)."""
-        return None
+        """``role``'s pending CSR over the CLI (``show csr own``) where the node's CLI is
+        declared or is its transport; over REST alone there is no documented read: None
+        (the planner holds a new CSR where one may be pending, ``csr.pending_unknown``)."""
+        return await self._csr_over_cli_read(ROLE_UNIT[role][1])
 
     async def role_csr_generate(self, role: str, sans: Sequence[str],
                                 subject: CsrSubjectSpec | None = None) -> str:
-        """A CSR for ``role`` (REST ``service`` value [U], ``ROLE_UNIT``)."""
+        """A CSR for ``role``: REST ``service`` value [U] (``ROLE_UNIT``); over the CLI
+        ``set csr gen <unit>`` [C], which takes no names (checked as tomcat's is)."""
+        if await self._uses_cli():
+            return await self._csr_over_cli(sans, "per-node", ROLE_UNIT[role][1])
         return await self.csr_generate(sans, subject, service=ROLE_UNIT[role][0])
 
     async def role_install(self, role: str, leaf_pem: str, chain_pems: Sequence[str]) -> None:
-        """Install ``role``'s identity with its chain (REST ``service`` value [U])."""
+        """Install ``role``'s identity with its chain (REST ``service`` value [U]); over the
+        CLI ``set cert import own <unit>`` with the leaf pasted [C] (its CA is already in the
+        role's trust store: the planner puts it there first)."""
+        if await self._uses_cli():
+            async with self._cli_session() as shell:
+                await cli_certs.import_own(shell, leaf_pem, ROLE_UNIT[role][1])
+            return
         await self._call("identity.install", retry=False,
                          json={"service": ROLE_UNIT[role][0],
                                "certificates": [leaf_pem, *chain_pems]})

@@ -315,6 +315,17 @@ class CliRead:
     pending_csr: str | None
     version: str | None
     roles: dict[str, str] = field(default_factory=dict)  # other identities: role -> PEM
+    role_csrs: dict[str, str] = field(default_factory=dict)  # their pending CSRs: role -> PEM
+
+
+@dataclass(frozen=True)
+class CliPending:
+    """What the CLI adds to a REST read (release 14+): the version and the pending CSRs,
+    which the REST API does not show."""
+
+    version: str | None
+    pending_csr: str | None  # tomcat's
+    role_csrs: dict[str, str]  # the other identities': role -> PEM
 
 
 def _named(exc: Unparseable, node: str) -> Unparseable:
@@ -327,15 +338,28 @@ async def read_all(shell: CliShell, stores: Sequence[str],
     """Every store of ``stores``, the tomcat identity (and the identities whose CLI unit
     ``roles`` maps to a role, lower case), its pending CSR and the version, all in ``shell``
     (one session): ``show cert list own|trust``, then ``show cert`` per file."""
+    units = {IDENTITY_UNIT: "", **(roles or {})}
     try:
         version = active_version(await shell.run("version"))
-        own = await read_identities(shell, {IDENTITY_UNIT: "", **(roles or {})})
+        own = await read_identities(shell, units)
         trust = await read_trust(shell, stores)
-        pending = await read_csr(shell)
+        csrs = await read_csrs(shell, units)
     except Unparseable as exc:
         raise _named(exc, shell.node) from None
-    identity = own.pop("", None)
-    return CliRead(identity, trust, pending, version, own)
+    identity, pending = own.pop("", None), csrs.pop("", None)
+    return CliRead(identity, trust, pending, version, own, csrs)
+
+
+async def read_pending(shell: CliShell, roles: Mapping[str, str] | None = None) -> CliPending:
+    """Beside a REST read (release 14+), in one session and with these commands only:
+    ``show version active`` and ``show csr list own`` (then ``show csr own`` of each pending
+    CSR of tomcat or of a unit ``roles`` maps), which exist on every VOS release [C]."""
+    try:
+        version = active_version(await shell.run("version"))
+        csrs = await read_csrs(shell, {IDENTITY_UNIT: "", **(roles or {})})
+    except Unparseable as exc:
+        raise _named(exc, shell.node) from None
+    return CliPending(version, csrs.pop("", None), csrs)
 
 
 async def read_identity(shell: CliShell) -> str | None:
@@ -389,13 +413,22 @@ async def read_trust(shell: CliShell, stores: Sequence[str],
     return {s: tuple(p) for s, p in found.items()}
 
 
-async def read_csr(shell: CliShell) -> str | None:
-    """The pending tomcat CSR, readable on the CLI (``show csr list own`` [C])."""
-    names = parse_csr_list(await shell.run("csr.list"), command("csr.list"))
-    name = next((n for n in names if n.split("/", 1)[0].lower() == IDENTITY_UNIT), None)
-    if name is None:
-        return None
-    return cut_csr(await shell.run("csr.show", csr=name), command("csr.show", csr=name))
+async def read_csr(shell: CliShell, unit: str = IDENTITY_UNIT) -> str | None:
+    """The pending CSR of ``unit`` (tomcat by default), readable on the CLI
+    (``show csr list own`` [C])."""
+    return (await read_csrs(shell, {unit.lower(): ""})).get("")
+
+
+async def read_csrs(shell: CliShell, units: Mapping[str, str]) -> dict[str, str]:
+    """The pending CSRs of ``units`` (CLI unit, lower case -> the key to return it under):
+    ``show csr list own``, then ``show csr own <unit>/<file>`` of each one listed [C]."""
+    out: dict[str, str] = {}
+    for name in parse_csr_list(await shell.run("csr.list"), command("csr.list")):
+        key = units.get(name.split("/", 1)[0].lower())
+        if key is None or key in out:
+            continue
+        out[key] = cut_csr(await shell.run("csr.show", csr=name), command("csr.show", csr=name))
+    return out
 
 
 async def import_trust(shell: CliShell, store: str, pems: Sequence[str]) -> None:
@@ -406,20 +439,21 @@ async def import_trust(shell: CliShell, store: str, pems: Sequence[str]) -> None
             await shell.run("cert.import", pem=one, kind="trust", unit=unit)
 
 
-async def import_own(shell: CliShell, leaf_pem: str) -> None:
-    """``set cert import own tomcat`` with the leaf pasted; its issuing CA must already be
-    in tomcat-trust (the planner puts it there first). No ``caCert`` argument: what it does
-    for ``own`` is not explained [C], so it is not relied on."""
-    await shell.run("cert.import", pem=leaf_pem, kind="own", unit=IDENTITY_UNIT)
+async def import_own(shell: CliShell, leaf_pem: str, unit: str = IDENTITY_UNIT) -> None:
+    """``set cert import own <unit>`` (tomcat, CallManager, ...: the syntax is the same for
+    every unit [C] CLI-125) with the leaf pasted; its issuing CA must already be in the
+    unit's trust store (the planner puts it there first). No ``caCert`` argument: what it
+    does for ``own`` is not explained [C], so it is not relied on."""
+    await shell.run("cert.import", pem=leaf_pem, kind="own", unit=unit)
 
 
-async def generate_csr(shell: CliShell) -> str:
-    """``set csr gen tomcat`` [C], then the CSR it made, read back (``show csr own``)."""
-    await shell.run("csr.gen", unit=IDENTITY_UNIT)
-    pem = await read_csr(shell)
+async def generate_csr(shell: CliShell, unit: str = IDENTITY_UNIT) -> str:
+    """``set csr gen <unit>`` [C], then the CSR it made, read back (``show csr own``)."""
+    await shell.run("csr.gen", unit=unit)
+    pem = await read_csr(shell, unit)
     if pem is None:
-        raise Unparseable(shell.node, f"'{command('csr.list')}' lists no tomcat CSR after "
-                          f"'{command('csr.gen', unit=IDENTITY_UNIT)}'", method="SSH",
+        raise Unparseable(shell.node, f"'{command('csr.list')}' lists no {unit} CSR after "
+                          f"'{command('csr.gen', unit=unit)}'", method="SSH",
                           path=command("csr.list"))
     return pem
 

@@ -197,6 +197,9 @@ class Code(StrEnum):
     PHONES_ITL_RECOVERY = (
         "phones.itl_recovery", (W,), "ITLRecovery changes: phones need the old one for the new"
     )
+    RESTART_VERSION_UNKNOWN = (
+        "restart.version_unknown", (I,), "the version is unknown: the widest restart set is planned"
+    )
     PHONES_MIXED_MODE = (
         "phones.mixed_mode", (W,), "mixed mode: the CTL file is updated by hand on the publisher"
     )

@@ -454,7 +454,10 @@ def note_csr_pending_unknown(facts: CertFacts) -> Note | None:
         f"apply generated one, commit it as {name} (merge the certops/csrs pull "
         "request) and have the CA sign it. If none is pending, or it may be replaced, set "
         f"{facts.spec_key}.replace_pending_csr: true for one apply, then remove it once "
-        f"{name} is committed.",
+        f"{name} is committed. To have certops read pending CSRs instead (no flag needed), "
+        "declare the node's platform CLI in its node file (connection.ssh_port or "
+        "connection.ssh_host_key): certops then reads them over SSH (show csr list own); "
+        "'certops doctor' checks the CLI login.",
     )
 
 

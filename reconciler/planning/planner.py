@@ -64,7 +64,12 @@ from reconciler.planning.multiserver import (
     plan_multi_server,
 )
 from reconciler.planning.phones import phone_rules
-from reconciler.planning.regenerate import regenerate_drafts, regenerated_trust, role_restarts
+from reconciler.planning.regenerate import (
+    regenerate_drafts,
+    regenerated_trust,
+    restart_version_note,
+    role_restarts,
+)
 from reconciler.planning.renewal_timing import in_restart_window
 from reconciler.planning.renewal_windows import few_window_findings
 from reconciler.planning.replication import await_replication
@@ -326,10 +331,10 @@ def _facts(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None = None) -> 
         ari=ari,
         now=ctx.now,
         issuer=view.issuer if rv is None else rv.issuer,
-        # VOS over REST: the pending CSR cannot be read, so a new one might replace it
-        # unseen; the platform CLI shows the primary (tomcat) one (the node offers csr.read).
+        # VOS over REST alone: the pending CSR cannot be read, so a new one might replace it
+        # unseen; the platform CLI shows every identity's (the node then offers csr.read).
         pending_unreadable=(view.kind.committed_csr_stands_for_pending
-                            and (role is not None or "csr.read" not in lv.live.capabilities)),
+                            and "csr.read" not in lv.live.capabilities),
         replace_pending=sc.replace_pending_csr,
         csr_answered=answered,
         role=role,
@@ -465,7 +470,11 @@ def _plan_role(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None) -> Pla
     if role is None and facts.live_pending and "csr.discard" not in lv.live.capabilities:
         drafts = _discard_by_hand(view, drafts)
     if role is not None:
-        drafts = role_restarts(view, role, parse_version(lv.live.version), drafts)
+        version = parse_version(lv.live.version)
+        drafts = role_restarts(view, role, version, drafts)
+        if note := restart_version_note(view, role, version, drafts):
+            found += (ctx.finding(Code.RESTART_VERSION_UNKNOWN, Severity.INFO, view.name, note,
+                                  at or ("name",)),)
     return Planned(tuple(drafts), found)
 
 

@@ -51,6 +51,22 @@ def role_restarts(view: NodeView, role: str, version: Version | None,
     return out
 
 
+def restart_version_note(view: NodeView, role: str, version: Version | None,
+                         drafts: Iterable[Draft]) -> str | None:
+    """Where ``role``'s restarts differ by version and the node's version is unknown (a REST
+    read without the platform CLI), the widest row is planned: say so, and how to narrow it."""
+    profile = view.kind.role_table.roles.get(role)
+    row = profile.restart_services(None) if profile is not None else None
+    if (version is not None or row is None or profile is None or len(profile.restarts) < 2
+            or role_restart_id(view.name, role) not in {d.id for d in drafts}):
+        return None
+    return (f"{view.name} {role}: the node's version is unknown (the REST API does not show "
+            f"it), so the plan restarts the widest set Cisco names for this identity "
+            f"({', '.join(row.services)}). Declare the node's platform CLI "
+            "(connection.ssh_port or connection.ssh_host_key) and certops reads the version "
+            "(show version active) and restarts only what that release needs.")
+
+
 def regenerate_drafts(view: NodeView, facts: CertFacts) -> list[Draft]:
     """Regenerate the self-signed identity on the node, then the kind's (or role's) restart."""
     role = facts.role or ""

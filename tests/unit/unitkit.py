@@ -7,6 +7,7 @@ Assertions read the emulated nodes' own state, never what a driver says about it
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +57,16 @@ def allow_csr_replacement(root: Path, node: str, allow: bool = True) -> None:
         text = text.replace("server_certificate:", "server_certificate:\n"
                             "  replace_pending_csr: true", 1)
     path.write_text(text)
+
+
+def declare_cli(lab: InProcessLab, *nodes: str) -> None:
+    """``connection.ssh_port`` for ``nodes`` in the lab's inventory, as a node file (or the
+    HTTPS lab's inventory) declares the platform CLI: a REST node's pending CSRs and version
+    are then read over it too."""
+    entries = dict(lab.inventory.nodes)
+    for node in nodes:
+        entries[node] = dataclasses.replace(entries[node], ssh_port=22)
+    lab.inventory = dataclasses.replace(lab.inventory, nodes=entries)
 
 
 def session_of(lab: InProcessLab, root: Path) -> Session:

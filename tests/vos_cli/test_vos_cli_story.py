@@ -16,6 +16,7 @@ from unitkit import (
     apply,
     assert_invariant,
     copy_desired,
+    declare_cli,
     plan,
     session_of,
     use_certificate,
@@ -162,11 +163,14 @@ async def test_a_pull_request_cannot_switch_the_transport(lab: InProcessLab, des
 async def test_the_cluster_plans_at_12_5_and_14_differ_only_in_transport_notes(
         clab: InProcessLab, tmp_path: Path) -> None:
     """The cluster demo's fleet: every Unified CM member at 14, then at 12.5 (a new CSR
-    allowed on each, as the demo does: the lab's nodes have none pending)."""
+    allowed on each, as the demo does: the lab's nodes have none pending). At 14 the CLI is
+    declared, as the HTTPS lab's inventory does: the other identities' pending CSRs are read
+    there too (without it, 14 holds their CSRs, ``csr.pending_unknown``)."""
     root = tmp_path / "desired-state-clusters"
     shutil.copytree(REPO / "desired-state-clusters", root)
     for member in CLUSTER:
         allow_csr_replacement(root, member)
+    declare_cli(clab, *CLUSTER)
     rest = await plan_at(clab, root, "14.0.1.13900-155")
     cli = await plan_at(clab, root, "12.5.1.16900-48")
     assert rest.actions and without_transport(cli) == without_transport(rest)
