@@ -19,6 +19,7 @@ from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.locate import position, walk
 from reconciler.desired.pemfiles import FOLDERS, SUFFIXES, PemCatalog, Role, reference_role
 from reconciler.desired.pending import record_problem
+from reconciler.desired.publisher_roles import publisher_role_findings
 from reconciler.desired.rolecheck import role_findings
 from reconciler.desired.schema_check import validate, validate_node
 from reconciler.desired.sourcetree import SourceTree
@@ -148,6 +149,7 @@ def load_steps(root: Path, cache: CertCache) -> Generator[ParsedNode, None, Load
         if fleet is not None:
             known |= set(fleet.clusters)  # a link may name a cluster
             findings += crossfile.cluster_findings(fleet, fleet_doc.positions, nodes)
+            findings += publisher_role_findings(fleet, nodes)
         links = crossfile.well_formed_links(fleet_doc.data)
         findings += crossfile.link_findings(links, fleet_doc.positions, known)
     desired = Desired(

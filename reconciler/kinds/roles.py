@@ -113,7 +113,12 @@ class RoleProfile:
     restarts: tuple[RoleRestart, ...] = ()
     self_signed_ok: bool = False
     itl: str = ""
-    publisher_only: bool = False  # exists on the cluster's publisher only (ITLRecovery, CAPF)
+    # Exists (or is used) on the cluster's publisher only: why, with its source ("" for a
+    # per-node identity); a subscriber's node file declaring it is a validation finding
+    # (``desired.publisher_roles``): an error, or a warning for a self-signed copy where
+    # ``subscriber_self_signed`` says a subscriber may hold an unused one.
+    publisher_only: str = ""
+    subscriber_self_signed: bool = False
     # ``certops import`` declares the role where the node has it. Unified CM's identities are
     # left to the operator (declaring one opts in to its renewal and the phones' rules);
     # until then ``role.undeclared`` reports each with its expiry.

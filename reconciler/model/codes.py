@@ -188,6 +188,9 @@ class Code(StrEnum):
     ROLE_SELF_SIGNED = (
         "role.self_signed", (E,), "self_signed on a role that cannot be self-signed"
     )
+    ROLE_PUBLISHER_ONLY = (
+        "role.publisher_only", (E, W), "a subscriber declares an identity of the publisher only"
+    )
     PHONES_HELD = (
         "phones.held", (W,), "an identity change waits for a later apply (a phone-trust rule)"
     )

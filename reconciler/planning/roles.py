@@ -218,17 +218,28 @@ def copy_findings(fleet: FleetView, view: NodeView, lv: LiveView,
                      (*state.at, "copy_from"))]
 
 
+def _is_subscriber(fleet: FleetView, node: str) -> bool:
+    """Whether ``node`` is a member of a cluster whose publisher is another node."""
+    name = fleet.desired.cluster_of(node)
+    publisher = fleet.desired.fleet.clusters[name].publisher if name else None
+    return publisher is not None and publisher != node
+
+
 def undeclared_findings(view: NodeView, lv: LiveView, now: datetime,
-                        policy_renew: str) -> list[Finding]:
+                        policy_renew: str, subscriber: bool = False) -> list[Finding]:
     """Roles the node has at its version that the node file does not declare: reported with
     expiry and EKUs (or as unreadable), never left to expire unseen; a warning once the
-    certificate is inside the policy's renewal window."""
+    certificate is inside the policy's renewal window. A subscriber's copy of a
+    publisher-only identity (ITLRecovery, distributed by the publisher) is the publisher's
+    to declare (``role.publisher_only``), so it is not reported here."""
     table = view.kind.role_table
     version = parse_version(lv.live.version)
     names = {s.role for s in declared(view)}
     out: list[Finding] = []
     for role in table.roles:
         if role in names or role == table.primary or not table.has_role(role, version):
+            continue
+        if subscriber and table.roles[role].publisher_only:
             continue
         cert = lv.role_installed.get(role)
         if cert is None and role not in lv.live.roles_unreadable and \
@@ -337,7 +348,8 @@ def node_rules(fleet: FleetView, view: NodeView, lv: LiveView,
         on_leaf, first = leaf_eku_findings(fleet, view, lv, state)
         findings += found + on_leaf + copy_findings(fleet, view, lv, state)
         drafts += extra + first
-    findings += undeclared_findings(view, lv, now, fleet.desired.fleet.policy.renew_before)
+    findings += undeclared_findings(view, lv, now, fleet.desired.fleet.policy.renew_before,
+                                    subscriber=_is_subscriber(fleet, view.name))
     findings += listed_findings(view, lv, now, fleet.desired.fleet.policy.renew_before)
     findings += checking_mode(view, lv)
     return findings, drafts

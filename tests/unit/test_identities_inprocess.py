@@ -127,10 +127,11 @@ def cluster_desired(tmp_path: Path) -> Path:
         text = path.read_text()
         start = text.index("certificates:") if "certificates:" in text else text.index("trust:")
         end = text.index("trust:")
+        # ITLRecovery and CAPF are the publisher's (role.publisher_only)
+        own = ("  itlrecovery: {self_signed: true, renew_before: 10d}\n"
+               "  capf: {self_signed: true, renew_before: 10d}\n") if name == "cucm-pub" else ""
         path.write_text(text[:start] + "certificates:\n  callmanager: {self_signed: true}\n"
-                        "  tvs: {self_signed: true, renew_before: 10d}\n"
-                        "  itlrecovery: {self_signed: true, renew_before: 10d}\n"
-                        "  capf: {self_signed: true, renew_before: 10d}\n" + text[end:])
+                        "  tvs: {self_signed: true, renew_before: 10d}\n" + own + text[end:])
     return root
 
 
