@@ -119,6 +119,10 @@ class RoleProfile:
     # ``subscriber_self_signed`` says a subscriber may hold an unused one.
     publisher_only: str = ""
     subscriber_self_signed: bool = False
+    # A node store that must hold the role's CA chain before a CA-signed install but that
+    # certops does not read or change (Unified CM's TVS-trust): the GUI step of the upload,
+    # planned as a manual step before the install ("" for none).
+    manual_trust: str = ""
     # ``certops import`` declares the role where the node has it. Unified CM's identities are
     # left to the operator (declaring one opts in to its renewal and the phones' rules);
     # until then ``role.undeclared`` reports each with its expiry.

@@ -105,10 +105,15 @@ CUCM_ROLES = {
                   restarts=(RoleRestart(("Cisco Certificate Authority Proxy Function", TFTP),
                                         TAC_REGEN),),
                   publisher_only=CAPF_PUBLISHER, subscriber_self_signed=True),
-    # [U] no tvs-trust store is modelled: a CA-signed TVS's chain is not derived.
+    # A CA-signed TVS's root and intermediates go into TVS-trust before its install [C TAC
+    # 217138]; a self-signed TVS has no trust certificates [C TAC 214231]. certops does not
+    # read that store (its REST and CLI names are [U]), so the upload is a manual step.
     "tvs": _role("tvs", "TVS", own_stores=(), presented_to=PHONES_ONLY,
                  restarts=(RoleRestart(("Cisco Trust Verification Service", TFTP),
-                                       TAC_REGEN),), itl="tvs"),
+                                       TAC_REGEN),), itl="tvs",
+                 manual_trust=f"{_OS} > Upload Certificate/Certificate chain (Certificate "
+                 "Purpose: TVS-trust): the root CA, then each intermediate, of {issuer} "
+                 "([C] TAC 217138)"),
     "itlrecovery": _role("itlrecovery", "ITLRecovery", own_stores=(), presented_to=PHONES_ONLY,
                          restarts=(RoleRestart((TFTP,), TAC_REGEN),), itl="signer",
                          publisher_only=ITLRECOVERY_PUBLISHER),

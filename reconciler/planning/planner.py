@@ -65,6 +65,7 @@ from reconciler.planning.multiserver import (
 )
 from reconciler.planning.phones import phone_rules
 from reconciler.planning.regenerate import (
+    manual_trust_drafts,
     regenerate_drafts,
     regenerated_trust,
     restart_version_note,
@@ -471,7 +472,7 @@ def _plan_role(ctx: _Ctx, view: NodeView, lv: LiveView, role: str | None) -> Pla
         drafts = _discard_by_hand(view, drafts)
     if role is not None:
         version = parse_version(lv.live.version)
-        drafts = role_restarts(view, role, version, drafts)
+        drafts = manual_trust_drafts(view, role, role_restarts(view, role, version, drafts))
         if note := restart_version_note(view, role, version, drafts):
             found += (ctx.finding(Code.RESTART_VERSION_UNKNOWN, Severity.INFO, view.name, note,
                                   at or ("name",)),)

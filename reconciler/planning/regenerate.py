@@ -51,6 +51,27 @@ def role_restarts(view: NodeView, role: str, version: Version | None,
     return out
 
 
+def manual_trust_drafts(view: NodeView, role: str, drafts: Iterable[Draft]) -> list[Draft]:
+    """``drafts`` with a manual upload of the role's CA chain into a store certops does not
+    manage (Unified CM's TVS-trust, ``RoleProfile.manual_trust``) before its CA-signed
+    install."""
+    profile = view.kind.role_table.roles.get(role)
+    out = list(drafts)
+    install = next((d for d in out if d.kind == "cert.install" and d.role == role), None)
+    if profile is None or not profile.manual_trust or install is None:
+        return out
+    issuer = (install.certificate.issuer if install.certificate
+              else install.issuer or "the issuing CA")
+    step = Draft(
+        id=action_id(view.name, "manual", "trust", role), kind="manual", node=view.name,
+        role=role, depends_on=install.depends_on,
+        reason=f"the {role} certificate's CA chain must be in the node's trust store for it "
+        "before the install; certops does not manage that store",
+        manual=profile.manual_trust.format(issuer=issuer))
+    at = out.index(install)
+    return [*out[:at], step, install.after([step.id]), *out[at + 1:]]
+
+
 def restart_version_note(view: NodeView, role: str, version: Version | None,
                          drafts: Iterable[Draft]) -> str | None:
     """Where ``role``'s restarts differ by version and the node's version is unknown (a REST
