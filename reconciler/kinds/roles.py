@@ -123,6 +123,10 @@ class RoleProfile:
     # certops does not read or change (Unified CM's TVS-trust): the GUI step of the upload,
     # planned as a manual step before the install ("" for none).
     manual_trust: str = ""
+    # What every other member of the node's cluster restarts after this role changes (the
+    # ITL each TFTP server builds lists every TVS certificate of the cluster, and CAPF and
+    # ITLRecovery: Cisco restarts TVS and TFTP on all nodes, publisher first); () for none.
+    cluster_restarts: tuple[str, ...] = ()
     # ``certops import`` declares the role where the node has it. Unified CM's identities are
     # left to the operator (declaring one opts in to its renewal and the phones' rules);
     # until then ``role.undeclared`` reports each with its expiry.

@@ -63,11 +63,17 @@ CALLMANAGER_PEERS = (
     ("cuc", ("callmanager-trust",)),
     ("imp", ("cup-trust",)),
 )
+TVS = "Cisco Trust Verification Service"
+# Cisco restarts TVS and TFTP on every node, publisher first, after a TVS, CAPF or
+# ITLRecovery change [C TAC 214231, TAC 217138]: each TFTP's ITL lists the cluster's TVS
+# certificates (and CAPF, ITLRecovery) [C Security Guide 15, TAC 214231].
+ITL_CLUSTER = (TVS, TFTP)
 CALLMANAGER_RESTARTS = (
-    RoleRestart(("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy", TFTP),
-                "[C] CUCM certificate table (14.0); TFTP: TAC 214231", until=CUCM_14SU1),
-    RoleRestart(("Cisco HAProxy", TFTP), "[C] CUCM certificate table (14SU1+); TFTP: TAC "
-                "214231", since=CUCM_14SU1),
+    RoleRestart(("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy", TVS, TFTP),
+                "[C] CUCM certificate table (14.0); TVS, TFTP: TAC 214231, TAC 217138",
+                until=CUCM_14SU1),
+    RoleRestart(("Cisco HAProxy", TVS, TFTP), "[C] CUCM certificate table (14SU1+); TVS, "
+                "TFTP: TAC 214231, TAC 217138", since=CUCM_14SU1),
 )
 _OS = "Cisco Unified OS Administration > Security > Certificate Management"
 
@@ -102,20 +108,21 @@ CUCM_ROLES = {
                                presented_to=CALLMANAGER_PEERS,
                                restarts=CALLMANAGER_RESTARTS, itl="signer"),
     "capf": _role("capf", "CAPF", own_stores=("capf-trust",), presented_to=PHONES_ONLY, itl="capf",
-                  restarts=(RoleRestart(("Cisco Certificate Authority Proxy Function", TFTP),
-                                        TAC_REGEN),),
+                  restarts=(RoleRestart(("Cisco Certificate Authority Proxy Function", TVS,
+                                         TFTP), TAC_REGEN),), cluster_restarts=ITL_CLUSTER,
                   publisher_only=CAPF_PUBLISHER, subscriber_self_signed=True),
     # A CA-signed TVS's root and intermediates go into TVS-trust before its install [C TAC
     # 217138]; a self-signed TVS has no trust certificates [C TAC 214231]. certops does not
     # read that store (its REST and CLI names are [U]), so the upload is a manual step.
     "tvs": _role("tvs", "TVS", own_stores=(), presented_to=PHONES_ONLY,
-                 restarts=(RoleRestart(("Cisco Trust Verification Service", TFTP),
-                                       TAC_REGEN),), itl="tvs",
+                 restarts=(RoleRestart((TVS, TFTP), TAC_REGEN),), itl="tvs",
+                 cluster_restarts=ITL_CLUSTER,
                  manual_trust=f"{_OS} > Upload Certificate/Certificate chain (Certificate "
                  "Purpose: TVS-trust): the root CA, then each intermediate, of {issuer} "
                  "([C] TAC 217138)"),
     "itlrecovery": _role("itlrecovery", "ITLRecovery", own_stores=(), presented_to=PHONES_ONLY,
-                         restarts=(RoleRestart((TFTP,), TAC_REGEN),), itl="signer",
+                         restarts=(RoleRestart((TVS, TFTP), TAC_REGEN),), itl="signer",
+                         cluster_restarts=ITL_CLUSTER,
                          publisher_only=ITLRECOVERY_PUBLISHER),
 }
 CUCM_ROWS = (

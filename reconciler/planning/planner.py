@@ -33,6 +33,7 @@ from reconciler.model.renewal import RenewalWindow
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError, build_chain, key_matches
 from reconciler.pki.ari import cert_id
 from reconciler.planning.apicert import expired_read, expired_refused
+from reconciler.planning.cluster_itl import cluster_itl_restarts
 from reconciler.planning.drain import DRAIN_KIND, add_drains
 from reconciler.planning.emergency import emergency_findings, emergency_nodes, with_emergency
 from reconciler.planning.graph import (
@@ -277,6 +278,7 @@ def _plan_nodes(ctx: _Ctx) -> tuple[dict[str, Draft], list[Finding]]:
     drafts = regenerated_trust(ctx.fleet, frozenset(names), drafts)
     drafts, phones = phone_rules(ctx.fleet, drafts)
     findings.extend(phones)
+    drafts = cluster_itl_restarts(ctx.fleet, frozenset(names), drafts)
     drafts = plan_multi_server(ctx.fleet, ctx.lives, drafts)
     restarts = frozenset(a for a, d in drafts.items() if d.kind in RESTART_KINDS)
     for name in names:

@@ -160,3 +160,31 @@ async def test_apply_regenerates_callmanager_publisher_first(sslab: InProcessLab
             assert sha in trusted, (expc, name)
     _again, nothing = await apply(sslab, root)
     assert nothing is None
+
+
+async def test_a_tvs_change_restarts_tvs_and_tftp_on_every_member(sslab: InProcessLab,
+                                                                  tmp_path: Path) -> None:
+    """The publisher's TVS alone is due: regenerated, its own TVS and TFTP restart, then every
+    other member restarts TVS and TFTP (each ITL lists the cluster's TVS certificates),
+    publisher first, one member after the other; no phone lost."""
+    root = cluster_desired(tmp_path)
+    for name in ("cucm-pub", "cucm-sub1", "cucm-sub2"):
+        path = root / "nodes" / f"{name}.yaml"
+        text = path.read_text().replace("callmanager: {self_signed: true}",
+                                        "callmanager: {self_signed: true, renew_before: 10d}")
+        if name == "cucm-pub":
+            text = text.replace("tvs: {self_signed: true, renew_before: 10d}",
+                                "tvs: {self_signed: true, renew_before: 30d}")
+        path.write_text(text)
+    old = sha_of(pub(sslab).state.identities["tvs"])
+    run, result = await apply(sslab, root)
+    assert result is not None and result.ok, result
+    by_id = {a.id: a for a in run.plan.actions}
+    assert [i for i in by_id if "/cert.regenerate/" in i] == ["cucm-pub/cert.regenerate/tvs"]
+    first, second = by_id["cucm-sub1/service.restart/itl"], by_id["cucm-sub2/service.restart/itl"]
+    assert first.services == second.services == ("Cisco Trust Verification Service", TFTP)
+    assert "cucm-pub/service.restart/tvs" in first.depends_on
+    assert first.id in second.depends_on
+    assert sha_of(pub(sslab).state.identities["tvs"]) != old
+    assert all(sslab.nodes[n].state.phones_lost == 0
+               for n in ("cucm-pub", "cucm-sub1", "cucm-sub2"))

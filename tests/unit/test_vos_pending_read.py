@@ -113,18 +113,21 @@ async def sslab(tmp_path: Path) -> AsyncIterator[InProcessLab]:
         yield running
 
 
+WIDEST = ("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy",
+          "Cisco Trust Verification Service", "Cisco TFTP")
+
+
 @pytest.mark.parametrize(("version", "cli", "services"), [
-    ("14.0.1.13900-155", True, ("Cisco HAProxy", "Cisco TFTP")),
-    ("14.0.1.10000-20", True, ("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy",
-                               "Cisco TFTP")),
-    ("14.0.1.13900-155", False, ("Cisco CallManager", "Cisco CTIManager", "Cisco HAProxy",
-                                 "Cisco TFTP")),
+    ("14.0.1.13900-155", True, ("Cisco HAProxy", "Cisco Trust Verification Service",
+                                "Cisco TFTP")),
+    ("14.0.1.10000-20", True, WIDEST),
+    ("14.0.1.13900-155", False, WIDEST),
 ])
 async def test_the_callmanager_restarts_are_the_versions(
         sslab: InProcessLab, tmp_path: Path, version: str, cli: bool,
         services: tuple[str, ...]) -> None:
-    """14SU1+: HAProxy (and TFTP); 14.0: CallManager, CTIManager, HAProxy (and TFTP); an
-    unknown version: the widest row, with the note that says how to narrow it."""
+    """14SU1+: HAProxy (and TVS, TFTP); 14.0: CallManager, CTIManager, HAProxy (and TVS,
+    TFTP); an unknown version: the widest row, with the note that says how to narrow it."""
     sslab.nodes[PUB].state.version = version
     root = copy_desired(tmp_path)
     set_role(root, "{self_signed: true, renew_before: 30d}")
