@@ -96,6 +96,9 @@ ROLE_UNIT: dict[str, tuple[str, str]] = {
     "cup": ("cup", "cup"),  # [U] REST (IM&P)
     "cup-xmpp": ("cup-xmpp", "cup-xmpp"),  # [U] REST (IM&P)
     "cup-xmpp-s2s": ("cup-xmpp-s2s", "cup-xmpp-s2s"),  # [U] REST (IM&P)
+    "cup-ecdsa": ("cup-ecdsa", "cup-ECDSA"),  # [U] REST (IM&P); the CLI unit as the GUI's [C]
+    "cup-xmpp-ecdsa": ("cup-xmpp-ecdsa", "cup-xmpp-ECDSA"),  # [U] REST (IM&P)
+    "cup-xmpp-s2s-ecdsa": ("cup-xmpp-s2s-ecdsa", "cup-xmpp-s2s-ECDSA"),  # [U] REST (IM&P)
 }
 # `set cert regen ITLRecovery` asks "Proceed with regeneration (yes|no)?" [C]: the CLI runner
 # sends one command and reads its output, so that regeneration stays a manual step.

@@ -6,7 +6,9 @@ Cisco's "Configure Certificates" chapter of the IM and Presence 12.5(1) configur
 Tags: [C] Cisco's own text, [3P] third-party code, [U] our inference, unconfirmed.
 
 Trust stores [C]: tomcat-trust, cup-trust, cup-xmpp-trust (shared by cup-xmpp and
-cup-xmpp-s2s), ipsec-trust. Only the tomcat identity is managed by certops.
+cup-xmpp-s2s), ipsec-trust. The tomcat identity is the primary one; cup, cup-xmpp,
+cup-xmpp-s2s and the ECDSA forms are managed when a node file declares them
+(``certificates:``; their rows in ``kinds.vos_roles``).
 
 A linked Expressway-C (MRA) must be trusted in **cup-xmpp-trust and tomcat-trust** [C,
 MRA-X15]: those are the peer stores. cup-trust is for SIP federation through an

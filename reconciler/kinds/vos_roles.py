@@ -143,26 +143,37 @@ CUCM_TABLE = RoleTable(primary="tomcat", roles=CUCM_ROLES, eku_rows=CUCM_ROWS,
                        connects_to=VOS_LINKS)
 
 _IMP_XMPP = ("cup-xmpp-trust",)
+_CUP = (RoleRestart(("Cisco SIP Proxy", "Cisco Presence Engine"),
+                   "[U] the users are [C] IMP-CFG-125, no restart step"),)
+_XMPP = (RoleRestart(("Cisco XCP Router",), "[C] IMP-CFG-125"),)
+_S2S = (RoleRestart(("Cisco XCP XMPP Federation Connection Manager",),
+                    "[C] IMP-CFG-125, IMP-FED-125"),)
+# IMP-CFG-125's "Certificate Types" table [C]: each of cup, cup-xmpp and cup-xmpp-s2s has an
+# ECDSA form with the same services and trust store; the restarts of the ECDSA forms are
+# the RSA ones' by analogy [U].
 IMP_ROLES = {
     "tomcat": _role("tomcat", "tomcat"),
     "tomcat-ecdsa": _role("tomcat-ecdsa", "tomcat-ECDSA", own_stores=("tomcat-trust",),
                           restarts=(RoleRestart(("Cisco Tomcat",), "[C] IMP-CFG-125"),)),
-    "cup": _role("cup", "cup", own_stores=("cup-trust",),
-                 restarts=(RoleRestart(("Cisco SIP Proxy", "Cisco Presence Engine"),
-                                       "[U] the users are [C] IMP-CFG-125, no restart step"),)),
-    "cup-xmpp": _role("cup-xmpp", "cup-xmpp", own_stores=_IMP_XMPP,
-                      restarts=(RoleRestart(("Cisco XCP Router",), "[C] IMP-CFG-125"),)),
+    "cup": _role("cup", "cup", own_stores=("cup-trust",), restarts=_CUP),
+    "cup-ecdsa": _role("cup-ecdsa", "cup-ECDSA", own_stores=("cup-trust",), restarts=_CUP),
+    "cup-xmpp": _role("cup-xmpp", "cup-xmpp", own_stores=_IMP_XMPP, restarts=_XMPP),
+    "cup-xmpp-ecdsa": _role("cup-xmpp-ecdsa", "cup-xmpp-ECDSA", own_stores=_IMP_XMPP,
+                            restarts=_XMPP),
     "cup-xmpp-s2s": _role("cup-xmpp-s2s", "cup-xmpp-s2s", own_stores=_IMP_XMPP,
-                          restarts=(RoleRestart(
-                              ("Cisco XCP XMPP Federation Connection Manager",),
-                              "[C] IMP-CFG-125, IMP-FED-125"),)),
+                          restarts=_S2S),
+    "cup-xmpp-s2s-ecdsa": _role("cup-xmpp-s2s-ecdsa", "cup-xmpp-s2s-ECDSA",
+                                own_stores=_IMP_XMPP, restarts=_S2S),
 }
 IMP_ROWS = (
     EkuRow("tomcat", BOTH, FN, why="Tomcat is also a TLS client"),
     EkuRow("tomcat-ecdsa", BOTH, FN + "; ECDSA form [U]", why="as tomcat"),
     EkuRow("cup", BOTH, FN, why="secure SIP to Unified CM and third parties"),
+    EkuRow("cup-ecdsa", BOTH, FN + "; ECDSA form [U]", why="as cup"),
     EkuRow("cup-xmpp", BOTH, "[C] IMP-CFG-125 (its CSR asks both)", why="XMPP router links"),
+    EkuRow("cup-xmpp-ecdsa", BOTH, "[C] IMP-CFG-125; ECDSA form [U]", why="as cup-xmpp"),
     EkuRow("cup-xmpp-s2s", BOTH, FN, why="XMPP federation"),
+    EkuRow("cup-xmpp-s2s-ecdsa", BOTH, FN + "; ECDSA form [U]", why="as cup-xmpp-s2s"),
 )
 IMP_TABLE = RoleTable(primary="tomcat", roles=IMP_ROLES, eku_rows=IMP_ROWS,
                       connects_to=VOS_LINKS)

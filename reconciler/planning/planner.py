@@ -748,7 +748,7 @@ def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts,
     for install in installs:
         role = view.roles.get(install.role) if install.role else None
         chain = {c.sha256 for c in (role or view).known_chain()}
-        deps = _trust_deps(ctx, view, chain, drafts, by_node)
+        deps = _trust_deps(ctx, view, chain, drafts, by_node, _own_stores(view, install.role))
         out.append(install.after(deps))
         # cert.issue checks the trust gate on the live stores of the node and its peers:
         # it runs once that trust is there (and no peer is restarting for it).
@@ -758,11 +758,21 @@ def _link_install(ctx: _Ctx, view: NodeView, drafts: Drafts,
     return out
 
 
+def _own_stores(view: NodeView, role: str | None) -> tuple[str, ...]:
+    """The node's stores that must hold the chain of ``role``'s certificate before its
+    install: the role table's (Unified CM's callmanager: callmanager-trust; IM&P's
+    cup-xmpp-s2s: cup-xmpp-trust), else the kind's own stores."""
+    profile = view.kind.role_table.roles.get(role or "")
+    stores = profile.own_stores if profile is not None and role else None
+    return view.kind.own_stores if stores is None else stores
+
+
 def _trust_deps(ctx: _Ctx, view: NodeView, chain: set[str], drafts: Drafts,
-                by_node: Mapping[str, list[Draft]]) -> list[str]:
+                by_node: Mapping[str, list[Draft]],
+                own: tuple[str, ...] | None = None) -> list[str]:
     """The trust actions (and their restarts) that put ``chain`` into the node's own stores
-    and every linked peer's."""
-    holders = [(view.name, view.kind.own_stores)]
+    (``own``: the installed role's, by default the kind's) and every linked peer's."""
+    holders = [(view.name, view.kind.own_stores if own is None else own)]
     for peer in ctx.fleet.desired.peers(view.name):
         if peer in ctx.fleet.nodes:
             holders.append((peer, ctx.fleet.nodes[peer].kind.peer_stores))

@@ -35,8 +35,9 @@ async def test_read_in_both_trust_list_shapes(lab: LabThread, driver: MakeDriver
     d = driver(name)
     live = await d.read()
 
-    # No version and no restart-pending list: no public source shows either field.
-    assert live.error is None and live.type == "cucm" and live.version is None
+    # No restart-pending list (no public source shows one); the version and the pending CSRs
+    # come from the CLI that the lab's inventory declares (ssh), not from REST.
+    assert live.error is None and live.type == "cucm" and live.version == node.state.version
     assert sha256(live.server_certificate) == sha256(node.state.identities["tomcat"].cert_pem)
     assert sha256(live.served_certificate) == sha256(node.state.served.cert_pem)
     assert list(live.stores) == STORES
@@ -50,12 +51,13 @@ async def test_read_in_both_trust_list_shapes(lab: LabThread, driver: MakeDriver
         live.capabilities)
     # the other identities: CSR and install over REST, regeneration over the CLI (not
     # ITLRecovery's, which the CLI asks to confirm)
-    assert set(live.capabilities) == set(d.capabilities)
+    assert set(live.capabilities) == set(d.capabilities) | {"csr.read"}
     assert {"cert.install:callmanager", "cert.regenerate:tvs"} <= set(live.capabilities)
     assert "cert.regenerate:itlrecovery" not in live.capabilities
     # One inventory read (and one read per trust store it lacks); nothing but GETs.
-    assert lab.counters(name) == {"GET": gets, "non_get": 0, "writes": 0,
-                                  "total": gets, "SSH": 0}
+    counted = lab.counters(name)
+    assert (counted["GET"], counted["non_get"], counted["writes"]) == (gets, 0, 0)
+    assert node.ssh_commands[-2:] == ["show version active", "show csr list own"]
 
 
 async def test_release_12_5_over_rest_only_reads_as_a_node_without_capabilities(
@@ -83,7 +85,8 @@ async def test_release_12_5_reads_over_one_ssh_session(lab: LabThread,
     read of the node shows (its stores, identity and served certificate)."""
     node = lab.node("cucm-old")
     lab.reset_counters()
-    live = await driver("cucm-old").read()
+    d = driver("cucm-old")
+    live = await d.read()
     assert live.error is None and live.transport == "cli" and live.version == node.state.version
     assert sha256(live.server_certificate) == sha256(node.state.identities["tomcat"].cert_pem)
     assert sha256(live.served_certificate) == sha256(node.state.served.cert_pem)
@@ -91,8 +94,11 @@ async def test_release_12_5_reads_over_one_ssh_session(lab: LabThread,
     for store, service in zip(STORES, ["tomcat", "callmanager", "capf", "ipsec"], strict=True):
         own = [sha256(e.pem) for e in node.state.trust[service]]
         assert [sha256(p) for p in live.stores[store]] == builtins + own, store
-    assert set(live.capabilities) == {"trust.add", "service.restart", "csr.generate",
-                                      "cert.install", "csr.read"}
+    # the other identities too over the CLI (set csr gen / set cert import own / set cert
+    # regen <unit>), as over REST
+    assert {"trust.add", "service.restart", "csr.generate", "cert.install",
+            "csr.read"} <= set(live.capabilities)
+    assert set(live.capabilities) == set(d.capabilities) | {"csr.read"}
     counters = lab.counters("cucm-old")
     assert counters["GET"] == 1 and counters["writes"] == 0  # the 404, then SSH only
     assert node.ssh_commands[0] == "set cli pagination off"
@@ -144,6 +150,7 @@ async def test_callmanager_trust_then_soap_and_ssh_restarts(lab: LabThread,
     assert set(node.state.restart_pending) == set(MRA_RESTARTS)
 
     lab.reset_counters()
+    node.ssh_commands.clear()  # the read's CLI session (version, pending CSRs)
     await d.restart_services(MRA_RESTARTS)
     assert node.ssh_commands == ["utils service restart Cisco HAProxy"]  # SOAP cannot
     counts = lab.counters("cucm-list")

@@ -50,9 +50,12 @@ async def test_read_returns_the_kinds_stores(lab: LabThread, driver: MakeDriver,
     assert list(live.stores) == list(kind.stores)
     assert sha256(live.server_certificate) == sha256(node.state.identities["tomcat"].cert_pem)
     assert len(live.stores["tomcat-trust"]) == 2 + 2  # built-ins + the lab root and CA
-    assert set(live.capabilities) == set(d.capabilities) and kind.capabilities <= d.capabilities
-    assert lab.counters(name) == {"GET": 1, "non_get": 0, "writes": 0, "total": 1,
-                                  "SSH": 0}  # the inventory holds all
+    # The lab's inventory declares each node's CLI (ssh): the pending CSRs are read there.
+    assert set(live.capabilities) == set(d.capabilities) | {"csr.read"}
+    assert kind.capabilities <= d.capabilities
+    assert lab.counters(name)["GET"] == 1 and lab.counters(name)["non_get"] == 0
+    assert lab.node(name).ssh_commands[:3] == [
+        "set cli pagination off", "show version active", "show csr list own"]
 
 
 @pytest.mark.lab
@@ -71,6 +74,7 @@ async def test_trust_add_then_restarts_over_the_ssh_cli_only(lab: LabThread,
     assert set(lab.node(name).state.restart_pending) == set(services)
 
     lab.reset_counters()
+    lab.node(name).ssh_commands.clear()  # the reads' CLI session (version, pending CSRs)
     await d.restart_services(services)
     # The names are checked against the CLI's own list first.
     assert lab.node(name).ssh_commands == [
