@@ -21,7 +21,10 @@ def test_cli_read_benchmark_is_one_session_per_read() -> None:
     cli, rest = rows
     assert (cli["transport"], rest["transport"]) == ("cli", "rest")
     assert cli["trust_certs"] == rest["trust_certs"] == 4 * 5 + 4  # lab CAs in two stores
-    assert cli["ssh_sessions_per_read"] == 1 and rest["ssh_sessions_per_read"] == 0
+    # The lab's inventory declares the CLI of the REST node too: its version and pending
+    # CSRs are read over one session of three commands (pagination, version, CSR list).
+    assert cli["ssh_sessions_per_read"] == rest["ssh_sessions_per_read"] == 1
+    assert rest["cli_cmds_per_read"] == 3
     # + a show per other identity the lab lists (CallManager, CAPF, TVS, ITLRecovery)
     assert cli["cli_cmds_per_read"] == cli["trust_certs"] + 6 + 4
     assert cli["http_per_read"] == rest["http_per_read"] == 1  # the 404, the inventory
