@@ -48,8 +48,14 @@ def transport_check(ep: Endpoint, facts: Facts) -> Check:
     """Which transport reads and changes the node's certificates, and why."""
     why = facts.get("transport.cli")
     if why is None:
+        # A declared CLI (ssh_port or ssh_host_key) also reads the pending CSRs and the
+        # version, which the REST API does not show (drivers.cucm._cli_pending).
+        declared = ep.ssh_port is not None or ep.ssh_host_key is not None
+        csrs = ("; pending CSRs and the version over the declared platform CLI" if declared
+                else "; pending CSRs not readable (csr.pending_unknown): declare "
+                "connection.ssh_port or ssh_host_key to read them over the platform CLI")
         return Check(ep.name, "transport", "ok", "Certificate Management REST API (release "
-                     "14+)", account=os_account(ep))
+                     f"14+){csrs}", account=os_account(ep))
     return Check(ep.name, "transport", "ok", f"the platform CLI over SSH ({why}: no REST API "
                  "used; release 12.5 has none)", account=os_account(ep))
 

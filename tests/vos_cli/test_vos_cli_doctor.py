@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unitkit import session_of
+from unitkit import declare_cli, session_of
 
 from reconciler.lab import Fault
 from reconciler.lab.inprocess import InProcessLab
@@ -53,6 +53,11 @@ async def test_doctor_on_a_14_node_reports_the_rest_transport(lab: InProcessLab,
     text = "\n".join(doctor_text(report))
     assert report.ok and "transport: Certificate Management REST API (release 14+)" in text
     assert "cli commands" not in text
+    assert "declare connection.ssh_port or ssh_host_key" in text  # pending CSRs unreadable
+    declare_cli(lab, "cucm-pub")
+    report = await doctor(session_of(lab, desired), DoctorRequest(nodes=("cucm-pub",)))
+    assert "pending CSRs and the version over the declared platform CLI" in "\n".join(
+        doctor_text(report))
 
 
 async def test_doctor_with_transport_rest_on_a_12_5_node_says_what_to_set(
