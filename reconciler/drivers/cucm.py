@@ -103,7 +103,6 @@ ROLE_UNIT: dict[str, tuple[str, str]] = {
 # `set cert regen ITLRecovery` asks "Proceed with regeneration (yes|no)?" [C]: the CLI runner
 # sends one command and reads its output, so that regeneration stays a manual step.
 REGEN_CONFIRMS = frozenset({"itlrecovery"})
-REGENERATED = "successfully regenerated certificate"  # [C] CLI reference 12.5
 # The CSR body's "distribution" by the cluster's tomcat_identity. "this-server" [3P] (netSSL's
 # renewal path, device-apis.md). "multi-server" [U]: the GUI offers "Multi-server (SAN)" [C]
 # (device-evidence-vos.md), but no source shows the REST value; this is certops' guess, and a
@@ -556,14 +555,11 @@ class CucmDriver:
                                "certificates": [leaf_pem, *chain_pems]})
 
     async def role_regenerate(self, role: str) -> None:
-        """Regenerate ``role``'s self-signed identity: ``set cert regen <unit>`` over the SSH
-        CLI [C], judged by "Successfully regenerated certificate" [C]."""
-        unit = ROLE_UNIT[role][1]
-        output = await self._ssh(f"set cert regen {unit}")
-        if REGENERATED not in " ".join(output.lower().split()):
-            raise PermanentError(self.endpoint.name, f"SSH CLI: no '{REGENERATED}' in the "
-                                 f"answer: {' '.join(output.split())[:200]}",
-                                 method="SSH", path=f"set cert regen {unit}")
+        """Regenerate ``role``'s self-signed identity: ``set cert regen <unit>`` in a CLI
+        session through ``COMMANDS`` ("cert.regen") [C], on every release, judged by
+        "Successfully regenerated certificate for <unit>" [C]; a refusal quotes the node."""
+        async with self._cli_session() as shell:
+            await cli_certs.regenerate(shell, ROLE_UNIT[role][1])
 
     def _over_soap(self, service: str) -> bool:
         """Whether ``service`` restarts through SOAP (else through the SSH CLI)."""
