@@ -100,8 +100,10 @@ ROLE_UNIT: dict[str, tuple[str, str]] = {
     "cup-xmpp-ecdsa": ("cup-xmpp-ecdsa", "cup-xmpp-ECDSA"),  # [U] REST (IM&P)
     "cup-xmpp-s2s-ecdsa": ("cup-xmpp-s2s-ecdsa", "cup-xmpp-s2s-ECDSA"),  # [U] REST (IM&P)
 }
-# `set cert regen ITLRecovery` asks "Proceed with regeneration (yes|no)?" [C]: the CLI runner
-# sends one command and reads its output, so that regeneration stays a manual step.
+# `set cert regen ITLRecovery` asks "Proceed with regeneration (yes|no)?" and warns about
+# tokenless CTLs [C]: the CLI session could answer it (COMMANDS does for cert_regenerate), but
+# certops leaves that confirmation to a person (the phones need the old ITLRecovery to accept
+# the new one: planning.phones), so this regeneration stays a manual step.
 REGEN_CONFIRMS = frozenset({"itlrecovery"})
 # The CSR body's "distribution" by the cluster's tomcat_identity. "this-server" [3P] (netSSL's
 # renewal path, device-apis.md). "multi-server" [U]: the GUI offers "Multi-server (SAN)" [C]
