@@ -178,8 +178,7 @@ def make_plan(
         every += multi_server_lockout(fleet, actions, leaves, api_trust)
     windows, frozen = plan_windows(policy, disruptive_kinds(fleet), actions, now)
     every += frozen + chain_findings(fleet, policy, actions)
-    live_certs = {n: v.installed for n, v in lives.items() if v.installed is not None}
-    every += few_window_findings(fleet, live_certs, ctx.renewal, policy)
+    every += few_window_findings(fleet, lives, ctx.renewal, policy)
     every += emergency_findings(fleet, every, actions, policy)
     windows = with_emergency(windows, emergency_nodes(fleet, every))
     state = {n: v.live.fingerprint_parts() for n, v in sorted(lives.items())}

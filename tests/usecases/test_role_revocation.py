@@ -153,3 +153,33 @@ def test_drift_says_when_each_role_is_renewed(tmp_path: Path) -> None:
     assert data["nodes"]["expe1"]["role_renewals"]["client"]["source"] == "ari"
     assert ('certops_certificate_renewal_timestamp_seconds{node="expe1",role="client",'
             f'source="ari"}} {int(later.start.timestamp())}') in drift_metrics(report)
+
+
+def test_a_role_whose_renewal_period_holds_too_few_windows_is_named(tmp_path: Path) -> None:
+    """renewal.few_windows covers each role certops renews: with a monthly restart window,
+    renew_before 30d holds at most one opening, for the server and the client certificate
+    alike (an error: renew_before decides); an ARI window about the client certificate that
+    ends before the next opening makes its finding a warning (the CA decides)."""
+    root = _steady(tmp_path)
+    config = root / "certops.yaml"
+    config.write_text(config.read_text().replace(
+        "defaults:\n", "windows:\n  monthly: {cron: \"0 22 1 * *\", duration: 4h, "
+        "timezone: Europe/Zurich}\ndefaults:\n  restart_window: monthly\n", 1))
+    fleet, live, cache = _fleet(root)
+    plan = make_plan(fleet, live, AUGUST, cache=cache)
+    few = sorted((f.node, f.severity.value, f.message.split(" lives")[0])
+                 for f in plan.findings
+                 if f.code == Code.RENEWAL_FEW_WINDOWS and f.node in ("expc1", "expe1"))
+    assert few == [
+        ("expc1", "error", "the certificate"), ("expc1", "error", "the client certificate"),
+        ("expe1", "error", "the certificate"), ("expe1", "error", "the client certificate")]
+    late = RenewalWindow(
+        cert_id=_client(live, cache, "expe1"), issuer="private-ca", node="expe1",
+        role="client", start=datetime(2026, 11, 20, tzinfo=UTC),
+        end=datetime(2026, 11, 25, tzinfo=UTC), checked_at=AUGUST,
+        next_check=AUGUST + timedelta(hours=6))
+    by_ca = make_plan(fleet, live, AUGUST, cache=cache, renewal={late.key: late})
+    client = [f for f in by_ca.findings if f.code == Code.RENEWAL_FEW_WINDOWS
+              and f.node == "expe1" and "client" in f.message]
+    assert [f.severity.value for f in client] == ["warning"]
+    assert "the CA's ARI window 2026-11-20 00:00" in client[0].message
