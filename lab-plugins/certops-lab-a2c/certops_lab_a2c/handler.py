@@ -1,7 +1,7 @@
 """acme2certifier CA handler of the ACME lab: its openssl handler, issuing like a 2027 public CA.
 
-acme2certifier (PyPI) loads this module as its ``[CAhandler] handler_module`` inside the lab's
-ACME server process (``reconciler.lab.acme_server``). It is acme2certifier's own openssl
+acme2certifier (PyPI) loads this module as its ``[CAhandler] handler_module`` inside this
+plug-in's server process (``certops_lab_a2c.server``). It is acme2certifier's own openssl
 handler (which signs with a private lab issuing CA and keeps a CRL for ACME ``revokeCert``)
 with three things a 2027 public CA does that the stock handler does not:
 
