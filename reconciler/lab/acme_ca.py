@@ -7,19 +7,23 @@
 - the ACME server, with a TLS certificate from a fresh "minica" root (``tls_ca_file``),
   validating DNS-01 against BIND, one of:
 
-  - ``backend="a2c"`` (the default): **acme2certifier** (PyPI), issuing like a public CA of
+  - ``backend="a2c"`` (the default): **acme2certifier** (PyPI, GPL-3.0), issuing like a public CA of
     2027 from a private lab root: serverAuth-only leaves, a lifetime by ACME profile
     (``meta.profiles``; ``invalidProfile`` for an unknown one), ARI (``renewalInfo``), a CRL
     at the CRL distribution point its leaves carry; the lab can move a certificate's ARI
-    window and revoke certificates (``ca``: ``reconciler.lab.acme_a2c``);
+    window and revoke certificates (``ca``: ``reconciler.lab.acme_a2c``). Two processes:
+    acme2certifier in the GPL plug-in ``certops-lab-a2c`` (``python -m certops_lab_a2c``,
+    plain HTTP on a loopback port; this package never imports it) behind the lab's own
+    front (``reconciler.lab.acme_server``: TLS, ARI overrides, ``replaces``, the CRL);
   - ``backend="pebble"``: Debian's **Pebble 2.4.0**, Let's Encrypt's test server, for
     protocol tests (External Account Binding, nonce rejection off, no authorization reuse).
     It adds clientAuth to every leaf and has neither ARI nor profiles;
 - **pebble-challtestsrv** (optional, with Pebble), whose management API an exec hook can
   use to set TXT records, and whose DNS server answers them (Pebble does not ask it).
 
-The Debian packages ``bind9`` (and ``pebble``) provide the binaries, the ``lab`` extra
-acme2certifier (``scripts/system-deps.sh``, ``scripts/setup.sh``); ``missing(backend)`` says
+The Debian packages ``bind9`` (and ``pebble``) provide the binaries, the plug-in
+``lab-plugins/certops-lab-a2c`` acme2certifier (``scripts/system-deps.sh``,
+``scripts/setup.sh``); ``missing(backend)`` says
 what is absent so tests can skip with a reason. ``python -m reconciler.lab.acme_ca up|down
 --dir DIR`` does the same for the demos and writes ``DIR/acme.env``.
 """
@@ -27,6 +31,7 @@ what is absent so tests can skip with a reason. ``python -m reconciler.lab.acme_
 from __future__ import annotations
 
 import base64
+import http.client
 import importlib.util
 import json
 import os
@@ -47,6 +52,11 @@ from reconciler.lab.acme_tls import write_tls
 from reconciler.lab.files import atomic_write
 
 BINARIES = {"a2c": ("named",), "pebble": ("pebble", "named")}
+# acme2certifier (GPL-3.0) and the lab's CA handler live in this separate distribution
+# (lab-plugins/certops-lab-a2c, GPL-3.0-or-later), started as its own process.
+PLUGIN = "certops_lab_a2c"
+PLUGIN_MISSING = ("the ACME lab plug-in certops-lab-a2c (GPL-3.0, acme2certifier) is not "
+                  "installed: pip install ./lab-plugins/certops-lab-a2c (scripts/setup.sh does)")
 TSIG_NAME = "certops-acme"
 START_TIMEOUT = 20.0
 
@@ -75,11 +85,12 @@ ns IN A 127.0.0.1
 
 
 def missing(backend: str = "a2c") -> list[str]:
-    """What this lab needs that is not installed: binaries, and acme2certifier for ``a2c``."""
+    """What this lab needs that is not installed: binaries, and the acme2certifier plug-in
+    for ``a2c`` (looked up, not imported: it runs as its own process)."""
     absent = [b for b in BINARIES[backend]
               if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
-    if backend == "a2c" and importlib.util.find_spec("acme2certifier") is None:
-        absent.append("acme2certifier (pip install -e '.[lab]')")
+    if backend == "a2c" and importlib.util.find_spec(PLUGIN) is None:
+        absent.append(PLUGIN_MISSING)
     return absent
 
 
@@ -191,13 +202,19 @@ class AcmeLab:
                    "challtestsrv.log")
 
     def _start_a2c(self) -> None:
-        self.acme_port = free_port()
+        """acme2certifier (the plug-in's process, HTTP), then the lab's TLS front before it."""
+        if importlib.util.find_spec(PLUGIN) is None:
+            raise RuntimeError(PLUGIN_MISSING)
+        self.acme_port, backend_port = free_port(), free_port()
         self.ca = self.ca or A2cCa(self.dir)
-        self.ca.write(self.acme_port, self.dns_port, self.dir / "tls")
-        self._spawn([sys.executable, "-m", "reconciler.lab.acme_server", str(self.dir)],
+        self.ca.write(self.acme_port, self.dns_port, self.dir / "tls", backend_port=backend_port)
+        self._spawn([sys.executable, "-m", PLUGIN, str(self.dir)],
                     self.dir / "acme2certifier.log")
-        self._wait(lambda: self._get(self.directory_url) is not None, "acme2certifier",
-                   "acme2certifier.log")
+        self._wait(lambda: _answers_http(backend_port), "acme2certifier", "acme2certifier.log")
+        self._spawn([sys.executable, "-m", "reconciler.lab.acme_server", str(self.dir)],
+                    self.dir / "acme-front.log")
+        self._wait(lambda: self._get(self.directory_url) is not None, "the ACME lab's front",
+                   "acme-front.log")
 
     def _start_pebble(self) -> None:
         self.acme_port, self.mgmt_port = free_port(), free_port()
@@ -258,6 +275,18 @@ class AcmeLab:
         if self.ca is not None:
             return self.ca.counts()[0]
         return self.pebble_log.read_text(errors="replace").count("Added order \"")
+
+
+def _answers_http(port: int) -> bool:
+    """The back end serves its directory over plain HTTP on ``port``."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)  # no proxy, ever
+    try:
+        conn.request("GET", "/directory")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 def _answers_tcp(port: int) -> bool:

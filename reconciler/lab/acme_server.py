@@ -1,9 +1,14 @@
-"""The ACME lab's server process: acme2certifier over TLS on loopback, plus the lab's layer.
+"""The ACME lab's front process: TLS on loopback, the lab's layer, acme2certifier behind it.
 
-``python -m reconciler.lab.acme_server DIR`` serves acme2certifier's WSGI application
-(its configuration in ``DIR/a2c/acme_srv.cfg``, written by ``AcmeLab``) over HTTPS on the
-loopback port named in ``DIR/server.json``. Three things are the lab's, not acme2certifier's,
-and are documented as an emulation (docs/architecture.md, "The ACME lab"):
+The lab's ACME CA is two processes (docs/architecture.md, "The ACME lab"). acme2certifier
+(GPL-3.0) runs in the separate plug-in distribution ``certops-lab-a2c``
+(``lab-plugins/certops-lab-a2c``: ``python -m certops_lab_a2c DIR``, plain HTTP on the loopback
+``backend_port`` of ``DIR/server.json``); this package never imports it. ``python -m
+reconciler.lab.acme_server DIR`` is the front: HTTPS on the loopback ``port`` of
+``DIR/server.json``, forwarding every request it does not answer itself to the back end over
+HTTP, with the client's ``Host`` and ``X-Forwarded-Proto: https`` (acme2certifier builds its
+URLs from them). Three things are the lab's, not acme2certifier's, and are documented as an
+emulation:
 
 - **a CA incident**: ``GET renewal-info/<certID>`` answers from ``DIR/ari-overrides.json``
   when the lab has moved that certificate's window (``certops lab ari``) or revoked it
@@ -15,17 +20,15 @@ and are documented as an emulation (docs/architecture.md, "The ACME lab"):
   handler and ``certops lab revoke`` keep in ``DIR/ca/issuing.crl``, with every revocation
   whose notice is over published first.
 
-acme2certifier's DNS-01 validator asks the servers named in its configuration on port 53;
-the lab's BIND listens on a free loopback port, so this process sets dnspython's default port.
 Every ``renewal-info`` GET is counted in ``DIR/ari-requests.log`` (one line each).
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
-import os
 import socketserver
 import ssl
 import sys
@@ -67,8 +70,8 @@ def _json(start: StartResponse, status: str, body: object, headers: list[Any]) -
 
 
 def lab_layer(inner: WsgiApp, root: Path, retry_after: int) -> WsgiApp:
-    """acme2certifier wrapped by the lab's ARI overrides, replaces record and CRL. Requests
-    reach acme2certifier one at a time: its SQLite store refuses concurrent writers
+    """``inner`` (the back end) wrapped by the lab's ARI overrides, replaces record and CRL.
+    Requests reach acme2certifier one at a time: its SQLite store refuses concurrent writers
     ("Database error" when several nodes order at once)."""
     one_at_a_time = threading.Lock()
 
@@ -122,27 +125,46 @@ def _record_replaces(environ: Environ, root: Path) -> None:
                                   "profile": payload.get("profile")}) + "\n")
 
 
-def _set_dns_port(port: int) -> None:
-    """dnspython resolvers built by acme2certifier ask BIND's port instead of 53."""
-    import dns.resolver
+# Hop-by-hop headers (RFC 9110 section 7.6.1): wsgiref refuses them from an application.
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+               "trailer", "transfer-encoding", "upgrade"}
+BACKEND_TIMEOUT = 60.0  # an order's finalize signs and writes; the back end is one at a time
 
-    original = dns.resolver.Resolver.__init__
 
-    def init(self: dns.resolver.Resolver, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self.port = port
+def forward(backend_port: int) -> WsgiApp:
+    """A WSGI application that passes each request to the back end on ``backend_port``."""
 
-    dns.resolver.Resolver.__init__ = init  # type: ignore[method-assign,assignment]
+    def app(environ: Environ, start: StartResponse) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        path = environ.get("PATH_INFO", "") + (
+            f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        headers = {key[5:].replace("_", "-").title(): str(value)
+                   for key, value in environ.items() if key.startswith("HTTP_")}
+        headers = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        headers["X-Forwarded-Proto"] = "https"
+        conn = http.client.HTTPConnection("127.0.0.1", backend_port, timeout=BACKEND_TIMEOUT)
+        try:
+            conn.request(environ.get("REQUEST_METHOD", "GET"), path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            kept = [(k, v) for k, v in response.getheaders()
+                    if k.lower() not in _HOP_BY_HOP | {"content-length", "server", "date"}]
+        finally:
+            conn.close()
+        start(f"{response.status} {response.reason}",
+              [*kept, ("Content-Length", str(len(data)))])
+        return [data]
+
+    return app
 
 
 def main(argv: list[str]) -> int:
     root = Path(argv[0]).resolve()
     conf = json.loads((root / "server.json").read_text())
-    os.environ["ACME_SRV_CONFIGFILE"] = str(root / "a2c" / "acme_srv.cfg")
-    _set_dns_port(int(conf["dns_port"]))
-    from acme2certifier.share import acme2certifier_wsgi  # reads its configuration on import
-
-    app = lab_layer(acme2certifier_wsgi.application, root, int(conf["ari_retry_after"]))
+    app = lab_layer(forward(int(conf["backend_port"])), root, int(conf["ari_retry_after"]))
     server = make_server("127.0.0.1", int(conf["port"]), app,
                          server_class=_ThreadingServer, handler_class=_QuietHandler)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
