@@ -18,7 +18,8 @@
 # serverAuth-only leaves as a public CA of 2027 does; the issuer is declared serverAuth-only
 # too, and that declaration is what the plan judges). Runs in a temporary directory and leaves
 # this tree clean. Needs bind9 and openssl (scripts/system-deps.sh installs them as root) and
-# acme2certifier (the lab extra). About 60 s on a shared 2-core machine once .venv exists.
+# the acme2certifier plug-in (lab-plugins/certops-lab-a2c, scripts/setup.sh). About 60 s on a
+# shared 2-core machine once .venv exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=demo-eku

@@ -13,7 +13,8 @@
 # issuer.no_client_auth), and its client certificate (`certificates: {client: ...}`) comes
 # from the command CA, which issues clientAuth (scripts/demo-eku.sh shows the whole migration).
 # Runs in a temporary directory and leaves this tree clean. Needs bind9 and openssl
-# (scripts/system-deps.sh installs them as root) and acme2certifier (the lab extra).
+# (scripts/system-deps.sh installs them as root) and the acme2certifier plug-in
+# (lab-plugins/certops-lab-a2c, GPL-3.0, which scripts/setup.sh installs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=demo-issuers

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the issuer tests and the issuer demos use: Pebble (Let's Encrypt's test ACME
 # server, for the protocol tests; the lab's default ACME CA, acme2certifier, comes from PyPI
-# with the lab extra), BIND 9 (RFC 2136 dynamic DNS) and openssl (a CA through `openssl ca`);
+# with the plug-in lab-plugins/certops-lab-a2c, which scripts/setup.sh installs), BIND 9 (RFC 2136 dynamic DNS) and openssl (a CA through `openssl ca`);
 # and Chromium, in which the report tests render the Mermaid diagrams with the real renderer
 # (headless; any of chromium, chromium-browser, google-chrome on the PATH will do).
 # Installs them only when they are missing, we are root and apt-get exists; otherwise it says

@@ -143,6 +143,8 @@ class AcmeLab:
         """Start BIND, then the ACME server (and challtestsrv); wait until each answers."""
         if self.backend not in BINARIES:
             raise ValueError(f"unknown ACME lab backend {self.backend!r}: a2c or pebble")
+        if self.backend == "a2c" and importlib.util.find_spec(PLUGIN) is None:
+            raise RuntimeError(PLUGIN_MISSING)  # before anything starts
         self.dir.mkdir(parents=True, exist_ok=True)
         write_tls(self.dir / "tls")
         self.tsig_secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -203,8 +205,6 @@ class AcmeLab:
 
     def _start_a2c(self) -> None:
         """acme2certifier (the plug-in's process, HTTP), then the lab's TLS front before it."""
-        if importlib.util.find_spec(PLUGIN) is None:
-            raise RuntimeError(PLUGIN_MISSING)
         self.acme_port, backend_port = free_port(), free_port()
         self.ca = self.ca or A2cCa(self.dir)
         self.ca.write(self.acme_port, self.dns_port, self.dir / "tls", backend_port=backend_port)

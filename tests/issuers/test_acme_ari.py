@@ -38,7 +38,7 @@ from reconciler.usecases.session import Session
 
 pytestmark = pytest.mark.skipif(
     bool(missing("a2c")), reason=f"{', '.join(missing('a2c'))} not installed "
-    "(bind9: scripts/system-deps.sh; acme2certifier: the lab extra, scripts/setup.sh)")
+    "(bind9: scripts/system-deps.sh; the certops-lab-a2c plug-in: scripts/setup.sh)")
 
 
 @pytest.fixture(scope="module")
