@@ -21,8 +21,8 @@
 # The figures come from the lab's own timeline (certops lab timeline --acme-dir: what each
 # node served when, against the CA's record of its revocations), not from certops' reports.
 # Runs in a temporary copy of desired-state-clusters/. Needs bind9 and openssl
-# (scripts/system-deps.sh, as root) and acme2certifier (the lab extra). About 4 minutes,
-# most of it waiting for the scaled times.
+# (scripts/system-deps.sh, as root) and the acme2certifier plug-in (scripts/setup.sh). About 4
+# minutes, most of it waiting for the scaled times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=demo-revocation
