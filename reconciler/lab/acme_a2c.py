@@ -8,13 +8,14 @@ DNS-01 only, validated against the lab's BIND; ARI on; the lab's profiles in the
 ``meta.profiles`` and checked on ``newOrder``, an unknown one refused with ``invalidProfile``;
 the plug-in's CA handler ``certops_lab_a2c.handler``) and ``server.json``.
 
-What is acme2certifier's and what is the lab's (see docs/architecture.md, "The ACME lab"):
-accounts, orders, DNS-01 validation, issuance, the directory, ``meta.profiles`` and
-``invalidProfile``, ``renewalInfo`` (a window from ``renewal_threshold`` of the lifetime to
-the expiry, Retry-After), ``revokeCert`` and the CRL it keeps are acme2certifier's. The
-lifetime by profile, serverAuth-only leaves and the CRL distribution point are the lab's CA
-handler (in the plug-in); moving one certificate's ARI window, revoking on the CA's own initiative
-(``revoke``), recording ``replaces`` and serving the CRL are the lab's (``acme_server``).
+What is acme2certifier's and what is the lab's (docs/issuers.md; the two processes:
+docs/architecture.md, "The lab's ACME CA"): accounts, orders, DNS-01 validation, issuance, the
+directory, ``meta.profiles`` and ``invalidProfile``, ``renewalInfo`` (a window from
+``renewal_threshold`` of the lifetime to the expiry, Retry-After), ``revokeCert`` and the CRL
+it keeps are acme2certifier's. The lifetime by profile, serverAuth-only leaves and the CRL
+distribution point are the lab's CA handler (in the plug-in); moving one certificate's ARI
+window, revoking on the CA's own initiative (``revoke``), recording ``replaces`` and serving
+the CRL are the lab's (``acme_server``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ACME lab's front process: TLS on loopback, the lab's layer, acme2certifier behind it.
 
-The lab's ACME CA is two processes (docs/architecture.md, "The ACME lab"). acme2certifier
+The lab's ACME CA is two processes (docs/architecture.md, "The lab's ACME CA"). acme2certifier
 (GPL-3.0) runs in the separate plug-in distribution ``certops-lab-a2c``
 (``lab-plugins/certops-lab-a2c``: ``python -m certops_lab_a2c DIR``, plain HTTP on the loopback
 ``backend_port`` of ``DIR/server.json``); this package never imports it. ``python -m
