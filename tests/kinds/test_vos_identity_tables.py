@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from pkitools import make_ca, make_leaf, new_key, utc
-from test_vos_plan import AT, CACHE, EXPC1, FLEET, VOS_CAPS, VOS_NODE, World, by_id
+from test_vos_plan import AT, CACHE, EXPC1, VOS_CAPS, VOS_NODE, World, by_id
 
 from reconciler.checks import build_view
 from reconciler.desired import load
@@ -76,11 +76,7 @@ class Identities(World):
                                key=self.keys["tomcat-ecdsa"], **soon)
 
     def write(self, root: Path) -> None:
-        for sub in ("nodes", "cas", "certs"):
-            (root / sub).mkdir(parents=True)
-        (root / "certops.yaml").write_text(FLEET)
-        for name, ca in (("root", self.root), ("old", self.old), ("new", self.new)):
-            (root / "cas" / f"{name}.pem").write_bytes(ca.pem)
+        self.write_base(root)
         (root / "certs" / "expc1.pem").write_bytes(self.live_leaf["expc1"].pem + self.old.pem)
         for role, node in (("cup-xmpp-s2s", "imp1"), ("tomcat-ecdsa", "cuc1")):
             leaf = make_leaf(f"{node}.nart.com", [f"{node}.nart.com"], self.new,

@@ -54,13 +54,17 @@ class World:
                                        key=self.key if n == "expc1" else None)
                           for n in ("expc1", "imp1", "cuc1")}
 
-    def write(self, root: Path) -> None:
-        """The desired state: expc1's new certificate from the new CA, committed."""
+    def write_base(self, root: Path) -> None:
+        """The folders, certops.yaml and the three CAs under cas/."""
         for sub in ("nodes", "cas", "certs"):
             (root / sub).mkdir(parents=True)
         (root / "certops.yaml").write_text(FLEET)
         for name, ca in (("root", self.root), ("old", self.old), ("new", self.new)):
             (root / "cas" / f"{name}.pem").write_bytes(ca.pem)
+
+    def write(self, root: Path) -> None:
+        """The desired state: expc1's new certificate from the new CA, committed."""
+        self.write_base(root)
         leaf = make_leaf("expc1.nart.com", ["expc1.nart.com"], self.new, key=self.key)
         (root / "certs" / "expc1.pem").write_bytes(leaf.pem + self.new.pem)
         (root / "nodes" / "expc1.yaml").write_text(EXPC1)
