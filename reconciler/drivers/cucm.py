@@ -298,7 +298,8 @@ class CucmDriver:
 
     def _cli_session(self) -> AbstractAsyncContextManager[cli_certs.CliShell]:
         return cli_certs.session(self.endpoint.name, self.shell,
-                                 max_seconds=self.restart_timeout)
+                                 max_seconds=self.restart_timeout,
+                                 read_seconds=self.endpoint.read_timeout)
 
     async def cli_commands(self) -> list[str]:
         """``certops doctor``: the read-only certificate commands certops needs, in one

@@ -70,9 +70,10 @@ class CliCommand:
     success: str | None  # regex (spaces normalised) that alone means success; None: any
     prompts: tuple[tuple[str, str], ...] = ()  # (regex, answer); "{pem}" pastes the PEM
     tag: str = "[U]"
-    seconds: float = 60.0  # the deadline of one run of the command
+    seconds: float = 60.0  # the deadline of one run of the command (READ_SECONDS: a read)
 
 
+READ_SECONDS = 60.0  # a command without a longer deadline of its own (a show, a list)
 PASTE = r"Paste the Certificate and Hit Enter"
 COMMANDS: dict[str, CliCommand] = {
     "pagination.off": CliCommand("set cli pagination off", r"Automatic pagination is turned off",
@@ -144,10 +145,14 @@ def succeeded(name: str, output: str, **fields: str) -> bool:
 class CliShell:
     """One logged-in CLI session: commands one after the other, prompts answered."""
 
-    def __init__(self, node: str, process: Any, max_seconds: float | None = None) -> None:
+    def __init__(self, node: str, process: Any, max_seconds: float | None = None,
+                 read_seconds: float | None = None) -> None:
         self.node = node
         self.process = process
         self.max_seconds = max_seconds  # caps every command's deadline (tests, settings)
+        # connection.read_timeout: caps the commands without a longer deadline of their own
+        # (a hung show or list gives up after it; an import or a regeneration keeps its own)
+        self.read_seconds = read_seconds
         self.echoes = False  # whether the CLI echoes typed lines (learnt from the first)
         self.commands: list[str] = []  # every command typed, in order (tests, benchmarks)
 
@@ -214,6 +219,8 @@ class CliShell:
         self.process.stdin.write(text + "\n")
         answers = [(re.compile(p), a) for p, a in spec.prompts]
         seconds = min(spec.seconds, self.max_seconds or spec.seconds)
+        if self.read_seconds is not None and spec.seconds <= READ_SECONDS:
+            seconds = min(seconds, self.read_seconds)
         try:
             output = await asyncio.wait_for(self._until_prompt(answers, pem, text), seconds)
         except TimeoutError:
@@ -297,10 +304,11 @@ def _after_bare_prompts(text: str) -> str:
 
 @asynccontextmanager
 async def session(node: str, opener: ShellOpener, prompt_seconds: float = 30.0,
-                  max_seconds: float | None = None) -> AsyncIterator[CliShell]:
+                  max_seconds: float | None = None,
+                  read_seconds: float | None = None) -> AsyncIterator[CliShell]:
     """A logged-in shell with pagination off; closed at the end."""
     async with opener() as process:
-        shell = CliShell(node, process, max_seconds)
+        shell = CliShell(node, process, max_seconds, read_seconds)
         await shell.start(min(prompt_seconds, max_seconds or prompt_seconds))
         yield shell
         process.stdin.write("exit\n")

@@ -281,7 +281,8 @@ class ConnectionSpec(Frozen):
         None, gt=0, le=300, description="Seconds to wait for a connection (default 10)."
     )
     read_timeout: float | None = Field(
-        None, gt=0, le=3600, description="Seconds to wait for an answer (default 60)."
+        None, gt=0, le=3600, description="Seconds to wait for an answer (default 60); over "
+        "the platform CLI, for each read command (a hung 'show' gives up after it).",
     )
     transport: Literal["auto", "rest", "cli"] = Field(
         "auto",

@@ -5,6 +5,7 @@ refusals the node makes, a hung prompt, garbage output, and what the driver type
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from unitkit import REPO, plan, session_of
 
 from reconciler.drivers import PermanentError, TemporaryError, Unparseable
 from reconciler.drivers.cucm import CucmDriver
+from reconciler.drivers.vos_cli_certs import COMMANDS, READ_SECONDS
 from reconciler.drivers.vos_cli_parse import sha256_of
 from reconciler.kinds import kind_of
 from reconciler.lab import Fault
@@ -143,6 +145,20 @@ async def test_a_hung_paste_prompt_times_out_naming_the_command(
                        r"'set cert import trust tomcat'"):
         await driver.trust_add("tomcat-trust", [ca])
     assert ca not in [e.pem for e in lab.nodes["cucm-pub"].state.trust["tomcat"]]
+
+
+async def test_read_timeout_bounds_a_hung_read_command_not_an_import(
+        lab125: InProcessLab, desired: Path) -> None:
+    """connection.read_timeout caps the commands without a longer deadline of their own (a
+    hung `show` gives up after it: the soak's hung CLI); an import keeps its 120 s."""
+    lab = lab125
+    driver = vos_driver(lab, desired)
+    driver.endpoint = replace(driver.endpoint, read_timeout=0.2)
+    lab.set_fault("cucm-pub", Fault(match="cert.list", cli_hang=True, count=1))
+    with pytest.raises(TemporaryError, match=r"hung: no admin: prompt 0\.2s after "
+                       r"'show cert list own'"):
+        await driver.read()
+    assert COMMANDS["cert.import"].seconds > READ_SECONDS >= COMMANDS["cert.list"].seconds
 
 
 @pytest.mark.parametrize(("command", "typed_text"), [
