@@ -12,10 +12,37 @@ docstring names. Python API for tests::
 Other processes reach a running lab with ``LabClient(DIR)``.
 """
 
-from reconciler.lab.control import LabClient
-from reconciler.lab.faults import DroppedConnection, Fault
-from reconciler.lab.server import Lab, LabOptions, LabThread, start_lab
-from reconciler.lab.topology import Topology, TopologyNode, example_topology, synthetic_topology
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.lab.control import LabClient
+    from reconciler.lab.faults import DroppedConnection, Fault
+    from reconciler.lab.server import Lab, LabOptions, LabThread, start_lab
+    from reconciler.lab.topology import (
+        Topology,
+        TopologyNode,
+        example_topology,
+        synthetic_topology,
+    )
+
+# Imported when first asked for (PEP 562): a lab helper run as its own process (the soak's
+# command CA, once per certificate) imports only what it uses, not the whole lab server.
+_HOME = {
+    "LabClient": "control", "DroppedConnection": "faults", "Fault": "faults",
+    "Lab": "server", "LabOptions": "server", "LabThread": "server", "start_lab": "server",
+    "Topology": "topology", "TopologyNode": "topology", "example_topology": "topology",
+    "synthetic_topology": "topology",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'reconciler.lab' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"reconciler.lab.{_HOME[name]}"), name)
+
 
 __all__ = [
     "DroppedConnection",

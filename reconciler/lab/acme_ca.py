@@ -121,6 +121,7 @@ class AcmeLab:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     dns_port: int = 0
     acme_port: int = 0
+    backend_port: int = 0  # acme2certifier's own HTTP port, behind the TLS front
     mgmt_port: int = 0
     cts_dns_port: int = 0
     cts_mgmt_port: int = 0
@@ -174,6 +175,32 @@ class AcmeLab:
                 proc.wait()
         self.procs.clear()
 
+    def stop_server(self) -> None:
+        """An outage: stop the ACME server (acme2certifier and its TLS front, started last by
+        ``up``; BIND stays up) until ``start_server``."""
+        if self.backend != "a2c" or len(self.procs) < 2:
+            raise RuntimeError("stop_server: only a running acme2certifier lab")
+        for _ in range(2):
+            server = self.procs.pop()
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+    def start_server(self) -> None:
+        """acme2certifier (the plug-in's process, HTTP), then the lab's TLS front before it:
+        at ``up``, and again after ``stop_server`` (the same ports, files and database)."""
+        self._spawn([sys.executable, "-m", PLUGIN, str(self.dir)],
+                    self.dir / "acme2certifier.log")
+        self._wait(lambda: _answers_http(self.backend_port), "acme2certifier",
+                   "acme2certifier.log")
+        self._spawn([sys.executable, "-m", "reconciler.lab.acme_server", str(self.dir)],
+                    self.dir / "acme-front.log")
+        self._wait(lambda: self._get(self.directory_url) is not None, "the ACME lab's front",
+                   "acme-front.log")
+
     def _spawn(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         out = log.open("ab")
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.dir,
@@ -208,13 +235,8 @@ class AcmeLab:
         self.acme_port, backend_port = free_port(), free_port()
         self.ca = self.ca or A2cCa(self.dir)
         self.ca.write(self.acme_port, self.dns_port, self.dir / "tls", backend_port=backend_port)
-        self._spawn([sys.executable, "-m", PLUGIN, str(self.dir)],
-                    self.dir / "acme2certifier.log")
-        self._wait(lambda: _answers_http(backend_port), "acme2certifier", "acme2certifier.log")
-        self._spawn([sys.executable, "-m", "reconciler.lab.acme_server", str(self.dir)],
-                    self.dir / "acme-front.log")
-        self._wait(lambda: self._get(self.directory_url) is not None, "the ACME lab's front",
-                   "acme-front.log")
+        self.backend_port = backend_port
+        self.start_server()
 
     def _start_pebble(self) -> None:
         self.acme_port, self.mgmt_port = free_port(), free_port()

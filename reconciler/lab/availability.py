@@ -70,6 +70,10 @@ class Sample:
     wall: float = 0.0
     served_not_before: float = 0.0
     served_not_after: float = 0.0
+    # The same for what the node presents when it connects out (X15.5: its client
+    # certificate) and for its CallManager identity on SIP TLS (Unified CM).
+    client_not_after: float = 0.0
+    sip_not_after: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class Node:
         self.timeline: Timeline | None = None
         self.calls: CallBook | None = None  # the lab's calls (set by the lab)
         self._facts: tuple[str, tuple[str, str, str, frozenset[str]]] | None = None
-        self._validity_of: tuple[str, tuple[float, float]] | None = None
+        self._validity_of: dict[str, tuple[float, float]] = {}
         self._restarting: asyncio.Lock | None = None
 
     @property
@@ -149,15 +149,18 @@ class Node:
         if identity is None:
             return {}
         sha, subject, issuer, chain = self._leaf_facts(identity.cert_pem, identity.chain_pems)
-        return {"sip_sha": sha, "sip_chain_shas": chain | ({sha} if subject == issuer else set())}
+        return {"sip_sha": sha, "sip_chain_shas": chain | ({sha} if subject == issuer else set()),
+                "sip_not_after": self._validity(identity.cert_pem)[1]}
 
     def _validity(self, pem: str) -> tuple[float, float]:
-        """notBefore and notAfter of a served leaf, in epoch seconds (parsed once per PEM)."""
-        if self._validity_of is None or self._validity_of[0] != pem:
+        """notBefore and notAfter of a leaf, in epoch seconds (parsed once per PEM)."""
+        if pem not in self._validity_of:
+            if len(self._validity_of) > 8:  # the served, client and SIP leaves, and renewals
+                self._validity_of.clear()
             leaf = x509.load_pem_x509_certificate(pem.encode())
-            self._validity_of = (pem, (leaf.not_valid_before_utc.timestamp(),
-                                       leaf.not_valid_after_utc.timestamp()))
-        return self._validity_of[1]
+            self._validity_of[pem] = (leaf.not_valid_before_utc.timestamp(),
+                                      leaf.not_valid_after_utc.timestamp())
+        return self._validity_of[pem]
 
     def _client_facts(self) -> dict[str, Any]:
         """What the node presents when it connects out (X15.5: its client certificate, else
@@ -172,6 +175,7 @@ class Node:
             sha, _subject, _issuer, chain = self._leaf_facts(pem, identity.chain_pems)
         return {
             "client_sha": sha, "client_chain_shas": chain,
+            "client_not_after": self._validity(pem)[1],
             "client_eku": tuple(sorted(_ekus_of(pem))),
             "served_eku": tuple(sorted(_ekus_of(self.state.served.cert_pem))),
             "settings": tuple(sorted(self.state.settings.items())),

@@ -1,19 +1,26 @@
-"""A year hands-off, in the lab: the scheduled workflow's commands on a timer, faults from
+"""A year hands-off, in the lab: the scheduled workflows' commands on a timer, faults from
 a seed, and counters from the lab's own record (issue 25).
 
-Time runs fast without faking it: ``day_seconds`` real seconds are "a day". The soak's
-command CA (``lab.soak_issuer``) issues certificates valid ``lifetime_days`` days (100 at
-2027's public lifetimes) in real seconds, the fleet renews at ``renew_before`` (a share of
-the lifetime, so it scales with it), and the change window is a real six-field cron
-expression (cronsim's seconds field first) that opens every ``window_every_days`` for
-``window_open_days``. Every date certops reads is real; no clock is mocked.
+Time runs fast without faking it: ``day_seconds`` real seconds are "a day". The lab's ACME
+CA (``lab.soak_acme``: acme2certifier with ARI) and the soak's command CA
+(``lab.soak_issuer``) issue certificates valid ``lifetime_days`` days (100: the public
+maximum from 2027-03-15) in real seconds, the fleet renews at ``renew_before`` (``1/3`` of
+the lifetime: the ACME default, so it scales with it), and the change window is a real
+six-field cron expression (cronsim's seconds field first) that opens every
+``window_every_days`` for ``window_open_days``. Every date certops reads is real; no clock
+is mocked. Restarts, drains (the calls), the Unified CM trust replication and the CLI
+node's read timeout are scaled with the day too.
 
-The fleet is ``scripts/demo-clusters.sh``'s (an E pair, a C pair, a Unified CM publisher
-with two subscribers, links between them) on the HTTPS lab. Each timer tick runs, as
-subprocesses, what ``.github/workflows/certops-drift.yml`` and ``certops-windows.yml`` run:
-``certops drift`` and ``certops apply --auto-approve``. Faults fire on seeded random days
-(``FAULTS``). At the end the lab's timeline gives the counters (``lab.soak_counters``),
-written as ``soak.json`` and ``soak.md`` (with ``soak.png`` when matplotlib is installed).
+The fleet (``lab.soak_fleet``): the clustered fleet of ``scripts/demo-clusters.sh`` on
+X15.5 and 14, a Unified CM 12.5 node read over the platform CLI, and ``nodes`` - 8 more
+Expressway-E nodes in pairs. The timer (``Timer``, ``schedule``) runs, as subprocesses, what
+``.github/workflows/certops-windows.yml`` and ``certops-drift.yml`` run: every
+``tick_days`` ``certops apply --auto-approve`` (a tick falls on each window's opening; in a
+window it runs the restarts, between windows it issues and installs and leaves them owed),
+followed between windows by ``certops drift`` every ``drift_every_days``. Faults fire on seeded days
+(``FAULTS``), each on the first tick after its day. At the end the
+lab's timeline gives the counters (``lab.soak_counters``), written as ``soak.json`` and
+``soak.md`` (with ``soak.png`` when matplotlib is installed).
 
     python -m reconciler.lab.soak --days 365 --seed 1 --out DIR
 """
@@ -21,10 +28,12 @@ written as ``soak.json`` and ``soak.md`` (with ``soak.png`` when matplotlib is i
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import random
-import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,19 +42,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.lab import soak_acme, soak_fleet
+from reconciler.lab.acme_ca import AcmeLab
 from reconciler.lab.ca import load_or_create_pki, sha256_hex
 from reconciler.lab.control import LabClient
 from reconciler.lab.faults import Fault
-from reconciler.lab.soak_counters import Run, expired_seconds, renewals, run_counts
+from reconciler.lab.soak_counters import (
+    Run,
+    closest_call,
+    expired_seconds,
+    renewals,
+    run_counts,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FLEET = REPO / "desired-state-clusters"
-TOPOLOGY = REPO / "reconciler/lab/topologies/clusters.yaml"
-CUCM = ("cucm-pub", "cucm-sub1", "cucm-sub2")
-# The faults of issue 25 that the lab can make (the hung CLI needs a 12.5 Unified CM: see
-# docs/soak.md), each once on a seeded random day.
-FAULTS = ("node_503", "dropped_request", "ca_down", "node_restart", "apply_sigkill",
-          "two_applies", "ca_removed")
+# The faults of issue 25 (and a dropped connection), each once on a seeded random day.
+FAULTS = ("node_503", "cli_hang", "ca_down", "node_restart", "apply_sigkill",
+          "two_applies", "ca_removed", "dropped_request")
+LEAVES = {"served": ("served_sha", "served_not_after"),  # the TLS port's certificate
+          "client": ("client_sha", "client_not_after"),  # X15.5: presented connecting out
+          "sip": ("sip_sha", "sip_not_after")}  # Unified CM: the CallManager identity
 
 
 @dataclass
@@ -53,18 +70,23 @@ class SoakOptions:
     """The run's size and its compressed calendar (see the module docstring)."""
 
     days: int = 365
-    day_seconds: float = 2.0
+    day_seconds: float = 1.0
     lifetime_days: float = 100
-    renew_before: str = "33%"
-    window_every_days: int = 10
-    window_open_days: int = 5
-    tick_days: float = 2
-    drift_every: int = 3  # ticks: drift is the daily report, apply the window's job
+    renew_before: str = "1/3"
+    window_every_days: int = 12
+    window_open_days: int = 8
+    tick_days: int = 4  # the timer's period; a window's period is a whole number of them
+    drift_every_days: float = 12  # the nightly drift report, once a window period here
+    nodes: int = soak_fleet.BASE_NODES
     seed: int = 1
-    restart_seconds: float = 0.2
+    restart_days: float = 0.2  # how long a restart keeps a node down
+    cli_timeout_days: float = 2  # the 12.5 node's connection.read_timeout
     drain: bool = True  # False: `defaults: drain: false` (a rule broken on purpose)
     faults: tuple[str, ...] = FAULTS
     out: Path = Path("soak-out")
+
+    def seconds(self, days: float) -> float:
+        return days * self.day_seconds
 
 
 @dataclass
@@ -75,7 +97,9 @@ class Soak:
     work: Path
     runs: list[Run] = field(default_factory=list)
     fired: list[dict[str, Any]] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)  # 1-minute load average at each run
     t0: float = 0.0
+    acme: AcmeLab | None = None
 
     @property
     def ds(self) -> Path:
@@ -91,56 +115,79 @@ class Soak:
 
 def certops() -> list[str]:
     found = Path(sys.executable).with_name("certops")
-    return [str(found)] if found.exists() else [sys.executable, "-m", "reconciler.cli"]
+    return [str(found)] if found.exists() else [sys.executable, "-m", "reconciler"]
+
+
+def child_env(work: Path) -> dict[str, str]:
+    """The environment of every certops process: byte code cached under ``work`` (this
+    machine's Python is told not to write it next to the sources, so each process would
+    compile certops again: a third of a second of CPU)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    return env
+
+
+def share_of(renew_before: str) -> float:
+    """``1/3`` or ``33%`` as a share of the lifetime (the soak needs a share: it scales)."""
+    if "/" in renew_before:
+        num, den = renew_before.split("/")
+        return int(num) / int(den)
+    if renew_before.endswith("%"):
+        return float(renew_before[:-1]) / 100
+    raise ValueError(f"renew_before {renew_before!r}: the soak needs a share of the lifetime "
+                     "('1/3' or '33%'), which scales with the compressed lifetime")
 
 
 def window_cron(o: SoakOptions) -> tuple[str, str]:
     """The window as a six-field cron (seconds first) and its duration, in real seconds."""
-    every = o.window_every_days * o.day_seconds
+    every = o.seconds(o.window_every_days)
     if every != int(every) or not 2 <= every <= 30 or 60 % int(every):
         raise ValueError(f"a window every {o.window_every_days} days at {o.day_seconds} s a "
                          "day is not a whole divisor of a minute in seconds; change either")
-    return f"*/{int(every)} * * * * *", f"{max(1, round(o.window_open_days * o.day_seconds))}s"
+    if o.window_every_days % o.tick_days:
+        raise ValueError(f"the window's period ({o.window_every_days} days) must be a whole "
+                         f"number of timer ticks ({o.tick_days} days)")
+    return f"*/{int(every)} * * * * *", f"{max(1, round(o.seconds(o.window_open_days)))}s"
 
 
 def prepare(soak: Soak) -> None:
-    """The fleet's desired state with the soak's issuer, renewal and window; the lab up."""
+    """The lab and the ACME CA up; the desired state with the soak's issuers, renewal and
+    window; the fleet onboarded once."""
     o = soak.options
-    shutil.copytree(FLEET, soak.ds)
+    soak.work.mkdir(parents=True, exist_ok=True)
+    env = child_env(soak.work)
+    _run_checked([sys.executable, "-m", "compileall", "-q", str(REPO / "reconciler")],
+                 env=env)
+    topo = soak_fleet.topology(o.nodes, o.day_seconds, o.seconds(o.restart_days))
+    soak_fleet.write_topology(soak.work / "topology.yaml", topo)
     _run_checked([*certops(), "lab", "up", "--detach", "--dir", str(soak.lab), "--topology",
-                  str(TOPOLOGY), "--restart-seconds", str(o.restart_seconds)])
+                  str(soak.work / "topology.yaml")], env=env)
+    soak.acme = soak_acme.start(soak.work / "acme", o.seconds(o.lifetime_days),
+                                share_of(o.renew_before), [soak_fleet.DOMAIN])
+    cron, duration = window_cron(o)
+    run = [sys.executable, "-m", "reconciler.lab.soak_issuer", "--lab", str(soak.lab),
+           "--lifetime", str(o.seconds(o.lifetime_days)),
+           "--down-file", str(soak.work / "ca-down")]
+    tail = (f"windows:\n  soak: {{cron: '{cron}', duration: {duration}, timezone: UTC}}\n"
+            f"issuers:\n  soak:\n    type: command\n    run: {json.dumps(run)}\n"
+            "    eku: [serverAuth, clientAuth]\n"
+            "    ca_files: [cas/lab-root.pem, cas/lab-new.pem]\n")
+    soak_fleet.write_desired(FLEET, soak.ds, topo, tail, o.drain,
+                             o.seconds(o.cli_timeout_days))
+    config = soak.ds / "certops.yaml"
+    config.write_text(config.read_text() + soak_acme.issuer_yaml(soak.acme, soak.ds, soak.work))
     pki = load_or_create_pki(soak.lab / "ca")
     (soak.ds / "cas/lab-root.pem").write_text(_pem(pki.root.cert))
     (soak.ds / "cas/lab-new.pem").write_text(_pem(pki.issuing["new"].cert))
-    cron, duration = window_cron(o)
-    run = [sys.executable, "-m", "reconciler.lab.soak_issuer", "--lab", str(soak.lab),
-           "--lifetime", str(o.lifetime_days * o.day_seconds),
-           "--down-file", str(soak.work / "ca-down")]
-    config = soak.ds / "certops.yaml"
-    # Onboarding renews every node whatever renew_before is (99% of the lab's long-lived
-    # starting certificates); the year then runs at o.renew_before.
-    text = config.read_text().replace("renew_before: 30d", "renew_before: '99%'")
-    text = text.replace("defaults:\n", "defaults:\n  restart_window: soak\n"
-                        + ("" if o.drain else "  drain: false\n"))
-    text += (f"windows:\n  soak: {{cron: '{cron}', duration: {duration}, timezone: UTC}}\n"
-             f"issuers:\n  soak:\n    type: command\n    run: {json.dumps(run)}\n"
-             "    ca_files: [cas/lab-root.pem, cas/lab-new.pem]\n")
-    config.write_text(text)
-    for node in (soak.ds / "nodes").glob("*.yaml"):
-        body = node.read_text().replace("  renew_before: 30d\n", "")
-        extra = "  issuer: soak\n"
-        if node.stem in CUCM:  # hands-off: no pending CSR is kept on the lab's nodes
-            extra += "  replace_pending_csr: true\n"
-        node.write_text(body.replace("server_certificate:", "server_certificate:\n"
-                                     + extra.rstrip("\n"), 1))
-    _run_checked([*certops(), "validate", str(soak.ds)])
-    # Day 0, before the clock starts: the fleet moves from the lab's OLD CA to the soak's CA
-    # (trust first everywhere, then certificates of the soak's lifetime), as a team would
-    # onboard it once, outside the window with a reason. The year starts from that fleet.
+    _run_checked([*certops(), "validate", str(soak.ds)], env=env)
+    # Day 0, before the clock starts: the fleet moves from the lab's OLD CA to the soak's
+    # CAs (trust first everywhere, then certificates of the soak's lifetime), as a team
+    # would onboard it once, outside the window with a reason. The year starts from that.
     _run_checked([*certops(), "apply", str(soak.ds), "--inventory",
                   str(soak.lab / "inventory.yaml"), "--auto-approve", "--poll-interval", "0.05",
-                  "--outside-window", "--reason", "soak set-up: onboard the fleet"],
-                 soak.work / "onboard.log")
+                  "--outside-window", "--reason", "soak set-up: onboard the fleet",
+                  "--report", str(soak.work / "onboard.json")],
+                 soak.work / "onboard.log", env=env)
     config.write_text(config.read_text().replace("renew_before: '99%'",
                                                  f"renew_before: '{o.renew_before}'"))
 
@@ -151,8 +198,9 @@ def _pem(cert: Any) -> str:
     return cert_pem(cert)
 
 
-def _run_checked(argv: list[str], log: Path | None = None) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+def _run_checked(argv: list[str], log: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     if log is not None:
         log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
@@ -171,15 +219,17 @@ def fault_days(o: SoakOptions) -> list[tuple[float, str]]:
 
 
 class Timer:
-    """The team's schedule: on every tick ``certops drift`` then ``certops apply
-    --auto-approve``, each a subprocess; faults fire when their day has come."""
+    """The team's schedule (see the module docstring): each command a subprocess; a fault
+    fires in the first gap whose day has come, one a gap."""
 
     def __init__(self, soak: Soak, client: LabClient) -> None:
         self.soak, self.client = soak, client
         self.rng = random.Random(soak.options.seed + 1)
         self.pending = fault_days(soak.options)
-        self.removed: tuple[str, str] | None = None  # (node, CA sha) a person removed
         self.applies = 0
+        self.env = child_env(soak.work)
+        self.next_drift = 0.0  # simulated day
+        self.nodes = [n.stem for n in sorted((soak.ds / "nodes").glob("*.yaml"))]
         (soak.work / "reports").mkdir(exist_ok=True)
 
     def argv(self, command: str) -> list[str]:
@@ -192,49 +242,72 @@ class Timer:
                 "--poll-interval", "0.05", "--lock-timeout", "0", "--report", str(report)]
 
     def start(self, command: str) -> tuple[subprocess.Popen[bytes], float]:
+        self.soak.loads.append(os.getloadavg()[0])
         log = open(self.soak.work / f"{command}.log", "ab")  # noqa: SIM115 (child's log)
-        proc = subprocess.Popen(self.argv(command), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(self.argv(command), stdout=log, stderr=subprocess.STDOUT,
+                                env=self.env)
         log.close()
         return proc, time.time()
 
-    def run(self, command: str, fault: str = "") -> int:
+    def run(self, command: str, fault: str, slot: str) -> int:
         proc, began = self.start(command)
         rc = proc.wait()
-        self.soak.runs.append(Run(command, began, time.time(), rc, fault))
+        self.record(command, began, rc, fault, slot)
         return rc
 
-    def tick(self, k: int) -> None:
+    def record(self, command: str, began: float, rc: int, fault: str, slot: str) -> None:
+        now = time.time()
+        self.soak.runs.append(Run(command, began, now, rc, fault, slot))
+
+    def tick(self, slot: str) -> None:
+        """One timer tick: apply, then drift when due (the nightly report, between windows
+        only; it goes first when a fault fired that it must see); a fault whose day has
+        come fires first and lasts the tick."""
         fault = self.fire_due()
-        if fault in ("node_503", "ca_removed") or k % self.soak.options.drift_every == 0:
-            drift_rc = self.run("drift", fault if fault in ("node_503", "ca_removed") else "")
-            if fault == "ca_removed":
-                self.note(fault, drift_rc=drift_rc)
+        seen = fault in ("node_503", "ca_removed", "cli_hang")
+        if seen:
+            self.drift(fault, slot)
         if fault == "apply_sigkill":
-            self.killed_apply()
+            self.killed_apply(slot)
         elif fault == "two_applies":
-            self.two_applies()
+            self.two_applies(slot)
         else:
-            self.run("apply", fault)
+            rc = self.run("apply", fault, slot)
+            if fault in ("node_503", "ca_down", "dropped_request", "ca_removed"):
+                self.note(fault, apply_rc=rc)
+        if not seen and slot == "gap" and self.soak.day() >= self.next_drift:
+            self.drift("", slot)
         self.clear(fault)
 
+    def drift(self, fault: str, slot: str) -> None:
+        self.next_drift = self.soak.day() + self.soak.options.drift_every_days
+        rc = self.run("drift", fault, slot)
+        if fault in ("ca_removed", "cli_hang"):
+            self.note(fault, drift_rc=rc)
+        if fault == "cli_hang":
+            self.client.clear_faults(soak_fleet.CLI_NODE)
+
     def fire_due(self) -> str:
-        """Fire the first fault whose day has come (one a tick); its name, or ''."""
+        """Fire the first fault whose day has come; its name, or ''."""
         if not self.pending or self.pending[0][0] > self.soak.day():
             return ""
         _day, fault = self.pending.pop(0)
-        node = self.rng.choice(("expe1", "expe2", "expc1", "expc2", *CUCM))
+        node = self.rng.choice(self.nodes)
         if fault == "node_503":
             self.client.set_fault(node, Fault(match="*", status=503))
         elif fault == "dropped_request":
             self.client.set_fault(node, Fault(match="*", drop=True, count=1))
-        elif fault == "ca_down":
-            (self.soak.work / "ca-down").touch()
+        elif fault == "cli_hang":  # the 12.5 node's CLI stops answering its listing
+            node = soak_fleet.CLI_NODE
+            self.client.set_fault(node, Fault(match="cert.list", cli_hang=True))
+        elif fault == "ca_down":  # the ACME CA's server process stops
+            assert self.soak.acme is not None
+            self.soak.acme.stop_server()
         elif fault == "node_restart":
             self.client.restart(node)
         elif fault == "ca_removed":
             sha = sha256_hex(load_or_create_pki(self.soak.lab / "ca").issuing["new"].cert)
             self.client.by_hand(node, {"remove_ca": sha})
-            self.removed = (node, sha)
         if fault in ("ca_down", "apply_sigkill", "two_applies"):
             self.note(fault)
         else:
@@ -250,60 +323,115 @@ class Timer:
                                 "wall": time.time(), **facts})
 
     def clear(self, fault: str) -> None:
-        """A fault lasts one tick (at least the simulated hour or day the issue names)."""
+        """A fault lasts one gap (at least the simulated hour or day the issue names)."""
         if fault in ("node_503", "dropped_request"):
             node = next(f["node"] for f in self.soak.fired if f["fault"] == fault)
             self.client.clear_faults(node)
         elif fault == "ca_down":
-            (self.soak.work / "ca-down").unlink(missing_ok=True)
+            fired = next(f for f in self.soak.fired if f["fault"] == fault)
+            time.sleep(max(0.0, fired["wall"] + self.soak.options.day_seconds - time.time()))
+            assert self.soak.acme is not None
+            self.soak.acme.start_server()
+            self.note(fault, down_days=round((time.time() - fired["wall"])
+                                             / self.soak.options.day_seconds, 2))
 
-    def killed_apply(self) -> None:
+    def killed_apply(self, slot: str) -> None:
         proc, began = self.start("apply")
-        time.sleep(self.rng.uniform(0.3, 1.5))
+        time.sleep(self.rng.uniform(0.3, 1.0))
         proc.send_signal(signal.SIGKILL)
         rc = proc.wait()
-        self.soak.runs.append(Run("apply", began, time.time(), rc, "apply_sigkill"))
+        self.record("apply", began, rc, "apply_sigkill", slot)
         self.note("apply_sigkill", rc=rc)
 
-    def two_applies(self) -> None:
+    def two_applies(self, slot: str) -> None:
         started = [self.start("apply"), self.start("apply")]
         codes = []
         for proc, began in started:
             rc = proc.wait()
             codes.append(rc)
-            self.soak.runs.append(Run("apply", began, time.time(), rc, "two_applies"))
+            self.record("apply", began, rc, "two_applies", slot)
         self.note("two_applies", rcs=codes)
+
+
+def schedule(soak: Soak, timer: Timer) -> float:
+    """Run the timer until the last simulated day; the end (epoch seconds).
+
+    A tick starts as each window opens (the cron opens on whole multiples of its period),
+    late if the last tick overran, and another every ``tick_days`` between windows, as long
+    as it can end before the next opening (by the last tick's length): on a loaded machine
+    the gap's ticks give way, never the window's. A window the last tick overran entirely
+    is not made up (its tick starts at once, outside it)."""
+    o = soak.options
+    tick, period = o.seconds(o.tick_days), o.seconds(o.window_every_days)
+    stop = soak.t0 + o.seconds(o.days)
+    opening = (int(time.time() // period) + 1) * period
+    took = 0.0
+    while opening < stop:
+        time.sleep(max(0.0, opening - time.time()))
+        began = time.time()
+        timer.tick("window")
+        took = time.time() - began
+        for k in range(1, round(period / tick)):
+            due = opening + k * tick
+            if time.time() > due or due + took > min(opening + period, stop):
+                continue
+            time.sleep(max(0.0, due - time.time()))
+            began = time.time()
+            timer.tick("gap")
+            took = time.time() - began
+        opening += period
+        while opening + period <= time.time():  # overran whole periods: the current one
+            opening += period
+    time.sleep(max(0.0, stop - time.time()))
+    return time.time()
 
 
 def run_soak(options: SoakOptions, work: Path) -> dict[str, Any]:
     """Run the soak in ``work`` and return its counters (also written to ``options.out``)."""
     soak = Soak(options, work)
-    prepare(soak)
-    client = LabClient(soak.lab)
     try:
+        prepare(soak)
+        client = LabClient(soak.lab)
         timer = Timer(soak, client)
         soak.t0 = time.time()
-        tick_seconds = options.tick_days * options.day_seconds
-        k = 0
-        while soak.day() < options.days:
-            timer.tick(k)
-            k = max(k + 1, int((time.time() - soak.t0) / tick_seconds) + 1)
-            time.sleep(max(0.0, soak.t0 + k * tick_seconds - time.time()))
-        end = time.time()
+        end = schedule(soak, timer)
         timeline = client.timeline()
         timeline["calls"] = client.calls()
+        acme_counts = {"orders": soak.acme.orders_placed(),
+                       "issued": soak.acme.issued_count()} if soak.acme else {}
+        manual = manual_steps(soak)
     finally:
         subprocess.run([*certops(), "lab", "down", "--dir", str(soak.lab)],
                        capture_output=True, check=False)
+        if soak.acme is not None:
+            soak.acme.down()
     result = counters(soak, timeline, end)
+    result["manual_steps"] = manual
+    result["acme"] = acme_counts
     write_outputs(options.out, result, timeline, soak)
     return result
+
+
+def durations(runs: list[Run], day_seconds: float) -> dict[str, Any]:
+    """Per command and slot: how many, and their real seconds (median, 90th percentile,
+    longest) and the same in simulated days."""
+    out: dict[str, Any] = {}
+    for key in sorted({(r.command, r.slot) for r in runs}):
+        took = sorted(r.end - r.start for r in runs if (r.command, r.slot) == key)
+        p90 = took[min(len(took) - 1, int(0.9 * len(took)))]
+        out[f"{key[0]} ({key[1]})"] = {
+            "runs": len(took), "median_s": round(statistics.median(took), 2),
+            "p90_s": round(p90, 2), "max_s": round(took[-1], 2),
+            "max_days": round(took[-1] / day_seconds, 1)}
+    return out
 
 
 def counters(soak: Soak, timeline: dict[str, Any], end: float) -> dict[str, Any]:
     """The headline figures, from the lab's timeline and the timer's exit codes."""
     samples = [*timeline["start"], *timeline["samples"]]
-    expired = expired_seconds(samples, end)
+    o = soak.options
+    expired = {leaf: expired_seconds(samples, end, after) for leaf, (_sha, after)
+               in LEAVES.items()}
     restored = None
     for fired in soak.fired:
         if fired["fault"] == "ca_removed":
@@ -312,14 +440,21 @@ def counters(soak: Soak, timeline: dict[str, Any], end: float) -> dict[str, Any]
             last = [s for s in samples if s["node"] == node][-1]
             restored = sha in last["trusted_shas"]
     runs = run_counts(soak.runs)
-    o = soak.options
+    closest = {leaf: closest_call(samples, soak.t0, sha, after)
+               for leaf, (sha, after) in LEAVES.items()}
+    applies = sorted(r.start for r in soak.runs if r.command == "apply")
+    gaps = [b - a for a, b in itertools.pairwise(applies)]
+    renew_days = share_of(o.renew_before) * o.lifetime_days
     return {
         "options": {**asdict(o), "out": str(o.out)},
         "simulated_days": round(soak.day(end), 1),
         "real_seconds": round(end - soak.t0, 1),
-        "expired_served_seconds": round(sum(expired.values()), 3),
-        "expired_served_days": round(sum(expired.values()) / o.day_seconds, 2),
-        "expired_served_by_node": expired,
+        "expired_served_seconds": round(sum(sum(e.values()) for e in expired.values()), 3),
+        "expired_served_days": round(sum(sum(e.values()) for e in expired.values())
+                                     / o.day_seconds, 2),
+        "expired_by_leaf": {leaf: round(sum(e.values()), 3) for leaf, e in expired.items()},
+        "expired_served_by_node": {leaf: {n: v for n, v in e.items() if v}
+                                   for leaf, e in expired.items()},
         "refused_handshakes": len(timeline["refused"]),
         "refused_reasons": timeline["refused"][:10],
         "invariant_breaches": len(timeline["violations"]),
@@ -328,17 +463,29 @@ def counters(soak: Soak, timeline: dict[str, Any], end: float) -> dict[str, Any]
         "calls_dropped_expressway": sum(n for node, n in timeline["dropped_calls"].items()
                                         if not node.startswith("cucm"))
         - dropped_by_fault([s for s in samples if not s["node"].startswith("cucm")],
-                           soak.fired),
+                           soak.fired, o.day_seconds),
         "calls_dropped_by_node": timeline["dropped_calls"],
-        "calls_dropped_by_fault": dropped_by_fault(samples, soak.fired),
+        "calls_dropped_by_fault": dropped_by_fault(samples, soak.fired, o.day_seconds),
         "calls": timeline["calls"],
         "phones_lost_trust": sum(timeline.get("phones_lost", {}).values()),
         "phones_lost_by_node": timeline.get("phones_lost", {}),
         "runs": runs,
         "failed_runs": runs["drift"]["failed"] + runs["apply"]["failed"],
         "recovered_runs": runs["drift"]["recovered"] + runs["apply"]["recovered"],
-        "manual_steps": manual_steps(soak),
         "renewals": renewals(samples),
+        "renewals_by_leaf": {leaf: renewals(samples, sha) for leaf, (sha, _a) in LEAVES.items()},
+        "closest_call_days": {leaf: None if c is None else round(c / o.day_seconds, 1)
+                              for leaf, c in closest.items()},
+        "margin": {"renew_before_days": round(renew_days, 1),
+                   "window_every_days": o.window_every_days,
+                   "windows_in_renew_before": round(renew_days / o.window_every_days, 2),
+                   "apply_every_days_median": round(statistics.median(gaps) / o.day_seconds, 2)
+                   if gaps else None,
+                   "apply_every_days_max": round(max(gaps) / o.day_seconds, 2)
+                   if gaps else None},
+        "durations": durations(soak.runs, o.day_seconds),
+        "load_average": {"mean": round(statistics.mean(soak.loads), 1) if soak.loads else None,
+                         "max": round(max(soak.loads), 1) if soak.loads else None},
         "faults": soak.fired,
         "run_log": [asdict(r) for r in soak.runs],
         "faults_fired": len(soak.fired),
@@ -346,11 +493,12 @@ def counters(soak: Soak, timeline: dict[str, Any], end: float) -> dict[str, Any]
     }
 
 
-def dropped_by_fault(samples: list[dict[str, Any]], fired: list[dict[str, Any]]) -> int:
-    """Calls the unannounced restart dropped (its node, within 5 s of it): not certops'."""
+def dropped_by_fault(samples: list[dict[str, Any]], fired: list[dict[str, Any]],
+                     day_seconds: float) -> int:
+    """Calls the unannounced restart dropped (its node, within a day of it): not certops'."""
     hits = [(f["node"], f["wall"]) for f in fired if f["fault"] == "node_restart"]
     return sum(int(s.get("dropped", 0)) for s in samples for node, wall in hits
-               if s["node"] == node and 0 <= s["wall"] - wall < 5)
+               if s["node"] == node and 0 <= s["wall"] - wall < max(1.0, day_seconds))
 
 
 def manual_steps(soak: Soak) -> int:
@@ -366,7 +514,8 @@ def manual_steps(soak: Soak) -> int:
         seen |= {r["id"] for r in results if r.get("outcome") == "manual"}
     done = subprocess.run([*certops(), "plan", str(soak.ds), "--format", "json",
                            "--inventory", str(soak.lab / "inventory.yaml")],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env=child_env(soak.work))
     try:
         plan = json.loads(done.stdout)
     except ValueError:
@@ -390,32 +539,45 @@ def write_outputs(out: Path, result: dict[str, Any], timeline: dict[str, Any],
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soak", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--day-seconds", type=float, default=2.0)
-    parser.add_argument("--lifetime-days", type=float, default=100)
-    parser.add_argument("--renew-before", default="33%")
-    parser.add_argument("--window-every-days", type=int, default=10)
-    parser.add_argument("--window-open-days", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=1)
+    d = SoakOptions()
+    parser.add_argument("--days", type=int, default=d.days)
+    parser.add_argument("--nodes", type=int, default=d.nodes,
+                        help="fleet size (8 or more; more adds Expressway-E pairs)")
+    parser.add_argument("--day-seconds", type=float, default=d.day_seconds)
+    parser.add_argument("--lifetime-days", type=float, default=d.lifetime_days)
+    parser.add_argument("--renew-before", default=d.renew_before)
+    parser.add_argument("--window-every-days", type=int, default=d.window_every_days)
+    parser.add_argument("--window-open-days", type=int, default=d.window_open_days)
+    parser.add_argument("--tick-days", type=int, default=d.tick_days)
+    parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--no-faults", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("soak-out"))
+    parser.add_argument("--no-drain", action="store_true", help="a rule broken on purpose")
+    parser.add_argument("--out", type=Path, default=d.out)
     parser.add_argument("--keep", type=Path, help="work here and keep it (logs, lab)")
     a = parser.parse_args(argv)
-    options = SoakOptions(days=a.days, day_seconds=a.day_seconds,
+    options = SoakOptions(days=a.days, nodes=a.nodes, day_seconds=a.day_seconds,
                           lifetime_days=a.lifetime_days, renew_before=a.renew_before,
                           window_every_days=a.window_every_days,
-                          window_open_days=a.window_open_days, seed=a.seed,
-                          faults=() if a.no_faults else FAULTS, out=a.out)
+                          window_open_days=a.window_open_days, tick_days=a.tick_days,
+                          seed=a.seed,
+                          drain=not a.no_drain, faults=() if a.no_faults else FAULTS,
+                          out=a.out)
+    try:
+        soak_fleet.extra_pairs(a.nodes)
+        window_cron(options)
+        share_of(a.renew_before)
+    except ValueError as exc:
+        parser.error(str(exc))
     if a.keep is not None:
         a.keep.mkdir(parents=True)
-        result = run_soak(options, a.keep)
+        result = run_soak(options, a.keep.resolve())
     else:
         with tempfile.TemporaryDirectory(prefix="certops-soak.") as work:
             result = run_soak(options, Path(work))
     print(json.dumps({k: result[k] for k in (
         "simulated_days", "real_seconds", "expired_served_seconds", "refused_handshakes",
-        "invariant_breaches", "failed_runs", "recovered_runs", "manual_steps",
-        "faults_fired")}))
+        "invariant_breaches", "calls_dropped_expressway", "phones_lost_trust", "failed_runs",
+        "recovered_runs", "manual_steps", "faults_fired")}))
     print(f"report: {a.out / 'soak.md'}")
     return 0
 

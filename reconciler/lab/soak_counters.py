@@ -30,10 +30,13 @@ class Run:
     end: float
     rc: int
     fault: str = ""
+    slot: str = "gap"  # "window": the windows workflow's apply; "gap": between windows
 
 
-def expired_seconds(samples: Sequence[Mapping[str, Any]], end: float) -> dict[str, float]:
-    """Per node, the seconds up while serving an expired leaf, until ``end`` (epoch)."""
+def expired_seconds(samples: Sequence[Mapping[str, Any]], end: float,
+                    field: str = "served_not_after") -> dict[str, float]:
+    """Per node, the seconds up while serving an expired leaf, until ``end`` (epoch);
+    ``field``: which leaf's ``notAfter`` (the served one, the client one, SIP TLS's)."""
     by_node: dict[str, list[Mapping[str, Any]]] = {}
     for sample in samples:
         by_node.setdefault(str(sample["node"]), []).append(sample)
@@ -42,8 +45,9 @@ def expired_seconds(samples: Sequence[Mapping[str, Any]], end: float) -> dict[st
         total = 0.0
         for here, after in zip(seq, [*seq[1:], None], strict=True):
             stop = float(after["wall"]) if after is not None else end
-            if here["up"] and here["served_not_after"]:
-                total += max(0.0, stop - max(float(here["wall"]), float(here["served_not_after"])))
+            not_after = float(here.get(field) or 0.0)
+            if here["up"] and not_after:
+                total += max(0.0, stop - max(float(here["wall"]), not_after))
         out[node] = round(total, 3)
     return out
 
@@ -68,14 +72,34 @@ def _by_fault(runs: Iterable[Run]) -> dict[str, int]:
     return out
 
 
-def renewals(samples: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Per node, how many times the served leaf changed (a renewal that reached the port)."""
+def renewals(samples: Sequence[Mapping[str, Any]], field: str = "served_sha") -> dict[str, int]:
+    """Per node, how many times the served leaf changed (a renewal that reached the port);
+    ``field``: which leaf (``client_sha``, ``sip_sha``); nodes without one are left out."""
     last: dict[str, str] = {}
     out: dict[str, int] = {}
     for sample in samples:
-        node, sha = str(sample["node"]), str(sample["served_sha"])
+        node, sha = str(sample["node"]), str(sample.get(field) or "")
+        if not sha:
+            continue
         if node in last and last[node] != sha:
             out[node] = out.get(node, 0) + 1
         out.setdefault(node, 0)
         last[node] = sha
     return out
+
+
+def closest_call(samples: Sequence[Mapping[str, Any]], since: float,
+                 sha: str = "served_sha", not_after: str = "served_not_after") -> float | None:
+    """The least time (seconds) a replaced leaf had left when its successor reached the
+    node, over the changes after ``since`` (epoch): the margin the run actually kept."""
+    last: dict[str, Mapping[str, Any]] = {}
+    least: float | None = None
+    for sample in samples:
+        node = str(sample["node"])
+        before = last.get(node)
+        if (before is not None and float(sample["wall"]) > since and sample.get(sha)
+                and before.get(sha) and sample[sha] != before[sha]):
+            left = float(before.get(not_after) or 0.0) - float(sample["wall"])
+            least = left if least is None else min(least, left)
+        last[node] = sample
+    return least

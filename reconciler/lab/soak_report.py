@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 HEADLINE = (
-    ("seconds a node served an expired certificate", "expired_served_seconds"),
+    ("seconds a node served or presented an expired certificate (TLS port, X15.5 client, "
+     "SIP TLS)", "expired_served_seconds"),
     ("handshakes a linked peer would refuse", "refused_handshakes"),
     ("cluster invariant breaches", "invariant_breaches"),
     ("calls certops' restarts dropped on the Expressways (drained first)",
@@ -52,13 +53,39 @@ def markdown(result: dict[str, Any], picture: Path | None) -> str:
     for command, r in runs.items():
         lines.append(f"| certops {command} | {r['runs']} | {r['failed']} | {r['recovered']} "
                      f"| {r['failed_by_fault']} |")
-    lines += ["", "Renewals that reached the TLS port, per node: "
-              + ", ".join(f"{n} {c}" for n, c in sorted(result["renewals"].items()))]
+    lines += ["", "Renewals that reached the node, per leaf (served on the TLS port; X15.5's "
+              "client certificate; the CallManager identity on SIP TLS) and node:", ""]
+    for leaf, counts in result.get("renewals_by_leaf", {"served": result["renewals"]}).items():
+        closest = result.get("closest_call_days", {}).get(leaf)
+        lines.append(f"- {leaf}: " + ", ".join(f"{n} {c}" for n, c in sorted(counts.items()))
+                     + ("" if closest is None else
+                        f" (the least left at a renewal: {closest} days)"))
+    lines += _timing(result)
     if picture is not None:
         lines += ["", f"![certificate age per node]({picture.name})"]
     else:
         lines += ["", "(no picture: matplotlib is not installed)"]
     return "\n".join(lines) + "\n"
+
+
+def _timing(result: dict[str, Any]) -> list[str]:
+    """The margin the schedule keeps and what the runs took (real seconds and days)."""
+    margin, load = result.get("margin"), result.get("load_average", {})
+    if not margin:
+        return []
+    lines = ["", f"Margin: renew_before is {margin['renew_before_days']} days = "
+             f"{margin['windows_in_renew_before']} window periods of "
+             f"{margin['window_every_days']} days; an apply every "
+             f"{margin['apply_every_days_median']} days (median, longest gap "
+             f"{margin['apply_every_days_max']}). Load average (1 min) at the runs: mean "
+             f"{load.get('mean')}, max {load.get('max')}. ACME CA: "
+             f"{result.get('acme', {}).get('issued', 'n/a')} certificates issued.",
+             "", "| command (slot) | runs | median s | 90th pct s | longest s | longest, days |",
+             "|---|---|---|---|---|---|"]
+    for key, d in result.get("durations", {}).items():
+        lines.append(f"| certops {key} | {d['runs']} | {d['median_s']} | {d['p90_s']} | "
+                     f"{d['max_s']} | {d['max_days']} |")
+    return lines
 
 
 def plot(path: Path, timeline: dict[str, Any], fired: Sequence[dict[str, Any]],

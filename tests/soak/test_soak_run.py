@@ -1,54 +1,56 @@
 """The soak run on the HTTPS lab, CI-sized (a simulated month), and the same run with one
 rule broken on purpose, so the counters are shown to be able to fail.
 
-Both run ``certops drift`` and ``certops apply --auto-approve`` as subprocesses against the
-lab for about a minute each; the assertions are on the lab's counters, never on durations.
+Both run ``certops apply --auto-approve`` and ``certops drift`` as subprocesses against the
+lab and the lab's ACME CA for about a minute each; the assertions are on the lab's
+counters, never on durations.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from reconciler.lab.acme_ca import missing
 from reconciler.lab.soak import SoakOptions, run_soak
 
-pytestmark = pytest.mark.lab
-
-# A month at 2 s a day: 30-day certificates renewed with two thirds of their life left (the
-# margin a loaded 2-core machine needs: a tick of drift and apply can take 10-25 s), a
-# window every 5 days open 3 (a six-field cron: every 10 s, open 6 s).
-def month(tmp_path: Path, faults: tuple[str, ...]) -> SoakOptions:
-    return SoakOptions(days=30, day_seconds=2.0, lifetime_days=30, renew_before="66%",
-                       window_every_days=5, window_open_days=3, faults=faults, seed=3,
-                       out=tmp_path / "out")
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(bool(missing("a2c")), reason="the soak's ACME CA needs "
+                       + ", ".join(missing("a2c")) + " (scripts/system-deps.sh)"),
+]
 
 
-@pytest.mark.skipif(
-    os.environ.get("CERTOPS_SOAK") != "1",
-    reason="CERTOPS_SOAK=1 runs it: on the shared 2-core machine under a load average of 8-12 "
-    "it served 32 s of expired certificates (ticks slower than the month's margin)")
+def month(tmp_path: Path, faults: tuple[str, ...], drain: bool = True) -> SoakOptions:
+    """A month at 1 s a day: 60-day certificates renewed at half their life (30 s of margin,
+    2.5 windows: the onboarding before the clock starts uses up to half of the first ones),
+    a window every 12 days open 8, a tick every 4 days: the year's schedule."""
+    return SoakOptions(days=30, day_seconds=1.0, lifetime_days=60, renew_before="1/2",
+                       faults=faults, drain=drain, seed=3, out=tmp_path / "out")
+
+
 def test_a_month_hands_off_with_faults_counts_nothing_a_user_fears(tmp_path: Path) -> None:
-    result = run_soak(month(tmp_path, ("apply_sigkill", "ca_removed")), tmp_path / "work")
+    result = run_soak(month(tmp_path, ("apply_sigkill", "ca_removed", "cli_hang")),
+                      tmp_path / "work")
     assert result["expired_served_seconds"] == 0, result["expired_served_by_node"]
     assert result["refused_handshakes"] == 0, result["refused_reasons"]
     assert result["invariant_breaches"] == 0, result["invariant_examples"]
-    assert all(count >= 1 for count in result["renewals"].values()), result["renewals"]
-    assert result["faults_fired"] == 2, result["faults"]
+    assert result["calls_dropped_expressway"] == 0, result["calls_dropped_by_node"]
+    assert result["phones_lost_trust"] == 0, result["phones_lost_by_node"]
+    served = result["renewals_by_leaf"]["served"]
+    assert all(count >= 1 for count in served.values()), result["renewals_by_leaf"]
+    assert result["faults_fired"] == 3, result["faults"]
+    assert result["failed_runs"] >= 1, result["runs"]  # the SIGKILL, the hung CLI's drift
     assert result["failed_runs"] == result["recovered_runs"], result["runs"]
     assert result["ca_removed_restored"] is True
     assert result["manual_steps"] == 0
+    assert result["acme"]["issued"] >= 8, result["acme"]  # onboarding + the month
     assert (tmp_path / "out/soak.json").is_file() and (tmp_path / "out/soak.md").is_file()
 
 
-def test_renew_before_shorter_than_the_window_gap_serves_expired_certificates(
-        tmp_path: Path) -> None:
-    """renew_before (5% of 10 days: half a day) is far shorter than the window's gap (a
-    window every 30 days, open 1): at most one restart in 30 days serves certificates that
-    live 10, whatever the window's phase."""
-    options = SoakOptions(days=40, day_seconds=1.0, lifetime_days=10, renew_before="5%",
-                          window_every_days=30, window_open_days=1, faults=(),
-                          out=tmp_path / "out")
-    result = run_soak(options, tmp_path / "work")
-    assert result["expired_served_seconds"] > 0
+def test_drain_off_drops_calls_on_the_expressways(tmp_path: Path) -> None:
+    """The same month with `defaults: drain: false` (a rule broken on purpose): each
+    Expressway restart ends the calls on it, two or three at any moment."""
+    result = run_soak(month(tmp_path, (), drain=False), tmp_path / "work")
+    assert result["calls_dropped_expressway"] > 0, result["calls_dropped_by_node"]
