@@ -16,6 +16,7 @@ from reconciler.apply.steps import (
     csr_subject,
     sha_set,
 )
+from reconciler.desired.pending import mark_pending
 from reconciler.desired.safewrite import UnsafeWrite, write_inside
 from reconciler.drivers import RoleCertificates, RoleRegenerator
 from reconciler.model import Action
@@ -76,8 +77,27 @@ async def role_install(ctx: StepContext, action: Action) -> str:
     if now is None or leaf.sha256 not in sha_set(ctx, [now]):
         raise StepFailed(f"{action.node}'s {role} store does not show serial {leaf.serial} "
                          "after the upload")
+    _owe_restarts(ctx, action)
     how = "with its chain" if kind.install_with_chain else "leaf only, PEM"
     return f"installed serial {leaf.serial} as the {role} certificate ({how})"
+
+
+def _owe_restarts(ctx: StepContext, action: Action) -> None:
+    """Record the services the plan restarts after this install (its ``service.restart``
+    steps that wait for it) in ``owed-restarts.json``, as a trust upload does: a role's
+    certificate is served on no port certops reads (the CallManager identity on SIP TLS), so
+    a later run cannot see that its restart is still owed when this apply's window closed
+    or it stopped. The restart step clears them when it runs."""
+    services = sorted({s for a in ctx.plan.actions
+                       if a.kind == "service.restart" and a.node == action.node
+                       and action.id in a.depends_on for s in a.services})
+    if not services:
+        return
+    try:
+        mark_pending(ctx.desired_root, action.node, services, now=ctx.now)
+    except (UnsafeWrite, OSError) as exc:
+        raise StepFailed(f"installed, but the owed restart of {action.node} could not be "
+                         f"recorded: {exc}") from None
 
 
 async def role_regenerate(ctx: StepContext, action: Action) -> str:

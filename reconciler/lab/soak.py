@@ -70,12 +70,12 @@ class SoakOptions:
     """The run's size and its compressed calendar (see the module docstring)."""
 
     days: int = 365
-    day_seconds: float = 1.0
+    day_seconds: float = 1.5
     lifetime_days: float = 100
     renew_before: str = "1/3"
-    window_every_days: int = 12
-    window_open_days: int = 8
-    tick_days: int = 4  # the timer's period; a window's period is a whole number of them
+    window_every_days: int = 8
+    window_open_days: int = 6
+    tick_days: int = 2  # the timer's period; a window's period is a whole number of them
     drift_every_days: float = 12  # the nightly drift report, once a window period here
     nodes: int = soak_fleet.BASE_NODES
     seed: int = 1
@@ -354,34 +354,20 @@ class Timer:
 
 
 def schedule(soak: Soak, timer: Timer) -> float:
-    """Run the timer until the last simulated day; the end (epoch seconds).
-
-    A tick starts as each window opens (the cron opens on whole multiples of its period),
-    late if the last tick overran, and another every ``tick_days`` between windows, as long
-    as it can end before the next opening (by the last tick's length): on a loaded machine
-    the gap's ticks give way, never the window's. A window the last tick overran entirely
-    is not made up (its tick starts at once, outside it)."""
+    """Run the timer until the last simulated day; the end (epoch seconds). Ticks fall on
+    whole multiples of ``tick_days`` (a window's opening is one: the cron opens on multiples
+    of its period, a multiple of the tick's); a tick that overruns the next one's time makes
+    it start at once (ticks it overran entirely are not made up). A tick's slot is the
+    window's state when it starts: "window" (its apply runs restarts) or "gap"."""
     o = soak.options
     tick, period = o.seconds(o.tick_days), o.seconds(o.window_every_days)
+    opened = o.seconds(o.window_open_days)
     stop = soak.t0 + o.seconds(o.days)
-    opening = (int(time.time() // period) + 1) * period
-    took = 0.0
-    while opening < stop:
-        time.sleep(max(0.0, opening - time.time()))
-        began = time.time()
-        timer.tick("window")
-        took = time.time() - began
-        for k in range(1, round(period / tick)):
-            due = opening + k * tick
-            if time.time() > due or due + took > min(opening + period, stop):
-                continue
-            time.sleep(max(0.0, due - time.time()))
-            began = time.time()
-            timer.tick("gap")
-            took = time.time() - began
-        opening += period
-        while opening + period <= time.time():  # overran whole periods: the current one
-            opening += period
+    due = (int(time.time() // period) + 1) * period
+    while due < stop:
+        time.sleep(max(0.0, due - time.time()))
+        timer.tick("window" if time.time() % period < opened else "gap")
+        due = max(due + tick, time.time())
     time.sleep(max(0.0, stop - time.time()))
     return time.time()
 

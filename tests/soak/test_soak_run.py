@@ -24,9 +24,10 @@ pytestmark = [
 
 def month(tmp_path: Path, faults: tuple[str, ...], drain: bool = True) -> SoakOptions:
     """A month at 1 s a day: 60-day certificates renewed at half their life (30 s of margin,
-    2.5 windows: the onboarding before the clock starts uses up to half of the first ones),
-    a window every 12 days open 8, a tick every 4 days: the year's schedule."""
+    5 windows: the onboarding before the clock starts uses up to half of the first ones), a
+    window every 6 days open 4 (`*/6 * * * * *`, `4s`), a tick every 2 days."""
     return SoakOptions(days=30, day_seconds=1.0, lifetime_days=60, renew_before="1/2",
+                       window_every_days=6, window_open_days=4, tick_days=2,
                        faults=faults, drain=drain, seed=3, out=tmp_path / "out")
 
 
