@@ -70,11 +70,11 @@ class SoakOptions:
     """The run's size and its compressed calendar (see the module docstring)."""
 
     days: int = 365
-    day_seconds: float = 1.5
+    day_seconds: float = 2.0
     lifetime_days: float = 100
     renew_before: str = "1/3"
-    window_every_days: int = 8
-    window_open_days: int = 6
+    window_every_days: int = 6
+    window_open_days: int = 4
     tick_days: int = 2  # the timer's period; a window's period is a whole number of them
     drift_every_days: float = 12  # the nightly drift report, once a window period here
     nodes: int = soak_fleet.BASE_NODES
