@@ -143,11 +143,12 @@ def node_file(node: TopologyNode, cli_timeout: float) -> dict[str, Any]:
     if node.name == CLI_NODE:
         out["connection"] = {"transport": "cli", "read_timeout": cli_timeout}
     else:
+        # ITLRecovery and CAPF are the cluster's, on the publisher only (role.publisher_only)
+        units = ("tvs", "itlrecovery", "capf") if node.name == CUCM[0] else ("tvs",)
         out["certificates"] = {
             "callmanager": {"issuer": "soak", "replace_pending_csr": True,
                             "subject_alt_names": [node.fqdn]},
-            **{unit: {"self_signed": True, "renew_before": "10d"}
-               for unit in ("tvs", "itlrecovery", "capf")}}
+            **{unit: {"self_signed": True, "renew_before": "10d"} for unit in units}}
     out["trust"] = {"tomcat-trust": [], "callmanager-trust": []}
     return out
 
