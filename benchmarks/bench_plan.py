@@ -56,11 +56,16 @@ def network_limit(types: list[str], latency_ms: int, parallelism: int) -> float:
 
 
 def commands(desired: Path, running: RunningLab, parallelism: int, vs: Path | None,
-             workers: bool = False) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """The readers to compare: name -> (argv, environment)."""
+             workers: bool = False, certops_parallelism: int | None = None,
+             ) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The readers to compare: name -> (argv, environment). certops reads as many nodes at
+    once as its own default (each node over one connection), unless ``certops_parallelism``
+    says; the naive reader runs ``parallelism`` threads."""
+    at_once = [] if certops_parallelism is None else ["--parallelism", str(certops_parallelism)]
+
     def plan_of(directory: Path) -> list[str]:
         return [*CERTOPS, "plan", str(directory), "--inventory", str(running.inventory),
-                "--parallelism", str(parallelism), "--format", "json"]
+                *at_once, "--format", "json"]
 
     plan = plan_of(desired)
     mine = checkout_env(ROOT)
@@ -112,7 +117,8 @@ def ratios(rows: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) ->
 
 
 def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int,
-          repeat: int = 1, vs: Path | None = None, workers: bool = False) -> list[dict[str, Any]]:
+          repeat: int = 1, vs: Path | None = None, workers: bool = False,
+          certops_parallelism: int | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -125,7 +131,7 @@ def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int
                             str(running.inventory), check=True, env=checkout_env(vs.resolve()))
                 inventory = YAML(typ="safe").load(running.inventory.read_text())
                 types = [str(e["type"]) for e in inventory["nodes"].values()]
-                cmds = commands(desired, running, parallelism, vs, workers)
+                cmds = commands(desired, running, parallelism, vs, workers, certops_parallelism)
                 for latency in latencies:
                     running.set_latency(latency)
                     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cmds}
@@ -144,7 +150,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="50,200,1000")
     ap.add_argument("--latencies", default="0,20,100")
-    ap.add_argument("--parallelism", type=int, default=16)
+    ap.add_argument("--parallelism", type=int, default=16,
+                    help="the naive reader's threads, and the network limit's")
+    ap.add_argument("--certops-parallelism", type=int,
+                    help="certops plan --parallelism (default: certops' own default)")
     ap.add_argument("--builtin-cas", type=int, default=150)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each reader, alternated")
     ap.add_argument("--vs", type=Path, help="another checkout of certops to compare with")
@@ -156,7 +165,7 @@ def main() -> None:
     sizes = [20] if args.quick else [int(x) for x in args.sizes.split(",")]
     latencies = [0, 20] if args.quick else [int(x) for x in args.latencies.split(",")]
     rows = bench(sizes, latencies, args.parallelism, args.builtin_cas, args.repeat, args.vs,
-                 args.workers)
+                 args.workers, args.certops_parallelism)
     columns = sorted({c for r in rows for c in r}, key=lambda c: list(rows[-1]).index(c)
                      if c in rows[-1] else 99)
     print(table(rows, columns))

@@ -126,11 +126,13 @@ def global_options(
     ),
 ) -> None:
     """The global options, applied before the command runs."""
+    from reconciler.cli.collector import pace
     from reconciler.cli.errors import State
     from reconciler.cli.logs import configure
 
     State.debug = debug
     configure(verbose, log_file)
+    pace()
 
 
 def build_app() -> typer.Typer:

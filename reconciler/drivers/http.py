@@ -380,6 +380,7 @@ class NodeHttp:
             raise PermanentError(
                 self.node, str(exc) or type(exc).__name__, method=method, path=path
             ) from None
+        _unbind(response)
         if response.status_code in expect:
             self._note_peer(response)
             return response
@@ -479,6 +480,19 @@ class NodeHttp:
                 path=path,
                 status=response.status_code,
             ) from None
+
+
+_READ = httpx.ByteStream(b"")  # the stream of a response whose body has been read
+
+
+def _unbind(response: httpx.Response) -> None:
+    """Drop the read response's stream, which httpx binds back to the response (a reference
+    cycle): the body (a Unified CM inventory is ~600 kB) is then freed as soon as the driver
+    lets go of the response, not at the next full garbage collection, which at fleet scale
+    is the difference between ~200 MB of dead answers held and none. The body stays readable
+    (``content``, ``text``, ``json()``)."""
+    if response.is_stream_consumed and response.is_closed:
+        response.stream = _READ
 
 
 def _message(r: httpx.Response) -> str:

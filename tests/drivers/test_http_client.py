@@ -96,3 +96,25 @@ def test_readable_is_true_for_data_and_for_a_closed_peer() -> None:
         b.close()
         assert _readable(a)
     assert _readable(None)
+
+
+async def test_a_read_answer_is_not_kept_alive_by_a_reference_cycle() -> None:
+    """httpx binds a response's stream back to the response; NodeHttp drops that stream
+    once the body is read, so the answer (and its body) goes with its last reference, not
+    at the next full collection, and stays readable."""
+    import gc
+    import weakref
+
+    http = NodeHttp("n", "https://node.example", ("u", "p"), transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"certificates": ["x" * 1000]})))
+    gc.disable()
+    try:
+        response = await http.request("GET", "/api/a")
+        assert response.json() == {"certificates": ["x" * 1000]}
+        assert response.text.startswith('{"certificates"')
+        gone = weakref.ref(response)
+        del response
+        assert gone() is None
+    finally:
+        gc.enable()
+        await http.aclose()
