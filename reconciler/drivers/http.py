@@ -23,7 +23,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpcore
 import httpx
 
 from reconciler.drivers.errors import (
@@ -36,6 +35,7 @@ from reconciler.drivers.errors import (
     Unreachable,
 )
 from reconciler.drivers.netstream import AsyncioBackend
+from reconciler.drivers.oneconn import OneConnection
 from reconciler.drivers.tlsrecovery import (
     ApiRecovery,
     manual_step,
@@ -189,21 +189,18 @@ LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
 
 class AsyncioTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, whose httpcore pool runs on asyncio's streams
-    (``netstream``) instead of anyio's: the same HTTP, TLS context and limits, less CPU per
-    read and write. httpx builds its pool without a backend argument, so the pool is built
-    again here, as httpx 0.28 builds it (``_pool`` is the attribute it sends through)."""
+    """httpx's own transport, with the node's one connection kept by ``oneconn`` instead of
+    httpcore's pool, on asyncio's streams (``netstream``) instead of anyio's: the same
+    HTTP, TLS context and limits, less CPU per request, read and write. httpx builds its
+    pool without a backend argument, so it is replaced here (``_pool`` is the attribute
+    httpx 0.28 sends through)."""
 
     def __init__(self, verify: ssl.SSLContext | bool) -> None:
         context = httpx.create_ssl_context(verify=verify, trust_env=False)
         super().__init__(verify=context, limits=LIMITS, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=LIMITS.max_connections,
-            max_keepalive_connections=LIMITS.max_keepalive_connections,
-            keepalive_expiry=LIMITS.keepalive_expiry,
-            network_backend=AsyncioBackend(),
-        )
+        assert LIMITS.max_connections == 1  # what OneConnection keeps
+        self._pool = OneConnection(context, LIMITS.keepalive_expiry,  # type: ignore[assignment]
+                                   AsyncioBackend())
 
 
 @dataclass

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from reconciler.pki.certinfo import CertInfo, CsrInfo
 from reconciler.pki.parse import csr_der, parse_certificates
@@ -37,6 +39,7 @@ class CertCache:
         self._csrs: dict[str, CsrInfo] = {}
         self._by_der: dict[str, CertInfo] = {}
         self._texts: dict[str, tuple[CertInfo, ...]] = {}
+        self._stores: dict[tuple[str, ...], Mapping[str, CertInfo]] = {}
         self._hits = self._misses = self._der_hits = self._der_misses = 0
 
     def _cert(self, der: bytes) -> CertInfo:
@@ -74,6 +77,23 @@ class CertCache:
                 self._texts[text] = found
         return found
 
+    def parse_store(self, pems: tuple[str, ...]) -> Mapping[str, CertInfo]:
+        """SHA-256 -> certificate of every certificate in one trust store's PEM texts (in
+        their order), memoised on the whole store: the nodes of a fleet whose stores hold
+        the same CAs (a Unified CM's ~150 built-in CAs a store, on every node) share one
+        read-only mapping instead of building 600 entries each. Raises PkiError, and then
+        memoises nothing (the caller says which entry is bad)."""
+        found = self._stores.get(pems)
+        if found is None:
+            certs: dict[str, CertInfo] = {}
+            for pem in pems:
+                for cert in self.parse_text(pem):
+                    certs[cert.sha256] = cert
+            found = MappingProxyType(certs)
+            if len(self._stores) < 10_000:
+                self._stores[pems] = found
+        return found
+
     def parse_csr(self, data: bytes) -> CsrInfo:
         """The CSR in ``data`` (see ``parse_csr``). Raises PkiError."""
         key = hashlib.sha256(data).hexdigest()
@@ -104,4 +124,6 @@ class CertCache:
             self._inputs.clear()
             self._csrs.clear()
             self._by_der.clear()
+            self._texts.clear()
+            self._stores.clear()
             self._hits = self._misses = self._der_hits = self._der_misses = 0

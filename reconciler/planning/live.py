@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.model import Code, Finding, LiveNode, Severity
@@ -16,7 +17,8 @@ class LiveView:
     installed: CertInfo | None = None
     served: CertInfo | None = None
     pending_csr: CsrInfo | None = None
-    stores: dict[str, dict[str, CertInfo]] = field(default_factory=dict)  # store -> sha -> cert
+    # store -> sha -> cert; read-only: nodes with the same store share one (CertCache.parse_store)
+    stores: dict[str, Mapping[str, CertInfo]] = field(default_factory=dict)
     role_installed: dict[str, CertInfo] = field(default_factory=dict)  # other roles
     role_pending: dict[str, CsrInfo] = field(default_factory=dict)
 
@@ -81,15 +83,25 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
     if live.transport == "cli":
         findings.append(transport_note(live))
     for store, pems in live.stores.items():
-        certs: dict[str, CertInfo] = {}
-        for pem in pems:
-            try:
-                for cert in cache.parse_text(pem):
-                    certs[cert.sha256] = cert
-            except PkiError as exc:
-                bad(f"an entry of {store}", exc)
-        view.stores[store] = certs
+        try:
+            view.stores[store] = cache.parse_store(tuple(pems))
+        except PkiError:  # which entries: each one on its own, the good ones kept
+            view.stores[store] = _store_entries(store, pems, cache, bad)
     return view, findings
+
+
+def _store_entries(store: str, pems: Sequence[str], cache: CertCache,
+                   bad: Callable[[str, Exception], None]) -> dict[str, CertInfo]:
+    """The readable certificates of a store that holds an unreadable entry; ``bad`` is told
+    of each unreadable one."""
+    certs: dict[str, CertInfo] = {}
+    for pem in pems:
+        try:
+            for cert in cache.parse_text(pem):
+                certs[cert.sha256] = cert
+        except PkiError as exc:
+            bad(f"an entry of {store}", exc)
+    return certs
 
 
 def transport_note(live: LiveNode) -> Finding:

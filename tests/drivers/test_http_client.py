@@ -73,11 +73,13 @@ async def test_a_cookie_the_node_sets_is_sent_back() -> None:
 def test_nodes_without_a_proxy_use_asyncio_streams() -> None:
     from reconciler.drivers.http import AsyncioTransport
     from reconciler.drivers.netstream import AsyncioBackend
+    from reconciler.drivers.oneconn import OneConnection
 
     direct = NodeHttp("n", "https://node.example", ("u", "p"))
     transport = direct.client._transport  # type: ignore[attr-defined]
     assert isinstance(transport, AsyncioTransport)
-    assert isinstance(transport._pool._network_backend, AsyncioBackend)
+    assert isinstance(transport._pool, OneConnection)  # the node's one connection, no pool
+    assert isinstance(transport._pool.network_backend, AsyncioBackend)
     proxied = NodeHttp("n", "https://node.example", ("u", "p"), proxy="http://proxy:3128")
     assert not isinstance(proxied.client._transport, AsyncioTransport)  # type: ignore[attr-defined]
 

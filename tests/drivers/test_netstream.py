@@ -139,3 +139,39 @@ async def test_a_name_the_certificate_lacks_fails_verification(server: Server) -
 ])
 def test_server_names_are_sent_as_anyio_sends_them(name: str | None, sent: str | None) -> None:
     assert _sni(name) == sent
+
+
+async def test_requests_at_once_on_one_node_take_turns_on_its_one_connection(
+        server: Server) -> None:
+    http = _http(server)
+    answers = await asyncio.gather(*(http.request("GET", "/big") for _ in range(4)))
+    assert [a.content for a in answers] == [BIG] * 4
+    assert server.connections == 1
+    await http.aclose()
+
+
+async def test_a_request_waits_for_the_connection_at_most_the_pool_timeout(
+        server: Server) -> None:
+    import httpcore
+
+    from reconciler.drivers.netstream import AsyncioBackend
+    from reconciler.drivers.oneconn import OneConnection
+
+    one = OneConnection(only_these_cas((server.pem,)), None, AsyncioBackend())
+
+    def get(**timeout: float) -> httpcore.Request:
+        return httpcore.Request("GET", f"https://127.0.0.1:{server.port}/big",
+                                headers=[(b"Host", b"node.test")],
+                                extensions={"sni_hostname": "node.test", "timeout": timeout})
+
+    first = await one.handle_async_request(get())  # its body not read yet: the turn is held
+    with pytest.raises(httpcore.PoolTimeout):
+        await one.handle_async_request(get(pool=0.05))
+    assert b"".join([part async for part in first.stream]) == BIG  # type: ignore[union-attr]
+    await first.aclose()
+    second = await one.handle_async_request(get(pool=1.0))
+    await second.aread()
+    assert second.content == BIG and server.connections == 1
+    await second.aclose()
+    await one.aclose()
+    assert one.connections == []

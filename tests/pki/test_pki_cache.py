@@ -76,3 +76,29 @@ def test_live_store_texts_cost_a_lookup_once_their_certificate_is_known(pki: Pki
     stats = cache.stats
     assert stats.der_misses == 1  # one x509 parse in all
     assert stats.misses == 2 and stats.hits == 1  # the file, the CRLF text; the first text
+
+
+def _entries(cache: CertCache, pems: tuple[str, ...]) -> dict[str, object]:
+    """What a store is without the memo: each entry parsed on its own, in order."""
+    return {cert.sha256: cert for pem in pems for cert in cache.parse_text(pem)}
+
+
+def test_a_store_is_what_its_entries_are_and_identical_stores_share_one(pki: Pki) -> None:
+    cache = CertCache()
+    pems = (pki.root.pem.decode(), pki.inter.pem.decode() + pki.leaf.pem.decode(),
+            pki.root.pem.decode())  # a bundle entry, and a CA listed twice
+    store = cache.parse_store(pems)
+    assert list(store.items()) == list(_entries(cache, pems).items())  # same order too
+    assert cache.parse_store(tuple(pems)) is store  # another node, the same store
+    other = cache.parse_store(pems[:1])
+    assert other is not store and list(other) == [cache.parse(pki.root.pem)[0].sha256]
+    with pytest.raises(TypeError):
+        store["x"] = store[next(iter(store))]  # type: ignore[index]  # shared: read-only
+
+
+def test_a_store_with_an_unreadable_entry_raises_and_is_not_remembered(pki: Pki) -> None:
+    cache = CertCache()
+    pems = (pki.root.pem.decode(), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    for _ in range(2):
+        with pytest.raises(PkiError):
+            cache.parse_store(pems)
