@@ -120,3 +120,45 @@ async def test_a_read_answer_is_not_kept_alive_by_a_reference_cycle() -> None:
     finally:
         gc.enable()
         await http.aclose()
+
+
+@pytest.mark.parametrize("content", [
+    b'{"identities": [{"service": "tomcat", "certificate": "-----BEGIN..."}], "n": 1.5e3}',
+    b'[1, -0.0, 1e400, 12345678901234567890123, "\\ud83d\\ude00", "\\u00e9t\\u00e9"]',
+    b'{"a": NaN, "b": Infinity, "c": -Infinity}',  # json's extensions, which orjson refuses
+    '{"\u00e9": "UTF-16 text"}'.encode("utf-16"),
+    b'{"same": 1, "same": 2}', b"\xef\xbb\xbf{}",
+])
+def test_node_json_is_what_json_loads_gives(content: bytes) -> None:
+    import json
+    import math
+
+    from reconciler.drivers.http import loads
+
+    def same(a: object, b: object) -> bool:  # NaN != NaN: compare it by its repr
+        if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+            return math.isnan(b)
+        if isinstance(a, dict) and isinstance(b, dict):
+            return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        return type(a) is type(b) and a == b and repr(a) == repr(b)
+
+    try:
+        expected = json.loads(content)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as err:
+            loads(content)
+        assert type(err.value) is type(exc)
+        return
+    assert same(loads(content), expected)
+
+
+@pytest.mark.parametrize("content", [b"", b"not json", b'{"a": 1', b"<html>502</html>"])
+def test_node_text_that_is_not_json_fails_as_json_fails(content: bytes) -> None:
+    import json
+
+    from reconciler.drivers.http import loads
+
+    with pytest.raises(json.JSONDecodeError):
+        loads(content)
