@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from reconciler.desired import crossfile, keyscan
+from reconciler.desired import crossfile, keyscan, shardscope
 from reconciler.desired.digest import desired_digest
 from reconciler.desired.findings import at_file, error, warning
 from reconciler.desired.locate import position, walk
@@ -95,9 +95,12 @@ def load(root: Path, cache: CertCache) -> LoadResult:
             return result
 
 
-def load_steps(root: Path, cache: CertCache) -> Generator[ParsedNode, None, LoadResult]:
+def load_steps(root: Path, cache: CertCache, shard: Sequence[tuple[str, str]] | None = None,
+               ) -> Generator[ParsedNode, None, LoadResult]:
     """``load``, one node file at a time: yields each node as soon as its file validates (so
-    that a caller can start reading it while the rest loads) and returns the ``LoadResult``."""
+    that a caller can start reading it while the rest loads) and returns the ``LoadResult``.
+    With ``shard`` (``--select``'s ``key=value`` labels), only the node files of the nodes
+    with those labels and of every node their links reach (``shardscope``)."""
     tree = SourceTree(root)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
@@ -131,8 +134,17 @@ def load_steps(root: Path, cache: CertCache) -> Generator[ParsedNode, None, Load
     catalog = PemCatalog(tree, secret, cache)
     findings += catalog.scan_folders()
     early_files = catalog.files()
+    wanted: set[str] | None = None
+    whole = fleet  # a shard keeps the links and clusters of its part of the fleet only
+    if shard is not None and fleet is not None:
+        raw = _contents(tree, {e.rel for e in node_files})
+        wanted, linked = shardscope.files_to_load(raw, fleet, shard)
+        wanted |= {e.rel for e in node_files if e.rel not in raw}  # unreadable: say so
+        fleet = shardscope.within(fleet, linked)
     for entry in node_files:
         inputs.add(entry.rel)
+        if wanted is not None and entry.rel not in wanted:
+            continue  # another shard's, and nothing links this shard's nodes to it
         _load_node(tree, entry, secret, findings)
         if entry.node is not None:
             yield ParsedNode(entry.node, early_files)
@@ -147,7 +159,7 @@ def load_steps(root: Path, cache: CertCache) -> Generator[ParsedNode, None, Load
         # A node file that does not parse still names its node, by its file name.
         known = {e.raw_name or PurePosixPath(e.rel).stem for e in node_files}
         if fleet is not None:
-            known |= set(fleet.clusters)  # a link may name a cluster
+            known |= set(whole.clusters if whole else fleet.clusters)  # a link may name one
             findings += crossfile.cluster_findings(fleet, fleet_doc.positions, nodes)
             findings += publisher_role_findings(fleet, nodes)
         links = crossfile.well_formed_links(fleet_doc.data)

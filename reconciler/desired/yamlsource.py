@@ -21,6 +21,8 @@ from ruamel.yaml.events import (
     CollectionEndEvent,
     CollectionStartEvent,
     DocumentStartEvent,
+    MappingStartEvent,
+    ScalarEvent,
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
@@ -137,6 +139,61 @@ def prescan(display: str, raw: bytes, text: str) -> Finding | None:
     except (YAMLError, ValueError, TypeError):
         return None
     return None
+
+
+def top_scalars(raw: bytes, keys: frozenset[str]) -> dict[str, list[str]] | None:
+    """What a node file says at ``keys`` without composing or constructing it: for each
+    top-level key in ``keys`` holding a plain value, that value; holding a mapping, its
+    ``key=value`` pairs of plain values (``labels``). From libyaml's events alone, a fraction
+    of a parse. None where the events do not show it plainly (not UTF-8, not one mapping,
+    an anchor or alias, a syntax error): only loading the file can tell."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if len(raw) > MAX_YAML_BYTES:
+        return None
+    found: dict[str, list[str]] = {}
+    depth, key, inside = 0, None, None  # the top-level key being read; the key within it
+    documents = 0
+    try:
+        for event in _Yaml(typ="safe", pure=False).parse(text):
+            if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                return None
+            if isinstance(event, DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    return None
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth == 1 and not isinstance(event, MappingStartEvent):
+                    return None
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+                key = None if depth == 1 else key
+            elif isinstance(event, ScalarEvent) and depth == 1:
+                if key is None:
+                    key = event.value
+                    continue
+                if key in keys:
+                    found.setdefault(key, []).append(event.value)
+                key = None
+            elif isinstance(event, ScalarEvent) and depth == 2 and key in keys:
+                if inside is None:
+                    inside = event.value
+                else:
+                    found.setdefault(key, []).append(f"{inside}={event.value}")
+                    inside = None
+            if isinstance(event, CollectionStartEvent):
+                if depth == 2 and key is None:
+                    return None  # a top-level key that is not a plain value
+                if depth == 3 and key in keys:
+                    if inside is None:
+                        return None  # a key within it that is not a plain value
+                    inside = None  # a value that is not plain: it matches no key=value
+    except (YAMLError, ValueError, TypeError):
+        return None
+    return found
 
 
 ANCHOR_HINT = ("YAML anchors ('&name') and aliases ('*name') are not allowed in desired-state "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,12 +47,15 @@ def load_fleet(session: Session, now: datetime) -> LoadedFleet:
 
 
 async def load_fleet_reading(
-    session: Session, now: datetime, early: Callable[[DesiredNode, Mapping[str, PemFile]], None]
+    session: Session, now: datetime, early: Callable[[DesiredNode, Mapping[str, PemFile]], None],
+    shard: Sequence[tuple[str, str]] | None = None,
 ) -> LoadedFleet:
     """``load_fleet``, handing each node to ``early`` as soon as its file validates and letting
     the event loop run between files: reads started there proceed while the rest loads (the
-    loading hides in their network waits). One thread: the loop runs between node files."""
-    steps = load_steps(session.root, session.cache)
+    loading hides in their network waits). One thread: the loop runs between node files.
+    With ``shard`` (``--select``'s labels), only the shard's part of the fleet is loaded and
+    checked: its nodes and the nodes their links reach (``desired/shardscope.py``)."""
+    steps = load_steps(session.root, session.cache, shard)
     while True:
         try:
             parsed = next(steps)

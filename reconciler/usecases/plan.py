@@ -145,7 +145,8 @@ def _whole(request: PlanRequest) -> bool:
 async def _plan_reading_early(session: Session, request: PlanRequest) -> PlanRun:
     """``plan`` of a whole fleet or a shard with each node's read started as soon as the
     loader has parsed its file (``drivers/early.py``): loading hides in the reads' network
-    waits. A shard's nodes start early; their peers in other shards are read after loading."""
+    waits. A shard loads its part of the fleet only (its nodes and every node their links
+    reach); its nodes start early, their peers in other shards are read after loading."""
     from reconciler.drivers.early import EarlyReads
     from reconciler.drivers.fleet import close_all
 
@@ -160,7 +161,8 @@ async def _plan_reading_early(session: Session, request: PlanRequest) -> PlanRun
     drivers: dict[str, Driver] = {}
     try:
         now = session.now()
-        loaded = await load_fleet_reading(session, now, start)
+        loaded = await load_fleet_reading(session, now, start,
+                                          wanted if request.selectors else None)
         chosen = scope(loaded.fleet, request)
         drivers = early.adopt(loaded.fleet.desired, chosen.names)
         return await plan_with(session, loaded, drivers, now, chosen, early=early)

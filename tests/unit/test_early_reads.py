@@ -94,3 +94,47 @@ async def test_a_missing_credential_still_fails_the_plan(tmp_path: Path) -> None
                           inventory=Inventory(nodes=entries, ca_pems=lab.inventory.ca_pems))
         with pytest.raises(ConfigError, match="expc-003: set EXPC_003_USER and EXPC_003_PASS"):
             await plan(session)
+
+
+def _label_sites(root: Path) -> None:
+    """Every node file gets ``labels: {site: <its site's number>}``."""
+    for path in sorted((root / "nodes").glob("*.yaml")):
+        site = path.stem.rsplit("-", 1)[1]
+        path.write_text(path.read_text().replace(
+            f"name: {path.stem}\n", f"name: {path.stem}\nlabels:\n  site: '{site}'\n"))
+
+
+async def test_shards_load_their_part_of_the_fleet_and_together_plan_what_one_run_plans(
+        tmp_path: Path) -> None:
+    async with InProcessLab.start(tmp_path / "lab", topology=synthetic_topology(9)) as lab:
+        root = await _imported(tmp_path, lab)
+        _label_sites(root)
+        whole = await plan(session_of(lab, root))
+        assert len({a.node for a in whole.plan.actions}) > 1
+        union = []
+        for site in ("001", "002", "003"):
+            shard = await plan(session_of(lab, root), PlanRequest(selectors=(f"site={site}",)))
+            assert set(shard.fleet.nodes) == {f"{k}-{site}" for k in ("expe", "expc", "cucm")}
+            assert shard.plan.desired_digest == whole.plan.desired_digest  # the whole tree's
+            union += shard.plan.actions
+        assert sorted(union, key=lambda a: a.id) == sorted(whole.plan.actions, key=lambda a: a.id)
+
+
+async def test_a_broken_node_file_stops_its_shard_and_one_that_hides_its_labels_all(
+        tmp_path: Path) -> None:
+    from reconciler.usecases.loading import InputError
+
+    async with InProcessLab.start(tmp_path / "lab", topology=synthetic_topology(9)) as lab:
+        root = await _imported(tmp_path, lab)
+        _label_sites(root)
+        broken = root / "nodes" / "cucm-003.yaml"
+        broken.write_text(broken.read_text() + "no_such_key: 1\n")
+        mine = await plan(session_of(lab, root), PlanRequest(selectors=("site=001",)))
+        assert not mine.plan.blocked and {a.node for a in mine.plan.actions} == {"expc-001",
+                                                                                 "expe-001"}
+        with pytest.raises(InputError) as err:  # its own shard says why
+            await plan(session_of(lab, root), PlanRequest(selectors=("site=003",)))
+        assert any("no_such_key" in f.message for f in err.value.findings)
+        broken.write_text("name: cucm-003\nlabels: {site: '003'\n")  # which shard? unknown
+        with pytest.raises(InputError):
+            await plan(session_of(lab, root), PlanRequest(selectors=("site=001",)))
