@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from reconciler.issuers.acme import AcmeIssuer
 from reconciler.issuers.base import Issued, IssueFailed, Issuer, Pending
 from reconciler.issuers.command import CommandIssuer
 from reconciler.model import AcmeIssuerSpec, CommandIssuerSpec, IssuerSpec
+
+if TYPE_CHECKING:
+    from reconciler.issuers.acme import AcmeIssuer
+
+
+def __getattr__(name: str) -> Any:
+    """``AcmeIssuer`` on first use: the ACME client (certbot's library, josepy, requests,
+    dnspython) takes ~100 ms to import, which a fleet without an ACME issuer never needs."""
+    if name == "AcmeIssuer":
+        from reconciler.issuers.acme import AcmeIssuer
+
+        return AcmeIssuer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class BuiltinAcmeIssuer:
@@ -49,6 +62,8 @@ def issuer_for(
     if isinstance(spec, CommandIssuerSpec):
         return CommandIssuer(name, spec, env)
     if isinstance(spec, AcmeIssuerSpec):
+        from reconciler.issuers.acme import AcmeIssuer
+
         return AcmeIssuer(name, spec, env, desired_root)
     return BuiltinAcmeIssuer(name)
 

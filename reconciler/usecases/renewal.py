@@ -24,9 +24,10 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
-from reconciler.issuers import AcmeIssuer, IssueFailed, issuer_for
+from reconciler.issuers import IssueFailed, issuer_for
 from reconciler.issuers.ari import read_cache, write_cache
 from reconciler.model import AcmeIssuerSpec, Code, Finding, LiveNode, Severity
 from reconciler.model.renewal import RenewalCache, RenewalWindow
@@ -35,6 +36,9 @@ from reconciler.pki.ari import cert_id
 from reconciler.usecases.managed import Managed, managed_certificates, spec_at
 from reconciler.usecases.revocation import revocations
 from reconciler.usecases.session import Session
+
+if TYPE_CHECKING:
+    from reconciler.issuers.acme import AcmeIssuer
 
 
 @dataclass
@@ -48,6 +52,10 @@ class RenewalInputs:
 
 def acme_issuers(session: Session, fleet: FleetView) -> dict[str, AcmeIssuer]:
     specs = fleet.desired.fleet.issuers
+    if not any(isinstance(spec, AcmeIssuerSpec) for spec in specs.values()):
+        return {}  # and the ACME client is not even imported
+    from reconciler.issuers.acme import AcmeIssuer
+
     return {name: issuer for name, spec in specs.items() if isinstance(spec, AcmeIssuerSpec)
             and isinstance(issuer := issuer_for(name, spec, session.env, session.root),
                            AcmeIssuer)}

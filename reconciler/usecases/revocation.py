@@ -14,14 +14,18 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from reconciler.checks import FleetView
-from reconciler.issuers import AcmeIssuer, IssueFailed
+from reconciler.issuers.base import IssueFailed
 from reconciler.issuers.revocation import crl_urls, revoked_serials
 from reconciler.model import Code, Finding, LiveNode, Severity
 from reconciler.pki import CertCache, CertInfo
 from reconciler.pki.ari import cert_id
 from reconciler.usecases.managed import Managed, managed_certificates, spec_at
+
+if TYPE_CHECKING:
+    from reconciler.issuers.acme import AcmeIssuer
 
 Key = tuple[str, str]  # (CRL URL, issuing CA sha256)
 
