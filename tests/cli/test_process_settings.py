@@ -52,6 +52,6 @@ def test_the_collector_runs_at_certops_pace() -> None:
     try:
         pace()
         assert gc.get_threshold() == (YOUNG, OLDER, OLDER)
-        assert before[0] < YOUNG  # fewer collections than CPython's default, never more
+        assert YOUNG > 700  # fewer collections than CPython's default (700), never more
     finally:
         gc.set_threshold(*before)
