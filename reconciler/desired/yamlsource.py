@@ -145,8 +145,10 @@ def top_scalars(raw: bytes, keys: frozenset[str]) -> dict[str, list[str]] | None
     """What a node file says at ``keys`` without composing or constructing it: for each
     top-level key in ``keys`` holding a plain value, that value; holding a mapping, its
     ``key=value`` pairs of plain values (``labels``). From libyaml's events alone, a fraction
-    of a parse. None where the events do not show it plainly (not UTF-8, not one mapping,
-    an anchor or alias, a syntax error): only loading the file can tell."""
+    of a parse, stopped at the next top-level key once every one of ``keys`` has been read
+    (what follows is the business of whoever loads the file). None where the events do not
+    show it plainly (not UTF-8, not one mapping, an anchor or alias, a syntax error, before
+    that point): only loading the file can tell."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -154,6 +156,7 @@ def top_scalars(raw: bytes, keys: frozenset[str]) -> dict[str, list[str]] | None
     if len(raw) > MAX_YAML_BYTES:
         return None
     found: dict[str, list[str]] = {}
+    done: set[str] = set()  # the keys whose value has been read whole
     depth, key, inside = 0, None, None  # the top-level key being read; the key within it
     documents = 0
     try:
@@ -170,13 +173,18 @@ def top_scalars(raw: bytes, keys: frozenset[str]) -> dict[str, list[str]] | None
                     return None
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
-                key = None if depth == 1 else key
+                if depth == 1:
+                    done.add(key or "")
+                    key = None
             elif isinstance(event, ScalarEvent) and depth == 1:
                 if key is None:
+                    if done >= keys:
+                        return found
                     key = event.value
                     continue
                 if key in keys:
                     found.setdefault(key, []).append(event.value)
+                done.add(key)
                 key = None
             elif isinstance(event, ScalarEvent) and depth == 2 and key in keys:
                 if inside is None:

@@ -16,6 +16,8 @@ from reconciler.model import FleetSpec
     (b'{name: a, labels: {site: "d\\x631"}}', {"name": ["a"], "labels": ["site=dc1"]}),
     (b"name: a\nlabels:\n  list: [1, 2]\n  site: dc1\n", {"name": ["a"], "labels": ["site=dc1"]}),
     (b"\xef\xbb\xbfname: a\n", {"name": ["a"]}),
+    # both read: the rest is left to the loader of the shard the file belongs to
+    (b"name: a\nlabels: {site: dc1}\ntrust: [\n", {"name": ["a"], "labels": ["site=dc1"]}),
 ])
 def test_what_a_node_file_says_is_read_from_its_events(text: bytes,
                                                         said: dict[str, list[str]]) -> None:
