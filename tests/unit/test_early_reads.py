@@ -138,3 +138,21 @@ async def test_a_broken_node_file_stops_its_shard_and_one_that_hides_its_labels_
         broken.write_text("name: cucm-003\nlabels: {site: '003'\n")  # which shard? unknown
         with pytest.raises(InputError):
             await plan(session_of(lab, root), PlanRequest(selectors=("site=001",)))
+
+
+async def test_a_shard_plan_made_from_its_part_of_the_fleet_applies(tmp_path: Path) -> None:
+    """apply re-derives a saved plan from the whole desired state: a shard's plan, made from
+    its part only, is one the planner derives from the whole."""
+    from reconciler.report.plan import plan_json
+    from reconciler.usecases.apply import ApplyRequest, ApplyUi, apply
+
+    async with InProcessLab.start(tmp_path / "lab", topology=synthetic_topology(9)) as lab:
+        root = await _imported(tmp_path, lab)
+        _label_sites(root)
+        shard = await plan(session_of(lab, root), PlanRequest(selectors=("site=001",)))
+        saved = tmp_path / "shard-001.json"
+        saved.write_text(plan_json(shard.plan))
+        run = await apply(session_of(lab, root), ApplyRequest(saved, directory=root),
+                          ApplyUi(prompt=lambda p: True))
+        assert run.result is not None and run.result.ok
+        assert {r.id for r in run.result.results} == {a.id for a in shard.plan.actions}
