@@ -11,15 +11,12 @@ from pathlib import Path
 
 import pytest
 from pkitools import make_ca, make_leaf, new_key, utc
-from test_vos_plan import AT, CACHE, EXPC1, VOS_CAPS, VOS_NODE, World, by_id
+from test_vos_plan import AT, EXPC1, VOS_CAPS, VOS_NODE, World, by_id
 
-from reconciler.checks import build_view
-from reconciler.desired import load
 from reconciler.drivers.cucm import ROLE_UNIT
 from reconciler.kinds import kind_of
 from reconciler.kinds.roles import BOTH
 from reconciler.model import LiveNode, Plan
-from reconciler.planning import make_plan
 
 # (kind, role, CLI unit, restarts, own stores) as the evidence gives them [C] (restarts of
 # cup and of the ECDSA forms [U], see the table's tags).
@@ -108,11 +105,7 @@ class Identities(World):
 
 @pytest.fixture
 def plan(tmp_path: Path) -> Plan:
-    world = Identities()
-    world.write(tmp_path / "desired")
-    loaded = load(tmp_path / "desired", CACHE)
-    assert loaded.desired is not None, [f.render() for f in loaded.findings]
-    return make_plan(build_view(loaded.desired, CACHE), world.live(), AT, cache=CACHE)
+    return Identities().plan(tmp_path)
 
 
 def test_imp_cup_xmpp_regenerates_then_the_xcp_router_restarts(plan: Plan) -> None:

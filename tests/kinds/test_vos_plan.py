@@ -73,6 +73,13 @@ class World:
         (root / "nodes" / "cuc1.yaml").write_text(
             VOS_NODE.format(name="cuc1", type="cuc", peer_store="callmanager-trust"))
 
+    def plan(self, tmp: Path) -> Plan:
+        """The plan of this world's desired state (written under ``tmp``) against its live."""
+        self.write(tmp / "desired")
+        loaded = load(tmp / "desired", CACHE)
+        assert loaded.desired is not None, [f.render() for f in loaded.findings]
+        return make_plan(build_view(loaded.desired, CACHE), self.live(), AT, cache=CACHE)
+
     def live(self) -> dict[str, LiveNode]:
         """What the drivers read: every store holds the root and the old CA only."""
         both = [self.root.pem.decode(), self.old.pem.decode()]
@@ -96,12 +103,7 @@ class World:
 
 @pytest.fixture
 def plan(tmp_path: Path) -> Plan:
-    world = World()
-    world.write(tmp_path / "desired")
-    loaded = load(tmp_path / "desired", CACHE)
-    assert loaded.desired is not None, [f.render() for f in loaded.findings]
-    cache = CACHE
-    return make_plan(build_view(loaded.desired, cache), world.live(), AT, cache=cache)
+    return World().plan(tmp_path)
 
 
 def by_id(plan: Plan) -> dict[str, Action]:
