@@ -12,8 +12,15 @@ Why: a node's requests go over one keep-alive connection (a chain), nodes are re
 Every command of a latency runs in turn (A B C A B C ...), ``--repeat`` times; the table has
 each one's median and its median ratio, pair by pair, to the naive reader and to ``--vs``.
 
+The lab declares every Unified CM's platform CLI (``ssh``, ``ssh_host_key``), so certops and
+the naive reader also read each one over SSH (one session, three commands). ``--no-cli``
+plans a copy of the fleet without it (both keys stripped from the inventory and from the
+imported node files: REST only, as before issue 22); ``--cli both`` runs the two variants on
+the same lab, one after the other.
+
     python benchmarks/bench_plan.py [--sizes 50,200,1000] [--latencies 0,20,100] [--quick]
     python benchmarks/bench_plan.py --sizes 1000 --latencies 20 --repeat 3 --vs ../before
+    python benchmarks/bench_plan.py --sizes 1000 --latencies 20 --repeat 3 --cli both
 """
 
 from __future__ import annotations
@@ -33,11 +40,13 @@ from common import (
     RunningLab,
     certops,
     checkout_env,
+    inventory_without_cli,
     lab,
     proc_cpu,
     run,
     save,
     table,
+    without_cli,
 )
 from ruamel.yaml import YAML
 
@@ -55,7 +64,7 @@ def network_limit(types: list[str], latency_ms: int, parallelism: int) -> float:
     return max(chain, sum(counts) * latency_ms / 1000 / parallelism)
 
 
-def commands(desired: Path, running: RunningLab, parallelism: int, vs: Path | None,
+def commands(desired: Path, inventory: Path, parallelism: int, vs: Path | None,
              workers: bool = False, certops_parallelism: int | None = None,
              ) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The readers to compare: name -> (argv, environment). certops reads as many nodes at
@@ -64,7 +73,7 @@ def commands(desired: Path, running: RunningLab, parallelism: int, vs: Path | No
     at_once = [] if certops_parallelism is None else ["--parallelism", str(certops_parallelism)]
 
     def plan_of(directory: Path) -> list[str]:
-        return [*CERTOPS, "plan", str(directory), "--inventory", str(running.inventory),
+        return [*CERTOPS, "plan", str(directory), "--inventory", str(inventory),
                 *at_once, "--format", "json"]
 
     plan = plan_of(desired)
@@ -75,7 +84,7 @@ def commands(desired: Path, running: RunningLab, parallelism: int, vs: Path | No
     if vs is not None:  # its own import: each version plans what its own import writes
         cmds["before"] = (plan_of(desired.with_name(desired.name + "-before")),
                           checkout_env(vs.resolve()))
-    cmds["naive"] = ([sys.executable, str(NAIVE), "--inventory", str(running.inventory),
+    cmds["naive"] = ([sys.executable, str(NAIVE), "--inventory", str(inventory),
                       "--parallelism", str(parallelism)], {})
     return cmds
 
@@ -87,17 +96,19 @@ def one_run(running: RunningLab, argv: list[str], env: dict[str, str]) -> dict[s
     counts = running.requests()
     return {"m": m, "lab_cpu": proc_cpu(running.pid) - lab_cpu0,
             "requests": sum(c.get("total", 0) for c in counts.values()),
+            "cli_commands": sum(c.get("SSH", 0) for c in counts.values()),
             "per_node": max(c.get("total", 0) for c in counts.values())}
 
 
 def summarise(name: str, runs: list[dict[str, Any]], n: int, latency: int,
-              limit: float) -> dict[str, Any]:
+              limit: float, cli: str) -> dict[str, Any]:
     wall = statistics.median(r["m"].wall for r in runs)
     cpu = statistics.median(r["m"].cpu for r in runs)
     return {
-        "reader": name, "N": n, "L_ms": latency,
+        "reader": name, "N": n, "L_ms": latency, "cli": cli,
         "exit": max(r["m"].code for r in runs),
         "wall_s": wall, "requests": runs[-1]["requests"],
+        "cli_commands": runs[-1]["cli_commands"],
         "req_per_node_max": runs[-1]["per_node"], "net_limit_s": limit,
         "wall/limit": wall / limit if limit else "n/a",
         "cpu_s": cpu, "cpu_ms_per_node": cpu / n * 1000,
@@ -116,9 +127,26 @@ def ratios(rows: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) ->
                     a["m"].wall / b["m"].wall for a, b in zip(mine, runs[peer], strict=True))
 
 
+def variants(desired: Path, running: RunningLab, cli: str, vs: Path | None,
+             tmp: Path) -> list[tuple[str, Path, Path]]:
+    """(name, desired dir, inventory) of each variant ``cli`` asks for: the lab as it is
+    (``declared``) and/or its copy without the CLI (``undeclared``)."""
+    out: list[tuple[str, Path, Path]] = []
+    if cli in ("declared", "both"):
+        out.append(("declared", desired, running.inventory))
+    if cli in ("undeclared", "both"):
+        tree = without_cli(desired, tmp / f"{desired.name}-nocli")
+        if vs is not None:  # its own import, as commands() expects it: NAME-before
+            without_cli(desired.with_name(desired.name + "-before"),
+                        tmp / f"{tree.name}-before")
+        inv = inventory_without_cli(running.inventory, tmp / f"{desired.name}-nocli.yaml")
+        out.append(("undeclared", tree, inv))
+    return out
+
+
 def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int,
           repeat: int = 1, vs: Path | None = None, workers: bool = False,
-          certops_parallelism: int | None = None) -> list[dict[str, Any]]:
+          certops_parallelism: int | None = None, cli: str = "declared") -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -131,19 +159,26 @@ def bench(sizes: list[int], latencies: list[int], parallelism: int, builtin: int
                             str(running.inventory), check=True, env=checkout_env(vs.resolve()))
                 inventory = YAML(typ="safe").load(running.inventory.read_text())
                 types = [str(e["type"]) for e in inventory["nodes"].values()]
-                cmds = commands(desired, running, parallelism, vs, workers, certops_parallelism)
-                for latency in latencies:
-                    running.set_latency(latency)
-                    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cmds}
-                    for _ in range(repeat):
-                        for name, (argv, env) in cmds.items():
-                            runs[name].append(one_run(running, argv, env))
-                    limit = network_limit(types, latency, parallelism)
-                    new = [summarise(k, v, n, latency, limit) for k, v in runs.items()]
-                    ratios(new, runs)
-                    rows += new
-                    print(table(new, list(new[0])), flush=True)
+                for name, tree, inv in variants(desired, running, cli, vs, Path(tmp)):
+                    cmds = commands(tree, inv, parallelism, vs, workers, certops_parallelism)
+                    for latency in latencies:
+                        rows += measure(running, cmds, repeat, n, latency,
+                                        network_limit(types, latency, parallelism), name)
     return rows
+
+
+def measure(running: RunningLab, cmds: dict[str, tuple[list[str], dict[str, str]]],
+            repeat: int, n: int, latency: int, limit: float, cli: str) -> list[dict[str, Any]]:
+    """The readers in turn, ``repeat`` times, at ``latency``: one row each."""
+    running.set_latency(latency)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cmds}
+    for _ in range(repeat):
+        for name, (argv, env) in cmds.items():
+            runs[name].append(one_run(running, argv, env))
+    new = [summarise(k, v, n, latency, limit, cli) for k, v in runs.items()]
+    ratios(new, runs)
+    print(table(new, list(new[0])), flush=True)
+    return new
 
 
 def main() -> None:
@@ -159,13 +194,18 @@ def main() -> None:
     ap.add_argument("--vs", type=Path, help="another checkout of certops to compare with")
     ap.add_argument("--workers", action="store_true",
                     help="also run certops with read workers (CERTOPS_READ_WORKERS=auto)")
+    ap.add_argument("--cli", choices=("declared", "undeclared", "both"), default="declared",
+                    help="the Unified CMs' platform CLI declared (the lab's inventory and its "
+                    "import), stripped from a copy of both, or the two variants in turn")
+    ap.add_argument("--no-cli", dest="cli", action="store_const", const="undeclared",
+                    help="the same as --cli undeclared: REST only")
     ap.add_argument("--name", default="plan", help="results/NAME.json")
     ap.add_argument("--quick", action="store_true", help="N=20 and L=0,20 only")
     args = ap.parse_args()
     sizes = [20] if args.quick else [int(x) for x in args.sizes.split(",")]
     latencies = [0, 20] if args.quick else [int(x) for x in args.latencies.split(",")]
     rows = bench(sizes, latencies, args.parallelism, args.builtin_cas, args.repeat, args.vs,
-                 args.workers, args.certops_parallelism)
+                 args.workers, args.certops_parallelism, args.cli)
     columns = sorted({c for r in rows for c in r}, key=lambda c: list(rows[-1]).index(c)
                      if c in rows[-1] else 99)
     print(table(rows, columns))

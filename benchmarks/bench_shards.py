@@ -14,6 +14,9 @@ It checks and measures:
    and links), the two run in turn (``--pairs`` times): wall and CPU ratios, medians.
 
     python benchmarks/bench_shards.py --lab LAB_DIR --desired IMPORTED_DIR [--copies 10]
+
+``--no-cli`` simulates the fleet without the Unified CMs' platform CLI (REST only; see
+bench_plan.py).
 """
 
 from __future__ import annotations
@@ -29,7 +32,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import CERTOPS, ROOT, Measure, checkout_env, run, save
+from common import (
+    CERTOPS,
+    ROOT,
+    Measure,
+    checkout_env,
+    inventory_without_cli,
+    run,
+    save,
+    without_cli,
+)
 from ruamel.yaml import YAML
 
 NAME = re.compile(r"^(?P<kind>[a-z]+)-(?P<site>\d+)$")
@@ -160,18 +172,23 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--time-shards", default="0,1", help="shards timed against their nodes alone")
     ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--no-cli", action="store_true",
+                    help="no platform CLI declared on the Unified CMs (REST only)")
     ap.add_argument("--name", default="shards")
     args = ap.parse_args()
     env = checkout_env(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        fleet, fleet_inv, nodes = simulate(args.desired, args.lab / "inventory.yaml",
-                                           args.copies, args.shards, work)
+        desired, inventory = args.desired, args.lab / "inventory.yaml"
+        if args.no_cli:
+            desired = without_cli(desired, work / "rest-only" / desired.name)
+            inventory = inventory_without_cli(inventory, work / "rest-only" / "inventory.yaml")
+        fleet, fleet_inv, nodes = simulate(desired, inventory, args.copies, args.shards, work)
         print(f"simulated fleet: {nodes} nodes", flush=True)
         same, _, info = matrix(fleet, fleet_inv, args.shards, work, env)
         print(info, flush=True)
         timed = [int(k) for k in args.time_shards.split(",") if k]
-        alone = [simulate(args.desired, args.lab / "inventory.yaml", args.copies, args.shards,
+        alone = [simulate(desired, inventory, args.copies, args.shards,
                           work, only=k)[:2] if k in timed else (fleet, fleet_inv)
                  for k in range(args.shards)]
         rows = pairs(fleet, fleet_inv, alone, timed, args.pairs, work, env)

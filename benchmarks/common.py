@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -158,6 +161,32 @@ def lab(
         yield RunningLab(directory, int(control["pid"]))
     finally:
         certops("lab", "down", "--dir", str(directory))
+
+
+_SSH_KEY_LINE = re.compile(r"^  ssh_host_key: .*\n", re.MULTILINE)
+_EMPTY_CONNECTION = re.compile(r"^connection:\n(?!  )", re.MULTILINE)
+
+
+def without_cli(desired: Path, target: Path) -> Path:
+    """A copy of an imported fleet at ``target`` with no platform CLI declared: the node
+    files' ``connection.ssh_host_key`` removed (then a REST node's pending CSRs are not read:
+    ``csr.pending_unknown``)."""
+    shutil.copytree(desired, target)
+    for node in (target / "nodes").glob("*.yaml"):
+        text = node.read_text()
+        node.write_text(_EMPTY_CONNECTION.sub("", _SSH_KEY_LINE.sub("", text)))
+    return target
+
+
+def inventory_without_cli(inventory: Path, target: Path) -> Path:
+    """The lab's inventory without ``ssh``/``ssh_host_key``."""
+    data = YAML(typ="safe").load(inventory.read_text())
+    for entry in data["nodes"].values():
+        for key in ("ssh", "ssh_port", "ssh_host_key"):
+            entry.pop(key, None)
+    with target.open("w") as fh:
+        YAML(typ="safe").dump(data, fh)
+    return target
 
 
 def machine() -> dict[str, Any]:

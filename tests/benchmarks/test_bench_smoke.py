@@ -15,6 +15,7 @@ sys.path.insert(0, str(BENCH))
 import bench_apply  # noqa: E402
 import bench_plan  # noqa: E402
 import bench_validate  # noqa: E402
+import common  # noqa: E402
 from common import certops  # noqa: E402
 
 
@@ -34,6 +35,33 @@ def test_plan_benchmark_at_n20() -> None:
     # The old chain (5 per CUCM) bounds it: 5 requests × 20 ms × ceil(20 / 16).
     assert rows[1]["net_limit_s"] == pytest.approx(5 * 0.020 * 2)
     assert both[3]["requests"] == rows[1]["requests"]
+    # The lab declares each Unified CM's CLI: both read it, with the same commands.
+    assert rows[1]["cli_commands"] == both[3]["cli_commands"] > 0
+
+
+def test_plan_benchmark_strips_the_cli_from_a_copy(tmp_path: Path) -> None:
+    """--no-cli: the node files' ssh_host_key (and a connection left empty) and the
+    inventory's ssh keys go; everything else stays, the original is untouched."""
+    desired = tmp_path / "desired"
+    (desired / "nodes").mkdir(parents=True)
+    key = "  ssh_host_key: ecdsa-sha2-nistp256 AAAA\n"
+    only = "name: a\nconnection:\n" + key + "credentials:\n  username_env: A\n"
+    more = "name: b\nconnection:\n  tls_server_name: b.lab\n" + key + "trust: {}\n"
+    (desired / "nodes" / "a.yaml").write_text(only)
+    (desired / "nodes" / "b.yaml").write_text(more)
+    copy = common.without_cli(desired, tmp_path / "copy")
+    assert (copy / "nodes" / "a.yaml").read_text() == "name: a\ncredentials:\n  username_env: A\n"
+    assert (copy / "nodes" / "b.yaml").read_text() == (
+        "name: b\nconnection:\n  tls_server_name: b.lab\ntrust: {}\n")
+    assert (desired / "nodes" / "a.yaml").read_text() == only
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("ca_bundle: x\nnodes:\n  a: {type: cucm, ssh: 2222, "
+                         "ssh_host_key: k, api: 'https://127.0.0.1:1'}\n")
+    stripped = common.inventory_without_cli(inventory, tmp_path / "nocli.yaml")
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load(stripped.read_text())
+    assert data["nodes"]["a"] == {"type": "cucm", "api": "https://127.0.0.1:1"}
 
 
 def test_validate_benchmark_tree_is_valid() -> None:
