@@ -51,6 +51,10 @@ _DER_KEY = re.compile(rb"\x30(?:[\x00-\x7f]|\x81[\x00-\xff]|\x82[\x00-\xff]{2})\
 # pieces (a 140-character SSH host key in a node file cost 2 ms, half of loading 200 nodes).
 _RUN = re.compile(rb"[A-Za-z0-9+/]+")
 _PIECE, _PIECES = 16, 6
+# The runs of 16 or more (what a chain is made of), found by the regex engine: a YAML file's
+# words are base64 runs too, and a Python step for each word was most of the scan's time. A
+# shorter run between two long ones is in the text between them, so it still breaks a chain.
+_LONG_RUN = re.compile(rb"[A-Za-z0-9+/]{%d,}" % _PIECE)
 
 
 def _der_end(data: bytes, start: int) -> int:
@@ -83,12 +87,12 @@ def _base64_spans(data: bytes) -> Iterator[tuple[int, int]]:
     """
     chain: list[tuple[int, int]] = []  # (start, end) of the current chain's runs
     pos = 0  # where the last span ended: the pattern resumes there
-    for run in _RUN.finditer(data):
+    for run in _LONG_RUN.finditer(data):
         start, end = run.span()
         if start < pos:
             continue  # inside the tail of the span just found
         joined = bool(chain) and not data[chain[-1][1]:start].strip(b"\r\n")
-        if chain and (not joined or end - start < _PIECE):
+        if chain and not joined:
             span = _chain_span(data, chain)
             chain = []
             if span is not None:
@@ -96,8 +100,7 @@ def _base64_spans(data: bytes) -> Iterator[tuple[int, int]]:
                 pos = span[1]
                 if start < pos:
                     continue
-        if end - start >= _PIECE:
-            chain.append((start, end))
+        chain.append((start, end))
     if chain and (span := _chain_span(data, chain)) is not None:
         yield span
 

@@ -96,7 +96,10 @@ def contains_private_key(data: bytes) -> bool:
     PEM markers of every private-key label, PuTTY key files, and DER blobs that load as a
     PKCS#8 / PKCS#1 / SEC1 / DSA private key (encrypted ones too) or look like PKCS#12.
     """
-    if _KEY_MARKER.search(data) or _PUTTY.search(data):
+    # The literal parts first (a byte search, ~20x faster than the patterns on a node file;
+    # the desired state's every file is scanned): no literal, no match.
+    if (b"PRIVATE KEY" in data and _KEY_MARKER.search(data)) or (
+            b"PuTTY-User-Key-File-" in data and _PUTTY.search(data)):
         return True
     if not data or data[0] != SEQUENCE:
         return False
