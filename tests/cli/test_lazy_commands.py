@@ -116,3 +116,23 @@ def test_completion_of_command_names() -> None:
     assert [item.help for item in items] == [commands.short_help(name, 45)
                                              for name in ("inspect", "import")]
     assert [item.value for item in complete.get_completions(["lab"], "u")] == ["up"]
+
+
+def test_httpx_comes_without_its_command_line_client() -> None:
+    """certops' entry point keeps httpx from importing its own CLI client (click, rich,
+    pygments) at start-up; httpx itself still works, with its stub ``main``."""
+    code = (
+        "import sys\n"
+        "from reconciler.cli import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import httpx\n"
+        "assert httpx.Client is not None\n"
+        "print(sorted(m for m in ('click', 'pygments', 'rich.console', 'httpx._main')\n"
+        "             if sys.modules.get(m) is not None))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.splitlines()[-1] == "[]", done.stderr
