@@ -2,8 +2,9 @@
 
 The conversation, as two independent public clients hold it [3P]: after login the CLI prints
 a banner ("Welcome to the Platform Command Line Interface") and may need a newline before it
-shows the ``admin:`` prompt (certops sends one after ``NUDGE_SECONDS`` of silence, up to
-``NUDGES`` times, and gives up after ``PROMPT_SECONDS``); output may carry terminal escape
+shows the ``admin:`` prompt (certops sends one as soon as the banner is complete, then again
+after ``NUDGE_SECONDS`` of silence, up to ``NUDGES`` times, and gives up after
+``PROMPT_SECONDS``); output may carry terminal escape
 codes (stripped before anything is matched); a service restart prints progress and ends with
 ``<service>[STARTED]`` or ``[FAILED]``, which alone judge it (not words like "error"). A
 command has its own timeout (``command_timeout``: a Tomcat restart takes 60–120 s [3P]), so
@@ -213,10 +214,10 @@ async def _converse(process: Any, command: str, timeout: float) -> str:
     """Log-in to prompt (``PROMPT_SECONDS``), then the command to the next prompt
     (``timeout``); the command's output with escape codes stripped."""
     try:
-        await asyncio.wait_for(wait_for_prompt(process), PROMPT_SECONDS)
+        await asyncio.wait_for(first_prompt(process), PROMPT_SECONDS)
     except TimeoutError:
-        raise CliHung(f"no {PROMPT} prompt {PROMPT_SECONDS:.0f}s after login "
-                      f"(sent {NUDGES} newlines)") from None
+        raise CliHung(f"no {PROMPT} prompt {PROMPT_SECONDS:.0f}s after login (a newline sent "
+                      f"after the banner and after each of {NUDGES} silences)") from None
     process.stdin.write(command + "\n")
     try:
         return await asyncio.wait_for(_read_until_prompt(process), timeout)
@@ -226,6 +227,28 @@ async def _converse(process: Any, command: str, timeout: float) -> str:
 
 class CliHung(Exception):
     """The CLI stopped answering (the message says where); not a network failure."""
+
+
+async def first_prompt(process: Any) -> None:
+    """The banner, then a newline at once (the prompt may wait for one [3P]; one too many
+    only shows a bare prompt, which ``_read_until_prompt`` skips), then ``wait_for_prompt``.
+    Waiting for ``BANNER_QUIET_SECONDS`` of silence before that newline cost every session
+    a second (a Tomcat restart in the lab is a fraction of one)."""
+    buf = ""
+    while BANNER not in strip_escapes(buf):
+        if strip_escapes(buf).rstrip().endswith(PROMPT):
+            return
+        try:
+            chunk = await asyncio.wait_for(process.stdout.read(4096), NUDGE_SECONDS)
+        except TimeoutError:
+            break  # no banner: wait_for_prompt nudges
+        if not chunk:
+            raise EOFError("the CLI closed the session")
+        buf += chunk
+    if strip_escapes(buf).rstrip().endswith(PROMPT):
+        return
+    process.stdin.write("\n")
+    await wait_for_prompt(process)
 
 
 async def wait_for_prompt(process: Any) -> str:

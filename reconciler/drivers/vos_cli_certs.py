@@ -35,12 +35,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from reconciler.drivers.cucm_cli import (
-    BANNER,
-    NUDGE_SECONDS,
     PROMPT,
     active_version,
+    first_prompt,
     strip_escapes,
-    wait_for_prompt,
 )
 from reconciler.drivers.errors import (
     DriverError,
@@ -159,7 +157,7 @@ class CliShell:
     async def start(self, prompt_seconds: float) -> None:
         """Wait for the first prompt, then turn pagination off [C]."""
         try:
-            await asyncio.wait_for(self._first_prompt(), prompt_seconds)
+            await asyncio.wait_for(first_prompt(self.process), prompt_seconds)
         except EOFError:
             raise Unreachable(self.node, "SSH CLI: the session ended before the prompt",
                               method="SSH", path="login") from None
@@ -169,25 +167,6 @@ class CliShell:
                                  path="login", hint="log in to the node's CLI by hand and "
                                  "look") from None
         await self.run("pagination.off")
-
-    async def _first_prompt(self) -> None:
-        """The banner, then a newline at once (the prompt may wait for one [3P]; one too
-        many only shows a bare prompt, which ``run`` skips); then ``wait_for_prompt``."""
-        buf = ""
-        while BANNER not in strip_escapes(buf):
-            if strip_escapes(buf).rstrip().endswith(PROMPT):
-                return
-            try:
-                chunk = await asyncio.wait_for(self.process.stdout.read(4096), NUDGE_SECONDS)
-            except TimeoutError:
-                break  # no banner: wait_for_prompt nudges
-            if not chunk:
-                raise EOFError("the CLI closed the session")
-            buf += chunk
-        if strip_escapes(buf).rstrip().endswith(PROMPT):
-            return
-        self.process.stdin.write("\n")
-        await wait_for_prompt(self.process)
 
     async def run(self, name: str, pem: str = "", **fields: str) -> str:
         """Command ``name`` of ``COMMANDS``; its output (escape codes and pager prompts

@@ -69,11 +69,24 @@ async def test_a_newline_wakes_the_prompt_after_the_banner() -> None:
     assert cli_result(EP, RESTART, output)
 
 
+async def test_the_newline_goes_as_soon_as_the_banner_is_complete(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No silence is waited for after the banner: with an hour's quiet period the session
+    would hang; it reaches the command at once."""
+    monkeypatch.setattr(cli, "BANNER_QUIET_SECONDS", 3600.0)
+    monkeypatch.setattr(cli, "PROMPT_SECONDS", 3600.0)
+    script = Script(BANNER, on_command="Cisco Tomcat[STARTED]\n" + PROMPT)
+    output = await asyncio.wait_for(_converse(script, RESTART, 3600.0), 5.0)
+    assert script.sent == ["\n", RESTART + "\n"]
+    assert "Cisco Tomcat[STARTED]" in output
+
+
 async def test_a_cli_that_never_prompts_is_a_clear_error() -> None:
     script = Script(BANNER, on_newline="\n")  # echoes the newline, never a prompt
-    with pytest.raises(CliHung, match=r"no admin: prompt 0s after login \(sent 3 newlines\)"):
+    with pytest.raises(CliHung, match=r"no admin: prompt 0s after login \(a newline sent "
+                       r"after the banner and after each of 3 silences\)"):
         await asyncio.wait_for(_converse(script, RESTART, 1.0), 2.0)
-    assert script.sent == ["\n"] * 3
+    assert script.sent == ["\n"] * 4
 
 
 async def test_a_restart_that_never_ends_is_a_clear_error() -> None:
