@@ -379,10 +379,12 @@ def run_soak(options: SoakOptions, work: Path) -> dict[str, Any]:
         prepare(soak)
         client = LabClient(soak.lab)
         timer = Timer(soak, client)
+        setup_calls = client.calls()  # the onboarding's, before the clock starts
         soak.t0 = time.time()
         end = schedule(soak, timer)
         timeline = client.timeline()
-        timeline["calls"] = client.calls()
+        timeline["calls"] = year_calls(client.calls(), setup_calls)
+        timeline["calls_setup"] = setup_calls
         acme_counts = {"orders": soak.acme.orders_placed(),
                        "issued": soak.acme.issued_count()} if soak.acme else {}
         manual = manual_steps(soak)
@@ -396,6 +398,14 @@ def run_soak(options: SoakOptions, work: Path) -> dict[str, Any]:
     result["acme"] = acme_counts
     write_outputs(options.out, result, timeline, soak)
     return result
+
+
+def year_calls(now: dict[str, dict[str, int]],
+               setup: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Per node, the calls dropped, moved and refused since the clock started (the lab
+    counts from its own start, which includes the onboarding); ``active``: up now."""
+    return {node: {k: v - (setup.get(node, {}).get(k, 0) if k != "active" else 0)
+                   for k, v in counts.items()} for node, counts in now.items()}
 
 
 def durations(runs: list[Run], day_seconds: float) -> dict[str, Any]:
@@ -453,6 +463,8 @@ def counters(soak: Soak, timeline: dict[str, Any], end: float) -> dict[str, Any]
         "calls_dropped_by_node": timeline["dropped_calls"],
         "calls_dropped_by_fault": dropped_by_fault(samples, soak.fired, o.day_seconds),
         "calls": timeline["calls"],
+        "calls_refused": sum(c["refused"] for c in timeline["calls"].values()),
+        "calls_setup": timeline["calls_setup"],
         "phones_lost_trust": sum(timeline.get("phones_lost", {}).values()),
         "phones_lost_by_node": timeline.get("phones_lost", {}),
         "runs": runs,

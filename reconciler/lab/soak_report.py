@@ -18,6 +18,8 @@ HEADLINE = (
     ("calls dropped in all (Unified CM: a CallManager restart cannot be drained)",
      "calls_dropped"),
     ("... of them by the unannounced restart (a fault, not certops)", "calls_dropped_by_fault"),
+    ("calls refused at arrival in the year (no member of the node's cluster took calls)",
+     "calls_refused"),
     ("phones that lost trust", "phones_lost_trust"),
     ("runs that exited non-zero", "failed_runs"),
     ("... of them recovered by a later run, no person", "recovered_runs"),
@@ -42,6 +44,11 @@ def markdown(result: dict[str, Any], picture: Path | None) -> str:
     for label, key in HEADLINE:
         value = result.get(key)
         lines.append(f"| {label} | {'not measured' if value is None else value} |")
+    setup = {n: c["refused"] for n, c in result.get("calls_setup", {}).items() if c["refused"]}
+    if setup:
+        lines += ["", "Before the clock (the onboarding's restarts): calls refused at arrival "
+                  + ", ".join(f"{n} {c}" for n, c in sorted(setup.items()))
+                  + " (a Cisco CallManager restart on a node no cluster peer covers)."]
     lines += ["", "| fault | day | facts |", "|---|---|---|"]
     for fired in result["faults"]:
         facts = ", ".join(f"{k}={v}" for k, v in fired.items()

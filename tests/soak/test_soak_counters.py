@@ -8,7 +8,14 @@ import pytest
 
 from reconciler.checks.windows import cron_problem
 from reconciler.lab import soak_fleet
-from reconciler.lab.soak import SoakOptions, durations, fault_days, share_of, window_cron
+from reconciler.lab.soak import (
+    SoakOptions,
+    durations,
+    fault_days,
+    share_of,
+    window_cron,
+    year_calls,
+)
 from reconciler.lab.soak_counters import (
     Run,
     closest_call,
@@ -133,3 +140,15 @@ def test_fault_days_come_from_the_seed() -> None:
     assert sorted(name for _day, name in fault_days(a)) == sorted(a.faults)
     assert all(a.lifetime_days * 0.8 <= day <= a.days * 0.9 for day, _name in fault_days(a))
     assert {"cli_hang", "ca_down", "node_503"} <= {name for _day, name in fault_days(a)}
+
+
+def test_the_years_calls_leave_out_the_onboardings() -> None:
+    """The lab counts calls from its start; the onboarding (before the clock) restarts the
+    12.5 node's Cisco CallManager, and a node no cluster peer covers refuses the calls that
+    arrive meanwhile: they are the set-up's, not the year's."""
+    setup = {"cucm125": {"active": 2, "dropped": 0, "moved": 0, "refused": 13}}
+    now = {"cucm125": {"active": 1, "dropped": 0, "moved": 0, "refused": 13},
+           "expe1": {"active": 2, "dropped": 1, "moved": 40, "refused": 0}}
+    assert year_calls(now, setup) == {
+        "cucm125": {"active": 1, "dropped": 0, "moved": 0, "refused": 0},
+        "expe1": {"active": 2, "dropped": 1, "moved": 40, "refused": 0}}
