@@ -1,8 +1,10 @@
 """Executing a plan: refuse stale plans, walk the dependency graph, stop cleanly on failure.
 
 Independent actions run in parallel (bounded); an action starts only when everything it
-depends on is done, so the plan's edges are the whole safety story: trust before install,
+depends on is done, so the plan's edges carry the safety story: trust before install,
 CUCM restarts before the install that needs them, restarts of linked nodes one at a time.
+One rule is the walk's own: a restart runs alone on its node, no other step talks to a node
+while it restarts (``_Walk.clashes``).
 Restarts and drains hold no slot of the parallelism while they wait for their node; of the
 steps ready at once, those with the longest chain of restarts after them start first.
 On the first failure nothing new starts, running actions finish, and every action is
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -161,6 +164,10 @@ class _Walk:
     # plan order, so that the installs whose restarts others wait for (an Expressway-E
     # before its linked -C) do not queue behind the rest.
     chain: dict[str, int] = field(default_factory=dict)
+    # Per node, the restarts and the other steps running on it now: a restart runs alone on
+    # its node (``clashes``).
+    restarting: Counter[str] = field(default_factory=Counter)
+    working: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.users = {a.id: [] for a in self.plan.actions}
@@ -203,6 +210,22 @@ class _Walk:
         pos = self.position.get(action.id)
         return pos is not None and (pos in self.ready_restarts or pos in self.ready_others)
 
+    def clashes(self, action: Action, reserved: set[str]) -> bool:
+        """Whether ``action`` must wait because of what runs on its node: a restart takes
+        the node (or its API, Cisco Tomcat) away, so no other step of this walk may talk
+        to the node meanwhile, and a restart waits for the steps already talking to it.
+        Independent actions on one node are not ordered by the plan (a CSR and the restart
+        its trust upload owes): a 12-node onboarding sent a CSR to a Unified CM while its
+        Tomcat restarted. A restart that waits reserves its node (``reserved``, this pass)
+        so that new steps there do not keep it waiting."""
+        node = action.node
+        if action.kind in RESTART_KINDS:
+            if self.working[node]:
+                reserved.add(node)
+                return True
+            return False
+        return bool(self.restarting[node]) or node in reserved
+
     def busy(self) -> int:
         """Steps holding a slot of the parallelism: restarts do not, since they mostly wait
         for a node to come back (how many run at once is the plan's rolling rules' to say)."""
@@ -223,10 +246,13 @@ class _Walk:
         if self.ready_manual and not self.keep_going:
             cut = min(self.ready_manual)
             order = [p for p in order if p < cut] + [cut]
+        reserved: set[str] = set()
         for pos in order:
             action = self.plan.actions[pos]
             restart = self.waits(action)
             if not restart and self.slots >= self.parallelism:
+                continue
+            if self.clashes(action, reserved):
                 continue
             (self.ready_restarts if restart else self.ready_others).discard(pos)
             self.ready_manual.discard(pos)
@@ -244,6 +270,7 @@ class _Walk:
             self.notify("started", action, action.reason)
             task = asyncio.create_task(self.guarded(action))
             self.running[task] = _Run(action, time.monotonic(), datetime.now(UTC))
+            (self.restarting if action.kind in RESTART_KINDS else self.working)[action.node] += 1
             if not restart:
                 self.slots += 1
 
@@ -261,6 +288,8 @@ class _Walk:
     def finish(self, task: asyncio.Task[str]) -> None:
         """Record a finished step; the first failure stops new work."""
         run = self.running.pop(task)
+        kind = run.action.kind
+        (self.restarting if kind in RESTART_KINDS else self.working)[run.action.node] -= 1
         if not self.waits(run.action):
             self.slots -= 1
         outcome: Outcome = "done"

@@ -227,3 +227,37 @@ async def test_a_step_may_leave_its_change_owed(steps: Steps,
     assert by_id["expe-000/node.restart"].outcome == "owed"
     assert by_id["expc-000/node.restart"].outcome == "owed"
     assert by_id["expc-001/node.restart"].outcome == "done"
+
+
+async def test_a_restart_runs_alone_on_its_node(steps: Steps,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing orders a Unified CM's CSRs after the restart its trust upload owes: the walk
+    keeps them apart (a CSR sent while Tomcat restarts fails), whichever becomes ready
+    first; another node's steps still run beside the restart."""
+    inner = steps.run
+    running: dict[str, list[str]] = {}
+    overlaps: list[tuple[str, ...]] = []
+
+    async def tracking(walk: _Walk, action: Action) -> str:
+        here = running.setdefault(action.node, [])
+        here.append(action.kind)
+        if "service.restart" in here and len(here) > 1:
+            overlaps.append(tuple(here))
+        try:
+            return await inner(walk, action)
+        finally:
+            here.remove(action.kind)
+
+    monkeypatch.setattr(steps, "run", tracking)
+    trust = Action(id="cucm/trust.add", kind="trust.add", node="cucm", reason="t")
+    restart = Action(id="cucm/service.restart/trust", kind="service.restart", node="cucm",
+                     reason="t", depends_on=(trust.id,))
+    csrs = tuple(Action(id=f"cucm/csr.generate/{k}", kind="csr.generate", node="cucm",
+                        reason="t", depends_on=(trust.id,) if k % 2 else ())
+                 for k in range(4))
+    other = tuple(Action(id=f"expe/csr.generate/{k}", kind="csr.generate", node="expe",
+                         reason="t") for k in range(3))
+    result = await run((trust, restart, *csrs, *other), parallelism=16)
+    assert result.ok and {r.outcome for r in result.results} == {"done"}
+    assert overlaps == []
+    assert steps.peak["other"] >= 2  # the walk still runs steps in parallel
