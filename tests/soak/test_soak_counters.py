@@ -64,7 +64,7 @@ def test_window_cron_uses_the_seconds_field() -> None:
                                              window_open_days=5, tick_days=5))
     assert (cron, duration) == ("*/10 * * * * *", "5s")
     assert cron_problem(cron) is None
-    assert window_cron(SoakOptions()) == ("*/12 * * * * *", "8s")  # the year's defaults
+    assert window_cron(SoakOptions()) == ("*/6 * * * * *", "4s")  # the year's defaults
     with pytest.raises(ValueError, match="divisor of a minute"):
         window_cron(SoakOptions(day_seconds=1, window_every_days=7, tick_days=7))
     with pytest.raises(ValueError, match="whole number of timer ticks"):
