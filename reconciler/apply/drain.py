@@ -153,6 +153,19 @@ async def release(ctx: StepContext, action: Action) -> str:
     return f"; {await _leave(driver)}"
 
 
+async def release_held(ctx: StepContext, held: list[Action]) -> dict[str, str]:
+    """After the walk: the drained nodes whose restart did not run (``held``: owed to a
+    window that closed after the drain, or not started after a failure). Maintenance mode
+    off again, so each takes calls until its next window drains it again (left on, the
+    cluster would run on its other members until then, and a restart of one of them would
+    leave no member taking calls). Per drain action id: what happened, for its result."""
+    out: dict[str, str] = {}
+    for restart in held:
+        if _drained(restart):
+            out[action_id(restart.node, DRAIN_KIND)] = await release(ctx, restart)
+    return out
+
+
 async def after_restart(ctx: StepContext, action: Action) -> str:
     """After the restart of a drained node: maintenance mode must be off (it does not
     survive a restart [C]); switched off here where the node still reports it on."""

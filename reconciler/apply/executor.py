@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler.apply.confirmed import confirmed, confirmed_drain
+from reconciler.apply.drain import release_held
 from reconciler.apply.steps import STEPS, StepContext, StepFailed, StepOwed
 from reconciler.desired.pending import Pending, merge_pending, read_pending
 from reconciler.drivers import Driver, DriverError
@@ -46,6 +47,8 @@ from reconciler.model import (
     Plan,
 )
 from reconciler.model.result import FINE
+from reconciler.planning.drain import DRAIN_KIND
+from reconciler.planning.graph import action_id
 from reconciler.planning.windows import WindowGate
 
 Listener = Callable[[str, Action, str], None]  # (event, action, detail): started/done/failed
@@ -330,6 +333,24 @@ class _Walk:
                     self.make_ready(self.plan.actions[self.position[user]])
         self.notify(outcome, action, detail)
 
+    async def release_drains(self) -> None:
+        """A drain done whose restart did not run (owed: the window closed between them;
+        skipped after a failure) leaves maintenance mode on: switch it off again
+        (``drain.release_held``) and say so in the drain's result. A restart that failed
+        released its node itself (``steps.node_restart``)."""
+        held = [a for a in self.plan.actions if a.kind in RESTART_KINDS
+                and self.results.get(a.id) is not None
+                and self.results[a.id].outcome in ("owed", "skipped")
+                and (drain := self.results.get(action_id(a.node, DRAIN_KIND))) is not None
+                and drain.outcome == "done"]
+        if not held:
+            return
+        for drain_id, said in (await release_held(self.ctx, held)).items():
+            if said:
+                result = self.results[drain_id]
+                self.results[drain_id] = result.model_copy(update={
+                    "detail": f"{result.detail}; its restart did not run{said}"})
+
     def owed_only(self) -> bool:
         """Nothing failed and every action not run waits for an owed one: the walk is done
         for now (the window's run does the rest)."""
@@ -438,6 +459,7 @@ async def execute(
         for task in done:
             walk.finish(task)
     walk.skip_the_rest()
+    await walk.release_drains()
     return ApplyResult(
         started_at=started_at,
         seconds=round(time.monotonic() - t0, 3),

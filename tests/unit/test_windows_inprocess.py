@@ -152,3 +152,33 @@ async def test_a_window_too_short_for_this_plans_chain_of_restarts_is_named(
     short = [f for f in closed.plan.findings if f.code == Code.WINDOW_SHORT]
     assert len(short) == 1 and "~20 min" in short[0].message, short
     assert short[0].location is not None and short[0].location.line > 1
+
+
+async def test_a_window_closing_between_a_drain_and_its_restart_leaves_no_node_drained(
+        lab: InProcessLab, desired: Path) -> None:
+    """The first drain ends, then the window closes: its restart is owed, and the node takes
+    calls again until the next window drains it again (left in maintenance mode, its
+    cluster would run on the other members for days; the soak's loaded year refused 163
+    calls when one of them restarted in the next window)."""
+    await renewal(lab, desired)
+    now = {"t": NIGHT}
+    drained: list[str] = []
+
+    def follow(plan: Plan) -> object:
+        def notify(event: str, action: Action, detail: str) -> None:
+            if event == "done" and action.kind == "node.drain" and not drained:
+                drained.append(action.node)
+                now["t"] = NIGHT + timedelta(hours=5)  # 02:30 Zurich: closed
+        return notify
+
+    ui = ApplyUi(prompt=approve, progress=follow)  # type: ignore[arg-type]
+    ran = await run(at(lab, desired, lambda: now["t"]), desired, ui)
+    result = ran.result
+    assert result is not None and result.ok and drained
+    by_id = {r.id: r for r in result.results}
+    node = drained[0]
+    assert by_id[f"{node}/node.restart"].outcome == "owed"
+    drain = by_id[f"{node}/node.drain"]
+    assert drain.outcome == "done" and drain.detail.startswith("maintenance mode on")
+    assert "its restart did not run; maintenance mode is off again" in drain.detail
+    assert lab.nodes[node].state.maintenance is False
