@@ -4,15 +4,14 @@ the session's clock injected (never a patched ``datetime``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from unitkit import assert_invariant, issuer_of, snapshot
-from windowkit import NIGHT, NOON, RESTARTS, approve, at, renewal, restarts, run
+from windowkit import NIGHT, NOON, RESTARTS, at, renewal, restarts, run, run_closing
 
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.model import Action, Code, Plan
+from reconciler.model import Code
 from reconciler.report.apply import apply_text
 from reconciler.report.plan import plan_markdown, plan_text
 from reconciler.usecases.apply import ApplyUi, Refused
@@ -83,25 +82,14 @@ async def test_a_window_closing_mid_apply_stops_new_restarts(
         lab: InProcessLab, desired: Path) -> None:
     await renewal(lab, desired)
     # The clock says "in the window" until the first restart has finished, then "after it".
-    now = {"t": NIGHT}
-    finished: list[str] = []
-
-    def follow(plan: Plan) -> object:
-        def notify(event: str, action: Action, detail: str) -> None:
-            if event == "done" and action.kind in RESTARTS and not finished:
-                finished.append(action.id)
-                now["t"] = NIGHT + timedelta(hours=5)  # 02:30 Zurich: closed
-        return notify
-
-    ui = ApplyUi(prompt=approve, progress=follow)  # type: ignore[arg-type]
-    ran = await run(at(lab, desired, lambda: now["t"]), desired, ui)
+    ran, finished = await run_closing(lab, desired, lambda a: a.kind in RESTARTS)
     result = ran.result
     assert result is not None and result.ok and finished
     restarts = [r for r in result.results if r.kind in RESTARTS]
     started = [r for r in restarts if r.outcome == "done"]
     owed = [r for r in restarts if r.outcome == "owed"]
     # The restarts that started before the close finished; none started after it.
-    assert finished[0] in {r.id for r in started}
+    assert finished[0].id in {r.id for r in started}
     assert owed and all("next opens 2026-12-08 22:00 Europe/Zurich" in r.detail for r in owed)
     for r in started:
         assert r.started_at is not None
@@ -161,22 +149,11 @@ async def test_a_window_closing_between_a_drain_and_its_restart_leaves_no_node_d
     cluster would run on the other members for days; the soak's loaded year refused 163
     calls when one of them restarted in the next window)."""
     await renewal(lab, desired)
-    now = {"t": NIGHT}
-    drained: list[str] = []
-
-    def follow(plan: Plan) -> object:
-        def notify(event: str, action: Action, detail: str) -> None:
-            if event == "done" and action.kind == "node.drain" and not drained:
-                drained.append(action.node)
-                now["t"] = NIGHT + timedelta(hours=5)  # 02:30 Zurich: closed
-        return notify
-
-    ui = ApplyUi(prompt=approve, progress=follow)  # type: ignore[arg-type]
-    ran = await run(at(lab, desired, lambda: now["t"]), desired, ui)
+    ran, drained = await run_closing(lab, desired, lambda a: a.kind == "node.drain")
     result = ran.result
     assert result is not None and result.ok and drained
     by_id = {r.id: r for r in result.results}
-    node = drained[0]
+    node = drained[0].node
     assert by_id[f"{node}/node.restart"].outcome == "owed"
     drain = by_id[f"{node}/node.drain"]
     assert drain.outcome == "done" and drain.detail.startswith("maintenance mode on")

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from unitkit import ready_to_install, session_of
 
 from reconciler.lab.availability import Timeline
 from reconciler.lab.inprocess import InProcessLab
-from reconciler.model import Plan
+from reconciler.model import Action, Plan
 from reconciler.usecases.apply import ApplyRequest, ApplyRun, ApplyUi, apply
 from reconciler.usecases.session import Session, fixed
 
@@ -49,6 +49,24 @@ async def run(session: Session, root: Path, ui: ApplyUi | None = None,
               **options: object) -> ApplyRun:
     return await apply(session, ApplyRequest(root, auto_approve=True, **options),  # type: ignore[arg-type]
                        ui or ApplyUi(prompt=approve))
+
+
+async def run_closing(lab: InProcessLab, root: Path, closes_after: Callable[[Action], bool]
+                      ) -> tuple[ApplyRun, list[Action]]:
+    """An apply that starts in the window (``NIGHT``), whose window closes (02:30 Zurich) as
+    soon as the first step that ``closes_after`` picks is done; the run and that step."""
+    now = {"t": NIGHT}
+    first: list[Action] = []
+
+    def follow(plan: Plan) -> object:
+        def notify(event: str, action: Action, detail: str) -> None:
+            if event == "done" and closes_after(action) and not first:
+                first.append(action)
+                now["t"] = NIGHT + timedelta(hours=5)
+        return notify
+
+    ui = ApplyUi(prompt=approve, progress=follow)  # type: ignore[arg-type]
+    return await run(at(lab, root, lambda: now["t"]), root, ui), first
 
 
 async def renewal(lab: InProcessLab, desired: Path) -> Timeline:
