@@ -11,6 +11,7 @@ the judge: its maintenance flag, its timeline's dropped calls, what each node se
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -49,6 +50,17 @@ def by_hand(lab: InProcessLab, on: bool = True) -> None:
     for node in EXPRESSWAYS:
         assert lab.maintenance(node, on) == f"{node}: maintenance mode {'on' if on else 'off'}"
         assert lab.nodes[node].state.maintenance is on
+
+
+async def carrying_calls(lab: InProcessLab, within: float = 10.0) -> None:
+    """Wait until every Expressway carries a call. The lab routes the calls that have arrived
+    when it is next asked, by the nodes' state then: maintenance mode switched on before
+    that (a loaded machine's slow set-up) would send every call away, and a drain that must
+    outlast its calls would find none."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not all(lab.nodes[n].calls.current(n) for n in EXPRESSWAYS):  # type: ignore[union-attr]
+        assert asyncio.get_running_loop().time() < deadline, "no calls on the Expressways"
+        await asyncio.sleep(0.05)
 
 
 async def apply_drained(lab: InProcessLab, root: Path, *drained: str
@@ -116,6 +128,7 @@ async def test_drained_calls_outlasting_the_timeout_restart(tmp_path: Path,
     set_defaults(desired, drain_timeout="1s", on_drain_timeout="restart")
     async for lab in started(tmp_path, LONG):
         await ready_to_install(lab, desired)
+        await carrying_calls(lab)
         by_hand(lab)
         run, dropped = await apply_drained(lab, desired, *EXPRESSWAYS)
         got = details(run.result)
