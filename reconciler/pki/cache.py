@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from reconciler.pki.certinfo import CertInfo, CsrInfo
+from reconciler.pki.errors import PkiError
 from reconciler.pki.parse import csr_der, parse_certificates
 
 
@@ -85,14 +86,26 @@ class CertCache:
         memoises nothing (the caller says which entry is bad)."""
         found = self._stores.get(pems)
         if found is None:
-            certs: dict[str, CertInfo] = {}
-            for pem in pems:
-                for cert in self.parse_text(pem):
-                    certs[cert.sha256] = cert
-            found = MappingProxyType(certs)
+            found = MappingProxyType(self.store_entries(pems))
             if len(self._stores) < 10_000:
                 self._stores[pems] = found
         return found
+
+    def store_entries(self, pems: Sequence[str],
+                      bad: Callable[[PkiError], None] | None = None) -> dict[str, CertInfo]:
+        """SHA-256 -> certificate of every readable certificate in a store's PEM texts, not
+        memoised as a whole. An unreadable entry raises PkiError, or with ``bad`` is told to
+        it and left out (a store with a bad entry: the good ones are kept)."""
+        certs: dict[str, CertInfo] = {}
+        for pem in pems:
+            try:
+                for cert in self.parse_text(pem):
+                    certs[cert.sha256] = cert
+            except PkiError as exc:
+                if bad is None:
+                    raise
+                bad(exc)
+        return certs
 
     def parse_csr(self, data: bytes) -> CsrInfo:
         """The CSR in ``data`` (see ``parse_csr``). Raises PkiError."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from reconciler.model import Code, Finding, LiveNode, Severity
 from reconciler.pki import CertCache, CertInfo, CsrInfo, PkiError
@@ -86,22 +87,8 @@ def parse_live(live: LiveNode, cache: CertCache) -> tuple[LiveView, list[Finding
         try:
             view.stores[store] = cache.parse_store(tuple(pems))
         except PkiError:  # which entries: each one on its own, the good ones kept
-            view.stores[store] = _store_entries(store, pems, cache, bad)
+            view.stores[store] = cache.store_entries(pems, partial(bad, f"an entry of {store}"))
     return view, findings
-
-
-def _store_entries(store: str, pems: Sequence[str], cache: CertCache,
-                   bad: Callable[[str, Exception], None]) -> dict[str, CertInfo]:
-    """The readable certificates of a store that holds an unreadable entry; ``bad`` is told
-    of each unreadable one."""
-    certs: dict[str, CertInfo] = {}
-    for pem in pems:
-        try:
-            for cert in cache.parse_text(pem):
-                certs[cert.sha256] = cert
-        except PkiError as exc:
-            bad(f"an entry of {store}", exc)
-    return certs
 
 
 def transport_note(live: LiveNode) -> Finding:

@@ -102,3 +102,14 @@ def test_a_store_with_an_unreadable_entry_raises_and_is_not_remembered(pki: Pki)
     for _ in range(2):
         with pytest.raises(PkiError):
             cache.parse_store(pems)
+
+
+def test_a_store_with_an_unreadable_entry_keeps_its_readable_ones_when_told(pki: Pki) -> None:
+    cache = CertCache()
+    junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    pems = (junk, pki.root.pem.decode(), junk)
+    told: list[PkiError] = []
+    kept = cache.store_entries(pems, told.append)
+    assert list(kept) == [cache.parse(pki.root.pem)[0].sha256] and len(told) == 2
+    with pytest.raises(PkiError):
+        cache.store_entries(pems)  # nobody told: the first unreadable entry raises
