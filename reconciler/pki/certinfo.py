@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TypeVar
 
 from cryptography import x509
@@ -34,11 +35,26 @@ def _pem(der: bytes, label: str) -> str:
     return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
 
 
-def _ext(exts: x509.Extensions, kind: type[ExtT]) -> x509.Extension[ExtT] | None:
-    try:
-        return exts.get_extension_for_class(kind)
-    except x509.ExtensionNotFound:
-        return None
+# The extension classes ``_build`` reads. None has a subclass in cryptography (a test says
+# so), so looking a value's exact class up gives what ``get_extension_for_class`` gives.
+_READ = (x509.SubjectAlternativeName, x509.KeyUsage, x509.ExtendedKeyUsage,
+         x509.AuthorityKeyIdentifier, x509.SubjectKeyIdentifier, x509.BasicConstraints)
+
+Found = dict[type[x509.ExtensionType], x509.Extension[x509.ExtensionType]]
+
+
+def _by_class(exts: x509.Extensions) -> Found:
+    """Each extension by the class of its value, in one pass (the first of a class wins, as
+    in ``get_extension_for_class``; cryptography refuses duplicates anyway). Six lookups by
+    ``get_extension_for_class`` walked the list six times with an ``isinstance`` each."""
+    found: Found = {}
+    for ext in exts:
+        found.setdefault(type(ext.value), ext)
+    return found
+
+
+def _ext(found: Found, kind: type[ExtT]) -> x509.Extension[ExtT] | None:
+    return found.get(kind)  # type: ignore[return-value]  # keyed by the value's class
 
 
 @contextmanager
@@ -90,37 +106,52 @@ class CertInfo:
     key_bits: int
     curve: str | None
     signature_hash: str | None
-    self_signed: bool
     has_key_usage: bool = False  # keyUsage present (an empty key_usage may mean "absent")
     has_eku: bool = False  # extendedKeyUsage present
     explicit_curve: bool = False  # EC key with spelled-out parameters (OpenSSL 3 refuses)
 
+    @cached_property
+    def self_signed(self) -> bool:
+        """Issuer equals subject and the certificate's own key verifies its signature.
+
+        Computed on first use, not in ``from_der``: a signature check costs more than every
+        other fact together, and most certificates are only ever asked as CA candidates.
+        (``cached_property`` writes the instance ``__dict__``, past the frozen ``__setattr__``.)
+        """
+        with quiet():
+            return _self_signed(self.cert)
+
     @classmethod
     def from_der(cls, der: bytes) -> CertInfo:
         """Parse DER and compute every fact. Raises PkiError (never ValueError)."""
-        with quiet():
+        with quiet():  # once per certificate: entering it costs as much as a fact
             try:
                 cert = x509.load_der_x509_certificate(der)
             except Exception as exc:  # ValueError, InvalidVersion
                 raise PkiError(f"not a valid X.509 certificate ({exc})") from None
-            return cls.from_certificate(cert, der)
+            return cls._checked(cert, der)
 
     @classmethod
     def from_certificate(cls, cert: x509.Certificate, der: bytes | None = None) -> CertInfo:
         """Compute the facts of a loaded certificate. Raises PkiError for malformed content."""
         with quiet():
-            try:
-                return cls._build(cert, der if der is not None else cert.public_bytes(Encoding.DER))
-            except PkiError:
-                raise
-            except Exception as exc:  # cryptography parses names and extensions lazily
-                raise PkiError(f"the certificate has malformed content ({exc})") from None
+            return cls._checked(cert, der)
+
+    @classmethod
+    def _checked(cls, cert: x509.Certificate, der: bytes | None) -> CertInfo:
+        """``_build`` with cryptography's errors as PkiError (the caller holds ``quiet``)."""
+        try:
+            return cls._build(cert, der if der is not None else cert.public_bytes(Encoding.DER))
+        except PkiError:
+            raise
+        except Exception as exc:  # cryptography parses names and extensions lazily
+            raise PkiError(f"the certificate has malformed content ({exc})") from None
 
     @classmethod
     def _build(cls, cert: x509.Certificate, der: bytes) -> CertInfo:
         subject = cert.subject.rfc4514_string()
         try:
-            exts = cert.extensions
+            exts = _by_class(cert.extensions)
         except Exception as exc:  # ValueError, TypeError, DuplicateExtension...
             raise PkiError(f"certificate '{subject}' has malformed extensions ({exc})") from None
         san = _ext(exts, x509.SubjectAlternativeName)
@@ -160,7 +191,6 @@ class CertInfo:
             key_bits=key_bits,
             curve=curve,
             signature_hash=facts.signature_hash(cert),
-            self_signed=_self_signed(cert),
             has_key_usage=ku is not None,
             has_eku=eku is not None,
             explicit_curve=has_explicit_ec_parameters(spki),
@@ -224,7 +254,7 @@ class CsrInfo:
     def _build(cls, csr: x509.CertificateSigningRequest, der: bytes) -> CsrInfo:
         subject = csr.subject.rfc4514_string()
         try:
-            exts = csr.extensions
+            exts = _by_class(csr.extensions)
         except Exception as exc:  # ValueError, TypeError, DuplicateExtension...
             raise PkiError(f"the CSR for '{subject}' has malformed extensions ({exc})") from None
         san = _ext(exts, x509.SubjectAlternativeName)

@@ -136,7 +136,8 @@ def _drift(plan: Plan, nodes: list[str]) -> DriftReport:
         serial="1", not_before=AT - timedelta(days=365), not_after=AT, dns_names=(),
         ip_addresses=(), uris=(), emails=(), san_critical=False, key_usage=(), eku=(),
         authority_key_id=None, subject_key_id=None, is_ca=False, path_length=None,
-        key_type="RSA", key_bits=2048, curve=None, signature_hash="sha256", self_signed=False)
+        key_type="RSA", key_bits=2048, curve=None, signature_hash="sha256")
+    # ``self_signed`` is computed on first use; without a certificate (cert=None) it is False.
     ca = replace(template, subject="CN=Sim Root G1", sha256="r" * 64, is_ca=True,
                  not_after=AT + timedelta(days=200))
     records = []

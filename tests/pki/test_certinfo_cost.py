@@ -1,0 +1,213 @@
+"""The cheaper ``CertInfo`` gives the same facts (issue 24 §2: certificate facts).
+
+``self_signed`` is computed on first use instead of in ``from_der``; the extensions are
+looked up in one pass by their value's class and the SAN names sorted in one pass. Each
+shortcut is checked against what it replaced, on real certificates (cryptography_vectors,
+malformed ones included) and on hand-made edge cases.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pkifactory import Factory, vector_path
+
+from reconciler.pki import CertInfo, PkiError, certinfo, facts
+
+# The GeneralName classes san_facts sorts into its answer, and every other kind.
+SAN_KINDS = (x509.DNSName, x509.IPAddress, x509.UniformResourceIdentifier, x509.RFC822Name)
+OTHER_NAMES = (x509.DirectoryName, x509.RegisteredID, x509.OtherName)
+
+
+def _vector_certificates() -> list[x509.Certificate]:
+    """Every certificate cryptography_vectors holds under x509/ that cryptography loads."""
+    out: list[x509.Certificate] = []
+    for path in sorted(vector_path("x509").rglob("*")):
+        if path.suffix not in (".pem", ".der", ".crt", ".cer") or not path.is_file():
+            continue
+        out.extend(_load(path))
+    return out
+
+
+def _load(path: Path) -> list[x509.Certificate]:
+    data = path.read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                return x509.load_pem_x509_certificates(data)
+            return [x509.load_der_x509_certificate(data)]
+        except Exception:  # a key, a CSR, a CRL or a broken file: not this test's input
+            return []
+
+
+VECTORS = _vector_certificates()
+
+
+def test_the_exact_class_decides_as_isinstance_did() -> None:
+    """The shortcuts look classes up by identity; that equals ``isinstance`` only while
+    cryptography has no subclass of them. A new cryptography release that adds one fails
+    here, not silently in a fact."""
+    for kind in (*certinfo._READ, *SAN_KINDS, *OTHER_NAMES):
+        assert not kind.__subclasses__(), kind
+
+
+def test_extension_lookup_equals_get_extension_for_class() -> None:
+    assert len(VECTORS) > 100
+    compared = 0
+    for cert in VECTORS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                exts = cert.extensions
+            except Exception:  # malformed extensions: CertInfo refuses these (below)
+                continue
+        found = certinfo._by_class(exts)
+        for kind in certinfo._READ:
+            try:
+                expected: x509.Extension[x509.ExtensionType] | None = (
+                    exts.get_extension_for_class(kind))
+            except x509.ExtensionNotFound:
+                expected = None
+            assert certinfo._ext(found, kind) is expected, (cert.subject, kind)
+            compared += expected is not None
+    assert compared > 200
+
+
+def _old_san_facts(san: x509.SubjectAlternativeName) -> tuple[tuple[str, ...], ...]:
+    """What san_facts did before: one ``get_values_for_type`` per kind."""
+    return (tuple(san.get_values_for_type(x509.DNSName)),
+            tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+            tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
+            tuple(san.get_values_for_type(x509.RFC822Name)))
+
+
+def test_san_facts_of_every_kind_of_name_in_certificate_order() -> None:
+    san = x509.SubjectAlternativeName([
+        x509.DNSName("b.example"), x509.RFC822Name("ops@example.com"),
+        x509.IPAddress(ipaddress.ip_address("2001:db8::1")),
+        x509.DirectoryName(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dir")])),
+        x509.DNSName("a.example"), x509.UniformResourceIdentifier("sip:a@example.com"),
+        x509.RegisteredID(x509.ObjectIdentifier("1.2.3.4")),
+        x509.OtherName(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3"), b"\x0c\x01x"),
+        x509.IPAddress(ipaddress.ip_address("10.0.0.5")), x509.RFC822Name("b@example.com"),
+    ])
+    assert facts.san_facts(san) == (
+        ("b.example", "a.example"), ("2001:db8::1", "10.0.0.5"), ("sip:a@example.com",),
+        ("ops@example.com", "b@example.com"))
+    assert facts.san_facts(san) == _old_san_facts(san)
+    assert facts.san_facts(None) == ((), (), (), ())
+
+
+def test_san_facts_equal_the_old_reading_on_real_certificates() -> None:
+    compared = 0
+    for cert in VECTORS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            except Exception:  # absent or malformed
+                continue
+        assert facts.san_facts(san.value) == _old_san_facts(san.value), cert.subject
+        compared += 1
+    assert compared > 50
+
+
+def _recorded_signed_by(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = certinfo.signed_by
+
+    def counting(child: x509.Certificate, parent: x509.Certificate) -> bool:
+        calls.append(child.subject.rfc4514_string())
+        return real(child, parent)
+
+    monkeypatch.setattr(certinfo, "signed_by", counting)
+    return calls
+
+
+def test_self_signed_is_checked_on_first_use_only(factory: Factory,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _recorded_signed_by(monkeypatch)
+    root = CertInfo.from_der(factory.root("Lazy Root").der)
+    assert calls == []  # building the facts verified no signature
+    assert root.self_signed and root.self_signed
+    assert calls == ["CN=Lazy Root,O=certops tests"]  # once, then remembered
+
+
+def test_self_signed_for_a_self_signed_certificate(factory: Factory) -> None:
+    for key, hash_name in (("ec", "sha256"), ("p384", "sha384"), ("rsa2048", "sha1"),
+                           ("ed25519", "none")):
+        root = factory.root(f"Root {key}", key=key, hash_name=hash_name)
+        assert CertInfo.from_der(root.der).self_signed, key
+
+
+def test_not_self_signed_when_the_same_name_is_signed_by_another_key(
+        factory: Factory) -> None:
+    root = factory.root("Same Name CA")
+    twin = factory.issue("Same Name CA", root, ca=True)  # issuer == subject, root's signature
+    info = CertInfo.from_der(twin.der)
+    assert info.issuer == info.subject == root.info.subject
+    assert not info.self_signed
+    assert root.info.self_signed
+
+
+def _with_unloadable_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    """A certificate named after itself and signed by ``key``, whose SubjectPublicKeyInfo
+    has an algorithm cryptography does not know (1.2.3.4): its key cannot be loaded."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Unloadable Key")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(7)
+            .not_valid_before(FROM).not_valid_after(UNTIL)
+            .sign(key, hashes.SHA256()))
+    tbs = cert.tbs_certificate_bytes
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    odd = _tlv(0x30, _tlv(0x30, bytes.fromhex("06032a0304")) + _tlv(0x03, b"\x00\x01\x02"))
+    assert tbs.count(spki) == 1
+    body = tbs[_header(tbs):].replace(spki, odd)
+    new_tbs = _tlv(0x30, body)
+    algorithm = bytes.fromhex("300a06082a8648ce3d040302")  # ecdsa-with-SHA256
+    signature = key.sign(new_tbs, ec.ECDSA(hashes.SHA256()))
+    return _tlv(0x30, new_tbs + algorithm + _tlv(0x03, b"\x00" + signature))
+
+
+FROM = datetime(2025, 1, 1, tzinfo=UTC)
+UNTIL = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def _header(der: bytes) -> int:
+    first = der[1]
+    return 2 if first < 0x80 else 2 + (first & 0x7F)
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + content
+
+
+def test_not_self_signed_when_the_key_cannot_be_loaded() -> None:
+    der = _with_unloadable_key(ec.generate_private_key(ec.SECP256R1()))
+    info = CertInfo.from_der(der)
+    assert info.issuer == info.subject == "CN=Unloadable Key"
+    assert info.key_type == "unsupported (1.2.3.4)"
+    assert not info.self_signed  # not provably self-signed
+
+
+def test_malformed_extensions_are_still_refused() -> None:
+    """One pass over ``cert.extensions`` raises where six lookups did: a duplicate
+    extension is a PkiError naming the certificate."""
+    der = vector_path("x509/custom/two_basic_constraints.pem").read_bytes()
+    with pytest.raises(PkiError, match="malformed extensions"):
+        CertInfo.from_der(x509.load_pem_x509_certificate(der).public_bytes(
+            serialization.Encoding.DER))
