@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -23,38 +22,15 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from reconciler.model import CertSummary
 from reconciler.pki import facts
-from reconciler.pki.der import has_explicit_ec_parameters, spki_of_tbs
+from reconciler.pki.der import has_explicit_ec_parameters, spki_of_tbs, tbs_names_and_spki
 from reconciler.pki.errors import PkiError
+from reconciler.pki.lookups import by_class, extension, issuer_string
 from reconciler.pki.signatures import csr_signature_ok, signed_by
-
-ExtT = TypeVar("ExtT", bound=x509.ExtensionType)
 
 
 def _pem(der: bytes, label: str) -> str:
     body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
     return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
-
-
-# The extension classes ``_build`` reads. None has a subclass in cryptography (a test says
-# so), so looking a value's exact class up gives what ``get_extension_for_class`` gives.
-_READ = (x509.SubjectAlternativeName, x509.KeyUsage, x509.ExtendedKeyUsage,
-         x509.AuthorityKeyIdentifier, x509.SubjectKeyIdentifier, x509.BasicConstraints)
-
-Found = dict[type[x509.ExtensionType], x509.Extension[x509.ExtensionType]]
-
-
-def _by_class(exts: x509.Extensions) -> Found:
-    """Each extension by the class of its value, in one pass (the first of a class wins, as
-    in ``get_extension_for_class``; cryptography refuses duplicates anyway). Six lookups by
-    ``get_extension_for_class`` walked the list six times with an ``isinstance`` each."""
-    found: Found = {}
-    for ext in exts:
-        found.setdefault(type(ext.value), ext)
-    return found
-
-
-def _ext(found: Found, kind: type[ExtT]) -> x509.Extension[ExtT] | None:
-    return found.get(kind)  # type: ignore[return-value]  # keyed by the value's class
 
 
 @contextmanager
@@ -151,19 +127,21 @@ class CertInfo:
     def _build(cls, cert: x509.Certificate, der: bytes) -> CertInfo:
         subject = cert.subject.rfc4514_string()
         try:
-            exts = _by_class(cert.extensions)
+            exts = by_class(cert.extensions)
         except Exception as exc:  # ValueError, TypeError, DuplicateExtension...
             raise PkiError(f"certificate '{subject}' has malformed extensions ({exc})") from None
-        san = _ext(exts, x509.SubjectAlternativeName)
+        san = extension(exts, x509.SubjectAlternativeName)
         dns, ips, uris, emails = facts.san_facts(san.value if san else None)
-        ku = _ext(exts, x509.KeyUsage)
-        eku = _ext(exts, x509.ExtendedKeyUsage)
-        aki = _ext(exts, x509.AuthorityKeyIdentifier)
-        ski = _ext(exts, x509.SubjectKeyIdentifier)
-        bc = _ext(exts, x509.BasicConstraints)
+        ku = extension(exts, x509.KeyUsage)
+        eku = extension(exts, x509.ExtendedKeyUsage)
+        aki = extension(exts, x509.AuthorityKeyIdentifier)
+        ski = extension(exts, x509.SubjectKeyIdentifier)
+        bc = extension(exts, x509.BasicConstraints)
         key_type, key_bits, curve = facts.load_key_facts(cert)
         # Never an empty SPKI: two unreadable keys must not "match" each other.
-        spki = spki_of_tbs(cert.tbs_certificate_bytes) or der
+        tbs = cert.tbs_certificate_bytes
+        parts = tbs_names_and_spki(tbs)
+        spki = (parts[2] if parts else spki_of_tbs(tbs)) or der
         aki_id = aki.value.key_identifier if aki else None
         return cls(
             cert=cert,
@@ -171,7 +149,7 @@ class CertInfo:
             sha256=hashlib.sha256(der).hexdigest(),
             spki_sha256=hashlib.sha256(spki).hexdigest(),
             subject=subject,
-            issuer=cert.issuer.rfc4514_string(),
+            issuer=issuer_string(cert, parts, subject),
             serial=format(cert.serial_number, "x") if cert.serial_number >= 0
             else "-" + format(-cert.serial_number, "x"),
             not_before=cert.not_valid_before_utc,
@@ -254,12 +232,12 @@ class CsrInfo:
     def _build(cls, csr: x509.CertificateSigningRequest, der: bytes) -> CsrInfo:
         subject = csr.subject.rfc4514_string()
         try:
-            exts = _by_class(csr.extensions)
+            exts = by_class(csr.extensions)
         except Exception as exc:  # ValueError, TypeError, DuplicateExtension...
             raise PkiError(f"the CSR for '{subject}' has malformed extensions ({exc})") from None
-        san = _ext(exts, x509.SubjectAlternativeName)
+        san = extension(exts, x509.SubjectAlternativeName)
         dns, ips, _, _ = facts.san_facts(san.value if san else None)
-        eku = _ext(exts, x509.ExtendedKeyUsage)
+        eku = extension(exts, x509.ExtendedKeyUsage)
         key_type, key_bits, curve = facts.load_key_facts(csr)
         valid = csr_signature_ok(csr)
         spki = spki_of_tbs(csr.tbs_certrequest_bytes, csr=True) or der

@@ -61,22 +61,49 @@ def first_element(data: bytes) -> bytes | None:
     return data[: tlv[2]] if tlv is not None else None
 
 
+def _tbs_items(tbs: bytes) -> tuple[list[tuple[int, int, int, int]], int] | None:
+    """The elements of a TBSCertificate and the index of its issuer (after [0] version)."""
+    outer = read_tlv(tbs)
+    if outer is None or outer[0] != SEQUENCE:
+        return None
+    items = children(tbs, outer[1], outer[2])
+    return items, 3 if items and items[0][0] == CONTEXT_0 else 2
+
+
+def tbs_names_and_spki(tbs: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """``(issuer, subject, spki)``: the DER of those elements of a TBSCertificate, or None.
+
+    TBSCertificate: [0] version?, serial, signature, issuer, validity, subject, spki, ...
+    """
+    found = _tbs_items(tbs)
+    if found is None:
+        return None
+    items, issuer = found
+    if len(items) <= issuer + 3:
+        return None
+    parts = [items[issuer], items[issuer + 2], items[issuer + 3]]
+    if any(tag != SEQUENCE for tag, _, _, _ in parts):
+        return None
+    issuer_der, subject_der, spki_der = (tbs[start:end] for _, start, _, end in parts)
+    return issuer_der, subject_der, spki_der
+
+
 def spki_of_tbs(tbs: bytes, *, csr: bool = False) -> bytes | None:
     """The SubjectPublicKeyInfo element of a TBSCertificate (or a CertificationRequestInfo).
 
     TBSCertificate: [0] version?, serial, signature, issuer, validity, subject, spki, ...
     CertificationRequestInfo: version, subject, spki, [0] attributes.
     """
-    outer = read_tlv(tbs)
-    if outer is None or outer[0] != SEQUENCE:
-        return None
-    items = children(tbs, outer[1], outer[2])
     if csr:
-        index = 2
-    elif items and items[0][0] == CONTEXT_0:
-        index = 6
+        outer = read_tlv(tbs)
+        if outer is None or outer[0] != SEQUENCE:
+            return None
+        items, index = children(tbs, outer[1], outer[2]), 2
     else:
-        index = 5
+        found = _tbs_items(tbs)
+        if found is None:
+            return None
+        items, index = found[0], found[1] + 3
     if len(items) <= index or items[index][0] != SEQUENCE:
         return None
     _, start, _, end = items[index]

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pkifactory import Factory, vector_path
 
-from reconciler.pki import CertInfo, PkiError, certinfo, facts
+from reconciler.pki import CertInfo, PkiError, certinfo, facts, lookups
+from reconciler.pki.der import spki_of_tbs, tbs_names_and_spki
 
 # The GeneralName classes san_facts sorts into its answer, and every other kind.
 SAN_KINDS = (x509.DNSName, x509.IPAddress, x509.UniformResourceIdentifier, x509.RFC822Name)
@@ -56,7 +57,7 @@ def test_the_exact_class_decides_as_isinstance_did() -> None:
     """The shortcuts look classes up by identity; that equals ``isinstance`` only while
     cryptography has no subclass of them. A new cryptography release that adds one fails
     here, not silently in a fact."""
-    for kind in (*certinfo._READ, *SAN_KINDS, *OTHER_NAMES):
+    for kind in (*lookups.READ, *SAN_KINDS, *OTHER_NAMES):
         assert not kind.__subclasses__(), kind
 
 
@@ -70,14 +71,14 @@ def test_extension_lookup_equals_get_extension_for_class() -> None:
                 exts = cert.extensions
             except Exception:  # malformed extensions: CertInfo refuses these (below)
                 continue
-        found = certinfo._by_class(exts)
-        for kind in certinfo._READ:
+        found = lookups.by_class(exts)
+        for kind in lookups.READ:
             try:
                 expected: x509.Extension[x509.ExtensionType] | None = (
                     exts.get_extension_for_class(kind))
             except x509.ExtensionNotFound:
                 expected = None
-            assert certinfo._ext(found, kind) is expected, (cert.subject, kind)
+            assert lookups.extension(found, kind) is expected, (cert.subject, kind)
             compared += expected is not None
     assert compared > 200
 
@@ -211,3 +212,46 @@ def test_malformed_extensions_are_still_refused() -> None:
     with pytest.raises(PkiError, match="malformed extensions"):
         CertInfo.from_der(x509.load_pem_x509_certificate(der).public_bytes(
             serialization.Encoding.DER))
+
+
+def test_names_and_spki_cut_from_the_tbs_equal_cryptography_s() -> None:
+    compared = 0
+    for cert in VECTORS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                names = (cert.issuer.public_bytes(), cert.subject.public_bytes())
+            except Exception:  # a malformed name: CertInfo refuses the certificate
+                continue
+        tbs = cert.tbs_certificate_bytes
+        assert tbs_names_and_spki(tbs) == (*names, spki_of_tbs(tbs)), cert.subject
+        compared += 1
+    assert compared > 300
+    assert tbs_names_and_spki(b"") is None
+    assert tbs_names_and_spki(b"\x30\x03\x02\x01\x01") is None  # a serial and nothing else
+
+
+def test_issuer_spelled_once_per_issuer_and_equal_to_cryptography_s(
+        factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lookups, "_ISSUERS", {})
+    root = factory.root("Memo Root")
+    inter = factory.intermediate(root, "Memo Issuing")
+    leaves = [factory.leaf(inter, f"n{i}.example.com") for i in range(3)]
+    for issued in (root, inter, *leaves):
+        info = CertInfo.from_der(issued.der)
+        assert info.issuer == issued.cert.issuer.rfc4514_string()
+        assert info.subject == issued.cert.subject.rfc4514_string()
+    # The root names itself (its subject's spelling is reused); the others share two issuers.
+    assert sorted(lookups._ISSUERS.values()) == [
+        "CN=Memo Issuing,O=certops tests", "CN=Memo Root,O=certops tests"]
+
+
+def test_issuer_memo_starts_again_when_full(factory: Factory,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lookups, "_ISSUERS", {})
+    monkeypatch.setattr(lookups, "_ISSUERS_MAX", 2)
+    roots = [factory.root(f"Full Root {i}") for i in range(3)]
+    for i, root in enumerate(roots):
+        info = CertInfo.from_der(factory.leaf(root, f"full{i}.example.com").der)
+        assert info.issuer == f"CN=Full Root {i},O=certops tests"
+    assert list(lookups._ISSUERS.values()) == ["CN=Full Root 2,O=certops tests"]
