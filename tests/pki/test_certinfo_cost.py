@@ -17,6 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 from pkifactory import Factory, vector_path
 
@@ -255,3 +256,15 @@ def test_issuer_memo_starts_again_when_full(factory: Factory,
         info = CertInfo.from_der(factory.leaf(root, f"full{i}.example.com").der)
         assert info.issuer == f"CN=Full Root {i},O=certops tests"
     assert list(lookups._ISSUERS.values()) == ["CN=Full Root 2,O=certops tests"]
+
+
+def test_one_filter_still_silences_cryptography_s_warnings(factory: Factory) -> None:
+    """``quiet`` adds one filter for UserWarning, which covers cryptography's own kind."""
+    assert issubclass(CryptographyDeprecationWarning, UserWarning)
+    der = factory.root("Zero Serial Root", serial=0).der
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CryptographyDeprecationWarning):
+            x509.load_der_x509_certificate(der)  # what quiet() is there for
+        info = CertInfo.from_der(der)
+    assert info.serial == "0" and info.self_signed
