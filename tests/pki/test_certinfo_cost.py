@@ -8,10 +8,13 @@ malformed ones included) and on hand-made edge cases.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import random
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from cryptography import x509
@@ -26,6 +29,7 @@ from reconciler.pki.der import spki_of_tbs, tbs_names_and_spki
 
 # The GeneralName classes san_facts sorts into its answer, and every other kind.
 SAN_KINDS = (x509.DNSName, x509.IPAddress, x509.UniformResourceIdentifier, x509.RFC822Name)
+ExtT = TypeVar("ExtT", bound=x509.ExtensionType)
 OTHER_NAMES = (x509.DirectoryName, x509.RegisteredID, x509.OtherName)
 
 
@@ -268,3 +272,65 @@ def test_one_filter_still_silences_cryptography_s_warnings(factory: Factory) -> 
             x509.load_der_x509_certificate(der)  # what quiet() is there for
         info = CertInfo.from_der(der)
     assert info.serial == "0" and info.self_signed
+
+
+
+def _reference(cert: x509.Certificate, der: bytes) -> dict[str, object]:
+    """The facts the shortcuts touch, read the obvious way (as ``_build`` did before)."""
+    exts = cert.extensions
+
+    def get(kind: type[ExtT]) -> x509.Extension[ExtT] | None:
+        try:
+            return exts.get_extension_for_class(kind)
+        except x509.ExtensionNotFound:
+            return None
+
+    san, ku = get(x509.SubjectAlternativeName), get(x509.KeyUsage)
+    eku, bc = get(x509.ExtendedKeyUsage), get(x509.BasicConstraints)
+    aki, ski = get(x509.AuthorityKeyIdentifier), get(x509.SubjectKeyIdentifier)
+    dns, ips, uris, emails = _old_san_facts(san.value) if san else ((), (), (), ())
+    aki_id = aki.value.key_identifier if aki else None
+    return {
+        "subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
+        "dns_names": dns, "ip_addresses": ips, "uris": uris, "emails": emails,
+        "san_critical": bool(san and san.critical),
+        "key_usage": facts.key_usage_names(ku.value) if ku else (), "has_key_usage": bool(ku),
+        "eku": tuple(facts.eku_name(o) for o in eku.value) if eku else (), "has_eku": bool(eku),
+        "authority_key_id": aki_id.hex() if aki_id is not None else None,
+        "subject_key_id": ski.value.digest.hex() if ski else None,
+        "is_ca": bool(bc and bc.value.ca), "path_length": bc.value.path_length if bc else None,
+        "spki_sha256": hashlib.sha256(spki_of_tbs(cert.tbs_certificate_bytes) or der
+                                      ).hexdigest(),
+        "self_signed": certinfo._self_signed(cert),
+    }
+
+
+def test_mutated_certificates_give_the_facts_of_the_obvious_reading(
+        factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile input: bit flips of real certificates. Whenever ``CertInfo`` builds one, its
+    facts equal the obvious reading's, with the issuer memo primed by the intact
+    certificates (a flipped issuer name must not be spelled as the original)."""
+    monkeypatch.setattr(lookups, "_ISSUERS", {})
+    root = factory.root("Mutation Root")
+    seeds = [root, factory.leaf(root, "m.example.com", sans=("m.example.com", "10.1.2.3")),
+             factory.root("Mutation RSA Root", key="rsa2048")]
+    rng = random.Random(24)
+    built = renamed = 0
+    for seed in seeds:
+        CertInfo.from_der(seed.der)
+        for _ in range(150):
+            der = bytearray(seed.der)
+            at = rng.randrange(len(der))
+            der[at] ^= 1 << rng.randrange(8)
+            try:
+                info = CertInfo.from_der(bytes(der))
+            except PkiError:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected = _reference(x509.load_der_x509_certificate(bytes(der)), bytes(der))
+            assert {key: getattr(info, key) for key in expected} == expected, at
+            renamed += info.issuer != seed.info.issuer
+            built += 1
+    assert renamed > 0  # and some flipped an issuer name that the memo already held
+    assert built > 150  # most flips land where cryptography still loads the certificate
