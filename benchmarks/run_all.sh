@@ -7,6 +7,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 cd benchmarks
 python bench_startup.py
 python bench_validate.py
+python bench_certinfo.py --rounds 3
 python bench_plan.py "$@"
 python bench_apply.py
 python bench_markdown.py
