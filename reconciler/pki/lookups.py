@@ -41,8 +41,9 @@ def extension(found: Found, kind: type[ExtT]) -> x509.Extension[ExtT] | None:
 
 
 # Issuer names already spelled, by their DER (from ``der.tbs_names_and_spki``). Equal DER
-# parses to an equal Name, so the memo cannot change a spelling; parsing failed, nothing is
-# kept (the error is raised as before). Bounded: a fleet has a few issuers, not thousands.
+# parses to an equal Name, so the memo cannot change a spelling; when parsing fails, nothing
+# is kept (the error is raised as before). Bounded: a fleet has a few issuers, not thousands.
+# Threads (``CertCache`` is shared) at worst spell a name twice: each dict operation is atomic.
 _ISSUERS: dict[bytes, str] = {}
 _ISSUERS_MAX = 4096  # distinct issuers held at most; then the memo starts again
 
