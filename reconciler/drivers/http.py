@@ -1,11 +1,11 @@
 """The one module that owns HTTP: TLS, timeouts, retries with backoff, and error mapping.
 
 Every driver request goes through ``NodeHttp.request``. One ``httpx.AsyncClient`` per node
-keeps a keep-alive connection pool; TLS verification is on unless the node file says
+keeps one keep-alive connection; TLS verification is on unless the node file says
 ``tls_verify: false``, and then only for that node. Reading is CPU-bound at fleet scale, so
 the per-request path is kept short: credentials as a header built once, URLs parsed once,
-the cookie jar only for answers that set a cookie, and httpcore on asyncio streams
-(``netstream``) rather than anyio's.
+the cookie jar only for answers that set a cookie, and h11 spoken directly on asyncio
+streams (``h11conn``, ``netstream``) rather than through httpcore and anyio.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ from reconciler.drivers.errors import (
     TemporaryError,
     Unreachable,
 )
-from reconciler.drivers.netstream import AsyncioBackend
-from reconciler.drivers.oneconn import OneConnection
+from reconciler.drivers.h11conn import NodeTransport
 from reconciler.drivers.tlsrecovery import (
     ApiRecovery,
     manual_step,
@@ -190,19 +189,12 @@ class _Client(httpx.AsyncClient):
 LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
 
-class AsyncioTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, with the node's one connection kept by ``oneconn`` instead of
-    httpcore's pool, on asyncio's streams (``netstream``) instead of anyio's: the same
-    HTTP, TLS context and limits, less CPU per request, read and write. httpx builds its
-    pool without a backend argument, so it is replaced here (``_pool`` is the attribute
-    httpx 0.28 sends through)."""
-
-    def __init__(self, verify: ssl.SSLContext | bool) -> None:
-        context = httpx.create_ssl_context(verify=verify, trust_env=False)
-        super().__init__(verify=context, limits=LIMITS, trust_env=False)
-        assert LIMITS.max_connections == 1  # what OneConnection keeps
-        self._pool = OneConnection(context, LIMITS.keepalive_expiry,  # type: ignore[assignment]
-                                   AsyncioBackend())
+def node_transport(verify: ssl.SSLContext | bool) -> NodeTransport:
+    """The transport of a node reached without a proxy: its one connection, h11 directly
+    (``h11conn``) on asyncio's streams with TLS through memory BIOs (``netstream``)."""
+    assert LIMITS.max_connections == 1  # what NodeTransport keeps
+    return NodeTransport(httpx.create_ssl_context(verify=verify, trust_env=False),
+                         LIMITS.keepalive_expiry)
 
 
 @dataclass
@@ -243,7 +235,7 @@ class NodeHttp:
                 verify=self.verify,
                 timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
                 limits=LIMITS,
-                transport=self.transport or (AsyncioTransport(self.verify)
+                transport=self.transport or (node_transport(self.verify)
                                              if self.proxy is None else None),
                 proxy=self.proxy if self.transport is None else None,
                 trust_env=False,

@@ -70,18 +70,16 @@ async def test_a_cookie_the_node_sets_is_sent_back() -> None:
     assert seen[1].headers["cookie"] == "JSESSIONID=abc"
 
 
-def test_nodes_without_a_proxy_use_asyncio_streams() -> None:
-    from reconciler.drivers.http import AsyncioTransport
+def test_nodes_without_a_proxy_use_their_one_connection_transport() -> None:
+    from reconciler.drivers.h11conn import NodeTransport
     from reconciler.drivers.netstream import AsyncioBackend
-    from reconciler.drivers.oneconn import OneConnection
 
     direct = NodeHttp("n", "https://node.example", ("u", "p"))
     transport = direct.client._transport  # type: ignore[attr-defined]
-    assert isinstance(transport, AsyncioTransport)
-    assert isinstance(transport._pool, OneConnection)  # the node's one connection, no pool
-    assert isinstance(transport._pool.network_backend, AsyncioBackend)
+    assert isinstance(transport, NodeTransport)
+    assert isinstance(transport._backend, AsyncioBackend)
     proxied = NodeHttp("n", "https://node.example", ("u", "p"), proxy="http://proxy:3128")
-    assert not isinstance(proxied.client._transport, AsyncioTransport)  # type: ignore[attr-defined]
+    assert not isinstance(proxied.client._transport, NodeTransport)  # type: ignore[attr-defined]
 
 
 def test_readable_is_true_for_data_and_for_a_closed_peer() -> None:

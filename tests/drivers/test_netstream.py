@@ -58,6 +58,8 @@ class Server:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 path = head.split(b" ", 2)[1].decode()
+                if path == "/slow":
+                    await asyncio.sleep(0.3)
                 body = BIG if path == "/big" else b'{"ok": true}'
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                              b"Content-Length: %d\r\n\r\n" % len(body))
@@ -152,26 +154,22 @@ async def test_requests_at_once_on_one_node_take_turns_on_its_one_connection(
 
 async def test_a_request_waits_for_the_connection_at_most_the_pool_timeout(
         server: Server) -> None:
-    import httpcore
+    import httpx
 
-    from reconciler.drivers.netstream import AsyncioBackend
-    from reconciler.drivers.oneconn import OneConnection
+    from reconciler.drivers.h11conn import NodeTransport
 
-    one = OneConnection(only_these_cas((server.pem,)), None, AsyncioBackend())
+    one = NodeTransport(only_these_cas((server.pem,)), None)
 
-    def get(**timeout: float) -> httpcore.Request:
-        return httpcore.Request("GET", f"https://127.0.0.1:{server.port}/big",
-                                headers=[(b"Host", b"node.test")],
-                                extensions={"sni_hostname": "node.test", "timeout": timeout})
+    def get(path: str, **timeout: float) -> httpx.Request:
+        return httpx.Request("GET", f"https://127.0.0.1:{server.port}{path}",
+                             extensions={"sni_hostname": "node.test", "timeout": timeout})
 
-    first = await one.handle_async_request(get())  # its body not read yet: the turn is held
-    with pytest.raises(httpcore.PoolTimeout):
-        await one.handle_async_request(get(pool=0.05))
-    assert b"".join([part async for part in first.stream]) == BIG  # type: ignore[union-attr]
-    await first.aclose()
-    second = await one.handle_async_request(get(pool=1.0))
-    await second.aread()
-    assert second.content == BIG and server.connections == 1
-    await second.aclose()
+    slow = asyncio.ensure_future(one.handle_async_request(get("/slow")))
+    await asyncio.sleep(0.05)  # the slow request holds the connection
+    with pytest.raises(httpx.PoolTimeout):
+        await one.handle_async_request(get("/big", pool=0.05))
+    assert await (await slow).aread() == b'{"ok": true}'
+    second = await one.handle_async_request(get("/big", pool=1.0))
+    assert await second.aread() == BIG and server.connections == 1
     await one.aclose()
-    assert one.connections == []
+    assert not one.connected
