@@ -11,7 +11,6 @@ streams (``h11conn``, ``netstream``) rather than through httpcore and anyio.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import importlib.util
 import json
@@ -37,6 +36,7 @@ from reconciler.drivers.errors import (
     Unreachable,
 )
 from reconciler.drivers.h11conn import NodeTransport
+from reconciler.drivers.nodeclient import NodeClient
 from reconciler.drivers.tlsrecovery import (
     ApiRecovery,
     manual_step,
@@ -148,42 +148,6 @@ def only_these_cas(ca_pems: tuple[bytes, ...]) -> ssl.SSLContext:
 AUDIT = logging.getLogger("certops.audit")  # configured by the CLI (reconciler/cli/logs.py)
 
 
-def basic_authorization(username: str, password: str) -> str:
-    """The ``Authorization`` value of HTTP Basic auth, encoded as ``httpx.BasicAuth`` does
-    (UTF-8 ``user:password``, base64)."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
-
-
-class _Cookies(httpx.Cookies):
-    """A cookie store that reads ``Set-Cookie`` only when a response has one.
-
-    httpx hands every response to the cookie jar, which first builds urllib request and
-    response adapters (a URL split and header copies: a tenth of a keep-alive request's
-    CPU). The node APIs rarely set cookies; when one does, the jar does exactly what it did
-    (``http.cookiejar`` reads nothing but ``Set-Cookie`` with its default policy)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        if "set-cookie" in response.headers:
-            super().extract_cookies(response)
-
-
-class _Client(httpx.AsyncClient):
-    """``httpx.AsyncClient`` whose cookie store is a ``_Cookies``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.cookies = kwargs.get("cookies")  # httpx's __init__ bypasses the setter
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._certops_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        self._certops_cookies = _Cookies(cookies)
-
-
 # One keep-alive connection per node: one TLS handshake serves every request of a read
 # (each extra handshake costs more CPU than the request itself).
 LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -215,31 +179,23 @@ class NodeHttp:
     # None: tls_verify off or api_pins (neither checks validity dates).
     recovery: ApiRecovery | None = field(default=None, repr=False)
 
-    _client: httpx.AsyncClient | None = field(default=None, repr=False)
-    _retired: list[httpx.AsyncClient] = field(default_factory=list, repr=False)
+    _client: NodeClient | None = field(default=None, repr=False)
+    _retired: list[NodeClient] = field(default_factory=list, repr=False)
     _urls: dict[str, httpx.URL] = field(default_factory=dict, repr=False)
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> NodeClient:
+        """The node's requests and its one transport: its own connection (``h11conn``),
+        httpx's through a proxy, or the one a test gives."""
         if self._client is None:
             s = self.settings
-            # The credentials as a default header, built once: what httpx.BasicAuth sends
-            # on every request, without its per-request auth flow. A request that names
-            # other credentials (SOAP's application user) still replaces it, and httpx masks
-            # the header in every repr.
-            headers = ({"Authorization": basic_authorization(*self.auth)}
-                       if self.auth is not None else None)
-            self._client = _Client(
-                base_url=self.base_url,
-                headers=headers,
-                verify=self.verify,
-                timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-                limits=LIMITS,
-                transport=self.transport or (node_transport(self.verify)
-                                             if self.proxy is None else None),
-                proxy=self.proxy if self.transport is None else None,
-                trust_env=False,
-            )
+            transport = self.transport or (
+                node_transport(self.verify) if self.proxy is None else
+                httpx.AsyncHTTPTransport(verify=self.verify, proxy=self.proxy, limits=LIMITS,
+                                         trust_env=False))
+            self._client = NodeClient(
+                self.base_url, transport, self.auth,
+                httpx.Timeout(s.read_timeout, connect=s.connect_timeout))
         return self._client
 
     async def aclose(self) -> None:
@@ -251,11 +207,11 @@ class NodeHttp:
     async def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
         """The request; once more after the TLS context changed (``_switch_trust``)."""
         try:
-            return await self.client.request(method, self.url(path), **kwargs)
+            return await self.client.send(method, self.url(path), **kwargs)
         except httpx.ConnectError as exc:
             if not self._switch_trust(exc):
                 raise
-        return await self.client.request(method, self.url(path), **kwargs)
+        return await self.client.send(method, self.url(path), **kwargs)
 
     def _switch_trust(self, exc: httpx.ConnectError) -> bool:
         """Whether a failed handshake calls for the other context: the recovery context when
@@ -286,14 +242,11 @@ class NodeHttp:
         return True
 
     def url(self, path: str) -> httpx.URL:
-        """The absolute URL of ``path`` under the base URL, joined as httpx joins a relative
-        URL to ``base_url`` (the base path, then ``path`` without its leading slashes).
-        One parse of the whole URL, once per path and node: handing httpx the relative path
-        costs two parses and a copy on every request."""
+        """The absolute URL of ``path`` under the base URL (``NodeClient.url``), parsed once
+        per path and node."""
         found = self._urls.get(path)
         if found is None:
-            base = str(self.client.base_url).rstrip("/")
-            found = self._urls[path] = httpx.URL(f"{base}/{path.lstrip('/')}")
+            found = self._urls[path] = self.client.url(path)
         return found
 
     async def request(

@@ -199,4 +199,4 @@ async def test_the_keep_alive_connection_serves_every_request(lab: LabThread,
     for _ in range(3):
         assert (await d.http.request("GET", SYSINFO)).status_code == 200
     assert d.http.peer_certificate is not None  # seen on the connection's TLS session
-    assert d.http.client._transport.connected  # type: ignore[attr-defined]
+    assert d.http.client.transport.connected  # type: ignore[attr-defined]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reconciler.drivers.http import NodeHttp, basic_authorization
+from reconciler.drivers.http import NodeHttp
+from reconciler.drivers.nodeclient import basic_authorization
 
 
 def _recorder(seen: list[httpx.Request], cookie: str | None = None) -> httpx.MockTransport:
@@ -75,11 +76,11 @@ def test_nodes_without_a_proxy_use_their_one_connection_transport() -> None:
     from reconciler.drivers.netstream import AsyncioBackend
 
     direct = NodeHttp("n", "https://node.example", ("u", "p"))
-    transport = direct.client._transport  # type: ignore[attr-defined]
+    transport = direct.client.transport
     assert isinstance(transport, NodeTransport)
     assert isinstance(transport._backend, AsyncioBackend)
     proxied = NodeHttp("n", "https://node.example", ("u", "p"), proxy="http://proxy:3128")
-    assert not isinstance(proxied.client._transport, NodeTransport)  # type: ignore[attr-defined]
+    assert not isinstance(proxied.client.transport, NodeTransport)
 
 
 def test_readable_is_true_for_data_and_for_a_closed_peer() -> None:
@@ -160,3 +161,31 @@ def test_node_text_that_is_not_json_fails_as_json_fails(content: bytes) -> None:
 
     with pytest.raises(json.JSONDecodeError):
         loads(content)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"params": {"service": "tomcat"}},
+    {"json": {"a": [1, "é"]}, "headers": {"X-CSRF-Header": "nocheck"}},
+    {"content": b"<soap/>", "headers": {"Content-Type": "text/xml; charset=utf-8"},
+     "auth": ("app", "pä:ss")},
+    {"headers": {"Accept": "application/json", "User-Agent": "other"}},
+])
+def test_a_request_is_built_as_httpx_client_builds_it(kwargs: dict[str, object]) -> None:
+    from reconciler.drivers.nodeclient import NodeClient
+
+    timeout = httpx.Timeout(30, connect=10)
+    mine = NodeClient("https://node.example:8443/base", httpx.MockTransport(lambda request: httpx.Response(200)),
+                      ("admin", "pw"), timeout)
+    theirs = httpx.AsyncClient(base_url="https://node.example:8443/base", timeout=timeout,
+                               auth=("admin", "pw"), headers={"Accept-Encoding": "gzip, deflate"})
+    url = mine.url("/api/x")
+    built = mine.build("POST", url, **kwargs)  # type: ignore[arg-type]
+    body = {k: v for k, v in kwargs.items() if k != "auth"}
+    expected = theirs.build_request("POST", "/api/x", **body)  # type: ignore[arg-type]
+    auth = kwargs.get("auth", ("admin", "pw"))
+    expected = next(httpx.BasicAuth(*auth).auth_flow(expected))  # type: ignore[misc]
+    assert built.url == expected.url
+    assert sorted(built.headers.multi_items()) == sorted(expected.headers.multi_items())
+    assert built.read() == expected.read()
+    assert built.extensions["timeout"] == expected.extensions["timeout"]

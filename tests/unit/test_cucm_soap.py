@@ -65,7 +65,7 @@ async def test_the_lab_refuses_a_node_name_it_does_not_go_by(lab: InProcessLab,
             "</soap:ServiceList></soap:ControlServiceRequest></soap:soapDoControlServices>"
             "</soapenv:Body></soapenv:Envelope>")
     node = lab.nodes["cucm-pub"]
-    response = await driver.http.client.post(SOAP, content=body,
+    response = await driver.http.client.send("POST", driver.http.url(SOAP), content=body,
                                              auth=(node.app_username, node.app_password))
     assert response.status_code == 500 and "not a valid node name" in response.text
     assert node.service_status == {}
