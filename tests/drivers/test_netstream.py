@@ -173,3 +173,40 @@ async def test_a_request_waits_for_the_connection_at_most_the_pool_timeout(
     assert await second.aread() == BIG and server.connections == 1
     await one.aclose()
     assert not one.connected
+
+
+@pytest.mark.parametrize(("setting", "cores", "threads"), [
+    (None, 1, 0), ("", 2, 1), (None, 8, 4), ("0", 8, 0), ("2", 1, 2), (" 3 ", 2, 3), ("99", 2, 4),
+])
+def test_handshake_threads_follow_the_cores_or_the_setting(
+        setting: str | None, cores: int, threads: int) -> None:
+    from reconciler.drivers.handshakes import thread_count
+
+    assert thread_count(setting, cores) == threads
+
+
+@pytest.mark.parametrize("setting", ["auto", "-1", "two"])
+def test_a_handshake_thread_setting_that_is_not_a_count_is_refused(setting: str) -> None:
+    from reconciler.drivers import ConfigError
+    from reconciler.drivers.handshakes import SETTING, thread_count
+
+    with pytest.raises(ConfigError, match=SETTING):
+        thread_count(setting, 2)
+
+
+async def test_handshakes_in_a_thread_and_on_the_loop_verify_alike(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.drivers import PermanentError, handshakes
+
+    for count in (1, 0):
+        monkeypatch.setattr(handshakes, "_POOL", {})
+        monkeypatch.setenv(handshakes.SETTING, str(count))
+        http = _http(server)
+        assert (await http.request("GET", "/small")).json() == {"ok": True}
+        await http.aclose()
+        wrong = NodeHttp("n", f"https://127.0.0.1:{server.port}", ("u", "p"),
+                         verify=only_these_cas((server.pem,)), server_name="other.test")
+        with pytest.raises(PermanentError, match="TLS verification failed"):
+            await wrong.request("GET", "/small")
+        await wrong.aclose()
+        assert (handshakes._pool() is None) == (count == 0)
