@@ -77,8 +77,11 @@ class _Connection:
         self.expires: float | None = None
 
     def reusable(self, origin: tuple[str, str, int]) -> bool:
-        """For ``origin``, idle, not expired, and nothing (an EOF, stray bytes) waiting."""
+        """For ``origin``, idle, not expired, and nothing (an EOF, stray bytes) waiting,
+        neither on the socket nor left over in h11's buffer."""
+        buffered, closed = self.h11.trailing_data
         return (origin == self.origin and self.h11.our_state is h11.IDLE
+                and not buffered and not closed
                 and (self.expires is None or time.monotonic() < self.expires)
                 and not self.stream.get_extra_info("is_readable"))
 

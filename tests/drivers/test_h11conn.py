@@ -145,3 +145,13 @@ async def test_a_node_that_never_answers_times_out_and_the_connection_is_closed(
     assert not transport.connected
     with pytest.raises(httpx.UnsupportedProtocol):
         await transport.handle_async_request(httpx.Request("GET", "ftp://127.0.0.1/x"))
+
+
+async def test_bytes_after_an_answer_are_not_read_as_the_next_answer(raw: Raw) -> None:
+    answers = iter([_ok(b'{"n": 1}') + _ok(b'{"n": 666}'), _ok(b'{"n": 2}')])
+    raw.answer = lambda request: next(answers)
+    http = _http(raw)
+    assert (await http.request("GET", "/a")).json() == {"n": 1}
+    assert (await http.request("GET", "/b")).json() == {"n": 2}  # not the stray answer
+    assert raw.connections == 2
+    await http.aclose()
