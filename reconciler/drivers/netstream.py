@@ -24,12 +24,9 @@ import contextlib
 import select
 import ssl
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 import httpcore
-
-from reconciler.drivers import handshakes
 
 # As anyio.connect_tcp: try the next address of a name after 250 ms (RFC 8305).
 HAPPY_EYEBALLS_DELAY = 0.25
@@ -148,22 +145,16 @@ class TlsStream(httpcore.AsyncNetworkStream):
         write: a system call and a segment less per connection (a 1.3 client may send data
         right after its Finished; in 1.2 nothing is left, the Finished went before the
         server's)."""
-        await self._until_done(self._tls.do_handshake, flush=False, in_thread=True)
+        await self._until_done(self._tls.do_handshake, flush=False)
 
-    async def _until_done(self, step: Any, *args: Any, flush: bool = True,
-                          in_thread: bool = False) -> Any:
+    async def _until_done(self, step: Any, *args: Any, flush: bool = True) -> Any:
         """``step(*args)`` on the SSLObject, feeding it what the node sends until it stops
         asking for more; whatever it has to send goes out first (and at the end, unless
-        ``flush`` is false: then with the next write). With ``in_thread``, the steps after
-        the first run in a handshake thread (``handshakes``): only one step runs at a time,
-        so the SSLObject and its BIOs are never used by two threads at once."""
-        later = False
+        ``flush`` is false: then with the next write)."""
         while True:
             try:
-                result = (await handshakes.step(partial(step, *args)) if later
-                          else step(*args))
+                result = step(*args)
             except ssl.SSLWantReadError:
-                later = in_thread
                 await self._flush()
                 data = await self._tcp._receive()
                 if data:
