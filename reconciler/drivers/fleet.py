@@ -70,11 +70,12 @@ def load_inventory(path: Path) -> Inventory:
     """Read an inventory file (the lab writes one): ``ca_bundle`` (or a ``ca_bundles`` list),
     and ``nodes: {name: {api, username, password, tls_server_name, ssh, ssh_host_key,
     app_username, app_password}}`` (the last two: a VOS node's application user, for SOAP)."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from reconciler.desired.yamlsource import safe_load
+
     try:
-        data = YAML(typ="safe").load(path.read_text())
+        data = safe_load(path.read_text())
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the inventory: {exc.strerror}") from None
     except YAMLError as exc:

@@ -138,3 +138,17 @@ def test_inventory_entry_carries_the_type(inventory: Inventory) -> None:
         "cucm-list": "cucm", "cucm-old": "cucm"}
     ep = endpoint_from_inventory("expe1", inventory)
     assert isinstance(ep, Endpoint) and ep.ssh_port is None and ep.ssh_host_key is None
+
+
+def test_an_inventory_reads_as_ruamels_safe_loader_reads_it(tmp_path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    from reconciler.desired.yamlsource import safe_load
+
+    text = ("nodes:\n  a:\n    api: https://a\n    ssh: 2222\n    flags: [yes, no, on, 0o17, 1e3,"
+            " 2026-12-06, ~, '007']\n    password: 'p: w'\n")
+    assert safe_load(text) == YAML(typ="safe").load(text)
+    bad = tmp_path / "inventory.yaml"
+    bad.write_text("nodes:\n  a: [unclosed\n")
+    with pytest.raises(ConfigError, match=f"{bad}: not valid YAML"):
+        load_inventory(bad)

@@ -175,8 +175,8 @@ def test_a_request_is_built_as_httpx_client_builds_it(kwargs: dict[str, object])
     from reconciler.drivers.nodeclient import NodeClient
 
     timeout = httpx.Timeout(30, connect=10)
-    mine = NodeClient("https://node.example:8443/base", httpx.MockTransport(lambda request: httpx.Response(200)),
-                      ("admin", "pw"), timeout)
+    unused = httpx.MockTransport(lambda request: httpx.Response(200))
+    mine = NodeClient("https://node.example:8443/base", unused, ("admin", "pw"), timeout)
     theirs = httpx.AsyncClient(base_url="https://node.example:8443/base", timeout=timeout,
                                auth=("admin", "pw"), headers={"Accept-Encoding": "gzip, deflate"})
     url = mine.url("/api/x")
