@@ -140,15 +140,23 @@ def endpoint_for(node: DesiredNode, inventory: Inventory, env: Mapping[str, str]
                                    inv.app_password if inv else None)
     conn = spec.connection
     api = (inv.api if inv else spec.api).rstrip("/")
+    proxy = proxy_for(api, env) if conn.proxy == "environment" else None
+    tls_name = (inv.tls_server_name if inv else None) or conn.tls_server_name
+    if proxy and tls_name and tls_name.lower() != (urlsplit(api).hostname or "").lower():
+        # httpcore's CONNECT tunnel sends and verifies the URL's host as the TLS name.
+        raise ConfigError(f"{node.file}: {spec.name}: connection.tls_server_name "
+                          f"({tls_name}) cannot be used through a proxy, which verifies the "
+                          "api URL's host: put the certificate's name in api, or set "
+                          "connection.proxy: none")
     return Endpoint(
         name=spec.name, type=spec.type, api=api,
         username=username, password=password, tls_verify=spec.tls_verify,
         ssh_port=(inv.ssh_port if inv else None) or conn.ssh_port,
         ssh_host_key=(inv.ssh_host_key if inv else None) or conn.ssh_host_key,
-        tls_server_name=(inv.tls_server_name if inv else None) or conn.tls_server_name,
+        tls_server_name=tls_name,
         api_ca_pems=_ca_file(node, files), api_pins=conn.api_pins,
         recovery_pins=recovery_pins_of(node, files),
-        proxy=proxy_for(api, env) if conn.proxy == "environment" else None,
+        proxy=proxy,
         connect_timeout=conn.connect_timeout, read_timeout=conn.read_timeout,
         app_username=app_user, app_password=app_password,
         transport=_transport(node),

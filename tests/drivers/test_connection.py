@@ -15,7 +15,7 @@ import pytest
 from drvhelpers import XP, MakeDriver
 
 from reconciler.desired import load
-from reconciler.drivers import PermanentError
+from reconciler.drivers import ConfigError, PermanentError
 from reconciler.drivers.fleet import Inventory, endpoint_for, proxy_for
 from reconciler.lab import LabThread
 from reconciler.pki import CertCache
@@ -71,7 +71,7 @@ def test_connection_block_reaches_the_endpoint(tmp_path: Path) -> None:
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKb0"
     pin = "sha256:" + "c" * 64
     root = node_file(tmp_path / "d", (
-        "connection:\n  tls_server_name: expe1.nart.com\n"
+        "connection:\n  tls_server_name: 192.0.2.10\n"
         f"  api_pins: ['{pin}']\n  ssh_port: 2222\n  ssh_host_key: {key}\n"
         "  proxy: environment\n  connect_timeout: 3\n  read_timeout: 30\n"))
     result = load(root, CertCache())
@@ -83,9 +83,23 @@ def test_connection_block_reaches_the_endpoint(tmp_path: Path) -> None:
     env = {"U": "admin", "P": "pw", "HTTPS_PROXY": "http://proxy.corp:3128"}
     ep = endpoint_for(node, Inventory(), env, desired.files)
     assert (ep.tls_server_name, ep.api_pins, ep.ssh_port, ep.ssh_host_key) == (
-        "expe1.nart.com", (pin,), 2222, key)
+        "192.0.2.10", (pin,), 2222, key)
     assert (ep.proxy, ep.connect_timeout, ep.read_timeout) == ("http://proxy.corp:3128", 3, 30)
     assert "proxy" not in repr(ep)
+
+
+def test_a_tls_name_other_than_the_urls_host_is_refused_through_a_proxy(tmp_path: Path) -> None:
+    root = node_file(tmp_path / "d", "connection:\n  tls_server_name: expe1.nart.com\n"
+                     "  proxy: environment\n")
+    desired = load(root, CertCache()).desired
+    assert desired is not None
+    node = desired.node("expe1")
+    assert node is not None
+    env = {"U": "admin", "P": "pw", "HTTPS_PROXY": "http://proxy.corp:3128"}
+    with pytest.raises(ConfigError, match=r"expe1\.yaml: expe1: connection\.tls_server_name"):
+        endpoint_for(node, Inventory(), env, desired.files)
+    ep = endpoint_for(node, Inventory(), {**env, "NO_PROXY": "192.0.2.10"}, desired.files)
+    assert ep.proxy is None and ep.tls_server_name == "expe1.nart.com"  # no proxy: fine
 
 
 def test_proxy_only_on_request_and_no_proxy_honoured() -> None:

@@ -173,3 +173,35 @@ async def test_a_request_waits_for_the_connection_at_most_the_pool_timeout(
     assert await second.aread() == BIG and server.connections == 1
     await one.aclose()
     assert not one.connected
+
+
+async def test_a_node_behind_a_proxy_is_reached_through_a_connect_tunnel(server: Server) -> None:
+    """A proxied node keeps httpx's own transport: the request goes through the proxy's
+    CONNECT tunnel, and TLS is still verified end to end with the node."""
+    seen: list[bytes] = []
+
+    async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.split(b"\r\n", 1)[0])
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer),
+                             return_exceptions=True)
+
+    proxy = await asyncio.start_server(tunnel, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    async with proxy:
+        # Through a tunnel httpcore sends the URL's host as the TLS name (a tls_server_name
+        # is not used there): the URL names the node, which only the proxy resolves.
+        http = NodeHttp("n", f"https://node.test:{server.port}", ("u", "p"),
+                        verify=only_these_cas((server.pem,)), proxy=f"http://127.0.0.1:{port}")
+        assert (await http.request("GET", "/small")).json() == {"ok": True}
+        await http.aclose()
+    assert seen == [b"CONNECT node.test:%d HTTP/1.1" % server.port]
