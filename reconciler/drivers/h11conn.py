@@ -15,7 +15,8 @@ those layers did for certops and nothing else:
 - TCP connect and TLS handshake through ``netstream`` (the node's ``SSLContext``, SNI from
   the request's ``sni_hostname``, both bounded by the ``connect`` timeout), request and
   response through h11 (its limits: 100 KiB of headers, as httpcore sets them), the body
-  read whole before the response is handed back (certops never streams a node's answer);
+  read whole before the response is handed back (certops never streams a node's answer),
+  and at most ``MAX_BODY`` of it;
 - the errors httpx raises from httpcore's, with the same causes: ``ConnectError`` (its
   cause the ``ssl`` or OS error, which ``NodeHttp`` inspects), ``ReadTimeout``,
   ``RemoteProtocolError`` ("Server disconnected without sending a response."), ...;
@@ -43,6 +44,9 @@ from reconciler.drivers.netstream import AsyncioBackend
 
 READ_SIZE = 64 * 1024  # as httpcore reads
 MAX_HEADERS = 100 * 1024  # as httpcore limits an incomplete event (h11's default is 16 KiB)
+# The largest answer read: a Unified CM's certificate inventory is ~0.6 MB; a node that
+# streams without end is cut off here instead of filling the memory.
+MAX_BODY = 64 * 1024 * 1024
 
 # httpcore's errors, raised by netstream, as httpx names them (its transport maps the same).
 _MAPPED: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
@@ -185,10 +189,14 @@ async def _send_and_receive(connection: _Connection, request: httpx.Request,
     event = await _next(connection, read)
     while not isinstance(event, h11.Response):  # 1xx answers come before the real one
         event = await _next(connection, read)
-    head, body = event, []
+    head, body, size = event, [], 0
     while not isinstance(event := await _next(connection, read), h11.EndOfMessage):
         if isinstance(event, h11.Data):
             body.append(bytes(event.data))
+            size += len(event.data)
+            if size > MAX_BODY:
+                raise httpcore.RemoteProtocolError(
+                    f"the answer is larger than {MAX_BODY // 2**20} MiB: not read further")
     return httpx.Response(
         head.status_code, headers=head.headers.raw_items(),
         stream=httpx.ByteStream(b"".join(body)), request=request,

@@ -74,6 +74,9 @@ class NodeClient:
                                              if auth is not None else ())]
         self._timeout = timeout.as_dict()
 
+    def __repr__(self) -> str:  # never the credentials' header
+        return f"NodeClient({self.base_url!r})"
+
     def url(self, path: str) -> httpx.URL:
         """The absolute URL of ``path`` under the base URL, joined as httpx joins a relative
         URL to ``base_url`` (the base path, then ``path`` without its leading slashes)."""

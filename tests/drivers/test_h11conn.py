@@ -155,3 +155,17 @@ async def test_bytes_after_an_answer_are_not_read_as_the_next_answer(raw: Raw) -
     assert (await http.request("GET", "/b")).json() == {"n": 2}  # not the stray answer
     assert raw.connections == 2
     await http.aclose()
+
+
+async def test_an_answer_without_end_is_cut_off_at_the_body_limit(
+        raw: Raw, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.drivers import h11conn
+
+    monkeypatch.setattr(h11conn, "MAX_BODY", 100_000)
+    raw.answer = lambda request: (b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n"
+                                  + b"x" * 300_000)
+    http = _http(raw)
+    with pytest.raises(Unreachable, match="larger than"):
+        await http.request("GET", "/x")
+    assert "pw" not in repr(http.client) and "dTpw" not in repr(http.client)
+    await http.aclose()
