@@ -205,3 +205,13 @@ async def test_a_node_behind_a_proxy_is_reached_through_a_connect_tunnel(server:
         assert (await http.request("GET", "/small")).json() == {"ok": True}
         await http.aclose()
     assert seen == [b"CONNECT node.test:%d HTTP/1.1" % server.port]
+
+
+@pytest.mark.parametrize(("host", "delay"), [
+    ("127.0.0.1", None), ("::1", None), ("2001:db8::10", None),
+    ("node.example.com", 0.25), ("localhost", 0.25), ("127.0.0.1.nip.io", 0.25),
+])
+def test_only_a_name_races_its_addresses(host: str, delay: float | None) -> None:
+    from reconciler.drivers.netstream import eyeballs_delay
+
+    assert eyeballs_delay(host) == delay
