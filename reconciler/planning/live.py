@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -23,8 +23,10 @@ class LiveView:
     role_installed: dict[str, CertInfo] = field(default_factory=dict)  # other roles
     role_pending: dict[str, CsrInfo] = field(default_factory=dict)
 
-    def store_has(self, store: str, sha256: str) -> bool:
-        return sha256 in self.stores.get(store, {})
+    def lacks(self, store: str, shas: Iterable[str]) -> set[str]:
+        """The SHA-256s of ``shas`` that ``store`` does not hold (a set difference: a
+        fleet's stores mostly hold every listed CA)."""
+        return set(shas) - self.stores.get(store, {}).keys()
 
     @property
     def restart_pending(self) -> bool:

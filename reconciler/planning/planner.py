@@ -683,9 +683,7 @@ def _trust_adds(view: NodeView, lv: LiveView, now: datetime) -> list[Draft]:
     out: list[Draft] = []
     for store in sorted(view.trust):
         wanted = view.trust[store]
-        # Only what the store lacks is sorted and looked at: a fleet's stores mostly hold
-        # every listed CA (a Unified CM's ~150 built-in ones a store, on every node).
-        for sha in sorted(wanted.keys() - lv.stores.get(store, {}).keys()):
+        for sha in sorted(lv.lacks(store, wanted)):
             entry = wanted[sha]
             if entry.cert.not_after <= now:
                 continue
