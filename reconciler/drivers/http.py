@@ -1,7 +1,7 @@
 """The one module that owns HTTP: TLS, timeouts, retries with backoff, and error mapping.
 
-Every driver request goes through ``NodeHttp.request``. One ``httpx.AsyncClient`` per node
-keeps one keep-alive connection; TLS verification is on unless the node file says
+Every driver request goes through ``NodeHttp.request``. One ``NodeClient`` per node sends
+over one keep-alive connection; TLS verification is on unless the node file says
 ``tls_verify: false``, and then only for that node. Reading is CPU-bound at fleet scale, so
 the per-request path is kept short: credentials as a header built once, URLs parsed once,
 the cookie jar only for answers that set a cookie, and h11 spoken directly on asyncio

@@ -1,22 +1,21 @@
-"""httpcore's network layer on asyncio's own streams, with TLS through ``ssl.MemoryBIO``.
+"""A node's network stream on asyncio's own streams, with TLS through ``ssl.MemoryBIO``:
+what ``h11conn`` reads and writes through (httpcore's network-stream interface, which
+httpcore's own backends also offer).
 
-httpx hands each HTTP/1.1 exchange to httpcore, which reads and writes through a network
-backend; its default on asyncio is anyio, which wraps every read and write in a cancel
-scope and a deadline and hands back one TLS record (16 KiB at most) per read, so a Unified
-CM's 600-certificate answer (~0.6 MB) cost ~40 trips through that whole stack. Here a read
-decrypts whatever has arrived, up to what httpcore asks for, and a timeout is armed only
-when the read has to wait. asyncio's own TLS transport would do the same, but keeps a
+httpcore's default backend on asyncio is anyio, which wraps every read and write in a
+cancel scope and a deadline and hands back one TLS record (16 KiB at most) per read, so a
+Unified CM's 600-certificate answer (~0.6 MB) cost ~40 trips through that whole stack. Here
+a read decrypts whatever has arrived, up to what the caller asks for, and a timeout is armed
+only when the read has to wait. asyncio's own TLS transport would do the same, but keeps a
 256 KiB buffer per connection for the connection's life (+50 MB for 200 nodes).
 
-What stays the same: the ``ssl.SSLContext`` (CA, hostname check, and pins through its
+As anyio's streams: the ``ssl.SSLContext`` (CA, hostname check, and pins through its
 ``sslobject_class``, checked before a byte of a request is written), the SNI name (IDNA
-2008 as anyio sends it), TCP_NODELAY (asyncio sets it), the timeouts of ``httpx.Timeout``
-(connect and TLS handshake, read, write), no TLS close_notify on close (anyio's mode for
-httpcore), and the exceptions httpcore expects (``ConnectError``, ``ReadTimeout``, ...)
-with the OS or TLS error as their cause, which httpx maps and ``NodeHttp`` reports as
-before.
+2008 as anyio sends it), TCP_NODELAY (asyncio sets it), the timeouts (connect and TLS
+handshake, read, write), no TLS close_notify on close (anyio's mode for httpcore), and
+httpcore's exceptions (``ConnectError``, ``ReadTimeout``, ...) with the OS or TLS error as
+their cause, which ``h11conn`` maps to httpx's and ``NodeHttp`` reports.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -31,6 +30,10 @@ import httpcore
 
 # As anyio.connect_tcp: try the next address of a name after 250 ms (RFC 8305).
 HAPPY_EYEBALLS_DELAY = 0.25
+# Raw bytes taken from asyncio per TLS read: a few records, decrypted in one go. No more
+# than anyio takes (64 KiB): OpenSSL's memory BIO keeps the largest size written to it for
+# the connection's life (256 KiB: +10 MB of RSS for 66 Unified CM connections).
+RAW_CHUNK = 64 * 1024
 
 
 def eyeballs_delay(host: str) -> float | None:
@@ -41,10 +44,6 @@ def eyeballs_delay(host: str) -> float | None:
     except ValueError:
         return HAPPY_EYEBALLS_DELAY
     return None
-# Raw bytes taken from asyncio per TLS read: a few records, decrypted in one go. No more
-# than anyio takes (64 KiB): OpenSSL's memory BIO keeps the largest size written to it for
-# the connection's life (256 KiB: +10 MB of RSS for 66 Unified CM connections).
-RAW_CHUNK = 64 * 1024
 
 
 def _readable(sock: Any) -> bool:
