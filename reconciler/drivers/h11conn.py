@@ -33,7 +33,6 @@ import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterable
-from types import TracebackType
 from typing import Any
 
 import h11
@@ -169,14 +168,6 @@ class NodeTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         await self._drop()
 
-    async def __aenter__(self) -> NodeTransport:
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None = None,
-                        value: BaseException | None = None,
-                        traceback: TracebackType | None = None) -> None:
-        await self.aclose()
-
 
 async def _send_and_receive(connection: _Connection, request: httpx.Request,
                             timeouts: dict[str, float | None]) -> httpx.Response:
@@ -186,10 +177,9 @@ async def _send_and_receive(connection: _Connection, request: httpx.Request,
     with contextlib.suppress(httpcore.WriteError):
         await stream.write(data, timeouts.get("write"))
     read = timeouts.get("read")
-    event = await _next(connection, read)
-    while not isinstance(event, h11.Response):  # 1xx answers come before the real one
-        event = await _next(connection, read)
-    head, body, size = event, [], 0
+    while not isinstance(head := await _next(connection, read), h11.Response):
+        pass  # a 1xx answer comes before the real one
+    body, size = [], 0
     while not isinstance(event := await _next(connection, read), h11.EndOfMessage):
         if isinstance(event, h11.Data):
             body.append(bytes(event.data))
